@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs (as root, or with sudo) every Debian 12 package hilo needs to
+# build, run and test. Installs only what is missing; safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git curl ca-certificates
+  libzmq3-dev libhiredis-dev libwebsockets-dev libwebsockets-evlib-uv
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libuv1-dev libjansson-dev libcurl4-openssl-dev libssl-dev libsodium-dev libcmocka-dev
+  redis-server
+  python3 python3-zmq python3-redis python3-websockets python3-protobuf
+)
+if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
+  packages+=(chromium nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Redis is started by hilo's own scripts on loopback; the distribution's service is not needed.

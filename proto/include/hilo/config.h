@@ -1,0 +1,39 @@
+/* config.h — the one config file (INI: [section] and key = value lines) with environment
+ * overrides for secrets. Every process (router, connectors, CLI) reads its keys through this.
+ * A bad value or an unknown key is an error that names file:line and the reason; start-up
+ * stops on it. Errors live on the object: hilo_config_error(). */
+#ifndef HILO_CONFIG_H
+#define HILO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct hilo_config hilo_config_t;
+
+/* Loads `path`. On failure returns NULL and writes "path:line: reason" into err.
+ * path == NULL gives an empty config (defaults and environment only). */
+hilo_config_t *hilo_config_load(const char *path, char *err, size_t errlen);
+void hilo_config_destroy(hilo_config_t **self_p);
+
+/* The last error, "file:line: [section] key: reason", or "" when none. */
+const char *hilo_config_error(const hilo_config_t *self);
+
+/* Getters. The environment variable HILO_<SECTION>_<KEY> (upper case, every character that is
+ * not a letter or digit as '_') overrides the file. A missing key gives `def`. They return
+ * HILO_OK, or HILO_ERR with the error set. *out from _str stays valid until destroy. */
+int hilo_config_str(hilo_config_t *self, const char *section, const char *key, const char *def,
+                    const char **out);
+int hilo_config_int(hilo_config_t *self, const char *section, const char *key, long long def,
+                    long long min, long long max, long long *out);
+int hilo_config_bool(hilo_config_t *self, const char *section, const char *key, bool def, bool *out);
+
+/* Calls fn for each section whose name starts with `prefix` (file order). */
+void hilo_config_each_section(const hilo_config_t *self, const char *prefix,
+                              void (*fn)(const char *section, void *arg), void *arg);
+
+/* Fails on the first key in the file (in a section whose name starts with `prefix`) that no
+ * getter asked for: a typo must not silently fall back to a default. Call it after reading
+ * all keys. */
+int hilo_config_check_unused(hilo_config_t *self, const char *prefix);
+
+#endif

@@ -1,0 +1,24 @@
+/* log.h — structured (logfmt) log lines on stderr: ts=… level=… mod=… then the caller's
+ * key=value pairs. One line per event, written with a single write(2) so processes sharing
+ * a journal never interleave. Message bodies and secrets never go in logs (see docs). */
+#ifndef HILO_LOG_H
+#define HILO_LOG_H
+
+typedef enum { HILO_LOG_DEBUG = 0, HILO_LOG_INFO, HILO_LOG_WARN, HILO_LOG_ERROR } hilo_log_level_t;
+
+/* Lines below `level` are dropped. Default INFO. */
+void hilo_log_set_level(hilo_log_level_t level);
+/* Parses "debug", "info", "warn", "error"; returns -1 when unknown. */
+int hilo_log_level_parse(const char *name);
+
+/* `fmt` produces the key=value tail, by convention starting with event=<name>, e.g.
+ * hilo_log(HILO_LOG_WARN, "ingress", "event=nack code=%s seq=%llu", code, seq). */
+void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define hilo_log_debug(mod, ...) hilo_log(HILO_LOG_DEBUG, mod, __VA_ARGS__)
+#define hilo_log_info(mod, ...) hilo_log(HILO_LOG_INFO, mod, __VA_ARGS__)
+#define hilo_log_warn(mod, ...) hilo_log(HILO_LOG_WARN, mod, __VA_ARGS__)
+#define hilo_log_error(mod, ...) hilo_log(HILO_LOG_ERROR, mod, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,169 @@
+/* test_base.c — unit tests for the shared base modules: config, phone, utf8, frame. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hilo/common.h"
+#include "hilo/config.h"
+#include "hilo/frame.h"
+#include "hilo/phone.h"
+#include "hilo/utf8.h"
+
+static char *write_tmp(const char *text) {
+    char *path = hilo_xstrdup("/tmp/hilo-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_config_values_and_env(void **state) {
+    char *path = write_tmp("# comment\n[router]\nbind = tcp://127.0.0.1:5555\nhistory_max = 500\n"
+                           "[redis]\nport = 6399\nquoted = \"a # b\"\nflag = yes\n");
+    char err[256] = "";
+    hilo_config_t *c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    const char *s;
+    long long n;
+    bool b;
+    assert_int_equal(hilo_config_str(c, "router", "bind", "x", &s), HILO_OK);
+    assert_string_equal(s, "tcp://127.0.0.1:5555");
+    assert_int_equal(hilo_config_int(c, "router", "history_max", 1000, 1, 100000, &n), HILO_OK);
+    assert_int_equal(n, 500);
+    assert_int_equal(hilo_config_int(c, "router", "missing", 7, 1, 10, &n), HILO_OK);
+    assert_int_equal(n, 7);
+    assert_int_equal(hilo_config_str(c, "redis", "quoted", NULL, &s), HILO_OK);
+    assert_string_equal(s, "a # b");
+    assert_int_equal(hilo_config_bool(c, "redis", "flag", false, &b), HILO_OK);
+    assert_true(b);
+    setenv("HILO_REDIS_PORT", "7000", 1);
+    assert_int_equal(hilo_config_int(c, "redis", "port", 6379, 1, 65535, &n), HILO_OK);
+    assert_int_equal(n, 7000);
+    unsetenv("HILO_REDIS_PORT");
+    assert_int_equal(hilo_config_check_unused(c, ""), HILO_OK);
+    hilo_config_destroy(&c);
+    assert_null(c);
+    unlink(path);
+    free(path);
+}
+
+static void test_config_errors_name_file_and_line(void **state) {
+    char err[256] = "";
+    char *path = write_tmp("[router]\nbind = x\nthis is not valid\n");
+    assert_null(hilo_config_load(path, err, sizeof err));
+    char want[300];
+    snprintf(want, sizeof want, "%s:3: expected", path);
+    assert_non_null(strstr(err, want));
+    unlink(path);
+    free(path);
+
+    path = write_tmp("[router]\n\nhistory_max = lots\ntypo_key = 1\n");
+    hilo_config_t *c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    long long n;
+    assert_int_equal(hilo_config_int(c, "router", "history_max", 1, 1, 10, &n), HILO_ERR);
+    snprintf(want, sizeof want, "%s:3: [router] history_max: not an integer", path);
+    assert_non_null(strstr(hilo_config_error(c), want));
+    assert_int_equal(hilo_config_check_unused(c, ""), HILO_ERR);
+    snprintf(want, sizeof want, "%s:4: [router] typo_key: unknown key", path);
+    assert_non_null(strstr(hilo_config_error(c), want));
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
+
+    path = write_tmp("[a]\nk = 1\nk = 2\n");
+    assert_null(hilo_config_load(path, err, sizeof err));
+    assert_non_null(strstr(err, ":3: [a] k: duplicate key"));
+    unlink(path);
+    free(path);
+}
+
+static void test_phone_spellings_agree(void **state) {
+    const char *same[] = {"16505551234", "+16505551234", "whatsapp:+16505551234", "+1 (650) 555-1234",
+                          "001 650 555 1234", "tel:+1-650-555-1234", "sip:+16505551234@pbx.example.com;transport=udp",
+                          "6505551234"};
+    char out[32];
+    const char *why;
+    for (size_t i = 0; i < HILO_ARRAY_LEN(same); i++) {
+        assert_int_equal(hilo_phone_normalize(same[i], "1", out, sizeof out, &why), HILO_OK);
+        assert_string_equal(out, "+16505551234");
+    }
+    assert_int_equal(hilo_phone_normalize("3001234567", "57", out, sizeof out, &why), HILO_OK);
+    assert_string_equal(out, "+573001234567");
+    assert_int_equal(hilo_phone_normalize("5215512345678", NULL, out, sizeof out, &why), HILO_OK);
+    assert_string_equal(out, "+5215512345678");
+    assert_int_equal(hilo_phone_normalize("6505551234", NULL, out, sizeof out, &why), HILO_ERR);
+    assert_int_equal(hilo_phone_normalize("hello", "1", out, sizeof out, &why), HILO_ERR);
+    assert_int_equal(hilo_phone_normalize("+1234", "1", out, sizeof out, &why), HILO_ERR);
+    assert_int_equal(hilo_phone_normalize("+1234567890123456", "1", out, sizeof out, &why), HILO_ERR);
+}
+
+static void test_utf8(void **state) {
+    assert_true(hilo_utf8_valid("hola señor €𝄞", strlen("hola señor €𝄞")));
+    assert_false(hilo_utf8_valid("\xC3\x28", 2));         /* bad continuation */
+    assert_false(hilo_utf8_valid("\xC0\xAF", 2));         /* overlong */
+    assert_false(hilo_utf8_valid("\xED\xA0\x80", 3));     /* surrogate */
+    assert_false(hilo_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(hilo_utf8_valid("\xE2\x82", 2));         /* truncated */
+    assert_true(hilo_utf8_valid("", 0));
+}
+
+static void test_frame_roundtrip_and_utf8_walk(void **state) {
+    hilo_frame_t f = HILO_FRAME_INIT;
+    hilo_envelope_t e = HILO_ENVELOPE_INIT;
+    hilo_media_t m = HILO_MEDIA_INIT, *mp = &m;
+    e.seq = 42;
+    e.channel = HILO_CHANNEL_SMS;
+    e.provider_message_id = "SM1";
+    e.from = "+16505551234";
+    e.text = "hola";
+    m.url = "https://example.com/a.jpg";
+    e.n_media = 1;
+    e.media = &mp;
+    f.body_case = HILO_FRAME_ENVELOPE;
+    f.envelope = &e;
+    size_t len;
+    uint8_t *buf = hilo_frame_pack(&f, &len);
+    hilo_frame_t *g = hilo_frame_unpack(buf, len);
+    assert_non_null(g);
+    assert_int_equal(g->major, HILO_PROTO_MAJOR);
+    assert_int_equal(g->body_case, HILO_FRAME_ENVELOPE);
+    assert_int_equal(g->envelope->seq, 42);
+    assert_string_equal(g->envelope->media[0]->url, "https://example.com/a.jpg");
+    const char *field = NULL;
+    assert_true(hilo_frame_strings_valid(&g->base, &field));
+    hilo_frame_free(&g);
+    free(buf);
+
+    m.caption = "bad \xC3\x28";
+    buf = hilo_frame_pack(&f, &len);
+    g = hilo_frame_unpack(buf, len);
+    assert_non_null(g);
+    assert_false(hilo_frame_strings_valid(&g->base, &field));
+    assert_string_equal(field, "caption");
+    hilo_frame_free(&g);
+    free(buf);
+
+    assert_null(hilo_frame_unpack((const uint8_t *)"\xff\xff\xff", 3));
+    assert_string_equal(hilo_channel_name(HILO_CHANNEL_VOICE), "voice");
+    assert_int_equal(hilo_channel_parse("whatsapp"), HILO_CHANNEL_WHATSAPP);
+    assert_int_equal(hilo_channel_parse("fax"), HILO_CHANNEL_UNSPECIFIED);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_values_and_env),
+        cmocka_unit_test(test_config_errors_name_file_and_line),
+        cmocka_unit_test(test_phone_spellings_agree),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_frame_roundtrip_and_utf8_walk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,38 @@
+/* keys.h — every Redis key name hilo uses, in one place (docs/architecture.md lists them).
+ * A debtor's keys share the hash tag {d:<id>} so that one Lua script may touch them all, also
+ * on a Redis Cluster. Used by the router, the hilo CLI and the benchmark replay. */
+#ifndef HILO_KEYS_H
+#define HILO_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HILO_KEY_MAX 256      /* large enough for any key below */
+#define HILO_DEBTOR_ID_MAX 64 /* longest debtor id */
+
+/* Per-debtor keys: "hilo:{d:<id>}:<part>". */
+#define HILO_KEY_DEBTOR "debtor" /* HASH  portfolio record (CSV import) */
+#define HILO_KEY_CONV "conv"     /* HASH  conversation state */
+#define HILO_KEY_HIST "hist"     /* STREAM cross-channel history, field j = item JSON */
+#define HILO_KEY_SEEN "seen"     /* ZSET  dedupe: "<channel>:<provider id>" -> first seen ms */
+#define HILO_KEY_OUT "out"       /* HASH  pending outbound id -> serialized Outbound */
+#define HILO_KEY_OSTAT "ostat"   /* HASH  outbound id -> delivery status JSON */
+
+#define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
+#define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
+
+/* Writes "hilo:{d:<id>}:<part>" into buf; returns the length, or -1 when it does not fit. */
+int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part);
+/* "hilo:addr:<address>" — normalized address (E.164 phone) -> debtor id. */
+int hilo_key_addr(char *buf, size_t n, const char *address);
+/* "hilo:outbox:<channel>" — ZSET "<debtor id>|<outbound id>" -> due ms. */
+int hilo_key_outbox(char *buf, size_t n, const char *channel);
+/* "hilo:pmid:<channel>:<provider message id>" — the provider's id of one of our outbound
+ * messages -> "<debtor id>|<outbound id>" (delivery reports that carry only the provider id). */
+int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id);
+
+/* Debtor ids: 1..64 of [A-Za-z0-9._:+-], not starting with "u:" (reserved for unidentified
+ * contacts, "u:<E.164>"). Braces and '|' would break hash tags and index members. */
+bool hilo_debtor_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,13 @@
+-- claim_outbox.lua — take up to N due outbound messages of one channel for this router.
+-- KEYS[1] hilo:outbox:<channel>
+-- ARGV[1] now (Unix ms)   ARGV[2] lease (ms)   ARGV[3] max to claim
+-- Returns the claimed members "<debtor_id>|<outbound_id>". A claim pushes the member's due time
+-- to now + lease: if no delivery report settles it by then (connector died, router died), any
+-- router claims it again. Two routers never claim the same member at the same time.
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local until_ms = now + tonumber(ARGV[2])
+for _, m in ipairs(due) do
+  redis.call('ZADD', KEYS[1], until_ms, m)
+end
+return due

@@ -1,0 +1,20 @@
+-- commit_outbound.lua — a message to the debtor, committed before anything is sent.
+-- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:hist   KEYS[3] hilo:{d:ID}:out
+-- KEYS[4] hilo:outbox:<channel>   (dispatch index; see docs/architecture.md on Redis Cluster)
+-- ARGV[1] outbound id   ARGV[2] now (Unix ms)   ARGV[3] history item (JSON)
+-- ARGV[4] history cap   ARGV[5] serialized Outbound (protobuf)   ARGV[6] debtor id
+-- ARGV[7] channel name
+-- Returns the history stream id, or 0 when this outbound id was committed before.
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+  return 0
+end
+local now = tonumber(ARGV[2])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'j', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
+redis.call('ZADD', KEYS[4], now, ARGV[6] .. '|' .. ARGV[1])
+if redis.call('HSETNX', KEYS[1], 'created_ms', now) == 1 then
+  redis.call('HSET', KEYS[1], 'state', 'open')
+end
+redis.call('HSET', KEYS[1], 'updated_ms', now, 'last_out_ms', now, 'last_out_channel', ARGV[7])
+redis.call('HINCRBY', KEYS[1], 'msgs_out', 1)
+return id

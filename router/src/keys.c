@@ -1,0 +1,36 @@
+/* keys.c — Redis key names. */
+#include "hilo/keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int fit(int len, size_t n) { return len < 0 || (size_t)len >= n ? -1 : len; }
+
+int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part) {
+    return fit(snprintf(buf, n, "hilo:{d:%s}:%s", debtor_id, part), n);
+}
+
+int hilo_key_addr(char *buf, size_t n, const char *address) {
+    return fit(snprintf(buf, n, "hilo:addr:%s", address), n);
+}
+
+int hilo_key_outbox(char *buf, size_t n, const char *channel) {
+    return fit(snprintf(buf, n, "hilo:outbox:%s", channel), n);
+}
+
+int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id) {
+    return fit(snprintf(buf, n, "hilo:pmid:%s:%s", channel, provider_id), n);
+}
+
+bool hilo_debtor_id_valid(const char *id) {
+    size_t len = strlen(id);
+    if (len == 0 || len > HILO_DEBTOR_ID_MAX) return false;
+    if (strncmp(id, "u:", 2) == 0) return false;
+    for (const char *s = id; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == ':' || c == '+' || c == '-'))
+            return false;
+    }
+    return true;
+}

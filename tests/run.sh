@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/run.sh — installs what is missing, builds, and runs every suite: unit, integration and
+# end-to-end (ctest), then the same again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Benchmarks are separate: tests/bench/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+./deploy/install-deps.sh
+
+jobs=$(nproc)
+status=0
+summary=()
+run_suite() { # name build-dir cmake-args...
+  local name=$1 dir=$2
+  shift 2
+  cmake -S "$top" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  local log="$dir/ctest.log"
+  if (cd "$dir" && ctest --output-on-failure --timeout 600 2>&1 | tee "$log"); then :; else status=1; fi
+  summary+=("$name: $(grep -E 'tests passed|tests failed' "$log" | tail -n 1)")
+}
+
+run_suite release "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite asan+ubsan "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHILO_SANITIZE=ON
+
+echo
+echo "== summary =="
+printf '%s\n' "${summary[@]}"
+passed=0 failed=0
+for dir in build build-asan; do
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$top/$dir/ctest.log" | tail -n 1 || true)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+  passed=$((passed + ${total:-0} - ${bad:-0}))
+  failed=$((failed + ${bad:-0}))
+done
+[ $status = 0 ] || [ $failed -gt 0 ] || failed=1
+echo "$passed passed, $failed failed"
+exit $status
