@@ -8,7 +8,7 @@ packages=(
   libzmq3-dev libhiredis-dev libwebsockets-dev libwebsockets-evlib-uv
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libuv1-dev libjansson-dev libcurl4-openssl-dev libssl-dev libsodium-dev libcmocka-dev
-  redis-server
+  redis-server tzdata
   python3 python3-zmq python3-redis python3-websockets python3-protobuf
 )
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then

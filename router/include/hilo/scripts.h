@@ -1,0 +1,11 @@
+/* scripts.h — the Lua scripts of router/lua/, embedded at build time (router/lua/embed.cmake).
+ * Each is loaded with SCRIPT LOAD on every (re)connect and run with EVALSHA. */
+#ifndef HILO_SCRIPTS_H
+#define HILO_SCRIPTS_H
+
+extern const char hilo_script_commit_inbound[];  /* dedupe + history + state, one debtor */
+extern const char hilo_script_commit_outbound[]; /* outbound item + pending + dispatch index */
+extern const char hilo_script_claim_outbox[];    /* lease due outbound messages of a channel */
+extern const char hilo_script_settle_outbound[]; /* delivery report: status, unpend */
+
+#endif
