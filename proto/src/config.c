@@ -220,6 +220,12 @@ int hilo_config_bool(hilo_config_t *c, const char *section, const char *key, boo
     return HILO_OK;
 }
 
+int hilo_config_reject(hilo_config_t *c, const char *section, const char *key, const char *why) {
+    int line;
+    const char *v = lookup(c, section, key, &line);
+    return fail(c, line, section, key, why, v ? v : "");
+}
+
 void hilo_config_each_section(const hilo_config_t *c, const char *prefix,
                               void (*fn)(const char *section, void *arg), void *arg) {
     for (size_t i = 0; i < c->nsections; i++)

@@ -18,6 +18,10 @@ int hilo_key_outbox(char *buf, size_t n, const char *channel) {
     return fit(snprintf(buf, n, "hilo:outbox:%s", channel), n);
 }
 
+int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel) {
+    return fit(snprintf(buf, n, "hilo:outbox:%s:attempts", channel), n);
+}
+
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id) {
     return fit(snprintf(buf, n, "hilo:pmid:%s:%s", channel, provider_id), n);
 }

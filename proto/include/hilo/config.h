@@ -27,6 +27,11 @@ int hilo_config_int(hilo_config_t *self, const char *section, const char *key, l
                     long long min, long long max, long long *out);
 int hilo_config_bool(hilo_config_t *self, const char *section, const char *key, bool def, bool *out);
 
+/* Marks the value of [section] key as invalid for `why` (e.g. "must be tcp:// or ipc://"):
+ * sets the error with file:line (or "from environment") and returns HILO_ERR. For checks the
+ * typed getters cannot make. */
+int hilo_config_reject(hilo_config_t *self, const char *section, const char *key, const char *why);
+
 /* Calls fn for each section whose name starts with `prefix` (file order). */
 void hilo_config_each_section(const hilo_config_t *self, const char *prefix,
                               void (*fn)(const char *section, void *arg), void *arg);

@@ -27,6 +27,8 @@ int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part
 int hilo_key_addr(char *buf, size_t n, const char *address);
 /* "hilo:outbox:<channel>" — ZSET "<debtor id>|<outbound id>" -> due ms. */
 int hilo_key_outbox(char *buf, size_t n, const char *channel);
+/* "hilo:outbox:<channel>:attempts" — HASH member -> dispatch attempts so far. */
+int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel);
 /* "hilo:pmid:<channel>:<provider message id>" — the provider's id of one of our outbound
  * messages -> "<debtor id>|<outbound id>" (delivery reports that carry only the provider id). */
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id);

@@ -1,0 +1,18 @@
+# The router daemon: library hilo_router (every part) + the thin hilo-router executable.
+add_library(hilo_router STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
+  ${CMAKE_CURRENT_LIST_DIR}/metrics.c
+  ${CMAKE_CURRENT_LIST_DIR}/store.c
+  ${CMAKE_CURRENT_LIST_DIR}/link_server.c
+  ${CMAKE_CURRENT_LIST_DIR}/inbound.c
+  ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
+  ${CMAKE_CURRENT_LIST_DIR}/http.c
+  ${CMAKE_CURRENT_LIST_DIR}/router.c)
+target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(hilo_router PUBLIC hilo_state hilo_base PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+                      PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO)
+hilo_strict(hilo_router)
+
+add_executable(hilo-router ${CMAKE_CURRENT_LIST_DIR}/main.c)
+target_link_libraries(hilo-router PRIVATE hilo_router)
+hilo_strict(hilo-router)

@@ -1,0 +1,376 @@
+/* link_server.c — ZeroMQ ROUTER socket, connector peers, frame checks. */
+#include "link_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "hilo/common.h"
+#include "hilo/log.h"
+
+#define DRAIN_BUDGET 512 /* frames read per loop turn before yielding to Redis replies */
+#define PEERS_DEAD_AFTER 3 /* heartbeat intervals of silence */
+
+typedef struct {
+    hilo_peer_ref_t ref;
+    int channel;              /* from Hello */
+    char instance[64];        /* from Hello, for logs */
+    int64_t last_seen_us;     /* any frame received */
+} peer_t;
+
+struct hilo_link_server {
+    uv_loop_t *loop;
+    const hilo_router_config_t *cfg;
+    hilo_metrics_t *metrics;
+    hilo_link_handlers_t h;
+    void *sock;               /* ZMQ_ROUTER */
+    uv_poll_t poll;           /* on ZMQ_FD (edge-triggered: see drain()) */
+    uv_idle_t idle;           /* keeps draining when the budget ran out or a send consumed the edge */
+    uv_timer_t heartbeat;
+    bool paused;
+    peer_t *peers;
+    int npeers, cap;
+    int rr[HILO_CHANNEL_MAX]; /* round-robin cursor per channel */
+    int closing;              /* handles still to close */
+};
+
+static peer_t *find_peer(hilo_link_server_t *ls, const hilo_peer_ref_t *ref) {
+    for (int i = 0; i < ls->npeers; i++)
+        if (ls->peers[i].ref.len == ref->len && memcmp(ls->peers[i].ref.id, ref->id, ref->len) == 0)
+            return &ls->peers[i];
+    return NULL;
+}
+
+static void on_idle(uv_idle_t *h);
+
+/* ZMQ_FD only signals edges: after any send or receive, messages may be waiting with no
+ * new edge to come. So after every operation we ask ZMQ_EVENTS and keep draining from an
+ * idle handle while POLLIN holds (unless paused for backpressure). */
+static void check_events(hilo_link_server_t *ls) {
+    if (ls->paused || ls->closing) return;
+    uint32_t ev = 0;
+    size_t sz = sizeof ev;
+    if (zmq_getsockopt(ls->sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN))
+        uv_idle_start(&ls->idle, on_idle);
+}
+
+static void send_frame(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, hilo_frame_t *f) {
+    uint8_t stack[512];
+    if (f->major == 0) {
+        f->major = HILO_PROTO_MAJOR;
+        f->minor = HILO_PROTO_MINOR;
+    }
+    size_t len = hilo__link__v1__frame__get_packed_size(f);
+    uint8_t *buf = len <= sizeof stack ? stack : hilo_xmalloc(len);
+    hilo__link__v1__frame__pack(f, buf);
+    if (zmq_send(ls->sock, peer->id, peer->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(ls->sock, buf, len, ZMQ_DONTWAIT) < 0) {
+        /* EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY); EAGAIN: its queue is full.
+         * Either way the connector will retry what it did not get acked. */
+        if (errno != EHOSTUNREACH)
+            hilo_log_warn("link", "event=send_failed err=\"%s\"", zmq_strerror(errno));
+    }
+    if (buf != stack) free(buf);
+    check_events(ls);
+}
+
+void hilo_link_server_send_ack(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, uint64_t seq, bool duplicate,
+                               const char *debtor_id) {
+    hilo_frame_t f = HILO_FRAME_INIT;
+    hilo_ack_t a = HILO_ACK_INIT;
+    a.seq = seq;
+    a.duplicate = duplicate;
+    a.debtor_id = (char *)debtor_id;
+    f.body_case = HILO_FRAME_ACK;
+    f.ack = &a;
+    send_frame(ls, peer, &f);
+    if (duplicate) ls->metrics->acks_duplicate++; else ls->metrics->acks++;
+}
+
+void hilo_link_server_send_nack(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, uint64_t seq, int code,
+                                const char *reason) {
+    hilo_frame_t f = HILO_FRAME_INIT;
+    hilo_nack_t n = HILO_NACK_INIT;
+    n.seq = seq;
+    n.code = code;
+    n.reason = (char *)reason;
+    n.retryable = code == HILO_NACK_HELLO_REQUIRED || code == HILO_NACK_UNAVAILABLE;
+    f.body_case = HILO_FRAME_NACK;
+    f.nack = &n;
+    send_frame(ls, peer, &f);
+    if (code > 0 && code < 16) ls->metrics->nacks[code]++;
+    /* One line per refusal, at the place the decision is made (HELLO_REQUIRED and
+     * UNAVAILABLE are expected during restarts and logged by their causes instead). */
+    if (!n.retryable)
+        hilo_log_warn("link", "event=nack code=%s seq=%llu reason=\"%s\"", hilo_nack_code_name(code),
+                      (unsigned long long)seq, reason);
+}
+
+int hilo_link_server_send_outbound(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, hilo_outbound_t *ob) {
+    hilo_frame_t f = HILO_FRAME_INIT;
+    f.body_case = HILO_FRAME_OUTBOUND;
+    f.outbound = ob;
+    send_frame(ls, peer, &f);
+    return HILO_OK;
+}
+
+static void send_welcome(hilo_link_server_t *ls, const hilo_peer_ref_t *peer) {
+    hilo_frame_t f = HILO_FRAME_INIT;
+    hilo_welcome_t w = HILO_WELCOME_INIT;
+    w.router_instance = (char *)ls->cfg->instance;
+    w.heartbeat_ms = (uint32_t)ls->cfg->heartbeat_ms;
+    w.max_payload = (uint32_t)ls->cfg->max_payload;
+    f.body_case = HILO_FRAME_WELCOME;
+    f.welcome = &w;
+    send_frame(ls, peer, &f);
+}
+
+static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const hilo_hello_t *hello, int64_t now) {
+    if (hello->channel <= HILO_CHANNEL_UNSPECIFIED || hello->channel >= HILO_CHANNEL_MAX) {
+        hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_UNKNOWN_CHANNEL, "hello: unknown channel");
+        return;
+    }
+    peer_t *p = find_peer(ls, ref);
+    bool joined = !p;
+    if (!p) {
+        if (ls->npeers == ls->cap) {
+            ls->cap = ls->cap ? ls->cap * 2 : 8;
+            ls->peers = hilo_xrealloc(ls->peers, (size_t)ls->cap * sizeof *ls->peers);
+        }
+        p = &ls->peers[ls->npeers++];
+        memset(p, 0, sizeof *p);
+        p->ref = *ref;
+    } else if (p->channel != (int)hello->channel) {
+        joined = true; /* a peer that changes channel counts as leaving one and joining another */
+        if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
+    }
+    p->channel = hello->channel;
+    snprintf(p->instance, sizeof p->instance, "%s", hello->instance ? hello->instance : "");
+    p->last_seen_us = now;
+    send_welcome(ls, ref);
+    if (joined) {
+        hilo_log_info("link", "event=connector_joined channel=%s instance=\"%s\" software=\"%s\"",
+                      hilo_channel_name(p->channel), p->instance, hello->software ? hello->software : "");
+        if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
+    }
+}
+
+static void remove_peer(hilo_link_server_t *ls, int i, const char *why) {
+    int channel = ls->peers[i].channel;
+    hilo_log_warn("link", "event=connector_lost channel=%s instance=\"%s\" reason=\"%s\"", hilo_channel_name(channel),
+                  ls->peers[i].instance, why);
+    ls->peers[i] = ls->peers[--ls->npeers];
+    if (ls->h.on_peers_changed) ls->h.on_peers_changed(channel, ls->h.arg);
+}
+
+/* One message from the socket: [routing id][frame bytes]. */
+static void handle(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const uint8_t *data, size_t len) {
+    int64_t now = hilo_mono_us();
+    hilo_frame_t *f = hilo_frame_unpack(data, len);
+    if (len > (size_t)ls->cfg->max_payload) {
+        uint64_t seq = f && f->body_case == HILO_FRAME_ENVELOPE ? f->envelope->seq : 0;
+        char reason[96];
+        snprintf(reason, sizeof reason, "frame of %zu bytes exceeds max_payload %ld", len, ls->cfg->max_payload);
+        hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_TOO_LARGE, reason);
+        hilo_frame_free(&f);
+        return;
+    }
+    if (!f) {
+        hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_MALFORMED, "not a decodable hilo.link.v1.Frame");
+        return;
+    }
+    uint64_t seq = f->body_case == HILO_FRAME_ENVELOPE ? f->envelope->seq : 0;
+    if (f->major != HILO_PROTO_MAJOR) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "protocol major %u not supported (want %d)", f->major, HILO_PROTO_MAJOR);
+        hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_VERSION, reason);
+        hilo_frame_free(&f);
+        return;
+    }
+    const char *field = NULL;
+    if (!hilo_frame_strings_valid(&f->base, &field)) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "field '%s' is not valid UTF-8", field);
+        hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_INVALID_UTF8, reason);
+        hilo_frame_free(&f);
+        return;
+    }
+    if (f->body_case == HILO_FRAME_HELLO) {
+        on_hello(ls, ref, f->hello, now);
+        hilo_frame_free(&f);
+        return;
+    }
+    peer_t *p = find_peer(ls, ref);
+    if (!p) {
+        /* Unknown peer: after a router restart ZeroMQ reconnects transparently with a new
+         * routing id. Ask for a Hello; the connector then re-sends what is unacked. */
+        hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_HELLO_REQUIRED, "send Hello first");
+        hilo_frame_free(&f);
+        return;
+    }
+    p->last_seen_us = now;
+    switch (f->body_case) {
+    case HILO_FRAME_HEARTBEAT:
+        hilo_frame_free(&f);
+        return;
+    case HILO_FRAME_ENVELOPE:
+        if ((int)f->envelope->channel != p->channel) {
+            char reason[96];
+            snprintf(reason, sizeof reason, "envelope channel %d is not this connector's channel (%s)",
+                     f->envelope->channel, hilo_channel_name(p->channel));
+            hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_UNKNOWN_CHANNEL, reason);
+            hilo_frame_free(&f);
+            return;
+        }
+        ls->metrics->envelopes[p->channel]++;
+        ls->h.on_envelope(ref, f, now, ls->h.arg); /* ownership moves */
+        return;
+    default:
+        hilo_link_server_send_nack(ls, ref, seq, HILO_NACK_INVALID, "frame type not accepted from a connector");
+        hilo_frame_free(&f);
+        return;
+    }
+}
+
+static void drain(hilo_link_server_t *ls) {
+    for (int n = 0; n < DRAIN_BUDGET && !ls->paused; n++) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, ls->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            uv_idle_stop(&ls->idle);
+            return; /* EAGAIN: drained */
+        }
+        zmq_msg_init(&body);
+        bool ok = zmq_msg_more(&id) && zmq_msg_recv(&body, ls->sock, ZMQ_DONTWAIT) >= 0;
+        if (ok && zmq_msg_more(&body)) {
+            /* A conforming peer sends exactly one part: swallow the rest and refuse. */
+            for (bool more = true; more;) {
+                zmq_msg_t extra;
+                zmq_msg_init(&extra);
+                more = zmq_msg_recv(&extra, ls->sock, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&extra);
+                zmq_msg_close(&extra);
+            }
+            ok = false;
+        }
+        hilo_peer_ref_t ref = {.len = 0};
+        if (zmq_msg_size(&id) <= sizeof ref.id) {
+            ref.len = (uint8_t)zmq_msg_size(&id);
+            memcpy(ref.id, zmq_msg_data(&id), ref.len);
+        }
+        if (ok && ref.len)
+            handle(ls, &ref, zmq_msg_data(&body), zmq_msg_size(&body));
+        else if (ref.len)
+            hilo_link_server_send_nack(ls, &ref, 0, HILO_NACK_MALFORMED, "expected exactly one frame part");
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+    check_events(ls);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) { drain(h->data); }
+static void on_idle(uv_idle_t *h) { drain(h->data); }
+
+static void on_heartbeat(uv_timer_t *t) {
+    hilo_link_server_t *ls = t->data;
+    int64_t now = hilo_mono_us();
+    int64_t dead_us = (int64_t)ls->cfg->heartbeat_ms * 1000 * PEERS_DEAD_AFTER;
+    for (int i = ls->npeers - 1; i >= 0; i--)
+        if (now - ls->peers[i].last_seen_us > dead_us) remove_peer(ls, i, "no frame for 3 heartbeat intervals");
+    hilo_frame_t f = HILO_FRAME_INIT;
+    hilo_heartbeat_t hb = HILO_HEARTBEAT_INIT;
+    hb.sent_ms = hilo_now_ms();
+    f.body_case = HILO_FRAME_HEARTBEAT;
+    f.heartbeat = &hb;
+    for (int i = 0; i < ls->npeers; i++) send_frame(ls, &ls->peers[i].ref, &f);
+}
+
+hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zctx, const hilo_router_config_t *cfg,
+                                         hilo_metrics_t *metrics, const hilo_link_handlers_t *handlers) {
+    hilo_link_server_t *ls = hilo_xcalloc(1, sizeof *ls);
+    ls->loop = loop;
+    ls->cfg = cfg;
+    ls->metrics = metrics;
+    ls->h = *handlers;
+    ls->sock = zmq_socket(zctx, ZMQ_ROUTER);
+    int one = 1, zero = 0, hwm = 200000;
+    int64_t maxmsg = (int64_t)cfg->max_payload * 4; /* larger frames get TOO_LARGE; absurd ones a disconnect */
+    zmq_setsockopt(ls->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(ls->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(ls->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(ls->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(ls->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(ls->sock, cfg->link_bind) != 0) {
+        hilo_log_error("link", "event=bind_failed endpoint=%s err=\"%s\"", cfg->link_bind, zmq_strerror(errno));
+        zmq_close(ls->sock);
+        free(ls);
+        return NULL;
+    }
+    int fd;
+    size_t fdlen = sizeof fd;
+    zmq_getsockopt(ls->sock, ZMQ_FD, &fd, &fdlen);
+    uv_poll_init(loop, &ls->poll, fd);
+    ls->poll.data = ls;
+    uv_poll_start(&ls->poll, UV_READABLE, on_poll);
+    uv_idle_init(loop, &ls->idle);
+    ls->idle.data = ls;
+    uv_timer_init(loop, &ls->heartbeat);
+    ls->heartbeat.data = ls;
+    uv_timer_start(&ls->heartbeat, on_heartbeat, (uint64_t)cfg->heartbeat_ms, (uint64_t)cfg->heartbeat_ms);
+    hilo_log_info("link", "event=listening endpoint=%s", cfg->link_bind);
+    return ls;
+}
+
+static void on_closed(uv_handle_t *h) {
+    hilo_link_server_t *ls = h->data;
+    if (--ls->closing == 0) {
+        free(ls->peers);
+        free(ls);
+    }
+}
+
+void hilo_link_server_destroy(hilo_link_server_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_link_server_t *ls = *self_p;
+    ls->closing = 3;
+    uv_close((uv_handle_t *)&ls->poll, on_closed);
+    uv_close((uv_handle_t *)&ls->idle, on_closed);
+    uv_close((uv_handle_t *)&ls->heartbeat, on_closed);
+    zmq_close(ls->sock);
+    *self_p = NULL;
+}
+
+int hilo_link_server_pick(hilo_link_server_t *ls, int channel, hilo_peer_ref_t *out) {
+    if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
+    for (int k = 0; k < ls->npeers; k++) {
+        int i = (ls->rr[channel] + k) % ls->npeers;
+        if (ls->peers[i].channel == channel) {
+            ls->rr[channel] = i + 1;
+            *out = ls->peers[i].ref;
+            return HILO_OK;
+        }
+    }
+    return HILO_AGAIN;
+}
+
+int hilo_link_server_peer_count(const hilo_link_server_t *ls, int channel) {
+    int n = 0;
+    for (int i = 0; i < ls->npeers; i++) n += ls->peers[i].channel == channel;
+    return n;
+}
+
+void hilo_link_server_pause(hilo_link_server_t *ls) {
+    if (ls->paused) return;
+    ls->paused = true;
+    uv_idle_stop(&ls->idle);
+    uv_poll_stop(&ls->poll);
+}
+
+void hilo_link_server_resume(hilo_link_server_t *ls) {
+    if (!ls->paused) return;
+    ls->paused = false;
+    uv_poll_start(&ls->poll, UV_READABLE, on_poll);
+    check_events(ls);
+}

@@ -1,0 +1,55 @@
+/* link_server.h — the router's end of the connector link (docs/protocol.md): one ZeroMQ
+ * ROUTER socket on the libuv loop, the table of connector peers (Hello/Welcome, heartbeats,
+ * liveness), and frame checks (size, decoding, version, UTF-8, channel). Envelopes that pass
+ * go to the on_envelope handler; everything else is answered here with a Nack.
+ * Owned by the router (router.c); hands each accepted frame's ownership to the handler. */
+#ifndef HILO_LINK_SERVER_H
+#define HILO_LINK_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "hilo/frame.h"
+#include "metrics.h"
+#include "rconfig.h"
+
+typedef struct hilo_link_server hilo_link_server_t;
+
+/* A connector peer's ZeroMQ routing id, copied by value so a reply can be addressed after
+ * asynchronous work even if the peer has gone meanwhile (the send then fails quietly). */
+typedef struct {
+    uint8_t id[32];
+    uint8_t len;
+} hilo_peer_ref_t;
+
+typedef struct {
+    /* An envelope from a peer that said Hello, with the peer's channel checked. `frame` is
+     * the handler's to free (hilo_frame_free); recv_us is the monotonic receive time. */
+    void (*on_envelope)(const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_t recv_us, void *arg);
+    /* The set of peers of `channel` changed (joined or lost). */
+    void (*on_peers_changed)(int channel, void *arg);
+    void *arg;
+} hilo_link_handlers_t;
+
+/* Binds cfg->link_bind. NULL on failure (reason logged). */
+hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zmq_ctx, const hilo_router_config_t *cfg,
+                                         hilo_metrics_t *metrics, const hilo_link_handlers_t *handlers);
+void hilo_link_server_destroy(hilo_link_server_t **self_p);
+
+void hilo_link_server_send_ack(hilo_link_server_t *self, const hilo_peer_ref_t *peer, uint64_t seq, bool duplicate,
+                               const char *debtor_id);
+void hilo_link_server_send_nack(hilo_link_server_t *self, const hilo_peer_ref_t *peer, uint64_t seq, int code,
+                                const char *reason);
+/* HILO_OK when handed to ZeroMQ. */
+int hilo_link_server_send_outbound(hilo_link_server_t *self, const hilo_peer_ref_t *peer, hilo_outbound_t *ob);
+
+/* Next live peer of `channel` (round robin). HILO_AGAIN when there is none. */
+int hilo_link_server_pick(hilo_link_server_t *self, int channel, hilo_peer_ref_t *out);
+int hilo_link_server_peer_count(const hilo_link_server_t *self, int channel);
+
+/* Backpressure: stop / resume reading the socket. */
+void hilo_link_server_pause(hilo_link_server_t *self);
+void hilo_link_server_resume(hilo_link_server_t *self);
+
+#endif

@@ -1,0 +1,67 @@
+/* main.c — hilo-router: reads the config, starts the router, runs until SIGTERM/SIGINT. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hilo/config.h"
+#include "hilo/log.h"
+#include "rconfig.h"
+#include "router.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hilo-router [-c FILE] [--check-config]\n"
+            "  -c FILE          config file (default: $HILO_CONFIG; none = built-in defaults)\n"
+            "  --check-config   validate the config and exit (0 = valid, 2 = invalid)\n"
+            "Any key can be overridden by the environment: HILO_<SECTION>_<KEY>.\n");
+}
+
+int main(int argc, char **argv) {
+    const char *path = getenv("HILO_CONFIG");
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--check-config") == 0) {
+            check_only = 1;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    char err[512];
+    hilo_config_t *cfg = hilo_config_load(path, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "hilo-router: config: %s\n", err);
+        return 2;
+    }
+    hilo_router_config_t rc;
+    static const char *sections[] = {"router", "redis", "identity"};
+    int ok = hilo_router_config_load(cfg, &rc) == 0;
+    for (size_t i = 0; ok && i < sizeof sections / sizeof *sections; i++)
+        ok = hilo_config_check_unused(cfg, sections[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "hilo-router: config: %s\n", hilo_config_error(cfg));
+        hilo_config_destroy(&cfg);
+        return 2;
+    }
+    if (check_only) {
+        printf("hilo-router: config %s is valid\n", path ? path : "(defaults)");
+        hilo_config_destroy(&cfg);
+        return 0;
+    }
+    hilo_log_set_level(hilo_log_level_parse(rc.log_level));
+    hilo_router_t *r = hilo_router_new(&rc);
+    if (!r) {
+        hilo_config_destroy(&cfg);
+        return 1;
+    }
+    int status = hilo_router_run(r);
+    hilo_router_destroy(&r);
+    hilo_log_info("router", "event=stopped");
+    hilo_config_destroy(&cfg);
+    return status;
+}

@@ -1,0 +1,74 @@
+/* metrics.c — Prometheus text exposition of the router's metrics. */
+#include "metrics.h"
+
+static const double bounds[HILO_HIST_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                 0.01,    0.025,  0.05,    0.1,    0.25,  0.5,   1.0};
+
+void hilo_histogram_observe(hilo_histogram_t *h, double s) {
+    int i = 0;
+    while (i < HILO_HIST_BUCKETS && s > bounds[i]) i++;
+    h->buckets[i]++;
+    h->count++;
+    h->sum_s += s;
+}
+
+static void histogram(hilo_buf_t *o, const char *name, const char *help, const hilo_histogram_t *h) {
+    hilo_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (int i = 0; i < HILO_HIST_BUCKETS; i++) {
+        cum += h->buckets[i];
+        hilo_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i], (unsigned long long)cum);
+    }
+    cum += h->buckets[HILO_HIST_BUCKETS];
+    hilo_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+                    (unsigned long long)cum, name, h->sum_s, name, (unsigned long long)h->count);
+}
+
+static void per_channel(hilo_buf_t *o, const char *name, const char *type, const char *help,
+                        const uint64_t v[HILO_CHANNEL_MAX]) {
+    hilo_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++)
+        hilo_buf_printf(o, "%s{channel=\"%s\"} %llu\n", name, hilo_channel_name(c), (unsigned long long)v[c]);
+}
+
+void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g, hilo_buf_t *o) {
+    per_channel(o, "hilo_envelopes_total", "counter", "Envelopes received from connectors.", m->envelopes);
+    per_channel(o, "hilo_messages_in_total", "counter", "Inbound items committed to a history.", m->stored);
+    per_channel(o, "hilo_dedupes_total", "counter", "Envelopes recognised as duplicates.", m->dedupes);
+    hilo_buf_printf(o, "# HELP hilo_acks_total Acks sent to connectors.\n# TYPE hilo_acks_total counter\n"
+                       "hilo_acks_total{duplicate=\"false\"} %llu\nhilo_acks_total{duplicate=\"true\"} %llu\n",
+                    (unsigned long long)m->acks, (unsigned long long)m->acks_duplicate);
+    hilo_buf_printf(o, "# HELP hilo_nacks_total Nacks sent to connectors, by reason code.\n"
+                       "# TYPE hilo_nacks_total counter\n");
+    for (int c = 1; c <= HILO_NACK_UNAVAILABLE; c++)
+        hilo_buf_printf(o, "hilo_nacks_total{code=\"%s\"} %llu\n", hilo_nack_code_name(c),
+                        (unsigned long long)m->nacks[c]);
+    per_channel(o, "hilo_outbound_committed_total", "counter", "Outbound messages committed by this router.",
+                m->outbound_committed);
+    per_channel(o, "hilo_outbound_sent_total", "counter", "Outbound frames sent to connectors (re-sends included).",
+                m->outbound_sent);
+    hilo_buf_printf(o, "# HELP hilo_delivery_reports_total Delivery reports, by channel and state.\n"
+                       "# TYPE hilo_delivery_reports_total counter\n");
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++)
+        for (int s = 1; s <= HILO_DELIVERY_FAILED; s++)
+            hilo_buf_printf(o, "hilo_delivery_reports_total{channel=\"%s\",state=\"%s\"} %llu\n", hilo_channel_name(c),
+                            hilo_delivery_state_name(s), (unsigned long long)m->delivery[c][s]);
+    hilo_buf_printf(o, "# HELP hilo_delivery_unmatched_total Delivery reports for no known outbound.\n"
+                       "# TYPE hilo_delivery_unmatched_total counter\nhilo_delivery_unmatched_total %llu\n",
+                    (unsigned long long)m->delivery_unmatched);
+    hilo_buf_printf(o, "# HELP hilo_connectors Connectors attached to this router.\n# TYPE hilo_connectors gauge\n");
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++)
+        hilo_buf_printf(o, "hilo_connectors{channel=\"%s\"} %d\n", hilo_channel_name(c), g->connectors[c]);
+    hilo_buf_printf(o,
+                    "# HELP hilo_redis_up 1 when Redis is connected and the scripts are loaded.\n"
+                    "# TYPE hilo_redis_up gauge\nhilo_redis_up %d\n"
+                    "# HELP hilo_inflight Envelopes being committed.\n# TYPE hilo_inflight gauge\nhilo_inflight %ld\n"
+                    "# HELP hilo_redis_reconnects_total Reconnections to Redis.\n"
+                    "# TYPE hilo_redis_reconnects_total counter\nhilo_redis_reconnects_total %llu\n"
+                    "# HELP hilo_redis_timeouts_total Times Redis stopped answering and was dropped.\n"
+                    "# TYPE hilo_redis_timeouts_total counter\nhilo_redis_timeouts_total %llu\n",
+                    g->redis_up ? 1 : 0, g->inflight, (unsigned long long)m->redis_reconnects,
+                    (unsigned long long)m->redis_timeouts);
+    histogram(o, "hilo_redis_latency_seconds", "Round trip of one Redis command.", &m->redis_latency);
+    histogram(o, "hilo_commit_latency_seconds", "Envelope received to ack sent.", &m->commit_latency);
+}

@@ -1,0 +1,47 @@
+/* metrics.h — the router's counters and latency histograms, rendered as Prometheus text on
+ * GET /metrics. Plain data: the modules that observe an event bump the field directly; the
+ * gauges (connectors, Redis up, in flight) are read from their owners at render time. */
+#ifndef HILO_METRICS_H
+#define HILO_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hilo/buf.h"
+#include "hilo/frame.h"
+
+#define HILO_HIST_BUCKETS 14 /* 50us .. 1s, then +Inf */
+
+typedef struct {
+    uint64_t buckets[HILO_HIST_BUCKETS + 1]; /* counts per upper bound (not cumulative) */
+    uint64_t count;                          /* observations */
+    double sum_s;                            /* their sum, seconds */
+} hilo_histogram_t;
+
+typedef struct {
+    uint64_t envelopes[HILO_CHANNEL_MAX];        /* envelopes received, by channel */
+    uint64_t stored[HILO_CHANNEL_MAX];           /* new history items committed, by channel */
+    uint64_t dedupes[HILO_CHANNEL_MAX];          /* duplicates recognised, by channel */
+    uint64_t acks;                               /* acks for new items */
+    uint64_t acks_duplicate;                     /* acks with duplicate = true */
+    uint64_t nacks[16];                          /* nacks by Nack.Code */
+    uint64_t outbound_sent[HILO_CHANNEL_MAX];    /* Outbound frames sent to connectors */
+    uint64_t outbound_committed[HILO_CHANNEL_MAX]; /* outbound messages committed by this router */
+    uint64_t delivery[HILO_CHANNEL_MAX][5];      /* delivery reports by channel and state */
+    uint64_t delivery_unmatched;                 /* reports naming no known outbound */
+    uint64_t redis_reconnects;                   /* successful (re)connections after the first */
+    uint64_t redis_timeouts;                     /* times Redis was declared silent */
+    hilo_histogram_t redis_latency;              /* one command's round trip */
+    hilo_histogram_t commit_latency;             /* envelope received -> ack sent */
+} hilo_metrics_t;
+
+typedef struct {
+    int connectors[HILO_CHANNEL_MAX]; /* link peers with a Hello, by channel */
+    bool redis_up;                    /* connected and scripts loaded */
+    long inflight;                    /* envelopes being committed */
+} hilo_metrics_gauges_t;
+
+void hilo_histogram_observe(hilo_histogram_t *h, double seconds);
+void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g, hilo_buf_t *out);
+
+#endif

@@ -1,0 +1,48 @@
+/* rconfig.c — reads and checks the router's settings. */
+#include "rconfig.h"
+
+#include <string.h>
+
+#include "hilo/common.h"
+#include "hilo/log.h"
+
+int hilo_router_config_load(hilo_config_t *c, hilo_router_config_t *o) {
+    long long v;
+    memset(o, 0, sizeof *o);
+#define STR(sec, key, def, field) \
+    if (hilo_config_str(c, sec, key, def, &o->field) != HILO_OK) return HILO_ERR
+#define INT(sec, key, def, min, max, field)                                    \
+    do {                                                                       \
+        if (hilo_config_int(c, sec, key, def, min, max, &v) != HILO_OK) return HILO_ERR; \
+        o->field = v;                                                          \
+    } while (0)
+    STR("router", "instance", "router-1", instance);
+    STR("router", "link_bind", "tcp://127.0.0.1:5555", link_bind);
+    STR("router", "http_bind", "127.0.0.1", http_bind);
+    INT("router", "http_port", 8080, 0, 65535, http_port);
+    INT("router", "history_max", 1000, 10, 10000000, history_max);
+    INT("router", "dedupe_window_s", 604800, 60, 31536000, dedupe_window_ms);
+    o->dedupe_window_ms *= 1000;
+    INT("router", "max_payload", 65536, 1024, 16 * 1024 * 1024, max_payload);
+    INT("router", "heartbeat_ms", 1000, 50, 60000, heartbeat_ms);
+    INT("router", "max_inflight", 10000, 1, 1000000, max_inflight);
+    INT("router", "outbound_lease_ms", 10000, 100, 3600000, outbound_lease_ms);
+    INT("router", "outbound_poll_ms", 100, 5, 60000, outbound_poll_ms);
+    STR("router", "log_level", "info", log_level);
+    STR("identity", "default_country_code", "", default_cc);
+    STR("redis", "host", "127.0.0.1", redis_host);
+    INT("redis", "port", 6379, 1, 65535, redis_port);
+    STR("redis", "password", NULL, redis_password);
+    INT("redis", "db", 0, 0, 15, redis_db);
+    INT("redis", "timeout_ms", 3000, 100, 600000, redis_timeout_ms);
+#undef STR
+#undef INT
+    if (hilo_log_level_parse(o->log_level) < 0)
+        return hilo_config_reject(c, "router", "log_level", "must be debug, info, warn or error");
+    size_t cclen = strlen(o->default_cc);
+    if (cclen > 3 || strspn(o->default_cc, "0123456789") != cclen)
+        return hilo_config_reject(c, "identity", "default_country_code", "must be 1 to 3 digits");
+    if (strncmp(o->link_bind, "tcp://", 6) != 0 && strncmp(o->link_bind, "ipc://", 6) != 0)
+        return hilo_config_reject(c, "router", "link_bind", "must start with tcp:// or ipc://");
+    return HILO_OK;
+}

@@ -1,0 +1,37 @@
+/* rconfig.h — the router's settings, read once at start from the config file ([router],
+ * [redis], [identity]) by hilo_router_config_load(). A bad value stops start-up with
+ * file:line and the reason. Owned by the router; read-only after load. */
+#ifndef HILO_RCONFIG_H
+#define HILO_RCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hilo/config.h"
+
+typedef struct {
+    const char *instance;         /* router name in logs, metrics and Welcome */
+    const char *link_bind;        /* ZeroMQ endpoint connectors connect to */
+    const char *http_bind;        /* interface for /healthz, /metrics, console */
+    int http_port;
+    long history_max;             /* history entries kept per debtor */
+    int64_t dedupe_window_ms;     /* how long provider ids are remembered */
+    long max_payload;             /* largest frame accepted, bytes */
+    long heartbeat_ms;            /* link heartbeat interval */
+    long max_inflight;            /* envelopes committing at once before backpressure */
+    long outbound_lease_ms;       /* re-send an unsettled outbound after this */
+    long outbound_poll_ms;        /* how often the dispatch index is polled */
+    const char *log_level;
+    const char *default_cc;       /* [identity] default_country_code */
+    const char *redis_host;
+    int redis_port;
+    const char *redis_password;   /* NULL or "" = none */
+    long redis_db;
+    long redis_timeout_ms;        /* a command unanswered this long = Redis silent */
+} hilo_router_config_t;
+
+/* Fills *out from `cfg` (which must outlive *out). HILO_ERR with hilo_config_error(cfg) set. */
+int hilo_router_config_load(hilo_config_t *cfg, hilo_router_config_t *out);
+
+#endif

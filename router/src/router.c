@@ -1,0 +1,158 @@
+/* router.c — wiring of the router's parts on one libuv loop. */
+#include "router.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <zmq.h>
+
+#include "dispatch.h"
+#include "hilo/common.h"
+#include "hilo/log.h"
+#include "http.h"
+#include "inbound.h"
+#include "router_ctx.h"
+
+struct hilo_router {
+    uv_loop_t loop;
+    hilo_router_ctx_t ctx;
+    void *zctx;               /* ZeroMQ context */
+    hilo_http_t *http;
+    uv_signal_t sigterm, sigint;
+    bool signals;             /* the signal handles were initialized */
+};
+
+void hilo_router_inflight_begin(hilo_router_ctx_t *ctx) {
+    if (++ctx->inflight >= ctx->cfg->max_inflight) hilo_link_server_pause(ctx->link);
+}
+
+void hilo_router_inflight_end(hilo_router_ctx_t *ctx) {
+    /* Resume below 90 % so the socket is not toggled on every reply. */
+    if (--ctx->inflight < ctx->cfg->max_inflight - ctx->cfg->max_inflight / 10 || ctx->inflight == 0)
+        hilo_link_server_resume(ctx->link);
+}
+
+static void on_envelope(const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_t recv_us, void *arg) {
+    hilo_router_ctx_t *ctx = arg;
+    hilo_inbound_handle(ctx->inbound, peer, frame, recv_us);
+}
+
+static void on_peers_changed(int channel, void *arg) {
+    hilo_router_ctx_t *ctx = arg;
+    hilo_dispatch_kick(ctx->dispatch, channel);
+}
+
+static void on_store_state(bool ready, void *arg) {
+    hilo_router_ctx_t *ctx = arg;
+    if (ready && ctx->dispatch)
+        for (int c = 1; c < HILO_CHANNEL_MAX; c++) hilo_dispatch_kick(ctx->dispatch, c);
+}
+
+static void gauges(const hilo_router_ctx_t *ctx, hilo_metrics_gauges_t *g) {
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++) g->connectors[c] = hilo_link_server_peer_count(ctx->link, c);
+    g->redis_up = hilo_store_ready(ctx->store);
+    g->inflight = ctx->inflight;
+}
+
+static void on_metrics(hilo_http_reply_t *reply, void *arg) {
+    hilo_router_ctx_t *ctx = arg;
+    hilo_metrics_gauges_t g = {{0}, false, 0};
+    gauges(ctx, &g);
+    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    hilo_metrics_render(&ctx->metrics, &g, &reply->body);
+}
+
+/* 200 when this router can accept envelopes (Redis connected, scripts loaded), else 503:
+ * a load balancer or an operator reads the reason in the JSON. */
+static void on_healthz(hilo_http_reply_t *reply, void *arg) {
+    hilo_router_ctx_t *ctx = arg;
+    hilo_metrics_gauges_t g = {{0}, false, 0};
+    gauges(ctx, &g);
+    json_t *o = json_object(), *conns = json_object();
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++) json_object_set_new(conns, hilo_channel_name(c), json_integer(g.connectors[c]));
+    json_object_set_new(o, "status", json_string(g.redis_up ? "ok" : "unavailable"));
+    json_object_set_new(o, "router", json_string(ctx->cfg->instance));
+    json_object_set_new(o, "redis", json_string(g.redis_up ? "up" : "down"));
+    json_object_set_new(o, "connectors", conns);
+    json_object_set_new(o, "inflight", json_integer(g.inflight));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    reply->status = g.redis_up ? 200 : 503;
+    reply->content_type = "application/json";
+    hilo_buf_printf(&reply->body, "%s\n", s);
+    free(s);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    hilo_router_t *r = h->data;
+    hilo_log_info("router", "event=stopping signal=%d inflight=%ld", signum, r->ctx.inflight);
+    uv_stop(&r->loop);
+}
+
+hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
+    hilo_router_t *r = hilo_xcalloc(1, sizeof *r);
+    uv_loop_init(&r->loop);
+    hilo_router_ctx_t *ctx = &r->ctx;
+    ctx->loop = &r->loop;
+    ctx->cfg = cfg;
+    r->zctx = zmq_ctx_new();
+    ctx->store = hilo_store_new(ctx->loop, cfg, &ctx->metrics, on_store_state, ctx);
+    hilo_link_handlers_t h = {on_envelope, on_peers_changed, ctx};
+    ctx->link = hilo_link_server_new(ctx->loop, r->zctx, cfg, &ctx->metrics, &h);
+    ctx->inbound = hilo_inbound_new(ctx);
+    ctx->dispatch = hilo_dispatch_new(ctx);
+    r->http = hilo_http_new(ctx->loop, cfg->http_bind, cfg->http_port);
+    if (!ctx->link || !r->http) {
+        hilo_router_destroy(&r);
+        return NULL;
+    }
+    hilo_http_route(r->http, "/healthz", on_healthz, ctx);
+    hilo_http_route(r->http, "/metrics", on_metrics, ctx);
+    uv_signal_init(ctx->loop, &r->sigterm);
+    uv_signal_init(ctx->loop, &r->sigint);
+    r->sigterm.data = r->sigint.data = r;
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    r->signals = true;
+    signal(SIGPIPE, SIG_IGN);
+    hilo_store_start(ctx->store);
+    hilo_dispatch_start(ctx->dispatch);
+    hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
+                  cfg->http_bind, cfg->http_port);
+    return r;
+}
+
+int hilo_router_run(hilo_router_t *r) {
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+static void close_any(uv_handle_t *h, void *arg) {
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void hilo_router_destroy(hilo_router_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_router_t *r = *self_p;
+    hilo_router_ctx_t *ctx = &r->ctx;
+    /* Order: stop taking frames; fail what is in flight in Redis (their callbacks see
+     * `closing` and only free); then the parts those callbacks used. Unacked envelopes are
+     * re-sent by their connectors to whichever router answers next. */
+    ctx->closing = true;
+    hilo_http_destroy(&r->http);
+    hilo_link_server_destroy(&ctx->link);
+    hilo_store_destroy(&ctx->store);
+    hilo_dispatch_destroy(&ctx->dispatch);
+    hilo_inbound_destroy(&ctx->inbound);
+    if (r->signals) {
+        uv_close((uv_handle_t *)&r->sigterm, NULL);
+        uv_close((uv_handle_t *)&r->sigint, NULL);
+    }
+    uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
+    uv_walk(&r->loop, close_any, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&r->loop) != 0) hilo_log_warn("router", "event=loop_not_closed");
+    if (r->zctx) zmq_ctx_term(r->zctx);
+    free(r);
+    *self_p = NULL;
+}
