@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct hilo_http {
     struct lws_context *lws;
     route_t routes[MAX_ROUTES];
     int nroutes;
+    bool stopped;      /* first destroy stage done */
 };
 
 /* Per-connection state, allocated by lws (per_session_data_size). */
@@ -122,10 +124,17 @@ void hilo_http_route(hilo_http_t *h, const char *path, hilo_http_handler_fn fn, 
     h->routes[h->nroutes++] = (route_t){path, fn, arg};
 }
 
+void hilo_http_stop(hilo_http_t *h) {
+    if (h->stopped) return;
+    h->stopped = true;
+    lws_context_destroy(h->lws);
+}
+
 void hilo_http_destroy(hilo_http_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_http_t *h = *self_p;
-    lws_context_destroy(h->lws);
+    hilo_http_stop(h);
+    lws_context_destroy(h->lws); /* second stage, after the loop ran the close callbacks */
     free(h);
     *self_p = NULL;
 }

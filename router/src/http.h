@@ -22,6 +22,12 @@ typedef void (*hilo_http_handler_fn)(hilo_http_reply_t *reply, void *arg);
 hilo_http_t *hilo_http_new(uv_loop_t *loop, const char *bind, int port);
 /* Routes must be added before traffic arrives; `path` must stay valid. */
 void hilo_http_route(hilo_http_t *self, const char *path, hilo_http_handler_fn fn, void *arg);
+/* Two stages, because libwebsockets 4.1 on a foreign libuv loop closes its handles
+ * asynchronously: stop() closes the listener and connections; the owner then runs the loop
+ * until the close callbacks are done; destroy() finishes (lws needs its destroy called
+ * again after that, or it leaks its per-thread tables). destroy() without stop() does both
+ * stages but leaves the freeing to lws's own close callbacks. */
+void hilo_http_stop(hilo_http_t *self);
 void hilo_http_destroy(hilo_http_t **self_p);
 
 #endif

@@ -139,7 +139,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
      * `closing` and only free); then the parts those callbacks used. Unacked envelopes are
      * re-sent by their connectors to whichever router answers next. */
     ctx->closing = true;
-    hilo_http_destroy(&r->http);
+    if (r->http) hilo_http_stop(r->http);
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);
     hilo_dispatch_destroy(&ctx->dispatch);
@@ -149,6 +149,8 @@ void hilo_router_destroy(hilo_router_t **self_p) {
         uv_close((uv_handle_t *)&r->sigint, NULL);
     }
     uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
+    hilo_http_destroy(&r->http);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_walk(&r->loop, close_any, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&r->loop) != 0) hilo_log_warn("router", "event=loop_not_closed");

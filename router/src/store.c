@@ -45,6 +45,7 @@ struct hilo_store {
     uv_timer_t watchdog;
     long backoff_ms;
     int64_t last_activity_us;         /* last command sent or reply received */
+    int closing_handles;              /* timers still closing during destroy */
 };
 
 static const char *script_source(hilo_script_t s) {
@@ -279,9 +280,10 @@ void hilo_store_start(hilo_store_t *s) {
     connect_now(s);
 }
 
+/* libuv runs close callbacks in no promised order: free on the last one. */
 static void free_after_close(uv_handle_t *h) {
     hilo_store_t *s = h->data;
-    if (h == (uv_handle_t *)&s->watchdog) free(s);
+    if (--s->closing_handles == 0) free(s);
 }
 
 void hilo_store_destroy(hilo_store_t **self_p) {
@@ -296,8 +298,9 @@ void hilo_store_destroy(hilo_store_t **self_p) {
     }
     uv_timer_stop(&s->reconnect_timer);
     uv_timer_stop(&s->watchdog);
+    s->closing_handles = 2;
     uv_close((uv_handle_t *)&s->reconnect_timer, free_after_close);
-    uv_close((uv_handle_t *)&s->watchdog, free_after_close); /* closed last: frees s */
+    uv_close((uv_handle_t *)&s->watchdog, free_after_close);
     *self_p = NULL;
 }
 
