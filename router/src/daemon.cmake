@@ -12,6 +12,13 @@ target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(hilo_router PUBLIC hilo_state hilo_base PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
                       PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO)
 hilo_strict(hilo_router)
+# TEMPORARY while router/bot and router/compliance are being written: the engine joins the
+# build when both libraries exist.
+if(TARGET hilo_bot AND TARGET hilo_compliance)
+  target_sources(hilo_router PRIVATE ${CMAKE_CURRENT_LIST_DIR}/engine.c)
+  target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance)
+  target_compile_definitions(hilo_router PRIVATE HILO_ENGINE=1)
+endif()
 
 add_executable(hilo-router ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_link_libraries(hilo-router PRIVATE hilo_router)

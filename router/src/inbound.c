@@ -11,6 +11,7 @@
 #include "hilo/log.h"
 #include "hilo/phone.h"
 #include "dispatch.h"
+#include "engine.h"
 
 #define PMID_MAX 256 /* longest provider message id accepted */
 
@@ -22,7 +23,8 @@ struct hilo_inbound {
 typedef struct {
     hilo_inbound_t *in;
     hilo_peer_ref_t peer;                  /* whom to answer */
-    hilo_frame_t *frame;                   /* owned */
+    hilo_frame_t *frame;                   /* owned (NULL once handed to the engine) */
+    uint64_t seq;                          /* the envelope's seq, for the answer */
     int64_t recv_us;                       /* monotonic receive time */
     char addr[24];                         /* sender, E.164 */
     char debtor[HILO_DEBTOR_ID_MAX + 32];  /* resolved debtor id, or u:<E.164> */
@@ -38,11 +40,11 @@ static const char *voice_kind_name(int kind) {
     }
 }
 
-/* Answers and frees the job. */
+/* Answers and frees the job (and its frame, unless it was handed on). */
 static void finish(job_t *j, bool ok, bool duplicate, int code, const char *reason) {
     hilo_router_ctx_t *ctx = j->in->ctx;
     if (!ctx->closing) {
-        uint64_t seq = j->frame->envelope->seq;
+        uint64_t seq = j->seq;
         if (ok) {
             hilo_link_server_send_ack(ctx->link, &j->peer, seq, duplicate, j->debtor);
             hilo_histogram_observe(&ctx->metrics.commit_latency, (double)(hilo_mono_us() - j->recv_us) / 1e6);
@@ -175,17 +177,35 @@ static void on_commit(redisReply *r, void *arg) {
         size_t lens[] = {4, strlen(HILO_KEY_CONVS), strlen(ts), strlen(j->debtor)};
         hilo_store_argv(ctx->store, NULL, NULL, 4, argv, lens);
     }
+    /* Ack first (the message is durable), then the conversation engine takes the envelope
+     * for its turn. Duplicates get no second turn. */
+    hilo_frame_t *frame = j->frame;
+    j->frame = NULL;
+    hilo_peer_ref_t peer = j->peer;
+    char debtor[sizeof j->debtor], addr[sizeof j->addr];
+    bool unidentified = j->unidentified;
+    memcpy(debtor, j->debtor, sizeof debtor);
+    memcpy(addr, j->addr, sizeof addr);
     finish(j, true, duplicate, 0, NULL);
+#if HILO_ENGINE
+    if (!duplicate && ctx->engine) {
+        hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr);
+        return;
+    }
+#endif
+    (void)peer, (void)unidentified;
+    hilo_frame_free(&frame);
 }
 
 static void commit(job_t *j) {
     hilo_router_ctx_t *ctx = j->in->ctx;
     const hilo_envelope_t *e = j->frame->envelope;
     const char *chname = hilo_channel_name(e->channel);
-    char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kseen[HILO_KEY_MAX];
+    char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kseen[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, j->debtor, HILO_KEY_CONV);
     hilo_key_debtor(khist, sizeof khist, j->debtor, HILO_KEY_HIST);
     hilo_key_debtor(kseen, sizeof kseen, j->debtor, HILO_KEY_SEEN);
+    hilo_key_debtor(kaudit, sizeof kaudit, j->debtor, HILO_KEY_AUDIT);
     char dedupe[PMID_MAX + 16], now_s[24], cap_s[24], window_s[24];
     snprintf(dedupe, sizeof dedupe, "%s:%s", chname, e->provider_message_id);
     int64_t now = hilo_now_ms();
@@ -194,7 +214,7 @@ static void commit(job_t *j) {
     snprintf(window_s, sizeof window_s, "%lld", (long long)ctx->cfg->dedupe_window_ms);
     char *item = item_json(j, now);
     const char *sha = hilo_store_sha(ctx->store, HILO_SCRIPT_COMMIT_INBOUND);
-    const char *argv[] = {"EVALSHA", sha, "3", kconv, khist, kseen, dedupe, now_s, item, cap_s, window_s,
+    const char *argv[] = {"EVALSHA", sha, "4", kconv, khist, kseen, kaudit, dedupe, now_s, item, cap_s, window_s,
                           chname, j->addr, j->unidentified ? "1" : "0"};
     size_t lens[HILO_ARRAY_LEN(argv)];
     for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
@@ -228,6 +248,7 @@ void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_f
     j->in = in;
     j->peer = *peer;
     j->frame = frame;
+    j->seq = frame->envelope->seq;
     j->recv_us = recv_us;
     hilo_router_inflight_begin(ctx);
     const hilo_envelope_t *e = frame->envelope;

@@ -18,6 +18,10 @@ int hilo_key_outbox(char *buf, size_t n, const char *channel) {
     return fit(snprintf(buf, n, "hilo:outbox:%s", channel), n);
 }
 
+int hilo_key_queue(char *buf, size_t n, const char *skill) {
+    return fit(snprintf(buf, n, "hilo:queue:%s", skill), n);
+}
+
 int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel) {
     return fit(snprintf(buf, n, "hilo:outbox:%s:attempts", channel), n);
 }

@@ -39,8 +39,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     hilo_router_config_t rc;
-    static const char *sections[] = {"router", "redis", "identity"};
-    int ok = hilo_router_config_load(cfg, &rc) == 0;
+    static const char *sections[] = {"router", "redis", "identity", "engine"};
+    int ok = hilo_router_config_load(cfg, path, &rc) == 0;
     for (size_t i = 0; ok && i < sizeof sections / sizeof *sections; i++)
         ok = hilo_config_check_unused(cfg, sections[i]) == 0;
     if (!ok) {

@@ -1,14 +1,20 @@
 /* rconfig.c — reads and checks the router's settings. */
 #include "rconfig.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "hilo/common.h"
 #include "hilo/log.h"
 
-int hilo_router_config_load(hilo_config_t *c, hilo_router_config_t *o) {
+int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_config_t *o) {
     long long v;
     memset(o, 0, sizeof *o);
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (slash)
+        snprintf(o->config_dir, sizeof o->config_dir, "%.*s", (int)(slash - path), path);
+    else
+        snprintf(o->config_dir, sizeof o->config_dir, ".");
 #define STR(sec, key, def, field) \
     if (hilo_config_str(c, sec, key, def, &o->field) != HILO_OK) return HILO_ERR
 #define INT(sec, key, def, min, max, field)                                    \
@@ -35,6 +41,10 @@ int hilo_router_config_load(hilo_config_t *c, hilo_router_config_t *o) {
     STR("redis", "password", NULL, redis_password);
     INT("redis", "db", 0, 0, 15, redis_db);
     INT("redis", "timeout_ms", 3000, 100, 600000, redis_timeout_ms);
+    if (hilo_config_bool(c, "engine", "enabled", false, &o->engine) != HILO_OK) return HILO_ERR;
+    STR("engine", "flow", "flows/collections.flow", flow_path);
+    STR("engine", "compliance_dir", "compliance", compliance_dir);
+    if (hilo_config_bool(c, "engine", "test_clock", false, &o->test_clock) != HILO_OK) return HILO_ERR;
 #undef STR
 #undef INT
     if (hilo_log_level_parse(o->log_level) < 0)
@@ -45,4 +55,12 @@ int hilo_router_config_load(hilo_config_t *c, hilo_router_config_t *o) {
     if (strncmp(o->link_bind, "tcp://", 6) != 0 && strncmp(o->link_bind, "ipc://", 6) != 0)
         return hilo_config_reject(c, "router", "link_bind", "must start with tcp:// or ipc://");
     return HILO_OK;
+}
+
+const char *hilo_router_config_path(const hilo_router_config_t *cfg, const char *path, char *buf, size_t n) {
+    if (path[0] == '/')
+        snprintf(buf, n, "%s", path);
+    else
+        snprintf(buf, n, "%s/%s", cfg->config_dir, path);
+    return buf;
 }

@@ -29,9 +29,17 @@ typedef struct {
     const char *redis_password;   /* NULL or "" = none */
     long redis_db;
     long redis_timeout_ms;        /* a command unanswered this long = Redis silent */
+    bool engine;                  /* [engine] enabled: run the bot and the gate on inbound */
+    const char *flow_path;        /* [engine] flow file (relative: to the config's directory) */
+    const char *compliance_dir;   /* [engine] compliance rule packs directory (same) */
+    bool test_clock;              /* [engine] test_clock: "now" from Redis key hilo:test:now_ms */
+    char config_dir[512];         /* directory of the config file, for relative paths */
 } hilo_router_config_t;
 
 /* Fills *out from `cfg` (which must outlive *out). HILO_ERR with hilo_config_error(cfg) set. */
-int hilo_router_config_load(hilo_config_t *cfg, hilo_router_config_t *out);
+int hilo_router_config_load(hilo_config_t *cfg, const char *path, hilo_router_config_t *out);
+
+/* Resolves `path` against cfg->config_dir unless it is absolute, into buf. */
+const char *hilo_router_config_path(const hilo_router_config_t *cfg, const char *path, char *buf, size_t n);
 
 #endif

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "dispatch.h"
+#include "engine.h"
 #include "hilo/common.h"
 #include "hilo/log.h"
 #include "http.h"
@@ -101,6 +102,17 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     ctx->link = hilo_link_server_new(ctx->loop, r->zctx, cfg, &ctx->metrics, &h);
     ctx->inbound = hilo_inbound_new(ctx);
     ctx->dispatch = hilo_dispatch_new(ctx);
+#if HILO_ENGINE
+    if (cfg->engine) {
+        char err[512];
+        ctx->engine = hilo_engine_new(ctx, err, sizeof err);
+        if (!ctx->engine) {
+            hilo_log_error("router", "event=engine_failed reason=\"%s\"", err);
+            hilo_router_destroy(&r);
+            return NULL;
+        }
+    }
+#endif
     r->http = hilo_http_new(ctx->loop, cfg->http_bind, cfg->http_port);
     if (!ctx->link || !r->http) {
         hilo_router_destroy(&r);
@@ -143,6 +155,9 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);
     hilo_dispatch_destroy(&ctx->dispatch);
+#if HILO_ENGINE
+    hilo_engine_destroy(&ctx->engine);
+#endif
     hilo_inbound_destroy(&ctx->inbound);
     if (r->signals) {
         uv_close((uv_handle_t *)&r->sigterm, NULL);

@@ -14,6 +14,7 @@
 
 typedef struct hilo_inbound hilo_inbound_t;
 typedef struct hilo_dispatch hilo_dispatch_t;
+typedef struct hilo_engine hilo_engine_t;
 
 typedef struct {
     uv_loop_t *loop;
@@ -23,6 +24,7 @@ typedef struct {
     hilo_link_server_t *link;
     hilo_inbound_t *inbound;
     hilo_dispatch_t *dispatch;
+    hilo_engine_t *engine;    /* NULL when [engine] enabled = false: a pure relay */
     long inflight;            /* envelopes received and not yet answered */
     bool closing;             /* shutting down: late callbacks only free their work */
 } hilo_router_ctx_t;

@@ -54,6 +54,8 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_COMMIT_OUTBOUND: return hilo_script_commit_outbound;
     case HILO_SCRIPT_CLAIM_OUTBOX: return hilo_script_claim_outbox;
     case HILO_SCRIPT_SETTLE_OUTBOUND: return hilo_script_settle_outbound;
+    case HILO_SCRIPT_ENGINE_APPLY: return hilo_script_engine_apply;
+    case HILO_SCRIPT_FREQ_CAP: return hilo_script_freq_cap;
     default: return NULL;
     }
 }

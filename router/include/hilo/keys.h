@@ -17,9 +17,12 @@
 #define HILO_KEY_SEEN "seen"     /* ZSET  dedupe: "<channel>:<provider id>" -> first seen ms */
 #define HILO_KEY_OUT "out"       /* HASH  pending outbound id -> serialized Outbound */
 #define HILO_KEY_OSTAT "ostat"   /* HASH  outbound id -> delivery status JSON */
+#define HILO_KEY_AUDIT "audit"   /* STREAM append-only audit trail: ev + details per entry */
+#define HILO_KEY_PROMISES "promises" /* HASH promise id -> promise JSON (the promise ledger) */
 
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
+#define HILO_KEY_QUEUES "hilo:queues"   /* SET  skills that have (had) a human queue */
 
 /* Writes "hilo:{d:<id>}:<part>" into buf; returns the length, or -1 when it does not fit. */
 int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part);
@@ -27,6 +30,9 @@ int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part
 int hilo_key_addr(char *buf, size_t n, const char *address);
 /* "hilo:outbox:<channel>" — ZSET "<debtor id>|<outbound id>" -> due ms. */
 int hilo_key_outbox(char *buf, size_t n, const char *channel);
+/* "hilo:queue:<skill>" — ZSET debtor id -> score (escalation time minus priority credit:
+ * lowest first, so waiting ages every entry towards the front). */
+int hilo_key_queue(char *buf, size_t n, const char *skill);
 /* "hilo:outbox:<channel>:attempts" — HASH member -> dispatch attempts so far. */
 int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel);
 /* "hilo:pmid:<channel>:<provider message id>" — the provider's id of one of our outbound

@@ -7,5 +7,7 @@ extern const char hilo_script_commit_inbound[];  /* dedupe + history + state, on
 extern const char hilo_script_commit_outbound[]; /* outbound item + pending + dispatch index */
 extern const char hilo_script_claim_outbox[];    /* lease due outbound messages of a channel */
 extern const char hilo_script_settle_outbound[]; /* delivery report: status, unpend */
+extern const char hilo_script_engine_apply[];    /* one conversation turn's effects, rev-checked */
+extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */
 
 #endif

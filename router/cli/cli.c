@@ -1,0 +1,278 @@
+/* cli.c — settings, the Redis connection and debtor lookup shared by the subcommands. */
+#include "cli.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "hilo/common.h"
+#include "hilo/config.h"
+#include "hilo/keys.h"
+#include "hilo/phone.h"
+
+struct hilo_cli {
+    hilo_config_t *config;          /* owns the settings' strings */
+    hilo_cli_settings_t settings;
+    redisContext *redis;            /* NULL until the first command */
+    bool redis_failed;              /* connecting failed once: do not retry (or print) again */
+};
+
+static int read_settings(hilo_cli_t *c) {
+    hilo_cli_settings_t *s = &c->settings;
+    long long port, db, timeout, hmax;
+    /* No hilo_config_check_unused(): the file is shared with the router and the connectors,
+     * whose keys the CLI does not read; the router validates the whole file. */
+    if (hilo_config_str(c->config, "redis", "host", "127.0.0.1", &s->host) ||
+        hilo_config_int(c->config, "redis", "port", 6379, 1, 65535, &port) ||
+        hilo_config_str(c->config, "redis", "password", "", &s->password) ||
+        hilo_config_int(c->config, "redis", "db", 0, 0, 1000000, &db) ||
+        hilo_config_int(c->config, "redis", "timeout_ms", 3000, 1, 600000, &timeout) ||
+        hilo_config_str(c->config, "identity", "default_country_code", "", &s->default_cc) ||
+        hilo_config_int(c->config, "router", "history_max", 1000, 1, 100000000, &hmax))
+        return HILO_ERR;
+    s->port = (int)port;
+    s->db = (int)db;
+    s->timeout_ms = (int)timeout;
+    s->history_max = (long)hmax;
+    return HILO_OK;
+}
+
+hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
+    hilo_cli_t *c = hilo_xcalloc(1, sizeof *c);
+    c->config = hilo_config_load(config_path, err, errlen);
+    if (!c->config) {
+        free(c);
+        return NULL;
+    }
+    if (read_settings(c) != HILO_OK) {
+        snprintf(err, errlen, "%s", hilo_config_error(c->config));
+        hilo_cli_destroy(&c);
+        return NULL;
+    }
+    return c;
+}
+
+void hilo_cli_destroy(hilo_cli_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_cli_t *c = *self_p;
+    if (c->redis) redisFree(c->redis);
+    hilo_config_destroy(&c->config);
+    free(c);
+    *self_p = NULL;
+}
+
+const hilo_cli_settings_t *hilo_cli_settings(const hilo_cli_t *c) { return &c->settings; }
+
+static void where(const hilo_cli_t *c, char *buf, size_t n) {
+    if (c->settings.host[0] == '/')
+        snprintf(buf, n, "%s", c->settings.host);
+    else
+        snprintf(buf, n, "%s:%d", c->settings.host, c->settings.port);
+}
+
+/* Connects, authenticates and selects the database. Prints why and returns false on failure. */
+static bool connect_redis(hilo_cli_t *c) {
+    if (c->redis) return true;
+    if (c->redis_failed) return false;
+    const hilo_cli_settings_t *s = &c->settings;
+    struct timeval tv = {s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000};
+    char at[300];
+    where(c, at, sizeof at);
+    redisContext *r = s->host[0] == '/' ? redisConnectUnixWithTimeout(s->host, tv)
+                                        : redisConnectWithTimeout(s->host, s->port, tv);
+    if (!r || r->err) {
+        fprintf(stderr, "hilo: cannot connect to Redis at %s: %s\n", at, r ? r->errstr : "out of memory");
+        if (r) redisFree(r);
+        c->redis_failed = true;
+        return false;
+    }
+    redisSetTimeout(r, tv); /* a silent Redis must not hang an operator's terminal */
+    for (int step = 0; step < 2; step++) {
+        redisReply *rep = NULL;
+        if (step == 0 && s->password[0])
+            rep = redisCommand(r, "AUTH %s", s->password);
+        else if (step == 1 && s->db != 0)
+            rep = redisCommand(r, "SELECT %d", s->db);
+        else
+            continue;
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "hilo: Redis at %s refused %s: %s\n", at, step == 0 ? "AUTH" : "SELECT",
+                    rep ? rep->str : r->errstr);
+            if (rep) freeReplyObject(rep);
+            redisFree(r);
+            c->redis_failed = true;
+            return false;
+        }
+        freeReplyObject(rep);
+    }
+    c->redis = r;
+    return true;
+}
+
+/* Turns a raw reply into the helpers' contract: NULL + message for anything that failed. */
+static redisReply *checked(hilo_cli_t *c, redisReply *r, const char *what) {
+    if (!r) {
+        char at[300];
+        where(c, at, sizeof at);
+        fprintf(stderr, "hilo: Redis at %s: %s\n", at, c->redis->errstr[0] ? c->redis->errstr : "no reply");
+        redisFree(c->redis); /* after an I/O error the context is unusable */
+        c->redis = NULL;
+        c->redis_failed = true;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "hilo: Redis refused %s: %s\n", what, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+redisReply *hilo_cli_cmd(hilo_cli_t *c, const char *fmt, ...) {
+    if (!connect_redis(c)) return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c->redis, fmt, ap);
+    va_end(ap);
+    char what[32];
+    snprintf(what, sizeof what, "%.*s", (int)strcspn(fmt, " "), fmt);
+    return checked(c, r, what);
+}
+
+redisReply *hilo_cli_cmdv(hilo_cli_t *c, int argc, const char **argv, const size_t *argvlen) {
+    assert(argc > 0);
+    if (!connect_redis(c)) return NULL;
+    char what[32];
+    snprintf(what, sizeof what, "%.*s", (int)(argvlen[0] < 31 ? argvlen[0] : 31), argv[0]);
+    return checked(c, redisCommandArgv(c->redis, argc, argv, argvlen), what);
+}
+
+void hilo_cli_args_add(hilo_cli_args_t *a, const char *arg) {
+    a->v = hilo_xrealloc(a->v, (size_t)(a->n + 1) * sizeof *a->v);
+    a->len = hilo_xrealloc(a->len, (size_t)(a->n + 1) * sizeof *a->len);
+    a->v[a->n] = hilo_xstrdup(arg);
+    a->len[a->n++] = strlen(arg);
+}
+
+void hilo_cli_args_clear(hilo_cli_args_t *a) {
+    for (int i = 0; i < a->n; i++) free(a->v[i]);
+    free(a->v);
+    free(a->len);
+    *a = (hilo_cli_args_t){0};
+}
+
+redisReply **hilo_cli_pipeline(hilo_cli_t *c, const hilo_cli_args_t *cmds, size_t n) {
+    if (!connect_redis(c)) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        assert(cmds[i].n > 0);
+        redisAppendCommandArgv(c->redis, cmds[i].n, (const char **)cmds[i].v, cmds[i].len);
+    }
+    redisReply **replies = hilo_xcalloc(n, sizeof *replies);
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c->redis, &r) != REDIS_OK || !r) {
+            hilo_cli_replies_free(replies, n);
+            checked(c, NULL, NULL); /* prints, drops the broken connection */
+            return NULL;
+        }
+        replies[i] = r;
+    }
+    return replies;
+}
+
+void hilo_cli_replies_free(redisReply **replies, size_t n) {
+    if (!replies) return;
+    for (size_t i = 0; i < n; i++)
+        if (replies[i]) freeReplyObject(replies[i]);
+    free(replies);
+}
+
+bool hilo_cli_script_load(hilo_cli_t *c, const char *body, char *sha) {
+    redisReply *r = hilo_cli_cmd(c, "SCRIPT LOAD %s", body);
+    if (!r) return false;
+    bool ok = r->type == REDIS_REPLY_STRING && r->len == 40;
+    if (ok)
+        memcpy(sha, r->str, 41);
+    else
+        fprintf(stderr, "hilo: Redis answered SCRIPT LOAD with something else than a SHA1\n");
+    freeReplyObject(r);
+    return ok;
+}
+
+redisReply *hilo_cli_evalsha(hilo_cli_t *c, const char *body, int argc, const char **argv,
+                             const size_t *argvlen) {
+    if (!connect_redis(c)) return NULL;
+    redisReply *r = redisCommandArgv(c->redis, argc, argv, argvlen);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        char sha[41];
+        if (!hilo_cli_script_load(c, body, sha)) return NULL;
+        r = redisCommandArgv(c->redis, argc, argv, argvlen); /* same SHA: the body did not change */
+    }
+    return checked(c, r, "EVALSHA");
+}
+
+const char *hilo_cli_reply_field(const redisReply *r, const char *field) {
+    if (!r || r->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0 &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
+            return r->element[i + 1]->str;
+    return NULL;
+}
+
+/* 1 when the id has an imported record, a conversation or a history; 0 when not; -1 on error. */
+static int known(hilo_cli_t *c, const char *id) {
+    char debtor[HILO_KEY_MAX], conv[HILO_KEY_MAX], hist[HILO_KEY_MAX];
+    if (hilo_key_debtor(debtor, sizeof debtor, id, HILO_KEY_DEBTOR) < 0 ||
+        hilo_key_debtor(conv, sizeof conv, id, HILO_KEY_CONV) < 0 ||
+        hilo_key_debtor(hist, sizeof hist, id, HILO_KEY_HIST) < 0)
+        return 0;
+    redisReply *r = hilo_cli_cmd(c, "EXISTS %s %s %s", debtor, conv, hist);
+    if (!r) return -1;
+    int found = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    freeReplyObject(r);
+    return found;
+}
+
+int hilo_cli_resolve(hilo_cli_t *c, const char *arg, char *id, size_t idlen) {
+    bool plausible_id = hilo_debtor_id_valid(arg) || strncmp(arg, "u:", 2) == 0;
+    if (plausible_id && strlen(arg) < idlen) {
+        int k = known(c, arg);
+        if (k < 0) return HILO_EXIT_REDIS;
+        if (k) {
+            snprintf(id, idlen, "%s", arg);
+            return HILO_EXIT_OK;
+        }
+    }
+    char e164[24];
+    const char *why = NULL;
+    if (strncmp(arg, "u:", 2) != 0 &&
+        hilo_phone_normalize(arg, c->settings.default_cc, e164, sizeof e164, &why) == HILO_OK) {
+        char addr[HILO_KEY_MAX];
+        hilo_key_addr(addr, sizeof addr, e164);
+        redisReply *r = hilo_cli_cmd(c, "GET %s", addr);
+        if (!r) return HILO_EXIT_REDIS;
+        if (r->type == REDIS_REPLY_STRING && r->len < idlen) {
+            snprintf(id, idlen, "%s", r->str);
+            freeReplyObject(r);
+            return HILO_EXIT_OK;
+        }
+        freeReplyObject(r);
+        char unidentified[32];
+        snprintf(unidentified, sizeof unidentified, "u:%s", e164);
+        int k = known(c, unidentified);
+        if (k < 0) return HILO_EXIT_REDIS;
+        if (k) {
+            snprintf(id, idlen, "%s", unidentified);
+            return HILO_EXIT_OK;
+        }
+        fprintf(stderr, "hilo: no debtor or contact with phone %s\n", e164);
+        return HILO_EXIT_DATA;
+    }
+    fprintf(stderr, "hilo: unknown debtor '%s'\n", arg);
+    return HILO_EXIT_DATA;
+}

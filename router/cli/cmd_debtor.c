@@ -1,0 +1,64 @@
+/* cmd_debtor.c — `hilo debtor <debtor-id | phone>`: the imported portfolio record, known
+ * columns in their usual order, then the attr: columns, then anything else (imported_ms). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "debtor_schema.h"
+#include "hilo/keys.h"
+#include "text.h"
+
+static void show(const char *field, const char *value) {
+    char *f = hilo_text_printable(field, strlen(field), 40);
+    char *v = hilo_text_printable(value, strlen(value), 0);
+    hilo_text_pad(stdout, f, 16);
+    printf("  %s\n", v);
+    free(f);
+    free(v);
+}
+
+static bool known_column(const char *field) {
+    for (const char *const *c = hilo_debtor_columns; *c; c++)
+        if (strcmp(*c, field) == 0) return true;
+    return false;
+}
+
+int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv) {
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: hilo debtor <debtor-id | phone>\n");
+        return HILO_EXIT_USAGE;
+    }
+    char id[HILO_KEY_MAX], key[HILO_KEY_MAX];
+    int rc = hilo_cli_resolve(cli, argv[1], id, sizeof id);
+    if (rc != HILO_EXIT_OK) return rc;
+    hilo_key_debtor(key, sizeof key, id, HILO_KEY_DEBTOR);
+    redisReply *r = hilo_cli_cmd(cli, "HGETALL %s", key);
+    if (!r) return HILO_EXIT_REDIS;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        fprintf(stderr, "hilo: %s has no imported portfolio record\n", id);
+        freeReplyObject(r);
+        return HILO_EXIT_DATA;
+    }
+    const char *v;
+    if (!hilo_cli_reply_field(r, "debtor_id")) show("debtor_id", id);
+    for (const char *const *c = hilo_debtor_columns; *c; c++)
+        if ((v = hilo_cli_reply_field(r, *c))) show(*c, v);
+    for (int pass = 0; pass < 2; pass++) /* attr: columns, then the rest */
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const char *f = r->element[i]->str;
+            bool attr = strncmp(f, "attr:", 5) == 0;
+            if (known_column(f) || attr != (pass == 0)) continue;
+            if (strcmp(f, "imported_ms") == 0) {
+                char when[40], both[80];
+                hilo_text_iso_ms(strtoll(r->element[i + 1]->str, NULL, 10), when, sizeof when);
+                snprintf(both, sizeof both, "%s (%s)", r->element[i + 1]->str, when);
+                show(f, both);
+            } else {
+                show(f, r->element[i + 1]->str);
+            }
+        }
+    freeReplyObject(r);
+    return HILO_EXIT_OK;
+}

@@ -1,0 +1,296 @@
+/* cmd_import.c — `hilo import-debtors FILE.csv`: reads the portfolio CSV, validates each row
+ * (debtor_schema.c) and writes each good one as one transaction: the debtor hash, the debtors
+ * set and the phone -> debtor identity map. A bad row is reported as FILE:LINE and skipped. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "csv.h"
+#include "debtor_schema.h"
+#include "hilo/common.h"
+#include "hilo/keys.h"
+
+#define STORE_ATTEMPTS 5 /* optimistic retries when a watched key changes under us */
+
+typedef enum { STORED, CONFLICT, BUSY, FAILED } store_result_t;
+
+static bool in_list(char **list, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0) return true;
+    return false;
+}
+
+static void add_addr(hilo_cli_args_t *a, const char *phone) {
+    char key[HILO_KEY_MAX];
+    hilo_key_addr(key, sizeof key, phone);
+    hilo_cli_args_add(a, key);
+}
+
+/* An error reply where none may be: prints it, returns true. */
+static bool refused(const redisReply *r, const char *id) {
+    if (r->type != REDIS_REPLY_ERROR) return false;
+    fprintf(stderr, "hilo: Redis refused part of debtor %s's import: %s\n", id, r->str);
+    return true;
+}
+
+/* The phones of the previous import (hash field `phones`) that this row no longer has. */
+static size_t dropped_phones(const hilo_debtor_row_t *row, const redisReply *prev, char ***out) {
+    size_t n = 0;
+    *out = NULL;
+    if (prev->type != REDIS_REPLY_STRING) return 0;
+    char *copy = hilo_xstrdup(prev->str), *save = NULL;
+    for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save))
+        if (!in_list(row->phones, row->nphones, t) && !in_list(*out, n, t)) {
+            *out = hilo_xrealloc(*out, (n + 1) * sizeof **out);
+            (*out)[n++] = hilo_xstrdup(t);
+        }
+    free(copy);
+    return n;
+}
+
+/* One attempt at writing a row, in three round trips:
+ *   1. WATCH the record, read its phones (those of the previous import);
+ *   2. WATCH the identity keys of old and new phones, read who owns them;
+ *   3. MULTI, write record + debtors set + identity keys, unmap dropped phones, EXEC.
+ * WATCH makes step 3 all-or-nothing against a concurrent import or router: EXEC answers nil when
+ * a watched key changed since, and the caller tries again. A dropped phone is unmapped only
+ * while it still names this debtor. `why` gets the reason of a CONFLICT. */
+static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, char *why, size_t whylen) {
+    char dkey[HILO_KEY_MAX];
+    hilo_key_debtor(dkey, sizeof dkey, row->id, HILO_KEY_DEBTOR);
+    store_result_t result = FAILED;
+    char **old = NULL;        /* phones of the previous import that this row drops */
+    size_t nold = 0;
+    const char **gone = NULL; /* ... and that still map to this debtor: to unmap */
+    size_t ngone = 0;
+    hilo_cli_args_t cmd[8] = {{0}};
+    redisReply **rep = NULL;
+    size_t n = 0;
+
+    /* 1 */
+    hilo_cli_args_add(&cmd[0], "WATCH");
+    hilo_cli_args_add(&cmd[0], dkey);
+    hilo_cli_args_add(&cmd[1], "HGET");
+    hilo_cli_args_add(&cmd[1], dkey);
+    hilo_cli_args_add(&cmd[1], "phones");
+    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 2))) goto out;
+    if (refused(rep[0], row->id) || refused(rep[1], row->id)) goto out;
+    nold = dropped_phones(row, rep[1], &old);
+    hilo_cli_replies_free(rep, n);
+    rep = NULL;
+    for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
+
+    /* 2 */
+    n = 0;
+    size_t new_at = 0, old_at = 0;
+    if (row->nphones + nold > 0) {
+        hilo_cli_args_add(&cmd[n], "WATCH");
+        for (size_t i = 0; i < row->nphones; i++) add_addr(&cmd[n], row->phones[i]);
+        for (size_t i = 0; i < nold; i++) add_addr(&cmd[n], old[i]);
+        n++;
+    }
+    if (row->nphones) {
+        new_at = n;
+        hilo_cli_args_add(&cmd[n], "MGET");
+        for (size_t i = 0; i < row->nphones; i++) add_addr(&cmd[n], row->phones[i]);
+        n++;
+    }
+    if (nold) {
+        old_at = n;
+        hilo_cli_args_add(&cmd[n], "MGET");
+        for (size_t i = 0; i < nold; i++) add_addr(&cmd[n], old[i]);
+        n++;
+    }
+    if (n) {
+        if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
+        for (size_t i = 0; i < n; i++)
+            if (refused(rep[i], row->id)) goto out;
+        for (size_t i = 0; row->nphones && i < rep[new_at]->elements && i < row->nphones; i++) {
+            const redisReply *e = rep[new_at]->element[i];
+            if (e->type == REDIS_REPLY_STRING && strcmp(e->str, row->id) != 0) {
+                snprintf(why, whylen, "phone %s already belongs to debtor %s", row->phones[i], e->str);
+                redisReply *u = hilo_cli_cmd(cli, "UNWATCH");
+                result = u ? CONFLICT : FAILED;
+                if (u) freeReplyObject(u);
+                goto out;
+            }
+        }
+        for (size_t i = 0; nold && i < rep[old_at]->elements && i < nold; i++) {
+            const redisReply *e = rep[old_at]->element[i];
+            if (e->type == REDIS_REPLY_STRING && strcmp(e->str, row->id) == 0) {
+                gone = hilo_xrealloc(gone, (ngone + 1) * sizeof *gone);
+                gone[ngone++] = old[i];
+            }
+        }
+        hilo_cli_replies_free(rep, n);
+        rep = NULL;
+        for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
+    }
+
+    /* 3 */
+    n = 0;
+    hilo_cli_args_add(&cmd[n++], "MULTI");
+    hilo_cli_args_add(&cmd[n], "HSET");
+    hilo_cli_args_add(&cmd[n], dkey);
+    for (size_t i = 0; i < row->nset; i++) {
+        hilo_cli_args_add(&cmd[n], row->set_field[i]);
+        hilo_cli_args_add(&cmd[n], row->set_value[i]);
+    }
+    char now[32];
+    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    hilo_cli_args_add(&cmd[n], "imported_ms");
+    hilo_cli_args_add(&cmd[n++], now);
+    if (row->nclear) { /* a column emptied since the last import is emptied here too */
+        hilo_cli_args_add(&cmd[n], "HDEL");
+        hilo_cli_args_add(&cmd[n], dkey);
+        for (size_t i = 0; i < row->nclear; i++) hilo_cli_args_add(&cmd[n], row->clear_field[i]);
+        n++;
+    }
+    hilo_cli_args_add(&cmd[n], "SADD");
+    hilo_cli_args_add(&cmd[n], HILO_KEY_DEBTORS);
+    hilo_cli_args_add(&cmd[n++], row->id);
+    if (row->nphones) { /* one MSET sets every identity key of the row */
+        hilo_cli_args_add(&cmd[n], "MSET");
+        for (size_t i = 0; i < row->nphones; i++) {
+            add_addr(&cmd[n], row->phones[i]);
+            hilo_cli_args_add(&cmd[n], row->id);
+        }
+        n++;
+    }
+    if (ngone) {
+        hilo_cli_args_add(&cmd[n], "DEL");
+        for (size_t i = 0; i < ngone; i++) add_addr(&cmd[n], gone[i]);
+        n++;
+    }
+    hilo_cli_args_add(&cmd[n++], "EXEC");
+    if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
+    const redisReply *exec = rep[n - 1];
+    if (exec->type == REDIS_REPLY_NIL) {
+        result = BUSY;
+        goto out;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) ok = !refused(rep[i], row->id); /* queued, and EXEC itself */
+    for (size_t i = 0; ok && exec->type == REDIS_REPLY_ARRAY && i < exec->elements; i++)
+        ok = !refused(exec->element[i], row->id);
+    result = ok ? STORED : FAILED;
+out:
+    hilo_cli_replies_free(rep, n);
+    for (size_t i = 0; i < HILO_ARRAY_LEN(cmd); i++) hilo_cli_args_clear(&cmd[i]);
+    for (size_t i = 0; i < nold; i++) free(old[i]);
+    free(old);
+    free(gone); /* its strings belong to old */
+    return result;
+}
+
+static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
+    hilo_csv_t *csv = hilo_csv_new(f);
+    hilo_debtor_schema_t *schema = NULL;
+    int rc = HILO_EXIT_DATA;
+    long imported = 0, rejected = 0;
+    const char **fields = NULL;
+    size_t *lens = NULL;
+
+    int got = hilo_csv_next(csv);
+    if (got == HILO_CSV_END) {
+        fprintf(stderr, "%s:1: empty file: a header row is required\n", path);
+        goto done;
+    }
+    if (got != HILO_CSV_RECORD) {
+        fprintf(stderr, "%s:%ld: bad header: %s\n", path, got == HILO_ERR ? 1L : hilo_csv_line(csv),
+                hilo_csv_error(csv));
+        goto done;
+    }
+    size_t n = hilo_csv_count(csv);
+    fields = hilo_xcalloc(n, sizeof *fields);
+    lens = hilo_xcalloc(n, sizeof *lens);
+    for (size_t i = 0; i < n; i++) fields[i] = hilo_csv_field(csv, i, &lens[i]);
+    char err[256];
+    schema = hilo_debtor_schema_new(fields, lens, n, hilo_cli_settings(cli)->default_cc, NULL, err, sizeof err);
+    if (!schema) {
+        fprintf(stderr, "%s:%ld: bad header: %s\n", path, hilo_csv_line(csv), err);
+        goto done;
+    }
+
+    size_t cap = n;
+    while ((got = hilo_csv_next(csv)) != HILO_CSV_END) {
+        long line = hilo_csv_line(csv);
+        if (got == HILO_ERR) {
+            fprintf(stderr, "%s: %s: %s\n", path, hilo_csv_error(csv), strerror(errno));
+            goto done;
+        }
+        if (got == HILO_CSV_BAD) { /* the record could not be cut into fields: no debtor id */
+            fprintf(stderr, "%s:%ld: %s\n", path, line, hilo_csv_error(csv));
+            rejected++;
+            continue;
+        }
+        n = hilo_csv_count(csv);
+        if (n > cap) {
+            cap = n;
+            fields = hilo_xrealloc(fields, cap * sizeof *fields);
+            lens = hilo_xrealloc(lens, cap * sizeof *lens);
+        }
+        for (size_t i = 0; i < n; i++) fields[i] = hilo_csv_field(csv, i, &lens[i]);
+        hilo_debtor_row_t *row = hilo_debtor_schema_row(schema, fields, lens, n);
+        if (!row) {
+            fprintf(stderr, "%s:%ld: debtor %s: %s\n", path, line, hilo_debtor_schema_error_id(schema),
+                    hilo_debtor_schema_error(schema));
+            rejected++;
+            continue;
+        }
+        char why[256] = "";
+        store_result_t res = BUSY;
+        for (int attempt = 0; attempt < STORE_ATTEMPTS && res == BUSY; attempt++)
+            res = store_once(cli, row, why, sizeof why);
+        if (res == STORED) {
+            imported++;
+        } else if (res == FAILED) {
+            hilo_debtor_row_destroy(&row);
+            rc = HILO_EXIT_REDIS;
+            goto done;
+        } else {
+            fprintf(stderr, "%s:%ld: debtor %s: %s\n", path, line, row->id,
+                    res == CONFLICT ? why : "changed by someone else during the import, try again");
+            rejected++;
+        }
+        hilo_debtor_row_destroy(&row);
+    }
+    rc = HILO_EXIT_OK;
+done:
+    /* The summary whenever rows were looked at, also when Redis failed half-way: the operator
+     * needs to know how much went in before re-running the (idempotent) import. */
+    if (schema && (rc != HILO_EXIT_REDIS || imported || rejected))
+        printf("imported %ld, rejected %ld\n", imported, rejected);
+    free(fields);
+    free(lens);
+    hilo_debtor_schema_destroy(&schema);
+    hilo_csv_destroy(&csv);
+    return rc;
+}
+
+int hilo_cmd_import_debtors(hilo_cli_t *cli, int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: hilo import-debtors FILE.csv\n");
+        return HILO_EXIT_USAGE;
+    }
+    const char *path = argv[1];
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f); /* fopen() opens a directory; reading it would fail later, less clearly */
+        f = NULL;
+        errno = EISDIR;
+    }
+    if (!f) {
+        fprintf(stderr, "hilo: cannot read %s: %s\n", path, strerror(errno));
+        return HILO_EXIT_DATA;
+    }
+    int rc = import_file(cli, path, f);
+    fclose(f);
+    return rc;
+}

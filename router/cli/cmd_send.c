@@ -1,0 +1,97 @@
+/* cmd_send.c — `hilo send <debtor-id> <channel> <text>`: commits an outbound message the way the
+ * router commits a bot or agent reply (outbound_record.h + commit_outbound.lua, then the listing
+ * index); a router with a connector for the channel then claims and sends it. Prints the id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "hilo/common.h"
+#include "hilo/frame.h"
+#include "hilo/keys.h"
+#include "hilo/outbound_record.h"
+#include "hilo/scripts.h"
+
+/* Where to send: the address the debtor last used on that channel (conv addr:<channel>), else
+ * the first imported phone, else, for an unidentified contact, the phone in its id. */
+static int find_address(hilo_cli_t *cli, const char *id, const char *channel, char *to, size_t tolen,
+                        char *lang, size_t langlen) {
+    char conv[HILO_KEY_MAX], debtor[HILO_KEY_MAX];
+    hilo_key_debtor(conv, sizeof conv, id, HILO_KEY_CONV);
+    hilo_key_debtor(debtor, sizeof debtor, id, HILO_KEY_DEBTOR);
+    redisReply *a = hilo_cli_cmd(cli, "HGET %s addr:%s", conv, channel);
+    if (!a) return HILO_EXIT_REDIS;
+    redisReply *d = hilo_cli_cmd(cli, "HMGET %s phones language", debtor);
+    if (!d) {
+        freeReplyObject(a);
+        return HILO_EXIT_REDIS;
+    }
+    to[0] = lang[0] = '\0';
+    if (a->type == REDIS_REPLY_STRING && a->len > 0) {
+        snprintf(to, tolen, "%s", a->str);
+    } else if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && d->element[0]->type == REDIS_REPLY_STRING) {
+        snprintf(to, tolen, "%.*s", (int)strcspn(d->element[0]->str, ";"), d->element[0]->str);
+    } else if (strncmp(id, "u:", 2) == 0) {
+        snprintf(to, tolen, "%s", id + 2);
+    }
+    if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && d->element[1]->type == REDIS_REPLY_STRING)
+        snprintf(lang, langlen, "%s", d->element[1]->str);
+    freeReplyObject(a);
+    freeReplyObject(d);
+    if (!to[0]) {
+        fprintf(stderr, "hilo: no address for %s on %s: no conversation on that channel and no phone\n", id,
+                channel);
+        return HILO_EXIT_DATA;
+    }
+    return HILO_EXIT_OK;
+}
+
+int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: hilo send <debtor-id> <whatsapp|sms|voice> <text>\n");
+        return HILO_EXIT_USAGE;
+    }
+    int channel = hilo_channel_parse(argv[2]);
+    if (channel == HILO_CHANNEL_UNSPECIFIED) {
+        fprintf(stderr, "hilo: unknown channel '%s' (whatsapp, sms or voice)\n", argv[2]);
+        return HILO_EXIT_USAGE;
+    }
+    char id[HILO_KEY_MAX], to[128], lang[32];
+    int rc = hilo_cli_resolve(cli, argv[1], id, sizeof id);
+    if (rc != HILO_EXIT_OK) return rc;
+    rc = find_address(cli, id, argv[2], to, sizeof to, lang, sizeof lang);
+    if (rc != HILO_EXIT_OK) return rc;
+
+    hilo_outbound_spec_t spec = {
+        .debtor_id = id, .channel = channel, .to = to, .text = argv[3], .by = "cli", .language = lang};
+    const char *why;
+    if (hilo_outbound_spec_check(&spec, &why) != HILO_OK) {
+        fprintf(stderr, "hilo: cannot send to %s: %s\n", id, why);
+        return HILO_EXIT_DATA;
+    }
+    char sha[41];
+    if (!hilo_cli_script_load(cli, hilo_script_commit_outbound, sha)) return HILO_EXIT_REDIS;
+    hilo_outbound_record_t *rec =
+        hilo_outbound_record_new(&spec, hilo_now_ms(), hilo_cli_settings(cli)->history_max, sha);
+    if (!rec) {
+        fprintf(stderr, "hilo: cannot build the outbound message (no random bytes for its id?)\n");
+        return HILO_EXIT_DATA;
+    }
+    int n;
+    const char **v;
+    const size_t *len;
+    hilo_outbound_record_argv(rec, &n, &v, &len);
+    redisReply *r = hilo_cli_evalsha(cli, hilo_script_commit_outbound, n, v, len);
+    rc = HILO_EXIT_REDIS;
+    if (r) {
+        freeReplyObject(r); /* a stream id; 0 would mean this id was committed before */
+        hilo_outbound_record_listing_argv(rec, &n, &v, &len);
+        if ((r = hilo_cli_cmdv(cli, n, v, len))) {
+            freeReplyObject(r);
+            printf("%s\n", hilo_outbound_record_id(rec));
+            rc = HILO_EXIT_OK;
+        }
+    }
+    hilo_outbound_record_destroy(&rec);
+    return rc;
+}

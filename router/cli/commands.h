@@ -1,0 +1,15 @@
+/* commands.h — the `hilo` subcommands. Each takes the shared context and its own arguments
+ * (argv[0] is the subcommand's name), prints its result on stdout and its complaints on stderr,
+ * and returns an exit code (HILO_EXIT_*, cli.h). main.c dispatches to them. */
+#ifndef HILO_COMMANDS_H
+#define HILO_COMMANDS_H
+
+#include "cli.h"
+
+int hilo_cmd_import_debtors(hilo_cli_t *cli, int argc, char **argv); /* cmd_import.c */
+int hilo_cmd_thread(hilo_cli_t *cli, int argc, char **argv);         /* cmd_thread.c */
+int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv);  /* cmd_conversations.c */
+int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv);           /* cmd_send.c */
+int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv);         /* cmd_debtor.c */
+
+#endif

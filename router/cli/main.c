@@ -1,0 +1,107 @@
+/* main.c — `hilo`, the operator CLI: global options, config file choice, dispatch to the
+ * subcommands (commands.h). Everything else lives in the modules of this folder. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#define DEFAULT_CONFIG "./deploy/hilo.conf"
+
+static const char usage[] =
+    "usage: hilo [-c FILE] <command> [args]\n"
+    "\n"
+    "Operator CLI for the hilo conversation router (Redis state).\n"
+    "\n"
+    "commands:\n"
+    "  import-debtors FILE.csv           import or update the debtor portfolio (RFC 4180 CSV with a\n"
+    "                                    header row: debtor_id, full_name, phones (;-separated), email,\n"
+    "                                    document_last4, balance, currency, days_past_due, timezone,\n"
+    "                                    language, country; other columns kept as attr:<name>).\n"
+    "                                    Bad rows are reported as FILE:LINE and skipped.\n"
+    "  thread [--json] <debtor-id|phone> a debtor's whole cross-channel history, oldest first\n"
+    "                                    (--json: one stored item per line, plus \"id\", no header)\n"
+    "  conversations [--limit N]         conversations by last activity, newest first (default 50)\n"
+    "  send <debtor-id> <channel> <text> commit an outbound message (channel: whatsapp, sms, voice)\n"
+    "                                    for the router to deliver; prints the outbound id\n"
+    "  debtor <debtor-id|phone>          show a debtor's imported portfolio record\n"
+    "\n"
+    "options:\n"
+    "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present, else\n"
+    "              none). Read: [redis] host port password db timeout_ms, [identity]\n"
+    "              default_country_code, [router] history_max; HILO_<SECTION>_<KEY> overrides.\n"
+    "  -h, --help  this text\n"
+    "\n"
+    "exit codes:\n"
+    "  0   done (import-debtors: the file was read; rejected rows are reported on stderr)\n"
+    "  1   unreadable file or bad CSV header, unknown debtor, nothing to send to\n"
+    "  2   broken config file (file:line: reason)\n"
+    "  3   Redis unreachable or failing\n"
+    "  64  bad command line\n";
+
+typedef struct {
+    const char *name;
+    int (*run)(hilo_cli_t *cli, int argc, char **argv);
+} command_t;
+
+static const command_t commands[] = {
+    {"import-debtors", hilo_cmd_import_debtors},
+    {"thread", hilo_cmd_thread},
+    {"conversations", hilo_cmd_conversations},
+    {"send", hilo_cmd_send},
+    {"debtor", hilo_cmd_debtor},
+};
+
+/* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */
+static const char *config_path(const char *given) {
+    if (given) return given;
+    const char *env = getenv("HILO_CONFIG");
+    if (env && *env) return env;
+    if (access(DEFAULT_CONFIG, F_OK) == 0) return DEFAULT_CONFIG;
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    const char *given = NULL;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return HILO_EXIT_OK;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            given = argv[++i];
+        } else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2]) {
+            given = argv[i] + 2;
+        } else {
+            fprintf(stderr, "hilo: unknown option '%s'\n\n%s", argv[i], usage);
+            return HILO_EXIT_USAGE;
+        }
+    }
+    if (i == argc) {
+        fputs(usage, stderr);
+        return HILO_EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        fputs(usage, stdout);
+        return HILO_EXIT_OK;
+    }
+    const command_t *cmd = NULL;
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        if (strcmp(argv[i], commands[k].name) == 0) cmd = &commands[k];
+    if (!cmd) {
+        fprintf(stderr, "hilo: unknown command '%s' (hilo --help lists them)\n", argv[i]);
+        return HILO_EXIT_USAGE;
+    }
+
+    char err[600];
+    hilo_cli_t *cli = hilo_cli_new(config_path(given), err, sizeof err);
+    if (!cli) {
+        fprintf(stderr, "hilo: %s\n", err);
+        return HILO_EXIT_CONFIG;
+    }
+    int rc = cmd->run(cli, argc - i, argv + i);
+    hilo_cli_destroy(&cli);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/* outbound_record.h — one outbound message, prepared for commit_outbound.lua: the outbound id,
+ * the history item JSON, the serialized Outbound and the EVALSHA argument vector, without any
+ * I/O, so the router (hiredis async) and the hilo CLI (hiredis sync) commit a reply the same way.
+ * A record owns every string its argv points to; the argv stays valid until destroy.
+ * Callers: router/src/outbound.c (bot and agent replies), router/cli (hilo send). */
+#ifndef HILO_OUTBOUND_RECORD_H
+#define HILO_OUTBOUND_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What to send. Every string is borrowed: new() copies what it keeps. */
+typedef struct {
+    const char *debtor_id; /* a valid debtor id, or an unidentified contact "u:<E.164>" */
+    int channel;           /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE (hilo/frame.h) */
+    const char *to;        /* the debtor's address on that channel (E.164, wa_id) */
+    const char *text;      /* the message text, UTF-8, not empty */
+    const char *by;        /* who wrote it: "bot", "agent:<id>", "cli" */
+    const char *language;  /* optional (NULL or ""): BCP 47 language of the text */
+    /* Optional reply buttons (WhatsApp interactive; other channels render them as options):
+     * nbuttons pairs of machine id (Button.payload) and what the debtor sees (Button.title). */
+    const char *const *button_ids;
+    const char *const *button_titles;
+    size_t nbuttons;       /* 0..HILO_OUTBOUND_BUTTONS_MAX */
+    uint64_t reply_to_seq; /* answers the envelope with this seq (a voice turn), 0 = none */
+} hilo_outbound_spec_t;
+
+#define HILO_OUTBOUND_BUTTONS_MAX 3 /* WhatsApp's limit for reply buttons */
+
+typedef struct hilo_outbound_record hilo_outbound_record_t;
+
+/* argc of hilo_outbound_record_argv(): EVALSHA sha 4 + 4 keys + 7 arguments. */
+#define HILO_OUTBOUND_RECORD_ARGC 14
+
+/* Checks a spec as new() will: known channel, valid debtor id, non-empty `to`, `text` and
+ * `by`, at most HILO_OUTBOUND_BUTTONS_MAX buttons with non-empty ids and titles, every string
+ * valid UTF-8. Returns HILO_OK, or HILO_ERR with a static reason in *why.
+ * Use it to answer a console or CLI user before building anything. */
+int hilo_outbound_spec_check(const hilo_outbound_spec_t *spec, const char **why);
+
+/* Builds the record: a new outbound id ("o" + 13-digit ms + "-" + 12 random hex digits), the
+ * history item {"ch","dir":"out","kind":"text","oid","to","sent_ms","recv_ms","text","by"}
+ * (+ "buttons":[{"payload","title"}] when there are buttons) and the packed Outbound
+ * (outbound_id, channel, to, debtor_id, text, language, buttons, reply_to_seq, created_ms;
+ * attempt stays 0: the dispatcher sets it).
+ * now_ms: commit time; history_max: [router] history_max (>= 1); script_sha: the SHA1 that
+ * SCRIPT LOAD answered for hilo_script_commit_outbound (copied).
+ * Returns NULL when the spec fails hilo_outbound_spec_check() or no random bytes could be read. */
+hilo_outbound_record_t *hilo_outbound_record_new(const hilo_outbound_spec_t *spec, int64_t now_ms,
+                                                 long history_max, const char *script_sha);
+void hilo_outbound_record_destroy(hilo_outbound_record_t **r_p);
+
+/* The command, ready for redisCommandArgv / redisAsyncCommandArgv:
+ *   EVALSHA <sha> 4 <conv> <hist> <out> <outbox> <oid> <now> <item json> <history_max>
+ *           <serialized Outbound> <debtor id> <channel name>
+ * The script replies with the history stream id (bulk string), or the integer 0 when this
+ * outbound id was committed before. Returns HILO_OK. The arrays belong to the record. */
+int hilo_outbound_record_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
+                              const size_t **argvlen);
+
+/* The follow-up command once the script succeeded: ZADD hilo:convs <now> <debtor id>, which
+ * refreshes the conversation listing (kept out of the script: see docs/architecture.md,
+ * "Redis Cluster note"). Same ownership as above; argc is 4. */
+int hilo_outbound_record_listing_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
+                                      const size_t **argvlen);
+
+/* The serialized Outbound (ARGV[5] of the script), for callers that build their own command
+ * or answer a waiting voice turn directly. */
+const uint8_t *hilo_outbound_record_payload(const hilo_outbound_record_t *r, size_t *len);
+/* The message text as given in the spec. */
+const char *hilo_outbound_record_text(const hilo_outbound_record_t *r);
+
+/* The outbound id, e.g. "o1700000000123-9f86d081884c". */
+const char *hilo_outbound_record_id(const hilo_outbound_record_t *r);
+/* The history item JSON that the script appends (for logs and the console's echo). */
+const char *hilo_outbound_record_item(const hilo_outbound_record_t *r);
+
+#endif

@@ -1,0 +1,54 @@
+-- engine_apply.lua — the effects of one conversation turn (bot replies, state, ledger,
+-- escalation, audit), applied atomically on one debtor, if nobody changed the conversation
+-- since the engine read it (optimistic concurrency on the conv field `rev`).
+-- KEYS[1] hilo:{d:ID}:conv    KEYS[2] hilo:{d:ID}:hist    KEYS[3] hilo:{d:ID}:out
+-- KEYS[4] hilo:{d:ID}:audit   KEYS[5] hilo:{d:ID}:promises
+-- KEYS[6] hilo:outbox:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
+-- escalating)   KEYS[8] hilo:queues
+-- ARGV[1] the rev the engine read ("0" when the field was absent)
+-- ARGV[2] effects, JSON, every value a string:
+--   {"debtor":id,"now":ms,"hist_max":n,
+--    "set":{field:value}, "del":[field],
+--    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0"}],
+--    "audit":[{"ev":name,"j":json}], "promises":{id:json},
+--    "queue":{"skill":s,"score":n}}
+-- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
+-- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
+-- engine reads it again and re-runs the turn). Keys 6-8 are global (see docs/architecture.md
+-- on Redis Cluster).
+local e = cjson.decode(ARGV[2])
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if rev ~= tonumber(ARGV[1]) then
+  return {0, rev}
+end
+local now = e.now
+for f, v in pairs(e.set or {}) do
+  redis.call('HSET', KEYS[1], f, v)
+end
+for _, f in ipairs(e.del or {}) do
+  redis.call('HDEL', KEYS[1], f)
+end
+redis.call('HSET', KEYS[1], 'rev', tostring(rev + 1), 'updated_ms', now)
+for i, ob in ipairs(e.outbound or {}) do
+  local hid = redis.call('XADD', KEYS[2], 'MAXLEN', e.hist_max, '*', 'j', ob.item)
+  if ob.pending == '1' then
+    redis.call('HSET', KEYS[3], ob.oid, ARGV[2 + i])
+  end
+  if ob.dispatch == '1' then
+    redis.call('ZADD', KEYS[6], now, e.debtor .. '|' .. ob.oid)
+  end
+  redis.call('XADD', KEYS[4], '*', 'ev', 'outbound', 'ch', ob.ch, 'ref', ob.oid, 'hist', hid, 'by', ob.by)
+  redis.call('HINCRBY', KEYS[1], 'msgs_out', 1)
+  redis.call('HSET', KEYS[1], 'last_out_ms', now, 'last_out_channel', ob.ch)
+end
+for _, a in ipairs(e.audit or {}) do
+  redis.call('XADD', KEYS[4], '*', 'ev', a.ev, 'j', a.j)
+end
+for id, p in pairs(e.promises or {}) do
+  redis.call('HSET', KEYS[5], id, p)
+end
+if e.queue then
+  redis.call('ZADD', KEYS[7], e.queue.score, e.debtor)
+  redis.call('SADD', KEYS[8], e.queue.skill)
+end
+return {1, rev + 1}

@@ -1,0 +1,711 @@
+/* engine.c — one conversation turn: load, decide (keywords, bot), gate, apply, answer. */
+#include "engine.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "dispatch.h"
+#include "hilo/bot.h"
+#include "hilo/common.h"
+#include "hilo/compliance.h"
+#include "hilo/freq_cap.h"
+#include "hilo/keys.h"
+#include "hilo/log.h"
+#include "hilo/optout.h"
+#include "hilo/outbound_record.h"
+#include "hilo/tz.h"
+
+#define MAX_TRIES 5          /* re-runs of a turn when the conversation moved on meanwhile */
+#define MAX_REPLIES 8        /* replies one turn may send */
+#define PRIORITY_MINUTE_MS 60000 /* one priority point = one minute of waiting in the queue */
+
+struct hilo_engine {
+    hilo_router_ctx_t *ctx;
+    hilo_flow_t *flow;
+    hilo_compliance_t *gate;
+    hilo_tzdb_t *tz;          /* for the debtor's "today" */
+};
+
+/* A hash read with HGETALL, copied out of the reply (replies die with their callback). */
+typedef struct {
+    char **kv;                /* key, value, key, value… */
+    size_t n;                 /* number of strings (2 per field) */
+} fields_t;
+
+/* One reply being prepared. */
+typedef struct {
+    hilo_outbound_record_t *rec;
+    hilo_verdict_t verdict;
+} reply_t;
+
+typedef struct {
+    hilo_engine_t *eng;
+    hilo_peer_ref_t peer;               /* the connector that sent the envelope */
+    hilo_frame_t *frame;                /* owned */
+    char debtor[HILO_DEBTOR_ID_MAX + 32];
+    char addr[24];                      /* the debtor's address (E.164) */
+    bool unidentified;
+    int tries;
+    int waiting;                        /* load replies outstanding */
+    bool load_failed;
+    fields_t debtor_f, conv_f;
+    int64_t now_ms;
+    /* decision */
+    json_t *effects;
+    reply_t replies[MAX_REPLIES];
+    size_t nreplies;
+    bool voice_reply;                   /* answer the waiting voice connector directly */
+    hilo_buf_t voice_text;              /* allowed voice texts, joined */
+    int voice_kind;                     /* HILO_VOICE_ACTION_* */
+    char voice_target[96];
+    char rev[24];
+} turn_t;
+
+static const char *get(const fields_t *f, const char *key) {
+    for (size_t i = 0; i + 1 < f->n; i += 2)
+        if (strcmp(f->kv[i], key) == 0) return f->kv[i + 1];
+    return NULL;
+}
+
+static void fields_free(fields_t *f) {
+    for (size_t i = 0; i < f->n; i++) free(f->kv[i]);
+    free(f->kv);
+    f->kv = NULL;
+    f->n = 0;
+}
+
+static void fields_copy(fields_t *f, const redisReply *r) {
+    fields_free(f);
+    if (r->type != REDIS_REPLY_ARRAY) return;
+    f->kv = hilo_xcalloc(r->elements, sizeof *f->kv);
+    for (size_t i = 0; i < r->elements; i++)
+        f->kv[f->n++] = hilo_xstrndup(r->element[i]->str ? r->element[i]->str : "", r->element[i]->len);
+}
+
+static void reset_decision(turn_t *t) {
+    json_decref(t->effects);
+    t->effects = NULL;
+    for (size_t i = 0; i < t->nreplies; i++) hilo_outbound_record_destroy(&t->replies[i].rec);
+    t->nreplies = 0;
+    t->voice_reply = false;
+    hilo_buf_free(&t->voice_text);
+}
+
+static void turn_free(turn_t *t) {
+    reset_decision(t);
+    fields_free(&t->debtor_f);
+    fields_free(&t->conv_f);
+    hilo_frame_free(&t->frame);
+    free(t);
+}
+
+static void load(turn_t *t);
+
+/* --- effects helpers ------------------------------------------------------------------ */
+
+static json_t *obj(json_t *parent, const char *key) {
+    json_t *o = json_object_get(parent, key);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(parent, key, o);
+    }
+    return o;
+}
+
+static json_t *arr(json_t *parent, const char *key) {
+    json_t *a = json_object_get(parent, key);
+    if (!a) {
+        a = json_array();
+        json_object_set_new(parent, key, a);
+    }
+    return a;
+}
+
+static void set_field(turn_t *t, const char *field, const char *value) {
+    json_object_set_new(obj(t->effects, "set"), field, json_string(value));
+}
+
+static void set_field_ms(turn_t *t, const char *field, int64_t ms) {
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)ms);
+    set_field(t, field, v);
+}
+
+/* Appends an audit entry; takes ownership of `j`. */
+static void audit(turn_t *t, const char *ev, json_t *j) {
+    json_t *a = json_object();
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_object_set_new(a, "ev", json_string(ev));
+    json_object_set_new(a, "j", json_string(s));
+    json_array_append_new(arr(t->effects, "audit"), a);
+    free(s);
+    json_decref(j);
+}
+
+static void random_hex(char *out, size_t nbytes) {
+    unsigned char b[16];
+    if (nbytes > sizeof b) nbytes = sizeof b;
+    if (getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+        for (size_t i = 0; i < nbytes; i++) b[i] = (unsigned char)(hilo_mono_us() >> (i % 8));
+    for (size_t i = 0; i < nbytes; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* --- the decision --------------------------------------------------------------------- */
+
+static const char *conv_lang(const turn_t *t) {
+    const char *l = get(&t->conv_f, "language");
+    if (!l || !*l) l = get(&t->debtor_f, "language");
+    return l && *l ? l : "es";
+}
+
+static int64_t conv_ms(const turn_t *t, const char *field) {
+    const char *v = get(&t->conv_f, field);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* Queues one reply text through the gate. Blocked replies are recorded, never sent. */
+static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const hilo_bot_result_t *res, bool last) {
+    hilo_engine_t *eng = t->eng;
+    const hilo_envelope_t *e = t->frame->envelope;
+    if (t->nreplies == MAX_REPLIES || !text || !*text) return;
+    reply_t *r = &t->replies[t->nreplies];
+    hilo_attempt_t a;
+    memset(&a, 0, sizeof a);
+    a.country = get(&t->debtor_f, "country");
+    a.timezone = get(&t->debtor_f, "timezone");
+    const char *dnc = get(&t->conv_f, "dnc");
+    a.dnc = dnc && strcmp(dnc, "0") != 0;
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
+        char f[32];
+        snprintf(f, sizeof f, "optout:%s", hilo_channel_name(c));
+        a.optout_ms[c] = conv_ms(t, f);
+        snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
+        a.last_in_ms[c] = conv_ms(t, f);
+    }
+    /* This turn's own inbound is committed, but the conv fields were read after it: make
+     * sure the window check sees it even if the read raced. */
+    a.last_in_ms[e->channel] = t->now_ms;
+    if (kind == HILO_MSG_OPTOUT_CONFIRM) a.optout_ms[e->channel] = 0;
+    a.channel = e->channel;
+    a.kind = kind;
+    a.reply = true;
+    a.now_ms = t->now_ms;
+    hilo_compliance_check(eng->gate, &a, &r->verdict);
+    if (!r->verdict.allowed) {
+        json_t *j = json_object();
+        json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
+        json_object_set_new(j, "reason", json_string(hilo_reason_name(r->verdict.reason)));
+        json_object_set_new(j, "text", json_string(r->verdict.text));
+        json_object_set_new(j, "by", json_string("bot"));
+        audit(t, "blocked", j);
+        hilo_log_info("engine", "event=reply_blocked debtor=%s channel=%s reason=%s", t->debtor,
+                      hilo_channel_name(e->channel), hilo_reason_name(r->verdict.reason));
+        return;
+    }
+    if (e->channel == HILO_CHANNEL_VOICE) {
+        /* A live call gets one spoken answer: the texts are joined, and the record is made
+         * once the decision is complete (make_voice_reply). */
+        if (t->voice_text.len) hilo_buf_append(&t->voice_text, " ", 1);
+        hilo_buf_append(&t->voice_text, text, strlen(text));
+        return;
+    }
+    const char *ids[3], *titles[3];
+    size_t nb = 0;
+    if (last && res && e->channel == HILO_CHANNEL_WHATSAPP)
+        for (; nb < res->nbuttons && nb < 3; nb++) {
+            ids[nb] = res->buttons[nb].id;
+            titles[nb] = res->buttons[nb].title;
+        }
+    hilo_outbound_spec_t spec = {
+        .debtor_id = t->debtor,
+        .channel = e->channel,
+        .to = t->addr,
+        .text = text,
+        .by = "bot",
+        .language = res && res->language ? res->language : conv_lang(t),
+        .button_ids = ids,
+        .button_titles = titles,
+        .nbuttons = nb,
+    };
+    r->rec = hilo_outbound_record_new(&spec, t->now_ms, eng->ctx->cfg->history_max,
+                                      hilo_store_sha(eng->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
+    if (r->rec) t->nreplies++;
+}
+
+static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
+    set_field(t, "state", "queued");
+    set_field(t, "esc_reason", a->reason ? a->reason : "requested_agent");
+    set_field(t, "esc_detail", a->detail ? a->detail : "");
+    set_field(t, "esc_topic", a->topic ? a->topic : "");
+    set_field(t, "esc_skill", a->skill ? a->skill : "");
+    set_field(t, "esc_segment", a->segment ? a->segment : "");
+    char prio[16];
+    snprintf(prio, sizeof prio, "%d", a->priority);
+    set_field(t, "esc_priority", prio);
+    set_field_ms(t, "esc_ms", t->now_ms);
+    set_field(t, "queue", a->skill ? a->skill : "");
+    json_t *q = obj(t->effects, "queue");
+    char score[24];
+    snprintf(score, sizeof score, "%lld", (long long)(t->now_ms - (int64_t)a->priority * PRIORITY_MINUTE_MS));
+    json_object_set_new(q, "skill", json_string(a->skill ? a->skill : ""));
+    json_object_set_new(q, "score", json_string(score));
+    json_t *j = json_object();
+    json_object_set_new(j, "reason", json_string(a->reason ? a->reason : ""));
+    json_object_set_new(j, "detail", json_string(a->detail ? a->detail : ""));
+    json_object_set_new(j, "skill", json_string(a->skill ? a->skill : ""));
+    json_object_set_new(j, "priority", json_integer(a->priority));
+    json_object_set_new(j, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
+    audit(t, "escalated", j);
+    t->voice_kind = HILO_VOICE_ACTION_ENQUEUE;
+    snprintf(t->voice_target, sizeof t->voice_target, "%s", a->skill ? a->skill : "agents");
+    hilo_log_info("engine", "event=escalated debtor=%s reason=%s skill=%s priority=%d", t->debtor,
+                  a->reason ? a->reason : "", a->skill ? a->skill : "", a->priority);
+}
+
+static void record_promise(turn_t *t, const hilo_bot_action_t *a, bool plan) {
+    char id[40] = "p";
+    snprintf(id + 1, sizeof id - 1, "%lld-", (long long)t->now_ms);
+    random_hex(id + strlen(id), 4);
+    json_t *p = json_object();
+    json_object_set_new(p, "kind", json_string(plan ? "plan" : "promise"));
+    json_object_set_new(p, "amount_cents", json_integer(a->amount_cents));
+    json_object_set_new(p, "currency", json_string(a->currency));
+    if (plan) {
+        json_object_set_new(p, "instalments", json_integer(a->instalments));
+        json_object_set_new(p, "total_cents", json_integer(a->total_cents));
+        json_object_set_new(p, "discount_bp", json_integer(a->discount_bp));
+    } else {
+        json_object_set_new(p, "due", json_string(a->due_date));
+    }
+    json_object_set_new(p, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
+    json_object_set_new(p, "created_ms", json_integer(t->now_ms));
+    json_object_set_new(p, "state", json_string("pending"));
+    char *s = json_dumps(p, JSON_COMPACT);
+    json_object_set_new(obj(t->effects, "promises"), id, json_string(s));
+    json_object_set_new(p, "id", json_string(id));
+    audit(t, plan ? "plan" : "promise", p);
+    free(s);
+}
+
+/* Opt-out / opt-in keywords are handled before the bot: they are the debtor's right, not a
+ * conversation step. Returns true when the message was one. */
+static bool decide_keyword(turn_t *t) {
+    const hilo_envelope_t *e = t->frame->envelope;
+    hilo_keyword_t kw;
+    if (!*e->text || !hilo_optout_detect(e->text, strlen(e->text), e->channel, &kw)) return false;
+    char field[32];
+    snprintf(field, sizeof field, "optout:%s", hilo_channel_name(e->channel));
+    json_t *j = json_object();
+    json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
+    json_object_set_new(j, "keyword", json_string(kw.keyword));
+    if (kw.kind == HILO_KEYWORD_OPTOUT) {
+        set_field_ms(t, field, t->now_ms);
+        audit(t, "optout", j);
+    } else {
+        json_array_append_new(arr(t->effects, "del"), json_string(field));
+        audit(t, "optin", j);
+    }
+    add_reply(t, hilo_optout_confirmation(kw.kind, e->channel, kw.lang), HILO_MSG_OPTOUT_CONFIRM, NULL, true);
+    t->voice_kind = HILO_VOICE_ACTION_SAY_HANGUP;
+    return true;
+}
+
+static void decide_bot(turn_t *t) {
+    hilo_engine_t *eng = t->eng;
+    const hilo_envelope_t *e = t->frame->envelope;
+    hilo_bot_debtor_t d;
+    memset(&d, 0, sizeof d);
+    hilo_bot_debtor_t *dp = NULL;
+    if (!t->unidentified && get(&t->debtor_f, "full_name")) {
+        d.debtor_id = t->debtor;
+        d.full_name = get(&t->debtor_f, "full_name");
+        d.document_last4 = get(&t->debtor_f, "document_last4");
+        const char *bal = get(&t->debtor_f, "balance");
+        if (!bal || hilo_bot_parse_amount(bal, &d.balance_cents) != HILO_OK) d.balance_cents = 0;
+        d.currency = get(&t->debtor_f, "currency");
+        const char *dpd = get(&t->debtor_f, "days_past_due");
+        d.days_past_due = dpd ? atoi(dpd) : 0;
+        d.language = get(&t->debtor_f, "language");
+        const char *bp = get(&t->conv_f, "broken_promises");
+        d.broken_promises = bp ? atoi(bp) : 0;
+        d.segment = get(&t->debtor_f, "attr:segment");
+        d.payment_token = get(&t->debtor_f, "attr:payment_token");
+        dp = &d;
+    }
+    char today[16] = "";
+    const char *tzname = get(&t->debtor_f, "timezone");
+    if (tzname && *tzname) {
+        char err[128];
+        const hilo_tz_t *tz = hilo_tzdb_get(eng->tz, tzname, err, sizeof err);
+        if (tz) {
+            hilo_tm_t tm;
+            hilo_tz_local(tz, t->now_ms / 1000, &tm);
+            snprintf(today, sizeof today, "%04d-%02d-%02d", tm.year, tm.month, tm.day);
+        }
+    }
+    hilo_bot_input_t in = {
+        .channel = hilo_bot_channel_parse(hilo_channel_name(e->channel)),
+        .text = *e->text ? e->text : (e->voice && *e->voice->speech ? e->voice->speech : NULL),
+        .digits = e->voice && *e->voice->digits ? e->voice->digits : NULL,
+        .button = e->button && *e->button->payload ? e->button->payload : NULL,
+        .now_ms = t->now_ms,
+        .today = *today ? today : NULL,
+    };
+    hilo_bot_result_t *res = hilo_bot_turn(eng->flow, dp, get(&t->conv_f, "bot"), &in);
+    if (res->state_reset) hilo_log_warn("engine", "event=bot_state_reset debtor=%s", t->debtor);
+    set_field(t, "bot", res->state);
+    if (res->language) set_field(t, "language", res->language);
+    if (res->step) set_field(t, "step", res->step);
+    t->voice_kind = HILO_VOICE_ACTION_SAY_GATHER;
+    for (size_t i = 0; i < res->nactions; i++) {
+        const hilo_bot_action_t *a = &res->actions[i];
+        json_t *j = json_object();
+        switch (a->kind) {
+        case HILO_BOT_VERIFIED:
+            set_field_ms(t, "verified_ms", t->now_ms);
+            json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
+            audit(t, "verified", j);
+            break;
+        case HILO_BOT_VERIFY_FAILED_ATTEMPT:
+            json_object_set_new(j, "attempt", json_integer(a->attempt));
+            json_object_set_new(j, "max", json_integer(a->max_attempts));
+            audit(t, "verify_failed", j);
+            break;
+        case HILO_BOT_PROMISE:
+            json_decref(j);
+            record_promise(t, a, false);
+            break;
+        case HILO_BOT_PLAN_ACCEPTED:
+            json_decref(j);
+            record_promise(t, a, true);
+            break;
+        case HILO_BOT_ESCALATE:
+            json_decref(j);
+            decide_escalation(t, a);
+            break;
+        case HILO_BOT_OPTOUT: {
+            char field[32];
+            snprintf(field, sizeof field, "optout:%s", hilo_channel_name(e->channel));
+            set_field_ms(t, field, t->now_ms);
+            json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
+            json_object_set_new(j, "keyword", json_string("(bot intent)"));
+            audit(t, "optout", j);
+            break;
+        }
+        case HILO_BOT_PAYMENT_LINK:
+            json_object_set_new(j, "url", json_string(a->url ? a->url : ""));
+            audit(t, "payment_link", j);
+            break;
+        default:
+            json_decref(j);
+        }
+    }
+    json_t *bj = json_object();
+    json_object_set_new(bj, "step", json_string(res->step ? res->step : ""));
+    json_object_set_new(bj, "replies", json_integer((json_int_t)res->nreplies));
+    json_object_set_new(bj, "verified", json_boolean(res->verified));
+    json_object_set_new(bj, "handoff", json_boolean(res->handoff));
+    audit(t, "bot", bj);
+    for (size_t i = 0; i < res->nreplies; i++)
+        add_reply(t, res->replies[i], HILO_MSG_FREEFORM, res, i + 1 == res->nreplies);
+    hilo_bot_result_destroy(&res);
+}
+
+static void apply(turn_t *t);
+static void finish_turn(turn_t *t);
+
+/* The one record of a voice turn, answering the envelope that waits for it. */
+static void make_voice_reply(turn_t *t) {
+    const hilo_envelope_t *e = t->frame->envelope;
+    if (!t->voice_text.len || t->nreplies) return;
+    hilo_outbound_spec_t spec = {
+        .debtor_id = t->debtor,
+        .channel = e->channel,
+        .to = t->addr,
+        .text = t->voice_text.data,
+        .by = "bot",
+        .language = conv_lang(t),
+        .reply_to_seq = e->seq,
+    };
+    t->replies[0].rec = hilo_outbound_record_new(&spec, t->now_ms, t->eng->ctx->cfg->history_max,
+                                                 hilo_store_sha(t->eng->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
+    hilo_verdict_allow(&t->replies[0].verdict);
+    if (t->replies[0].rec) t->nreplies = 1;
+}
+
+/* The frequency cap, for replies the gate says are collector-initiated. */
+static void on_cap(redisReply *r, void *arg) {
+    turn_t *t = arg;
+    if (t->eng->ctx->closing) {
+        turn_free(t);
+        return;
+    }
+    reply_t *rp = &t->replies[0];
+    hilo_freq_cap_verdict(r, t->frame->envelope->channel, rp->verdict.cap, &rp->verdict);
+    if (!rp->verdict.allowed) {
+        json_t *j = json_object();
+        json_object_set_new(j, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
+        json_object_set_new(j, "reason", json_string(hilo_reason_name(rp->verdict.reason)));
+        json_object_set_new(j, "text", json_string(rp->verdict.text));
+        audit(t, "blocked", j);
+        for (size_t i = 0; i < t->nreplies; i++) hilo_outbound_record_destroy(&t->replies[i].rec);
+        t->nreplies = 0;
+    }
+    apply(t);
+}
+
+static void decide(turn_t *t) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    const hilo_envelope_t *e = t->frame->envelope;
+    t->effects = json_object();
+    json_object_set_new(t->effects, "debtor", json_string(t->debtor));
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)t->now_ms);
+    json_object_set_new(t->effects, "now", json_string(s));
+    snprintf(s, sizeof s, "%ld", ctx->cfg->history_max);
+    json_object_set_new(t->effects, "hist_max", json_string(s));
+    const char *rev = get(&t->conv_f, "rev");
+    snprintf(t->rev, sizeof t->rev, "%s", rev ? rev : "0");
+    const char *state = get(&t->conv_f, "state");
+    bool human = state && (strcmp(state, "queued") == 0 || strcmp(state, "assigned") == 0);
+    bool call_end = e->voice && e->voice->kind == HILO_VOICE_CALL_END;
+    if (decide_keyword(t)) {
+        /* handled */
+    } else if (human || call_end) {
+        /* A human owns the conversation (or the call is over): the bot stays silent. The
+         * agent sees the message in the thread. */
+        t->voice_kind = HILO_VOICE_ACTION_ENQUEUE;
+        snprintf(t->voice_target, sizeof t->voice_target, "%s", get(&t->conv_f, "queue") ? get(&t->conv_f, "queue") : "agents");
+    } else {
+        decide_bot(t);
+    }
+    t->voice_reply = e->channel == HILO_CHANNEL_VOICE && e->wants_reply;
+    /* Nobody listens to a voice reply outside a live turn (e.g. a call-end event). */
+    if (t->voice_reply) make_voice_reply(t);
+    if (t->nreplies && t->replies[0].verdict.cap.limit > 0) {
+        hilo_freq_cap_cmd_t cmd;
+        char err[128];
+        if (hilo_freq_cap_command(&cmd, hilo_store_sha(ctx->store, HILO_SCRIPT_FREQ_CAP), t->debtor, e->channel,
+                                  t->replies[0].verdict.cap, t->now_ms,
+                                  hilo_outbound_record_id(t->replies[0].rec), err, sizeof err) == HILO_OK &&
+            hilo_store_argv(ctx->store, on_cap, t, cmd.argc, cmd.argv, cmd.argvlen) == HILO_OK)
+            return;
+        hilo_log_error("engine", "event=cap_check_unavailable debtor=%s err=\"%s\"", t->debtor, err);
+        for (size_t i = 0; i < t->nreplies; i++) hilo_outbound_record_destroy(&t->replies[i].rec);
+        t->nreplies = 0; /* fail closed */
+    }
+    apply(t);
+}
+
+/* --- apply and answer ----------------------------------------------------------------- */
+
+static void on_applied(redisReply *r, void *arg) {
+    turn_t *t = arg;
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    if (ctx->closing) {
+        turn_free(t);
+        return;
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
+        hilo_log_error("engine", "event=apply_failed debtor=%s reply=\"%s\"", t->debtor,
+                       r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+            hilo_store_reset(ctx->store, "script cache flushed");
+        turn_free(t);
+        return;
+    }
+    if (r->element[0]->integer == 0) {
+        if (++t->tries >= MAX_TRIES) {
+            hilo_log_error("engine", "event=turn_abandoned debtor=%s reason=\"conversation kept changing\"", t->debtor);
+            turn_free(t);
+            return;
+        }
+        reset_decision(t);
+        load(t); /* someone else changed the conversation: decide again on fresh state */
+        return;
+    }
+    finish_turn(t);
+}
+
+static void apply(turn_t *t) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    const hilo_envelope_t *e = t->frame->envelope;
+    json_t *obs = arr(t->effects, "outbound");
+    const char *chname = hilo_channel_name(e->channel);
+    for (size_t i = 0; i < t->nreplies; i++) {
+        hilo_outbound_record_t *rec = t->replies[i].rec;
+        json_t *o = json_object();
+        json_object_set_new(o, "oid", json_string(hilo_outbound_record_id(rec)));
+        json_object_set_new(o, "ch", json_string(chname));
+        json_object_set_new(o, "by", json_string("bot"));
+        json_object_set_new(o, "item", json_string(hilo_outbound_record_item(rec)));
+        /* Voice replies are answered to the waiting connector, not dispatched later. */
+        json_object_set_new(o, "pending", json_string(t->voice_reply ? "0" : "1"));
+        json_object_set_new(o, "dispatch", json_string(t->voice_reply ? "0" : "1"));
+        json_array_append_new(obs, o);
+    }
+    char *effects = json_dumps(t->effects, JSON_COMPACT);
+    char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kout[HILO_KEY_MAX], kaudit[HILO_KEY_MAX], kprom[HILO_KEY_MAX],
+        koutbox[HILO_KEY_MAX], kqueue[HILO_KEY_MAX];
+    hilo_key_debtor(kconv, sizeof kconv, t->debtor, HILO_KEY_CONV);
+    hilo_key_debtor(khist, sizeof khist, t->debtor, HILO_KEY_HIST);
+    hilo_key_debtor(kout, sizeof kout, t->debtor, HILO_KEY_OUT);
+    hilo_key_debtor(kaudit, sizeof kaudit, t->debtor, HILO_KEY_AUDIT);
+    hilo_key_debtor(kprom, sizeof kprom, t->debtor, HILO_KEY_PROMISES);
+    hilo_key_outbox(koutbox, sizeof koutbox, chname);
+    json_t *q = json_object_get(t->effects, "queue");
+    hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
+    const char *argv[8 + 5 + MAX_REPLIES];
+    size_t lens[8 + 5 + MAX_REPLIES];
+    int argc = 0;
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "8", kconv, khist, kout,
+                           kaudit, kprom, koutbox, kqueue, HILO_KEY_QUEUES, t->rev, effects};
+    for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
+        argv[argc] = fixed[i];
+        lens[argc++] = strlen(fixed[i]);
+    }
+    for (size_t i = 0; i < t->nreplies; i++) {
+        size_t len;
+        argv[argc] = (const char *)hilo_outbound_record_payload(t->replies[i].rec, &len);
+        lens[argc++] = len;
+    }
+    int rc = hilo_store_argv(ctx->store, on_applied, t, argc, argv, lens);
+    free(effects);
+    if (rc != HILO_OK) {
+        hilo_log_warn("engine", "event=apply_unavailable debtor=%s", t->debtor);
+        turn_free(t);
+    }
+}
+
+static void finish_turn(turn_t *t) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    const hilo_envelope_t *e = t->frame->envelope;
+    if (t->voice_reply) {
+        /* One Outbound answers the waiting webhook: the text (maybe empty when blocked or a
+         * human owns the call) and what to do next. */
+        hilo_outbound_t ob = HILO_OUTBOUND_INIT;
+        hilo_voice_action_t va = HILO_VOICE_ACTION_INIT;
+        hilo_outbound_t *packed = NULL;
+        if (t->nreplies) {
+            size_t len;
+            const uint8_t *p = hilo_outbound_record_payload(t->replies[0].rec, &len);
+            packed = hilo__link__v1__outbound__unpack(NULL, len, p);
+        }
+        hilo_outbound_t *msg = packed ? packed : &ob;
+        if (!packed) {
+            ob.channel = e->channel;
+            ob.to = t->addr;
+            ob.debtor_id = t->debtor;
+            ob.reply_to_seq = e->seq;
+            ob.language = (char *)conv_lang(t);
+        }
+        va.kind = t->voice_kind ? t->voice_kind : HILO_VOICE_ACTION_SAY_GATHER;
+        va.target = t->voice_target;
+        va.timeout_s = 6;
+        msg->voice = &va;
+        msg->attempt = 1;
+        hilo_link_server_send_outbound(ctx->link, &t->peer, msg);
+        ctx->metrics.outbound_sent[e->channel]++;
+        msg->voice = NULL;
+        if (packed) hilo__link__v1__outbound__free_unpacked(packed, NULL);
+    } else if (t->nreplies) {
+        hilo_dispatch_kick(ctx->dispatch, e->channel);
+    }
+    ctx->metrics.outbound_committed[e->channel] += t->nreplies;
+    turn_free(t);
+}
+
+/* --- load ----------------------------------------------------------------------------- */
+
+static void loaded(turn_t *t) {
+    if (t->load_failed) {
+        hilo_log_warn("engine", "event=turn_skipped debtor=%s reason=\"storage unavailable\"", t->debtor);
+        turn_free(t);
+        return;
+    }
+    if (!t->now_ms) t->now_ms = hilo_now_ms();
+    decide(t);
+}
+
+static void on_load(redisReply *r, void *arg, fields_t *into) {
+    turn_t *t = arg;
+    if (!r || r->type == REDIS_REPLY_ERROR || t->eng->ctx->closing)
+        t->load_failed = true;
+    else if (into)
+        fields_copy(into, r);
+    else if (r->type == REDIS_REPLY_STRING)
+        t->now_ms = strtoll(r->str, NULL, 10); /* the test clock */
+    if (--t->waiting == 0) {
+        if (t->eng->ctx->closing) {
+            turn_free(t);
+            return;
+        }
+        loaded(t);
+    }
+}
+
+static void on_debtor(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->debtor_f); }
+static void on_conv(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->conv_f); }
+static void on_clock(redisReply *r, void *arg) { on_load(r, arg, NULL); }
+
+static void load(turn_t *t) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    char kd[HILO_KEY_MAX], kc[HILO_KEY_MAX];
+    hilo_key_debtor(kd, sizeof kd, t->debtor, HILO_KEY_DEBTOR);
+    hilo_key_debtor(kc, sizeof kc, t->debtor, HILO_KEY_CONV);
+    t->now_ms = 0;
+    t->load_failed = false;
+    /* Pipelined; replies come back in order and never before this function returns, so the
+     * count can be set after queuing. The last reply decides. */
+    int n = 0;
+    n += hilo_store_command(ctx->store, on_debtor, t, "HGETALL %s", kd) == HILO_OK;
+    n += hilo_store_command(ctx->store, on_conv, t, "HGETALL %s", kc) == HILO_OK;
+    if (ctx->cfg->test_clock) n += hilo_store_command(ctx->store, on_clock, t, "GET hilo:test:now_ms") == HILO_OK;
+    if (n < (ctx->cfg->test_clock ? 3 : 2)) t->load_failed = true;
+    t->waiting = n;
+    if (n == 0) loaded(t);
+}
+
+void hilo_engine_turn(hilo_engine_t *eng, const hilo_peer_ref_t *peer, hilo_frame_t *frame, const char *debtor,
+                      bool unidentified, const char *addr) {
+    turn_t *t = hilo_xcalloc(1, sizeof *t);
+    t->eng = eng;
+    t->peer = *peer;
+    t->frame = frame;
+    t->unidentified = unidentified;
+    snprintf(t->debtor, sizeof t->debtor, "%s", debtor);
+    snprintf(t->addr, sizeof t->addr, "%s", addr);
+    load(t);
+}
+
+/* --- lifecycle ------------------------------------------------------------------------ */
+
+hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen) {
+    char path[600];
+    hilo_engine_t *eng = hilo_xcalloc(1, sizeof *eng);
+    eng->ctx = ctx;
+    eng->flow = hilo_flow_load(hilo_router_config_path(ctx->cfg, ctx->cfg->flow_path, path, sizeof path), err, errlen);
+    if (!eng->flow) goto fail;
+    eng->gate = hilo_compliance_new(hilo_router_config_path(ctx->cfg, ctx->cfg->compliance_dir, path, sizeof path),
+                                    NULL, err, errlen);
+    if (!eng->gate) goto fail;
+    eng->tz = hilo_tzdb_new(NULL);
+    hilo_log_info("engine", "event=ready flow=%s test_clock=%d", ctx->cfg->flow_path, ctx->cfg->test_clock);
+    return eng;
+fail:
+    hilo_engine_destroy(&eng);
+    return NULL;
+}
+
+void hilo_engine_destroy(hilo_engine_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_engine_t *eng = *self_p;
+    hilo_flow_destroy(&eng->flow);
+    hilo_compliance_destroy(&eng->gate);
+    hilo_tzdb_destroy(&eng->tz);
+    free(eng);
+    *self_p = NULL;
+}

@@ -1,0 +1,22 @@
+/* engine.h — the conversation engine: after an inbound message is committed, decides what
+ * happens next — opt-out keywords, the self-service bot (router/bot), escalation to a human
+ * queue — runs every reply through the compliance gate (router/compliance), and applies all
+ * effects in one atomic step (engine_apply.lua). Voice turns are answered straight to the
+ * connector that waits; other replies go out through dispatch.c. Owned by router.c; called
+ * by inbound.c once per newly stored envelope. */
+#ifndef HILO_ENGINE_H
+#define HILO_ENGINE_H
+
+#include "router_ctx.h"
+
+/* Loads the flow and the compliance rule packs named in the config. NULL when either is
+ * bad; the reason ("file:line: …") is written into err. */
+hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen);
+void hilo_engine_destroy(hilo_engine_t **self_p);
+
+/* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
+ * by `peer`, from the normalized address `addr`. Takes ownership of `frame`. */
+void hilo_engine_turn(hilo_engine_t *self, const hilo_peer_ref_t *peer, hilo_frame_t *frame, const char *debtor,
+                      bool unidentified, const char *addr);
+
+#endif
