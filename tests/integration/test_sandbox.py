@@ -42,7 +42,7 @@ PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.execu
 def fixtures_dir():
     candidates = [os.environ.get("HILO_PROVIDER_FIXTURES"),
                   os.path.join(SOURCE_DIR, "connectors", "providers", "test", "fixtures"),
-                  "/work/shared/fixtures/providers"]
+                  os.path.join(SOURCE_DIR, "..", "shared", "fixtures", "providers")]
     for d in candidates:
         if d and os.path.exists(os.path.join(d, "twiml_voice_ivr_gather.xml")):
             return d
