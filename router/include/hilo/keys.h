@@ -19,6 +19,8 @@
 #define HILO_KEY_OSTAT "ostat"   /* HASH  outbound id -> delivery status JSON */
 #define HILO_KEY_AUDIT "audit"   /* STREAM append-only audit trail: ev + details per entry */
 #define HILO_KEY_PROMISES "promises" /* HASH promise id -> promise JSON (the promise ledger) */
+#define HILO_KEY_CONTACTS "contacts" /* ZSET per channel, ":<channel>" appended: collector-initiated
+                                       attempts in the frequency-cap window (freq_cap.lua) */
 
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */

@@ -1,0 +1,61 @@
+/* compliance.h — the compliance gate: one allow/block decision for one outbound attempt (bot,
+ * agent, CLI, campaign), from the debtor's and the conversation's facts. The router calls
+ * hilo_compliance_check() before committing an outbound message, then, when the verdict carries
+ * a cap, runs freq_cap.lua (freq_cap.h) as the last step. The gate never reads the clock or
+ * Redis: the caller passes `now` and the facts. It owns the rule packs, holiday calendars, zone
+ * cache and policy loaded from a directory like deploy/compliance/ (docs/compliance.md). */
+#ifndef HILO_COMPLIANCE_H
+#define HILO_COMPLIANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hilo/frame.h"
+#include "hilo/hours.h"
+#include "hilo/verdict.h"
+
+#define HILO_WHATSAPP_WINDOW_MS (24LL * 3600 * 1000) /* WhatsApp customer-service window */
+
+typedef struct hilo_compliance hilo_compliance_t;
+
+typedef enum {
+    HILO_MSG_FREEFORM = 0,   /* anything composed by the bot or an agent (text, media, a call) */
+    HILO_MSG_TEMPLATE,       /* a pre-approved WhatsApp template: allowed outside the 24 h window */
+    HILO_MSG_OPTOUT_CONFIRM  /* the confirmation of an opt-out just received on this channel */
+} hilo_msg_kind_t;
+
+typedef struct {
+    /* The debtor (portfolio record). */
+    const char *country;                  /* ISO 3166-1 alpha-2; NULL or "" when unknown */
+    const char *timezone;                 /* IANA zone name; NULL or "" when unknown */
+    /* The conversation (conv hash). */
+    bool dnc;                             /* "dnc" flag: no contact on any channel */
+    int64_t optout_ms[HILO_CHANNEL_MAX];  /* "optout:<channel>" = when; 0 = not opted out */
+    int64_t last_in_ms[HILO_CHANNEL_MAX]; /* last inbound message per channel; 0 = never */
+    /* The attempt. */
+    int channel;                          /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE */
+    hilo_msg_kind_t kind;
+    bool reply;                           /* answers the debtor (see docs: debtor-initiated) */
+    int64_t now_ms;                       /* the caller's clock, Unix ms (injectable) */
+} hilo_attempt_t;
+
+/* Loads <dir>/compliance.conf, <dir>/<id>.pack and <dir>/holidays/<CC>.txt; zoneinfo_dir NULL =
+ * /usr/share/zoneinfo. NULL on failure with "file:line: reason" in err. */
+hilo_compliance_t *hilo_compliance_new(const char *dir, const char *zoneinfo_dir, char *err, size_t errlen);
+void hilo_compliance_destroy(hilo_compliance_t **self_p);
+
+/* The decision, in this order: invalid input, dnc, opt-out, WhatsApp window, contact hours,
+ * then the cap. Returns out->allowed. When allowed and out->cap.limit > 0, the message is
+ * collector-initiated and the caller must still run the frequency cap (freq_cap.h) and send
+ * only if that allows too; cap.limit == 0 means send now. Thread-safe. */
+bool hilo_compliance_check(const hilo_compliance_t *self, const hilo_attempt_t *a, hilo_verdict_t *out);
+
+/* The contact-hours part alone (owned by the gate). */
+const hilo_hours_t *hilo_compliance_hours(const hilo_compliance_t *self);
+
+/* WhatsApp: free-form only within 24 h of the debtor's last inbound WhatsApp message
+ * (last_in_ms, 0 = never); a template at any time. */
+bool hilo_whatsapp_may_send(int64_t last_in_ms, int64_t now_ms, bool is_template);
+
+#endif

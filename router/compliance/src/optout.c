@@ -1,0 +1,206 @@
+/* optout.c — keyword detection and confirmation texts (see optout.h, docs/compliance.md).
+ *
+ * Why whole-message matching for most keywords: in collections Spanish, "cancelar" is also "to
+ * pay off" ("quiero cancelar la deuda" = "I want to pay off the debt") and "baja" is also
+ * "lower" ("baja la cuota"), so a first-word rule would opt out debtors who are trying to pay.
+ * Only words that mean nothing but "opt out" (STOP, STOPALL, UNSUBSCRIBE) match as a first word.
+ * Longer phrasings ("please stop texting me") are the bot's opt-out intent, not a keyword. */
+#include "hilo/optout.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "hilo/frame.h"
+
+#define NORM_MAX 96   /* normalized bytes kept; a longer message is never a whole keyword */
+#define WORDS_MAX 12  /* words kept */
+
+typedef struct {
+    const char *word; /* normalized: upper-case ASCII, single spaces */
+    hilo_keyword_kind_t kind;
+    const char *lang;
+    bool first_word;  /* also matches as the first word of a longer text message */
+} keyword_t;
+
+static const keyword_t keywords[] = {
+    {"STOP", HILO_KEYWORD_OPTOUT, "en", true},
+    {"STOPALL", HILO_KEYWORD_OPTOUT, "en", true},
+    {"UNSUBSCRIBE", HILO_KEYWORD_OPTOUT, "en", true},
+    {"CANCEL", HILO_KEYWORD_OPTOUT, "en", false},
+    {"END", HILO_KEYWORD_OPTOUT, "en", false},
+    {"QUIT", HILO_KEYWORD_OPTOUT, "en", false},
+    {"REVOKE", HILO_KEYWORD_OPTOUT, "en", false},
+    {"OPT OUT", HILO_KEYWORD_OPTOUT, "en", false},
+    {"OPTOUT", HILO_KEYWORD_OPTOUT, "en", false},
+    {"BAJA", HILO_KEYWORD_OPTOUT, "es", false},
+    {"DAR DE BAJA", HILO_KEYWORD_OPTOUT, "es", false},
+    {"DARME DE BAJA", HILO_KEYWORD_OPTOUT, "es", false},
+    {"ALTO", HILO_KEYWORD_OPTOUT, "es", false},
+    {"CANCELAR", HILO_KEYWORD_OPTOUT, "es", false},
+    {"PARAR", HILO_KEYWORD_OPTOUT, "es", false},
+    {"DETENER", HILO_KEYWORD_OPTOUT, "es", false},
+    {"NO MAS", HILO_KEYWORD_OPTOUT, "es", false},
+    {"START", HILO_KEYWORD_OPTIN, "en", false},
+    {"UNSTOP", HILO_KEYWORD_OPTIN, "en", false},
+    {"ALTA", HILO_KEYWORD_OPTIN, "es", false},
+};
+
+/* Courtesy words dropped at either end: "baja por favor", "STOP please", "no más, gracias". */
+static const char *const courtesy[] = {"POR FAVOR", "PORFAVOR", "PORFA", "GRACIAS", "PLEASE", "PLS",
+                                       "THANKS", "THANK YOU"};
+
+/* Maps one code point to an upper-case ASCII letter or digit, 0 for a separator, -1 to skip. */
+static int fold(unsigned cp) {
+    if (cp >= 'a' && cp <= 'z') return (int)(cp - 32);
+    if ((cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) return (int)cp;
+    if (cp >= 0x300 && cp <= 0x36f) return -1; /* combining accents of decomposed text */
+    if (cp >= 0xc0 && cp <= 0xff) {
+        unsigned c = cp >= 0xe0 ? cp - 0x20 : cp; /* Latin-1 lower -> upper (except ß, ÿ) */
+        if (c >= 0xc0 && c <= 0xc5) return 'A';
+        if (c == 0xc7) return 'C';
+        if (c >= 0xc8 && c <= 0xcb) return 'E';
+        if (c >= 0xcc && c <= 0xcf) return 'I';
+        if (c == 0xd1) return 'N';
+        if (c >= 0xd2 && c <= 0xd6) return 'O';
+        if (c >= 0xd9 && c <= 0xdc) return 'U';
+        if (c == 0xdd || cp == 0xff) return 'Y';
+    }
+    return 0;
+}
+
+/* Decodes one UTF-8 sequence; returns its length, 1 with *cp = 0xfffd for an invalid byte. */
+static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp) {
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (len == 0 || len > n) goto bad;
+    if (len == 1) {
+        *cp = c;
+        return 1;
+    }
+    unsigned v = c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) goto bad;
+        v = v << 6 | (s[i] & 0x3f);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto bad;
+    *cp = v;
+    return len;
+bad:
+    *cp = 0xfffd;
+    return 1;
+}
+
+typedef struct {
+    char buf[NORM_MAX + 1];
+    const char *word[WORDS_MAX]; /* into buf, NUL-terminated each */
+    int n;
+    bool truncated;              /* more text than kept: no whole-message match */
+} words_t;
+
+static void split(const char *text, size_t len, words_t *w) {
+    memset(w, 0, sizeof *w);
+    size_t o = 0;
+    bool in_word = false;
+    for (size_t i = 0; i < len;) {
+        unsigned cp;
+        i += utf8_next((const unsigned char *)text + i, len - i, &cp);
+        int c = fold(cp);
+        if (c < 0) continue;
+        if (c == 0) {
+            if (in_word) w->buf[o++] = '\0';
+            in_word = false;
+            continue;
+        }
+        if (!in_word) {
+            if (w->n == WORDS_MAX || o + 2 > NORM_MAX) {
+                w->truncated = true;
+                break;
+            }
+            w->word[w->n++] = w->buf + o;
+            in_word = true;
+        } else if (o + 2 > NORM_MAX) {
+            w->truncated = true;
+            break;
+        }
+        w->buf[o++] = (char)c;
+    }
+    w->buf[o] = '\0';
+}
+
+/* Does the phrase (space-separated) equal words [at, at + k)? Returns k or 0. */
+static int phrase_at(const words_t *w, int at, const char *phrase) {
+    int k = 0;
+    for (const char *p = phrase; *p;) {
+        const char *sp = strchr(p, ' ');
+        size_t n = sp ? (size_t)(sp - p) : strlen(p);
+        if (at + k >= w->n || strlen(w->word[at + k]) != n || memcmp(w->word[at + k], p, n) != 0) return 0;
+        k++;
+        p += n + (sp ? 1 : 0);
+    }
+    return k;
+}
+
+static const keyword_t *whole(const words_t *w, int from, int to) {
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
+        if (phrase_at(w, from, keywords[i].word) == to - from) return &keywords[i];
+    return NULL;
+}
+
+bool hilo_optout_detect(const char *text, size_t len, int channel, hilo_keyword_t *out) {
+    *out = (hilo_keyword_t){HILO_KEYWORD_NONE, NULL, NULL};
+    if (!text) return false;
+    words_t w;
+    split(text, len, &w);
+    if (w.n == 0) return false;
+    const keyword_t *k = NULL;
+    if (!w.truncated) {
+        int from = 0, to = w.n;
+        for (bool again = true; again && from < to;) { /* strip courtesy phrases at both ends */
+            again = false;
+            for (size_t i = 0; i < sizeof courtesy / sizeof *courtesy; i++) {
+                int n = phrase_at(&w, from, courtesy[i]);
+                if (n && from + n < to) from += n, again = true;
+                for (int s = to - 1; s > from; s--) {
+                    n = phrase_at(&w, s, courtesy[i]);
+                    if (n && s + n == to) {
+                        to = s;
+                        again = true;
+                        break;
+                    }
+                }
+            }
+        }
+        k = whole(&w, from, to);
+    }
+    if (!k && (channel == HILO_CHANNEL_SMS || channel == HILO_CHANNEL_WHATSAPP))
+        for (size_t i = 0; i < sizeof keywords / sizeof *keywords && !k; i++)
+            if (keywords[i].first_word && strcmp(w.word[0], keywords[i].word) == 0) k = &keywords[i];
+    if (!k) return false;
+    *out = (hilo_keyword_t){k->kind, k->word, k->lang};
+    return true;
+}
+
+const char *hilo_optout_confirmation(hilo_keyword_kind_t kind, int channel, const char *lang) {
+    bool es = lang && strncasecmp(lang, "es", 2) == 0;
+    bool in = kind == HILO_KEYWORD_OPTIN;
+    switch (channel) {
+    case HILO_CHANNEL_VOICE:
+        if (in) return es ? "Podremos volver a llamarle." : "We may call you again.";
+        return es ? "No volveremos a llamarle a este número." : "We will no longer call you at this number.";
+    case HILO_CHANNEL_WHATSAPP:
+        if (in)
+            return es ? "Volverá a recibir mensajes de WhatsApp de nuestra parte. "
+                        "Responda BAJA para dejar de recibirlos."
+                      : "You will receive WhatsApp messages from us again. Reply STOP to opt out.";
+        return es ? "Ya no recibirá mensajes de WhatsApp de nuestra parte. "
+                    "Responda ALTA para volver a recibirlos."
+                  : "You will no longer receive WhatsApp messages from us. Reply START to resume.";
+    default:
+        if (in)
+            return es ? "Volverá a recibir SMS de nuestra parte. Responda BAJA para dejar de recibirlos."
+                      : "You will receive SMS from us again. Reply STOP to opt out.";
+        return es ? "Ya no recibirá SMS de nuestra parte. Responda ALTA para volver a recibirlos."
+                  : "You will no longer receive SMS from us. Reply START to resume.";
+    }
+}
