@@ -192,9 +192,10 @@ static void settle(report_t *rp) {
     const hilo_delivery_t *d = e->delivery;
     const char *chname = hilo_channel_name(e->channel);
     int64_t now = hilo_now_ms();
-    if (d->state == HILO_DELIVERY_SENT && *d->provider_message_id) {
-        /* Later reports (delivered, read) often carry only the provider's id: remember it.
-         * Sent before the settle on the same connection, so it is in place first. */
+    if (*d->provider_message_id && *d->outbound_id) {
+        /* Later reports (delivered, read) often carry only the provider's id: remember it
+         * from any report that names both (usually the connector's own SENT). Sent before
+         * the settle on the same connection, so it is in place first. */
         char pkey[HILO_KEY_MAX], val[HILO_KEY_MAX];
         hilo_key_pmid(pkey, sizeof pkey, chname, d->provider_message_id);
         snprintf(val, sizeof val, "%s|%s", rp->debtor, rp->oid);

@@ -59,6 +59,10 @@ static void finish(job_t *j, bool ok, bool duplicate, int code, const char *reas
 
 /* The rules of docs/protocol.md for what an envelope must carry. */
 static int check_content(const hilo_envelope_t *e, char *reason, size_t n) {
+    if (e->seq == 0) {
+        snprintf(reason, n, "seq must not be 0 (it names the envelope in Ack/Nack)");
+        return HILO_ERR;
+    }
     size_t pmid_len = strlen(e->provider_message_id);
     if (pmid_len == 0 || pmid_len > PMID_MAX) {
         snprintf(reason, n, "provider_message_id must have 1 to %d bytes", PMID_MAX);

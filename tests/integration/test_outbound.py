@@ -1,0 +1,116 @@
+"""Outbound messages: committed first, then sent, settled by a delivery report, re-sent after
+the lease when nobody reports.
+
+`hilo send <debtor> sms "text"` commits an outbound; the router sends it as an Outbound frame to
+the connected SMS connector. A DeliveryReport(SENT) settles it: it leaves hilo:{d:ID}:out and
+hilo:outbox:sms, hilo:{d:ID}:ostat has its state; a later report that carries only the
+provider's id (DELIVERED) is matched through that id. A connector that receives an outbound and
+dies without reporting: after the lease (outbound_lease_ms = 1000 here) the router sends it
+again to the connector that took its place, with attempt > 1.
+"""
+
+import json
+import time
+import unittest
+
+import hilo_link_pb2 as pb
+from hilo_harness import (HiloTestCase, cli_path, debtor_key, history, run_cli, seed_debtor,
+                          wait_until)
+
+DEBTOR = "D-7001"
+PHONE = "+16505550177"
+LEASE_MS = 1000
+
+
+class Outbound(HiloTestCase):
+    def setUp(self):
+        if cli_path() is None:
+            self.skipTest("the hilo CLI ($HILO_BUILD_DIR/router/cli/hilo) is not built")
+        super().setUp()
+
+    def send(self, router, text):
+        out = run_cli(router.conf_path, "send", DEBTOR, "sms", text)
+        return out.stdout
+
+    def ostat(self, r, oid):
+        raw = r.hget(debtor_key(DEBTOR, "ostat"), oid)
+        return json.loads(raw) if raw else None
+
+    def test_outbound_delivery_and_lease(self):
+        redis = self.redis()
+        r = redis.client()
+        seed_debtor(r, DEBTOR, [PHONE], full_name="Ana Outbound")
+        router = self.router(redis, overrides={"router": {"outbound_lease_ms": LEASE_MS,
+                                                          "outbound_poll_ms": 50}})
+        a = self.connector(router, "sms", "sms-a")
+
+        # 1. Sent, then settled by SENT; DELIVERED by provider id only.
+        self.send(router, "Hola Ana, tiene un mensaje")
+        got = a.wait_outbound(15)
+        self.assertEqual(len(got), 1, "no Outbound reached the SMS connector")
+        o = got[0]
+        self.assertTrue(o.outbound_id)
+        self.assertEqual(o.channel, pb.CHANNEL_SMS)
+        self.assertEqual(o.to, PHONE)
+        self.assertEqual(o.debtor_id, DEBTOR)
+        self.assertEqual(o.text, "Hola Ana, tiene un mensaje")
+        self.assertEqual(o.attempt, 1)
+        self.assertEqual(r.hexists(debtor_key(DEBTOR, "out"), o.outbound_id), True,
+                         "pending until a report settles it")
+        out_items = [i for _, i in history(r, DEBTOR) if i["dir"] == "out"]
+        self.assertEqual([(i["ch"], i.get("oid")) for i in out_items], [("sms", o.outbound_id)])
+
+        res = a.wait_result(a.report_delivery(o.outbound_id, "sent", provider_message_id="SMout-1"), 10)
+        self.assertEqual(res.kind, "ack", res)
+        wait_until(lambda: not r.hexists(debtor_key(DEBTOR, "out"), o.outbound_id), 5,
+                   "the SENT report to settle the outbound")
+        dispatched = len(a.outbound_seen[o.outbound_id])  # 1, unless the lease ran out first
+        self.assertEqual(self.ostat(r, o.outbound_id)["state"], "sent")
+        self.assertEqual(r.zrange("hilo:outbox:sms", 0, -1), [], "left the dispatch index")
+        res = a.wait_result(a.send_envelope(
+            provider_message_id="dr:SMout-1:delivered", from_=PHONE,
+            delivery=pb.DeliveryReport(provider_message_id="SMout-1",
+                                       state=pb.DeliveryReport.STATE_DELIVERED)), 10)
+        self.assertEqual(res.kind, "ack", res)
+        wait_until(lambda: (self.ostat(r, o.outbound_id) or {}).get("state") == "delivered", 5,
+                   lambda: "ostat delivered via the provider id (have %r)" % self.ostat(r, o.outbound_id))
+        # A late SENT must not overwrite DELIVERED.
+        res = a.wait_result(a.report_delivery(o.outbound_id, "sent", provider_message_id="SMout-1b"), 10)
+        self.assertEqual(res.kind, "ack", res)
+        self.assertEqual(self.ostat(r, o.outbound_id)["state"], "delivered")
+        time.sleep(LEASE_MS / 1000.0 * 1.5)
+        self.assertEqual(len(a.outbound_seen[o.outbound_id]), dispatched,
+                         "a settled outbound is never re-sent")
+
+        # 2. Received, never reported, the connector dies: re-sent after the lease.
+        self.send(router, "Segundo mensaje")
+        got = a.wait_outbound(15, count=2)
+        self.assertEqual(len(got), 2)
+        o2 = got[1]
+        self.assertEqual((o2.text, o2.attempt), ("Segundo mensaje", 1))
+        a.close()
+        b = self.connector(router, "sms", "sms-b")
+        got = b.wait_outbound(LEASE_MS / 1000.0 + 10)
+        self.assertEqual([x.outbound_id for x in got], [o2.outbound_id],
+                         "the unsettled outbound must be re-sent to the new connector")
+        self.assertGreater(got[0].attempt, 1)
+        self.assertEqual(got[0].text, "Segundo mensaje")
+        res = b.wait_result(b.report_delivery(o2.outbound_id, "failed", provider_message_id="SMout-2",
+                                              error_code="30003", error_message="Unreachable"), 10)
+        self.assertEqual(res.kind, "ack", res)
+        wait_until(lambda: not r.hexists(debtor_key(DEBTOR, "out"), o2.outbound_id), 5,
+                   "the FAILED report to settle the outbound")
+        st = self.ostat(r, o2.outbound_id)
+        self.assertEqual((st["state"], st.get("error_code")), ("failed", "30003"))
+
+        m = router.metrics()
+        self.assertGreaterEqual(m.value("hilo_outbound_sent_total", channel="sms"), 3)
+        self.assertGreaterEqual(m.value("hilo_delivery_reports_total", channel="sms", state="sent"), 2)
+        self.assertGreaterEqual(m.value("hilo_delivery_reports_total", channel="sms", state="failed"), 1)
+        # Delivery reports are not conversation messages: the thread has the two outbounds only.
+        self.assertEqual([(i["dir"], i.get("oid")) for _, i in history(r, DEBTOR)],
+                         [("out", o.outbound_id), ("out", o2.outbound_id)])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,661 @@
+"""hilo_harness — real processes for hilo's Python test suites (integration, e2e, fault, ...).
+
+Everything runs on 127.0.0.1 with free ports, in a temporary directory, and is killed when the
+test process exits (atexit, and PR_SET_PDEATHSIG so that even a SIGKILLed test leaves nothing
+behind). Runs under Debian's /usr/bin/python3 (python3-zmq, python3-redis, python3-protobuf);
+ctest sets HILO_BUILD_DIR, HILO_SOURCE_DIR and PYTHONPATH (tests/lib + the generated
+`hilo_link_pb2`).
+
+Pieces:
+    free_port()                  a free TCP port on 127.0.0.1
+    wait_until(pred, timeout, what)   bounded polling with a clear assertion message
+    RedisServer(workdir)         redis-server (AOF everysec); stop/kill/restart/freeze/client
+    Router(redis, workdir)       hilo-router with a generated config; kill9/stop/restart/freeze/
+                                 metrics/healthz/log_lines
+    run_cli(config, *args)       the `hilo` operator CLI (cli_path() is None when not built)
+    import_debtors(config, workdir, rows)   `hilo import-debtors` of a generated CSV
+    seed_debtor(r, id, phones)   writes a debtor like `hilo import-debtors` does (no CLI needed)
+    history(r, debtor_id)        the debtor's thread: [(stream id, item dict)]
+    RawLink(endpoint)            a bare DEALER for hand-made (bad) frames
+    HiloTestCase                 unittest base: a work dir per test, log tails on failure
+The reference connector is in hilo_connector.py (Connector).
+
+Example:
+    class T(HiloTestCase):
+        def test_x(self):
+            redis = self.redis()                  # started, stopped at cleanup
+            router = self.router(redis)           # started and ready
+            c = self.connector(router, "sms")     # session open
+            seq = c.send_envelope(provider_message_id="m1", from_="+16505551234", text="hi")
+            self.assertEqual(c.wait_result(seq, 10).kind, "ack")
+"""
+
+import atexit
+import configparser
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import zmq
+
+import hilo_link_pb2 as pb
+from hilo_connector import Connector, MAJOR, MINOR, channel_value
+
+SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD_DIR = os.environ.get("HILO_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
+ROUTER_BIN = os.path.join(BUILD_DIR, "router", "hilo-router")
+CLI_BIN = os.path.join(BUILD_DIR, "router", "cli", "hilo")
+REDIS_BIN = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+_used_ports = set()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (and that this process has not
+    handed out before)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _used_ports:
+            _used_ports.add(port)
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Calls pred() until it returns a truthy value (returned) or `timeout` seconds pass; then
+    fails with "timed out after Ns waiting for <what>" (what may be a callable giving the text,
+    evaluated at failure time, e.g. to show the last observed value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            text = what() if callable(what) else what
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, text))
+        time.sleep(interval)
+
+
+def tail(path, lines=40):
+    """The last lines of a file, for failure messages."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: every child in its own process group, killed at exit
+# ---------------------------------------------------------------------------------------------
+
+_children = set()
+_children_lock = threading.Lock()
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _preexec_pdeathsig():
+    # SIGKILL the child when the thread that forked it dies (the test process, even SIGKILLed).
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(args, log_path, env=None, cwd=None):
+    """Starts `args` in a new process group, stdout+stderr appended to log_path. The process is
+    killed when the test process exits."""
+    log = open(log_path, "ab")
+    # PDEATHSIG follows the forking *thread*: only use it from the main thread.
+    preexec = _preexec_pdeathsig if threading.current_thread() is threading.main_thread() else None
+    try:
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                             cwd=cwd, start_new_session=True, preexec_fn=preexec)
+    finally:
+        log.close()
+    with _children_lock:
+        _children.add(p)
+    return p
+
+
+def terminate(p, sig=signal.SIGTERM, timeout=15):
+    """Sends `sig` to the process group of p and waits; SIGKILL if it does not exit in time.
+    Returns the exit status."""
+    if p is None:
+        return None
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(10)
+    else:
+        # the leader is gone; make sure nothing of its group is left
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    with _children_lock:
+        _children.discard(p)
+    return p.returncode
+
+
+@atexit.register
+def _kill_all_children():
+    with _children_lock:
+        procs = list(_children)
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            p.wait(5)
+        except Exception:
+            pass
+
+
+def _sigterm_exit(signum, frame):
+    # ctest sends SIGTERM on timeout: run the atexit cleanup.
+    sys.exit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _sigterm_exit)
+
+
+def _clean_env():
+    """The environment for our daemons: HILO_<SECTION>_<KEY> variables override config keys, so
+    none may leak in from the caller (except the two path variables of ctest)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HILO_") or k in ("HILO_BUILD_DIR", "HILO_SOURCE_DIR")}
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------------------------
+
+class RedisServer:
+    """A real redis-server on a free 127.0.0.1 port, data in `workdir`/redis (AOF everysec, no
+    RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded."""
+
+    def __init__(self, workdir, port=None):
+        self.dir = os.path.join(workdir, "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
+        self.log_path = os.path.join(self.dir, "redis.log")
+        self.conf_path = os.path.join(self.dir, "redis.conf")
+        with open(self.conf_path, "w") as f:
+            f.write("bind 127.0.0.1\nport %d\nprotected-mode no\ndir %s\n"
+                    "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\n"
+                    "logfile \"\"\nloglevel notice\n" % (self.port, self.dir))
+        self.proc = None
+
+    def start(self, timeout=20):
+        assert self.proc is None or self.proc.poll() is not None, "redis already running"
+        self.proc = spawn([REDIS_BIN, self.conf_path], self.log_path, env=_clean_env())
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=20):
+        def ping():
+            if self.proc.poll() is not None:
+                raise AssertionError("redis-server exited with %s:\n%s"
+                                     % (self.proc.returncode, tail(self.log_path)))
+            try:
+                return self.client(socket_timeout=1).ping()
+            except Exception:
+                return False
+        wait_until(ping, timeout, lambda: "redis on port %d to answer PING\n%s"
+                   % (self.port, tail(self.log_path)))
+
+    def stop(self):
+        """SIGTERM: Redis flushes and fsyncs the AOF, then exits."""
+        return terminate(self.proc, signal.SIGTERM)
+
+    def kill(self):
+        """SIGKILL: what was written to the AOF (everysec: not yet fsynced, but in the page
+        cache) survives; nothing else runs."""
+        return terminate(self.proc, signal.SIGKILL)
+
+    def restart(self, timeout=30):
+        self.stop()
+        return self.start(timeout)
+
+    def freeze(self):
+        """SIGSTOP: connections stay open, nothing is answered (a hung Redis)."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def client(self, **kw):
+        import redis
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Router
+# ---------------------------------------------------------------------------------------------
+
+def read_conf(path):
+    """An INI file as {section: {key: value}} (comments dropped, order kept)."""
+    cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None,
+                                   comment_prefixes=("#", ";"), strict=False)
+    cp.optionxform = str
+    cp.read(path)
+    return {s: dict(cp.items(s)) for s in cp.sections()}
+
+
+def write_conf(path, conf):
+    with open(path, "w") as f:
+        for section, items in conf.items():
+            f.write("[%s]\n" % section)
+            for k, v in items.items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("\n")
+
+
+class Metrics(dict):
+    """/metrics as {'name{label="v",...}': value} (the series text as the router prints it),
+    plus value(name, **labels): the sum of the series of `name` whose labels include the given
+    ones (0.0 when there is none)."""
+
+    _line = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+    _label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+    @classmethod
+    def parse(cls, text):
+        m = cls()
+        m.series = []  # (name, {labels}, value)
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            g = cls._line.match(line)
+            if not g:
+                continue
+            try:
+                value = float(g.group(3))
+            except ValueError:
+                continue
+            labels = dict(cls._label.findall(g.group(2) or ""))
+            m[g.group(1) + (g.group(2) or "")] = value
+            m.series.append((g.group(1), labels, value))
+        return m
+
+    def value(self, name, **labels):
+        want = {k: str(v) for k, v in labels.items()}
+        return sum(v for n, l, v in self.series
+                   if n == name and all(l.get(k) == x for k, x in want.items()))
+
+    def has(self, name):
+        return any(n == name for n, _, _ in self.series)
+
+
+class Router:
+    """One hilo-router process. The config is deploy/hilo.conf with the test's values: link and
+    HTTP on free 127.0.0.1 ports, the given Redis, a unique instance name, log_level info, the
+    conversation engine off, and then `overrides` ({section: {key: value}}, e.g.
+    {"engine": {"enabled": "true"}}). restart() keeps the ports and the config."""
+
+    def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None):
+        self.redis = redis
+        self.name = name
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.binary = binary or ROUTER_BIN
+        self.link_port = free_port()
+        self.http_port = free_port()
+        self.link = "tcp://127.0.0.1:%d" % self.link_port
+        self.conf_path = os.path.join(self.dir, "hilo.conf")
+        self.log_path = os.path.join(self.dir, "router.log")
+        deploy = os.path.join(SOURCE_DIR, "deploy")
+        conf = read_conf(os.path.join(deploy, "hilo.conf"))
+        # Relative paths in the example config are relative to deploy/; ours lives elsewhere.
+        for items in conf.values():
+            for k, v in items.items():
+                if v and not v.startswith("/") and "://" not in v and os.path.exists(os.path.join(deploy, v)):
+                    items[k] = os.path.join(deploy, v)
+        conf.setdefault("redis", {}).update({"host": "127.0.0.1", "port": str(redis.port)})
+        conf.setdefault("router", {}).update({
+            "instance": name, "link_bind": self.link, "http_bind": "127.0.0.1",
+            "http_port": str(self.http_port), "log_level": "info"})
+        if "engine" in conf:
+            # The conversation engine (bot, escalation) is off unless a test turns it on: these
+            # suites check the link and the storage, and a bot reply would add outbound items.
+            conf["engine"]["enabled"] = "false"
+        for section, items in (overrides or {}).items():
+            conf.setdefault(section, {}).update({k: str(v) for k, v in items.items()})
+        self.conf = conf
+        write_conf(self.conf_path, conf)
+        self.proc = None
+        self.starts = 0
+
+    def start(self, wait=True, timeout=30):
+        if not os.access(self.binary, os.X_OK):
+            raise AssertionError("%s is not built: cmake --build %s --target hilo-router"
+                                 % (self.binary, BUILD_DIR))
+        assert self.proc is None or self.proc.poll() is not None, "router already running"
+        with open(self.log_path, "ab") as f:
+            f.write(("--- harness: start #%d of %s ---\n" % (self.starts + 1, self.name)).encode())
+        self.proc = spawn([self.binary, "-c", self.conf_path], self.log_path, env=_clean_env(),
+                          cwd=self.dir)
+        self.starts += 1
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def http_get(self, path, timeout=5):
+        """(status, body text) of GET http://127.0.0.1:<http_port><path>; (None, error) when the
+        connection fails."""
+        url = "http://127.0.0.1:%d%s" % (self.http_port, path)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, OSError) as e:
+            return None, str(e)
+
+    def healthz(self):
+        return self.http_get("/healthz")[0]
+
+    def wait_health(self, status, timeout):
+        """Waits until /healthz answers `status` (e.g. 503 while Redis is down)."""
+        last = [None]
+
+        def check():
+            self.assert_running()
+            last[0] = self.http_get("/healthz", timeout=2)
+            return last[0][0] == status
+        wait_until(check, timeout, lambda: "%s /healthz == %s (last: %r)\n%s"
+                   % (self.name, status, last[0], tail(self.log_path)))
+
+    def wait_ready(self, timeout=30):
+        self.wait_health(200, timeout)
+
+    def assert_running(self):
+        if self.proc is None or self.proc.poll() is not None:
+            raise AssertionError("%s is not running (exit status %s):\n%s" % (
+                self.name, self.proc and self.proc.returncode, tail(self.log_path)))
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        return terminate(self.proc, signal.SIGKILL)
+
+    def stop(self, timeout=15):
+        """SIGTERM and wait; returns the exit status (SIGKILL after `timeout`)."""
+        return terminate(self.proc, signal.SIGTERM, timeout)
+
+    def restart(self, wait=True, timeout=30):
+        self.stop()
+        return self.start(wait, timeout)
+
+    def freeze(self):
+        """SIGSTOP: the router stays connected but silent (a hung process)."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def metrics(self):
+        status, body = self.http_get("/metrics")
+        if status != 200:
+            raise AssertionError("%s /metrics: %s %s" % (self.name, status, body[:200]))
+        return Metrics.parse(body)
+
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer / UndefinedBehaviorSanitizer / LeakSanitizer reports in the
+        log (builds with -DHILO_SANITIZE=ON)."""
+        pat = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+        return [l for l in self.log().splitlines() if pat.search(l)]
+
+    def stop_and_check(self):
+        """Stops the router (SIGTERM) and fails when it did not exit with status 0 or its log
+        has a sanitizer report. The cleanup HiloTestCase registers for every router."""
+        was_running = self.running()
+        status = self.stop()
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError("%s: sanitizer report in %s:\n%s" % (self.name, self.log_path,
+                                                                     "\n".join(reports[:20])))
+        if was_running and status != 0:
+            raise AssertionError("%s: exit status %s after SIGTERM (want 0):\n%s"
+                                 % (self.name, status, tail(self.log_path)))
+
+    def log(self):
+        """The whole log (every start of this router), "" before the first start."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, *needles):
+        """Log lines containing every one of `needles`."""
+        return [l for l in self.log().splitlines() if all(n in l for n in needles)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator CLI and Redis data helpers
+# ---------------------------------------------------------------------------------------------
+
+def cli_path():
+    """The `hilo` CLI binary, or None when it is not built."""
+    return CLI_BIN if os.access(CLI_BIN, os.X_OK) else None
+
+
+def run_cli(config, *args, timeout=30, check=True):
+    """Runs `hilo -c <config> <args...>`; returns the CompletedProcess (text). check=True fails
+    with the output when the exit status is not 0."""
+    cmd = [CLI_BIN, "-c", config] + [str(a) for a in args]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout, env=_clean_env())
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\nstdout: %s\nstderr: %s"
+                             % (" ".join(cmd), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def debtor_key(debtor_id, part):
+    return "hilo:{d:%s}:%s" % (debtor_id, part)
+
+
+def seed_debtor(r, debtor_id, phones, pipe=None, **fields):
+    """Writes a debtor the way `hilo import-debtors` does (docs/architecture.md): the record
+    hash, the identity map entry of every phone (already E.164) and the debtor set."""
+    p = pipe or r.pipeline(transaction=False)
+    record = {"debtor_id": debtor_id, "full_name": fields.pop("full_name", "Test " + debtor_id),
+              "phones": ";".join(phones), "balance": "100.00", "currency": "USD",
+              "days_past_due": "30", "timezone": "America/New_York", "language": "en",
+              "country": "US"}
+    record.update({k: str(v) for k, v in fields.items()})
+    p.hset(debtor_key(debtor_id, "debtor"), mapping=record)
+    for phone in phones:
+        p.set("hilo:addr:%s" % phone, debtor_id)
+    p.sadd("hilo:debtors", debtor_id)
+    if pipe is None:
+        p.execute()
+
+
+CSV_COLUMNS = ("debtor_id", "full_name", "phones", "email", "document_last4", "balance", "currency",
+               "days_past_due", "timezone", "language", "country")
+
+
+def import_debtors(config, workdir, rows):
+    """Imports debtors with `hilo -c <config> import-debtors <csv>` (the CLI must be built:
+    see cli_path()). rows: dicts with the CSV_COLUMNS keys (phones as a list or ';'-joined);
+    missing columns get plausible values. Returns the CompletedProcess."""
+    import csv
+    path = os.path.join(workdir, "debtors-%d.csv" % int(time.time() * 1000))
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for row in rows:
+            d = {"full_name": "Test " + row["debtor_id"], "email": "", "document_last4": "1234",
+                 "balance": "100.00", "currency": "USD", "days_past_due": "30",
+                 "timezone": "America/New_York", "language": "en", "country": "US"}
+            d.update(row)
+            if not isinstance(d["phones"], str):
+                d["phones"] = ";".join(d["phones"])
+            w.writerow([d[c] for c in CSV_COLUMNS])
+    return run_cli(config, "import-debtors", path)
+
+
+def history(r, debtor_id):
+    """The debtor's thread in order: [(stream id, item dict)]."""
+    return [(eid, json.loads(f["j"])) for eid, f in r.xrange(debtor_key(debtor_id, "hist"))]
+
+
+# ---------------------------------------------------------------------------------------------
+# A bare link, for hand-made frames
+# ---------------------------------------------------------------------------------------------
+
+class RawLink:
+    """A DEALER without any protocol logic: send arbitrary bytes, read frames. Heartbeats from
+    the router are counted and skipped by recv()."""
+
+    def __init__(self, endpoint):
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.heartbeats = 0
+
+    def send_bytes(self, data):
+        self.sock.send(data)
+
+    def send(self, **body):
+        """Sends Frame(major=1, minor=0, **body); returns the bytes sent."""
+        data = pb.Frame(major=MAJOR, minor=MINOR, **body).SerializeToString()
+        self.sock.send(data)
+        return data
+
+    def recv(self, timeout=10):
+        """The next non-heartbeat Frame, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000) + 1):
+                return None
+            f = pb.Frame()
+            f.ParseFromString(self.sock.recv())
+            if f.WhichOneof("body") == "heartbeat":
+                self.heartbeats += 1
+                continue
+            return f
+
+    def expect(self, body, timeout=10):
+        """Receives the next frame and asserts it carries `body` ("ack", "nack", ...)."""
+        f = self.recv(timeout)
+        if f is None:
+            raise AssertionError("no %s within %.1fs" % (body, timeout))
+        if f.WhichOneof("body") != body:
+            raise AssertionError("expected %s, got %s" % (body, f))
+        return getattr(f, body)
+
+    def hello(self, channel, instance="raw", timeout=10):
+        """Hello and its Welcome (returned)."""
+        self.send(hello=pb.Hello(channel=channel_value(channel), instance=instance,
+                                 software="hilo_harness.RawLink"))
+        return self.expect("welcome", timeout)
+
+    def close(self):
+        self.sock.close(0)
+
+
+def envelope(seq, channel, pmid, from_, text="", **kw):
+    """A pb.Envelope with the usual fields (sent_at_ms = now)."""
+    e = pb.Envelope(seq=seq, channel=channel_value(channel), provider_message_id=pmid, text=text,
+                    sent_at_ms=int(time.time() * 1000), **kw)
+    setattr(e, "from", from_)
+    return e
+
+
+# ---------------------------------------------------------------------------------------------
+# unittest base class
+# ---------------------------------------------------------------------------------------------
+
+class HiloTestCase(unittest.TestCase):
+    """A work directory per test (under $HILO_TEST_TMPDIR or the system temp dir; removed on
+    success, kept and printed on failure), processes and connectors stopped at cleanup (a router
+    must exit 0 on SIGTERM and its log must have no sanitizer report), and the tail of every log
+    printed when a test fails."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="hilo-%s-" % self._testMethodName,
+                                        dir=os.environ.get("HILO_TEST_TMPDIR"))
+        self._logs = []
+
+    def run(self, result=None):
+        result = result if result is not None else self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            for name, path in getattr(self, "_logs", []):
+                sys.stderr.write("\n----- %s (%s), last lines -----\n%s\n" % (name, path, tail(path, 60)))
+            sys.stderr.write("work dir kept: %s\n" % getattr(self, "workdir", "?"))
+        elif getattr(self, "workdir", None):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return result
+
+    def redis(self):
+        r = RedisServer(self.workdir).start()
+        self.addCleanup(r.stop)
+        self._logs.append(("redis", r.log_path))
+        return r
+
+    def router(self, redis, name="router-1", overrides=None, start=True):
+        rt = Router(redis, self.workdir, name=name, overrides=overrides)
+        self._logs.append((name, rt.log_path))
+        self.addCleanup(rt.stop_and_check)
+        if start:
+            rt.start()
+        return rt
+
+    def connector(self, router_or_endpoint, channel, instance=None, wait=True, **kw):
+        endpoint = getattr(router_or_endpoint, "link", router_or_endpoint)
+        c = Connector(endpoint, channel, instance=instance or "%s-test" % channel, **kw).start()
+        self.addCleanup(c.close)
+        if wait and not c.wait_session(15):
+            raise AssertionError("connector %s got no Welcome from %s within 15s"
+                                 % (c.instance, endpoint))
+        return c
+
+    def raw_link(self, router_or_endpoint):
+        link = RawLink(getattr(router_or_endpoint, "link", router_or_endpoint))
+        self.addCleanup(link.close)
+        return link
