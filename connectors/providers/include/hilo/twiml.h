@@ -1,0 +1,61 @@
+/* twiml.h — renders the TwiML documents hilo answers Twilio with: a voice turn from an Outbound
+ * (say + gather, say + hang up, dial an agent / SIP address / queue, enqueue), a safe fallback
+ * when the router does not answer in time, and the SMS webhook replies. Called by the voice and
+ * SMS adapters. Pure. A hilo_twiml_t owns copies of its options; rendered documents are
+ * malloc'd and belong to the caller. */
+#ifndef HILO_TWIML_H
+#define HILO_TWIML_H
+
+#include <stddef.h>
+
+#include "hilo/frame.h"
+#include "hilo/provider.h"
+
+typedef struct {
+    const char *language_map;     /* "es=es-MX,en=en-US": BCP 47 tag or primary subtag → Twilio
+                                   * language code for <Say> and <Gather>; NULL = that default */
+    const char *default_language; /* when the outbound has none, and for the fallback; NULL = "es" */
+    const char *gather_action;    /* <Gather action>; "?turn=<outbound_id>" is appended. Required. */
+    unsigned gather_timeout_s;    /* when VoiceAction.timeout_s is 0; 0 = 5 s */
+    const char *enqueue_wait_url; /* <Enqueue waitUrl>, NULL = Twilio's hold music */
+    const char *dial_queue_url;   /* <Queue url> when dialing "queue:<name>", NULL = none */
+    const char *fallback_queue;   /* fallback and ENQUEUE without target: <Enqueue> into this
+                                   * queue; NULL = the fallback hangs up */
+} hilo_twiml_opts_t;
+
+typedef struct hilo_twiml hilo_twiml_t;
+
+/* NULL with err set when the options are unusable (no gather_action, bad language_map). */
+hilo_twiml_t *hilo_twiml_new(const hilo_twiml_opts_t *opts, char *err, size_t errlen);
+void hilo_twiml_destroy(hilo_twiml_t **self_p);
+
+/* The Twilio language for a BCP 47 tag: the map's entry for the whole tag, else for its primary
+ * subtag ("es-419" → "es" → "es-MX"), else a tag with a region as it is ("en-GB"), else the
+ * default language's entry, else "en-US". Valid until destroy. */
+const char *hilo_twiml_language(const hilo_twiml_t *self, const char *bcp47);
+
+/* The voice document for `ob` (in ob->language), by ob->voice->kind:
+ *  SAY_GATHER (also when ob->voice is NULL): <Gather input="speech dtmf" action="…?turn=<id>"
+ *    method="POST" numDigits timeout speechTimeout="auto" language actionOnEmptyResult="true">
+ *    <Say>text</Say></Gather>, then a no-input goodbye and <Hangup/>. Needs ob->outbound_id
+ *    (the turn token, see twilio.h).
+ *  SAY_HANGUP: <Say>text</Say><Hangup/>.
+ *  DIAL: [<Say>text</Say>]<Dial>target</Dial>; "sip:…" → <Sip>, "queue:<name>" → <Queue>.
+ *  ENQUEUE: [<Say>text</Say>]<Enqueue waitUrl>target</Enqueue> (fallback_queue when empty).
+ * <Say> carries language= unless it is en-US, Twilio's default. Text is XML-escaped; control
+ * characters become spaces. NULL with `e` on invalid UTF-8 or a missing target / id. */
+char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hilo_provider_error_t *e);
+
+/* The document for when there is no answer to give: an apology in `language` (NULL = default),
+ * then <Enqueue>fallback_queue</Enqueue> or <Hangup/>. Never fails. */
+char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *language);
+
+/* SMS webhook replies: the empty <Response/> (we reply through the REST API, never here), and
+ * a one-<Message> document. */
+const char *hilo_twiml_sms_empty(void);
+char *hilo_twiml_sms_message(const char *text);
+
+/* Appends `s` XML-escaped (& < > " ') to b, control characters as spaces. */
+void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
+
+#endif

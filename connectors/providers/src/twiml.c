@@ -1,0 +1,315 @@
+/* twiml.c — TwiML rendering for voice turns, the voice fallback and SMS replies. */
+#include "hilo/twiml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hilo/common.h"
+#include "hilo/form.h"
+#include "hilo/utf8.h"
+
+#define XML_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+#define TWILIO_DEFAULT_LANGUAGE "en-US" /* what <Say> speaks without a language attribute */
+
+typedef struct {
+    char *tag;    /* BCP 47 tag or primary subtag, e.g. "es" */
+    char *twilio; /* Twilio code, e.g. "es-MX" */
+} lang_entry_t;
+
+struct hilo_twiml {
+    lang_entry_t *langs;      /* the language map, in configuration order */
+    size_t n_langs;
+    char *default_language;   /* BCP 47 */
+    char *gather_action;      /* URL */
+    unsigned gather_timeout_s;
+    char *enqueue_wait_url;   /* NULL = none */
+    char *dial_queue_url;     /* NULL = none */
+    char *fallback_queue;     /* NULL = hang up */
+};
+
+/* Phrases we say on our own, per primary language (the router writes everything else). */
+typedef struct {
+    const char *lang;
+    const char *no_input;       /* after a <Gather> that heard nothing */
+    const char *sorry_transfer; /* fallback, then <Enqueue> */
+    const char *sorry_hangup;   /* fallback, then <Hangup/> */
+} phrases_t;
+
+static const phrases_t PHRASES[] = {
+    {"en", "We did not receive any input. Goodbye.",
+     "We are sorry, we are having technical difficulties. Please hold for an agent.",
+     "We are sorry, we are having technical difficulties. Please call again later. Goodbye."},
+    {"es", "No recibimos ninguna respuesta. Hasta luego.",
+     "Lo sentimos, tenemos dificultades técnicas. Por favor espere en línea a un agente.",
+     "Lo sentimos, tenemos dificultades técnicas. Por favor llame más tarde. Hasta luego."},
+};
+
+static const phrases_t *phrases_for(const char *twilio_lang) {
+    for (size_t i = 0; i < HILO_ARRAY_LEN(PHRASES); i++)
+        if (strncasecmp(twilio_lang, PHRASES[i].lang, 2) == 0) return &PHRASES[i];
+    return &PHRASES[0];
+}
+
+static char *dup_or_null(const char *s) {
+    return s && *s ? hilo_xstrdup(s) : NULL;
+}
+
+static int parse_map(hilo_twiml_t *self, const char *map, char *err, size_t errlen) {
+    char *copy = hilo_xstrdup(map), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        char *k = item, *v = eq ? eq + 1 : NULL;
+        if (eq) *eq = '\0';
+        while (k && (*k == ' ' || *k == '\t')) k++;
+        while (v && (*v == ' ' || *v == '\t')) v++;
+        for (char *p = k + strlen(k); p > k && (p[-1] == ' ' || p[-1] == '\t'); p--) p[-1] = '\0';
+        if (v)
+            for (char *p = v + strlen(v); p > v && (p[-1] == ' ' || p[-1] == '\t'); p--) p[-1] = '\0';
+        if (!v || !*k || !*v || strchr(v, '"') || strchr(v, '<') || strchr(v, '&')) {
+            snprintf(err, errlen, "language_map: bad entry \"%s\" (want tag=code, e.g. es=es-MX)", item);
+            free(copy);
+            return HILO_ERR;
+        }
+        self->langs = hilo_xrealloc(self->langs, (self->n_langs + 1) * sizeof *self->langs);
+        self->langs[self->n_langs].tag = hilo_xstrdup(k);
+        self->langs[self->n_langs].twilio = hilo_xstrdup(v);
+        self->n_langs++;
+    }
+    free(copy);
+    return HILO_OK;
+}
+
+hilo_twiml_t *hilo_twiml_new(const hilo_twiml_opts_t *opts, char *err, size_t errlen) {
+    if (!opts->gather_action || !*opts->gather_action) {
+        snprintf(err, errlen, "gather_action is required");
+        return NULL;
+    }
+    hilo_twiml_t *self = hilo_xcalloc(1, sizeof *self);
+    if (parse_map(self, opts->language_map ? opts->language_map : "es=es-MX,en=en-US", err, errlen) != HILO_OK) {
+        hilo_twiml_destroy(&self);
+        return NULL;
+    }
+    self->default_language = hilo_xstrdup(opts->default_language && *opts->default_language ? opts->default_language : "es");
+    self->gather_action = hilo_xstrdup(opts->gather_action);
+    self->gather_timeout_s = opts->gather_timeout_s ? opts->gather_timeout_s : 5;
+    self->enqueue_wait_url = dup_or_null(opts->enqueue_wait_url);
+    self->dial_queue_url = dup_or_null(opts->dial_queue_url);
+    self->fallback_queue = dup_or_null(opts->fallback_queue);
+    return self;
+}
+
+void hilo_twiml_destroy(hilo_twiml_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_twiml_t *self = *self_p;
+    for (size_t i = 0; i < self->n_langs; i++) {
+        free(self->langs[i].tag);
+        free(self->langs[i].twilio);
+    }
+    free(self->langs);
+    free(self->default_language);
+    free(self->gather_action);
+    free(self->enqueue_wait_url);
+    free(self->dial_queue_url);
+    free(self->fallback_queue);
+    free(self);
+    *self_p = NULL;
+}
+
+static const char *map_lookup(const hilo_twiml_t *self, const char *tag, size_t len) {
+    for (size_t i = 0; i < self->n_langs; i++)
+        if (strlen(self->langs[i].tag) == len && strncasecmp(self->langs[i].tag, tag, len) == 0)
+            return self->langs[i].twilio;
+    return NULL;
+}
+
+/* A tag we may pass through: letters, digits and '-' only (it lands in an attribute). */
+static bool plain_tag(const char *s) {
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
+            return false;
+    return true;
+}
+
+static const char *resolve(const hilo_twiml_t *self, const char *tag) {
+    if (!tag || !*tag) return NULL;
+    const char *hit = map_lookup(self, tag, strlen(tag));
+    if (hit) return hit;
+    size_t primary = strcspn(tag, "-_");
+    if ((hit = map_lookup(self, tag, primary))) return hit;
+    if (tag[primary] && plain_tag(tag)) return tag;
+    return NULL;
+}
+
+const char *hilo_twiml_language(const hilo_twiml_t *self, const char *bcp47) {
+    const char *lang = resolve(self, bcp47);
+    if (!lang) lang = resolve(self, self->default_language);
+    return lang ? lang : TWILIO_DEFAULT_LANGUAGE;
+}
+
+void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': hilo_provider_buf_adds(b, "&amp;"); break;
+        case '<': hilo_provider_buf_adds(b, "&lt;"); break;
+        case '>': hilo_provider_buf_adds(b, "&gt;"); break;
+        case '"': hilo_provider_buf_adds(b, "&quot;"); break;
+        case '\'': hilo_provider_buf_adds(b, "&apos;"); break;
+        default:
+            /* XML 1.0 forbids most C0 controls even escaped; a tab or newline reads as a pause. */
+            if ((unsigned char)*s < 0x20 || *s == 0x7F)
+                hilo_provider_buf_add(b, " ", 1);
+            else
+                hilo_provider_buf_add(b, s, 1);
+        }
+    }
+}
+
+static void say(hilo_provider_buf_t *b, const char *lang, const char *text) {
+    if (strcmp(lang, TWILIO_DEFAULT_LANGUAGE) == 0) {
+        hilo_provider_buf_adds(b, "<Say>");
+    } else {
+        hilo_provider_buf_adds(b, "<Say language=\"");
+        hilo_twiml_escape(b, lang);
+        hilo_provider_buf_adds(b, "\">");
+    }
+    hilo_twiml_escape(b, text);
+    hilo_provider_buf_adds(b, "</Say>");
+}
+
+static void enqueue(const hilo_twiml_t *self, hilo_provider_buf_t *b, const char *queue) {
+    hilo_provider_buf_adds(b, "<Enqueue");
+    if (self->enqueue_wait_url) {
+        hilo_provider_buf_adds(b, " waitUrl=\"");
+        hilo_twiml_escape(b, self->enqueue_wait_url);
+        hilo_provider_buf_adds(b, "\"");
+    }
+    hilo_provider_buf_adds(b, ">");
+    hilo_twiml_escape(b, queue);
+    hilo_provider_buf_adds(b, "</Enqueue>");
+}
+
+static void dial(const hilo_twiml_t *self, hilo_provider_buf_t *b, const char *target) {
+    hilo_provider_buf_adds(b, "<Dial>");
+    if (strncasecmp(target, "sip:", 4) == 0 || strncasecmp(target, "sips:", 5) == 0) {
+        hilo_provider_buf_adds(b, "<Sip>");
+        hilo_twiml_escape(b, target);
+        hilo_provider_buf_adds(b, "</Sip>");
+    } else if (strncmp(target, "queue:", 6) == 0) {
+        hilo_provider_buf_adds(b, "<Queue");
+        if (self->dial_queue_url) {
+            hilo_provider_buf_adds(b, " url=\"");
+            hilo_twiml_escape(b, self->dial_queue_url);
+            hilo_provider_buf_adds(b, "\"");
+        }
+        hilo_provider_buf_adds(b, ">");
+        hilo_twiml_escape(b, target + 6);
+        hilo_provider_buf_adds(b, "</Queue>");
+    } else {
+        hilo_twiml_escape(b, target);
+    }
+    hilo_provider_buf_adds(b, "</Dial>");
+}
+
+static void gather(const hilo_twiml_t *self, hilo_provider_buf_t *b, const hilo_outbound_t *ob, const char *lang) {
+    const hilo_voice_action_t *va = ob->voice;
+    hilo_provider_buf_t action = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&action, self->gather_action);
+    hilo_provider_buf_adds(&action, strchr(self->gather_action, '?') ? "&turn=" : "?turn=");
+    hilo_form_encode(&action, ob->outbound_id);
+    hilo_provider_buf_adds(b, "<Gather input=\"speech dtmf\" action=\"");
+    hilo_twiml_escape(b, action.data);
+    hilo_provider_buf_free(&action);
+    hilo_provider_buf_adds(b, "\" method=\"POST\"");
+    if (va && va->num_digits) hilo_provider_buf_addf(b, " numDigits=\"%u\"", va->num_digits);
+    hilo_provider_buf_addf(b, " timeout=\"%u\"", va && va->timeout_s ? va->timeout_s : self->gather_timeout_s);
+    hilo_provider_buf_adds(b, " speechTimeout=\"auto\" language=\"");
+    hilo_twiml_escape(b, lang);
+    hilo_provider_buf_adds(b, "\" actionOnEmptyResult=\"true\">");
+    if (*ob->text) say(b, lang, ob->text);
+    hilo_provider_buf_adds(b, "</Gather>");
+    /* With actionOnEmptyResult Twilio calls the action even on silence; this tail only runs if
+     * that request fails, and then ending the call politely is the best we can do. */
+    say(b, lang, phrases_for(lang)->no_input);
+    hilo_provider_buf_adds(b, "<Hangup/>");
+}
+
+char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hilo_provider_error_t *e) {
+    if (!hilo_utf8_valid(ob->text, strlen(ob->text))) {
+        hilo_provider_fail(e, "invalid_utf8", "text is not valid UTF-8");
+        return NULL;
+    }
+    const char *lang = hilo_twiml_language(self, ob->language);
+    int kind = ob->voice ? (int)ob->voice->kind : 0;
+    const char *target = ob->voice ? ob->voice->target : "";
+    if (!hilo_utf8_valid(target, strlen(target))) {
+        hilo_provider_fail(e, "invalid_utf8", "target is not valid UTF-8");
+        return NULL;
+    }
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response>");
+    switch (kind) {
+    case HILO_VOICE_ACTION_SAY_HANGUP:
+        if (*ob->text) say(&b, lang, ob->text);
+        hilo_provider_buf_adds(&b, "<Hangup/>");
+        break;
+    case HILO_VOICE_ACTION_DIAL:
+        if (!*target) {
+            hilo_provider_buf_free(&b);
+            hilo_provider_fail(e, "no_target", "DIAL without a target");
+            return NULL;
+        }
+        if (*ob->text) say(&b, lang, ob->text);
+        dial(self, &b, target);
+        break;
+    case HILO_VOICE_ACTION_ENQUEUE:
+        if (!*target) target = self->fallback_queue ? self->fallback_queue : "";
+        if (!*target) {
+            hilo_provider_buf_free(&b);
+            hilo_provider_fail(e, "no_target", "ENQUEUE without a queue");
+            return NULL;
+        }
+        if (*ob->text) say(&b, lang, ob->text);
+        enqueue(self, &b, target);
+        break;
+    default: /* SAY_GATHER, or no action at all: keep the conversation going */
+        if (!ob->outbound_id || !*ob->outbound_id) {
+            hilo_provider_buf_free(&b);
+            hilo_provider_fail(e, "no_outbound_id", "a gather needs the outbound_id as its turn token");
+            return NULL;
+        }
+        gather(self, &b, ob, lang);
+        break;
+    }
+    hilo_provider_buf_adds(&b, "</Response>");
+    return hilo_provider_buf_take(&b);
+}
+
+char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *language) {
+    const char *lang = hilo_twiml_language(self, language);
+    const phrases_t *p = phrases_for(lang);
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response>");
+    if (self->fallback_queue) {
+        say(&b, lang, p->sorry_transfer);
+        enqueue(self, &b, self->fallback_queue);
+    } else {
+        say(&b, lang, p->sorry_hangup);
+        hilo_provider_buf_adds(&b, "<Hangup/>");
+    }
+    hilo_provider_buf_adds(&b, "</Response>");
+    return hilo_provider_buf_take(&b);
+}
+
+const char *hilo_twiml_sms_empty(void) {
+    return XML_HEAD "<Response/>";
+}
+
+char *hilo_twiml_sms_message(const char *text) {
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response><Message>");
+    hilo_twiml_escape(&b, text);
+    hilo_provider_buf_adds(&b, "</Message></Response>");
+    return hilo_provider_buf_take(&b);
+}

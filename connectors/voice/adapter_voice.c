@@ -1,0 +1,319 @@
+/* adapter_voice.c — the Twilio Programmable Voice adapter (table hilo_voice_adapter): signed
+ * webhooks for the call start (/webhooks/twilio/voice), each answered prompt
+ * (/webhooks/twilio/voice/gather?turn=<token>) and the call's end (/webhooks/twilio/voice/status).
+ * A start or a gather is one turn: its envelope wants a reply, and the router's Outbound is
+ * rendered as the TwiML answer (render_reply), or the fallback when none comes in time.
+ * An Outbound that is not a turn reply places a call (Calls.json) running its TwiML.
+ * Provider knowledge lives in connectors/providers (twilio.h, twiml.h, signature.h).
+ *
+ * Config section [voice] (secrets from the environment, e.g. HILO_VOICE_AUTH_TOKEN):
+ *   account_sid, auth_token (required), api_key_sid + api_key_secret (optional REST credentials)
+ *   public_url        the base URL Twilio calls, e.g. https://hilo.example.com (required)
+ *   from              caller id for calls we place (optional: without it such outbounds are refused)
+ *   api_base          default https://api.twilio.com
+ *   language_map      BCP 47 → Twilio language, default "es=es-MX,en=en-US"
+ *   default_language  default "es" (outbounds without a language, and the fallback)
+ *   gather_timeout_s  default 5
+ *   enqueue_wait_url, dial_queue_url   optional TwiML attributes (twiml.h)
+ *   fallback_queue    where the fallback puts the caller (an agent queue); "" = apologize and hang up */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hilo/adapter.h"
+#include "hilo/form.h"
+#include "hilo/log.h"
+#include "hilo/signature.h"
+#include "hilo/twilio.h"
+#include "hilo/twiml.h"
+
+#define MOD "voice"
+#define GATHER_PATH "/webhooks/twilio/voice/gather"
+#define STATUS_PATH "/webhooks/twilio/voice/status"
+
+enum { ROUTE_START = 0, ROUTE_GATHER, ROUTE_STATUS };
+
+static const hilo_adapter_route_t ROUTES[] = {
+    {"/webhooks/twilio/voice", HILO_HTTP_POST},
+    {GATHER_PATH, HILO_HTTP_POST},
+    {STATUS_PATH, HILO_HTTP_POST},
+    {NULL, 0},
+};
+
+typedef struct {
+    char *account_sid;
+    char *auth_token;
+    char *api_key_sid;    /* "" = account_sid / auth_token for REST */
+    char *api_key_secret;
+    char *from;
+    char *public_url;     /* no trailing '/' */
+    char *api_base;       /* no trailing '/' */
+    char *status_url;     /* public_url + STATUS_PATH */
+    char *default_language;
+    hilo_twiml_t *twiml;
+} voice_state_t;
+
+static void voice_destroy(hilo_adapter_t *self) {
+    voice_state_t *st = self->state;
+    if (!st) return;
+    free(st->account_sid);
+    free(st->auth_token);
+    free(st->api_key_sid);
+    free(st->api_key_secret);
+    free(st->from);
+    free(st->public_url);
+    free(st->api_base);
+    free(st->status_url);
+    free(st->default_language);
+    hilo_twiml_destroy(&st->twiml);
+    free(st);
+    self->state = NULL;
+}
+
+static int get_str(hilo_config_t *cfg, const char *section, const char *key, const char *def, bool required,
+                   char **dst, char *err, size_t errlen) {
+    const char *v = NULL;
+    if (hilo_config_str(cfg, section, key, def, &v) != HILO_OK) return HILO_ERR;
+    if (required && (!v || !*v)) {
+        char env[128]; /* the override config.h reads: HILO_<SECTION>_<KEY> */
+        snprintf(env, sizeof env, "HILO_%s_%s", section, key);
+        for (char *p = env; *p; p++)
+            *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p : '_');
+        snprintf(err, errlen, "[%s] %s: required (or set %s in the environment)", section, key, env);
+        return HILO_ERR;
+    }
+    *dst = hilo_xstrdup(v ? v : "");
+    return HILO_OK;
+}
+
+static int check_url(char *url, const char *section, const char *key, char *err, size_t errlen) {
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/') url[--n] = '\0';
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "[%s] %s: must start with https:// (or http:// for tests)", section, key);
+        return HILO_ERR;
+    }
+    return HILO_OK;
+}
+
+static char *join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *s = hilo_xmalloc(n);
+    snprintf(s, n, "%s%s", a, b);
+    return s;
+}
+
+static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char *section, char *err, size_t errlen) {
+    voice_state_t *st = hilo_xcalloc(1, sizeof *st);
+    self->state = st;
+    char *language_map = NULL, *wait_url = NULL, *queue_url = NULL, *fallback_queue = NULL;
+    long long timeout = 5;
+    int rc = HILO_ERR;
+    if (get_str(cfg, section, "account_sid", NULL, true, &st->account_sid, err, errlen) ||
+        get_str(cfg, section, "auth_token", NULL, true, &st->auth_token, err, errlen) ||
+        get_str(cfg, section, "api_key_sid", "", false, &st->api_key_sid, err, errlen) ||
+        get_str(cfg, section, "api_key_secret", "", false, &st->api_key_secret, err, errlen) ||
+        get_str(cfg, section, "from", "", false, &st->from, err, errlen) ||
+        get_str(cfg, section, "public_url", NULL, true, &st->public_url, err, errlen) ||
+        get_str(cfg, section, "api_base", "https://api.twilio.com", true, &st->api_base, err, errlen) ||
+        get_str(cfg, section, "language_map", "es=es-MX,en=en-US", true, &language_map, err, errlen) ||
+        get_str(cfg, section, "default_language", "es", true, &st->default_language, err, errlen) ||
+        hilo_config_int(cfg, section, "gather_timeout_s", 5, 1, 60, &timeout) ||
+        get_str(cfg, section, "enqueue_wait_url", "", false, &wait_url, err, errlen) ||
+        get_str(cfg, section, "dial_queue_url", "", false, &queue_url, err, errlen) ||
+        get_str(cfg, section, "fallback_queue", "", false, &fallback_queue, err, errlen))
+        goto out;
+    if (check_url(st->public_url, section, "public_url", err, errlen) ||
+        check_url(st->api_base, section, "api_base", err, errlen))
+        goto out;
+    if (!st->api_key_sid[0] != !st->api_key_secret[0]) {
+        snprintf(err, errlen, "[%s] api_key_sid: set both api_key_sid and api_key_secret, or neither", section);
+        goto out;
+    }
+    st->status_url = join(st->public_url, STATUS_PATH);
+    char *gather_url = join(st->public_url, GATHER_PATH);
+    hilo_twiml_opts_t o = {
+        .language_map = language_map,
+        .default_language = st->default_language,
+        .gather_action = gather_url,
+        .gather_timeout_s = (unsigned)timeout,
+        .enqueue_wait_url = wait_url,
+        .dial_queue_url = queue_url,
+        .fallback_queue = fallback_queue,
+    };
+    char terr[160];
+    st->twiml = hilo_twiml_new(&o, terr, sizeof terr);
+    free(gather_url);
+    if (!st->twiml) {
+        snprintf(err, errlen, "[%s] %s", section, terr);
+        goto out;
+    }
+    rc = HILO_OK;
+out:
+    free(language_map);
+    free(wait_url);
+    free(queue_url);
+    free(fallback_queue);
+    return rc;
+}
+
+/* ---- webhooks --------------------------------------------------------------------------------- */
+
+/* Decodes the form body and checks X-Twilio-Signature over public_url + uri and the params.
+ * On failure answers the webhook itself (400 unreadable, 403 bad signature) and returns NULL. */
+static hilo_form_t *verified_form(const voice_state_t *st, const hilo_http_request_t *req, hilo_webhook_result_t *out) {
+    char *url = join(st->public_url, req->uri);
+    char err[128];
+    hilo_form_t *form = hilo_form_parse((const char *)req->body, req->body_len, err, sizeof err);
+    if (!form) {
+        hilo_log_warn(MOD, "event=bad_body path=%s remote=%s reason=\"%s\"", req->path, req->remote_addr, err);
+        hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
+    } else if (!hilo_signature_twilio_valid(st->auth_token, url, form, req->x_twilio_signature)) {
+        hilo_log_warn(MOD, "event=bad_signature path=%s remote=%s has_header=%d", req->path, req->remote_addr,
+                      req->x_twilio_signature[0] != '\0');
+        hilo_webhook_answer_now(out, 403, "text/plain", "bad signature\n", "bad_signature");
+        hilo_form_destroy(&form);
+    }
+    free(url);
+    return form;
+}
+
+/* A live call must hear something sane even when its webhook makes no sense to us. */
+static void answer_fallback(voice_state_t *st, hilo_webhook_result_t *out, const char *why) {
+    char *xml = hilo_twiml_fallback(st->twiml, NULL);
+    hilo_webhook_answer_now(out, 200, "text/xml", xml, why);
+    free(xml);
+}
+
+static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *req, hilo_webhook_result_t *out) {
+    voice_state_t *st = self->state;
+    hilo_form_t *form = verified_form(st, req, out);
+    if (!form) return HILO_OK;
+    hilo_provider_envs_t envs = HILO_PROVIDER_ENVS_INIT;
+    hilo_provider_error_t e = {"", ""};
+    hilo_form_t *query = NULL;
+    char err[128];
+    int rc;
+    switch (req->route) {
+    case ROUTE_START:
+        rc = hilo_twilio_voice_start(form, &envs, &e);
+        break;
+    case ROUTE_GATHER:
+        query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
+        rc = query ? hilo_twilio_voice_gather(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
+        break;
+    default:
+        rc = hilo_twilio_voice_status(form, &envs, &e);
+        break;
+    }
+    int result = HILO_OK;
+    if (rc != HILO_OK) {
+        hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=\"%s\"", req->path, e.code, e.message);
+        if (req->route == ROUTE_STATUS)
+            hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
+        else
+            answer_fallback(st, out, "bad_body");
+    } else if (envs.count == 0) { /* ringing, in-progress, ...: nothing ended */
+        hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "ignored");
+    } else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK) {
+        result = HILO_ERR; /* cannot happen with one envelope; the runtime answers 500 */
+    } else if (envs.items[0]->wants_reply) {
+        hilo_webhook_answer_reply(out, req->route == ROUTE_START ? "call_start" : "gather");
+    } else {
+        hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(), "call_end");
+    }
+    hilo_provider_envs_clear(&envs);
+    hilo_form_destroy(&query);
+    hilo_form_destroy(&form);
+    return result;
+}
+
+/* The TwiML answer to a turn: the router's Outbound, or (ob == NULL: no answer in time,
+ * refused, link down) the fallback. The interface gives us no call context here, so the
+ * fallback speaks the default language. */
+static int voice_render_reply(hilo_adapter_t *self, const hilo_outbound_t *ob, hilo_http_response_t *resp) {
+    voice_state_t *st = self->state;
+    char *xml = NULL;
+    if (ob) {
+        hilo_provider_error_t e;
+        xml = hilo_twiml_render(st->twiml, ob, &e);
+        if (!xml)
+            hilo_log_error(MOD, "event=render_refused outbound_id=%s code=%s reason=\"%s\"", ob->outbound_id, e.code,
+                           e.message);
+    }
+    if (!xml) xml = hilo_twiml_fallback(st->twiml, ob ? ob->language : NULL);
+    hilo_http_response_set(resp, 200, "text/xml", xml, (size_t)-1);
+    free(xml);
+    return HILO_OK;
+}
+
+/* ---- sending ----------------------------------------------------------------------------------- */
+
+static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hilo_send_plan_t *plan) {
+    voice_state_t *st = self->state;
+    if (ob->reply_to_seq) {
+        /* Its turn was answered already (fallback): the call has moved on, and without the
+         * CallSid in the Outbound we cannot redirect it. */
+        hilo_send_plan_refuse(plan, "turn_expired", "the voice turn was answered before this reply arrived");
+        return HILO_OK;
+    }
+    hilo_provider_error_t e;
+    char *xml = hilo_twiml_render(st->twiml, ob, &e);
+    if (!xml) {
+        hilo_send_plan_refuse(plan, e.code, e.message);
+        return HILO_OK;
+    }
+    hilo_twilio_account_t acct = {
+        .api_base = st->api_base,
+        .account_sid = st->account_sid,
+        .auth_user = st->api_key_sid[0] ? st->api_key_sid : st->account_sid,
+        .auth_secret = st->api_key_sid[0] ? st->api_key_secret : st->auth_token,
+        .from = st->from,
+        .status_callback = st->status_url,
+        .max_parts = 1,
+    };
+    hilo_provider_request_t req;
+    int rc = hilo_twilio_build_call(&acct, ob, xml, &req, &e);
+    free(xml);
+    if (rc != HILO_OK) {
+        hilo_send_plan_refuse(plan, e.code, e.message);
+        return HILO_OK;
+    }
+    snprintf(plan->rate_key, sizeof plan->rate_key, "%s", ob->from && *ob->from ? ob->from : st->from);
+    hilo_http_call_t *c = hilo_send_plan_add_call(plan, req.method, req.url);
+    rc = HILO_ERR;
+    if (c && hilo_http_call_basic_auth(c, req.basic_user, req.basic_pass) == HILO_OK &&
+        hilo_http_call_add_header(c, "Content-Type", req.content_type) == HILO_OK) {
+        hilo_http_call_set_body(c, req.body, req.body_len);
+        rc = HILO_OK;
+    }
+    hilo_provider_request_clear(&req);
+    return rc;
+}
+
+static int voice_parse_send_result(hilo_adapter_t *self, int http_status, const char *body, size_t len,
+                                   hilo_send_result_t *res) {
+    hilo_provider_result_t r;
+    hilo_twilio_parse_send_result(http_status, body, len, &r);
+    memset(res, 0, sizeof *res);
+    res->ok = r.outcome == HILO_PROVIDER_SENT;
+    res->retryable = r.outcome == HILO_PROVIDER_RETRY;
+    snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s", r.provider_message_id);
+    snprintf(res->error_code, sizeof res->error_code, "%s", r.error_code);
+    snprintf(res->error_message, sizeof res->error_message, "%s", r.error_message);
+    return HILO_OK;
+}
+
+const hilo_adapter_ops_t hilo_voice_adapter = {
+    .name = "voice",
+    .channel = HILO_CHANNEL_VOICE,
+    .default_http_port = 8083,
+    .default_rate_per_s = 1.0, /* Twilio's default: one new outbound call per second */
+    .routes = ROUTES,
+    .configure = voice_configure,
+    .destroy = voice_destroy,
+    .handle_webhook = voice_handle_webhook,
+    .build_send = voice_build_send,
+    .parse_send_result = voice_parse_send_result,
+    .render_reply = voice_render_reply,
+};
