@@ -1,0 +1,56 @@
+/* sender.h — the outbound pipeline of a connector: every Outbound from the router goes through
+ * the dedupe set (never call the provider twice for one outbound_id; re-report a finished one),
+ * then either answers a waiting voice turn (try_reply) or becomes provider API calls
+ * (adapter build_send), paced by a per-sender token bucket, retried with backoff on 429/5xx/
+ * network errors until retry_give_up_ms, and ends as a DeliveryReport envelope (SENT with the
+ * provider message id, or FAILED with the provider's error) handed to `report`.
+ * Used by connector.c. Owns its jobs, timer and dedupe set; borrows the adapter and HTTP client. */
+#ifndef HILO_SENDER_H
+#define HILO_SENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "hilo/adapter.h"
+#include "hilo/backoff.h"
+#include "hilo/http_client.h"
+
+typedef struct hilo_sender hilo_sender_t;
+
+typedef struct {
+    hilo_adapter_t *adapter;     /* build_send / parse_send_result (borrowed) */
+    hilo_http_client_t *http;    /* (borrowed) */
+    int channel;                 /* HILO_CHANNEL_* of the reports */
+    double rate_per_s;           /* per rate key; <= 0 = unlimited */
+    double rate_burst;           /* bucket size; <= 0 = rate_per_s (at least 1) */
+    long send_timeout_ms;        /* one API call (default 15000) */
+    hilo_backoff_t retry;        /* default 1000 → 30000 ms */
+    int64_t give_up_ms;          /* retrying stops after this since the first try (default 300000) */
+    size_t dedupe_size;          /* finished outbound ids remembered (default 100000) */
+    /* Delivers a report (must-deliver: submit it to the link). `env` is valid during the call. */
+    void (*report)(void *arg, const hilo_envelope_t *env);
+    /* Voice: offers an Outbound with reply_to_seq to the waiting webhook; true when taken (the
+     * webhook answered with it). May be NULL. */
+    bool (*try_reply)(void *arg, const hilo_outbound_t *ob);
+    void *arg;
+} hilo_sender_options_t;
+
+typedef struct {
+    uint64_t received, duplicates_in_progress, duplicates_done; /* Outbounds in, copies ignored/re-reported */
+    uint64_t sent, failed, refused, retries, replies;          /* outcomes; retried calls; voice replies */
+    size_t jobs;                                                /* outbounds being sent now */
+} hilo_sender_stats_t;
+
+hilo_sender_t *hilo_sender_new(uv_loop_t *loop, const hilo_sender_options_t *opts);
+/* Abandons the jobs (no reports: the router re-sends unsettled outbounds after its lease),
+ * closes the timer, frees itself once closed. Accepts NULL; nulls the caller's pointer. */
+void hilo_sender_destroy(hilo_sender_t **self_p);
+
+/* One Outbound from the router (valid during the call only). */
+void hilo_sender_outbound(hilo_sender_t *self, const hilo_outbound_t *ob);
+void hilo_sender_stats(const hilo_sender_t *self, hilo_sender_stats_t *out);
+
+#endif
