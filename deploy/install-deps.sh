@@ -12,7 +12,11 @@ packages=(
   python3 python3-zmq python3-redis python3-websockets python3-protobuf
 )
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
-  packages+=(chromium nodejs npm)
+  packages+=(chromium)
+  # Node.js may come from elsewhere than Debian (its nodejs package then bundles npm, which
+  # conflicts with Debian's npm): only ask apt when the commands are missing.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()
