@@ -31,7 +31,9 @@ static int read_settings(hilo_cli_t *c) {
         hilo_config_int(c->config, "redis", "db", 0, 0, 1000000, &db) ||
         hilo_config_int(c->config, "redis", "timeout_ms", 3000, 1, 600000, &timeout) ||
         hilo_config_str(c->config, "identity", "default_country_code", "", &s->default_cc) ||
-        hilo_config_int(c->config, "router", "history_max", 1000, 1, 100000000, &hmax))
+        hilo_config_int(c->config, "router", "history_max", 1000, 1, 100000000, &hmax) ||
+        hilo_config_bool(c->config, "engine", "test_clock", false, &s->test_clock) ||
+        hilo_config_bool(c->config, "engine", "enabled", false, &s->gate))
         return HILO_ERR;
     s->port = (int)port;
     s->db = (int)db;
@@ -52,6 +54,20 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
         hilo_cli_destroy(&c);
         return NULL;
     }
+    /* The compliance rule packs (hilo send checks its message against them), relative to the
+     * config file's folder like the router resolves them. */
+    const char *cdir = NULL;
+    if (hilo_config_str(c->config, "engine", "compliance_dir", "compliance", &cdir) != HILO_OK) {
+        snprintf(err, errlen, "%s", hilo_config_error(c->config));
+        hilo_cli_destroy(&c);
+        return NULL;
+    }
+    const char *slash = config_path ? strrchr(config_path, '/') : NULL;
+    if (cdir[0] == '/' || !config_path)
+        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%s", cdir);
+    else
+        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%.*s/%s",
+                 slash ? (int)(slash - config_path) : 1, slash ? config_path : ".", cdir);
     return c;
 }
 

@@ -25,6 +25,9 @@ typedef struct {
     int timeout_ms;          /* [redis] timeout_ms: connect and per-command timeout */
     const char *default_cc;  /* [identity] default_country_code ("" = none) */
     long history_max;        /* [router] history_max: the history stream cap */
+    char compliance_dir[600]; /* [engine] compliance_dir, resolved against the config's folder */
+    bool test_clock;         /* [engine] test_clock: the gate's "now" from hilo:test:now_ms */
+    bool gate;               /* [engine] enabled: `hilo send` passes the compliance gate too */
 } hilo_cli_settings_t;
 
 typedef struct hilo_cli hilo_cli_t;

@@ -11,6 +11,7 @@
 #include "hilo/keys.h"
 #include "hilo/outbound_record.h"
 #include "hilo/scripts.h"
+#include "send_gate.h"
 
 /* Where to send: the address the debtor last used on that channel (conv addr:<channel>), else
  * the first imported phone, else, for an unidentified contact, the phone in its id. */
@@ -47,8 +48,14 @@ static int find_address(hilo_cli_t *cli, const char *id, const char *channel, ch
 }
 
 int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
+    const char *template_name = NULL; /* --template NAME: a WhatsApp template; text = its preview */
+    if (argc >= 3 && strcmp(argv[1], "--template") == 0) {
+        template_name = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 4) {
-        fprintf(stderr, "usage: hilo send <debtor-id> <whatsapp|sms|voice> <text>\n");
+        fprintf(stderr, "usage: hilo send [--template NAME] <debtor-id> <whatsapp|sms|voice> <text>\n");
         return HILO_EXIT_USAGE;
     }
     int channel = hilo_channel_parse(argv[2]);
@@ -63,7 +70,8 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     if (rc != HILO_EXIT_OK) return rc;
 
     hilo_outbound_spec_t spec = {
-        .debtor_id = id, .channel = channel, .to = to, .text = argv[3], .by = "cli", .language = lang};
+        .debtor_id = id, .channel = channel, .to = to, .text = argv[3], .by = "cli", .language = lang,
+        .template_name = template_name};
     const char *why;
     if (hilo_outbound_spec_check(&spec, &why) != HILO_OK) {
         fprintf(stderr, "hilo: cannot send to %s: %s\n", id, why);
@@ -76,6 +84,23 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     if (!rec) {
         fprintf(stderr, "hilo: cannot build the outbound message (no random bytes for its id?)\n");
         return HILO_EXIT_DATA;
+    }
+    if (hilo_cli_settings(cli)->gate) {
+        /* Where the engine runs, its compliance gate applies to the operator too (send_gate.h). */
+        int64_t now = hilo_send_gate_now(cli);
+        hilo_send_verdict_t gv;
+        rc = now < 0 ? HILO_EXIT_REDIS
+                     : hilo_send_gate_check(cli, id, channel, template_name != NULL, hilo_outbound_record_id(rec),
+                                            now, &gv);
+        if (rc == HILO_EXIT_OK && !gv.allowed) {
+            fprintf(stderr, "hilo: not sent to %s on %s: blocked by the compliance gate: %s: %s\n", id, argv[2],
+                    gv.reason, gv.text);
+            rc = HILO_EXIT_DATA;
+        }
+        if (rc != HILO_EXIT_OK) {
+            hilo_outbound_record_destroy(&rec);
+            return rc;
+        }
     }
     int n;
     const char **v;

@@ -11,5 +11,7 @@ int hilo_cmd_thread(hilo_cli_t *cli, int argc, char **argv);         /* cmd_thre
 int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv);  /* cmd_conversations.c */
 int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv);           /* cmd_send.c */
 int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv);         /* cmd_debtor.c */
+int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv);          /* cmd_agent.c */
+int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv); /* cmd_payments.c */
 
 #endif

@@ -26,12 +26,26 @@ static const char usage[] =
     "  conversations [--limit N]         conversations by last activity, newest first (default 50)\n"
     "  send <debtor-id> <channel> <text> commit an outbound message (channel: whatsapp, sms, voice)\n"
     "                                    for the router to deliver; prints the outbound id\n"
+    "                                    (with [engine] enabled it passes the compliance gate first,\n"
+    "                                    as outreach: a block exits 1 with the reason, in the audit)\n"
+    "  send --template NAME <debtor-id> whatsapp <text>\n"
+    "                                    the same with an approved WhatsApp template (allowed outside\n"
+    "                                    the 24-hour window); <text> is what the thread shows of it\n"
     "  debtor <debtor-id|phone>          show a debtor's imported portfolio record\n"
+    "  agent add <id> --name N [--role agent|supervisor] [--skills a,b] [--capacity whatsapp=3,sms=3,voice=1]\n"
+    "        [--password-env VAR]        create or update a console account (password: $VAR or stdin)\n"
+    "  agent passwd <id> [--password-env VAR]   change a console password\n"
+    "  agent list                        console accounts with role, state, skills and capacity\n"
+    "  import-payments FILE.csv          apply payments (header row: debtor_id, amount, currency,\n"
+    "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
+    "                                    each reference once; promises to pay they cover become\n"
+    "                                    kept (docs/promises.md). Bad rows: FILE:LINE, skipped.\n"
     "\n"
     "options:\n"
     "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present, else\n"
     "              none). Read: [redis] host port password db timeout_ms, [identity]\n"
-    "              default_country_code, [router] history_max; HILO_<SECTION>_<KEY> overrides.\n"
+    "              default_country_code, [router] history_max, [engine] enabled\n"
+    "              compliance_dir test_clock; HILO_<SECTION>_<KEY> overrides.\n"
     "  -h, --help  this text\n"
     "\n"
     "exit codes:\n"
@@ -52,6 +66,8 @@ static const command_t commands[] = {
     {"conversations", hilo_cmd_conversations},
     {"send", hilo_cmd_send},
     {"debtor", hilo_cmd_debtor},
+    {"agent", hilo_cmd_agent},
+    {"import-payments", hilo_cmd_import_payments},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

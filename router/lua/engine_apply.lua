@@ -4,17 +4,17 @@
 -- KEYS[1] hilo:{d:ID}:conv    KEYS[2] hilo:{d:ID}:hist    KEYS[3] hilo:{d:ID}:out
 -- KEYS[4] hilo:{d:ID}:audit   KEYS[5] hilo:{d:ID}:promises
 -- KEYS[6] hilo:outbox:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
--- escalating)   KEYS[8] hilo:queues
+-- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
---   {"debtor":id,"now":ms,"hist_max":n,
+--   {"debtor":id,"now":ms,"dispatch_ms":real ms (dispatch index score),"hist_max":n,
 --    "set":{field:value}, "del":[field],
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0"}],
---    "audit":[{"ev":name,"j":json}], "promises":{id:json},
+--    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
 --    "queue":{"skill":s,"score":n}}
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
--- engine reads it again and re-runs the turn). Keys 6-8 are global (see docs/architecture.md
+-- engine reads it again and re-runs the turn). Keys 6-9 are global (see docs/architecture.md
 -- on Redis Cluster).
 local e = cjson.decode(ARGV[2])
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
@@ -35,7 +35,7 @@ for i, ob in ipairs(e.outbound or {}) do
     redis.call('HSET', KEYS[3], ob.oid, ARGV[2 + i])
   end
   if ob.dispatch == '1' then
-    redis.call('ZADD', KEYS[6], now, e.debtor .. '|' .. ob.oid)
+    redis.call('ZADD', KEYS[6], e.dispatch_ms or now, e.debtor .. '|' .. ob.oid)
   end
   redis.call('XADD', KEYS[4], '*', 'ev', 'outbound', 'ch', ob.ch, 'ref', ob.oid, 'hist', hid, 'by', ob.by)
   redis.call('HINCRBY', KEYS[1], 'msgs_out', 1)
@@ -46,6 +46,10 @@ for _, a in ipairs(e.audit or {}) do
 end
 for id, p in pairs(e.promises or {}) do
   redis.call('HSET', KEYS[5], id, p)
+end
+-- The due index lets the promise sweeper find promises whose date passes unpaid.
+for id, due in pairs(e.due or {}) do
+  redis.call('ZADD', KEYS[9], due, e.debtor .. '|' .. id)
 end
 if e.queue then
   redis.call('ZADD', KEYS[7], e.queue.score, e.debtor)

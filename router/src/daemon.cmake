@@ -6,19 +6,19 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/link_server.c
   ${CMAKE_CURRENT_LIST_DIR}/inbound.c
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
+  ${CMAKE_CURRENT_LIST_DIR}/engine.c
+  ${CMAKE_CURRENT_LIST_DIR}/promises.c
   ${CMAKE_CURRENT_LIST_DIR}/http.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/console.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/auth.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/views.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(hilo_router PUBLIC hilo_state hilo_base PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
-                      PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO)
+target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance hilo_state hilo_base PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+                      PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO PkgConfig::SODIUM)
 hilo_strict(hilo_router)
-# TEMPORARY while router/bot and router/compliance are being written: the engine joins the
-# build when both libraries exist.
-if(TARGET hilo_bot AND TARGET hilo_compliance)
-  target_sources(hilo_router PRIVATE ${CMAKE_CURRENT_LIST_DIR}/engine.c)
-  target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance)
-  target_compile_definitions(hilo_router PRIVATE HILO_ENGINE=1)
-endif()
 
 add_executable(hilo-router ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_link_libraries(hilo-router PRIVATE hilo_router)

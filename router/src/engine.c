@@ -188,7 +188,17 @@ static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const h
     /* This turn's own inbound is committed, but the conv fields were read after it: make
      * sure the window check sees it even if the read raced. */
     a.last_in_ms[e->channel] = t->now_ms;
-    if (kind == HILO_MSG_OPTOUT_CONFIRM) a.optout_ms[e->channel] = 0;
+    /* The gate judges the conversation as this turn leaves it: an opt-out this turn records
+     * already counts (so its confirmation is allowed, and nothing else), an opt-in this turn
+     * records has already lifted it. */
+    char optf[32];
+    snprintf(optf, sizeof optf, "optout:%s", hilo_channel_name(e->channel));
+    if (json_object_get(json_object_get(t->effects, "set"), optf)) a.optout_ms[e->channel] = t->now_ms;
+    size_t di;
+    json_t *dv;
+    json_array_foreach(json_object_get(t->effects, "del"), di, dv) {
+        if (strcmp(json_string_value(dv), optf) == 0) a.optout_ms[e->channel] = 0;
+    }
     a.channel = e->channel;
     a.kind = kind;
     a.reply = true;
@@ -283,6 +293,20 @@ static void record_promise(turn_t *t, const hilo_bot_action_t *a, bool plan) {
     json_object_set_new(p, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
     json_object_set_new(p, "created_ms", json_integer(t->now_ms));
     json_object_set_new(p, "state", json_string("pending"));
+    if (!plan) {
+        /* Broken once the due day is over where the debtor lives (UTC when unknown). */
+        int y, m, d;
+        if (sscanf(a->due_date, "%d-%d-%d", &y, &m, &d) == 3) {
+            const char *tzname = get(&t->debtor_f, "timezone");
+            char err[128];
+            const hilo_tz_t *tz = tzname && *tzname ? hilo_tzdb_get(t->eng->tz, tzname, err, sizeof err) : NULL;
+            int64_t end_s = tz ? hilo_tz_utc(tz, y, m, d, 23, 59, 59) : hilo_days_from_civil(y, m, d) * 86400 + 86399;
+            char due[24];
+            snprintf(due, sizeof due, "%lld", (long long)(end_s * 1000 + 999));
+            json_object_set_new(obj(t->effects, "due"), id, json_string(due));
+            json_object_set_new(p, "due_ms", json_integer(end_s * 1000 + 999));
+        }
+    }
     char *s = json_dumps(p, JSON_COMPACT);
     json_object_set_new(obj(t->effects, "promises"), id, json_string(s));
     json_object_set_new(p, "id", json_string(id));
@@ -308,7 +332,9 @@ static bool decide_keyword(turn_t *t) {
         json_array_append_new(arr(t->effects, "del"), json_string(field));
         audit(t, "optin", j);
     }
-    add_reply(t, hilo_optout_confirmation(kw.kind, e->channel, kw.lang), HILO_MSG_OPTOUT_CONFIRM, NULL, true);
+    /* The opt-in confirmation is an ordinary reply: there is no opt-out left to confirm. */
+    add_reply(t, hilo_optout_confirmation(kw.kind, e->channel, kw.lang),
+              kw.kind == HILO_KEYWORD_OPTOUT ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, NULL, true);
     t->voice_kind = HILO_VOICE_ACTION_SAY_HANGUP;
     return true;
 }
@@ -360,6 +386,7 @@ static void decide_bot(turn_t *t) {
     if (res->language) set_field(t, "language", res->language);
     if (res->step) set_field(t, "step", res->step);
     t->voice_kind = HILO_VOICE_ACTION_SAY_GATHER;
+    bool optout = false; /* the bot's opt-out intent: its reply is the opt-out's confirmation */
     for (size_t i = 0; i < res->nactions; i++) {
         const hilo_bot_action_t *a = &res->actions[i];
         json_t *j = json_object();
@@ -390,6 +417,7 @@ static void decide_bot(turn_t *t) {
             char field[32];
             snprintf(field, sizeof field, "optout:%s", hilo_channel_name(e->channel));
             set_field_ms(t, field, t->now_ms);
+            optout = true;
             json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
             json_object_set_new(j, "keyword", json_string("(bot intent)"));
             audit(t, "optout", j);
@@ -410,7 +438,8 @@ static void decide_bot(turn_t *t) {
     json_object_set_new(bj, "handoff", json_boolean(res->handoff));
     audit(t, "bot", bj);
     for (size_t i = 0; i < res->nreplies; i++)
-        add_reply(t, res->replies[i], HILO_MSG_FREEFORM, res, i + 1 == res->nreplies);
+        add_reply(t, res->replies[i], optout ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, res,
+                  i + 1 == res->nreplies);
     hilo_bot_result_destroy(&res);
 }
 
@@ -450,6 +479,7 @@ static void on_cap(redisReply *r, void *arg) {
         json_object_set_new(j, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
         json_object_set_new(j, "reason", json_string(hilo_reason_name(rp->verdict.reason)));
         json_object_set_new(j, "text", json_string(rp->verdict.text));
+        json_object_set_new(j, "by", json_string("bot"));
         audit(t, "blocked", j);
         for (size_t i = 0; i < t->nreplies; i++) hilo_outbound_record_destroy(&t->replies[i].rec);
         t->nreplies = 0;
@@ -465,6 +495,10 @@ static void decide(turn_t *t) {
     char s[24];
     snprintf(s, sizeof s, "%lld", (long long)t->now_ms);
     json_object_set_new(t->effects, "now", json_string(s));
+    /* The dispatch index is claimed with the real clock (dispatch.c): a test clock ahead of it
+     * must not hold the replies back. */
+    snprintf(s, sizeof s, "%lld", (long long)hilo_now_ms());
+    json_object_set_new(t->effects, "dispatch_ms", json_string(s));
     snprintf(s, sizeof s, "%ld", ctx->cfg->history_max);
     json_object_set_new(t->effects, "hist_max", json_string(s));
     const char *rev = get(&t->conv_f, "rev");
@@ -558,11 +592,11 @@ static void apply(turn_t *t) {
     hilo_key_outbox(koutbox, sizeof koutbox, chname);
     json_t *q = json_object_get(t->effects, "queue");
     hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
-    const char *argv[8 + 5 + MAX_REPLIES];
-    size_t lens[8 + 5 + MAX_REPLIES];
+    const char *argv[16 + MAX_REPLIES];
+    size_t lens[16 + MAX_REPLIES];
     int argc = 0;
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "8", kconv, khist, kout,
-                           kaudit, kprom, koutbox, kqueue, HILO_KEY_QUEUES, t->rev, effects};
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "9", kconv, khist, kout,
+                           kaudit, kprom, koutbox, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);

@@ -1,20 +1,29 @@
-/* http.c — libwebsockets HTTP server with a small exact-path route table. */
+/* http.c — libwebsockets HTTP server: exact-path GET routes, async POST routes, one static
+ * mount and one websocket path. Every lws call of the router lives here. */
 #include "http.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hilo/common.h"
 #include "hilo/log.h"
 
 #define MAX_ROUTES 32
-#define CHUNK 4096 /* bytes written per writable callback */
+#define CHUNK 4096                    /* bytes written per writable callback */
+#define MAX_STATIC_FILE (4u << 20)    /* console assets are small */
 
 typedef struct {
     const char *path;
-    hilo_http_handler_fn fn;
+    hilo_http_handler_fn fn;          /* GET route, or NULL */
+    hilo_http_post_fn post;           /* POST route, or NULL */
+    size_t max_body;
     void *arg;
 } route_t;
 
@@ -22,13 +31,50 @@ struct hilo_http {
     struct lws_context *lws;
     route_t routes[MAX_ROUTES];
     int nroutes;
-    bool stopped;      /* first destroy stage done */
+    const char *static_prefix;        /* NULL: no static mount */
+    const char *static_dir;
+    const char *ws_path;              /* NULL: no websocket */
+    hilo_ws_handlers_t ws;
+    bool stopped;                     /* first destroy stage done */
+};
+
+/* A POST waiting for its answer; shared by the connection and the route's handler. */
+struct hilo_http_req {
+    struct lws *wsi;                  /* NULL once the client has gone */
+    struct session *s;
+    bool answered;
+};
+
+/* One queued websocket message, with LWS_PRE bytes of headroom before the text. */
+typedef struct wsmsg {
+    struct wsmsg *next;
+    size_t len;
+    unsigned char buf[];
+} wsmsg_t;
+
+struct hilo_ws {
+    struct lws *wsi;
+    hilo_http_t *http;
+    void *conn;                       /* the handler's per-connection pointer */
+    wsmsg_t *head, *tail;             /* unsent messages, oldest first */
+    size_t queued;                    /* their bytes */
+    hilo_buf_t rx;                    /* the message being received (fragments) */
+    bool rx_too_big;                  /* dropping the rest of an oversize message */
+    int close_code;                   /* != 0: close once the queue is written */
+    char close_reason[64];
 };
 
 /* Per-connection state, allocated by lws (per_session_data_size). */
-typedef struct {
-    hilo_http_reply_t reply; /* the response being written */
-    size_t sent;             /* body bytes written so far */
+typedef struct session {
+    hilo_http_reply_t reply;          /* the response being written */
+    size_t sent;                      /* body bytes written so far */
+    bool replying;                    /* headers written, body in progress */
+    const route_t *post;              /* POST route being received */
+    hilo_buf_t body;                  /* its body so far */
+    bool body_too_big;
+    hilo_http_req_t *req;             /* the POST waiting for its answer */
+    char origin[256];
+    hilo_ws_t *ws;                    /* websocket connections */
 } session_t;
 
 static void lws_log_line(int level, const char *line) {
@@ -45,8 +91,208 @@ static int start_reply(struct lws *wsi, session_t *s) {
                                      end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    s->replying = true;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* --- static files ---------------------------------------------------------------------- */
+
+static const char *mime_type(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return "application/octet-stream";
+    if (strcmp(dot, ".html") == 0) return "text/html; charset=utf-8";
+    if (strcmp(dot, ".js") == 0) return "text/javascript; charset=utf-8";
+    if (strcmp(dot, ".css") == 0) return "text/css; charset=utf-8";
+    if (strcmp(dot, ".json") == 0) return "application/json";
+    if (strcmp(dot, ".svg") == 0) return "image/svg+xml";
+    if (strcmp(dot, ".png") == 0) return "image/png";
+    if (strcmp(dot, ".ico") == 0) return "image/x-icon";
+    return "application/octet-stream";
+}
+
+/* Reads <dir>/<name> into the reply; 404 for anything not a plain, visible file. */
+static void serve_static(const hilo_http_t *h, const char *name, hilo_http_reply_t *reply) {
+    if (!*name) name = "index.html";
+    bool ok = strlen(name) < 200 && name[0] != '/' && !strstr(name, "..") && !strstr(name, "/.") && name[0] != '.';
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", h->static_dir, name);
+    int fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > MAX_STATIC_FILE) {
+        if (fd >= 0) close(fd);
+        reply->status = 404;
+        hilo_buf_printf(&reply->body, "not found\n");
+        return;
+    }
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) hilo_buf_append(&reply->body, buf, (size_t)n);
+    close(fd);
+    if (!reply->body.data) hilo_buf_append(&reply->body, "", 0);
+    reply->content_type = mime_type(name);
+}
+
+/* --- websockets ------------------------------------------------------------------------ */
+
+static void ws_free_queue(hilo_ws_t *ws) {
+    while (ws->head) {
+        wsmsg_t *m = ws->head;
+        ws->head = m->next;
+        free(m);
+    }
+    ws->tail = NULL;
+    ws->queued = 0;
+}
+
+void hilo_ws_send(hilo_ws_t *ws, const char *data, size_t len) {
+    if (!ws->wsi || ws->close_code) return;
+    if (ws->queued + len > ws->http->ws.max_queued) {
+        hilo_log_warn("http", "event=ws_slow_client queued=%zu", ws->queued);
+        ws_free_queue(ws);
+        hilo_ws_close(ws, 1008, "too slow");
+        return;
+    }
+    wsmsg_t *m = hilo_xmalloc(sizeof *m + LWS_PRE + len);
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, data, len);
+    if (ws->tail) ws->tail->next = m; else ws->head = m;
+    ws->tail = m;
+    ws->queued += len;
+    lws_callback_on_writable(ws->wsi);
+}
+
+void hilo_ws_close(hilo_ws_t *ws, int code, const char *reason) {
+    if (!ws->wsi || ws->close_code) return;
+    ws->close_code = code;
+    snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason ? reason : "");
+    lws_callback_on_writable(ws->wsi);
+}
+
+size_t hilo_ws_queued(const hilo_ws_t *ws) { return ws->queued; }
+
+static int ws_writable(struct lws *wsi, hilo_ws_t *ws) {
+    if (ws->head) {
+        wsmsg_t *m = ws->head;
+        if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) return -1;
+        ws->head = m->next;
+        if (!ws->head) ws->tail = NULL;
+        ws->queued -= m->len;
+        free(m);
+        if (ws->head || ws->close_code) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (ws->close_code) {
+        /* The close frame is written here rather than left to lws_close_reason(): with 4.1 on
+         * the libuv loop the peer otherwise sees the socket drop without it (1006). */
+        unsigned char buf[LWS_PRE + 2 + sizeof ws->close_reason];
+        size_t n = strlen(ws->close_reason);
+        buf[LWS_PRE] = (unsigned char)(ws->close_code >> 8);
+        buf[LWS_PRE + 1] = (unsigned char)(ws->close_code & 0xff);
+        memcpy(buf + LWS_PRE + 2, ws->close_reason, n);
+        lws_write(wsi, buf + LWS_PRE, 2 + n, (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE, internal in 4.1 */);
+        return -1;
+    }
+    return 0;
+}
+
+static int ws_receive(struct lws *wsi, hilo_ws_t *ws, const char *in, size_t len) {
+    const hilo_ws_handlers_t *hd = &ws->http->ws;
+    if (!ws->rx_too_big) {
+        if (ws->rx.len + len > hd->max_message) {
+            ws->rx_too_big = true;
+            hilo_buf_free(&ws->rx);
+        } else {
+            hilo_buf_append(&ws->rx, in, len);
+        }
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
+    if (ws->rx_too_big) {
+        hilo_log_warn("http", "event=ws_message_too_large max=%zu", hd->max_message);
+        ws->rx_too_big = false;
+        hilo_ws_close(ws, 1009, "message too large");
+        return 0;
+    }
+    if (!ws->close_code && ws->conn) hd->message(ws->conn, ws->rx.data ? ws->rx.data : "", ws->rx.len);
+    hilo_buf_free(&ws->rx);
+    return 0;
+}
+
+/* Before the upgrade: the right path, and an Origin the console accepts. */
+static int ws_filter(struct lws *wsi, hilo_http_t *h, session_t *s) {
+    char uri[256] = "";
+    if (!h->ws_path || lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, h->ws_path) != 0)
+        return 1;
+    s->origin[0] = 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof s->origin) return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) lws_hdr_copy(wsi, s->origin, sizeof s->origin, WSI_TOKEN_ORIGIN);
+    if (!h->ws.accept(s->origin, h->ws.arg)) {
+        hilo_log_warn("http", "event=ws_refused reason=origin");
+        return 1;
+    }
+    return 0;
+}
+
+static void ws_open(struct lws *wsi, hilo_http_t *h, session_t *s) {
+    hilo_ws_t *ws = hilo_xcalloc(1, sizeof *ws);
+    ws->wsi = wsi;
+    ws->http = h;
+    s->ws = ws;
+    char tok[160] = "", peer[64] = "";
+    const char *t = lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    ws->conn = h->ws.open(ws, t ? t : "", peer, h->ws.arg);
+}
+
+static void ws_gone(session_t *s) {
+    hilo_ws_t *ws = s->ws;
+    if (!ws) return;
+    s->ws = NULL;
+    ws->wsi = NULL;
+    if (ws->conn) ws->http->ws.closed(ws->conn);
+    ws_free_queue(ws);
+    hilo_buf_free(&ws->rx);
+    free(ws);
+}
+
+/* --- POST ------------------------------------------------------------------------------ */
+
+void hilo_http_req_answer(hilo_http_req_t *req, int status, const char *content_type, const char *body, size_t len) {
+    if (req->answered) return; /* programmer error tolerated: the first answer counts */
+    req->answered = true;
+    if (!req->wsi) {           /* the client went away meanwhile */
+        free(req);
+        return;
+    }
+    session_t *s = req->s;
+    s->req = NULL;
+    s->reply.status = status;
+    s->reply.content_type = content_type ? content_type : "application/json";
+    hilo_buf_append(&s->reply.body, body, len);
+    struct lws *wsi = req->wsi;
+    free(req);
+    if (start_reply(wsi, s) != 0) lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void post_complete(struct lws *wsi, session_t *s) {
+    const route_t *r = s->post;
+    s->post = NULL;
+    if (s->body_too_big) {
+        s->reply.status = 413;
+        hilo_buf_printf(&s->reply.body, "{\"error\":\"body too large\"}");
+        s->reply.content_type = "application/json";
+        start_reply(wsi, s);
+        return;
+    }
+    hilo_http_req_t *req = hilo_xcalloc(1, sizeof *req);
+    req->wsi = wsi;
+    req->s = s;
+    s->req = req;
+    hilo_buf_t body = s->body;
+    memset(&s->body, 0, sizeof s->body);
+    r->post(req, body.data ? body.data : "", body.len, s->origin, r->arg);
+    hilo_buf_free(&body);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
@@ -55,22 +301,49 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
         const char *path = in;
-        memset(&s->reply, 0, sizeof s->reply);
-        s->sent = 0;
+        memset(s, 0, sizeof *s);
         s->reply.status = 200;
         s->reply.content_type = "text/plain; charset=utf-8";
+        bool is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         route_t *r = NULL;
         for (int i = 0; i < h->nroutes; i++)
-            if (strcmp(h->routes[i].path, path) == 0) r = &h->routes[i];
+            if (strcmp(h->routes[i].path, path) == 0 && (is_post ? h->routes[i].post != NULL : h->routes[i].fn != NULL))
+                r = &h->routes[i];
+        if (r && is_post) {
+            s->post = r;
+            if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
+                lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) < (int)sizeof s->origin)
+                lws_hdr_copy(wsi, s->origin, sizeof s->origin, WSI_TOKEN_ORIGIN);
+            return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY */
+        }
+        size_t plen = h->static_prefix ? strlen(h->static_prefix) : 0;
         if (r) {
             r->fn(&s->reply, r->arg);
+        } else if (!is_post && plen && strncmp(path, h->static_prefix, plen) == 0) {
+            serve_static(h, path + plen, &s->reply);
+        } else if (!is_post && plen && strcmp(path, "/") == 0) {
+            return lws_http_redirect(wsi, 302, (const unsigned char *)h->static_prefix, (int)plen, NULL, NULL) ? -1 : 0;
         } else {
             s->reply.status = 404;
             hilo_buf_printf(&s->reply.body, "not found\n");
         }
         return start_reply(wsi, s);
     }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (s->post && !s->body_too_big) {
+            if (s->body.len + len > s->post->max_body) {
+                s->body_too_big = true;
+                hilo_buf_free(&s->body);
+            } else {
+                hilo_buf_append(&s->body, in, len);
+            }
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (s->post) post_complete(wsi, s);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!s->replying) return 0;
         unsigned char buf[LWS_PRE + CHUNK];
         size_t left = s->reply.body.len - s->sent, n = left > CHUNK ? CHUNK : left;
         if (n) memcpy(buf + LWS_PRE, s->reply.body.data + s->sent, n);
@@ -82,22 +355,48 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return 0;
         }
         hilo_buf_free(&s->reply.body);
+        s->replying = false;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (s) hilo_buf_free(&s->reply.body);
+        if (s) {
+            hilo_buf_free(&s->reply.body);
+            hilo_buf_free(&s->body);
+            if (s->req) { /* the handler still holds it: its answer will be dropped */
+                s->req->wsi = NULL;
+                s->req = NULL;
+            }
+        }
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return ws_filter(wsi, h, s);
+    case LWS_CALLBACK_ESTABLISHED:
+        ws_open(wsi, h, s);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return s->ws ? ws_receive(wsi, s->ws, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return s->ws ? ws_writable(wsi, s->ws) : 0;
+    case LWS_CALLBACK_CLOSED:
+        ws_gone(s);
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
+/* One protocol serves HTTP and the websocket: a browser's upgrade without a subprotocol is
+ * bound to the first protocol, so both share this callback and session struct. */
 static const struct lws_protocols protocols[] = {
-    {"http", callback, sizeof(session_t), 0, 0, NULL, 0},
+    {"http", callback, sizeof(session_t), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 hilo_http_t *hilo_http_new(uv_loop_t *loop, const char *bind, int port) {
+    return hilo_http_new_tls(loop, bind, port, NULL, NULL);
+}
+
+hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, const char *cert, const char *key) {
     hilo_http_t *h = hilo_xcalloc(1, sizeof *h);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     struct lws_context_creation_info info;
@@ -106,22 +405,45 @@ hilo_http_t *hilo_http_new(uv_loop_t *loop, const char *bind, int port) {
     info.port = port;
     info.iface = bind;
     info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
     info.user = h;
+    /* Room for many console sockets: lws sizes its fd table from this. */
+    info.fd_limit_per_thread = 0;
+    bool tls = cert && *cert && key && *key;
+    if (tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cert;
+        info.ssl_private_key_filepath = key;
+    }
     h->lws = lws_create_context(&info);
     if (!h->lws) {
-        hilo_log_error("http", "event=listen_failed bind=%s port=%d", bind, port);
+        hilo_log_error("http", "event=listen_failed bind=%s port=%d tls=%d", bind, port, tls);
         free(h);
         return NULL;
     }
-    hilo_log_info("http", "event=listening bind=%s port=%d", bind, port);
+    hilo_log_info("http", "event=listening bind=%s port=%d tls=%d", bind, port, tls);
     return h;
 }
 
 void hilo_http_route(hilo_http_t *h, const char *path, hilo_http_handler_fn fn, void *arg) {
     if (h->nroutes == MAX_ROUTES) abort(); /* programmer error: raise MAX_ROUTES */
-    h->routes[h->nroutes++] = (route_t){path, fn, arg};
+    h->routes[h->nroutes++] = (route_t){path, fn, NULL, 0, arg};
+}
+
+void hilo_http_post_route(hilo_http_t *h, const char *path, size_t max_body, hilo_http_post_fn fn, void *arg) {
+    if (h->nroutes == MAX_ROUTES) abort(); /* programmer error: raise MAX_ROUTES */
+    h->routes[h->nroutes++] = (route_t){path, NULL, fn, max_body, arg};
+}
+
+void hilo_http_static(hilo_http_t *h, const char *prefix, const char *dir) {
+    h->static_prefix = prefix;
+    h->static_dir = dir;
+}
+
+void hilo_http_ws(hilo_http_t *h, const char *path, const hilo_ws_handlers_t *handlers) {
+    h->ws_path = path;
+    h->ws = *handlers;
 }
 
 void hilo_http_stop(hilo_http_t *h) {

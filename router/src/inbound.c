@@ -191,13 +191,10 @@ static void on_commit(redisReply *r, void *arg) {
     memcpy(debtor, j->debtor, sizeof debtor);
     memcpy(addr, j->addr, sizeof addr);
     finish(j, true, duplicate, 0, NULL);
-#if HILO_ENGINE
     if (!duplicate && ctx->engine) {
         hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr);
         return;
     }
-#endif
-    (void)peer, (void)unidentified;
     hilo_frame_free(&frame);
 }
 

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     hilo_router_config_t rc;
-    static const char *sections[] = {"router", "redis", "identity", "engine"};
+    static const char *sections[] = {"router", "redis", "identity", "engine", "console"};
     int ok = hilo_router_config_load(cfg, path, &rc) == 0;
     for (size_t i = 0; ok && i < sizeof sections / sizeof *sections; i++)
         ok = hilo_config_check_unused(cfg, sections[i]) == 0;

@@ -71,6 +71,11 @@ int hilo_outbound_spec_check(const hilo_outbound_spec_t *spec, const char **why)
         *why = "text is not valid UTF-8";
         return HILO_ERR;
     }
+    if (spec->template_name && *spec->template_name &&
+        (spec->channel != HILO_CHANNEL_WHATSAPP || !utf8_ok(spec->template_name) || spec->nbuttons)) {
+        *why = "templates are for WhatsApp, without buttons";
+        return HILO_ERR;
+    }
     if (spec->nbuttons > HILO_OUTBOUND_BUTTONS_MAX) {
         *why = "too many buttons";
         return HILO_ERR;
@@ -132,7 +137,9 @@ static char *item_json(const hilo_outbound_record_t *r, const hilo_outbound_spec
     json_t *o = json_object();
     json_object_set_new(o, "ch", json_string(hilo_channel_name(spec->channel)));
     json_object_set_new(o, "dir", json_string("out"));
-    json_object_set_new(o, "kind", json_string("text"));
+    int tpl = spec->template_name && *spec->template_name;
+    json_object_set_new(o, "kind", json_string(tpl ? "template" : "text"));
+    if (tpl) json_object_set_new(o, "template", json_string(spec->template_name));
     json_object_set_new(o, "oid", json_string(r->oid));
     json_object_set_new(o, "to", json_string(spec->to));
     json_object_set_new(o, "sent_ms", json_integer(now_ms));
@@ -179,6 +186,12 @@ static void pack_outbound(hilo_outbound_record_t *r, const hilo_outbound_spec_t 
     }
     o.n_buttons = spec->nbuttons;
     o.buttons = spec->nbuttons ? bp : NULL;
+    hilo_template_t tpl = HILO_TEMPLATE_INIT;
+    if (spec->template_name && *spec->template_name) {
+        tpl.name = (char *)spec->template_name;
+        tpl.language = o.language;
+        o.template_ = &tpl;
+    }
     r->packed_len = hilo__link__v1__outbound__get_packed_size(&o);
     r->packed = hilo_xmalloc(r->packed_len);
     hilo__link__v1__outbound__pack(&o, r->packed);

@@ -45,6 +45,19 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     STR("engine", "flow", "flows/collections.flow", flow_path);
     STR("engine", "compliance_dir", "compliance", compliance_dir);
     if (hilo_config_bool(c, "engine", "test_clock", false, &o->test_clock) != HILO_OK) return HILO_ERR;
+    INT("engine", "promise_sweep_ms", 60000, 10, 86400000, promise_sweep_ms);
+    STR("console", "assets_dir", "../router/console", console_assets_dir);
+    STR("console", "allowed_origins", "http://127.0.0.1:8080,http://localhost:8080", console_allowed_origins);
+    INT("console", "session_ttl_s", 43200, 60, 30 * 86400, console_session_ttl_s);
+    INT("console", "offer_timeout_ms", 20000, 500, 600000, console_offer_timeout_ms);
+    INT("console", "grace_ms", 30000, 1000, 3600000, console_grace_ms);
+    INT("console", "sla_s", 60, 1, 86400, console_sla_s);
+    INT("console", "max_message", 65536, 1024, 1048576, console_max_message);
+    INT("console", "rate_per_s", 20, 1, 10000, console_rate_per_s);
+    INT("console", "rate_burst", 40, 1, 100000, console_rate_burst);
+    INT("console", "route_ms", 200, 100, 10000, console_route_ms);
+    STR("console", "tls_cert", "", console_tls_cert);
+    STR("console", "tls_key", "", console_tls_key);
 #undef STR
 #undef INT
     if (hilo_log_level_parse(o->log_level) < 0)

@@ -33,6 +33,20 @@ typedef struct {
     const char *flow_path;        /* [engine] flow file (relative: to the config's directory) */
     const char *compliance_dir;   /* [engine] compliance rule packs directory (same) */
     bool test_clock;              /* [engine] test_clock: "now" from Redis key hilo:test:now_ms */
+    long promise_sweep_ms;        /* [engine] promise_sweep_ms: how often due promises are checked */
+    /* [console] — the agent and supervisor console (router/src/console/) */
+    const char *console_assets_dir;      /* the page's files (relative: to the config's directory) */
+    const char *console_allowed_origins; /* comma-separated Origins allowed on /ws and login; "*" = any */
+    long console_session_ttl_s;          /* login session lifetime */
+    long console_offer_timeout_ms;       /* an offer not accepted by then goes to the next agent */
+    long console_grace_ms;               /* an agent unseen this long goes offline, offers re-routed */
+    long console_sla_s;                  /* "answered within SLA" threshold */
+    long console_max_message;            /* largest websocket message accepted (bytes) */
+    long console_rate_per_s;             /* messages per second per socket (token bucket) */
+    long console_rate_burst;             /* ... and its burst */
+    long console_route_ms;               /* how often queues are routed */
+    const char *console_tls_cert;        /* PEM certificate: the HTTP port speaks TLS ("" = plain) */
+    const char *console_tls_key;         /* its private key (PEM) */
     char config_dir[512];         /* directory of the config file, for relative paths */
 } hilo_router_config_t;
 

@@ -10,8 +10,10 @@
 #include "engine.h"
 #include "hilo/common.h"
 #include "hilo/log.h"
+#include "console/console.h"
 #include "http.h"
 #include "inbound.h"
+#include "promises.h"
 #include "router_ctx.h"
 
 struct hilo_router {
@@ -19,6 +21,8 @@ struct hilo_router {
     hilo_router_ctx_t ctx;
     void *zctx;               /* ZeroMQ context */
     hilo_http_t *http;
+    hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
+    hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
     uv_signal_t sigterm, sigint;
     bool signals;             /* the signal handles were initialized */
 };
@@ -102,7 +106,6 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     ctx->link = hilo_link_server_new(ctx->loop, r->zctx, cfg, &ctx->metrics, &h);
     ctx->inbound = hilo_inbound_new(ctx);
     ctx->dispatch = hilo_dispatch_new(ctx);
-#if HILO_ENGINE
     if (cfg->engine) {
         char err[512];
         ctx->engine = hilo_engine_new(ctx, err, sizeof err);
@@ -112,14 +115,21 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
             return NULL;
         }
     }
-#endif
-    r->http = hilo_http_new(ctx->loop, cfg->http_bind, cfg->http_port);
+    if (cfg->engine) r->promises = hilo_promises_new(ctx);
+    r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key);
     if (!ctx->link || !r->http) {
         hilo_router_destroy(&r);
         return NULL;
     }
     hilo_http_route(r->http, "/healthz", on_healthz, ctx);
     hilo_http_route(r->http, "/metrics", on_metrics, ctx);
+    char cerr[256];
+    r->console = hilo_console_new(ctx, r->http, cerr, sizeof cerr);
+    if (!r->console) {
+        hilo_log_error("router", "event=console_failed reason=\"%s\"", cerr);
+        hilo_router_destroy(&r);
+        return NULL;
+    }
     uv_signal_init(ctx->loop, &r->sigterm);
     uv_signal_init(ctx->loop, &r->sigint);
     r->sigterm.data = r->sigint.data = r;
@@ -129,6 +139,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     signal(SIGPIPE, SIG_IGN);
     hilo_store_start(ctx->store);
     hilo_dispatch_start(ctx->dispatch);
+    if (r->promises) hilo_promises_start(r->promises);
     hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
                   cfg->http_bind, cfg->http_port);
     return r;
@@ -155,9 +166,8 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);
     hilo_dispatch_destroy(&ctx->dispatch);
-#if HILO_ENGINE
+    hilo_promises_destroy(&r->promises);
     hilo_engine_destroy(&ctx->engine);
-#endif
     hilo_inbound_destroy(&ctx->inbound);
     if (r->signals) {
         uv_close((uv_handle_t *)&r->sigterm, NULL);
@@ -165,6 +175,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     }
     uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
     hilo_http_destroy(&r->http);
+    hilo_console_destroy(&r->console); /* after the store and lws: their callbacks reach it */
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_walk(&r->loop, close_any, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);

@@ -56,6 +56,7 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_SETTLE_OUTBOUND: return hilo_script_settle_outbound;
     case HILO_SCRIPT_ENGINE_APPLY: return hilo_script_engine_apply;
     case HILO_SCRIPT_FREQ_CAP: return hilo_script_freq_cap;
+    case HILO_SCRIPT_PROMISE_BREAK: return hilo_script_promise_break;
     default: return NULL;
     }
 }

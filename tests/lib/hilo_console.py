@@ -26,7 +26,9 @@ def console_overrides(offer_timeout_ms=20000, grace_ms=30000, origins="http://12
     c = {"assets_dir": os.path.join(SOURCE_DIR, "router", "console"), "allowed_origins": origins,
          "offer_timeout_ms": offer_timeout_ms, "grace_ms": grace_ms}
     c.update(console)
-    return {"console": c, "engine": {"compliance_dir": os.path.join(SOURCE_DIR, "deploy", "compliance")}}
+    # The engine stays off: escalations are written by escalate(), like engine_apply.lua does.
+    return {"console": c, "engine": {"enabled": "false",
+                                     "compliance_dir": os.path.join(SOURCE_DIR, "deploy", "compliance")}}
 
 
 def add_agent(config, agent_id, name=None, role="agent", skills="en.collections",
@@ -135,7 +137,7 @@ class Console:
         await self.ws.send(json.dumps(kw))
         return self.rid
 
-    async def wait_for(self, pred, timeout=10, what="message", consume=True):
+    async def wait_for(self, pred, timeout=10, what="message", consume=True, drop_older=True):
         deadline = time.monotonic() + timeout
         async with self._cond:
             while True:
@@ -146,7 +148,7 @@ class Console:
                             # for whoever waits for them (answers to concurrent requests).
                             t = m.get("t")
                             self.inbox = [x for j, x in enumerate(self.inbox)
-                                          if j > i or (j < i and x.get("t") != t)]
+                                          if j > i or (j < i and (x.get("t") != t or not drop_older))]
                         return m
                 if self._reader.done():
                     raise ConsoleClosed("socket closed (code %s) while waiting for %s; inbox: %s"
@@ -163,7 +165,7 @@ class Console:
         """Sends a request and returns its ok/error answer."""
         rid = await self.send(t, **kw)
         return await self.wait_for(lambda m: m.get("rid") == rid and m.get("t") in ("ok", "error", "reply_result"),
-                                   timeout, "answer to %s" % t)
+                                   timeout, "answer to %s" % t, drop_older=False)
 
     async def latest(self, t, pred=lambda m: True, timeout=10):
         """Waits for a message of type t matching pred (consuming older ones)."""

@@ -25,6 +25,7 @@
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
 #define HILO_KEY_QUEUES "hilo:queues"   /* SET  skills that have (had) a human queue */
+#define HILO_KEY_PROMISES_DUE "hilo:promises:due" /* ZSET "<debtor>|<promise id>" -> due ms */
 
 /* Writes "hilo:{d:<id>}:<part>" into buf; returns the length, or -1 when it does not fit. */
 int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part);

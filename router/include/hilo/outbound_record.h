@@ -23,6 +23,9 @@ typedef struct {
     const char *const *button_titles;
     size_t nbuttons;       /* 0..HILO_OUTBOUND_BUTTONS_MAX */
     uint64_t reply_to_seq; /* answers the envelope with this seq (a voice turn), 0 = none */
+    /* Optional (NULL or ""): the name of a pre-approved WhatsApp template (Outbound.template,
+     * language = `language`); `text` is then what the thread shows of it. WhatsApp only. */
+    const char *template_name;
 } hilo_outbound_spec_t;
 
 #define HILO_OUTBOUND_BUTTONS_MAX 3 /* WhatsApp's limit for reply buttons */

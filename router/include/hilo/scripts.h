@@ -9,5 +9,7 @@ extern const char hilo_script_claim_outbox[];    /* lease due outbound messages 
 extern const char hilo_script_settle_outbound[]; /* delivery report: status, unpend */
 extern const char hilo_script_engine_apply[];    /* one conversation turn's effects, rev-checked */
 extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */
+extern const char hilo_script_payment_apply[];   /* imported payment: dedupe, keep promises it covers */
+extern const char hilo_script_promise_break[];   /* a due promise still pending becomes broken */
 
 #endif

@@ -1,0 +1,236 @@
+/* cmd_agent.c — `hilo agent add|list|passwd`: console accounts (agents and supervisors) in
+ * Redis: hilo:agent:<id> (name, role, skills, cap:<channel>, pwhash = libsodium Argon2id
+ * string), hilo:agents (the set of ids) and hilo:skill:<skill> (agents per skill, read by
+ * route_offer.lua). Passwords come from stdin (first line) or --password-env VAR, never from
+ * the command line. */
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "hilo/common.h"
+
+#define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+#define PASSWORD_MIN 8
+
+static const char usage_text[] =
+    "usage: hilo agent add <id> --name NAME [--role agent|supervisor] [--skills S1,S2]\n"
+    "                      [--capacity whatsapp=3,sms=3,voice=1] [--password-env VAR]\n"
+    "       hilo agent passwd <id> [--password-env VAR]\n"
+    "       hilo agent list\n"
+    "The password is read from $VAR, else from the first line of stdin (at least 8 characters).\n";
+
+static bool token_ok(const char *s, size_t n) { return n >= 1 && n <= 64 && strspn(s, ID_CHARS) >= n; }
+
+static bool list_ok(const char *s) {
+    if (!*s) return true;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, ",");
+        if (!token_ok(p, n)) return false;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return true;
+}
+
+/* Reads the password into buf; false after printing why. */
+static bool read_password(const char *env, char *buf, size_t n) {
+    if (env) {
+        const char *v = getenv(env);
+        if (!v) {
+            fprintf(stderr, "hilo: agent: $%s is not set\n", env);
+            return false;
+        }
+        snprintf(buf, n, "%s", v);
+    } else if (!fgets(buf, (int)n, stdin)) {
+        fprintf(stderr, "hilo: agent: no password on stdin\n");
+        return false;
+    }
+    buf[strcspn(buf, "\r\n")] = 0;
+    if (strlen(buf) < PASSWORD_MIN) {
+        fprintf(stderr, "hilo: agent: the password must have at least %d characters\n", PASSWORD_MIN);
+        return false;
+    }
+    return true;
+}
+
+static bool hash_password(const char *pw, char out[crypto_pwhash_STRBYTES]) {
+    if (sodium_init() < 0 ||
+        crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
+            0) {
+        fprintf(stderr, "hilo: agent: password hashing failed (out of memory?)\n");
+        return false;
+    }
+    return true;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
+    const char *id = NULL, *name = NULL, *role = "agent", *skills = "", *capacity = "whatsapp=3,sms=3,voice=1",
+               *env = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (a[0] != '-' && !id) id = a;
+        else if (strcmp(a, "--name") == 0 && v) name = argv[++i];
+        else if (strcmp(a, "--role") == 0 && v) role = argv[++i];
+        else if (strcmp(a, "--skills") == 0 && v) skills = argv[++i];
+        else if (strcmp(a, "--capacity") == 0 && v) capacity = argv[++i];
+        else if (strcmp(a, "--password-env") == 0 && v) env = argv[++i];
+        else {
+            fputs(usage_text, stderr);
+            return HILO_EXIT_USAGE;
+        }
+    }
+    if (!id || !name || !*name) {
+        fputs(usage_text, stderr);
+        return HILO_EXIT_USAGE;
+    }
+    if (!token_ok(id, strlen(id))) {
+        fprintf(stderr, "hilo: agent: id '%s': 1..64 of [A-Za-z0-9._-]\n", id);
+        return HILO_EXIT_USAGE;
+    }
+    if (strcmp(role, "agent") != 0 && strcmp(role, "supervisor") != 0) {
+        fprintf(stderr, "hilo: agent: --role must be agent or supervisor\n");
+        return HILO_EXIT_USAGE;
+    }
+    if (!list_ok(skills)) {
+        fprintf(stderr, "hilo: agent: --skills: comma-separated names of [A-Za-z0-9._-]\n");
+        return HILO_EXIT_USAGE;
+    }
+    long cap[3] = {0, 0, 0};
+    static const char *const chans[3] = {"whatsapp", "sms", "voice"};
+    for (const char *p = capacity; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *eq = memchr(p, '=', n);
+        int c = -1;
+        for (int k = 0; eq && k < 3; k++)
+            if ((size_t)(eq - p) == strlen(chans[k]) && strncmp(p, chans[k], (size_t)(eq - p)) == 0) c = k;
+        char *end;
+        long v = eq ? strtol(eq + 1, &end, 10) : -1;
+        if (c < 0 || v < 0 || v > 100 || end != p + n) {
+            fprintf(stderr, "hilo: agent: --capacity: channel=N pairs (whatsapp, sms, voice; 0..100), got '%.*s'\n",
+                    (int)n, p);
+            return HILO_EXIT_USAGE;
+        }
+        cap[c] = v;
+        p += n;
+        if (*p == ',') p++;
+    }
+    char pw[1100], hash[crypto_pwhash_STRBYTES];
+    if (!read_password(env, pw, sizeof pw)) return HILO_EXIT_DATA;
+    bool hashed = hash_password(pw, hash);
+    sodium_memzero(pw, sizeof pw);
+    if (!hashed) return HILO_EXIT_DATA;
+
+    /* Skills the agent leaves: out of those routing sets. */
+    redisReply *r = hilo_cli_cmd(cli, "HGET hilo:agent:%s skills", id);
+    if (!r) return HILO_EXIT_REDIS;
+    if (r->type == REDIS_REPLY_STRING && *r->str) {
+        char *old = hilo_xstrdup(r->str);
+        for (char *s = strtok(old, ","); s; s = strtok(NULL, ",")) {
+            redisReply *x = hilo_cli_cmd(cli, "SREM hilo:skill:%s %s", s, id);
+            if (!x) {
+                free(old);
+                freeReplyObject(r);
+                return HILO_EXIT_REDIS;
+            }
+            freeReplyObject(x);
+        }
+        free(old);
+    }
+    freeReplyObject(r);
+    r = hilo_cli_cmd(cli, "HSET hilo:agent:%s name %s role %s skills %s cap:whatsapp %ld cap:sms %ld cap:voice %ld "
+                          "pwhash %s updated_ms %lld",
+                     id, name, role, skills, cap[0], cap[1], cap[2], hash, now_ms());
+    if (!r) return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    if (!(r = hilo_cli_cmd(cli, "SADD hilo:agents %s", id))) return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    char *sk = hilo_xstrdup(skills);
+    for (char *s = strtok(sk, ","); s; s = strtok(NULL, ",")) {
+        if (!(r = hilo_cli_cmd(cli, "SADD hilo:skill:%s %s", s, id))) {
+            free(sk);
+            return HILO_EXIT_REDIS;
+        }
+        freeReplyObject(r);
+    }
+    free(sk);
+    printf("agent %s (%s): skills %s; capacity whatsapp=%ld sms=%ld voice=%ld\n", id, role, *skills ? skills : "-",
+           cap[0], cap[1], cap[2]);
+    return HILO_EXIT_OK;
+}
+
+static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
+    const char *id = NULL, *env = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--password-env") == 0 && i + 1 < argc) env = argv[++i];
+        else if (argv[i][0] != '-' && !id) id = argv[i];
+        else {
+            fputs(usage_text, stderr);
+            return HILO_EXIT_USAGE;
+        }
+    }
+    if (!id || !token_ok(id, strlen(id))) {
+        fputs(usage_text, stderr);
+        return HILO_EXIT_USAGE;
+    }
+    redisReply *r = hilo_cli_cmd(cli, "EXISTS hilo:agent:%s", id);
+    if (!r) return HILO_EXIT_REDIS;
+    bool exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    if (!exists) {
+        fprintf(stderr, "hilo: agent: no agent '%s'\n", id);
+        return HILO_EXIT_DATA;
+    }
+    char pw[1100], hash[crypto_pwhash_STRBYTES];
+    if (!read_password(env, pw, sizeof pw)) return HILO_EXIT_DATA;
+    bool hashed = hash_password(pw, hash);
+    sodium_memzero(pw, sizeof pw);
+    if (!hashed) return HILO_EXIT_DATA;
+    if (!(r = hilo_cli_cmd(cli, "HSET hilo:agent:%s pwhash %s updated_ms %lld", id, hash, now_ms())))
+        return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    printf("password of %s changed (open sessions stay valid until they expire or log out)\n", id);
+    return HILO_EXIT_OK;
+}
+
+static int cmd_list(hilo_cli_t *cli) {
+    redisReply *ids = hilo_cli_cmd(cli, "SMEMBERS hilo:agents");
+    if (!ids) return HILO_EXIT_REDIS;
+    printf("%-20s %-11s %-9s %-24s %-28s %s\n", "ID", "ROLE", "STATE", "NAME", "SKILLS", "CAPACITY w/s/v");
+    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+        const char *id = ids->element[i]->str;
+        redisReply *a = hilo_cli_cmd(cli, "HMGET hilo:agent:%s role name skills cap:whatsapp cap:sms cap:voice", id);
+        redisReply *l = a ? hilo_cli_cmd(cli, "HGET hilo:agent:%s:live state", id) : NULL;
+        if (!a || !l) {
+            if (a) freeReplyObject(a);
+            freeReplyObject(ids);
+            return HILO_EXIT_REDIS;
+        }
+#define F(k) (a->type == REDIS_REPLY_ARRAY && a->element[k]->type == REDIS_REPLY_STRING ? a->element[k]->str : "-")
+        printf("%-20s %-11s %-9s %-24s %-28s %s/%s/%s\n", id, F(0), l->type == REDIS_REPLY_STRING ? l->str : "offline",
+               F(1), F(2), F(3), F(4), F(5));
+#undef F
+        freeReplyObject(a);
+        freeReplyObject(l);
+    }
+    freeReplyObject(ids);
+    return HILO_EXIT_OK;
+}
+
+int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "add") == 0) return cmd_add(cli, argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "passwd") == 0) return cmd_passwd(cli, argc, argv);
+    if (argc == 2 && strcmp(argv[1], "list") == 0) return cmd_list(cli);
+    fputs(usage_text, stderr);
+    return HILO_EXIT_USAGE;
+}

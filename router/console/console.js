@@ -1,0 +1,376 @@
+// console.js — the hilo console in the browser: login (POST /api/login), one websocket to /ws
+// with reconnect (backoff + jitter) and a full resync after every reconnect, the agent
+// workspace and the supervisor floor. Protocol: docs/console-protocol.md. All text is put in
+// the page with textContent (never innerHTML) — message bodies come from debtors.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, attrs, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k === 'testid') e.dataset.testid = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+  return e;
+};
+const fmtMs = (ms) => {
+  if (ms === null || ms === undefined) return '–';
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? s + 's' : Math.floor(s / 60) + 'm' + String(s % 60).padStart(2, '0') + 's';
+};
+const money = (cents, cur) => (cents / 100).toFixed(2) + ' ' + (cur || '');
+
+const S = {
+  token: sessionStorage.getItem('hilo.token'),
+  me: null, role: null,
+  ws: null, backoff: 500, timer: null, lastRx: 0, rid: 0, pending: {},
+  view: 'desk', agent: null, open: null, conv: null, canned: [],
+};
+
+// --- connection -------------------------------------------------------------------------
+
+function setConn(state) {
+  const c = $('conn');
+  c.textContent = state;
+  c.className = 'conn ' + state;
+}
+
+function send(t, body) {
+  if (!S.ws || S.ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('offline'));
+  const rid = ++S.rid;
+  S.ws.send(JSON.stringify(Object.assign({ t, rid }, body || {})));
+  return new Promise((resolve) => { S.pending[rid] = resolve; });
+}
+
+function connect() {
+  clearTimeout(S.timer);
+  if (!S.token) return showLogin();
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(proto + '//' + location.host + '/ws?token=' + encodeURIComponent(S.token));
+  S.ws = ws;
+  setConn('connecting');
+  ws.onmessage = (ev) => {
+    S.lastRx = Date.now();
+    let m;
+    try { m = JSON.parse(ev.data); } catch (e) { return; }
+    handle(m);
+  };
+  ws.onclose = (ev) => {
+    if (S.ws !== ws) return;
+    S.ws = null;
+    for (const r of Object.values(S.pending)) r({ t: 'error', code: 'offline', text: 'connection lost' });
+    S.pending = {};
+    if (ev.code === 4401) { // the session is gone: sign in again
+      sessionStorage.removeItem('hilo.token');
+      S.token = null;
+      setConn('offline');
+      return showLogin('Your session ended; please sign in again.');
+    }
+    setConn('reconnecting');
+    const wait = Math.min(S.backoff, 10000) * (0.75 + Math.random() * 0.5);
+    S.backoff = Math.min(S.backoff * 2, 10000);
+    S.timer = setTimeout(connect, wait);
+  };
+}
+
+// A socket that stays open but silent is dead: the server pings every 15 s when idle.
+setInterval(() => {
+  if (!S.ws || S.ws.readyState !== WebSocket.OPEN) return;
+  if (Date.now() - S.lastRx > 40000) { S.ws.close(); return; }
+  if (Date.now() - S.lastRx > 20000) S.ws.send(JSON.stringify({ t: 'ping' }));
+}, 5000);
+
+function handle(m) {
+  if (m.rid && S.pending[m.rid] && (m.t === 'ok' || m.t === 'error' || m.t === 'reply_result')) {
+    S.pending[m.rid](m);
+    delete S.pending[m.rid];
+  }
+  switch (m.t) {
+    case 'hello':
+      S.backoff = 500;
+      S.me = m.agent; S.role = m.role;
+      setConn('connected');
+      $('who').textContent = m.name + ' (' + m.role + ')';
+      showApp();
+      // Full resync after any (re)connect: the server sends the agent snapshot by itself;
+      // what we followed is asked for again.
+      if (S.open) send('open', { debtor: S.open });
+      if (S.view === 'floor') send('floor');
+      break;
+    case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
+    case 'agent': S.agent = m; renderAgent(); break;
+    case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); } break;
+    case 'conv_gone':
+      if (m.debtor === S.open) { S.open = null; S.conv = null; renderConv(); }
+      break;
+    case 'floor': renderFloor(m); break;
+    case 'logged_out': break;
+    default: break;
+  }
+}
+
+// --- login ------------------------------------------------------------------------------
+
+function showLogin(msg) {
+  $('login').hidden = false;
+  $('desk').hidden = true;
+  $('floor').hidden = true;
+  for (const id of ['avail-wrap', 'logout', 'to-floor', 'to-desk']) $(id).hidden = true;
+  $('login-error').textContent = msg || '';
+}
+
+function showApp() {
+  $('login').hidden = true;
+  $('logout').hidden = false;
+  $('avail-wrap').hidden = false;
+  $('to-floor').hidden = S.role !== 'supervisor' || S.view === 'floor';
+  $('to-desk').hidden = S.view !== 'floor';
+  $('desk').hidden = S.view !== 'desk';
+  $('floor').hidden = S.view !== 'floor';
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    const r = await fetch('/api/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agent: $('login-agent').value.trim(), password: $('login-password').value }),
+    });
+    const j = await r.json();
+    if (!r.ok) { $('login-error').textContent = j.text || j.error || ('error ' + r.status); return; }
+    S.token = j.token;
+    sessionStorage.setItem('hilo.token', j.token);
+    $('login-password').value = '';
+    S.view = j.role === 'supervisor' ? 'floor' : 'desk';
+    connect();
+  } catch (e) {
+    $('login-error').textContent = 'The router cannot be reached.';
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  await send('logout').catch(() => {});
+  sessionStorage.removeItem('hilo.token');
+  S.token = null;
+  showLogin();
+});
+$('availability').addEventListener('change', () => send('state', { state: $('availability').value }));
+$('to-floor').addEventListener('click', () => { S.view = 'floor'; showApp(); send('floor'); });
+$('to-desk').addEventListener('click', () => { S.view = 'desk'; showApp(); });
+
+// --- the agent workspace ----------------------------------------------------------------
+
+function renderAgent() {
+  const a = S.agent;
+  if (document.activeElement !== $('availability')) $('availability').value = a.state === 'available' ? 'available' : 'away';
+  const offers = $('offers');
+  offers.replaceChildren(...a.offers.map((o) => el('li', { testid: 'offer-' + o.debtor, class: S.open === o.debtor ? 'active' : '' },
+    el('div', {}, el('span', { class: 'badge ' + (o.channel || '') }, o.channel || '?'), o.name || o.debtor),
+    el('div', { class: 'meta' }, (o.reason || '') + (o.detail ? ': ' + o.detail : '') + ' · ' + (o.queue || '') +
+      ' · waiting ' + fmtMs(o.waiting_ms)),
+    el('div', { class: 'meta', 'data-deadline': o.deadline_ms || '' }, 'expires in ' + fmtMs((o.deadline_ms || 0) - a.now)),
+    el('button', { testid: 'accept-' + o.debtor, onclick: (ev) => { ev.stopPropagation(); accept(o.debtor); } }, 'Accept'),
+    el('button', { testid: 'decline-' + o.debtor, onclick: (ev) => { ev.stopPropagation(); send('decline', { debtor: o.debtor }); } }, 'Decline'),
+  )));
+  for (const li of offers.children) li.addEventListener('click', () => openConv(li.dataset.testid.slice(6)));
+  const convs = $('convs');
+  convs.replaceChildren(...a.convs.map((c) => el('li', {
+    testid: 'conv-' + c.debtor, class: S.open === c.debtor ? 'active' : '', onclick: () => openConv(c.debtor),
+  }, el('div', {}, el('span', { class: 'badge ' + (c.channel || '') }, c.channel || '?'), c.name || c.debtor),
+  el('div', { class: 'meta' }, c.state + (c.reason ? ' · ' + c.reason : '')))));
+  const l = a.load, cap = a.capacity;
+  $('load').textContent = 'load: whatsapp ' + l.whatsapp + '/' + cap.whatsapp + ' · sms ' + l.sms + '/' + cap.sms +
+    ' · voice ' + l.voice + '/' + cap.voice + ' · handled today ' + a.handled_today;
+}
+
+async function accept(debtor) {
+  const r = await send('accept', { debtor });
+  if (r.t === 'ok') openConv(debtor);
+  else $('tool-status').textContent = 'Accept failed: ' + r.text;
+}
+
+function openConv(debtor) {
+  if (S.open && S.open !== debtor) send('unfollow', { debtor: S.open });
+  S.open = debtor;
+  send('open', { debtor }).then((r) => { if (r.t === 'error') $('conv-head').textContent = r.text; });
+}
+
+function renderConv() {
+  const m = S.conv;
+  const thread = $('thread');
+  if (!m) {
+    $('conv-head').textContent = 'No conversation open';
+    thread.replaceChildren();
+    $('composer').hidden = true; $('tools').hidden = true; $('readonly').hidden = true;
+    $('debtor-panel').replaceChildren();
+    return;
+  }
+  const c = m.conv, d = m.debtor_info;
+  $('conv-head').textContent = (d.full_name || m.debtor) + ' — ' + c.state +
+    (c.esc_reason ? ' · escalated: ' + c.esc_reason + (c.esc_detail ? ' (' + c.esc_detail + ')' : '') : '');
+  const stick = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 20;
+  thread.replaceChildren(...m.items.map((it) => {
+    const by = it.dir === 'out' ? (it.by || 'bot') : 'debtor';
+    const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || it.voice.event)) ||
+      (it.media ? '[media]' : '') || '[' + it.kind + ']';
+    return el('li', { testid: 'item', class: (it.dir === 'out' ? 'out' : 'in') + (by === 'bot' ? ' bot' : ''), 'data-ch': it.ch },
+      el('div', { class: 'meta' }, el('span', { class: 'badge ' + it.ch, testid: 'badge' }, it.ch),
+        el('span', { class: 'badge by', testid: 'by' }, by), new Date(it.recv_ms || it.sent_ms).toLocaleString()),
+      el('div', { testid: 'item-text' }, body));
+  }));
+  if (stick) thread.scrollTop = thread.scrollHeight;
+  // Debtor panel.
+  const dl = el('dl', {});
+  const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v === undefined || v === null ? '–' : String(v)));
+  row('Name', d.full_name); row('Balance', d.balance ? d.balance + ' ' + (d.currency || '') : undefined);
+  row('Days past due', d.days_past_due); row('Country / zone', (d.country || '?') + ' / ' + (d.timezone || '?'));
+  row('Language', d.language); row('Verified', d.verified ? 'yes' : 'no');
+  if (c.disposition) { try { row('Last disposition', JSON.parse(c.disposition).code); } catch (e) { /* ignore */ } }
+  const promises = el('ul', { testid: 'promises' }, ...m.promises.map((p) => el('li', {},
+    (p.kind || 'promise') + ' ' + money(p.amount_cents || 0, p.currency) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
+  const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
+    { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
+  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, el('h3', {}, 'Promises'), promises,
+    el('h3', {}, 'Channels'), chans);
+  // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
+  $('readonly').hidden = !m.readonly;
+  $('composer').hidden = m.readonly;
+  $('tools').hidden = m.readonly;
+  const sel = $('reply-channel');
+  const keep = sel.dataset.debtor === m.debtor ? sel.value : null;
+  sel.replaceChildren(...Object.entries(m.channels).map(([ch, v]) => {
+    const o = el('option', { value: ch }, ch + (v.allowed ? '' : ' (blocked)'));
+    o.disabled = !v.allowed;
+    return o;
+  }));
+  sel.dataset.debtor = m.debtor;
+  const pick = keep && m.channels[keep] && m.channels[keep].allowed ? keep : m.default_channel;
+  if (pick) sel.value = pick;
+  showReason();
+  $('notes').replaceChildren(...m.notes.map((n) => el('li', { testid: 'note' }, n.text + ' — ' + (n.by || '') + ' ' +
+    new Date(n.ms).toLocaleString())));
+  for (const li of document.querySelectorAll('#offers li, #convs li')) li.classList.toggle('active', li.dataset.testid.endsWith('-' + m.debtor));
+}
+
+function showReason() {
+  const m = S.conv;
+  if (!m) return;
+  const blocked = Object.entries(m.channels).filter(([, v]) => !v.allowed).map(([ch, v]) => ch + ': ' + v.text);
+  $('channel-reason').textContent = blocked.join(' · ');
+}
+
+$('reply-send').addEventListener('click', async () => {
+  const text = $('reply-text').value.trim();
+  if (!text || !S.open) return;
+  $('reply-status').textContent = 'sending…';
+  const r = await send('reply', { debtor: S.open, channel: $('reply-channel').value, text });
+  if (r.t === 'reply_result' && r.ok) {
+    $('reply-status').textContent = 'sent on ' + r.channel;
+    $('reply-text').value = '';
+  } else {
+    $('reply-status').textContent = 'not sent: ' + (r.text || r.code);
+  }
+});
+
+$('canned').addEventListener('change', () => {
+  const c = S.canned[Number($('canned').value)];
+  if (c) $('reply-text').value = c.text;
+  $('canned').value = '';
+});
+fetch('canned.json').then((r) => r.json()).then((list) => {
+  S.canned = list;
+  $('canned').append(...list.map((c, i) => el('option', { value: String(i) }, c.title)));
+}).catch(() => {});
+
+$('note-add').addEventListener('click', async () => {
+  const text = $('note-text').value.trim();
+  if (!text || !S.open) return;
+  const r = await send('note', { debtor: S.open, text });
+  if (r.t === 'ok') $('note-text').value = '';
+  else $('tool-status').textContent = r.text;
+});
+
+$('disp-code').addEventListener('change', () => {
+  $('disp-ptp').hidden = $('disp-code').value !== 'promise_to_pay';
+  $('disp-cb').hidden = $('disp-code').value !== 'callback';
+});
+
+$('disp-close').addEventListener('click', async () => {
+  if (!S.open) return;
+  const code = $('disp-code').value;
+  const body = { debtor: S.open, code, comment: $('disp-comment').value, close: true };
+  if (code === 'promise_to_pay') {
+    body.amount_cents = Math.round(parseFloat($('disp-amount').value || '0') * 100);
+    body.due = $('disp-due').value;
+  }
+  if (code === 'callback') body.callback_ms = new Date($('disp-callback').value).getTime();
+  const r = await send('wrapup', body);
+  $('tool-status').textContent = r.t === 'ok' ? 'closed' : 'not closed: ' + r.text;
+  if (r.t === 'ok') {
+    const d = S.open;
+    send('unfollow', { debtor: d });
+    S.open = null; S.conv = null; renderConv();
+    $('conv-head').textContent = 'Conversation with ' + d + ' closed';
+  }
+});
+
+async function transfer(kind, target, debtor, status) {
+  if (!target || !debtor) return;
+  const r = await send('transfer', Object.assign({ debtor }, kind === 'agent' ? { to_agent: target } : { to_queue: target }));
+  $(status).textContent = r.t === 'ok' ? 'transferred' : 'not transferred: ' + r.text;
+  return r;
+}
+$('xfer-agent').addEventListener('click', () => transfer('agent', $('xfer-to').value.trim(), S.open, 'tool-status'));
+$('xfer-queue').addEventListener('click', () => transfer('queue', $('xfer-to').value.trim(), S.open, 'tool-status'));
+
+// --- the supervisor floor ---------------------------------------------------------------
+
+function renderFloor(f) {
+  const pct = (x) => (x === null || x === undefined ? '–' : Math.round(x * 100) + '%');
+  $('f-containment').textContent = pct(f.bot_containment);
+  $('f-convs').textContent = f.conversations_today;
+  $('f-escalations').textContent = f.escalations_today;
+  const q = f.queues && typeof f.queues === 'object' && !Array.isArray(f.queues) ? f.queues : {};
+  $('f-queues').replaceChildren(...Object.keys(q).sort().map((k) => {
+    const v = q[k];
+    return el('tr', { testid: 'queue-' + k }, el('td', {}, k), el('td', { testid: 'queue-waiting-' + k }, String(v.waiting)),
+      el('td', {}, fmtMs(v.oldest_wait_ms)), el('td', {}, String(v.offered)), el('td', {}, String(v.answered)),
+      el('td', {}, pct(v.sla_share)), el('td', {}, String(v.abandoned)));
+  }));
+  const ag = f.agents && !Array.isArray(f.agents) ? f.agents : {};
+  $('f-agents').replaceChildren(...Object.keys(ag).sort().map((k) => {
+    const a = ag[k];
+    const sel = el('select', { testid: 'set-state-' + k }, el('option', { value: '' }, '…'),
+      el('option', { value: 'available' }, 'available'), el('option', { value: 'away' }, 'away'));
+    sel.addEventListener('change', () => { if (sel.value) send('state', { agent: k, state: sel.value }); });
+    return el('tr', { testid: 'agent-' + k }, el('td', {}, a.name + ' (' + k + ')'),
+      el('td', { testid: 'agent-state-' + k }, a.online ? a.state : 'offline'),
+      el('td', {}, a.load.whatsapp + '/' + a.capacity.whatsapp + ' · ' + a.load.sms + '/' + a.capacity.sms + ' · ' +
+        a.load.voice + '/' + a.capacity.voice),
+      el('td', {}, String(a.handled_today)), el('td', {}, sel));
+  }));
+  const list = (id, o) => $(id).replaceChildren(...Object.entries(o && !Array.isArray(o) ? o : {})
+    .sort((x, y) => y[1] - x[1]).map(([k, v]) => el('li', {}, k + ': ' + v)));
+  list('f-reasons', f.escalations);
+  list('f-blocks', f.compliance_blocks);
+  list('f-mix', f.channel_mix);
+}
+
+$('sup-open').addEventListener('click', () => {
+  const d = $('sup-debtor').value.trim();
+  if (!d) return;
+  S.view = 'desk';
+  showApp();
+  openConv(d);
+});
+$('sup-reassign-agent').addEventListener('click', () => transfer('agent', $('sup-to').value.trim(), $('sup-debtor').value.trim(), 'sup-status'));
+$('sup-reassign-queue').addEventListener('click', () => transfer('queue', $('sup-to').value.trim(), $('sup-debtor').value.trim(), 'sup-status'));
+
+// --- start ------------------------------------------------------------------------------
+
+if (S.token) { S.view = sessionStorage.getItem('hilo.view') || 'desk'; connect(); } else showLogin();
+window.addEventListener('beforeunload', () => sessionStorage.setItem('hilo.view', S.view));

@@ -1,0 +1,204 @@
+-- agent_ops.lua — what an agent or a supervisor does to a conversation or an agent's state,
+-- each as one atomic step (router/src/console/routing.c): accept or decline an offer,
+-- transfer to an agent or a queue (a supervisor's reassign is the same), wrap-up with a
+-- disposition, close, set an agent's availability. The conv field `rev` is bumped on every
+-- change so an engine turn in flight re-reads the conversation (engine_apply.lua).
+-- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
+-- ARGV[1] op  ARGV[2] actor id  ARGV[3] actor role (agent|supervisor)  ARGV[4] debtor id ("" for
+-- op state)  ARGV[5] now (Unix ms)  ARGV[6] op arguments (JSON object)  ARGV[7] accept timeout
+-- (ms)  ARGV[8] SLA threshold (ms)
+-- Returns {1, "ok"} or {0, error code} (codes: docs/console-protocol.md).
+local op, actor, role, d = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now = tonumber(ARGV[5])
+local args = cjson.decode(ARGV[6])
+local timeout = tonumber(ARGV[7])
+local sla = tonumber(ARGV[8])
+local day = tostring(math.floor(now / 86400000))
+local sup = role == 'supervisor'
+
+local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
+local function event(kind, a, deb)
+  redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', deb or '')
+end
+local function str(v) if type(v) == 'string' then return v end return nil end
+
+if op == 'state' then
+  local target = str(args.agent) or actor
+  if target ~= actor and not sup then return {0, 'forbidden'} end
+  local st = str(args.state)
+  if st ~= 'available' and st ~= 'away' then return {0, 'bad_request'} end
+  if redis.call('EXISTS', 'hilo:agent:' .. target) == 0 then return {0, 'unknown_agent'} end
+  redis.call('HSET', live_key(target), 'state', st, 'state_ms', now)
+  event('agent', target, '')
+  return {1, 'ok'}
+end
+
+local ck = 'hilo:{d:' .. d .. '}:conv'
+local audit_key = 'hilo:{d:' .. d .. '}:audit'
+local function audit(ev, j)
+  j.by = actor
+  j.ms = now
+  redis.call('XADD', audit_key, '*', 'ev', ev, 'j', cjson.encode(j))
+end
+local c = {}
+do
+  local l = redis.call('HGETALL', ck)
+  if #l == 0 then return {0, 'not_found'} end
+  for i = 1, #l, 2 do c[l[i]] = l[i + 1] end
+end
+local function touch() redis.call('HINCRBY', ck, 'rev', 1); redis.call('HSET', ck, 'updated_ms', now) end
+
+local function give_back(a, ch)
+  if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then
+    redis.call('HSET', live_key(a), 'load:' .. ch, 0)
+  end
+end
+-- Drops the pending offer (if any); `passed` remembers the agent so routing tries another.
+local function drop_offer(passed)
+  local a = c.offer_agent
+  redis.call('ZREM', 'hilo:offers', d)
+  if not a then return end
+  give_back(a, c.offer_ch or 'whatsapp')
+  redis.call('SREM', 'hilo:agent:' .. a .. ':offers', d)
+  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms')
+  if passed then redis.call('HSET', ck, 'declined', (c.declined or '') .. a .. ',') end
+  event('offer_gone', a, d)
+  c.offer_agent = nil
+end
+-- Drops the assignment (if any): the agent's capacity is given back.
+local function drop_assignment()
+  local a = c.agent
+  if not a then return end
+  give_back(a, c.agent_ch or 'whatsapp')
+  redis.call('SREM', 'hilo:agent:' .. a .. ':convs', d)
+  redis.call('HDEL', ck, 'agent', 'agent_ch', 'assigned_ms')
+  event('unassigned', a, d)
+  c.agent = nil
+end
+local function enqueue(skill)
+  local prio = tonumber(c.esc_priority or '0') or 0
+  redis.call('HSET', ck, 'state', 'queued', 'queue', skill, 'esc_skill', skill)
+  if not c.esc_ms then redis.call('HSET', ck, 'esc_ms', now) end
+  redis.call('ZADD', 'hilo:queue:' .. skill, now - prio * 60000, d)
+  redis.call('SADD', 'hilo:queues', skill)
+  event('queue', '', d)
+end
+
+if op == 'accept' then
+  if c.offer_agent ~= actor or c.state ~= 'queued' then return {0, 'not_offered'} end
+  local ch = c.offer_ch or 'whatsapp'
+  redis.call('ZREM', 'hilo:offers', d)
+  redis.call('SREM', 'hilo:agent:' .. actor .. ':offers', d)
+  redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
+  if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
+  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms', 'declined')
+  redis.call('HSET', ck, 'state', 'assigned', 'agent', actor, 'agent_ch', ch, 'last_agent', actor,
+             'assigned_ms', now)
+  local wait = now - (tonumber(c.esc_ms or now) or now)
+  local q = c.queue or ''
+  redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered:' .. q, 1)
+  if wait <= sla then redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered_sla:' .. q, 1) end
+  touch()
+  audit('assigned', {agent = actor, channel = ch, wait_ms = wait})
+  event('assigned', actor, d)
+  return {1, 'ok'}
+end
+
+if op == 'decline' then
+  if c.offer_agent ~= actor then return {0, 'not_offered'} end
+  drop_offer(true)
+  touch()
+  audit('offer_declined', {agent = actor})
+  return {1, 'ok'}
+end
+
+if op == 'transfer' then
+  if c.agent ~= actor and not sup then return {0, 'not_assigned'} end
+  local to_agent, to_queue = str(args.to_agent), str(args.to_queue)
+  if to_agent then
+    local acc = redis.call('HMGET', 'hilo:agent:' .. to_agent, 'role', 'disabled')
+    if not acc[1] or acc[2] == '1' then return {0, 'unknown_agent'} end
+    local ch = c.agent_ch or c.offer_ch or c.last_channel or 'whatsapp'
+    local cap = tonumber(redis.call('HGET', 'hilo:agent:' .. to_agent, 'cap:' .. ch) or '0') or 0
+    local load = tonumber(redis.call('HGET', live_key(to_agent), 'load:' .. ch) or '0') or 0
+    if to_agent ~= c.agent and load >= cap then return {0, 'no_capacity'} end
+    if to_agent == c.agent then return {0, 'same_agent'} end
+    drop_offer(false)
+    drop_assignment()
+    enqueue(c.queue or c.esc_skill or 'transfer')
+    -- Offered to that agent directly; if the offer times out, routing takes over.
+    redis.call('HINCRBY', live_key(to_agent), 'load:' .. ch, 1)
+    redis.call('HSET', ck, 'offer_agent', to_agent, 'offer_ch', ch, 'offer_ms', now,
+               'offer_deadline', now + timeout)
+    redis.call('HDEL', ck, 'declined')
+    redis.call('SADD', 'hilo:agent:' .. to_agent .. ':offers', d)
+    redis.call('ZADD', 'hilo:offers', now + timeout, d)
+    touch()
+    audit('transferred', {to_agent = to_agent})
+    event('offer', to_agent, d)
+    return {1, 'ok'}
+  elseif to_queue and string.match(to_queue, '^[%w._-]+$') then
+    drop_offer(false)
+    drop_assignment()
+    redis.call('HDEL', ck, 'last_agent', 'declined') -- no stickiness back to the sender
+    enqueue(to_queue)
+    touch()
+    audit('transferred', {to_queue = to_queue})
+    return {1, 'ok'}
+  end
+  return {0, 'bad_request'}
+end
+
+if op == 'wrapup' or op == 'close' then
+  if c.agent ~= actor and not sup then return {0, 'not_assigned'} end
+  if c.state ~= 'assigned' then return {0, 'not_assigned'} end
+  if op == 'wrapup' then
+    local code = str(args.code)
+    local codes = {promise_to_pay = true, refused = true, dispute = true, wrong_party = true, callback = true,
+                   paid = true, other = true}
+    if not code or not codes[code] then return {0, 'bad_disposition'} end
+    local disp = {code = code, agent = c.agent, ms = now, comment = str(args.comment) or ''}
+    if code == 'promise_to_pay' then
+      local amount = tonumber(args.amount_cents)
+      local due = str(args.due)
+      if not amount or amount <= 0 or not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') then
+        return {0, 'bad_promise'}
+      end
+      disp.amount_cents = amount
+      disp.due = due
+      local cur = redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'currency') or ''
+      local id = 'p' .. now .. '-' .. actor
+      redis.call('HSET', 'hilo:{d:' .. d .. '}:promises', id, cjson.encode({kind = 'promise', amount_cents = amount,
+        currency = cur, due = due, channel = c.agent_ch or '', created_ms = now, state = 'pending',
+        by = 'agent:' .. actor}))
+    elseif code == 'callback' then
+      local at = tonumber(args.callback_ms)
+      if not at or at <= now then return {0, 'bad_callback'} end
+      disp.callback_ms = at
+      redis.call('HSET', ck, 'callback_ms', at)
+    end
+    redis.call('HSET', ck, 'disposition', cjson.encode(disp), 'disposition_ms', now)
+    audit('disposition', disp)
+    c.disposition_ms = tostring(now)
+    if args.close ~= true then
+      touch()
+      event('conv', c.agent, d)
+      return {1, 'ok'}
+    end
+  end
+  if (tonumber(c.disposition_ms or '0') or 0) < (tonumber(c.assigned_ms or '0') or 0) then
+    return {0, 'disposition_required'}
+  end
+  local a = c.agent
+  drop_assignment()
+  if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
+  redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now)
+  redis.call('HDEL', ck, 'esc_counted', 'declined')
+  redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)
+  touch()
+  audit('closed', {agent = a})
+  event('closed', a, d)
+  return {1, 'ok'}
+end
+
+return {0, 'bad_request'}

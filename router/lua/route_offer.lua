@@ -1,0 +1,152 @@
+-- route_offer.lua — one routing pass over every human queue, run by every router on a timer
+-- (router/src/console/routing.c). Atomic, so several routers may run it at once.
+--   1. offers past their accept deadline are released (the agent's reserved capacity is given
+--      back, the agent is remembered as having passed) — the conversation is offered again;
+--   2. agents not seen for the grace period go offline and their offers are released;
+--   3. the head of each queue (lowest score first: escalation time minus priority credit, so
+--      waiting ages every entry forward) is offered to the best agent: last agent first
+--      (stickiness), else an available agent with the skill and free capacity on the
+--      conversation's channel, least loaded first. Reserving = incrementing the agent's load
+--      inside this script, so concurrent routing can never exceed an agent's capacity.
+-- KEYS: none declared (agent and queue keys are global; like commit_outbound.lua this needs a
+--       single Redis — see docs/architecture.md, "Redis Cluster note").
+-- ARGV[1] now (Unix ms)  ARGV[2] accept timeout (ms)  ARGV[3] grace period (ms)
+-- ARGV[4] queue entries examined per queue
+-- Returns the number of offers made. Every change is also appended to the event stream
+-- hilo:console:events (fields k = kind, a = agent, d = debtor), which every router reads to
+-- push updates to its consoles.
+local now = tonumber(ARGV[1])
+local timeout = tonumber(ARGV[2])
+local grace = tonumber(ARGV[3])
+local scan = tonumber(ARGV[4])
+local day = tostring(math.floor(now / 86400000))
+
+local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
+local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
+local function event(kind, a, d)
+  redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', d or '')
+end
+local function audit(d, ev, j)
+  redis.call('XADD', 'hilo:{d:' .. d .. '}:audit', '*', 'ev', ev, 'j', cjson.encode(j))
+end
+
+local function release_offer(d, why)
+  local ck = conv_key(d)
+  local a = redis.call('HGET', ck, 'offer_agent')
+  redis.call('ZREM', 'hilo:offers', d)
+  if not a then return end
+  local ch = redis.call('HGET', ck, 'offer_ch') or 'whatsapp'
+  if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then
+    redis.call('HSET', live_key(a), 'load:' .. ch, 0)
+  end
+  redis.call('SREM', 'hilo:agent:' .. a .. ':offers', d)
+  local declined = redis.call('HGET', ck, 'declined') or ''
+  redis.call('HSET', ck, 'declined', declined .. a .. ',')
+  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms')
+  redis.call('HINCRBY', ck, 'rev', 1)
+  audit(d, 'offer_' .. why, {agent = a, ms = now})
+  event('offer_gone', a, d)
+end
+
+-- 1. expired offers
+for _, d in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:offers', '-inf', now, 'LIMIT', 0, 200)) do
+  release_offer(d, 'timeout')
+end
+
+-- 2. agents gone past the grace period
+for _, a in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:agents:seen', '-inf', now - grace, 'LIMIT', 0, 200)) do
+  redis.call('ZREM', 'hilo:agents:seen', a)
+  redis.call('HSET', live_key(a), 'state', 'offline', 'state_ms', now)
+  for _, d in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. a .. ':offers')) do
+    release_offer(d, 'agent_gone')
+  end
+  event('agent', a, '')
+end
+
+-- 3. offers
+local agent_cache = {}
+local function agent(a)
+  local c = agent_cache[a]
+  if c == nil then
+    local l = redis.call('HGETALL', live_key(a))
+    local live = {}
+    for i = 1, #l, 2 do live[l[i]] = l[i + 1] end
+    c = false
+    if live.state == 'available' and redis.call('ZSCORE', 'hilo:agents:seen', a) then
+      local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'cap:whatsapp', 'cap:sms', 'cap:voice', 'disabled')
+      if acc[4] ~= '1' then
+        c = {id = a, cap = {whatsapp = tonumber(acc[1] or '0') or 0, sms = tonumber(acc[2] or '0') or 0,
+                            voice = tonumber(acc[3] or '0') or 0},
+             load = {}, total = 0, last = tonumber(live.last_offer_ms or '0') or 0}
+        for _, ch in ipairs({'whatsapp', 'sms', 'voice'}) do
+          c.load[ch] = tonumber(live['load:' .. ch] or '0') or 0
+          c.total = c.total + c.load[ch]
+        end
+      end
+    end
+    agent_cache[a] = c
+  end
+  return c
+end
+local function free(c, ch) return c and (c.cap[ch] or 0) > (c.load[ch] or 0) end
+
+local offers = 0
+for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
+  local qk = 'hilo:queue:' .. skill
+  local members = redis.call('SMEMBERS', 'hilo:skill:' .. skill)
+  for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
+    local ck = conv_key(d)
+    local f = redis.call('HMGET', ck, 'state', 'offer_agent', 'last_agent', 'last_channel', 'declined', 'esc_reason',
+                         'esc_counted')
+    if f[1] ~= 'queued' then
+      -- Left the queue without an agent answering (bot resumed, call ended, closed).
+      redis.call('ZREM', qk, d)
+      if f[1] ~= 'assigned' then redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1) end
+      event('queue', '', d)
+    else
+      if not f[7] then
+        redis.call('HSET', ck, 'esc_counted', '1')
+        redis.call('HINCRBY', 'hilo:stats:' .. day, 'esc:' .. (f[6] or 'unknown'), 1)
+      end
+    end
+    if f[1] == 'queued' and not f[2] then
+      local ch = f[4] or 'whatsapp'
+      local declined = f[5] or ''
+      local function passed(a) return string.find(declined, a .. ',', 1, true) ~= nil end
+      local best = nil
+      if f[3] and not passed(f[3]) and free(agent(f[3]), ch) then
+        best = agent(f[3])
+      else
+        local any_passed = false
+        for _, a in ipairs(members) do
+          local c = agent(a)
+          if free(c, ch) then
+            if passed(a) then
+              any_passed = true
+            elseif not best or c.total < best.total or (c.total == best.total and c.last < best.last) then
+              best = c
+            end
+          end
+        end
+        -- Everyone who could take it has passed: start the round again on the next pass.
+        if not best and any_passed then redis.call('HDEL', ck, 'declined') end
+      end
+      if best then
+        best.load[ch] = best.load[ch] + 1
+        best.total = best.total + 1
+        best.last = now
+        redis.call('HINCRBY', live_key(best.id), 'load:' .. ch, 1)
+        redis.call('HSET', live_key(best.id), 'last_offer_ms', now)
+        redis.call('HSET', ck, 'offer_agent', best.id, 'offer_ch', ch, 'offer_ms', now,
+                   'offer_deadline', now + timeout)
+        redis.call('HINCRBY', ck, 'rev', 1)
+        redis.call('SADD', 'hilo:agent:' .. best.id .. ':offers', d)
+        redis.call('ZADD', 'hilo:offers', now + timeout, d)
+        audit(d, 'offered', {agent = best.id, channel = ch, ms = now})
+        event('offer', best.id, d)
+        offers = offers + 1
+      end
+    end
+  end
+end
+return offers

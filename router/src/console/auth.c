@@ -1,0 +1,288 @@
+/* auth.c — who may use the console: the Origin allowlist, POST /api/login (Argon2id check in
+ * libuv's thread pool, then a random session token whose SHA-256 names the Redis session
+ * hash hilo:session:<hash>, with a TTL), token checks for new websockets, and logout (the
+ * session is deleted and every socket holding it, on any router, is closed through the event
+ * stream). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c). */
+#include <openssl/sha.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "hilo/common.h"
+#include "hilo/log.h"
+
+#define LOGIN_MAX_BODY 4096
+#define LOGIN_FAILS_MAX 10      /* failed logins per agent per window before 429 */
+#define LOGIN_FAILS_WINDOW_S 300
+
+void console_token_hash(const char *token, char out[65]) {
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, strlen(token), md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+bool console_origin_allowed(const hilo_console_t *k, const char *origin) {
+    /* No Origin header: not a browser (browsers always send it on websockets and POSTs), so
+     * no cross-site request to guard against; the token still decides. */
+    if (!origin || !*origin) return true;
+    const char *list = k->cfg->console_allowed_origins;
+    size_t n = strlen(origin);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ') e++;
+        if ((size_t)(e - p) == 1 && *p == '*') return true;
+        if ((size_t)(e - p) == n && strncmp(p, origin, n) == 0) return true;
+        p = e;
+    }
+    return false;
+}
+
+/* --- login ---------------------------------------------------------------------------- */
+
+typedef struct {
+    hilo_console_t *k;
+    hilo_http_req_t *req;
+    uv_work_t work;
+    char agent[CONSOLE_ID_MAX + 1];
+    char role[16];
+    char *password;                 /* wiped and freed after the check */
+    char pwhash[crypto_pwhash_STRBYTES];
+    bool ok;
+    char token[65], session[65];
+    int64_t exp_ms;
+} login_t;
+
+static void answer(hilo_http_req_t *req, int status, const char *fmt_json) {
+    hilo_http_req_answer(req, status, "application/json", fmt_json, strlen(fmt_json));
+}
+
+static void login_free(login_t *l) {
+    if (l->password) {
+        sodium_memzero(l->password, strlen(l->password));
+        free(l->password);
+    }
+    sodium_memzero(l->token, sizeof l->token);
+    free(l);
+}
+
+static void on_session_stored(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    login_t *l = arg;
+    if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
+        answer(l->req, 503, "{\"error\":\"unavailable\",\"text\":\"the session store is unavailable\"}");
+    } else {
+        json_t *o = json_pack("{s:s,s:s,s:s,s:I}", "token", l->token, "agent", l->agent, "role", l->role,
+                              "expires_ms", (json_int_t)l->exp_ms);
+        char *s = json_dumps(o, JSON_COMPACT);
+        answer(l->req, 200, s);
+        free(s);
+        json_decref(o);
+        hilo_log_info("console", "event=login agent=%s role=%s", l->agent, l->role);
+    }
+    (void)k;
+    login_free(l);
+}
+
+static void verify_work(uv_work_t *w) {
+    login_t *l = w->data;
+    l->ok = crypto_pwhash_str_verify(l->pwhash, l->password, strlen(l->password)) == 0;
+}
+
+static void verify_done(uv_work_t *w, int status) {
+    login_t *l = w->data;
+    hilo_console_t *k = l->k;
+    bool gone = k->tick_closed;
+    console_work_done(k); /* may free k when the console was destroyed meanwhile */
+    if (gone) {
+        hilo_http_req_answer(l->req, 503, "application/json", "{}", 2);
+        login_free(l);
+        return;
+    }
+    if (status != 0 || k->ctx->closing) {
+        hilo_http_req_answer(l->req, 503, "application/json", "{}", 2);
+        login_free(l);
+        return;
+    }
+    if (!l->ok) {
+        hilo_log_warn("console", "event=login_failed agent=%s reason=password", l->agent);
+        hilo_store_command(k->ctx->store, NULL, NULL, "INCR hilo:login_fail:%s", l->agent);
+        hilo_store_command(k->ctx->store, NULL, NULL, "EXPIRE hilo:login_fail:%s %d", l->agent, LOGIN_FAILS_WINDOW_S);
+        answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
+        login_free(l);
+        return;
+    }
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    for (size_t i = 0; i < sizeof raw; i++) snprintf(l->token + 2 * i, 3, "%02x", raw[i]);
+    console_token_hash(l->token, l->session);
+    int64_t now = hilo_now_ms();
+    l->exp_ms = now + (int64_t)k->cfg->console_session_ttl_s * 1000;
+    batch_t *b = batch_new(k, NULL, on_session_stored, l);
+    char key[96];
+    snprintf(key, sizeof key, "hilo:session:%s", l->session);
+    batch_cmd(b, "HSET %s agent %s role %s created_ms %lld exp_ms %lld", key, l->agent, l->role, (long long)now,
+              (long long)l->exp_ms);
+    batch_cmd(b, "PEXPIREAT %s %lld", key, (long long)l->exp_ms);
+    batch_run(b);
+}
+
+static void on_account(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    login_t *l = arg;
+    if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
+        answer(l->req, 503, "{\"error\":\"unavailable\",\"text\":\"the account store is unavailable\"}");
+        login_free(l);
+        return;
+    }
+    json_int_t fails = 0;
+    if (json_is_string(res[1])) fails = strtoll(json_string_value(res[1]), NULL, 10);
+    if (fails >= LOGIN_FAILS_MAX) {
+        answer(l->req, 429, "{\"error\":\"too_many_attempts\",\"text\":\"too many failed logins; wait 5 minutes\"}");
+        login_free(l);
+        return;
+    }
+    const char *hash = json_string_value(json_array_get(res[0], 0));
+    const char *role = json_string_value(json_array_get(res[0], 1));
+    const char *disabled = json_string_value(json_array_get(res[0], 2));
+    if (!hash || !role || strlen(hash) >= sizeof l->pwhash || (disabled && strcmp(disabled, "1") == 0)) {
+        hilo_log_warn("console", "event=login_failed agent=%s reason=unknown_or_disabled", l->agent);
+        answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
+        login_free(l);
+        return;
+    }
+    snprintf(l->pwhash, sizeof l->pwhash, "%s", hash);
+    snprintf(l->role, sizeof l->role, "%s", strcmp(role, "supervisor") == 0 ? "supervisor" : "agent");
+    l->work.data = l;
+    /* Argon2id takes tens of milliseconds and a lot of memory on purpose: off the loop. */
+    k->works++;
+    if (uv_queue_work(k->ctx->loop, &l->work, verify_work, verify_done) != 0) {
+        k->works--;
+        answer(l->req, 503, "{\"error\":\"unavailable\"}");
+        login_free(l);
+    }
+}
+
+/* POST /api/login {"agent": id, "password": pw} -> {"token", "agent", "role", "expires_ms"}. */
+static void on_login(hilo_http_req_t *req, const char *body, size_t len, const char *origin, void *arg) {
+    hilo_console_t *k = arg;
+    if (!console_origin_allowed(k, origin)) {
+        answer(req, 403, "{\"error\":\"forbidden_origin\"}");
+        return;
+    }
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *agent = jstr(j, "agent"), *pw = jstr(j, "password");
+    if (!agent || !pw || !console_agent_id_ok(agent) || !*pw || strlen(pw) > 1024) {
+        json_decref(j);
+        answer(req, 400, "{\"error\":\"bad_request\",\"text\":\"{\\\"agent\\\", \\\"password\\\"} expected\"}");
+        return;
+    }
+    if (!hilo_store_ready(k->ctx->store)) {
+        json_decref(j);
+        answer(req, 503, "{\"error\":\"unavailable\",\"text\":\"Redis is unavailable\"}");
+        return;
+    }
+    login_t *l = hilo_xcalloc(1, sizeof *l);
+    l->k = k;
+    l->req = req;
+    snprintf(l->agent, sizeof l->agent, "%s", agent);
+    l->password = hilo_xstrdup(pw);
+    json_decref(j);
+    batch_t *b = batch_new(k, NULL, on_account, l);
+    batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled", l->agent);
+    batch_cmd(b, "GET hilo:login_fail:%s", l->agent);
+    batch_run(b);
+}
+
+void console_auth_install(hilo_console_t *k, hilo_http_t *http) {
+    if (sodium_init() < 0) hilo_log_error("console", "event=sodium_init_failed");
+    hilo_http_post_route(http, "/api/login", LOGIN_MAX_BODY, on_login, k);
+}
+
+/* --- websocket tokens ------------------------------------------------------------------ */
+
+static void on_account_for_conn(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)k;
+    (void)arg;
+    if (!c->ws || c->state == CONN_CLOSING) return;
+    const char *name = n >= 1 ? json_string_value(json_array_get(res[0], 0)) : NULL;
+    const char *disabled = n >= 1 ? json_string_value(json_array_get(res[0], 1)) : NULL;
+    if (n < 1 || !json_is_array(res[0]) || !name || (disabled && strcmp(disabled, "1") == 0)) {
+        conn_error(c, NULL, "unauthorized", "the account is unknown or disabled");
+        c->state = CONN_CLOSING;
+        hilo_ws_close(c->ws, 4401, "unauthorized");
+        return;
+    }
+    snprintf(c->name, sizeof c->name, "%s", name);
+    console_ready(c);
+}
+
+static void on_session(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)arg;
+    if (!c->ws || c->state == CONN_CLOSING) return;
+    if (n < 1 || !res_ok(res[0])) {
+        conn_error(c, NULL, "unavailable", "the session store is unavailable; reconnect later");
+        c->state = CONN_CLOSING;
+        hilo_ws_close(c->ws, 1013, "try again later");
+        return;
+    }
+    json_t *s = res_hash(res[0]);
+    const char *agent = jstr(s, "agent"), *role = jstr(s, "role"), *exp = jstr(s, "exp_ms");
+    int64_t exp_ms = exp ? strtoll(exp, NULL, 10) : 0;
+    if (!agent || !console_agent_id_ok(agent) || !role || exp_ms <= hilo_now_ms()) {
+        json_decref(s);
+        hilo_log_info("console", "event=ws_refused reason=bad_token");
+        conn_error(c, NULL, "unauthorized", "the session token is unknown, expired or revoked");
+        c->state = CONN_CLOSING;
+        hilo_ws_close(c->ws, 4401, "unauthorized");
+        return;
+    }
+    snprintf(c->agent, sizeof c->agent, "%s", agent);
+    c->supervisor = strcmp(role, "supervisor") == 0;
+    c->session_exp_ms = exp_ms;
+    json_decref(s);
+    batch_t *b = batch_new(k, c, on_account_for_conn, NULL);
+    batch_cmd(b, "HMGET hilo:agent:%s name disabled", c->agent);
+    batch_run(b);
+}
+
+void console_auth_connect(conn_t *c, const char *token) {
+    hilo_console_t *k = c->console;
+    if (strlen(token) != 64 || strspn(token, "0123456789abcdef") != 64) {
+        conn_error(c, NULL, "unauthorized", "the session token is malformed");
+        c->state = CONN_CLOSING;
+        hilo_ws_close(c->ws, 4401, "unauthorized");
+        return;
+    }
+    console_token_hash(token, c->session);
+    batch_t *b = batch_new(k, c, on_session, NULL);
+    char key[96];
+    snprintf(key, sizeof key, "hilo:session:%s", c->session);
+    batch_cmd(b, "HGETALL %s", key);
+    batch_run(b);
+}
+
+static void on_logout(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)k;
+    json_t *rid = arg;
+    if (n >= 2 && res_ok(res[0])) {
+        hilo_log_info("console", "event=logout agent=%s", c->agent);
+        conn_ok(c, rid, NULL);
+    } else {
+        conn_error(c, rid, "unavailable", "logout failed; try again");
+    }
+    json_decref(rid);
+}
+
+void console_auth_logout(conn_t *c, json_t *rid) {
+    hilo_console_t *k = c->console;
+    batch_t *b = batch_new(k, c, on_logout, json_incref(rid));
+    char key[96];
+    snprintf(key, sizeof key, "hilo:session:%s", c->session);
+    batch_cmd(b, "DEL %s", key);
+    /* Every router closes the sockets of this session (console_events_apply). */
+    batch_cmd(b, "XADD hilo:console:events MAXLEN ~ 10000 * k logout a %s d %s", c->session, "");
+    batch_run(b);
+}

@@ -1,0 +1,655 @@
+/* console.c — the console's connections and its heartbeat: the /ws handlers (origin check,
+ * token, size and rate limits, dispatch of each message), the Redis batch helper, and the tick
+ * that routes queues, reads the cross-router event stream, follows conversation activity,
+ * refreshes presence and pings idle sockets. */
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "hilo/common.h"
+#include "hilo/keys.h"
+#include "hilo/log.h"
+
+extern const char hilo_script_route_offer[];
+extern const char hilo_script_agent_ops[];
+extern const char hilo_script_floor_stats[];
+
+/* The tick: every 10 ms the event stream and the thread activity are read (one small command
+ * each per router), which bounds the push latency of a change made on any router; the rest
+ * runs at the slower rates below. */
+#define TICK_MS 10
+#define CONN_SWEEP_MS 100       /* per-socket checks: auth timeout, expiry, idle, ping, resync */
+#define AUTH_TIMEOUT_MS 10000   /* a socket must be authenticated by then */
+#define PING_MS 15000           /* app-level ping when the client has been quiet */
+#define IDLE_MS 45000           /* no message at all for this long: the socket is dead */
+#define PRESENCE_MS 2000        /* how often hilo:agents:seen is refreshed */
+#define RESYNC_MS 30000        /* full snapshot even without events (repairs a missed one) */
+#define FLOOR_MS 1000           /* supervisor floor refresh */
+
+/* --- small helpers -------------------------------------------------------------------- */
+
+int64_t console_now_ms(const hilo_console_t *k) {
+    (void)k;
+    return hilo_now_ms();
+}
+
+bool console_agent_id_ok(const char *id) {
+    size_t n = id ? strlen(id) : 0;
+    return n >= 1 && n <= CONSOLE_ID_MAX &&
+           strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+bool console_debtor_ok(const char *id) {
+    if (!id) return false;
+    if (strncmp(id, "u:", 2) == 0) {
+        size_t n = strlen(id + 2);
+        return n >= 2 && n <= 20 && id[2] == '+' && strspn(id + 3, "0123456789") == n - 1;
+    }
+    return hilo_debtor_id_valid(id);
+}
+
+const char *jstr(const json_t *obj, const char *key) {
+    return json_string_value(json_object_get(obj, key));
+}
+
+bool res_ok(const json_t *r) { return r && !(json_is_object(r) && json_object_get(r, "error")); }
+
+json_t *res_hash(const json_t *r) {
+    json_t *o = json_object();
+    if (!json_is_array(r)) return o;
+    for (size_t i = 0; i + 1 < json_array_size(r); i += 2) {
+        const char *f = json_string_value(json_array_get(r, i));
+        if (f) json_object_set(o, f, json_array_get(r, i + 1));
+    }
+    return o;
+}
+
+static json_t *reply_json(const redisReply *r) {
+    if (!r) return NULL;
+    switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS: {
+        json_t *s = json_stringn(r->str, r->len); /* NULL for bytes that are not UTF-8 */
+        return s ? s : json_null();
+    }
+    case REDIS_REPLY_INTEGER: return json_integer(r->integer);
+    case REDIS_REPLY_NIL: return json_null();
+    case REDIS_REPLY_ERROR: return json_pack("{s:s%}", "error", r->str, r->len);
+    case REDIS_REPLY_ARRAY: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < r->elements; i++) {
+            json_t *e = reply_json(r->element[i]);
+            json_array_append_new(a, e ? e : json_null());
+        }
+        return a;
+    }
+    default: return json_null();
+    }
+}
+
+/* --- batches -------------------------------------------------------------------------- */
+
+#define BATCH_MAX 64
+
+struct batch {
+    hilo_console_t *k;
+    conn_t *conn;
+    batch_fn fn;
+    void *arg;
+    int sent, got;
+    bool running;
+    json_t *res[BATCH_MAX];
+    int script[BATCH_MAX];           /* script index per command, -1 for none */
+};
+
+static void batch_finish(batch_t *b) {
+    hilo_console_t *k = b->k;
+    if (!k->ctx->closing) {
+        /* A script unknown to Redis (restart, SCRIPT FLUSH): load ours again for next time. */
+        for (int i = 0; i < b->sent; i++) {
+            const char *e = b->res[i] && json_is_object(b->res[i]) ? jstr(b->res[i], "error") : NULL;
+            if (e && strncmp(e, "NOSCRIPT", 8) == 0 && b->script[i] >= 0) {
+                const char *argv[3] = {"SCRIPT", "LOAD", k->scripts[b->script[i]].body};
+                hilo_store_argv(k->ctx->store, NULL, NULL, 3, argv, NULL);
+            }
+        }
+        b->fn(k, b->conn, b->res, b->sent, b->arg);
+    }
+    for (int i = 0; i < b->sent; i++) json_decref(b->res[i]);
+    if (b->conn) conn_unref(b->conn);
+    free(b);
+}
+
+typedef struct {
+    batch_t *b;
+    int i;
+} slot_t;
+
+static void on_batch_reply(redisReply *r, void *arg) {
+    slot_t *s = arg;
+    batch_t *b = s->b;
+    b->res[s->i] = reply_json(r);
+    free(s);
+    if (++b->got == b->sent && b->running) batch_finish(b);
+}
+
+batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg) {
+    batch_t *b = hilo_xcalloc(1, sizeof *b);
+    b->k = k;
+    b->conn = conn;
+    b->fn = fn;
+    b->arg = arg;
+    if (conn) conn_ref(conn);
+    return b;
+}
+
+void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens) {
+    if (b->sent == BATCH_MAX) abort(); /* programmer error */
+    int i = b->sent++;
+    b->script[i] = -1;
+    slot_t *s = hilo_xmalloc(sizeof *s);
+    *s = (slot_t){b, i};
+    if (hilo_store_argv(b->k->ctx->store, on_batch_reply, s, argc, argv, lens) != HILO_OK) {
+        free(s);
+        b->got++;
+    }
+}
+
+/* A tiny command formatter: fmt is split on spaces into arguments; inside each, %s and %lld
+ * are replaced by the next vararg (values may contain spaces: they stay one argument). */
+void batch_cmd(batch_t *b, const char *fmt, ...) {
+    enum { MAXARGS = 24 };
+    const char *argv[MAXARGS];
+    size_t lens[MAXARGS];
+    hilo_buf_t bufs[MAXARGS];
+    memset(bufs, 0, sizeof bufs);
+    int argc = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p && argc < MAXARGS;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        hilo_buf_t *o = &bufs[argc];
+        for (; *p && *p != ' '; p++) {
+            if (p[0] == '%' && p[1] == 's') {
+                const char *v = va_arg(ap, const char *);
+                hilo_buf_append(o, v, strlen(v));
+                p++;
+            } else if (strncmp(p, "%lld", 4) == 0) {
+                hilo_buf_printf(o, "%lld", va_arg(ap, long long));
+                p += 3;
+            } else {
+                hilo_buf_append(o, p, 1);
+            }
+        }
+        if (!o->data) hilo_buf_append(o, "", 0);
+        argv[argc] = o->data;
+        lens[argc] = o->len;
+        argc++;
+    }
+    va_end(ap);
+    batch_argv(b, argc, argv, lens);
+    for (int i = 0; i < argc; i++) hilo_buf_free(&bufs[i]);
+}
+
+void batch_script(batch_t *b, int script, int nargs, const char **args) {
+    const char *argv[16];
+    argv[0] = "EVALSHA";
+    argv[1] = b->k->scripts[script].sha;
+    argv[2] = "0";
+    for (int i = 0; i < nargs && i < 13; i++) argv[3 + i] = args[i];
+    batch_argv(b, 3 + nargs, argv, NULL);
+    b->script[b->sent - 1] = script;
+}
+
+void batch_run(batch_t *b) {
+    b->running = true;
+    if (b->got == b->sent) batch_finish(b);
+}
+
+/* --- connections ---------------------------------------------------------------------- */
+
+void conn_ref(conn_t *c) { c->refs++; }
+
+void conn_unref(conn_t *c) {
+    if (--c->refs > 0) return;
+    hilo_console_t *k = c->console;
+    if (c->prev) c->prev->next = c->next; else k->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c);
+}
+
+bool conn_alive(const conn_t *c) { return c && c->ws && c->state != CONN_CLOSING && !c->console->ctx->closing; }
+
+void conn_send(conn_t *c, json_t *msg) {
+    if (conn_alive(c) || (c->ws && c->state == CONN_CLOSING)) {
+        char *s = json_dumps(msg, JSON_COMPACT);
+        if (s) hilo_ws_send(c->ws, s, strlen(s));
+        free(s);
+    }
+    json_decref(msg);
+}
+
+void conn_error(conn_t *c, json_t *rid, const char *code, const char *text) {
+    json_t *m = json_pack("{s:s,s:s,s:s}", "t", "error", "code", code, "text", text ? text : code);
+    if (rid) json_object_set(m, "rid", rid);
+    conn_send(c, m);
+}
+
+void conn_ok(conn_t *c, json_t *rid, json_t *extra) {
+    json_t *m = json_pack("{s:s}", "t", "ok");
+    if (rid) json_object_set(m, "rid", rid);
+    if (extra) {
+        json_object_update(m, extra);
+        json_decref(extra);
+    }
+    conn_send(c, m);
+}
+
+static void conn_close(conn_t *c, int code, const char *reason) {
+    if (!c->ws || c->state == CONN_CLOSING) return;
+    c->state = CONN_CLOSING;
+    hilo_ws_close(c->ws, code, reason);
+}
+
+bool conn_follows(const conn_t *c, const char *debtor) {
+    for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+        if (strcmp(c->open[i], debtor) == 0) return true;
+    return false;
+}
+
+static bool ws_accept(const char *origin, void *arg) { return console_origin_allowed(arg, origin); }
+
+static void *ws_open(hilo_ws_t *ws, const char *token, const char *peer, void *arg) {
+    hilo_console_t *k = arg;
+    conn_t *c = hilo_xcalloc(1, sizeof *c);
+    c->console = k;
+    c->ws = ws;
+    c->refs = 1;
+    c->opened_ms = c->last_rx_ms = c->tokens_ms = hilo_now_ms();
+    c->tokens = k->cfg->console_rate_burst;
+    c->next = k->conns;
+    if (k->conns) k->conns->prev = c;
+    k->conns = c;
+    k->nconns++;
+    hilo_log_debug("console", "event=ws_open peer=%s", peer);
+    if (!*token) {
+        conn_error(c, NULL, "unauthorized", "a session token is required (?token=)");
+        conn_close(c, 4401, "unauthorized");
+    } else {
+        c->state = CONN_AUTHING;
+        console_auth_connect(c, token);
+    }
+    return c;
+}
+
+static void ws_closed(void *conn) {
+    conn_t *c = conn;
+    c->console->nconns--;
+    c->ws = NULL;
+    c->state = CONN_CLOSING;
+    conn_unref(c);
+}
+
+void console_ready(conn_t *c) {
+    hilo_console_t *k = c->console;
+    c->state = CONN_READY;
+    json_t *limits = json_pack("{s:I,s:I,s:I,s:I}", "max_message", (json_int_t)k->cfg->console_max_message,
+                               "rate_per_s", (json_int_t)k->cfg->console_rate_per_s, "ping_ms", (json_int_t)PING_MS,
+                               "offer_timeout_ms", (json_int_t)k->cfg->console_offer_timeout_ms);
+    conn_send(c, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:s}", "t", "hello", "agent", c->agent, "name", c->name,
+                           "role", c->supervisor ? "supervisor" : "agent", "expires_ms",
+                           (json_int_t)c->session_exp_ms, "now", (json_int_t)hilo_now_ms(), "limits", limits,
+                           "router", k->cfg->instance));
+    /* Presence now, so routing sees the agent at once. */
+    hilo_store_command(k->ctx->store, NULL, NULL, "ZADD hilo:agents:seen %lld %s", (long long)hilo_now_ms(), c->agent);
+    hilo_store_command(k->ctx->store, NULL, NULL, "HSETNX hilo:agent:%s:live state away", c->agent);
+    console_send_agent(c);
+}
+
+/* Token bucket: rate_per_s with a burst; a client that keeps flooding is disconnected. */
+static bool rate_ok(conn_t *c) {
+    const hilo_router_config_t *cfg = c->console->cfg;
+    int64_t now = hilo_now_ms();
+    c->tokens += (double)(now - c->tokens_ms) * (double)cfg->console_rate_per_s / 1000.0;
+    if (c->tokens > cfg->console_rate_burst) c->tokens = (double)cfg->console_rate_burst;
+    c->tokens_ms = now;
+    if (c->tokens < 1) return false;
+    c->tokens -= 1;
+    return true;
+}
+
+static void ws_message(void *conn, const char *data, size_t len) {
+    conn_t *c = conn;
+    if (c->state == CONN_CLOSING) return;
+    c->last_rx_ms = hilo_now_ms();
+    if (!rate_ok(c)) {
+        if (++c->rejected > 100) {
+            conn_close(c, 4429, "rate limit");
+            return;
+        }
+        conn_error(c, NULL, "rate_limited", "too many messages; slow down");
+        return;
+    }
+    json_error_t jerr;
+    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *t = jstr(m, "t");
+    if (!m || !json_is_object(m) || !t) {
+        conn_error(c, NULL, "bad_request", "a JSON object with a string \"t\" is expected");
+        json_decref(m);
+        return;
+    }
+    json_t *rid = json_object_get(m, "rid");
+    if (c->state != CONN_READY) {
+        if (strcmp(t, "pong") != 0) conn_error(c, rid, "not_ready", "authentication in progress");
+        json_decref(m);
+        return;
+    }
+    const char *debtor = jstr(m, "debtor");
+    bool needs_debtor = strcmp(t, "open") == 0 || strcmp(t, "unfollow") == 0 || strcmp(t, "accept") == 0 ||
+                        strcmp(t, "decline") == 0 || strcmp(t, "reply") == 0 || strcmp(t, "note") == 0 ||
+                        strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0;
+    if (needs_debtor && !console_debtor_ok(debtor)) {
+        conn_error(c, rid, "bad_request", "\"debtor\" must be a debtor id");
+    } else if (strcmp(t, "ping") == 0) {
+        conn_send(c, json_pack("{s:s,s:I}", "t", "pong", "now", (json_int_t)hilo_now_ms()));
+    } else if (strcmp(t, "pong") == 0) {
+        /* last_rx_ms is enough */
+    } else if (strcmp(t, "sync") == 0) {
+        console_send_agent(c);
+        for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+            if (c->open[i][0]) console_send_conv(c, c->open[i]);
+    } else if (strcmp(t, "logout") == 0) {
+        console_auth_logout(c, rid);
+    } else if (strcmp(t, "state") == 0) {
+        json_t *a = json_pack("{s:O}", "state", json_object_get(m, "state") ? json_object_get(m, "state") : json_null());
+        if (jstr(m, "agent")) json_object_set(a, "agent", json_object_get(m, "agent"));
+        console_op(c, rid, "state", "", a);
+        json_decref(a);
+    } else if (strcmp(t, "accept") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "close") == 0) {
+        console_op(c, rid, t, debtor, m);
+    } else if (strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0) {
+        console_op(c, rid, t, debtor, m);
+    } else if (strcmp(t, "open") == 0) {
+        console_open_conv(c, rid, debtor);
+    } else if (strcmp(t, "unfollow") == 0) {
+        for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+            if (strcmp(c->open[i], debtor) == 0) c->open[i][0] = 0;
+        conn_ok(c, rid, NULL);
+    } else if (strcmp(t, "reply") == 0) {
+        console_reply(c, rid, debtor, jstr(m, "channel"), jstr(m, "text"));
+    } else if (strcmp(t, "note") == 0) {
+        console_note(c, rid, debtor, jstr(m, "text"));
+    } else if (strcmp(t, "floor") == 0) {
+        if (!c->supervisor) {
+            conn_error(c, rid, "forbidden", "supervisors only");
+        } else {
+            c->floor = true;
+            conn_ok(c, rid, NULL);
+            console_floor_tick(c->console);
+        }
+    } else if (strcmp(t, "agents") == 0) {
+        if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
+        else console_agents_list(c, rid);
+    } else {
+        conn_error(c, rid, "unknown_type", "unknown message type");
+    }
+    json_decref(m);
+}
+
+/* --- the event stream: what changed, on any router ------------------------------------- */
+
+void console_events_apply(hilo_console_t *k, json_t *entries) {
+    /* entries: [[id, [field, value, ...]], ...] */
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        const char *id = json_string_value(json_array_get(e, 0));
+        json_t *f = res_hash(json_array_get(e, 1));
+        const char *kind = jstr(f, "k"), *a = jstr(f, "a"), *d = jstr(f, "d");
+        if (id) snprintf(k->events_id, sizeof k->events_id, "%s", id);
+        bool revoke = kind && strcmp(kind, "logout") == 0;
+        for (conn_t *c = k->conns; c; c = c->next) {
+            if (c->state != CONN_READY || !c->ws) continue;
+            if (revoke) {
+                if (a && strcmp(c->session, a) == 0) {
+                    conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
+                    conn_close(c, 4401, "logged out");
+                }
+                continue;
+            }
+            if (a && *a && strcmp(c->agent, a) == 0) console_send_agent(c); /* now: latency */
+            if (d && *d && conn_follows(c, d)) console_send_conv(c, d);
+        }
+        json_decref(f);
+    }
+}
+
+static void on_events(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    (void)arg;
+    k->events_inflight = false;
+    if (n < 1 || !json_is_array(res[0])) return; /* nil: nothing new */
+    json_t *streams = res[0];
+    json_t *entries = json_array_get(json_array_get(streams, 0), 1);
+    if (entries) console_events_apply(k, entries);
+}
+
+static void read_events(hilo_console_t *k) {
+    if (k->events_inflight) return;
+    k->events_inflight = true;
+    batch_t *b = batch_new(k, NULL, on_events, NULL);
+    batch_cmd(b, "XREAD COUNT 2000 STREAMS hilo:console:events %s", k->events_id);
+    batch_run(b);
+}
+
+/* --- conversation activity: hilo:convs scores move on every inbound and outbound ------- */
+
+static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    (void)arg;
+    k->activity_inflight = false;
+    if (n < 1 || !json_is_array(res[0])) return;
+    size_t i;
+    for (i = 0; i + 1 < json_array_size(res[0]); i += 2) {
+        const char *d = json_string_value(json_array_get(res[0], i));
+        const char *score = json_string_value(json_array_get(res[0], i + 1));
+        int64_t ms = score ? strtoll(score, NULL, 10) : 0;
+        if (ms > k->activity_since_ms) k->activity_since_ms = ms;
+        if (!d) continue;
+        for (conn_t *c = k->conns; c; c = c->next)
+            if (c->state == CONN_READY && c->ws && conn_follows(c, d)) console_send_conv(c, d);
+    }
+}
+
+static void poll_activity(hilo_console_t *k) {
+    bool any = false;
+    for (conn_t *c = k->conns; c && !any; c = c->next)
+        for (int i = 0; i < CONSOLE_OPEN_MAX && !any; i++) any = c->open[i][0] != 0;
+    if (!any) {
+        k->activity_since_ms = hilo_now_ms() - 1000;
+        return;
+    }
+    if (k->activity_inflight) return;
+    k->activity_inflight = true;
+    batch_t *b = batch_new(k, NULL, on_activity, NULL);
+    char since[32];
+    snprintf(since, sizeof since, "(%lld", (long long)k->activity_since_ms);
+    batch_cmd(b, "ZRANGEBYSCORE hilo:convs %s +inf WITHSCORES LIMIT 0 500", since);
+    batch_run(b);
+}
+
+/* --- the tick ------------------------------------------------------------------------- */
+
+static void presence(hilo_console_t *k) {
+    /* One ZADD for every agent connected here: the grace-period sweep in route_offer.lua
+     * takes agents whose score gets old. */
+    const char **argv = hilo_xmalloc(sizeof *argv * (size_t)(2 + 2 * k->nconns + 2));
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    int argc = 0;
+    argv[argc++] = "ZADD";
+    argv[argc++] = "hilo:agents:seen";
+    for (conn_t *c = k->conns; c; c = c->next) {
+        if (c->state != CONN_READY || !c->ws) continue;
+        argv[argc++] = now;
+        argv[argc++] = c->agent;
+    }
+    if (argc > 2) hilo_store_argv(k->ctx->store, NULL, NULL, argc, argv, NULL);
+    free(argv);
+}
+
+static void on_tick(uv_timer_t *t) {
+    hilo_console_t *k = t->data;
+    if (k->ctx->closing) {
+        uv_timer_stop(t); /* the router is stopping: let its loop drain */
+        return;
+    }
+    int64_t now = hilo_now_ms();
+    k->tick_n++;
+    bool ready = hilo_store_ready(k->ctx->store);
+    if (ready && !k->scripts_loaded) {
+        /* Load ours after every (re)connect; a NOSCRIPT later (SCRIPT FLUSH) reloads too. */
+        for (int i = 0; i < SCRIPT_N; i++) {
+            const char *argv[3] = {"SCRIPT", "LOAD", k->scripts[i].body};
+            hilo_store_argv(k->ctx->store, NULL, NULL, 3, argv, NULL);
+        }
+    }
+    if (ready && !k->scripts_loaded && k->tick_n > 1) {
+        /* Redis came back (restart, failover): everything the consoles show is re-read. */
+        for (conn_t *c = k->conns; c; c = c->next) {
+            if (c->state != CONN_READY || !c->ws) continue;
+            c->dirty_agent = true;
+            for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+                if (c->open[i][0]) console_send_conv(c, c->open[i]);
+        }
+    }
+    k->scripts_loaded = ready;
+    if (ready) {
+        if (k->tick_n % (k->cfg->console_route_ms / TICK_MS) == 0) console_route_tick(k);
+        read_events(k);
+        poll_activity(k);
+        if (k->tick_n % (PRESENCE_MS / TICK_MS) == 0) presence(k);
+        if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);
+    }
+    if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) {
+        for (conn_t *c = k->conns; c; c = c->next)
+            if (ready && c->dirty_agent && c->state == CONN_READY && c->ws) console_send_agent(c);
+        return;
+    }
+    for (conn_t *c = k->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->ws || c->state == CONN_CLOSING) continue;
+        if (c->state != CONN_READY) {
+            if (now - c->opened_ms > AUTH_TIMEOUT_MS) conn_close(c, 4401, "authentication timeout");
+            continue;
+        }
+        if (now > c->session_exp_ms) {
+            conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session expired"));
+            conn_close(c, 4401, "session expired");
+            continue;
+        }
+        if (now - c->last_rx_ms > IDLE_MS) {
+            conn_close(c, 4408, "idle");
+            continue;
+        }
+        if (now - c->last_rx_ms > PING_MS && now - c->last_ping_ms > PING_MS) {
+            c->last_ping_ms = now;
+            conn_send(c, json_pack("{s:s,s:I}", "t", "ping", "now", (json_int_t)now));
+        }
+        /* Each socket's own 10 s period (from its connect time) spreads the resyncs. */
+        if (ready && (c->dirty_agent || now - c->snap_ms > RESYNC_MS)) console_send_agent(c);
+    }
+}
+
+/* GET /api/console-stats: this router's sockets (for operators and the benchmark). */
+static void on_stats(hilo_http_reply_t *reply, void *arg) {
+    hilo_console_t *k = arg;
+    long ready = 0, floor = 0;
+    size_t queued = 0;
+    for (conn_t *c = k->conns; c; c = c->next) {
+        if (c->state == CONN_READY && c->ws) {
+            ready++;
+            queued += hilo_ws_queued(c->ws);
+        }
+        floor += c->floor;
+    }
+    reply->content_type = "application/json";
+    hilo_buf_printf(&reply->body, "{\"connections\":%ld,\"authenticated\":%ld,\"floor\":%ld,\"queued_bytes\":%zu}\n",
+                    k->nconns, ready, floor, queued);
+}
+
+/* --- life cycle ----------------------------------------------------------------------- */
+
+static void script_init(console_script_t *s, const char *body) {
+    unsigned char md[SHA_DIGEST_LENGTH];
+    s->body = body;
+    SHA1((const unsigned char *)body, strlen(body), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++) snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
+hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char *err, size_t errlen) {
+    hilo_console_t *k = hilo_xcalloc(1, sizeof *k);
+    k->ctx = ctx;
+    k->cfg = ctx->cfg;
+    char path[1024];
+    k->gate = hilo_compliance_new(hilo_router_config_path(k->cfg, k->cfg->compliance_dir, path, sizeof path), NULL,
+                                  k->gate_err, sizeof k->gate_err);
+    if (!k->gate)
+        hilo_log_warn("console", "event=gate_unavailable reason=\"%s\" effect=\"agent replies are blocked\"",
+                      k->gate_err);
+    script_init(&k->scripts[SCRIPT_ROUTE], hilo_script_route_offer);
+    script_init(&k->scripts[SCRIPT_OPS], hilo_script_agent_ops);
+    script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
+    snprintf(k->events_id, sizeof k->events_id, "%lld-0", (long long)hilo_now_ms());
+    k->activity_since_ms = hilo_now_ms();
+    static char assets[1024];
+    hilo_router_config_path(k->cfg, k->cfg->console_assets_dir, assets, sizeof assets);
+    hilo_http_static(http, "/console/", assets);
+    console_auth_install(k, http);
+    hilo_ws_handlers_t h = {ws_accept, ws_open, ws_message, ws_closed, k, (size_t)k->cfg->console_max_message,
+                            8u << 20};
+    hilo_http_ws(http, "/ws", &h);
+    hilo_http_route(http, "/api/console-stats", on_stats, k);
+    uv_timer_init(ctx->loop, &k->tick);
+    k->tick.data = k;
+    uv_timer_start(&k->tick, on_tick, TICK_MS, TICK_MS);
+    hilo_log_info("console", "event=ready assets=%s origins=\"%s\"", assets, k->cfg->console_allowed_origins);
+    (void)err;
+    (void)errlen;
+    return k;
+}
+
+static void console_free(hilo_console_t *k) {
+    /* Connections still referenced by nothing but their socket are gone with lws. */
+    while (k->conns) {
+        conn_t *c = k->conns;
+        k->conns = c->next;
+        free(c);
+    }
+    hilo_compliance_destroy(&k->gate);
+    free(k);
+}
+
+static void on_tick_closed(uv_handle_t *h) {
+    hilo_console_t *k = h->data;
+    k->tick_closed = true;
+    if (k->works == 0) console_free(k); /* else the last login check in the thread pool frees */
+}
+
+void console_work_done(hilo_console_t *k) {
+    if (--k->works == 0 && k->tick_closed) console_free(k);
+}
+
+void hilo_console_destroy(hilo_console_t **self_p) {
+    if (!self_p || !*self_p) return;
+    hilo_console_t *k = *self_p;
+    k->closing = true;
+    uv_timer_stop(&k->tick);
+    uv_close((uv_handle_t *)&k->tick, on_tick_closed);
+    *self_p = NULL;
+}

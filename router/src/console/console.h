@@ -1,0 +1,23 @@
+/* console.h — the agent and supervisor console: accounts and sessions (auth.c), routing of
+ * queued conversations to agents (routing.c with route_offer.lua and agent_ops.lua), the JSON
+ * protocol on /ws (console.c, views.c; docs/console-protocol.md) and the supervisor's live
+ * floor (supervisor.c). All state lives in Redis; a router only holds its sockets. Owned by
+ * router.c, which creates it after the HTTP server and destroys it after the store. */
+#ifndef HILO_CONSOLE_H
+#define HILO_CONSOLE_H
+
+#include <stddef.h>
+
+#include "http.h"
+#include "router_ctx.h"
+
+typedef struct hilo_console hilo_console_t;
+
+/* Adds /api/login, /ws and the static assets to `http` and starts the routing timer.
+ * NULL with the reason in err when the console is misconfigured. */
+hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char *err, size_t errlen);
+/* Stops the timer (the loop closes it). Call after the store is destroyed: pending Redis
+ * replies still reach the console while the store fails them. */
+void hilo_console_destroy(hilo_console_t **self_p);
+
+#endif

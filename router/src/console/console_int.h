@@ -1,0 +1,129 @@
+/* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c,
+ * supervisor.c): the console object, one websocket connection, and the batch helper that
+ * runs a few Redis commands and hands their replies over as JSON. Not for use outside
+ * router/src/console/. */
+#ifndef HILO_CONSOLE_INT_H
+#define HILO_CONSOLE_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "console.h"
+#include "hilo/compliance.h"
+#include "http.h"
+#include "router_ctx.h"
+
+#define CONSOLE_ID_MAX 64      /* agent ids: 1..64 of [A-Za-z0-9._-] */
+#define CONSOLE_OPEN_MAX 8     /* conversations one connection follows at once */
+
+typedef enum { CONN_NEW = 0, CONN_AUTHING, CONN_READY, CONN_CLOSING } conn_state_t;
+
+/* One console websocket. Freed when the socket is gone and no Redis reply is pending. */
+typedef struct conn {
+    struct conn *prev, *next;      /* console's list of connections */
+    hilo_console_t *console;
+    hilo_ws_t *ws;                 /* NULL once the socket is gone */
+    int refs;                      /* 1 for the socket + 1 per pending batch */
+    conn_state_t state;
+    char agent[CONSOLE_ID_MAX + 1];
+    char name[128];
+    bool supervisor;
+    char session[65];              /* hex SHA-256 of the token: the session key's suffix */
+    int64_t session_exp_ms;
+    int64_t opened_ms;
+    int64_t last_rx_ms;            /* any message from the client */
+    int64_t last_ping_ms;
+    double tokens;                 /* rate limit bucket */
+    int64_t tokens_ms;
+    int rejected;                  /* messages refused by the rate limit */
+    bool floor;                    /* a supervisor following the floor stats */
+    char open[CONSOLE_OPEN_MAX][CONSOLE_ID_MAX + 32]; /* debtors followed ("" = free slot) */
+    bool dirty_agent;              /* agent snapshot to re-send */
+    int64_t snap_ms;               /* last snapshot requested (periodic resync) */
+    bool agent_inflight;           /* a snapshot is being read */
+} conn_t;
+
+typedef struct {
+    const char *body;              /* embedded script */
+    char sha[41];
+} console_script_t;
+
+enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_N };
+
+struct hilo_console {
+    hilo_router_ctx_t *ctx;
+    const hilo_router_config_t *cfg;
+    hilo_compliance_t *gate;       /* NULL: rules not loadable, every agent reply is blocked */
+    char gate_err[256];
+    conn_t *conns;                 /* every live connection */
+    long nconns;                   /* sockets, authenticated or not */
+    int works;                     /* login checks running in libuv's thread pool */
+    bool tick_closed;              /* destroyed; freed once works drops to 0 */
+    uv_timer_t tick;
+    int64_t tick_n;
+    console_script_t scripts[SCRIPT_N];
+    char events_id[48];            /* last hilo:console:events id read */
+    bool events_inflight, route_inflight, floor_inflight, activity_inflight;
+    int64_t activity_since_ms;     /* hilo:convs scores already seen */
+    bool scripts_loaded;           /* SCRIPT LOAD sent since the store became ready */
+    bool closing;
+};
+
+/* --- connections (console.c) --- */
+void conn_ref(conn_t *c);
+void conn_unref(conn_t *c);
+bool conn_alive(const conn_t *c);
+void conn_send(conn_t *c, json_t *msg);                      /* steals msg */
+void conn_error(conn_t *c, json_t *rid, const char *code, const char *text);
+void conn_ok(conn_t *c, json_t *rid, json_t *extra);         /* steals extra (may be NULL) */
+bool conn_follows(const conn_t *c, const char *debtor);
+
+/* --- Redis batches (console.c) --- */
+typedef struct batch batch_t;
+/* res[i]: the i-th reply as JSON (string, integer, array, null; {"error": "..."} for error
+ * replies; NULL when the command failed or Redis is down). conn may be NULL. */
+typedef void (*batch_fn)(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg);
+batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg);
+void batch_cmd(batch_t *b, const char *fmt, ...);
+void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens);
+/* EVALSHA of one of the console's scripts with string arguments (nkeys = 0). */
+void batch_script(batch_t *b, int script, int nargs, const char **args);
+void batch_run(batch_t *b);
+/* Helpers over batch results. */
+bool res_ok(const json_t *r);
+json_t *res_hash(const json_t *r);                           /* flat array -> new object */
+const char *jstr(const json_t *obj, const char *key);        /* string or NULL */
+
+/* --- auth.c --- */
+void console_auth_install(hilo_console_t *k, hilo_http_t *http);
+bool console_origin_allowed(const hilo_console_t *k, const char *origin);
+void console_auth_connect(conn_t *c, const char *token);     /* validates, then console_ready */
+void console_auth_logout(conn_t *c, json_t *rid);
+void console_token_hash(const char *token, char out[65]);
+
+/* --- console.c --- */
+void console_ready(conn_t *c);                               /* authenticated: hello + snapshot */
+void console_events_apply(hilo_console_t *k, json_t *entries);
+void console_work_done(hilo_console_t *k);                   /* a thread-pool job finished */
+
+/* --- routing.c --- */
+void console_route_tick(hilo_console_t *k);
+void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args);
+
+/* --- views.c --- */
+void console_send_agent(conn_t *c);                          /* offers + conversations */
+void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
+void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
+void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text);
+void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
+
+/* --- supervisor.c --- */
+void console_floor_tick(hilo_console_t *k);
+void console_agents_list(conn_t *c, json_t *rid);
+
+bool console_debtor_ok(const char *id);
+bool console_agent_id_ok(const char *id);
+int64_t console_now_ms(const hilo_console_t *k);
+
+#endif

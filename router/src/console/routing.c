@@ -1,0 +1,92 @@
+/* routing.c — the C side of routing to humans: runs route_offer.lua on every tick (offers,
+ * accept timeouts, agents gone past the grace period; deadlines live in Redis so any router
+ * sweeps them), and agent_ops.lua for what agents and supervisors do (accept, decline,
+ * transfer, wrap-up, close, availability). Capacity is checked and reserved inside the
+ * scripts, atomically. */
+#include <stdio.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "hilo/common.h"
+#include "hilo/log.h"
+
+#define ROUTE_SCAN 50 /* queue entries examined per queue and pass */
+
+static void on_routed(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    (void)arg;
+    k->route_inflight = false;
+    if (n < 1 || !res_ok(res[0])) {
+        const char *e = n >= 1 && res[0] ? jstr(res[0], "error") : "no reply";
+        hilo_log_warn("console", "event=route_failed reply=\"%s\"", e ? e : "?");
+        return;
+    }
+    json_int_t offers = json_integer_value(res[0]);
+    if (offers) hilo_log_debug("console", "event=routed offers=%lld", (long long)offers);
+}
+
+void console_route_tick(hilo_console_t *k) {
+    if (k->route_inflight) return;
+    k->route_inflight = true;
+    char now[24], timeout[24], grace[24], scan[24];
+    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
+    snprintf(grace, sizeof grace, "%ld", k->cfg->console_grace_ms);
+    snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
+    const char *args[4] = {now, timeout, grace, scan};
+    batch_t *b = batch_new(k, NULL, on_routed, NULL);
+    batch_script(b, SCRIPT_ROUTE, 4, args);
+    batch_run(b);
+}
+
+typedef struct {
+    json_t *rid;
+    char op[16];
+    char debtor[CONSOLE_ID_MAX + 32];
+} op_t;
+
+static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    op_t *o = arg;
+    json_t *r = n >= 1 ? res[0] : NULL;
+    if (!json_is_array(r) || json_array_size(r) != 2) {
+        const char *e = r && json_is_object(r) ? jstr(r, "error") : "no reply";
+        hilo_log_warn("console", "event=op_failed op=%s agent=%s reply=\"%s\"", o->op, c->agent, e ? e : "?");
+        conn_error(c, o->rid, "unavailable", "the operation could not be completed; try again");
+    } else if (json_integer_value(json_array_get(r, 0)) == 1) {
+        hilo_log_info("console", "event=%s agent=%s debtor=%s", o->op, c->agent, o->debtor);
+        conn_ok(c, o->rid, json_pack("{s:s,s:s}", "op", o->op, "debtor", o->debtor));
+        /* The scripts announce the change on the event stream; push our own view at once. */
+        if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
+        (void)k;
+    } else {
+        const char *code = json_string_value(json_array_get(r, 1));
+        conn_error(c, o->rid, code ? code : "refused", code ? code : "refused");
+    }
+    json_decref(o->rid);
+    free(o);
+}
+
+void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {
+    hilo_console_t *k = c->console;
+    /* Who may do what (another agent's state, someone else's conversation) is decided in
+     * the script from the actor's id and role, atomically with the change. */
+    json_t *a = json_deep_copy(args);
+    json_object_del(a, "t");
+    json_object_del(a, "rid");
+    json_object_del(a, "debtor");
+    char *aj = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    char now[24], timeout[24], sla[24];
+    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
+    snprintf(sla, sizeof sla, "%lld", (long long)k->cfg->console_sla_s * 1000);
+    const char *argv[8] = {op, c->agent, c->supervisor ? "supervisor" : "agent", debtor, now, aj, timeout, sla};
+    op_t *o = hilo_xcalloc(1, sizeof *o);
+    o->rid = json_incref(rid);
+    snprintf(o->op, sizeof o->op, "%s", op);
+    snprintf(o->debtor, sizeof o->debtor, "%s", debtor);
+    batch_t *b = batch_new(k, c, on_op, o);
+    batch_script(b, SCRIPT_OPS, 8, argv);
+    batch_run(b);
+    free(aj);
+}
