@@ -204,7 +204,7 @@ static const char *check_row(hilo_csv_t *csv, const int *col, payment_t *pm) {
 static int apply(hilo_cli_t *cli, const char *path, long line, const payment_t *pm, tally_t *t) {
     char kdebtor[HILO_KEY_MAX], kpay[HILO_KEY_MAX], kprom[HILO_KEY_MAX], kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kdebtor, sizeof kdebtor, pm->debtor, HILO_KEY_DEBTOR);
-    hilo_key_debtor(kpay, sizeof kpay, pm->debtor, "payments");
+    hilo_key_debtor(kpay, sizeof kpay, pm->debtor, HILO_KEY_PAYMENTS);
     hilo_key_debtor(kprom, sizeof kprom, pm->debtor, HILO_KEY_PROMISES);
     hilo_key_debtor(kconv, sizeof kconv, pm->debtor, HILO_KEY_CONV);
     hilo_key_debtor(kaudit, sizeof kaudit, pm->debtor, HILO_KEY_AUDIT);

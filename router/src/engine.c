@@ -22,11 +22,26 @@
 #define MAX_REPLIES 8        /* replies one turn may send */
 #define PRIORITY_MINUTE_MS 60000 /* one priority point = one minute of waiting in the queue */
 
+#define BUSY_BUCKETS 1024  /* hash buckets of debtors with a turn running */
+
+typedef struct turn turn_t;
+
+/* A debtor with a turn running, and the turns waiting behind it. One turn at a time per
+ * debtor keeps the bot answering messages in the order they were committed (the rev check
+ * alone keeps the state right, not the order). Other routers may still interleave; that is
+ * rare and the state stays consistent. */
+typedef struct busy {
+    char debtor[HILO_DEBTOR_ID_MAX + 32];
+    turn_t *waiting_head, *waiting_tail; /* queued turns, oldest first */
+    struct busy *next;                   /* bucket chain */
+} busy_t;
+
 struct hilo_engine {
     hilo_router_ctx_t *ctx;
     hilo_flow_t *flow;
     hilo_compliance_t *gate;
-    hilo_tzdb_t *tz;          /* for the debtor's "today" */
+    hilo_tzdb_t *tz;                /* for the debtor's "today" */
+    busy_t *busy[BUSY_BUCKETS];     /* debtors with a turn running */
 };
 
 /* A hash read with HGETALL, copied out of the reply (replies die with their callback). */
@@ -41,7 +56,8 @@ typedef struct {
     hilo_verdict_t verdict;
 } reply_t;
 
-typedef struct {
+struct turn {
+    turn_t *next_waiting;               /* in the debtor's queue (busy_t) */
     hilo_engine_t *eng;
     hilo_peer_ref_t peer;               /* the connector that sent the envelope */
     hilo_frame_t *frame;                /* owned */
@@ -62,7 +78,7 @@ typedef struct {
     int voice_kind;                     /* HILO_VOICE_ACTION_* */
     char voice_target[96];
     char rev[24];
-} turn_t;
+};
 
 static const char *get(const fields_t *f, const char *key) {
     for (size_t i = 0; i + 1 < f->n; i += 2)
@@ -103,6 +119,32 @@ static void turn_free(turn_t *t) {
 }
 
 static void load(turn_t *t);
+
+static busy_t **busy_slot(hilo_engine_t *eng, const char *debtor) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *c = debtor; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    busy_t **pp = &eng->busy[h % BUSY_BUCKETS];
+    while (*pp && strcmp((*pp)->debtor, debtor) != 0) pp = &(*pp)->next;
+    return pp; /* points at the entry, or at the NULL where it would go */
+}
+
+/* The turn is over (done or given up): free it and start the debtor's next turn, if any. */
+static void turn_end(turn_t *t) {
+    hilo_engine_t *eng = t->eng;
+    busy_t **pp = busy_slot(eng, t->debtor);
+    turn_free(t);
+    busy_t *b = *pp;
+    if (!b || eng->ctx->closing) return; /* destroy frees what still waits */
+    turn_t *next = b->waiting_head;
+    if (!next) {
+        *pp = b->next;
+        free(b);
+        return;
+    }
+    b->waiting_head = next->next_waiting;
+    if (!b->waiting_head) b->waiting_tail = NULL;
+    load(next);
+}
 
 /* --- effects helpers ------------------------------------------------------------------ */
 
@@ -469,7 +511,7 @@ static void make_voice_reply(turn_t *t) {
 static void on_cap(redisReply *r, void *arg) {
     turn_t *t = arg;
     if (t->eng->ctx->closing) {
-        turn_free(t);
+        turn_end(t);
         return;
     }
     reply_t *rp = &t->replies[0];
@@ -540,7 +582,7 @@ static void on_applied(redisReply *r, void *arg) {
     turn_t *t = arg;
     hilo_router_ctx_t *ctx = t->eng->ctx;
     if (ctx->closing) {
-        turn_free(t);
+        turn_end(t);
         return;
     }
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -548,13 +590,13 @@ static void on_applied(redisReply *r, void *arg) {
                        r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
         if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
             hilo_store_reset(ctx->store, "script cache flushed");
-        turn_free(t);
+        turn_end(t);
         return;
     }
     if (r->element[0]->integer == 0) {
         if (++t->tries >= MAX_TRIES) {
             hilo_log_error("engine", "event=turn_abandoned debtor=%s reason=\"conversation kept changing\"", t->debtor);
-            turn_free(t);
+            turn_end(t);
             return;
         }
         reset_decision(t);
@@ -610,7 +652,7 @@ static void apply(turn_t *t) {
     free(effects);
     if (rc != HILO_OK) {
         hilo_log_warn("engine", "event=apply_unavailable debtor=%s", t->debtor);
-        turn_free(t);
+        turn_end(t);
     }
 }
 
@@ -636,6 +678,14 @@ static void finish_turn(turn_t *t) {
             ob.reply_to_seq = e->seq;
             ob.language = (char *)conv_lang(t);
         }
+        /* Every Outbound has an id, also a text-less answer (connectors dedupe on it):
+         * "v" + ms + random, in the same shape as recorded outbound ids. */
+        char vid[40];
+        if (!packed) {
+            snprintf(vid, sizeof vid, "v%013lld-", (long long)t->now_ms);
+            random_hex(vid + strlen(vid), 6);
+            ob.outbound_id = vid;
+        }
         va.kind = t->voice_kind ? t->voice_kind : HILO_VOICE_ACTION_SAY_GATHER;
         va.target = t->voice_target;
         va.timeout_s = 6;
@@ -649,7 +699,7 @@ static void finish_turn(turn_t *t) {
         hilo_dispatch_kick(ctx->dispatch, e->channel);
     }
     ctx->metrics.outbound_committed[e->channel] += t->nreplies;
-    turn_free(t);
+    turn_end(t);
 }
 
 /* --- load ----------------------------------------------------------------------------- */
@@ -657,7 +707,7 @@ static void finish_turn(turn_t *t) {
 static void loaded(turn_t *t) {
     if (t->load_failed) {
         hilo_log_warn("engine", "event=turn_skipped debtor=%s reason=\"storage unavailable\"", t->debtor);
-        turn_free(t);
+        turn_end(t);
         return;
     }
     if (!t->now_ms) t->now_ms = hilo_now_ms();
@@ -674,7 +724,7 @@ static void on_load(redisReply *r, void *arg, fields_t *into) {
         t->now_ms = strtoll(r->str, NULL, 10); /* the test clock */
     if (--t->waiting == 0) {
         if (t->eng->ctx->closing) {
-            turn_free(t);
+            turn_end(t);
             return;
         }
         loaded(t);
@@ -712,6 +762,16 @@ void hilo_engine_turn(hilo_engine_t *eng, const hilo_peer_ref_t *peer, hilo_fram
     t->unidentified = unidentified;
     snprintf(t->debtor, sizeof t->debtor, "%s", debtor);
     snprintf(t->addr, sizeof t->addr, "%s", addr);
+    busy_t **pp = busy_slot(eng, t->debtor);
+    if (*pp) { /* a turn of this debtor is running: wait behind it */
+        busy_t *b = *pp;
+        if (b->waiting_tail) b->waiting_tail->next_waiting = t; else b->waiting_head = t;
+        b->waiting_tail = t;
+        return;
+    }
+    busy_t *b = hilo_xcalloc(1, sizeof *b);
+    snprintf(b->debtor, sizeof b->debtor, "%s", t->debtor);
+    *pp = b;
     load(t);
 }
 
@@ -740,6 +800,17 @@ void hilo_engine_destroy(hilo_engine_t **self_p) {
     hilo_flow_destroy(&eng->flow);
     hilo_compliance_destroy(&eng->gate);
     hilo_tzdb_destroy(&eng->tz);
+    for (int i = 0; i < BUSY_BUCKETS; i++)
+        while (eng->busy[i]) {
+            busy_t *b = eng->busy[i];
+            eng->busy[i] = b->next;
+            while (b->waiting_head) {
+                turn_t *t = b->waiting_head;
+                b->waiting_head = t->next_waiting;
+                turn_free(t);
+            }
+            free(b);
+        }
     free(eng);
     *self_p = NULL;
 }

@@ -19,6 +19,7 @@
 #define HILO_KEY_OSTAT "ostat"   /* HASH  outbound id -> delivery status JSON */
 #define HILO_KEY_AUDIT "audit"   /* STREAM append-only audit trail: ev + details per entry */
 #define HILO_KEY_PROMISES "promises" /* HASH promise id -> promise JSON (the promise ledger) */
+#define HILO_KEY_PAYMENTS "payments" /* HASH payment reference -> payment JSON (import-payments) */
 #define HILO_KEY_CONTACTS "contacts" /* ZSET per channel, ":<channel>" appended: collector-initiated
                                        attempts in the frequency-cap window (freq_cap.lua) */
 
