@@ -23,10 +23,7 @@ int64_t hilo_send_gate_now(hilo_cli_t *cli) {
     return now > 0 ? now : hilo_now_ms();
 }
 
-static int64_t field_ms(const redisReply *conv, const char *field) {
-    const char *v = hilo_cli_reply_field(conv, field);
-    return v ? strtoll(v, NULL, 10) : 0;
-}
+static const char *reply_field(const void *r, const char *field) { return hilo_cli_reply_field(r, field); }
 
 static void verdict_out(const hilo_verdict_t *v, hilo_send_verdict_t *out) {
     out->allowed = v->allowed;
@@ -71,18 +68,7 @@ int hilo_send_gate_check(hilo_cli_t *cli, const char *debtor_id, int channel, bo
     redisReply *d = hilo_cli_cmd(cli, "HGETALL %s", kdebtor), *conv = d ? hilo_cli_cmd(cli, "HGETALL %s", kconv) : NULL;
     if (!d || !conv) goto done;
     hilo_attempt_t a;
-    memset(&a, 0, sizeof a);
-    a.country = hilo_cli_reply_field(d, "country");
-    a.timezone = hilo_cli_reply_field(d, "timezone");
-    const char *dnc = hilo_cli_reply_field(conv, "dnc");
-    a.dnc = dnc && strcmp(dnc, "0") != 0;
-    for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
-        char f[32];
-        snprintf(f, sizeof f, "optout:%s", hilo_channel_name(c));
-        a.optout_ms[c] = field_ms(conv, f);
-        snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
-        a.last_in_ms[c] = field_ms(conv, f);
-    }
+    hilo_attempt_load_facts(&a, reply_field, d, conv);
     a.channel = channel;
     a.kind = is_template ? HILO_MSG_TEMPLATE : HILO_MSG_FREEFORM;
     a.reply = false; /* an operator's message is outreach, whatever the debtor wrote last */

@@ -86,6 +86,8 @@ static const char *get(const fields_t *f, const char *key) {
     return NULL;
 }
 
+static const char *fields_get(const void *f, const char *key) { return get(f, key); }
+
 static void fields_free(fields_t *f) {
     for (size_t i = 0; i < f->n; i++) free(f->kv[i]);
     free(f->kv);
@@ -203,11 +205,6 @@ static const char *conv_lang(const turn_t *t) {
     return l && *l ? l : "es";
 }
 
-static int64_t conv_ms(const turn_t *t, const char *field) {
-    const char *v = get(&t->conv_f, field);
-    return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* Queues one reply text through the gate. Blocked replies are recorded, never sent. */
 static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const hilo_bot_result_t *res, bool last) {
     hilo_engine_t *eng = t->eng;
@@ -215,18 +212,7 @@ static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const h
     if (t->nreplies == MAX_REPLIES || !text || !*text) return;
     reply_t *r = &t->replies[t->nreplies];
     hilo_attempt_t a;
-    memset(&a, 0, sizeof a);
-    a.country = get(&t->debtor_f, "country");
-    a.timezone = get(&t->debtor_f, "timezone");
-    const char *dnc = get(&t->conv_f, "dnc");
-    a.dnc = dnc && strcmp(dnc, "0") != 0;
-    for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
-        char f[32];
-        snprintf(f, sizeof f, "optout:%s", hilo_channel_name(c));
-        a.optout_ms[c] = conv_ms(t, f);
-        snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
-        a.last_in_ms[c] = conv_ms(t, f);
-    }
+    hilo_attempt_load_facts(&a, fields_get, &t->debtor_f, &t->conv_f);
     /* This turn's own inbound is committed, but the conv fields were read after it: make
      * sure the window check sees it even if the read raced. */
     a.last_in_ms[e->channel] = t->now_ms;

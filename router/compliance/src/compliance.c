@@ -185,3 +185,19 @@ bool hilo_compliance_check(const hilo_compliance_t *c, const hilo_attempt_t *a, 
     if (!reply) out->cap = p && p->cap_set[ch] ? p->caps[ch] : c->caps[ch];
     return true;
 }
+
+void hilo_attempt_load_facts(hilo_attempt_t *a, hilo_fact_fn get, const void *debtor, const void *conv) {
+    memset(a, 0, sizeof *a);
+    a->country = get(debtor, "country");
+    a->timezone = get(debtor, "timezone");
+    const char *dnc = get(conv, "dnc");
+    a->dnc = dnc && strcmp(dnc, "0") != 0;
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
+        char f[32];
+        const char *v;
+        snprintf(f, sizeof f, "optout:%s", hilo_channel_name(c));
+        a->optout_ms[c] = (v = get(conv, f)) ? strtoll(v, NULL, 10) : 0;
+        snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
+        a->last_in_ms[c] = (v = get(conv, f)) ? strtoll(v, NULL, 10) : 0;
+    }
+}

@@ -40,6 +40,15 @@ typedef struct {
     int64_t now_ms;                       /* the caller's clock, Unix ms (injectable) */
 } hilo_attempt_t;
 
+/* Reads one field of a record ("country", "optout:sms", ...); NULL when absent. */
+typedef const char *(*hilo_fact_fn)(const void *record, const char *field);
+
+/* Zeroes *a and fills the debtor's and the conversation's facts from their records as the
+ * router stores them: debtor hash `country`, `timezone`; conv hash `dnc`, `optout:<channel>`
+ * and `last_in:<channel>` (Unix ms). The caller then sets channel, kind, reply and now_ms.
+ * `get` reads a field from either record (a hiredis reply, a JSON object, ...). */
+void hilo_attempt_load_facts(hilo_attempt_t *a, hilo_fact_fn get, const void *debtor, const void *conv);
+
 /* Loads <dir>/compliance.conf, <dir>/<id>.pack and <dir>/holidays/<CC>.txt; zoneinfo_dir NULL =
  * /usr/share/zoneinfo. NULL on failure with "file:line: reason" in err. */
 hilo_compliance_t *hilo_compliance_new(const char *dir, const char *zoneinfo_dir, char *err, size_t errlen);
