@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 ./deploy/install-deps.sh
+# playwright-core for the browser suite (Chromium is Debian's); skipped when npm is missing.
+./tests/browser/install.sh || echo "warning: playwright-core not installed; browser tests will skip" >&2
 
 jobs=$(nproc)
 status=0

@@ -33,6 +33,8 @@
 
 enum { ROUTE_START = 0, ROUTE_GATHER, ROUTE_STATUS };
 
+#define CALL_LANG_SLOTS 512 /* calls remembered for the fallback's language */
+
 static const hilo_adapter_route_t ROUTES[] = {
     {"/webhooks/twilio/voice", HILO_HTTP_POST},
     {GATHER_PATH, HILO_HTTP_POST},
@@ -51,6 +53,14 @@ typedef struct {
     char *status_url;     /* public_url + STATUS_PATH */
     char *default_language;
     hilo_twiml_t *twiml;
+    /* The language each recent call was last answered in (call id -> Outbound.language), so
+     * that a fallback speaks the caller's language, not default_language. A small ring:
+     * recent calls only, oldest overwritten; a miss falls back to default_language. */
+    struct {
+        char call_id[64];
+        char language[24];
+    } call_lang[CALL_LANG_SLOTS];
+    unsigned call_lang_next;
 } voice_state_t;
 
 static void voice_destroy(hilo_adapter_t *self) {
@@ -228,10 +238,34 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     return result;
 }
 
+static const char *turn_call_id(const hilo_envelope_t *turn) {
+    return turn && turn->voice && turn->voice->call_id ? turn->voice->call_id : "";
+}
+
+static const char *call_language(const voice_state_t *st, const char *call_id) {
+    if (!*call_id) return NULL;
+    for (unsigned i = 0; i < CALL_LANG_SLOTS; i++)
+        if (strcmp(st->call_lang[i].call_id, call_id) == 0) return st->call_lang[i].language;
+    return NULL;
+}
+
+static void remember_language(voice_state_t *st, const char *call_id, const char *language) {
+    if (!*call_id || !language || !*language || strlen(call_id) >= sizeof st->call_lang[0].call_id) return;
+    for (unsigned i = 0; i < CALL_LANG_SLOTS; i++)
+        if (strcmp(st->call_lang[i].call_id, call_id) == 0) {
+            snprintf(st->call_lang[i].language, sizeof st->call_lang[i].language, "%s", language);
+            return;
+        }
+    unsigned i = st->call_lang_next++ % CALL_LANG_SLOTS;
+    snprintf(st->call_lang[i].call_id, sizeof st->call_lang[i].call_id, "%s", call_id);
+    snprintf(st->call_lang[i].language, sizeof st->call_lang[i].language, "%s", language);
+}
+
 /* The TwiML answer to a turn: the router's Outbound, or (ob == NULL: no answer in time,
- * refused, link down) the fallback. The interface gives us no call context here, so the
- * fallback speaks the default language. */
-static int voice_render_reply(hilo_adapter_t *self, const hilo_outbound_t *ob, hilo_http_response_t *resp) {
+ * refused, link down) the fallback. The fallback speaks the language this call was last
+ * answered in (turn's call id), else the default language: a call start has no history. */
+static int voice_render_reply(hilo_adapter_t *self, const hilo_outbound_t *ob, const hilo_envelope_t *turn,
+                              hilo_http_response_t *resp) {
     voice_state_t *st = self->state;
     char *xml = NULL;
     if (ob) {
@@ -240,8 +274,11 @@ static int voice_render_reply(hilo_adapter_t *self, const hilo_outbound_t *ob, h
         if (!xml)
             hilo_log_error(MOD, "event=render_refused outbound_id=%s code=%s reason=\"%s\"", ob->outbound_id, e.code,
                            e.message);
+        else
+            remember_language(st, turn_call_id(turn), ob->language);
     }
-    if (!xml) xml = hilo_twiml_fallback(st->twiml, ob ? ob->language : NULL);
+    if (!xml) xml = hilo_twiml_fallback(st->twiml, ob && ob->language && *ob->language ? ob->language
+                                                                                      : call_language(st, turn_call_id(turn)));
     hilo_http_response_set(resp, 200, "text/xml", xml, (size_t)-1);
     free(xml);
     return HILO_OK;

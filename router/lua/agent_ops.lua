@@ -29,6 +29,11 @@ if op == 'state' then
   if st ~= 'available' and st ~= 'away' then return {0, 'bad_request'} end
   if redis.call('EXISTS', 'hilo:agent:' .. target) == 0 then return {0, 'unknown_agent'} end
   redis.call('HSET', live_key(target), 'state', st, 'state_ms', now)
+  if st == 'available' then
+    redis.call('SADD', 'hilo:agents:available', target)
+  else
+    redis.call('SREM', 'hilo:agents:available', target)
+  end
   event('agent', target, '')
   return {1, 'ok'}
 end
@@ -193,6 +198,7 @@ if op == 'wrapup' or op == 'close' then
   drop_assignment()
   if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
   redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now)
+  redis.call('ZADD', 'hilo:closed', now, d) -- reopen.lua: the debtor's next message reopens it
   redis.call('HDEL', ck, 'esc_counted', 'declined')
   redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)
   touch()

@@ -11,7 +11,7 @@
 -- KEYS: none declared (agent and queue keys are global; like commit_outbound.lua this needs a
 --       single Redis — see docs/architecture.md, "Redis Cluster note").
 -- ARGV[1] now (Unix ms)  ARGV[2] accept timeout (ms)  ARGV[3] grace period (ms)
--- ARGV[4] queue entries examined per queue
+-- ARGV[4] queue entries examined per queue  ARGV[5] reopen window (ms)
 -- Returns the number of offers made. Every change is also appended to the event stream
 -- hilo:console:events (fields k = kind, a = agent, d = debtor), which every router reads to
 -- push updates to its consoles.
@@ -19,6 +19,7 @@ local now = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
 local scan = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', 'hilo:closed', '-inf', now - tonumber(ARGV[5])) -- past reopening
 local day = tostring(math.floor(now / 86400000))
 
 local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
@@ -57,6 +58,7 @@ end
 for _, a in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:agents:seen', '-inf', now - grace, 'LIMIT', 0, 200)) do
   redis.call('ZREM', 'hilo:agents:seen', a)
   redis.call('HSET', live_key(a), 'state', 'offline', 'state_ms', now)
+  redis.call('SREM', 'hilo:agents:available', a)
   for _, d in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. a .. ':offers')) do
     release_offer(d, 'agent_gone')
   end
@@ -93,7 +95,8 @@ local function free(c, ch) return c and (c.cap[ch] or 0) > (c.load[ch] or 0) end
 local offers = 0
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
-  local members = redis.call('SMEMBERS', 'hilo:skill:' .. skill)
+  -- Only agents both skilled and available are looked at (the set is kept by agent_ops.lua).
+  local members = redis.call('SINTER', 'hilo:skill:' .. skill, 'hilo:agents:available')
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
     local ck = conv_key(d)
     local f = redis.call('HMGET', ck, 'state', 'offer_agent', 'last_agent', 'last_channel', 'declined', 'esc_reason',

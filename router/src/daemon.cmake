@@ -10,6 +10,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/promises.c
   ${CMAKE_CURRENT_LIST_DIR}/http.c
   ${CMAKE_CURRENT_LIST_DIR}/console/console.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/batch.c
   ${CMAKE_CURRENT_LIST_DIR}/console/auth.c
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c

@@ -45,6 +45,7 @@ typedef struct {
     long console_rate_per_s;             /* messages per second per socket (token bucket) */
     long console_rate_burst;             /* ... and its burst */
     long console_route_ms;               /* how often queues are routed */
+    long console_reopen_window_s;        /* a closed conversation reopens on a message within this; 0 = never */
     const char *console_tls_cert;        /* PEM certificate: the HTTP port speaks TLS ("" = plain) */
     const char *console_tls_key;         /* its private key (PEM) */
     char config_dir[512];         /* directory of the config file, for relative paths */

@@ -63,6 +63,9 @@ typedef struct {
     hilo_http_response_t response; /* AFTER_ACK: the adapter's answer */
     const char *why;
     int route;
+    uint8_t *turn_buf;             /* REPLY: the packed envelope that waits (call context) */
+    size_t turn_len;
+    uint64_t turn_seq;             /* its seq */
 } waiter_t;
 
 /* ----- answering ----- */
@@ -76,6 +79,7 @@ static void free_waiter(uint64_t key, void *value, void *arg) {
     (void)key, (void)arg;
     waiter_t *w = value;
     hilo_http_response_clear(&w->response);
+    free(w->turn_buf);
     free(w);
 }
 
@@ -97,7 +101,11 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
         /* A voice call must always get TwiML back: the reply, or the adapter's fallback. */
         hilo_http_response_t r = {0};
         const hilo_outbound_t *ob = outcome == HILO_PENDING_REPLIED ? reply : NULL;
-        if (hilo_adapter_render_reply(&c->adapter, ob, &r) == HILO_OK && r.status) {
+        hilo_envelope_t *turn = w->turn_buf ? hilo__link__v1__envelope__unpack(NULL, w->turn_len, w->turn_buf) : NULL;
+        if (turn) turn->seq = w->turn_seq;
+        int rrc = hilo_adapter_render_reply(&c->adapter, ob, turn, &r);
+        if (turn) hilo__link__v1__envelope__free_unpacked(turn, NULL);
+        if (rrc == HILO_OK && r.status) {
             answer(c, w->conn_id, &r, ob ? w->why : "reply_fallback");
         } else {
             hilo_log_error(MOD, "event=render_failed conn=%" PRIu64, w->conn_id);
@@ -115,6 +123,7 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
         answer_text(c, w->conn_id, 503, "try again later\n", outcome == HILO_PENDING_TIMEOUT ? "ack_timeout" : "unavailable");
     }
     hilo_http_response_clear(&w->response);
+    free(w->turn_buf);
     free(w);
 }
 
@@ -189,6 +198,12 @@ static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_resu
             hilo_pending_fail(c->pending, pid, HILO_PENDING_REFUSED);
             return;
         }
+        if ((int)i == res->reply_index) { /* kept for render_reply's call context */
+            w->turn_buf = hilo_xmalloc(res->env_len[i]);
+            memcpy(w->turn_buf, res->env_buf[i], res->env_len[i]);
+            w->turn_len = res->env_len[i];
+            w->turn_seq = seq;
+        }
         hilo_pending_expect(c->pending, pid, seq, (int)i == res->reply_index);
     }
     hilo_pending_arm(c->pending, pid);
@@ -239,6 +254,7 @@ static void on_gone(void *arg, uint64_t conn_id) {
     /* The envelopes stay in the link until acked: the provider's retry will find them stored. */
     hilo_pending_cancel(c->pending, w->pending_id);
     hilo_http_response_clear(&w->response);
+    free(w->turn_buf);
     free(w);
 }
 

@@ -176,7 +176,7 @@ static void test_whatsapp(void **state) {
     hilo_adapter_parse_send_result(&a, 429, "", 0, &res);
     assert_false(res.ok);
     assert_true(res.retryable);
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &(hilo_http_response_t){0}), HILO_ERR); /* no voice */
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, &(hilo_http_response_t){0}), HILO_ERR); /* no voice */
     hilo_adapter_destroy_state(&a);
     assert_null(a.state);
     hilo_config_destroy(&cfg);
@@ -379,13 +379,31 @@ static void test_voice(void **state) {
     ob.voice = &va;
     ob.reply_to_seq = 42;
     hilo_http_response_t r = {0};
-    assert_int_equal(hilo_adapter_render_reply(&a, &ob, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, &ob, NULL, &r), HILO_OK);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/xml");
     assert_non_null(strstr(r.body, "action=\"https://hilo.example.com/webhooks/twilio/voice/gather?turn=ob-6\""));
     assert_non_null(strstr(r.body, "<Say language=\"es-MX\">Marque 1</Say>"));
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, &r), HILO_OK);
     assert_non_null(strstr(r.body, "Lo sentimos"));
+    /* The fallback of a later turn of the same call speaks the language the call was last
+     * answered in; another call (no history) gets the default language. */
+    hilo_voice_event_t ve = HILO_VOICE_EVENT_INIT;
+    ve.kind = HILO_VOICE_GATHER;
+    ve.call_id = "CA-en";
+    hilo_envelope_t turn = HILO_ENVELOPE_INIT;
+    turn.voice = &ve;
+    turn.seq = 43;
+    ob.language = "en";
+    ob.text = "Press 1";
+    assert_int_equal(hilo_adapter_render_reply(&a, &ob, &turn, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, &r), HILO_OK);
+    assert_non_null(strstr(r.body, "We are sorry"));
+    ve.call_id = "CA-other";
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, &r), HILO_OK);
+    assert_non_null(strstr(r.body, "Lo sentimos"));
+    ob.language = "es";
+    ob.text = "Marque 1";
     hilo_http_response_clear(&r);
 
     /* build_send: a late turn reply is refused; a fresh outbound places a call. */

@@ -1,13 +1,14 @@
 /* console.c — the console's connections and its heartbeat: the /ws handlers (origin check,
  * token, size and rate limits, dispatch of each message), the Redis batch helper, and the tick
  * that routes queues, reads the cross-router event stream, follows conversation activity,
- * refreshes presence and pings idle sockets. */
+ * refreshes presence and pings idle sockets. Redis access goes through batch.c. */
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "console_int.h"
 #include "hilo/common.h"
@@ -17,6 +18,7 @@
 extern const char hilo_script_route_offer[];
 extern const char hilo_script_agent_ops[];
 extern const char hilo_script_floor_stats[];
+extern const char hilo_script_reopen[];
 
 /* The tick: every 10 ms the event stream and the thread activity are read (one small command
  * each per router), which bounds the push latency of a change made on any router; the rest
@@ -26,16 +28,10 @@ extern const char hilo_script_floor_stats[];
 #define AUTH_TIMEOUT_MS 10000   /* a socket must be authenticated by then */
 #define PING_MS 15000           /* app-level ping when the client has been quiet */
 #define IDLE_MS 45000           /* no message at all for this long: the socket is dead */
-#define PRESENCE_MS 2000        /* how often hilo:agents:seen is refreshed */
 #define RESYNC_MS 30000        /* full snapshot even without events (repairs a missed one) */
 #define FLOOR_MS 1000           /* supervisor floor refresh */
 
 /* --- small helpers -------------------------------------------------------------------- */
-
-int64_t console_now_ms(const hilo_console_t *k) {
-    (void)k;
-    return hilo_now_ms();
-}
 
 bool console_agent_id_ok(const char *id) {
     size_t n = id ? strlen(id) : 0;
@@ -50,165 +46,6 @@ bool console_debtor_ok(const char *id) {
         return n >= 2 && n <= 20 && id[2] == '+' && strspn(id + 3, "0123456789") == n - 1;
     }
     return hilo_debtor_id_valid(id);
-}
-
-const char *jstr(const json_t *obj, const char *key) {
-    return json_string_value(json_object_get(obj, key));
-}
-
-bool res_ok(const json_t *r) { return r && !(json_is_object(r) && json_object_get(r, "error")); }
-
-json_t *res_hash(const json_t *r) {
-    json_t *o = json_object();
-    if (!json_is_array(r)) return o;
-    for (size_t i = 0; i + 1 < json_array_size(r); i += 2) {
-        const char *f = json_string_value(json_array_get(r, i));
-        if (f) json_object_set(o, f, json_array_get(r, i + 1));
-    }
-    return o;
-}
-
-static json_t *reply_json(const redisReply *r) {
-    if (!r) return NULL;
-    switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS: {
-        json_t *s = json_stringn(r->str, r->len); /* NULL for bytes that are not UTF-8 */
-        return s ? s : json_null();
-    }
-    case REDIS_REPLY_INTEGER: return json_integer(r->integer);
-    case REDIS_REPLY_NIL: return json_null();
-    case REDIS_REPLY_ERROR: return json_pack("{s:s%}", "error", r->str, r->len);
-    case REDIS_REPLY_ARRAY: {
-        json_t *a = json_array();
-        for (size_t i = 0; i < r->elements; i++) {
-            json_t *e = reply_json(r->element[i]);
-            json_array_append_new(a, e ? e : json_null());
-        }
-        return a;
-    }
-    default: return json_null();
-    }
-}
-
-/* --- batches -------------------------------------------------------------------------- */
-
-#define BATCH_MAX 64
-
-struct batch {
-    hilo_console_t *k;
-    conn_t *conn;
-    batch_fn fn;
-    void *arg;
-    int sent, got;
-    bool running;
-    json_t *res[BATCH_MAX];
-    int script[BATCH_MAX];           /* script index per command, -1 for none */
-};
-
-static void batch_finish(batch_t *b) {
-    hilo_console_t *k = b->k;
-    if (!k->ctx->closing) {
-        /* A script unknown to Redis (restart, SCRIPT FLUSH): load ours again for next time. */
-        for (int i = 0; i < b->sent; i++) {
-            const char *e = b->res[i] && json_is_object(b->res[i]) ? jstr(b->res[i], "error") : NULL;
-            if (e && strncmp(e, "NOSCRIPT", 8) == 0 && b->script[i] >= 0) {
-                const char *argv[3] = {"SCRIPT", "LOAD", k->scripts[b->script[i]].body};
-                hilo_store_argv(k->ctx->store, NULL, NULL, 3, argv, NULL);
-            }
-        }
-        b->fn(k, b->conn, b->res, b->sent, b->arg);
-    }
-    for (int i = 0; i < b->sent; i++) json_decref(b->res[i]);
-    if (b->conn) conn_unref(b->conn);
-    free(b);
-}
-
-typedef struct {
-    batch_t *b;
-    int i;
-} slot_t;
-
-static void on_batch_reply(redisReply *r, void *arg) {
-    slot_t *s = arg;
-    batch_t *b = s->b;
-    b->res[s->i] = reply_json(r);
-    free(s);
-    if (++b->got == b->sent && b->running) batch_finish(b);
-}
-
-batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg) {
-    batch_t *b = hilo_xcalloc(1, sizeof *b);
-    b->k = k;
-    b->conn = conn;
-    b->fn = fn;
-    b->arg = arg;
-    if (conn) conn_ref(conn);
-    return b;
-}
-
-void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens) {
-    if (b->sent == BATCH_MAX) abort(); /* programmer error */
-    int i = b->sent++;
-    b->script[i] = -1;
-    slot_t *s = hilo_xmalloc(sizeof *s);
-    *s = (slot_t){b, i};
-    if (hilo_store_argv(b->k->ctx->store, on_batch_reply, s, argc, argv, lens) != HILO_OK) {
-        free(s);
-        b->got++;
-    }
-}
-
-/* A tiny command formatter: fmt is split on spaces into arguments; inside each, %s and %lld
- * are replaced by the next vararg (values may contain spaces: they stay one argument). */
-void batch_cmd(batch_t *b, const char *fmt, ...) {
-    enum { MAXARGS = 24 };
-    const char *argv[MAXARGS];
-    size_t lens[MAXARGS];
-    hilo_buf_t bufs[MAXARGS];
-    memset(bufs, 0, sizeof bufs);
-    int argc = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    for (const char *p = fmt; *p && argc < MAXARGS;) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        hilo_buf_t *o = &bufs[argc];
-        for (; *p && *p != ' '; p++) {
-            if (p[0] == '%' && p[1] == 's') {
-                const char *v = va_arg(ap, const char *);
-                hilo_buf_append(o, v, strlen(v));
-                p++;
-            } else if (strncmp(p, "%lld", 4) == 0) {
-                hilo_buf_printf(o, "%lld", va_arg(ap, long long));
-                p += 3;
-            } else {
-                hilo_buf_append(o, p, 1);
-            }
-        }
-        if (!o->data) hilo_buf_append(o, "", 0);
-        argv[argc] = o->data;
-        lens[argc] = o->len;
-        argc++;
-    }
-    va_end(ap);
-    batch_argv(b, argc, argv, lens);
-    for (int i = 0; i < argc; i++) hilo_buf_free(&bufs[i]);
-}
-
-void batch_script(batch_t *b, int script, int nargs, const char **args) {
-    const char *argv[16];
-    argv[0] = "EVALSHA";
-    argv[1] = b->k->scripts[script].sha;
-    argv[2] = "0";
-    for (int i = 0; i < nargs && i < 13; i++) argv[3 + i] = args[i];
-    batch_argv(b, 3 + nargs, argv, NULL);
-    b->script[b->sent - 1] = script;
-}
-
-void batch_run(batch_t *b) {
-    b->running = true;
-    if (b->got == b->sent) batch_finish(b);
 }
 
 /* --- connections ---------------------------------------------------------------------- */
@@ -306,7 +143,8 @@ void console_ready(conn_t *c) {
                            (json_int_t)c->session_exp_ms, "now", (json_int_t)hilo_now_ms(), "limits", limits,
                            "router", k->cfg->instance));
     /* Presence now, so routing sees the agent at once. */
-    hilo_store_command(k->ctx->store, NULL, NULL, "ZADD hilo:agents:seen %lld %s", (long long)hilo_now_ms(), c->agent);
+    c->seen_ms = hilo_now_ms();
+    hilo_store_command(k->ctx->store, NULL, NULL, "ZADD hilo:agents:seen %lld %s", (long long)c->seen_ms, c->agent);
     hilo_store_command(k->ctx->store, NULL, NULL, "HSETNX hilo:agent:%s:live state away", c->agent);
     console_send_agent(c);
 }
@@ -454,26 +292,25 @@ static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
     (void)arg;
     k->activity_inflight = false;
     if (n < 1 || !json_is_array(res[0])) return;
-    size_t i;
+    size_t i, m = json_array_size(res[0]) / 2;
+    const char **changed = hilo_xmalloc(sizeof *changed * (m + 1));
+    int nchanged = 0;
     for (i = 0; i + 1 < json_array_size(res[0]); i += 2) {
         const char *d = json_string_value(json_array_get(res[0], i));
         const char *score = json_string_value(json_array_get(res[0], i + 1));
         int64_t ms = score ? strtoll(score, NULL, 10) : 0;
         if (ms > k->activity_since_ms) k->activity_since_ms = ms;
-        if (!d) continue;
+        if (!d || !console_debtor_ok(d)) continue;
+        changed[nchanged++] = d;
         for (conn_t *c = k->conns; c; c = c->next)
             if (c->state == CONN_READY && c->ws && conn_follows(c, d)) console_send_conv(c, d);
     }
+    /* A closed conversation whose debtor wrote again goes back to its queue. */
+    console_reopen(k, changed, nchanged);
+    free(changed);
 }
 
 static void poll_activity(hilo_console_t *k) {
-    bool any = false;
-    for (conn_t *c = k->conns; c && !any; c = c->next)
-        for (int i = 0; i < CONSOLE_OPEN_MAX && !any; i++) any = c->open[i][0] != 0;
-    if (!any) {
-        k->activity_since_ms = hilo_now_ms() - 1000;
-        return;
-    }
     if (k->activity_inflight) return;
     k->activity_inflight = true;
     batch_t *b = batch_new(k, NULL, on_activity, NULL);
@@ -485,22 +322,30 @@ static void poll_activity(hilo_console_t *k) {
 
 /* --- the tick ------------------------------------------------------------------------- */
 
-static void presence(hilo_console_t *k) {
-    /* One ZADD for every agent connected here: the grace-period sweep in route_offer.lua
-     * takes agents whose score gets old. */
-    const char **argv = hilo_xmalloc(sizeof *argv * (size_t)(2 + 2 * k->nconns + 2));
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
-    int argc = 0;
-    argv[argc++] = "ZADD";
-    argv[argc++] = "hilo:agents:seen";
-    for (conn_t *c = k->conns; c; c = c->next) {
-        if (c->state != CONN_READY || !c->ws) continue;
-        argv[argc++] = now;
+/* Presence: every agent connected here gets its hilo:agents:seen score refreshed once per
+ * period (a quarter of the grace period, at most 5 s), in ZADDs of at most PRESENCE_CHUNK
+ * members spread over the sweeps (every CONN_SWEEP_MS), so that 20,000 sockets never make one
+ * long Redis command.
+ * The grace-period sweep in route_offer.lua takes agents whose score gets old. */
+#define PRESENCE_CHUNK 2000
+
+static void presence(hilo_console_t *k, int64_t now) {
+    long period = k->cfg->console_grace_ms / 4;
+    if (period > 5000) period = 5000;
+    int64_t cutoff = now - period;
+    const char *argv[2 + 2 * PRESENCE_CHUNK];
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)now);
+    int argc = 2;
+    argv[0] = "ZADD";
+    argv[1] = "hilo:agents:seen";
+    for (conn_t *c = k->conns; c && argc < 2 + 2 * PRESENCE_CHUNK; c = c->next) {
+        if (c->state != CONN_READY || !c->ws || c->seen_ms > cutoff) continue;
+        c->seen_ms = now;
+        argv[argc++] = ms;
         argv[argc++] = c->agent;
     }
     if (argc > 2) hilo_store_argv(k->ctx->store, NULL, NULL, argc, argv, NULL);
-    free(argv);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -533,14 +378,10 @@ static void on_tick(uv_timer_t *t) {
         if (k->tick_n % (k->cfg->console_route_ms / TICK_MS) == 0) console_route_tick(k);
         read_events(k);
         poll_activity(k);
-        if (k->tick_n % (PRESENCE_MS / TICK_MS) == 0) presence(k);
         if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);
     }
-    if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) {
-        for (conn_t *c = k->conns; c; c = c->next)
-            if (ready && c->dirty_agent && c->state == CONN_READY && c->ws) console_send_agent(c);
-        return;
-    }
+    if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) return;
+    if (ready) presence(k, now);
     for (conn_t *c = k->conns, *next; c; c = next) {
         next = c->next;
         if (!c->ws || c->state == CONN_CLOSING) continue;
@@ -605,10 +446,15 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_ROUTE], hilo_script_route_offer);
     script_init(&k->scripts[SCRIPT_OPS], hilo_script_agent_ops);
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
+    script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
     snprintf(k->events_id, sizeof k->events_id, "%lld-0", (long long)hilo_now_ms());
     k->activity_since_ms = hilo_now_ms();
     static char assets[1024];
     hilo_router_config_path(k->cfg, k->cfg->console_assets_dir, assets, sizeof assets);
+    char index[1100];
+    snprintf(index, sizeof index, "%s/index.html", assets);
+    if (access(index, R_OK) != 0)
+        hilo_log_warn("console", "event=assets_missing path=%s effect=\"the console page is not served\"", index);
     hilo_http_static(http, "/console/", assets);
     console_auth_install(k, http);
     hilo_ws_handlers_t h = {ws_accept, ws_open, ws_message, ws_closed, k, (size_t)k->cfg->console_max_message,

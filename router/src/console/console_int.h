@@ -41,6 +41,7 @@ typedef struct conn {
     char open[CONSOLE_OPEN_MAX][CONSOLE_ID_MAX + 32]; /* debtors followed ("" = free slot) */
     bool dirty_agent;              /* agent snapshot to re-send */
     int64_t snap_ms;               /* last snapshot requested (periodic resync) */
+    int64_t seen_ms;               /* last presence refresh (hilo:agents:seen) */
     bool agent_inflight;           /* a snapshot is being read */
 } conn_t;
 
@@ -49,7 +50,7 @@ typedef struct {
     char sha[41];
 } console_script_t;
 
-enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_N };
+enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_N };
 
 struct hilo_console {
     hilo_router_ctx_t *ctx;
@@ -79,7 +80,7 @@ void conn_error(conn_t *c, json_t *rid, const char *code, const char *text);
 void conn_ok(conn_t *c, json_t *rid, json_t *extra);         /* steals extra (may be NULL) */
 bool conn_follows(const conn_t *c, const char *debtor);
 
-/* --- Redis batches (console.c) --- */
+/* --- Redis batches (batch.c) --- */
 typedef struct batch batch_t;
 /* res[i]: the i-th reply as JSON (string, integer, array, null; {"error": "..."} for error
  * replies; NULL when the command failed or Redis is down). conn may be NULL. */
@@ -90,6 +91,8 @@ void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens);
 /* EVALSHA of one of the console's scripts with string arguments (nkeys = 0). */
 void batch_script(batch_t *b, int script, int nargs, const char **args);
 void batch_run(batch_t *b);
+/* The last command added was EVALSHA of `script` (reloaded on NOSCRIPT). */
+void batch_mark_script(batch_t *b, int script);
 /* Helpers over batch results. */
 bool res_ok(const json_t *r);
 json_t *res_hash(const json_t *r);                           /* flat array -> new object */
@@ -110,6 +113,7 @@ void console_work_done(hilo_console_t *k);                   /* a thread-pool jo
 /* --- routing.c --- */
 void console_route_tick(hilo_console_t *k);
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args);
+void console_reopen(hilo_console_t *k, const char **debtors, int n); /* reopen.lua */
 
 /* --- views.c --- */
 void console_send_agent(conn_t *c);                          /* offers + conversations */
@@ -124,6 +128,5 @@ void console_agents_list(conn_t *c, json_t *rid);
 
 bool console_debtor_ok(const char *id);
 bool console_agent_id_ok(const char *id);
-int64_t console_now_ms(const hilo_console_t *k);
 
 #endif

@@ -28,15 +28,43 @@ static void on_routed(hilo_console_t *k, conn_t *conn, json_t **res, int n, void
 void console_route_tick(hilo_console_t *k) {
     if (k->route_inflight) return;
     k->route_inflight = true;
-    char now[24], timeout[24], grace[24], scan[24];
+    char now[24], timeout[24], grace[24], scan[24], reopen[24];
     snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(grace, sizeof grace, "%ld", k->cfg->console_grace_ms);
     snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
-    const char *args[4] = {now, timeout, grace, scan};
+    snprintf(reopen, sizeof reopen, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
+    const char *args[5] = {now, timeout, grace, scan, reopen};
     batch_t *b = batch_new(k, NULL, on_routed, NULL);
-    batch_script(b, SCRIPT_ROUTE, 4, args);
+    batch_script(b, SCRIPT_ROUTE, 5, args);
     batch_run(b);
+}
+
+static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)k;
+    (void)conn;
+    (void)arg;
+    if (n >= 1 && json_integer_value(res[0]) > 0)
+        hilo_log_info("console", "event=reopened conversations=%lld", (long long)json_integer_value(res[0]));
+}
+
+void console_reopen(hilo_console_t *k, const char **debtors, int n) {
+    if (n == 0 || k->cfg->console_reopen_window_s == 0) return;
+    const char **argv = hilo_xmalloc(sizeof *argv * (size_t)(n + 5));
+    char now[24], window[24];
+    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    snprintf(window, sizeof window, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
+    argv[0] = "EVALSHA";
+    argv[1] = k->scripts[SCRIPT_REOPEN].sha;
+    argv[2] = "0";
+    argv[3] = now;
+    argv[4] = window;
+    for (int i = 0; i < n; i++) argv[5 + i] = debtors[i];
+    batch_t *b = batch_new(k, NULL, on_reopened, NULL);
+    batch_argv(b, n + 5, argv, NULL);
+    batch_mark_script(b, SCRIPT_REOPEN);
+    batch_run(b);
+    free(argv);
 }
 
 typedef struct {

@@ -105,12 +105,22 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
     json_decref(s->live);
     json_decref(s->account);
     free(s);
+    /* A change arrived while this snapshot was being read: read again. */
+    if (c->dirty_agent) console_send_agent(c);
 }
 
 static void on_snapshot(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)arg;
-    if (!conn_alive(c) || n < 4 || !res_ok(res[0])) {
+    if (!conn_alive(c) || n < 5 || !res_ok(res[0])) {
+        c->agent_inflight = false; /* dirty_agent, if set, is retried by the next sweep */
+        return;
+    }
+    if (json_is_integer(res[4]) && json_integer_value(res[4]) == 0) {
+        /* The session is gone (logout on a router whose notice we missed, or deleted). */
         c->agent_inflight = false;
+        conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
+        c->state = CONN_CLOSING;
+        hilo_ws_close(c->ws, 4401, "logged out");
         return;
     }
     snap_t *s = hilo_xcalloc(1, sizeof *s);
@@ -157,6 +167,7 @@ void console_send_agent(conn_t *c) {
     batch_cmd(b, "SMEMBERS hilo:agent:%s:offers", c->agent);
     batch_cmd(b, "SMEMBERS hilo:agent:%s:convs", c->agent);
     batch_cmd(b, "HMGET hilo:agent:%s cap:whatsapp cap:sms cap:voice skills", c->agent);
+    batch_cmd(b, "EXISTS hilo:session:%s", c->session);
     batch_run(b);
 }
 
@@ -173,7 +184,9 @@ static bool may_write(const conn_t *c, const json_t *conv) {
     return a && strcmp(a, c->agent) == 0 && st && strcmp(st, "assigned") == 0;
 }
 
-/* The gate's facts for one channel of this conversation. */
+static const char *fact(const void *record, const char *field) { return jstr(record, field); }
+
+/* The gate's verdict for one channel of this conversation. */
 static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t *debtor, int ch, int64_t now,
                        hilo_verdict_t *v) {
     if (!k->gate) {
@@ -181,18 +194,7 @@ static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t
         return;
     }
     hilo_attempt_t a;
-    memset(&a, 0, sizeof a);
-    a.country = jstr(debtor, "country");
-    a.timezone = jstr(debtor, "timezone");
-    const char *dnc = jstr(conv, "dnc");
-    a.dnc = dnc && strcmp(dnc, "0") != 0;
-    for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
-        char f[32];
-        snprintf(f, sizeof f, "optout:%s", hilo_channel_name(c));
-        a.optout_ms[c] = num(conv, f);
-        snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
-        a.last_in_ms[c] = num(conv, f);
-    }
+    hilo_attempt_load_facts(&a, fact, debtor, conv); /* the same facts as the engine's */
     a.channel = ch;
     a.kind = HILO_MSG_FREEFORM;
     a.reply = true;
@@ -444,7 +446,9 @@ static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     char by[96];
     snprintf(by, sizeof by, "agent:%s", c->agent);
     hilo_outbound_spec_t spec = {.debtor_id = r->debtor, .channel = r->channel, .to = r->to, .text = r->text, .by = by};
-    r->rec = hilo_outbound_record_new(&spec, r->now, k->cfg->history_max,
+    /* Committed with the real clock even under [engine] test_clock (r->now only feeds the
+     * gate): the dispatch index is claimed with the real clock (dispatch.c). */
+    r->rec = hilo_outbound_record_new(&spec, hilo_now_ms(), k->cfg->history_max,
                                       hilo_store_sha(k->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
     if (!r->rec) {
         conn_error(c, r->rid, "bad_request", "the reply could not be built");

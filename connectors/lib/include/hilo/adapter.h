@@ -100,10 +100,11 @@ void hilo_http_response_clear(hilo_http_response_t *r);
  *                         durable.
  *  HILO_ANSWER_REPLY      (voice turns) submit the envelopes, exactly one of them with
  *                         wants_reply = true; once it is acked, wait for the router's Outbound with
- *                         reply_to_seq = its seq and answer render_reply(outbound). If the reply
- *                         does not come within voice_reply_deadline_ms (or the envelope is refused
- *                         or times out), answer render_reply(NULL): the adapter's fallback (e.g.
- *                         "one moment" + redirect to the same URL). `response` is unused.
+ *                         reply_to_seq = its seq and answer render_reply(outbound, turn). If the
+ *                         reply does not come within voice_reply_deadline_ms (or the envelope is
+ *                         refused or times out), answer render_reply(NULL, turn): the adapter's
+ *                         fallback (e.g. "one moment" + redirect to the same URL). `turn` is the
+ *                         envelope that waits (seq set), for call context. `response` is unused.
  *
  * Envelope rules: set channel, provider_message_id, from, to, content; leave seq = 0 (the runtime
  * assigns it). hilo_webhook_add_envelope() deep-copies the envelope, so it may live on the stack
@@ -229,8 +230,11 @@ typedef struct hilo_adapter_ops {
     int (*parse_send_result)(hilo_adapter_t *self, int http_status, const char *body, size_t len,
                              hilo_send_result_t *res);
     /* Voice: the webhook answer for a turn: TwiML for `ob`, or the fallback when ob == NULL.
-     * Optional (NULL for channels without HILO_ANSWER_REPLY). */
-    int (*render_reply)(hilo_adapter_t *self, const hilo_outbound_t *ob, hilo_http_response_t *resp);
+     * `turn` is the envelope that waits for it (seq set; borrowed; NULL when unknown): the
+     * call's context (call id) for the fallback. Optional (NULL for channels without
+     * HILO_ANSWER_REPLY). */
+    int (*render_reply)(hilo_adapter_t *self, const hilo_outbound_t *ob, const hilo_envelope_t *turn,
+                        hilo_http_response_t *resp);
 } hilo_adapter_ops_t;
 
 struct hilo_adapter {
@@ -260,9 +264,9 @@ static inline int hilo_adapter_parse_send_result(hilo_adapter_t *a, int status, 
     return a->ops->parse_send_result(a, status, body, len, res);
 }
 static inline int hilo_adapter_render_reply(hilo_adapter_t *a, const hilo_outbound_t *ob,
-                                            hilo_http_response_t *resp) {
+                                            const hilo_envelope_t *turn, hilo_http_response_t *resp) {
     if (!a->ops->render_reply) return HILO_ERR;
-    return a->ops->render_reply(a, ob, resp);
+    return a->ops->render_reply(a, ob, turn, resp);
 }
 
 /* ----- The executable ----------------------------------------------------------------------

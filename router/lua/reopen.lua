@@ -1,0 +1,38 @@
+-- reopen.lua — a closed conversation whose debtor writes again within the reopen window goes
+-- back to its queue, marked "reopened"; stickiness (route_offer.lua) then offers it to the
+-- agent who closed it first. Run by every router (router/src/console/routing.c) with the
+-- debtors whose activity score (hilo:convs) moved since its last look; idempotent, so several
+-- routers may pass the same debtor. Bumps the conv `rev`, so an engine turn for that same
+-- message re-reads the conversation and leaves it to the agent.
+-- KEYS: none declared (global keys: single Redis, see docs/architecture.md).
+-- ARGV[1] now (Unix ms)  ARGV[2] reopen window (ms)  ARGV[3..] debtor ids
+-- Returns the number of conversations reopened.
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local n = 0
+for i = 3, #ARGV do
+  local d = ARGV[i]
+  local closed = redis.call('ZSCORE', 'hilo:closed', d)
+  if closed then
+    local ck = 'hilo:{d:' .. d .. '}:conv'
+    local f = redis.call('HMGET', ck, 'state', 'closed_ms', 'last_in_ms', 'queue', 'esc_priority')
+    local closed_ms = tonumber(f[2] or '0') or 0
+    local last_in = tonumber(f[3] or '0') or 0
+    if f[1] ~= 'closed' or now - closed_ms > window then
+      redis.call('ZREM', 'hilo:closed', d)
+    elseif last_in > closed_ms and f[4] and f[4] ~= '' then
+      local prio = tonumber(f[5] or '0') or 0
+      redis.call('HSET', ck, 'state', 'queued', 'esc_reason', 'reopened', 'esc_detail', '', 'esc_ms', now,
+                 'updated_ms', now)
+      redis.call('HINCRBY', ck, 'rev', 1)
+      redis.call('ZADD', 'hilo:queue:' .. f[4], now - prio * 60000, d)
+      redis.call('SADD', 'hilo:queues', f[4])
+      redis.call('ZREM', 'hilo:closed', d)
+      redis.call('XADD', 'hilo:{d:' .. d .. '}:audit', '*', 'ev', 'reopened',
+                 'j', cjson.encode({ms = now, queue = f[4]}))
+      redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', 'queue', 'a', '', 'd', d)
+      n = n + 1
+    end
+  end
+end
+return n

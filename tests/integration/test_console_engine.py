@@ -1,0 +1,73 @@
+"""The console with the real conversation engine: a debtor asks for a person on SMS, the engine
+escalates (en.collections), the available agent is offered it and accepts; the bot then stays
+silent while the debtor's next message reaches the agent live; the agent's reply passes the
+compliance gate (test clock) and reaches the SMS connector as an Outbound written by agent:<id>;
+a reply on a channel the debtor opted out of is blocked with the reason and never sent."""
+
+import time
+import unittest
+
+from engine_helpers import EngineTestCase
+from hilo_harness import debtor_key, wait_until
+from hilo_console import Console, add_agent, console_overrides, run, token_for
+
+EN, EN_PHONE = "D1002", "+16505550142"
+
+
+class ConsoleWithEngine(EngineTestCase):
+    def engine_overrides(self, **engine):
+        o = super().engine_overrides(**engine)
+        c = console_overrides()
+        o["console"] = c["console"]
+        return o
+
+    def test_escalation_offer_reply_and_gate(self):
+        router = self.start_engine()
+        self.import_debtors([{"debtor_id": EN, "full_name": "James Whitfield", "phones": [EN_PHONE],
+                              "language": "en"}])
+        self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
+        add_agent(router.conf_path, "ana", skills="en.collections,es.collections")
+        james = self.debtor(EN, EN_PHONE)
+
+        async def scenario():
+            a = await Console(router, token_for(router, "ana")).connect()
+            await a.latest("hello")
+            await a.request("state", state="available")
+            t = james.say("sms", "I want to talk to a person")
+            self.assertTrue(t.replies)                       # the bot's handoff message
+            offer = await a.latest("agent", lambda m: m["offers"], timeout=10)
+            o = offer["offers"][0]
+            self.assertEqual((o["debtor"], o["channel"], o["reason"], o["queue"]),
+                             (EN, "sms", "requested_agent", "en.collections"))
+            self.assertEqual((await a.request("accept", debtor=EN))["t"], "ok")
+            self.assertEqual((await a.request("open", debtor=EN))["t"], "ok")
+            conv = await a.latest("conv", lambda m: not m["readonly"])
+            self.assertEqual(conv["default_channel"], "sms")
+            self.assertTrue(conv["channels"]["sms"]["allowed"], conv["channels"])
+            bot_items = [i for i in conv["items"] if i.get("by") == "bot"]
+            self.assertTrue(bot_items, "bot turns are part of the thread")
+            # The bot stays silent now; the debtor's message reaches the agent live.
+            t = james.say("sms", "hello? anyone there")
+            self.assertEqual(t.replies, [])
+            await a.latest("conv", lambda m: any(i.get("text") == "hello? anyone there" for i in m["items"]))
+            # The agent's reply goes out on SMS.
+            ans = await a.request("reply", debtor=EN, channel="sms", text="Hi James, this is Ana.")
+            self.assertTrue(ans["ok"], ans)
+            conn = self.conn("sms")
+            out = wait_until(lambda: next((x for x in list(conn.outbounds) if x.outbound_id == ans["oid"]), None),
+                             10, "the agent's reply at the SMS connector")
+            self.assertEqual(out.text, "Hi James, this is Ana.")
+            self.assertEqual(out.debtor_id, EN)
+            # Opted out of SMS: the reply is blocked, with the gate's reason, and not committed.
+            self.r.hset(debtor_key(EN, "conv"), "optout:sms", str(int(time.time() * 1000)))
+            n_out = len([1 for _ in self.r.xrange(debtor_key(EN, "hist"))])
+            ans = await a.request("reply", debtor=EN, channel="sms", text="one more")
+            self.assertFalse(ans["ok"])
+            self.assertEqual(ans["reason"], "opted_out")
+            self.assertEqual(len([1 for _ in self.r.xrange(debtor_key(EN, "hist"))]), n_out)
+            await a.close()
+        run(scenario())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,243 @@
+"""Console acceptance 3 and 4, and the rest of routing to humans: 50 concurrent escalations
+against 5 agents of capacity 3 on two routers (never more than 3 each, none lost); an offer not
+accepted in time goes to the next agent; decline; last-agent stickiness; an agent whose socket
+is gone past the grace period has their offers re-routed; transfer to a queue."""
+
+import asyncio
+import threading
+import time
+import unittest
+
+from hilo_harness import HiloTestCase, cli_path, debtor_key, seed_debtor, wait_until
+from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
+
+
+def offers_of(m):
+    return [o["debtor"] for o in m.get("offers", [])]
+
+
+@unittest.skipUnless(cli_path(), "the hilo CLI is not built")
+class ConsoleRouting(HiloTestCase):
+    def setup_floor(self, agents, routers=1, **kw):
+        self.r = self.redis()
+        self.routers = [self.router(self.r, name="router-%d" % (i + 1), overrides=console_overrides(**kw))
+                        for i in range(routers)]
+        for a in agents:
+            add_agent(self.routers[0].conf_path, a, capacity="whatsapp=3,sms=3,voice=1")
+        return self.r.client()
+
+    async def online(self, agent, router=None, available=True):
+        c = await Console(router or self.routers[0], token_for(router or self.routers[0], agent)).connect()
+        await c.latest("hello")
+        if available:
+            ans = await c.request("state", state="available")
+            self.assertEqual(ans["t"], "ok", ans)
+        return c
+
+    def test_50_escalations_5_agents_capacity_3(self):
+        agents = ["a%d" % i for i in range(5)]
+        r = self.setup_floor(agents, routers=2)
+        debtors = ["D%02d" % i for i in range(50)]
+        for d in debtors:
+            seed_debtor(r, d, ["+1555100%04d" % int(d[1:])])
+        worst = {"load": 0, "held": 0, "who": None}
+        stop = threading.Event()
+
+        def sampler():
+            s = self.r.client()
+            while not stop.is_set():
+                p = s.pipeline(transaction=True)   # one consistent snapshot
+                for a in agents:
+                    p.hget("hilo:agent:%s:live" % a, "load:whatsapp")
+                    p.scard("hilo:agent:%s:offers" % a)
+                    p.scard("hilo:agent:%s:convs" % a)
+                v = p.execute()
+                for i, a in enumerate(agents):
+                    load, held = int(v[3 * i] or 0), v[3 * i + 1] + v[3 * i + 2]
+                    if load > worst["load"] or held > worst["held"]:
+                        worst.update(load=max(load, worst["load"]), held=max(held, worst["held"]), who=a)
+                time.sleep(0.005)
+        t = threading.Thread(target=sampler, daemon=True)
+        t.start()
+        handled = {a: [] for a in agents}
+
+        async def agent_loop(name, c, done):
+            busy = set()
+            while not done.is_set():
+                try:
+                    m = await c.latest("agent", timeout=1)
+                except AssertionError:
+                    continue
+                for d in offers_of(m):
+                    if d in busy:
+                        continue
+                    busy.add(d)
+                    ans = await c.request("accept", debtor=d)
+                    self.assertEqual(ans["t"], "ok", ans)
+
+                    async def finish(d=d):
+                        await asyncio.sleep(0.2)
+                        ans = await c.request("wrapup", debtor=d, code="refused", close=True)
+                        self.assertEqual(ans["t"], "ok", ans)
+                        handled[name].append(d)
+                        busy.discard(d)
+                    asyncio.ensure_future(finish())
+
+        async def scenario():
+            # Agents spread over both routers: routing runs on both, concurrently.
+            clients = [await self.online(a, self.routers[i % 2]) for i, a in enumerate(agents)]
+            done = asyncio.Event()
+            loops = [asyncio.ensure_future(agent_loop(a, c, done)) for a, c in zip(agents, clients)]
+            # 50 escalations at once, written from several threads.
+            def burst(part):
+                rc = self.r.client()
+                for d in part:
+                    escalate(rc, d, addr="+1555100%04d" % int(d[1:]))
+            ths = [threading.Thread(target=burst, args=(debtors[i::5],)) for i in range(5)]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            deadline = time.monotonic() + 90
+            while sum(len(v) for v in handled.values()) < 50 and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            done.set()
+            await asyncio.gather(*loops, return_exceptions=True)
+            for c in clients:
+                await c.close()
+        run(scenario(), timeout=150)
+        stop.set()
+        t.join()
+        all_handled = sorted(d for v in handled.values() for d in v)
+        self.assertEqual(all_handled, debtors, "lost or duplicated conversations")
+        self.assertLessEqual(worst["load"], 3, "an agent's reserved load went over capacity: %s" % worst)
+        self.assertLessEqual(worst["held"], 3, "an agent held more than 3 conversations: %s" % worst)
+        for d in debtors:
+            self.assertEqual(r.hget(debtor_key(d, "conv"), "state"), "closed", d)
+        self.assertEqual(r.zcard("hilo:queue:en.collections"), 0)
+        for a in agents:
+            self.assertEqual(int(r.hget("hilo:agent:%s:live" % a, "load:whatsapp") or 0), 0, a)
+            self.assertGreater(len(handled[a]), 0, "agent %s got nothing" % a)
+
+    def test_offer_timeout_goes_to_next_agent(self):
+        r = self.setup_floor(["ana", "ben"], offer_timeout_ms=1500)
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a, b = await self.online("ana"), await self.online("ben")
+            escalate(r, "D1", addr="+15550000001")
+            first = await asyncio.wait_for(asyncio.shield(self.first_offer(a, b)), 10)
+            other = b if first is a else a
+            t0 = time.monotonic()
+            m = await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            self.assertGreaterEqual(time.monotonic() - t0, 1.0, "re-routed before the timeout")
+            await first.latest("agent", lambda m: "D1" not in offers_of(m))
+            first_id = "ana" if first is a else "ben"
+            self.assertEqual(r.hget("hilo:agent:%s:live" % first_id, "load:whatsapp"), "0")
+            # The late accept is refused; the new holder accepts.
+            self.assertEqual((await first.request("accept", debtor="D1"))["code"], "not_offered")
+            self.assertEqual((await other.request("accept", debtor="D1"))["t"], "ok")
+            self.assertIn("offer_timeout", [e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))])
+            await a.close()
+            await b.close()
+        run(scenario())
+
+    async def first_offer(self, a, b):
+        while True:
+            for c in (a, b):
+                for m in c.inbox:
+                    if m.get("t") == "agent" and "D1" in offers_of(m):
+                        return c
+            await asyncio.sleep(0.05)
+
+    def test_decline_stickiness_and_transfer(self):
+        r = self.setup_floor(["ana", "ben"])
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a, b = await self.online("ana"), await self.online("ben")
+            escalate(r, "D1", addr="+15550000001")
+            first = await self.first_offer(a, b)
+            other = b if first is a else a
+            self.assertEqual((await first.request("decline", debtor="D1"))["t"], "ok")
+            await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            self.assertEqual((await other.request("accept", debtor="D1"))["t"], "ok")
+            holder = "ben" if other is b else "ana"
+            ans = await other.request("close", debtor="D1")
+            self.assertEqual(ans["code"], "disposition_required")
+            ans = await other.request("wrapup", debtor="D1", code="promise_to_pay", amount_cents=5000,
+                                      due="2030-01-15", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            promises = r.hvals(debtor_key("D1", "promises"))
+            self.assertTrue(any('"amount_cents":5000' in p for p in promises), promises)
+            # The debtor comes back, on SMS this time: the last agent is offered first even
+            # though the other agent is idle too.
+            for _ in range(3):
+                escalate(r, "D1", channel="sms", addr="+15550000001")
+                await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+                self.assertEqual(r.hget(debtor_key("D1", "conv"), "offer_agent"), holder)
+                self.assertEqual(r.hget(debtor_key("D1", "conv"), "offer_ch"), "sms")
+                self.assertEqual((await other.request("accept", debtor="D1"))["t"], "ok")
+                ans = await other.request("wrapup", debtor="D1", code="callback",
+                                          callback_ms=int(time.time() * 1000) + 3600000, close=True)
+                self.assertEqual(ans["t"], "ok", ans)
+            # Transfer to a queue: no stickiness back to the sender.
+            escalate(r, "D1", addr="+15550000001")
+            await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            await other.request("accept", debtor="D1")
+            ans = await other.request("transfer", debtor="D1", to_queue="es.dispute")
+            self.assertEqual(ans["t"], "ok", ans)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertEqual((conv["state"], conv["queue"]), ("queued", "es.dispute"))
+            self.assertNotIn("last_agent", conv)
+            self.assertEqual(r.zscore("hilo:queue:es.dispute", "D1") is not None, True)
+            await a.close()
+            await b.close()
+        run(scenario())
+
+    def test_closed_conversation_reopens_on_the_debtors_next_message(self):
+        r = self.setup_floor(["ana", "ben"])
+        seed_debtor(r, "D1", ["+15550000001"])
+        link = self.connector(self.routers[0], "sms")
+
+        async def scenario():
+            a = await self.online("ana")
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            await a.request("accept", debtor="D1")
+            ans = await a.request("wrapup", debtor="D1", code="dispute", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            b = await self.online("ben")            # idle too, but ana handled it last
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "closed")
+            # The debtor writes again (a real inbound through the router).
+            seq = link.send_envelope(provider_message_id="again-1", from_="+15550000001", text="one more thing")
+            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertEqual((conv["state"], conv["esc_reason"], conv["offer_agent"]), ("queued", "reopened", "ana"))
+            self.assertIn("reopened", [e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))])
+            await a.close()
+            await b.close()
+        run(scenario())
+
+    def test_dropped_agent_offers_rerouted_after_grace(self):
+        r = self.setup_floor(["ana", "ben"], offer_timeout_ms=60000, grace_ms=2500)
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a = await self.online("ana")
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            b = await self.online("ben")
+            await a.ws.close()                      # ana's browser is gone
+            t0 = time.monotonic()
+            await b.latest("agent", lambda m: "D1" in offers_of(m), timeout=15)
+            self.assertGreaterEqual(time.monotonic() - t0, 1.5)
+            self.assertEqual(r.hget("hilo:agent:ana:live", "state"), "offline")
+            self.assertIn("offer_agent_gone", [e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))])
+            await b.close()
+        run(scenario())
+
+
+if __name__ == "__main__":
+    unittest.main()
