@@ -532,7 +532,15 @@ static void decide(turn_t *t) {
     const char *rev = get(&t->conv_f, "rev");
     snprintf(t->rev, sizeof t->rev, "%s", rev ? rev : "0");
     const char *state = get(&t->conv_f, "state");
-    bool human = state && (strcmp(state, "queued") == 0 || strcmp(state, "assigned") == 0);
+    /* A human owns it while queued or assigned, and also just after an agent closed it: a
+     * message within the reopen window goes back to that agent (console/routing.c reopens
+     * it), so the bot must not answer in between. */
+    const char *closed_ms = get(&t->conv_f, "closed_ms");
+    int64_t reopen_ms = (int64_t)ctx->cfg->console_reopen_window_s * 1000;
+    /* Real time, not the test clock: closed_ms and the message's commit are both real. */
+    bool recently_closed = state && strcmp(state, "closed") == 0 && closed_ms && reopen_ms > 0 &&
+                           hilo_now_ms() - strtoll(closed_ms, NULL, 10) <= reopen_ms;
+    bool human = state && (strcmp(state, "queued") == 0 || strcmp(state, "assigned") == 0 || recently_closed);
     bool call_end = e->voice && e->voice->kind == HILO_VOICE_CALL_END;
     if (decide_keyword(t)) {
         /* handled */

@@ -68,6 +68,34 @@ class ConsoleWithEngine(EngineTestCase):
             await a.close()
         run(scenario())
 
+    def test_bot_stays_silent_after_close_within_reopen_window(self):
+        router = self.start_engine()
+        self.import_debtors([{"debtor_id": EN, "full_name": "James Whitfield", "phones": [EN_PHONE],
+                              "language": "en"}])
+        self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
+        add_agent(router.conf_path, "ana", skills="en.collections,es.collections")
+        james = self.debtor(EN, EN_PHONE)
+
+        async def scenario():
+            a = await Console(router, token_for(router, "ana")).connect()
+            await a.latest("hello")
+            await a.request("state", state="available")
+            james.say("sms", "I want to talk to a person")
+            await a.latest("agent", lambda m: m["offers"], timeout=10)
+            self.assertEqual((await a.request("accept", debtor=EN))["t"], "ok")
+            self.assertEqual((await a.request("wrapup", debtor=EN, code="refused", close=True))["t"], "ok")
+            self.assertEqual(self.r.hget(debtor_key(EN, "conv"), "state"), "closed")
+            bot_turns = len([e for e in self.r.xrange(debtor_key(EN, "audit")) if e[1]["ev"] == "bot"])
+            # The debtor writes again within the reopen window: it goes back to Ana, the bot
+            # does not answer in between.
+            t = james.say("sms", "sorry, one more question")
+            self.assertEqual(t.replies, [])
+            await a.latest("agent", lambda m: EN in [o["debtor"] for o in m["offers"]], timeout=10)
+            self.assertEqual(len([e for e in self.r.xrange(debtor_key(EN, "audit")) if e[1]["ev"] == "bot"]),
+                             bot_turns)
+            await a.close()
+        run(scenario())
+
 
 if __name__ == "__main__":
     unittest.main()
