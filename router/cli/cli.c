@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "hilo/common.h"
@@ -291,4 +293,16 @@ int hilo_cli_resolve(hilo_cli_t *c, const char *arg, char *id, size_t idlen) {
     }
     fprintf(stderr, "hilo: unknown debtor '%s'\n", arg);
     return HILO_EXIT_DATA;
+}
+
+FILE *hilo_cli_open_input(const char *path) {
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f); /* fopen() opens a directory; reading it would fail later, less clearly */
+        f = NULL;
+        errno = EISDIR;
+    }
+    if (!f) fprintf(stderr, "hilo: cannot read %s: %s\n", path, strerror(errno));
+    return f;
 }

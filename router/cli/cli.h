@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define HILO_EXIT_OK 0      /* done */
 #define HILO_EXIT_DATA 1    /* unreadable file, bad CSV header, unknown debtor, refused input */
@@ -75,6 +76,10 @@ bool hilo_cli_script_load(hilo_cli_t *self, const char *body, char *sha);
 int hilo_cli_resolve(hilo_cli_t *self, const char *arg, char *id, size_t idlen);
 
 /* HGETALL / array reply helper: the value of `field` in a flat field-value array, or NULL. */
+/* Opens an input file for reading (not a directory). NULL after printing "hilo: cannot read
+ * PATH: reason" on stderr. */
+FILE *hilo_cli_open_input(const char *path);
+
 const char *hilo_cli_reply_field(const redisReply *r, const char *field);
 
 #endif

@@ -330,17 +330,8 @@ int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv) {
         return HILO_EXIT_USAGE;
     }
     const char *path = argv[1];
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        f = NULL;
-        errno = EISDIR;
-    }
-    if (!f) {
-        fprintf(stderr, "hilo: cannot read %s: %s\n", path, strerror(errno));
-        return HILO_EXIT_DATA;
-    }
+    FILE *f = hilo_cli_open_input(path);
+    if (!f) return HILO_EXIT_DATA;
     int rc = import_file(cli, path, f);
     fclose(f);
     return rc;
