@@ -453,6 +453,7 @@ static void apply_clock(turn_t *t) {
     const bot_rules_t *r = &t->f->rules;
     int64_t now = t->in->now_ms;
     if (st->turns > 0 && r->session_timeout_min > 0 && now - st->updated_ms > (int64_t)r->session_timeout_min * 60000) {
+        t->new_session = true;
         st->step[0] = st->pending[0] = '\0';
         bot_forget_subject(st);
         st->nplan = 0;
@@ -462,8 +463,9 @@ static void apply_clock(turn_t *t) {
         st->verified = false;
 }
 
-/* First contact: the unidentified may be handed over at once, and the portfolio rules
- * (big balance, long overdue, broken promises) send the debtor straight to a person.
+/* First contact of a conversation or of a new session: the unidentified may be handed over at
+ * once, and the portfolio rules (big balance, long overdue, broken promises) send the debtor
+ * straight to a person.
  * Returns true when the turn is over. */
 static bool first_contact(turn_t *t) {
     const hilo_flow_t *f = t->f;
@@ -528,6 +530,10 @@ hilo_bot_result_t *hilo_bot_turn(const hilo_flow_t *flow, const hilo_bot_debtor_
         st.created_ms = in->now_ms;
         t->first = t->soft = true;
         bot_say(t, flow->tpl[BT_WELCOME]);
+        done = first_contact(t);
+    } else if (t->new_session) {
+        /* A returning debtor: the portfolio may have changed since (promises broken, days
+         * past due grown), so the rules are checked again at the start of every session. */
         done = first_contact(t);
     }
     if (!done && !t->identified && flow->unidentified < 0) { /* the flow hands every unidentified over */

@@ -25,6 +25,7 @@ typedef struct {
     int cur;                     /* current step index (st->step) */
     int prev_misses;             /* misses before this turn; a miss makes it prev + 1 */
     bool first;                  /* the conversation's first turn */
+    bool new_session;            /* the previous session timed out: this turn starts a new one */
     bool soft;                   /* not understood only re-prompts (first turn, re-verification) */
     bool redirected;             /* sent back to verification at the start of this turn */
     bool clear_subject;          /* a promise/plan was committed: forget it when the turn ends */

@@ -310,6 +310,19 @@ static void test_portfolio_rules_on_first_contact(void **state) {
     conv_free(&c);
 }
 
+/* Promises broken after the first contact count when the debtor comes back in a new session
+ * (the flow's session_timeout_minutes), not only on the very first turn. */
+static void test_portfolio_rules_on_a_new_session(void **state) {
+    conv_t *c = conv_new("en");
+    assert_false(say(c, "hello")->handoff);
+    c->debtor.broken_promises = 2;
+    assert_false(say(c, "1")->handoff); /* same session: the rules are not checked mid-way */
+    c->now += 2LL * 24 * 3600 * 1000;   /* two days later: a new session */
+    const hilo_bot_action_t *a = expect_escalation(say(c, "hi again"), "portfolio_rule");
+    assert_string_equal(a->detail, "broken_promises");
+    conv_free(&c);
+}
+
 static void test_unknown_sender(void **state) {
     conv_t *c = conv_new("es");
     c->unknown = true;
@@ -673,6 +686,7 @@ int main(void) {
         cmocka_unit_test(test_topic_escalations),
         cmocka_unit_test(test_not_understood_escalates),
         cmocka_unit_test(test_portfolio_rules_on_first_contact),
+        cmocka_unit_test(test_portfolio_rules_on_a_new_session),
         cmocka_unit_test(test_unknown_sender),
         cmocka_unit_test(test_optout),
         cmocka_unit_test(test_promise_es),
