@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hilo/config.h"
 #include "hilo/log.h"
@@ -54,6 +55,12 @@ int main(int argc, char **argv) {
         return 0;
     }
     hilo_log_set_level(hilo_log_level_parse(rc.log_level));
+    /* Every console websocket and connector link is a descriptor: use all the process may. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     hilo_router_t *r = hilo_router_new(&rc);
     if (!r) {
         hilo_config_destroy(&cfg);
