@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run=$top/run
-build=$top/build
+# HILO_QS_BUILD_DIR: build (and run) from another build tree than ./build.
+build=${HILO_QS_BUILD_DIR:-$top/build}
 cmd=${1:-start}
 
 # Ports (loopback only). Redis gets its own port so a distribution redis-server on 6379 does
@@ -16,17 +17,38 @@ cmd=${1:-start}
 REDIS_PORT=${HILO_QS_REDIS_PORT:-6390}
 LINK_PORT=5555 HTTP_PORT=8080 SANDBOX_PORT=8090
 
-pids() { ls "$run"/*.pid 2>/dev/null || true; }
+# Stop order: what calls in first (sandbox, connectors), then the router, Redis last, so that
+# nothing in flight loses its other end first.
+pids() {
+  local order="sandbox whatsapp sms voice router redis" name f
+  for name in $order; do [ -f "$run/$name.pid" ] && echo "$run/$name.pid"; done
+  for f in "$run"/*.pid; do
+    [ -e "$f" ] || continue
+    case " $order " in *" $(basename "$f" .pid) "*) ;; *) echo "$f" ;; esac
+  done
+}
+
+# Running = exists and is not a zombie: our daemons outlive this script, so their parent is
+# init, which may reap an exited one late (kill -0 succeeds on a zombie).
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
 
 stop_all() {
   for f in $(pids); do
     name=$(basename "$f" .pid)
     pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      echo "stopped $name (pid $pid)"
+      for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+      if alive "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        echo "killed $name (pid $pid): it did not stop within 5 s"
+      else
+        echo "stopped $name (pid $pid)"
+      fi
     fi
     rm -f "$f"
   done
@@ -37,7 +59,7 @@ status() {
   for f in $(pids); do
     pid=$(cat "$f")
     state=stopped
-    kill -0 "$pid" 2>/dev/null && state=running
+    alive "$pid" && state=running
     printf '%-12s %-8s %s\n' "$(basename "$f" .pid)" "$pid" "$state"
   done
 }
@@ -78,6 +100,9 @@ export HILO_CONFIG=$run/hilo.conf
 for section in WHATSAPP SMS VOICE; do
   export "HILO_${section}_API_BASE=http://127.0.0.1:$SANDBOX_PORT"
 done
+# The engine's paths are relative to the config file's directory, and run/ holds only a copy.
+export HILO_ENGINE_FLOW=$top/deploy/flows/collections.flow
+export HILO_ENGINE_COMPLIANCE_DIR=$top/deploy/compliance
 
 redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
   --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
@@ -87,12 +112,18 @@ start_bg router "$build/router/hilo-router" -c "$run/hilo.conf"
 wait_http "http://127.0.0.1:$HTTP_PORT/healthz" 10 || { echo "router did not become healthy; see $run/router.log" >&2; exit 1; }
 
 started=()
+declare -A conn_port=([whatsapp]=8081 [sms]=8082 [voice]=8083)
 for channel in whatsapp sms voice; do
   bin=$build/connectors/$channel/hilo-$channel
   if [ -x "$bin" ]; then
     start_bg "$channel" "$bin" -c "$run/hilo.conf"
     started+=("$channel")
   fi
+done
+# A connector's /healthz is 200 once its link to the router has a session.
+for channel in "${started[@]}"; do
+  wait_http "http://127.0.0.1:${conn_port[$channel]}/healthz" 10 ||
+    { echo "the $channel connector did not become healthy; see $run/$channel.log" >&2; exit 1; }
 done
 if [ -f connectors/sandbox/sandbox.py ]; then
   start_bg sandbox /usr/bin/python3 connectors/sandbox/sandbox.py --port "$SANDBOX_PORT" --config "$run/hilo.conf"
@@ -112,9 +143,9 @@ hilo is running (logs and data in $run):
 EOT
 for channel in "${started[@]}"; do
   case $channel in
-  whatsapp) echo "  whatsapp connector  http://127.0.0.1:8081/webhooks/whatsapp" ;;
-  sms) echo "  sms connector       http://127.0.0.1:8082/webhooks/twilio/sms" ;;
-  voice) echo "  voice connector     http://127.0.0.1:8083/webhooks/twilio/voice" ;;
+  whatsapp) echo "  whatsapp connector  http://127.0.0.1:${conn_port[whatsapp]}/webhooks/whatsapp" ;;
+  sms) echo "  sms connector       http://127.0.0.1:${conn_port[sms]}/webhooks/twilio/sms" ;;
+  voice) echo "  voice connector     http://127.0.0.1:${conn_port[voice]}/webhooks/twilio/voice" ;;
   esac
 done
 [ -f "$run/sandbox.pid" ] && echo "  provider sandbox    http://127.0.0.1:$SANDBOX_PORT/   <- open this to play the debtor's phone"

@@ -200,7 +200,16 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
     s->stats.received++;
     const char *oid = ob->outbound_id ? ob->outbound_id : "";
     if (!oid[0]) {
-        hilo_log_warn(MOD, "event=outbound_without_id debtor_id=%s", ob->debtor_id ? ob->debtor_id : "");
+        /* protocol.md §10.4: a voice-turn answer with nothing stored (no text: a human owns the
+         * call, an unidentified caller, a block) has no id. It is rendered into its waiting
+         * webhook, never deduped nor reported; without a waiting webhook it is dropped. */
+        if (ob->reply_to_seq && s->opt.try_reply && s->opt.try_reply(s->opt.arg, ob)) {
+            s->stats.replies++;
+            hilo_log_info(MOD, "event=outbound_replied outbound_id= reply_to_seq=%" PRIu64, ob->reply_to_seq);
+            return;
+        }
+        hilo_log_warn(MOD, "event=outbound_without_id debtor_id=%s reply_to_seq=%" PRIu64,
+                      ob->debtor_id ? ob->debtor_id : "", ob->reply_to_seq);
         return;
     }
     hilo_dedupe_outcome_t prev;
