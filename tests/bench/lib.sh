@@ -1,0 +1,87 @@
+# lib.sh — process helpers shared by run.sh and smoke.sh (sourced, not run).
+# Starts redis-server and hilo-router on free loopback ports in a temp dir, each process by its
+# own pid, and stops exactly those pids. Callers set: work (temp dir), router_bin, conf.
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_redis NAME [CPU]: a fresh Redis (empty dir) with deploy/redis.conf (AOF everysec, no RDB
+# snapshots), on a free loopback port.
+start_redis() {
+    local name=$1 cpu=${2:-}
+    redis_dir=$work/$name
+    mkdir -p "$redis_dir"
+    redis_port=$(free_port)
+    local pin=()
+    [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+    "${pin[@]}" redis-server "$top/deploy/redis.conf" --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
+        --appendonly yes --appendfsync everysec --save '' --daemonize no --logfile "$redis_dir/redis.log" \
+        ${REDIS_ARGS:-} &
+    redis_pid=$!
+    for _ in $(seq 100); do
+        # PONG, not just an answer: while the (empty) AOF loads it answers LOADING.
+        [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    echo "redis-server did not start (see $redis_dir/redis.log)" >&2
+    return 1
+}
+
+stop_redis() {
+    [ -n "${redis_pid:-}" ] || return 0
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+    redis_pid=
+}
+
+redis_info() { # FIELD
+    redis-cli -p "$redis_port" info all | tr -d '\r' | awk -F: -v k="$1" '$1==k {print $2}'
+}
+
+# start_router [CPU]: hilo-router on the current Redis; returns when /healthz says 200.
+start_router() {
+    local cpu=${1:-}
+    link_port=$(free_port)
+    http_port=$(free_port)
+    local pin=()
+    [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+    HILO_REDIS_HOST=127.0.0.1 HILO_REDIS_PORT=$redis_port HILO_REDIS_DB=0 \
+        HILO_ROUTER_LINK_BIND=tcp://127.0.0.1:$link_port HILO_ROUTER_HTTP_BIND=127.0.0.1 \
+        HILO_ROUTER_HTTP_PORT=$http_port HILO_ROUTER_LOG_LEVEL=${ROUTER_LOG_LEVEL:-warn} \
+        HILO_ROUTER_INSTANCE=bench-router HILO_ENGINE_ENABLED=${BENCH_ENGINE:-false} \
+        "${pin[@]}" "$router_bin" -c "$conf" 2>>"$redis_dir/router.log" &
+    router_pid=$!
+    for _ in $(seq 200); do
+        if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz" || true)" = 200 ]; then
+            return 0
+        fi
+        kill -0 "$router_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "hilo-router did not become healthy (see $redis_dir/router.log)" >&2
+    tail -n 20 "$redis_dir/router.log" >&2 || true
+    return 1
+}
+
+stop_router() {
+    [ -n "${router_pid:-}" ] || return 0
+    kill -TERM "$router_pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$router_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$router_pid" 2>/dev/null || true
+    wait "$router_pid" 2>/dev/null || true
+    router_pid=
+}
+
+# CPU seconds (user + system) used so far by a pid.
+proc_cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# Context switches (voluntary + involuntary) so far, summed over a pid's threads.
+proc_ctxsw() {
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}

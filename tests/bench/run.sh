@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# run.sh — the router benchmark (docs/performance.md explains the method and the results).
+#
+#   0. fidelity          MONITOR both for 200 messages: the replay must send what the router sends
+#   1. replay (before)   hilo-replay: the router's Redis commands alone, fresh Redis    -> the limit
+#   2. router max        hilo-loadgen closed loop through hilo-router, fresh Redis       -> max rate
+#   3. latency           open loop at 25/50/80% of that max, fresh Redis + router each  -> p50/p99/p99.9
+#   4. replay (after)    as 1, to see whether the machine changed during the run
+#   5. memory            used_memory per debtor: portfolio only, 10 and 100 history items
+#
+# CPU split on the 2-core machine: Redis + loadgen on CPU 1, router on CPU 0; the replay client
+# runs where the router ran (CPU 0) against the same Redis on CPU 1. Loopback only.
+# Every Redis is new (empty dir), AOF on with appendfsync everysec, no RDB snapshots.
+#
+# Usage: tests/bench/run.sh            (about 3 minutes, plus the build)
+# Knobs (environment): DEBTORS MESSAGES WINDOW CONNECTORS LAT_SECONDS ROUTER_CPU REDIS_CPU
+#                      LOADGEN_CPU (empty = unpinned) MEM_DEBTORS BUILD_DIR RESULTS_NAME
+#                      REDIS_ARGS (extra redis-server options, e.g. "--auto-aof-rewrite-percentage 0"); ROUTER_BIN + LOADGEN_BIN + REPLAY_BIN
+#                      to skip the build and use those binaries.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${BUILD_DIR:-$top/build-bench}
+DEBTORS=${DEBTORS:-10000}
+MESSAGES=${MESSAGES:-300000}
+WINDOW=${WINDOW:-1000}
+CONNECTORS=${CONNECTORS:-4}
+LAT_SECONDS=${LAT_SECONDS:-10}
+ROUTER_CPU=${ROUTER_CPU-0} # set to "" to leave a process unpinned
+REDIS_CPU=${REDIS_CPU-1}
+LOADGEN_CPU=${LOADGEN_CPU-1}
+MEM_DEBTORS=${MEM_DEBTORS:-1000}
+
+for tool in redis-server redis-cli jq curl taskset python3; do
+    command -v "$tool" >/dev/null || { echo "run.sh needs $tool" >&2; exit 2; }
+done
+
+if [ -n "${ROUTER_BIN:-}" ]; then # prebuilt binaries (all three must then be given)
+    router_bin=$ROUTER_BIN loadgen=$LOADGEN_BIN replay=$REPLAY_BIN
+else
+    echo "== build (Release, $build)"
+    cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target hilo-router hilo-loadgen hilo-replay >/dev/null
+    router_bin=$build/router/hilo-router
+    loadgen=$build/tests/bench/hilo-loadgen
+    replay=$build/tests/bench/hilo-replay
+fi
+conf=$top/deploy/hilo.conf
+
+work=$(mktemp -d /tmp/hilo-bench.XXXXXX)
+. "$here/lib.sh"
+sampler_pid=
+monitor_pid=
+cleanup() {
+    [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
+    [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null || true
+    stop_router
+    stop_redis
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pin() { # CPU CMD...: runs CMD on that CPU, or anywhere when CPU is empty
+    local cpu=$1
+    shift
+    if [ -n "$cpu" ]; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+results=$work/results.jsonl
+: >"$results"
+
+history_max=$(awk -F= '/^history_max/ {gsub(/ /,"",$2); print $2}' "$conf")
+dedupe_s=$(awk -F= '/^dedupe_window_s/ {gsub(/ /,"",$2); print $2}' "$conf")
+gen_args=(--debtors "$DEBTORS")
+
+# Redis-side counters around a phase: CPU seconds, AOF rewrites, commands.
+redis_cpu() { awk -v u="$(redis_info used_cpu_user)" -v s="$(redis_info used_cpu_sys)" 'BEGIN {print u + s}'; }
+diff_s() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
+
+record() { # PHASE JSON [extra jq assignments]
+    local phase=$1 json=$2
+    shift 2
+    jq -c --arg phase "$phase" ". + {phase: \$phase} $*" <<<"$json" >>"$results"
+}
+
+# Redis's own accounting: {command: {calls, usec_per_call}} (the script's inner commands too).
+commandstats() {
+    redis-cli -p "$redis_port" info commandstats | tr -d '\r' |
+        awk -F'[:,=]' '/^cmdstat_/ {sub(/^cmdstat_/, "", $1); printf "%s\"%s\":{\"calls\":%s,\"usec_per_call\":%s}", (n++ ? "," : "{"), $1, $3, $7} END {print (n ? "}" : "{}")}'
+}
+
+# The router's own view (envelope received -> ack sent, its /metrics histogram), for the
+# measured part of a run only: the bucket counts at the end minus those at the end of the
+# warm-up. Gives the upper bound of the bucket holding p50/p99/p99.9, in ms.
+commit_buckets() { # FILE: "le count" lines
+    curl -s "http://127.0.0.1:$http_port/metrics" |
+        awk -F'[{}" ]+' '/^hilo_commit_latency_seconds_bucket/ {print $3, $NF}' >"$1"
+}
+router_commit_latency() { # BEFORE_FILE AFTER_FILE
+    paste -d' ' "$1" "$2" | awk '
+        {le[n] = $1; c[n++] = $4 - $2}
+        END {
+            if (!n || c[n - 1] <= 0) { print "null"; exit }
+            total = c[n - 1]
+            split("50 99 99.9", ps, " ")
+            printf "{\"n\":%d", total
+            for (k = 1; k <= 3; k++) {
+                for (i = 0; i < n && c[i] < total * ps[k] / 100; i++) ;
+                v = (le[i] == "+Inf") ? "null" : le[i] * 1000
+                printf ",\"p%s_le_ms\":%s", ps[k], v
+            }
+            printf "}\n"
+        }'
+}
+
+run_replay() { # PHASE
+    start_redis "$1" "$REDIS_CPU"
+    "$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+    local c0 out c1
+    c0=$(redis_cpu)
+    out=$(pin "$ROUTER_CPU" "$replay" --port "$redis_port" "${gen_args[@]}" --messages "$MESSAGES" \
+        --window "$WINDOW" --history-max "$history_max" --dedupe-window-ms "$((dedupe_s * 1000))")
+    c1=$(redis_cpu)
+    record "$1" "$out" "+ {redis_cpu_s: $(diff_s "$c0" "$c1"), aof_rewrites: $(redis_info aof_rewrites), \
+commandstats: $(commandstats)}"
+    stop_redis
+    echo "   $(jq -c '{rate, p50_us: .lat_us.p50, p99_us: .lat_us.p99}' <<<"$out")"
+}
+
+# Samples the router's in-flight gauge every 200 ms into FILE (to compare its pipeline depth
+# with the replay's window).
+sample_inflight() { # FILE
+    while :; do
+        curl -s "http://127.0.0.1:$http_port/metrics" | awk '$1=="hilo_inflight" {print $2}' >>"$1" || true
+        sleep 0.2
+    done
+}
+
+echo "== machine: $(nproc) CPUs, load: $(uptime | sed 's/.*load average: //')"
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+
+echo "== 0. fidelity: the router's and the replay's Redis commands for the same 200 messages"
+# One at a time (window 1) so that the order is fixed; MONITOR records both sides.
+sha=$(sha1sum "$top/router/lua/commit_inbound.lua" | cut -d' ' -f1)
+start_redis fid_router "$REDIS_CPU"
+"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+start_router "$ROUTER_CPU"
+redis-cli -p "$redis_port" monitor >"$work/monitor_router.txt" &
+monitor_pid=$!
+sleep 0.2
+"$loadgen" --endpoint "tcp://127.0.0.1:$link_port" --connectors 2 "${gen_args[@]}" --unknown-pm 100 \
+    --messages 200 --window 1 --label fidelity >/dev/null || true
+sleep 0.2
+kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
+stop_router
+stop_redis
+start_redis fid_replay "$REDIS_CPU"
+"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+redis-cli -p "$redis_port" monitor >"$work/monitor_replay.txt" &
+monitor_pid=$!
+sleep 0.2
+"$replay" --port "$redis_port" "${gen_args[@]}" --unknown-pm 100 --messages 200 --window 1 \
+    --history-max "$history_max" --dedupe-window-ms "$((dedupe_s * 1000))" >/dev/null
+sleep 0.2
+kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
+monitor_pid=
+stop_redis
+fid=$(python3 "$here/fidelity.py" "$work/monitor_router.txt" "$work/monitor_replay.txt" "$sha") || true
+jq -c '{phase: "fidelity"} + .' <<<"$fid" >>"$results"
+echo "   $(jq -c '{identical, router_commands, replay_commands, router_other_commands}' <<<"$fid")"
+
+echo "== 1. replay before ($MESSAGES messages, window $WINDOW)"
+run_replay replay_before
+
+echo "== 2. router max throughput (closed loop, window $WINDOW, $CONNECTORS connectors)"
+start_redis router_max "$REDIS_CPU"
+"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+start_router "$ROUTER_CPU"
+sample_inflight "$work/inflight.txt" &
+sampler_pid=$!
+c0=$(redis_cpu)
+r0=$(proc_cpu_s "$router_pid")
+x0=$(proc_ctxsw "$router_pid")
+out=$(pin "$LOADGEN_CPU" "$loadgen" --endpoint "tcp://127.0.0.1:$link_port" --connectors "$CONNECTORS" \
+    "${gen_args[@]}" --messages "$MESSAGES" --window "$WINDOW" --label max) || true
+r1=$(proc_cpu_s "$router_pid")
+x1=$(proc_ctxsw "$router_pid")
+c1=$(redis_cpu)
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=
+inflight=$(awk '$1>0 {s+=$1; n++} END {printf "%.0f", n ? s/n : 0}' "$work/inflight.txt")
+record router_max "$out" "+ {redis_cpu_s: $(diff_s "$c0" "$c1"), router_cpu_s: $(diff_s "$r0" "$r1"), \
+router_inflight_mean: $inflight, router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites)}"
+stop_router
+stop_redis
+max_rate=$(jq -r .rate <<<"$out")
+echo "   $(jq -c '{rate, acked, nacked, timeouts, p50_us: .lat_us.p50, p99_us: .lat_us.p99}' <<<"$out") router in-flight ~$inflight"
+
+echo "== 3. latency, open loop, $LAT_SECONDS s each (first second not counted)"
+tag=10
+for pct in 25 50 80; do
+    rate=$((max_rate * pct / 100))
+    start_redis "lat$pct" "$REDIS_CPU"
+    "$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+    start_router "$ROUTER_CPU"
+    c0=$(redis_cpu)
+    r0=$(proc_cpu_s "$router_pid")
+    x0=$(proc_ctxsw "$router_pid")
+    pin "$LOADGEN_CPU" "$loadgen" --endpoint "tcp://127.0.0.1:$link_port" \
+        --connectors "$CONNECTORS" "${gen_args[@]}" --tag $((tag++)) --rate "$rate" --duration "$LAT_SECONDS" \
+        --warmup 1 --label "lat$pct" >"$work/lat.json" &
+    lg_pid=$!
+    sleep 1
+    commit_buckets "$work/buckets0"
+    wait "$lg_pid" || true
+    commit_buckets "$work/buckets1"
+    out=$(cat "$work/lat.json")
+    r1=$(proc_cpu_s "$router_pid")
+    x1=$(proc_ctxsw "$router_pid")
+    c1=$(redis_cpu)
+    record "lat$pct" "$out" "+ {load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
+router_cpu_s: $(diff_s "$r0" "$r1"), router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites)}"
+    stop_router
+    stop_redis
+    echo "   $pct%: $(jq -c '{target_rate, rate, acked, timeouts, p50_us: .lat_us.p50, p99_us: .lat_us.p99, p999_us: .lat_us.p999}' <<<"$out")"
+done
+
+echo "== 4. replay after"
+run_replay replay_after
+
+echo "== 5. memory per debtor ($MEM_DEBTORS debtors)"
+start_redis memory "$REDIS_CPU"
+mem_args=(--port "$redis_port" --debtors "$MEM_DEBTORS" --round-robin --history-max "$history_max"
+    --dedupe-window-ms "$((dedupe_s * 1000))")
+m0=$(redis_info used_memory)
+"$replay" --port "$redis_port" --preload --debtors "$MEM_DEBTORS" >/dev/null
+m1=$(redis_info used_memory)
+"$replay" "${mem_args[@]}" --messages $((MEM_DEBTORS * 10)) --window 200 >/dev/null
+m10=$(redis_info used_memory)
+"$replay" "${mem_args[@]}" --first $((MEM_DEBTORS * 10)) --messages $((MEM_DEBTORS * 90)) --window 200 >/dev/null
+m100=$(redis_info used_memory)
+frag=$(redis_info mem_fragmentation_ratio)
+stop_redis
+jq -nc --argjson d "$MEM_DEBTORS" --argjson m0 "$m0" --argjson m1 "$m1" --argjson m10 "$m10" --argjson m100 "$m100" \
+    --arg frag "$frag" \
+    '{phase: "memory", debtors: $d, used_memory: {empty: $m0, portfolio: $m1, items10: $m10, items100: $m100},
+      bytes_per_debtor: {portfolio: (($m1 - $m0) / $d | floor), items10: (($m10 - $m0) / $d | floor),
+                         items100: (($m100 - $m0) / $d | floor)},
+      bytes_per_item: (($m100 - $m10) / ($d * 90) | floor), fragmentation_ratio: $frag}' >>"$results"
+echo "   $(jq -c 'select(.phase=="memory") | .bytes_per_debtor' "$results")"
+
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+
+# ---- results: one JSON document and a markdown table
+mkdir -p "$here/results"
+name=${RESULTS_NAME:-results}
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')" \
+    --arg lb "$load_before" --arg la "$load_after" --arg rev "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo -)" \
+    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\"}" \
+    '{when: $stamp, git: $rev, cpu: $cpu, nproc: 2, loadavg_before: $lb, loadavg_after: $la, config: $cfg,
+      phases: (map({key: .phase, value: .}) | from_entries)}
+     | .summary = {
+         replay_before_rate: .phases.replay_before.rate, replay_after_rate: .phases.replay_after.rate,
+         router_max_rate: .phases.router_max.rate,
+         ratio_before: ((.phases.router_max.rate / .phases.replay_before.rate * 100 | floor) / 100),
+         ratio_after: ((.phases.router_max.rate / .phases.replay_after.rate * 100 | floor) / 100),
+         p99_us_at_50: .phases.lat50.lat_us.p99,
+         replay_identical: .phases.fidelity.identical,
+         goal_ratio_met: (.phases.router_max.rate >= 0.7 * ([.phases.replay_before.rate, .phases.replay_after.rate] | max)),
+         goal_40k_met: (.phases.router_max.rate >= 40000),
+         goal_p99_met: (.phases.lat50.lat_us.p99 <= 2000 and .phases.lat50.timeouts == 0) }' \
+    "$results" >"$here/results/$name.json"
+
+jq -r '
+  def ms: . / 1000 | tostring | .[0:6];
+  "# hilo router benchmark — \(.when) (git \(.git))\n",
+  def cpu: if . == "" then "any CPU" else "CPU " + . end;
+  "2 CPUs (\(.cpu)); router on \(.config.router_cpu | cpu), Redis on \(.config.redis_cpu | cpu), loadgen on \(.config.loadgen_cpu | cpu); the replay client where the router runs. Redis: deploy/redis.conf (AOF everysec).",
+  (if .config.redis_args != "" then "Extra redis-server options: `\(.config.redis_args)`." else empty end),
+  "\(.config.debtors) debtors, \(.config.messages) messages per throughput run, window \(.config.window), \(.config.connectors) connectors. Load average before/after: \(.loadavg_before) / \(.loadavg_after).\n",
+  "| run | messages/s | vs replay before | p50 ms | p99 ms | p99.9 ms | max ms | router CPU | Redis CPU | loadgen CPU | router µs/msg | Redis µs/msg | router ctx switches/msg | AOF rewrites | inside router p50 / p99 (bucket ≤ ms) |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  (.phases as $p | ["replay_before", "router_max", "lat25", "lat50", "lat80", "replay_after"][] as $k | $p[$k] |
+    "| \($k)\(if .target_rate and .target_rate > 0 then " (target \(.target_rate))" else "" end) | \(.rate) | \((.rate / $p.replay_before.rate * 100 | floor))% | \(.lat_us.p50 | ms) | \(.lat_us.p99 | ms) | \(.lat_us.p999 | ms) | \(.lat_us.max | ms) | \(if .router_cpu_s then (.router_cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \((.redis_cpu_s / .elapsed_s * 100 | floor))% | \(if .cpu_s then (.cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \(if .router_cpu_s then (.router_cpu_s / .acked * 1e6 | floor | tostring) else "—" end) | \(.redis_cpu_s / (.acked // .messages) * 1e6 | floor) | \(if .router_ctxsw then (.router_ctxsw / .acked * 10 | floor) / 10 | tostring else "—" end) | \(.aof_rewrites) | \(if .router_commit_latency then "\(.router_commit_latency.p50_le_ms) / \(.router_commit_latency.p99_le_ms)" else "—" end) |"),
+  "",
+  "Replay fidelity (MONITOR of 200 messages through the router vs the replay, ms timestamps masked): \(if .phases.fidelity.identical then "identical" else "DIFFERENT" end), \(.phases.fidelity.router_commands) commands; other router commands in that window: \(.phases.fidelity.router_other_commands | tojson).\n",
+  "Latency rows: send → ack, measured by the loadgen (open loop; the same figures from each envelope'"'"'s due time are in results.json as lat_from_due_us). Throughput rows: closed loop, latency there is queueing in the window.",
+  "",
+  "| Redis memory per debtor | bytes |", "|---|---:|",
+  "| portfolio only (addr key + debtor hash + set member) | \(.phases.memory.bytes_per_debtor.portfolio) |",
+  "| + 10 history items | \(.phases.memory.bytes_per_debtor.items10) |",
+  "| + 100 history items | \(.phases.memory.bytes_per_debtor.items100) |",
+  "| each further item | \(.phases.memory.bytes_per_item) |",
+  "",
+  "| goal | result |", "|---|---|",
+  "| router ≥ 0.7 × replay | \(.summary.ratio_before) (before), \(.summary.ratio_after) (after): \(if .summary.goal_ratio_met then "met" else "MISSED" end) |",
+  "| ≥ 40,000 messages/s | \(.summary.router_max_rate): \(if .summary.goal_40k_met then "met" else "MISSED" end) |",
+  "| p99 ≤ 2 ms at 50% load | \(.summary.p99_us_at_50 / 1000) ms: \(if .summary.goal_p99_met then "met" else "MISSED" end) |"
+' "$here/results/$name.json" >"$here/results/$name.md"
+
+echo
+cat "$here/results/$name.md"

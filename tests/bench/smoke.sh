@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# smoke.sh — ctest bench.smoke: 1000 envelopes through a real hilo-router + redis-server, all
+# must be acked (correctness of the benchmark tools and the path, not speed).
+# Usage: smoke.sh HILO_ROUTER HILO_LOADGEN HILO_REPLAY
+set -euo pipefail
+router_bin=$1 loadgen=$2 replay=$3
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+conf=$top/deploy/hilo.conf
+work=$(mktemp -d /tmp/hilo-bench-smoke.XXXXXX)
+. "$here/lib.sh"
+cleanup() { stop_router; stop_redis; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_redis smoke
+"$replay" --port "$redis_port" --preload --debtors 1000 >/dev/null
+start_router
+out=$("$loadgen" --endpoint "tcp://127.0.0.1:$link_port" --connectors 2 --debtors 1000 --unknown-pm 50 \
+    --messages 1000 --window 64 --timeout-ms 10000 --label smoke) || true
+echo "$out"
+acked=$(jq -r .acked <<<"$out")
+dups=$(jq -r .duplicates <<<"$out")
+items=$(redis-cli -p "$redis_port" --scan --pattern 'hilo:{*}:hist' | while read -r k; do redis-cli -p "$redis_port" xlen "$k"; done | awk '{s+=$1} END {print s+0}')
+echo "acked=$acked duplicates=$dups history_items=$items"
+[ "$acked" = 1000 ] && [ "$dups" = 0 ] && [ "$items" = 1000 ]
