@@ -93,16 +93,16 @@ cmake --build "$build" -j"$(nproc)"
 mkdir -p "$run/redis"
 stop_all
 
-# The config in use: the example config with the quickstart's Redis port and the providers'
-# API base pointed at the local sandbox (never at the real providers).
-sed -e "s/^port = 6379$/port = $REDIS_PORT/" deploy/hilo.conf >"$run/hilo.conf"
+# The config in use: the example config with the quickstart's Redis port, absolute paths (the
+# copy in run/ must work for the hilo CLI too: export HILO_CONFIG=run/hilo.conf), and the
+# providers' API base pointed at the local sandbox (never at the real providers).
+sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
+    -e "s|^flow = .*|flow = $top/deploy/flows/collections.flow|" \
+    -e "s|^compliance_dir = .*|compliance_dir = $top/deploy/compliance|" \
+    -e "s|^assets_dir = .*|assets_dir = $top/router/console|" \
+    -e "s|^api_base = .*|api_base = http://127.0.0.1:$SANDBOX_PORT|" \
+    deploy/hilo.conf >"$run/hilo.conf"
 export HILO_CONFIG=$run/hilo.conf
-for section in WHATSAPP SMS VOICE; do
-  export "HILO_${section}_API_BASE=http://127.0.0.1:$SANDBOX_PORT"
-done
-# The engine's paths are relative to the config file's directory, and run/ holds only a copy.
-export HILO_ENGINE_FLOW=$top/deploy/flows/collections.flow
-export HILO_ENGINE_COMPLIANCE_DIR=$top/deploy/compliance
 
 redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
   --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
