@@ -66,50 +66,23 @@ static void sms_destroy(hilo_adapter_t *self) {
     self->state = NULL;
 }
 
-static int get_str(hilo_config_t *cfg, const char *section, const char *key, const char *def, bool required,
-                   char **dst, char *err, size_t errlen) {
-    const char *v = NULL;
-    if (hilo_config_str(cfg, section, key, def, &v) != HILO_OK) return HILO_ERR;
-    if (required && (!v || !*v)) {
-        char env[128]; /* the override config.h reads: HILO_<SECTION>_<KEY> */
-        snprintf(env, sizeof env, "HILO_%s_%s", section, key);
-        for (char *p = env; *p; p++)
-            *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p : '_');
-        snprintf(err, errlen, "[%s] %s: required (or set %s in the environment)", section, key, env);
-        return HILO_ERR;
-    }
-    *dst = hilo_xstrdup(v ? v : "");
-    return HILO_OK;
-}
-
-/* A base URL: http(s)://…, trailing slashes dropped. */
-static int check_url(char *url, const char *section, const char *key, char *err, size_t errlen) {
-    size_t n = strlen(url);
-    while (n && url[n - 1] == '/') url[--n] = '\0';
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "[%s] %s: must start with https:// (or http:// for tests)", section, key);
-        return HILO_ERR;
-    }
-    return HILO_OK;
-}
-
 static int sms_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char *section, char *err, size_t errlen) {
     sms_state_t *st = hilo_xcalloc(1, sizeof *st);
     self->state = st;
     bool status_cb = true;
-    if (get_str(cfg, section, "account_sid", NULL, true, &st->account_sid, err, errlen) ||
-        get_str(cfg, section, "auth_token", NULL, true, &st->auth_token, err, errlen) ||
-        get_str(cfg, section, "api_key_sid", "", false, &st->api_key_sid, err, errlen) ||
-        get_str(cfg, section, "api_key_secret", "", false, &st->api_key_secret, err, errlen) ||
-        get_str(cfg, section, "from", "", false, &st->from, err, errlen) ||
-        get_str(cfg, section, "messaging_service_sid", "", false, &st->messaging_service_sid, err, errlen) ||
-        get_str(cfg, section, "public_url", NULL, true, &st->public_url, err, errlen) ||
-        get_str(cfg, section, "api_base", "https://api.twilio.com", true, &st->api_base, err, errlen) ||
+    if (hilo_adapter_config_str(cfg, section, "account_sid", NULL, true, &st->account_sid, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "auth_token", NULL, true, &st->auth_token, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "api_key_sid", "", false, &st->api_key_sid, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "api_key_secret", "", false, &st->api_key_secret, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "from", "", false, &st->from, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "messaging_service_sid", "", false, &st->messaging_service_sid, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "public_url", NULL, true, &st->public_url, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "api_base", "https://api.twilio.com", true, &st->api_base, err, errlen) ||
         hilo_config_int(cfg, section, "max_parts", 3, 1, HILO_SEND_MAX_CALLS, &st->max_parts) ||
         hilo_config_bool(cfg, section, "status_callback", true, &status_cb))
         return HILO_ERR;
-    if (check_url(st->public_url, section, "public_url", err, errlen) ||
-        check_url(st->api_base, section, "api_base", err, errlen))
+    if (hilo_adapter_config_url(st->public_url, section, "public_url", err, errlen) ||
+        hilo_adapter_config_url(st->api_base, section, "api_base", err, errlen))
         return HILO_ERR;
     if (!st->from[0] && !st->messaging_service_sid[0]) {
         snprintf(err, errlen, "[%s] from: set from or messaging_service_sid", section);

@@ -57,33 +57,16 @@ static void wa_destroy(hilo_adapter_t *self) {
     self->state = NULL;
 }
 
-/* Reads one string key into *dst (a copy). Required keys must be non-empty. */
-static int get_str(hilo_config_t *cfg, const char *section, const char *key, const char *def, bool required,
-                   char **dst, char *err, size_t errlen) {
-    const char *v = NULL;
-    if (hilo_config_str(cfg, section, key, def, &v) != HILO_OK) return HILO_ERR;
-    if (required && (!v || !*v)) {
-        char env[128]; /* the override config.h reads: HILO_<SECTION>_<KEY> */
-        snprintf(env, sizeof env, "HILO_%s_%s", section, key);
-        for (char *p = env; *p; p++)
-            *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p : '_');
-        snprintf(err, errlen, "[%s] %s: required (or set %s in the environment)", section, key, env);
-        return HILO_ERR;
-    }
-    *dst = hilo_xstrdup(v ? v : "");
-    return HILO_OK;
-}
-
 static int wa_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char *section, char *err, size_t errlen) {
     wa_state_t *st = hilo_xcalloc(1, sizeof *st);
     self->state = st;
-    if (get_str(cfg, section, "app_secret", NULL, true, &st->app_secret, err, errlen) ||
-        get_str(cfg, section, "verify_token", NULL, true, &st->verify_token, err, errlen) ||
-        get_str(cfg, section, "access_token", NULL, true, &st->access_token, err, errlen) ||
-        get_str(cfg, section, "phone_number_id", NULL, true, &st->phone_number_id, err, errlen) ||
-        get_str(cfg, section, "display_phone_number", "", false, &st->display_phone_number, err, errlen) ||
-        get_str(cfg, section, "api_base", "https://graph.facebook.com", true, &st->api_base, err, errlen) ||
-        get_str(cfg, section, "api_version", "v26.0", true, &st->api_version, err, errlen) ||
+    if (hilo_adapter_config_str(cfg, section, "app_secret", NULL, true, &st->app_secret, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "verify_token", NULL, true, &st->verify_token, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "access_token", NULL, true, &st->access_token, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "phone_number_id", NULL, true, &st->phone_number_id, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "display_phone_number", "", false, &st->display_phone_number, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "api_base", "https://graph.facebook.com", true, &st->api_base, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "api_version", "v26.0", true, &st->api_version, err, errlen) ||
         hilo_config_bool(cfg, section, "preview_url", false, &st->preview_url))
         return HILO_ERR;
     size_t n = strlen(st->api_base);

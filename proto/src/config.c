@@ -144,15 +144,24 @@ void hilo_config_destroy(hilo_config_t **self_p) {
 const char *hilo_config_error(const hilo_config_t *self) { return self->err; }
 
 /* Finds the raw value and where it came from; *line = 0 for the environment or a default. */
-static const char *lookup(hilo_config_t *c, const char *section, const char *key, int *line) {
-    char env[256] = "HILO_";
-    size_t n = 5;
+void hilo_config_env_name(const char *section, const char *key, char *env, size_t size) {
+    size_t n = 0;
+    if (size < 2) {
+        if (size) env[0] = '\0';
+        return;
+    }
+    for (const char *s = "HILO_"; *s && n < size - 1; s++) env[n++] = *s;
     for (const char *parts[2] = {section, key}, **p = parts; p < parts + 2; p++) {
-        for (const char *s = *p; *s && n < sizeof env - 2; s++)
+        for (const char *s = *p; *s && n < size - 1; s++)
             env[n++] = isalnum((unsigned char)*s) ? (char)toupper((unsigned char)*s) : '_';
-        if (p == parts) env[n++] = '_';
+        if (p == parts && n < size - 1) env[n++] = '_';
     }
     env[n] = '\0';
+}
+
+static const char *lookup(hilo_config_t *c, const char *section, const char *key, int *line) {
+    char env[256];
+    hilo_config_env_name(section, key, env, sizeof env);
     *line = 0;
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->entries[i].section, section) == 0 && strcmp(c->entries[i].key, key) == 0) {

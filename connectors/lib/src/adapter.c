@@ -174,3 +174,27 @@ void hilo_send_plan_refuse(hilo_send_plan_t *p, const char *code, const char *me
     snprintf(p->error_code, sizeof p->error_code, "%s", code ? code : "refused");
     snprintf(p->error_message, sizeof p->error_message, "%s", message ? message : "");
 }
+
+int hilo_adapter_config_str(hilo_config_t *cfg, const char *section, const char *key, const char *def,
+                            bool required, char **dst, char *err, size_t errlen) {
+    const char *v = NULL;
+    if (hilo_config_str(cfg, section, key, def, &v) != HILO_OK) return HILO_ERR;
+    if (required && (!v || !*v)) {
+        char env[128];
+        hilo_config_env_name(section, key, env, sizeof env);
+        snprintf(err, errlen, "[%s] %s: required (or set %s in the environment)", section, key, env);
+        return HILO_ERR;
+    }
+    *dst = hilo_xstrdup(v ? v : "");
+    return HILO_OK;
+}
+
+int hilo_adapter_config_url(char *url, const char *section, const char *key, char *err, size_t errlen) {
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/') url[--n] = '\0';
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "[%s] %s: must start with https:// (or http:// for tests)", section, key);
+        return HILO_ERR;
+    }
+    return HILO_OK;
+}

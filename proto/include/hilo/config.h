@@ -27,6 +27,11 @@ int hilo_config_int(hilo_config_t *self, const char *section, const char *key, l
                     long long min, long long max, long long *out);
 int hilo_config_bool(hilo_config_t *self, const char *section, const char *key, bool def, bool *out);
 
+/* Writes the name of the environment variable that overrides [section] key, e.g.
+ * HILO_WHATSAPP_APP_SECRET, into buf (truncated to n). For error messages that tell an
+ * operator where a secret goes. */
+void hilo_config_env_name(const char *section, const char *key, char *buf, size_t n);
+
 /* Marks the value of [section] key as invalid for `why` (e.g. "must be tcp:// or ipc://"):
  * sets the error with file:line (or "from environment") and returns HILO_ERR. For checks the
  * typed getters cannot make. */

@@ -279,6 +279,15 @@ static inline int hilo_adapter_render_reply(hilo_adapter_t *a, const hilo_outbou
  * Options: -c FILE (config), -s SECTION (default ops->name), -l LEVEL (log level), -h.
  * Exit codes: 0 clean stop (SIGTERM/SIGINT), 2 bad config or usage, 1 runtime failure.
  * ------------------------------------------------------------------------------------------- */
+/* Config helpers for adapters' configure(). */
+/* Reads [section] key into *dst (a malloc'd copy; "" when absent and not required). A required
+ * key that is empty gives HILO_ERR with "[section] key: required (or set HILO_... in the
+ * environment)" in err. */
+int hilo_adapter_config_str(hilo_config_t *cfg, const char *section, const char *key, const char *def,
+                            bool required, char **dst, char *err, size_t errlen);
+/* Checks a base URL read with the above: http(s)://…; drops trailing slashes in place. */
+int hilo_adapter_config_url(char *url, const char *section, const char *key, char *err, size_t errlen);
+
 int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv);
 
 #endif
