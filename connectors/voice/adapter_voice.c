@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "hilo/adapter.h"
+#include "hilo/adapter_provider.h"
 #include "hilo/form.h"
 #include "hilo/log.h"
 #include "hilo/signature.h"
@@ -306,12 +307,7 @@ static int voice_parse_send_result(hilo_adapter_t *self, int http_status, const 
                                    hilo_send_result_t *res) {
     hilo_provider_result_t r;
     hilo_twilio_parse_send_result(http_status, body, len, &r);
-    memset(res, 0, sizeof *res);
-    res->ok = r.outcome == HILO_PROVIDER_SENT;
-    res->retryable = r.outcome == HILO_PROVIDER_RETRY;
-    snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s", r.provider_message_id);
-    snprintf(res->error_code, sizeof res->error_code, "%s", r.error_code);
-    snprintf(res->error_message, sizeof res->error_message, "%s", r.error_message);
+    hilo_send_result_from_provider(&r, res);
     return HILO_OK;
 }
 

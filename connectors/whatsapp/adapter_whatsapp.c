@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "hilo/adapter.h"
+#include "hilo/adapter_provider.h"
 #include "hilo/form.h"
 #include "hilo/log.h"
 #include "hilo/signature.h"
@@ -183,12 +184,7 @@ static int wa_parse_send_result(hilo_adapter_t *self, int http_status, const cha
                                 hilo_send_result_t *res) {
     hilo_provider_result_t r;
     hilo_whatsapp_parse_send_result(http_status, body, len, &r);
-    memset(res, 0, sizeof *res);
-    res->ok = r.outcome == HILO_PROVIDER_SENT;
-    res->retryable = r.outcome == HILO_PROVIDER_RETRY;
-    snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s", r.provider_message_id);
-    snprintf(res->error_code, sizeof res->error_code, "%s", r.error_code);
-    snprintf(res->error_message, sizeof res->error_message, "%s", r.error_message);
+    hilo_send_result_from_provider(&r, res);
     if (res->ok && !r.provider_message_id[0])
         hilo_log_warn(MOD, "event=sent_without_id status=%d", http_status);
     return HILO_OK;

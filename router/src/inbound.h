@@ -1,6 +1,6 @@
 /* inbound.h — from an accepted envelope to an ack: content checks, address normalization,
  * identity lookup (hilo:addr:), the atomic commit (commit_inbound.lua), the listing index,
- * then Ack or Nack. Delivery-report envelopes are handed to outbound.c. Called by the link
+ * then Ack or Nack. Delivery-report envelopes are handed to dispatch.c. Called by the link
  * server's on_envelope handler; owns each envelope until it is answered. */
 #ifndef HILO_INBOUND_H
 #define HILO_INBOUND_H

@@ -1,7 +1,7 @@
 /* store.h — the router's Redis connection: one async hiredis context on the router's libuv
  * loop, reconnected with backoff, with the Lua scripts (re)loaded on every connect, and a
  * watchdog that drops a Redis that stops answering (hiredis 0.14 has no command timeout).
- * Used by inbound.c and outbound.c. A reply is valid only during its callback. */
+ * Used by every part of the router (inbound, dispatch, engine, console). A reply is valid only during its callback. */
 #ifndef HILO_STORE_H
 #define HILO_STORE_H
 

@@ -2,7 +2,7 @@
  * the history item JSON, the serialized Outbound and the EVALSHA argument vector, without any
  * I/O, so the router (hiredis async) and the hilo CLI (hiredis sync) commit a reply the same way.
  * A record owns every string its argv points to; the argv stays valid until destroy.
- * Callers: router/src/outbound.c (bot and agent replies), router/cli (hilo send). */
+ * Callers: router/src/engine.c (bot replies), router/src/console (agent replies), router/cli (hilo send). */
 #ifndef HILO_OUTBOUND_RECORD_H
 #define HILO_OUTBOUND_RECORD_H
 
