@@ -1,28 +1,50 @@
--- commit_inbound.lua — one debtor's inbound message, committed in one atomic step.
--- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:hist   KEYS[3] hilo:{d:ID}:seen
--- KEYS[4] hilo:{d:ID}:audit
--- ARGV[1] dedupe member "<channel>:<provider_message_id>"
--- ARGV[2] now (Unix ms)           ARGV[3] history item (JSON)
--- ARGV[4] history cap (entries)   ARGV[5] dedupe window (ms)
--- ARGV[6] channel name            ARGV[7] debtor's address on that channel
--- ARGV[8] "1" when the sender is an unidentified contact
--- Returns {0, stream id} when stored, {1, ""} when it was a duplicate (nothing written).
--- Why one script: the dedupe check, the history append, the audit entry and the state update
--- must be seen together or not at all; a router killed between them would otherwise lose or
--- double items.
-local now = tonumber(ARGV[2])
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  return {1, ''}
+-- commit_inbound.lua — a batch of inbound messages, each committed to its debtor's keys.
+-- The router gathers the envelopes whose identity came back in one loop turn (at most
+-- [router] commit_batch_max) and commits them with one call; message i (from 0) uses
+--   KEYS[4i+1] hilo:{d:ID}:conv   KEYS[4i+2] hilo:{d:ID}:hist   KEYS[4i+3] hilo:{d:ID}:seen
+--   KEYS[4i+4] hilo:{d:ID}:audit
+--   ARGV[4+5i] dedupe member "<channel>:<provider_message_id>"   ARGV[5+5i] history item (JSON)
+--   ARGV[6+5i] channel name   ARGV[7+5i] debtor's address on that channel
+--   ARGV[8+5i] "1" when the sender is an unidentified contact
+-- and all share ARGV[1] now (Unix ms), ARGV[2] history cap (entries), ARGV[3] dedupe window (ms).
+-- Returns {status, stream id} per message, flattened: status 0 = stored, 1 = duplicate
+-- (nothing written, id "").
+-- Why one script per message's keys: the dedupe check, the history append, the audit entry and
+-- the state update must be seen together or not at all; a router killed between them would
+-- otherwise lose or double items. Messages run in order, so two of one debtor in a batch keep
+-- their order, and the second copy of a provider id in a batch is a duplicate. Should the
+-- script fail half-way (Redis refuses a write), the router nacks the whole batch and the
+-- connectors' retries are deduplicated for the messages already written.
+-- The dedupe set is pruned every PRUNE_EVERY messages of a debtor, so it keeps at least
+-- the window (and a few entries more).
+local PRUNE_EVERY = 32
+local now = tonumber(ARGV[1])
+local cap, window = ARGV[2], tonumber(ARGV[3])
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local kconv, khist, kseen, kaudit = KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4]
+  local a = 3 + 5 * i
+  local ref, item, ch, addr = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  if redis.call('ZSCORE', kseen, ref) then
+    out[#out + 1] = 1
+    out[#out + 1] = ''
+  else
+    local id = redis.call('XADD', khist, 'MAXLEN', cap, '*', 'j', item)
+    redis.call('ZADD', kseen, now, ref)
+    -- The audit trail is append-only (never trimmed here): it outlives the capped history.
+    redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
+    if redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
+      redis.call('HSET', kconv, 'state', 'open', 'unidentified', ARGV[a + 5], 'updated_ms', now, 'last_in_ms', now,
+                 'last_channel', ch, 'addr:' .. ch, addr, 'last_in:' .. ch, now)
+    else
+      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
+                 'last_in:' .. ch, now)
+    end
+    if redis.call('HINCRBY', kconv, 'msgs_in', 1) % PRUNE_EVERY == 0 then
+      redis.call('ZREMRANGEBYSCORE', kseen, '-inf', now - window)
+    end
+    out[#out + 1] = 0
+    out[#out + 1] = id
+  end
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'j', ARGV[3])
-redis.call('ZADD', KEYS[3], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))
--- The audit trail is append-only (never trimmed here): it outlives the capped history.
-redis.call('XADD', KEYS[4], '*', 'ev', 'inbound', 'ch', ARGV[6], 'ref', ARGV[1], 'hist', id)
-if redis.call('HSETNX', KEYS[1], 'created_ms', now) == 1 then
-  redis.call('HSET', KEYS[1], 'state', 'open', 'unidentified', ARGV[8])
-end
-redis.call('HSET', KEYS[1], 'updated_ms', now, 'last_in_ms', now, 'last_channel', ARGV[6],
-           'addr:' .. ARGV[6], ARGV[7], 'last_in:' .. ARGV[6], now)
-redis.call('HINCRBY', KEYS[1], 'msgs_in', 1)
-return {0, id}
+return out

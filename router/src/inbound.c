@@ -1,4 +1,9 @@
-/* inbound.c — envelope -> identity -> atomic commit -> ack. */
+/* inbound.c — envelope -> identity -> atomic commit -> ack.
+ * Envelopes are batched by stage: those received in one loop turn share one MGET of their
+ * addresses, and those whose identity came back in one loop turn share one call of
+ * commit_inbound.lua (at most [router] commit_batch_max per command). Under light load a
+ * batch is one message and nothing waits; under load the per-command cost in Redis and here
+ * is paid once per batch. */
 #include "inbound.h"
 
 #include <jansson.h>
@@ -17,10 +22,16 @@
 
 struct hilo_inbound {
     hilo_router_ctx_t *ctx;
+    uv_check_t check;          /* flushes the queues after each loop turn's I/O */
+    size_t batch_max;          /* [router] commit_batch_max */
+    struct job **identity_q;   /* waiting for the next MGET */
+    size_t n_identity;
+    struct job **commit_q;     /* identity known, waiting for the next commit call */
+    size_t n_commit;
 };
 
 /* One envelope on its way through Redis. */
-typedef struct {
+typedef struct job {
     hilo_inbound_t *in;
     hilo_peer_ref_t peer;                  /* whom to answer */
     hilo_frame_t *frame;                   /* owned (NULL once handed to the engine) */
@@ -28,6 +39,7 @@ typedef struct {
     int64_t recv_us;                       /* monotonic receive time */
     char addr[24];                         /* sender, E.164 */
     char debtor[HILO_DEBTOR_ID_MAX + 32];  /* resolved debtor id, or u:<E.164> */
+    char dedupe[PMID_MAX + 16];            /* "<channel>:<provider message id>" */
     bool unidentified;
 } job_t;
 
@@ -147,100 +159,224 @@ static char *item_json(const job_t *j, int64_t now_ms) {
     return s;
 }
 
+/* One command's worth of jobs: the envelopes of one MGET, or of one commit call. */
+typedef struct {
+    hilo_inbound_t *in;
+    size_t n;
+    job_t *jobs[];
+} batch_t;
+
+static batch_t *batch_take(hilo_inbound_t *in, job_t **queue, size_t *n) {
+    batch_t *b = hilo_xmalloc(sizeof *b + *n * sizeof b->jobs[0]);
+    b->in = in;
+    b->n = *n;
+    memcpy(b->jobs, queue, *n * sizeof b->jobs[0]);
+    *n = 0;
+    return b;
+}
+
+static void batch_fail(batch_t *b, int code, const char *reason) {
+    for (size_t i = 0; i < b->n; i++) finish(b->jobs[i], false, false, code, reason);
+    free(b);
+}
+
+static void queue_commit(hilo_inbound_t *in, job_t *j);
+
+/* The acks (and the engine's turns) of one commit call, in the batch's order. */
 static void on_commit(redisReply *r, void *arg) {
-    job_t *j = arg;
-    hilo_router_ctx_t *ctx = j->in->ctx;
+    batch_t *b = arg;
+    hilo_router_ctx_t *ctx = b->in->ctx;
     if (ctx->closing) {
-        finish(j, false, false, 0, NULL);
+        batch_fail(b, 0, NULL);
         return;
     }
     if (!r) {
-        finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage connection lost during commit; retry");
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage connection lost during commit; retry");
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
-        hilo_log_error("inbound", "event=commit_failed debtor=%s reply=\"%s\"", j->debtor,
-                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    bool shape_ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 * b->n;
+    for (size_t i = 0; shape_ok && i < b->n; i++)
+        shape_ok = r->element[2 * i]->type == REDIS_REPLY_INTEGER;
+    if (!shape_ok) {
+        hilo_log_error("inbound", "event=commit_failed messages=%zu first_debtor=%s reply=\"%s\"", b->n,
+                       b->jobs[0]->debtor, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
             hilo_store_reset(ctx->store, "script cache flushed");
-        finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage refused the commit; retry");
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage refused the commit; retry");
         return;
     }
-    int channel = j->frame->envelope->channel;
-    bool duplicate = r->element[0]->integer == 1;
-    if (duplicate) {
-        ctx->metrics.dedupes[channel]++;
-    } else {
-        ctx->metrics.stored[channel]++;
-        /* The listing index is not part of the debtor's atomic step (it is another hash
-         * slot); losing this update only delays the conversation in listings until its
-         * next message. */
-        char ts[24];
-        snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
-        const char *argv[] = {"ZADD", HILO_KEY_CONVS, ts, j->debtor};
-        size_t lens[] = {4, strlen(HILO_KEY_CONVS), strlen(ts), strlen(j->debtor)};
-        hilo_store_argv(ctx->store, NULL, NULL, 4, argv, lens);
+    /* The listing index is not part of the debtors' atomic steps (it is another hash slot):
+     * one ZADD for the batch's stored messages. Losing it only delays a conversation in
+     * listings until its next message. */
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
+    const char **zargv = hilo_xmalloc((2 + 2 * b->n) * sizeof *zargv);
+    size_t *zlens = hilo_xmalloc((2 + 2 * b->n) * sizeof *zlens);
+    int zargc = 2;
+    zargv[0] = "ZADD";
+    zargv[1] = HILO_KEY_CONVS;
+    for (size_t i = 0; i < b->n; i++) {
+        if (r->element[2 * i]->integer != 0) continue;
+        zargv[zargc++] = ts;
+        zargv[zargc++] = b->jobs[i]->debtor;
     }
+    for (int k = 0; k < zargc; k++) zlens[k] = strlen(zargv[k]);
+    if (zargc > 2) hilo_store_argv(ctx->store, NULL, NULL, zargc, zargv, zlens);
+    free(zargv);
+    free(zlens);
     /* Ack first (the message is durable), then the conversation engine takes the envelope
      * for its turn. Duplicates get no second turn. */
-    hilo_frame_t *frame = j->frame;
-    j->frame = NULL;
-    hilo_peer_ref_t peer = j->peer;
-    char debtor[sizeof j->debtor], addr[sizeof j->addr];
-    bool unidentified = j->unidentified;
-    memcpy(debtor, j->debtor, sizeof debtor);
-    memcpy(addr, j->addr, sizeof addr);
-    finish(j, true, duplicate, 0, NULL);
-    if (!duplicate && ctx->engine) {
-        hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr);
-        return;
+    for (size_t i = 0; i < b->n; i++) {
+        job_t *j = b->jobs[i];
+        int channel = j->frame->envelope->channel;
+        bool duplicate = r->element[2 * i]->integer == 1;
+        if (duplicate)
+            ctx->metrics.dedupes[channel]++;
+        else
+            ctx->metrics.stored[channel]++;
+        hilo_frame_t *frame = j->frame;
+        j->frame = NULL;
+        hilo_peer_ref_t peer = j->peer;
+        char debtor[sizeof j->debtor], addr[sizeof j->addr];
+        bool unidentified = j->unidentified;
+        memcpy(debtor, j->debtor, sizeof debtor);
+        memcpy(addr, j->addr, sizeof addr);
+        finish(j, true, duplicate, 0, NULL);
+        if (!duplicate && ctx->engine)
+            hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr);
+        else
+            hilo_frame_free(&frame);
     }
-    hilo_frame_free(&frame);
+    free(b);
 }
 
-static void commit(job_t *j) {
-    hilo_router_ctx_t *ctx = j->in->ctx;
-    const hilo_envelope_t *e = j->frame->envelope;
-    const char *chname = hilo_channel_name(e->channel);
-    char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kseen[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
-    hilo_key_debtor(kconv, sizeof kconv, j->debtor, HILO_KEY_CONV);
-    hilo_key_debtor(khist, sizeof khist, j->debtor, HILO_KEY_HIST);
-    hilo_key_debtor(kseen, sizeof kseen, j->debtor, HILO_KEY_SEEN);
-    hilo_key_debtor(kaudit, sizeof kaudit, j->debtor, HILO_KEY_AUDIT);
-    char dedupe[PMID_MAX + 16], now_s[24], cap_s[24], window_s[24];
-    snprintf(dedupe, sizeof dedupe, "%s:%s", chname, e->provider_message_id);
+/* Sends the queued commits as one call of commit_inbound.lua (its argument layout). */
+static void flush_commits(hilo_inbound_t *in) {
+    if (in->n_commit == 0) return;
+    hilo_router_ctx_t *ctx = in->ctx;
+    batch_t *b = batch_take(in, in->commit_q, &in->n_commit);
+    size_t argc = 6 + 9 * b->n;
+    const char **argv = hilo_xmalloc(argc * sizeof *argv);
+    size_t *lens = hilo_xmalloc(argc * sizeof *lens);
+    char *keys = hilo_xmalloc(4 * b->n * HILO_KEY_MAX);
+    char **items = hilo_xcalloc(b->n, sizeof *items);
+    char nkeys[24], now_s[24], cap_s[24], window_s[24];
     int64_t now = hilo_now_ms();
+    snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     snprintf(cap_s, sizeof cap_s, "%ld", ctx->cfg->history_max);
     snprintf(window_s, sizeof window_s, "%lld", (long long)ctx->cfg->dedupe_window_ms);
-    char *item = item_json(j, now);
-    const char *sha = hilo_store_sha(ctx->store, HILO_SCRIPT_COMMIT_INBOUND);
-    const char *argv[] = {"EVALSHA", sha, "4", kconv, khist, kseen, kaudit, dedupe, now_s, item, cap_s, window_s,
-                          chname, j->addr, j->unidentified ? "1" : "0"};
-    size_t lens[HILO_ARRAY_LEN(argv)];
-    for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
-    int rc = hilo_store_argv(ctx->store, on_commit, j, (int)HILO_ARRAY_LEN(argv), argv, lens);
-    free(item);
-    if (rc != HILO_OK) finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    argv[0] = "EVALSHA";
+    argv[1] = hilo_store_sha(ctx->store, HILO_SCRIPT_COMMIT_INBOUND);
+    argv[2] = nkeys;
+    static const char *const suffix[4] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT};
+    size_t a = 3 + 4 * b->n; /* first ARGV */
+    argv[a] = now_s;
+    argv[a + 1] = cap_s;
+    argv[a + 2] = window_s;
+    for (size_t i = 0; i < b->n; i++) {
+        job_t *j = b->jobs[i];
+        const hilo_envelope_t *e = j->frame->envelope;
+        const char *chname = hilo_channel_name(e->channel);
+        for (size_t k = 0; k < 4; k++) {
+            char *key = keys + (4 * i + k) * HILO_KEY_MAX;
+            hilo_key_debtor(key, HILO_KEY_MAX, j->debtor, suffix[k]);
+            argv[3 + 4 * i + k] = key;
+        }
+        snprintf(j->dedupe, sizeof j->dedupe, "%s:%s", chname, e->provider_message_id);
+        items[i] = item_json(j, now);
+        const char **m = argv + a + 3 + 5 * i;
+        m[0] = j->dedupe;
+        m[1] = items[i];
+        m[2] = chname;
+        m[3] = j->addr;
+        m[4] = j->unidentified ? "1" : "0";
+    }
+    for (size_t k = 0; k < argc; k++) lens[k] = strlen(argv[k]);
+    int rc = hilo_store_argv(ctx->store, on_commit, b, (int)argc, argv, lens);
+    for (size_t i = 0; i < b->n; i++) free(items[i]);
+    free(items);
+    free(keys);
+    free(argv);
+    free(lens);
+    if (rc != HILO_OK) batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
 static void on_identity(redisReply *r, void *arg) {
-    job_t *j = arg;
-    hilo_router_ctx_t *ctx = j->in->ctx;
+    batch_t *b = arg;
+    hilo_inbound_t *in = b->in;
+    hilo_router_ctx_t *ctx = in->ctx;
     if (ctx->closing || !r) {
-        finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage connection lost; retry");
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage connection lost; retry");
         return;
     }
-    if (r->type == REDIS_REPLY_STRING && hilo_debtor_id_valid(r->str)) {
-        snprintf(j->debtor, sizeof j->debtor, "%s", r->str);
-    } else {
-        if (r->type != REDIS_REPLY_NIL)
-            hilo_log_error("inbound", "event=bad_identity_entry addr_key=hilo:addr:%s", j->addr);
-        /* Unknown address: an unidentified contact, kept apart, never merged by guess. */
-        snprintf(j->debtor, sizeof j->debtor, "u:%s", j->addr);
-        j->unidentified = true;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != b->n) {
+        hilo_log_error("inbound", "event=identity_failed reply=\"%s\"",
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage refused the identity lookup; retry");
+        return;
     }
-    commit(j);
+    for (size_t i = 0; i < b->n; i++) {
+        job_t *j = b->jobs[i];
+        const redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_STRING && hilo_debtor_id_valid(e->str)) {
+            snprintf(j->debtor, sizeof j->debtor, "%s", e->str);
+        } else {
+            if (e->type != REDIS_REPLY_NIL)
+                hilo_log_error("inbound", "event=bad_identity_entry addr_key=hilo:addr:%s", j->addr);
+            /* Unknown address: an unidentified contact, kept apart, never merged by guess. */
+            snprintf(j->debtor, sizeof j->debtor, "u:%s", j->addr);
+            j->unidentified = true;
+        }
+        queue_commit(in, j);
+    }
+    free(b);
+}
+
+/* Sends the queued identity lookups as one MGET. */
+static void flush_identities(hilo_inbound_t *in) {
+    if (in->n_identity == 0) return;
+    hilo_router_ctx_t *ctx = in->ctx;
+    batch_t *b = batch_take(in, in->identity_q, &in->n_identity);
+    const char **argv = hilo_xmalloc((1 + b->n) * sizeof *argv);
+    size_t *lens = hilo_xmalloc((1 + b->n) * sizeof *lens);
+    char *keys = hilo_xmalloc(b->n * HILO_KEY_MAX);
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (size_t i = 0; i < b->n; i++) {
+        char *key = keys + i * HILO_KEY_MAX;
+        lens[1 + i] = (size_t)hilo_key_addr(key, HILO_KEY_MAX, b->jobs[i]->addr);
+        argv[1 + i] = key;
+    }
+    int rc = hilo_store_argv(ctx->store, on_identity, b, (int)(1 + b->n), argv, lens);
+    free(keys);
+    free(argv);
+    free(lens);
+    if (rc != HILO_OK) batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
+/* End of a loop turn's I/O: what was queued during it goes out, one command per stage. */
+static void on_check(uv_check_t *h) {
+    hilo_inbound_t *in = h->data;
+    flush_identities(in);
+    flush_commits(in);
+    if (in->n_identity == 0 && in->n_commit == 0) uv_check_stop(h);
+}
+
+static void wake(hilo_inbound_t *in) {
+    if (!uv_is_active((uv_handle_t *)&in->check)) uv_check_start(&in->check, on_check);
+}
+
+static void queue_commit(hilo_inbound_t *in, job_t *j) {
+    in->commit_q[in->n_commit++] = j;
+    if (in->n_commit == in->batch_max) flush_commits(in);
+    wake(in);
+}
+
+static void queue_identity(hilo_inbound_t *in, job_t *j) {
+    in->identity_q[in->n_identity++] = j;
+    if (in->n_identity == in->batch_max) flush_identities(in);
+    wake(in);
 }
 
 void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_t recv_us) {
@@ -275,22 +411,34 @@ void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_f
         finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
         return;
     }
-    char key[HILO_KEY_MAX];
-    hilo_key_addr(key, sizeof key, j->addr);
-    const char *argv[] = {"GET", key};
-    size_t lens[] = {3, strlen(key)};
-    if (hilo_store_argv(ctx->store, on_identity, j, 2, argv, lens) != HILO_OK)
-        finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    queue_identity(in, j);
 }
 
 hilo_inbound_t *hilo_inbound_new(hilo_router_ctx_t *ctx) {
     hilo_inbound_t *in = hilo_xcalloc(1, sizeof *in);
     in->ctx = ctx;
+    in->batch_max = (size_t)ctx->cfg->commit_batch_max;
+    in->identity_q = hilo_xcalloc(in->batch_max, sizeof *in->identity_q);
+    in->commit_q = hilo_xcalloc(in->batch_max, sizeof *in->commit_q);
+    uv_check_init(ctx->loop, &in->check);
+    in->check.data = in;
     return in;
+}
+
+static void on_check_closed(uv_handle_t *h) {
+    hilo_inbound_t *in = h->data;
+    free(in->identity_q);
+    free(in->commit_q);
+    free(in);
 }
 
 void hilo_inbound_destroy(hilo_inbound_t **self_p) {
     if (!self_p || !*self_p) return;
-    free(*self_p);
+    hilo_inbound_t *in = *self_p;
+    /* Queued and never sent: no answer (the router is closing); the connectors re-send. */
+    for (size_t i = 0; i < in->n_identity; i++) finish(in->identity_q[i], false, false, 0, NULL);
+    for (size_t i = 0; i < in->n_commit; i++) finish(in->commit_q[i], false, false, 0, NULL);
+    in->n_identity = in->n_commit = 0;
+    uv_close((uv_handle_t *)&in->check, on_check_closed);
     *self_p = NULL;
 }

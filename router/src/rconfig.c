@@ -32,6 +32,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("router", "max_payload", 65536, 1024, 16 * 1024 * 1024, max_payload);
     INT("router", "heartbeat_ms", 1000, 50, 60000, heartbeat_ms);
     INT("router", "max_inflight", 10000, 1, 1000000, max_inflight);
+    INT("router", "commit_batch_max", 32, 1, 1024, commit_batch_max);
     INT("router", "outbound_lease_ms", 10000, 100, 3600000, outbound_lease_ms);
     INT("router", "outbound_poll_ms", 100, 5, 60000, outbound_poll_ms);
     STR("router", "log_level", "info", log_level);

@@ -20,6 +20,7 @@ typedef struct {
     long max_payload;             /* largest frame accepted, bytes */
     long heartbeat_ms;            /* link heartbeat interval */
     long max_inflight;            /* envelopes committing at once before backpressure */
+    long commit_batch_max;        /* envelopes per identity lookup / commit call to Redis */
     long outbound_lease_ms;       /* re-send an unsettled outbound after this */
     long outbound_poll_ms;        /* how often the dispatch index is polled */
     const char *log_level;

@@ -24,7 +24,7 @@ def commands(path, sha):
             except ValueError:
                 argv = m.group(2).split()
             name = argv[0].upper()
-            if (name == 'GET' and argv[1].startswith('hilo:addr:')) or \
+            if (name == 'MGET' and argv[1].startswith('hilo:addr:')) or \
                (name == 'EVALSHA' and argv[1] == sha) or (name == 'ZADD' and argv[1] == 'hilo:convs'):
                 kept.append([MS.sub('<ms>', a) for a in argv])
             else:

@@ -3,12 +3,15 @@
  * commands (router/src/inbound.c) for the same generated messages (gen.h), with a fixed
  * number of messages in flight:
  *
- *   GET hilo:addr:<E.164>                                  -> debtor id, or nil -> "u:<E.164>"
+ *   MGET hilo:addr:<E.164> ...      one key per message -> debtor id, or nil -> "u:<E.164>"
  *   once that reply is in:
- *   EVALSHA <commit_inbound> 4 <conv> <hist> <seen> <audit> <ch>:<pmid> <now> <item> <max> <window> <ch> <addr> <0|1>
- *   once that reply is in (and it says "stored"), without waiting for its reply:
- *   ZADD hilo:convs <now> <debtor id>
+ *   EVALSHA <commit_inbound> 4N <conv> <hist> <seen> <audit> ... <now> <max> <window>
+ *           <ch>:<pmid> <item> <ch> <addr> <0|1> ...
+ *   once that reply is in, for the messages stored, without waiting for its reply:
+ *   ZADD hilo:convs <now> <debtor id> ...
  *
+ * batched as the router batches them: the messages started in one loop turn share one MGET,
+ * those whose MGET answered in one loop turn share one EVALSHA (at most --batch each).
  * A message is done at the EVALSHA reply — the moment the router sends its Ack — and the
  * next one starts. Prints one JSON line. Also preloads the debtor portfolio (--preload) for
  * the benchmark and the memory runs. */
@@ -39,10 +42,13 @@ typedef struct {
     long long history_max; /* ARGV[4], [router] history_max */
     long long dedupe_ms;   /* ARGV[5], [router] dedupe_window_s * 1000 */
     uint64_t first;        /* number of the first message (continue an earlier run) */
+    size_t batch;          /* messages per MGET / EVALSHA, [router] commit_batch_max */
     bench_gen_t gen;
 } opts_t;
 
 typedef struct slot slot_t;
+
+#define BATCH_LIMIT 1024 /* the largest [router] commit_batch_max */
 
 typedef struct {
     opts_t o;
@@ -50,7 +56,6 @@ typedef struct {
     char sha[41];          /* SHA1 of commit_inbound.lua */
     uint64_t next;         /* next message number to start */
     uint64_t done;         /* messages whose EVALSHA reply came back */
-    uint64_t zadds;        /* ZADD replies (or messages that needed none) */
     uint64_t stored;       /* script said stored */
     uint64_t duplicates;   /* script said duplicate */
     uint64_t errors;       /* error replies */
@@ -58,6 +63,11 @@ typedef struct {
     int64_t t1_us;         /* last reply */
     int64_t *lat;          /* per message: GET sent -> EVALSHA reply (us) */
     slot_t *slots;         /* window slots */
+    uv_check_t check;      /* flushes the queues after each loop turn's I/O */
+    slot_t **get_q;        /* waiting for the next MGET */
+    size_t n_get;
+    slot_t **commit_q;     /* identity known, waiting for the next EVALSHA */
+    size_t n_commit;
 } replay_t;
 
 struct slot {
@@ -66,6 +76,8 @@ struct slot {
     int64_t start_us;
     bench_msg_t m;
     char debtor[HILO_DEBTOR_ID_MAX + BENCH_PHONE_MAX + 4]; /* resolved id, or u:<E.164> */
+    char member[BENCH_ID_MAX + 16];                        /* dedupe member <ch>:<pmid> */
+    int unidentified;
 };
 
 static void start_message(replay_t *r, slot_t *s);
@@ -74,80 +86,183 @@ static void on_zadd(redisAsyncContext *ac, void *reply, void *privdata) {
     replay_t *r = privdata;
     redisReply *rep = reply;
     if (!rep || rep->type == REDIS_REPLY_ERROR) r->errors++;
-    if (++r->zadds == r->o.messages) redisAsyncDisconnect(ac);
+    (void)ac;
 }
+
+/* The slots of one MGET or one EVALSHA. */
+typedef struct {
+    replay_t *r;
+    size_t n;
+    slot_t *slots[];
+} batch_t;
+
+static batch_t *batch_take(replay_t *r, slot_t **queue, size_t *n) {
+    batch_t *b = hilo_xmalloc(sizeof *b + *n * sizeof b->slots[0]);
+    b->r = r;
+    b->n = *n;
+    memcpy(b->slots, queue, *n * sizeof b->slots[0]);
+    *n = 0;
+    return b;
+}
+
+static void wake(replay_t *r);
 
 static void on_eval(redisAsyncContext *ac, void *reply, void *privdata) {
-    slot_t *s = privdata;
-    replay_t *r = s->r;
+    batch_t *b = privdata;
+    replay_t *r = b->r;
     redisReply *rep = reply;
     int64_t now = hilo_mono_us();
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
-        if (r->errors++ == 0)
-            fprintf(stderr, "hilo-replay: EVALSHA: %s\n", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
-        r->zadds++; /* no ZADD for this one */
-    } else if (rep->element[0]->integer == 0) {
-        r->stored++;
-        char ts[24];
-        snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
-        const char *argv[] = {"ZADD", HILO_KEY_CONVS, ts, s->debtor};
-        size_t argl[] = {4, strlen(HILO_KEY_CONVS), strlen(ts), strlen(s->debtor)};
-        redisAsyncCommandArgv(ac, on_zadd, r, 4, argv, argl);
-    } else {
-        r->duplicates++;
-        r->zadds++;
+    bool ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 * b->n;
+    for (size_t i = 0; ok && i < b->n; i++) ok = rep->element[2 * i]->type == REDIS_REPLY_INTEGER;
+    if (!ok && r->errors++ == 0)
+        fprintf(stderr, "hilo-replay: EVALSHA: %s\n", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
+    /* One ZADD hilo:convs for the batch's stored messages, as the router sends it. */
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
+    const char *zargv[2 + 2 * BATCH_LIMIT];
+    size_t zargl[2 + 2 * BATCH_LIMIT];
+    int zargc = 2;
+    zargv[0] = "ZADD";
+    zargv[1] = HILO_KEY_CONVS;
+    for (size_t i = 0; i < b->n; i++) {
+        slot_t *s = b->slots[i];
+        if (ok && rep->element[2 * i]->integer == 0) {
+            r->stored++;
+            zargv[zargc++] = ts;
+            zargv[zargc++] = s->debtor;
+        } else if (ok) {
+            r->duplicates++;
+        }
     }
-    r->lat[s->i - r->o.first] = now - s->start_us;
-    r->done++;
+    for (int k = 0; k < zargc; k++) zargl[k] = strlen(zargv[k]);
+    if (zargc > 2) redisAsyncCommandArgv(ac, on_zadd, r, zargc, zargv, zargl);
+    for (size_t i = 0; i < b->n; i++) {
+        slot_t *s = b->slots[i];
+        r->lat[s->i - r->o.first] = now - s->start_us;
+        r->done++;
+        if (r->next < r->o.first + r->o.messages) start_message(r, s);
+    }
     r->t1_us = now;
-    if (r->next < r->o.first + r->o.messages) start_message(r, s);
-    if (r->zadds == r->o.messages) redisAsyncDisconnect(ac);
+    free(b);
+    if (r->done == r->o.messages) {
+        uv_check_stop(&r->check);
+        redisAsyncDisconnect(ac);
+    }
 }
 
-static void on_get(redisAsyncContext *ac, void *reply, void *privdata) {
-    slot_t *s = privdata;
-    replay_t *r = s->r;
-    redisReply *rep = reply;
-    char *debtor = s->debtor;
-    int unidentified = 0;
-    if (rep && rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len <= HILO_DEBTOR_ID_MAX) {
-        memcpy(debtor, rep->str, rep->len);
-        debtor[rep->len] = '\0';
-    } else {
-        if (rep && rep->type == REDIS_REPLY_ERROR) r->errors++;
-        snprintf(debtor, sizeof s->debtor, "u:%s", s->m.e164);
-        unidentified = 1;
-    }
-    char conv[HILO_KEY_MAX], hist[HILO_KEY_MAX], seen[HILO_KEY_MAX], audit[HILO_KEY_MAX];
-    hilo_key_debtor(audit, sizeof audit, debtor, HILO_KEY_AUDIT);
-    hilo_key_debtor(conv, sizeof conv, debtor, HILO_KEY_CONV);
-    hilo_key_debtor(hist, sizeof hist, debtor, HILO_KEY_HIST);
-    hilo_key_debtor(seen, sizeof seen, debtor, HILO_KEY_SEEN);
-    const char *ch = hilo_channel_name(s->m.channel);
-    char member[BENCH_ID_MAX + 16], now[24], hmax[24], dwin[24];
-    snprintf(member, sizeof member, "%s:%s", ch, s->m.pmid);
+/* One EVALSHA of commit_inbound.lua for the queued messages, laid out as the router does. */
+static void flush_commits(replay_t *r) {
+    if (r->n_commit == 0) return;
+    batch_t *b = batch_take(r, r->commit_q, &r->n_commit);
+    size_t argc = 6 + 9 * b->n;
+    const char **argv = hilo_xmalloc(argc * sizeof *argv);
+    size_t *argl = hilo_xmalloc(argc * sizeof *argl);
+    char *keys = hilo_xmalloc(4 * b->n * HILO_KEY_MAX);
+    char **items = hilo_xcalloc(b->n, sizeof *items);
+    char nkeys[24], now[24], hmax[24], dwin[24];
     int64_t now_ms = hilo_now_ms();
+    snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(hmax, sizeof hmax, "%lld", r->o.history_max);
     snprintf(dwin, sizeof dwin, "%lld", r->o.dedupe_ms);
-    char *item = bench_item_json(&s->m, now_ms, now_ms);
-    const char *argv[] = {"EVALSHA", r->sha, "4", conv, hist, seen, audit, member, now, item, hmax, dwin, ch,
-                          s->m.e164, unidentified ? "1" : "0"};
-    size_t argl[HILO_ARRAY_LEN(argv)];
-    for (size_t k = 0; k < HILO_ARRAY_LEN(argv); k++) argl[k] = strlen(argv[k]);
-    redisAsyncCommandArgv(ac, on_eval, s, (int)HILO_ARRAY_LEN(argv), argv, argl);
-    free(item);
+    argv[0] = "EVALSHA";
+    argv[1] = r->sha;
+    argv[2] = nkeys;
+    static const char *const suffix[4] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT};
+    size_t a = 3 + 4 * b->n;
+    argv[a] = now;
+    argv[a + 1] = hmax;
+    argv[a + 2] = dwin;
+    for (size_t i = 0; i < b->n; i++) {
+        slot_t *s = b->slots[i];
+        for (size_t k = 0; k < 4; k++) {
+            char *key = keys + (4 * i + k) * HILO_KEY_MAX;
+            hilo_key_debtor(key, HILO_KEY_MAX, s->debtor, suffix[k]);
+            argv[3 + 4 * i + k] = key;
+        }
+        const char *ch = hilo_channel_name(s->m.channel);
+        snprintf(s->member, sizeof s->member, "%s:%s", ch, s->m.pmid);
+        items[i] = bench_item_json(&s->m, now_ms, now_ms);
+        const char **m = argv + a + 3 + 5 * i;
+        m[0] = s->member;
+        m[1] = items[i];
+        m[2] = ch;
+        m[3] = s->m.e164;
+        m[4] = s->unidentified ? "1" : "0";
+    }
+    for (size_t k = 0; k < argc; k++) argl[k] = strlen(argv[k]);
+    redisAsyncCommandArgv(r->ac, on_eval, b, (int)argc, argv, argl);
+    for (size_t i = 0; i < b->n; i++) free(items[i]);
+    free(items);
+    free(keys);
+    free(argv);
+    free(argl);
+}
+
+static void queue_commit(replay_t *r, slot_t *s) {
+    r->commit_q[r->n_commit++] = s;
+    if (r->n_commit == r->o.batch) flush_commits(r);
+    wake(r);
+}
+
+static void on_get(redisAsyncContext *ac, void *reply, void *privdata) {
+    batch_t *b = privdata;
+    replay_t *r = b->r;
+    redisReply *rep = reply;
+    bool ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == b->n;
+    if (!ok) r->errors++;
+    for (size_t i = 0; i < b->n; i++) {
+        slot_t *s = b->slots[i];
+        const redisReply *e = ok ? rep->element[i] : NULL;
+        if (e && e->type == REDIS_REPLY_STRING && e->len > 0 && e->len <= HILO_DEBTOR_ID_MAX) {
+            memcpy(s->debtor, e->str, e->len);
+            s->debtor[e->len] = '\0';
+            s->unidentified = 0;
+        } else {
+            snprintf(s->debtor, sizeof s->debtor, "u:%s", s->m.e164);
+            s->unidentified = 1;
+        }
+        queue_commit(r, s);
+    }
+    free(b);
+    (void)ac;
+}
+
+/* One MGET of the queued messages' addresses. */
+static void flush_gets(replay_t *r) {
+    if (r->n_get == 0) return;
+    batch_t *b = batch_take(r, r->get_q, &r->n_get);
+    const char *argv[1 + BATCH_LIMIT];
+    size_t argl[1 + BATCH_LIMIT];
+    char keys[BATCH_LIMIT][HILO_KEY_MAX];
+    argv[0] = "MGET";
+    argl[0] = 4;
+    for (size_t i = 0; i < b->n; i++) {
+        argl[1 + i] = (size_t)hilo_key_addr(keys[i], sizeof keys[i], b->slots[i]->m.e164);
+        argv[1 + i] = keys[i];
+    }
+    redisAsyncCommandArgv(r->ac, on_get, b, (int)(1 + b->n), argv, argl);
+}
+
+/* After each loop turn's I/O, as the router's inbound stage does. */
+static void on_check(uv_check_t *h) {
+    replay_t *r = h->data;
+    flush_gets(r);
+    flush_commits(r);
+    if (r->n_get == 0 && r->n_commit == 0) uv_check_stop(h);
+}
+
+static void wake(replay_t *r) {
+    if (!uv_is_active((uv_handle_t *)&r->check)) uv_check_start(&r->check, on_check);
 }
 
 static void start_message(replay_t *r, slot_t *s) {
     s->i = r->next++;
     bench_gen_message(&r->o.gen, s->i, &s->m);
     s->start_us = hilo_mono_us();
-    char key[HILO_KEY_MAX];
-    int n = hilo_key_addr(key, sizeof key, s->m.e164);
-    const char *argv[] = {"GET", key};
-    size_t argl[] = {3, (size_t)n};
-    redisAsyncCommandArgv(r->ac, on_get, s, 2, argv, argl);
+    r->get_q[r->n_get++] = s;
+    if (r->n_get == r->o.batch) flush_gets(r);
+    wake(r);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {
@@ -225,13 +340,13 @@ static void usage(void) {
             "usage: hilo-replay [--host H] [--port P] [--seed S] [--tag T] [--debtors K] [--round-robin]\n"
             "                   [--unknown-pm N] [--whatsapp W --sms S]\n"
             "                   (--preload | --messages M [--first I] [--window W] [--history-max N]\n"
-            "                    [--dedupe-window-ms MS])\n");
+            "                    [--dedupe-window-ms MS] [--batch B])\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     opts_t o = {.host = "127.0.0.1", .port = 6379, .messages = 0, .window = 1000,
-                .history_max = 1000, .dedupe_ms = 604800000LL, .first = 0};
+                .history_max = 1000, .dedupe_ms = 604800000LL, .first = 0, .batch = 32};
     bench_gen_defaults(&o.gen);
     int do_preload = 0;
     static const struct option lo[] = {
@@ -240,7 +355,7 @@ int main(int argc, char **argv) {
         {"unknown-pm", 1, 0, 'u'},  {"whatsapp", 1, 0, 'W'},   {"sms", 1, 0, 'S'},
         {"preload", 0, 0, 'P'},     {"messages", 1, 0, 'm'},   {"first", 1, 0, 'f'},
         {"window", 1, 0, 'w'},      {"history-max", 1, 0, 'H'}, {"dedupe-window-ms", 1, 0, 'D'},
-        {0, 0, 0, 0}};
+        {"batch", 1, 0, 'b'},       {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -259,6 +374,7 @@ int main(int argc, char **argv) {
         case 'w': o.window = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'H': o.history_max = atoll(optarg); break;
         case 'D': o.dedupe_ms = atoll(optarg); break;
+        case 'b': o.batch = (size_t)strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }
@@ -268,7 +384,7 @@ int main(int argc, char **argv) {
         printf("{\"preload\":%u,\"elapsed_s\":%.3f}\n", o.gen.debtors, (double)(hilo_mono_us() - t0) / 1e6);
         return 0;
     }
-    if (o.messages == 0 || o.window == 0) usage();
+    if (o.messages == 0 || o.window == 0 || o.batch == 0 || o.batch > BATCH_LIMIT) usage();
     if (o.window > o.messages) o.window = (uint32_t)o.messages;
 
     replay_t r = {.o = o, .next = o.first};
@@ -285,6 +401,10 @@ int main(int argc, char **argv) {
     redisLibuvAttach(r.ac, loop);
     redisAsyncSetConnectCallback(r.ac, on_connect);
     redisAsyncSetDisconnectCallback(r.ac, on_disconnect);
+    uv_check_init(loop, &r.check);
+    r.check.data = &r;
+    r.get_q = hilo_xcalloc(o.batch, sizeof *r.get_q);
+    r.commit_q = hilo_xcalloc(o.batch, sizeof *r.commit_q);
     r.lat = hilo_xcalloc(o.messages, sizeof *r.lat);
     r.slots = hilo_xcalloc(o.window, sizeof *r.slots);
     r.t0_us = hilo_mono_us();
@@ -303,6 +423,10 @@ int main(int argc, char **argv) {
            (unsigned long long)r.stored, (unsigned long long)r.duplicates, (unsigned long long)r.errors, lat);
     free(r.lat);
     free(r.slots);
+    free(r.get_q);
+    free(r.commit_q);
+    uv_close((uv_handle_t *)&r.check, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     return r.done == o.messages && r.errors == 0 ? 0 : 1;
 }
