@@ -14,34 +14,42 @@
 -- otherwise lose or double items. Messages run in order, so two of one debtor in a batch keep
 -- their order, and the second copy of a provider id in a batch is a duplicate. Should the
 -- script fail half-way (Redis refuses a write), the router nacks the whole batch and the
--- connectors' retries are deduplicated for the messages already written.
+-- connectors' retries are deduplicated for the messages already written; the message whose
+-- history append failed is not marked seen, so its retry is stored.
 -- The dedupe set is pruned every PRUNE_EVERY messages of a debtor, so it keeps at least
 -- the window (and a few entries more).
 local PRUNE_EVERY = 32
-local now = tonumber(ARGV[1])
-local cap, window = ARGV[2], tonumber(ARGV[3])
+-- `now` stays a string: a Lua number passed to redis.call is formatted with printf, which
+-- costs more than the command it feeds.
+local now, cap = ARGV[1], ARGV[2]
 local out = {}
 for i = 0, #KEYS / 4 - 1 do
   local kconv, khist, kseen, kaudit = KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4]
   local a = 3 + 5 * i
   local ref, item, ch, addr = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  if redis.call('ZSCORE', kseen, ref) then
+  -- NX: the first sighting's time is kept; 0 added = seen before.
+  if redis.call('ZADD', kseen, 'NX', now, ref) == 0 then
     out[#out + 1] = 1
     out[#out + 1] = ''
   else
-    local id = redis.call('XADD', khist, 'MAXLEN', cap, '*', 'j', item)
-    redis.call('ZADD', kseen, now, ref)
+    local id = redis.pcall('XADD', khist, 'MAXLEN', cap, '*', 'j', item)
+    if type(id) == 'table' and id.err then
+      -- Not stored (e.g. the key holds another type): forget the sighting, so that the
+      -- connector's retry is not taken for a duplicate, and fail the batch.
+      redis.call('ZREM', kseen, ref)
+      return redis.error_reply(id.err)
+    end
     -- The audit trail is append-only (never trimmed here): it outlives the capped history.
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
-    if redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
-      redis.call('HSET', kconv, 'state', 'open', 'unidentified', ARGV[a + 5], 'updated_ms', now, 'last_in_ms', now,
-                 'last_channel', ch, 'addr:' .. ch, addr, 'last_in:' .. ch, now)
-    else
-      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
-                 'last_in:' .. ch, now)
+    local n = redis.call('HINCRBY', kconv, 'msgs_in', 1)
+    -- The conversation's creation fields on its first inbound (unless an outbound created it).
+    if n == 1 and redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
+      redis.call('HSET', kconv, 'state', 'open', 'unidentified', ARGV[a + 5])
     end
-    if redis.call('HINCRBY', kconv, 'msgs_in', 1) % PRUNE_EVERY == 0 then
-      redis.call('ZREMRANGEBYSCORE', kseen, '-inf', now - window)
+    redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
+               'last_in:' .. ch, now)
+    if n % PRUNE_EVERY == 0 then
+      redis.call('ZREMRANGEBYSCORE', kseen, '-inf', string.format('%d', tonumber(now) - tonumber(ARGV[3])))
     end
     out[#out + 1] = 0
     out[#out + 1] = id
