@@ -1,12 +1,39 @@
--- floor_stats.lua — the supervisor's live floor, read in one step (router/src/console/supervisor.c):
+-- floor_stats.lua — one part of the supervisor's live floor (router/src/console/supervisor.c):
 -- per queue (waiting, oldest wait, offered, answered, answered within the SLA, abandoned), per
 -- agent (state, online, load and capacity per channel, handled today), escalations by reason,
 -- compliance blocks by reason, bot containment and the channel mix of today's conversations.
 -- Read-only. Counters live in hilo:stats:<UTC day number> (written by route_offer.lua,
 -- agent_ops.lua and the console's reply path).
--- ARGV[1] now (Unix ms)  ARGV[2] SLA threshold (ms)
--- Returns the floor as a JSON string (docs/console-protocol.md, message "floor").
+-- The agents are read in parts (SSCAN of hilo:agents, about ARGV[4] per call) so that a floor
+-- of 20,000 agents never holds Redis for one long call; the router joins the parts.
+-- ARGV[1] now (Unix ms)  ARGV[2] SLA threshold (ms)  ARGV[3] SSCAN cursor ("0" = first part)
+-- ARGV[4] agents per part
+-- Returns {next cursor ("0" = last part), this part's agents as a JSON object, the rest of the
+-- floor as a JSON object without "agents" (first part only, "" otherwise)}; joined, they are
+-- the message "floor" of docs/console-protocol.md.
 local now = tonumber(ARGV[1])
+local cursor = ARGV[3]
+
+local agents = {}
+local scan = redis.call('SSCAN', 'hilo:agents', cursor, 'COUNT', ARGV[4])
+for _, a in ipairs(scan[2]) do
+  local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'name', 'role', 'cap:whatsapp', 'cap:sms', 'cap:voice', 'skills')
+  local live = redis.call('HMGET', 'hilo:agent:' .. a .. ':live', 'state', 'load:whatsapp', 'load:sms', 'load:voice',
+                          'handled:' .. math.floor(now / 86400000), 'state_ms')
+  local seen = redis.call('ZSCORE', 'hilo:agents:seen', a)
+  agents[a] = {name = acc[1] or a, role = acc[2] or 'agent', skills = acc[6] or '',
+               state = live[1] or 'offline', online = seen ~= false and seen ~= nil,
+               load = {whatsapp = tonumber(live[2] or '0'), sms = tonumber(live[3] or '0'), voice = tonumber(live[4] or '0')},
+               capacity = {whatsapp = tonumber(acc[3] or '0'), sms = tonumber(acc[4] or '0'), voice = tonumber(acc[5] or '0')},
+               handled_today = tonumber(live[5] or '0'), offers = redis.call('SCARD', 'hilo:agent:' .. a .. ':offers'),
+               convs = redis.call('SCARD', 'hilo:agent:' .. a .. ':convs')}
+end
+-- cjson writes an empty table as {} (an object), which is what the join needs.
+local agents_json = cjson.encode(agents)
+if cursor ~= '0' then
+  return {scan[1], agents_json, ''}
+end
+
 local sla = tonumber(ARGV[2])
 local day = math.floor(now / 86400000)
 local day_start = day * 86400000
@@ -38,20 +65,6 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
                    sla_share = handled > 0 and (in_sla / handled) or cjson.null}
 end
 
-local agents = {}
-for _, a in ipairs(redis.call('SMEMBERS', 'hilo:agents')) do
-  local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'name', 'role', 'cap:whatsapp', 'cap:sms', 'cap:voice', 'skills')
-  local live = redis.call('HMGET', 'hilo:agent:' .. a .. ':live', 'state', 'load:whatsapp', 'load:sms', 'load:voice',
-                          'handled:' .. day, 'state_ms')
-  local seen = redis.call('ZSCORE', 'hilo:agents:seen', a)
-  agents[a] = {name = acc[1] or a, role = acc[2] or 'agent', skills = acc[6] or '',
-               state = live[1] or 'offline', online = seen ~= false and seen ~= nil,
-               load = {whatsapp = tonumber(live[2] or '0'), sms = tonumber(live[3] or '0'), voice = tonumber(live[4] or '0')},
-               capacity = {whatsapp = tonumber(acc[3] or '0'), sms = tonumber(acc[4] or '0'), voice = tonumber(acc[5] or '0')},
-               handled_today = tonumber(live[5] or '0'), offers = redis.call('SCARD', 'hilo:agent:' .. a .. ':offers'),
-               convs = redis.call('SCARD', 'hilo:agent:' .. a .. ':convs')}
-end
-
 local escalations, blocks, esc_total = {}, {}, 0
 for k, v in pairs(stats) do
   local reason = string.match(k, '^esc:(.+)$')
@@ -67,7 +80,7 @@ for _, d in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:convs', day_start, '+inf', 
   total = total + 1
 end
 
-return cjson.encode({t = 'floor', now = now, sla_ms = sla, queues = queues, agents = agents,
+return {scan[1], agents_json, cjson.encode({t = 'floor', now = now, sla_ms = sla, queues = queues,
                      escalations = escalations, compliance_blocks = blocks, channel_mix = mix,
                      conversations_today = total, escalations_today = esc_total,
-                     bot_containment = total > 0 and math.max(0, (total - esc_total) / total) or cjson.null})
+                     bot_containment = total > 0 and math.max(0, (total - esc_total) / total) or cjson.null})}

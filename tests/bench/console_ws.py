@@ -7,7 +7,10 @@ opens N websockets to /ws from several client processes, then measures the updat
 latency: a supervisor socket changes a sampled agent's availability (`state` request), and the
 time until that agent's own socket receives the `agent` snapshot with the new state is one
 sample (request -> agent_ops.lua -> event stream -> the router's 20 ms event read -> snapshot
-read -> push). Also reports the router's resident memory per connection.
+read -> push), while a second supervisor (another process) follows the floor of all N agents,
+pushed every second. Agents are stored as `hilo agent add` stores them (hilo:agents,
+hilo:skill:bench), so the floor and routing work on all of them. Also reports the router's
+resident memory per connection.
 
     tests/bench/console_ws.py [--connections 19800] [--procs 4] [--samples 1000] [--build DIR]
 
@@ -78,7 +81,38 @@ async def hold(url, tokens, ready_path, concurrency=100):
         await ws.close()
 
 
+async def watch(url, token, out_path):
+    """Child: a second supervisor following the floor (all agents, every second) until stdin
+    closes; writes how many floors and bytes it received."""
+    import websockets
+    ws = await websockets.connect(url + "?token=" + token, ping_interval=None, max_size=256 << 20)
+    await ws.recv()
+    await ws.send(json.dumps({"t": "floor", "rid": "floor"}))
+    floors, nbytes, biggest = 0, 0, 0
+
+    async def drain():
+        nonlocal floors, nbytes, biggest
+        async for raw in ws:
+            if raw.startswith('{"t":"ping"'):
+                await ws.send('{"t":"pong"}')
+            elif len(raw) > 65536 or '"t":"floor"' in raw:
+                floors += 1
+                nbytes += len(raw)
+                biggest = max(biggest, len(raw))
+    task = asyncio.ensure_future(drain())
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)
+    task.cancel()
+    await ws.close()
+    with open(out_path, "w") as f:
+        json.dump({"floors": floors, "bytes": nbytes, "largest_bytes": biggest}, f)
+
+
 def child_main(args):
+    if args.watch:
+        tok = open(args.tokens).read().split()[0]
+        asyncio.run(watch(args.url, tok, args.ready))
+        return
     tokens = open(args.tokens).read().split()
     asyncio.run(hold(args.url, tokens, args.ready))
 
@@ -92,6 +126,8 @@ def main():
     ap.add_argument("--build", default=os.environ.get("HILO_BUILD_DIR", os.path.join(HERE, "..", "..", "build")))
     ap.add_argument("--nice", type=int, default=0, help="niceness of the client processes holding the sockets")
     ap.add_argument("--child", action="store_true")
+    ap.add_argument("--watch", action="store_true", help="child: a supervisor following the floor")
+    ap.add_argument("--no-floor", action="store_true", help="no supervisor following the floor")
     ap.add_argument("--url")
     ap.add_argument("--tokens")
     ap.add_argument("--ready")
@@ -116,13 +152,16 @@ def main():
     now = int(time.time() * 1000)
     tokens = []
     p = r.pipeline(transaction=False)
-    for i in range(n + 1):
-        aid = "b%05d" % i if i < n else "boss"
+    for i in range(n + 2):
+        aid = "b%05d" % i if i < n else ("boss", "watch")[i - n]
         role = "agent" if i < n else "supervisor"
         tok = secrets.token_hex(32)
         tokens.append(tok)
         p.hset("hilo:agent:" + aid, mapping={"name": aid, "role": role, "skills": "bench", "cap:whatsapp": 3,
                                              "cap:sms": 3, "cap:voice": 1})
+        # As `hilo agent add` stores them: the floor and the routing see all of them.
+        p.sadd("hilo:agents", aid)
+        p.sadd("hilo:skill:bench", aid)
         p.hset("hilo:session:" + hashlib.sha256(tok.encode()).hexdigest(),
                mapping={"agent": aid, "role": role, "created_ms": now, "exp_ms": now + 86400000})
         if i % 2000 == 0:
@@ -144,6 +183,14 @@ def main():
                                            "--ready", rf], stdin=subprocess.PIPE,
                                           preexec_fn=(lambda: os.nice(args.nice)) if args.nice else None), rf))
 
+    # A supervisor following the floor of all the agents, in its own process.
+    wtf, wrf = os.path.join(work, "tokens-watch"), os.path.join(work, "watch.json")
+    with open(wtf, "w") as f:
+        f.write(tokens[n + 1])
+    watcher = None if args.no_floor else subprocess.Popen(
+        [sys.executable, __file__, "--child", "--watch", "--url", url, "--tokens", wtf, "--ready", wrf],
+        stdin=subprocess.PIPE)
+
     async def measure():
         sampled = {}
         for i in range(s):
@@ -162,7 +209,7 @@ def main():
             stats = json.loads(resp.read())
         await asyncio.sleep(12)                   # one full resync period passes
         rss = rss_kb(router.proc.pid)
-        print("connected: %d held by children (%d failed) + %d sampled + 1 supervisor in %.1f s; router says %s"
+        print("connected: %d held by children (%d failed) + %d sampled + 2 supervisors in %.1f s; router says %s"
               % (held, failed, s, connect_s, stats), flush=True)
 
         async def drain(ws, inbox):
@@ -197,13 +244,17 @@ def main():
             await asyncio.sleep(0.02)
         for t in tasks:
             t.cancel()
-        return held + s + 1, failed, connect_s, stats, rss, [x for x in lat if x is not None], lat.count(None)
+        return held + s + 2, failed, connect_s, stats, rss, [x for x in lat if x is not None], lat.count(None)
 
     total, failed, connect_s, stats, rss, lat, lost = asyncio.run(measure())
     for proc, _ in children:
         proc.stdin.close()
     for proc, _ in children:
         proc.wait(120)
+    if watcher:
+        watcher.stdin.close()
+        watcher.wait(120)
+    floor = json.load(open(wrf)) if os.path.exists(wrf) else None
     lat.sort()
 
     def pct(q):
@@ -214,7 +265,7 @@ def main():
            "redis_used_memory_mb": round(r.info("memory")["used_memory"] / 1048576, 1),
            "samples": len(lat), "lost": lost, "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
            "p99_ms": round(pct(0.99), 1), "max_ms": round(lat[-1], 1) if lat else None,
-           "mean_ms": round(statistics.mean(lat), 1) if lat else None}
+           "mean_ms": round(statistics.mean(lat), 1) if lat else None, "floor_watcher": floor}
     print(json.dumps(res, indent=1))
     router.stop()
     redis.stop()

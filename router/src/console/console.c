@@ -28,7 +28,9 @@ extern const char hilo_script_reopen[];
 #define AUTH_TIMEOUT_MS 10000   /* a socket must be authenticated by then */
 #define PING_MS 15000           /* app-level ping when the client has been quiet */
 #define IDLE_MS 45000           /* no message at all for this long: the socket is dead */
-#define RESYNC_MS 30000        /* full snapshot even without events (repairs a missed one) */
+#define RESYNC_MS 30000        /* full snapshot even without events (repairs a missed one)... */
+#define RESYNC_MAX_PER_S 200    /* ...but no more than this many per second in all: with more
+                                 * than 6,000 sockets each one's period grows */
 #define FLOOR_MS 1000           /* supervisor floor refresh */
 
 /* --- small helpers -------------------------------------------------------------------- */
@@ -52,9 +54,35 @@ bool console_debtor_ok(const char *id) {
 
 void conn_ref(conn_t *c) { c->refs++; }
 
+/* The by-agent index: an event about an agent reaches that agent's sockets without a walk
+ * over every socket (20,000 of them on a large floor). */
+static conn_t **agent_bucket(hilo_console_t *k, const char *agent) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)agent; *p; p++) h = (h ^ *p) * 16777619u;
+    return &k->by_agent[h % CONSOLE_AGENT_BUCKETS];
+}
+
+static void agent_index_add(conn_t *c) {
+    conn_t **b = agent_bucket(c->console, c->agent);
+    c->agent_next = *b;
+    *b = c;
+    c->indexed = true;
+}
+
+static void agent_index_remove(conn_t *c) {
+    if (!c->indexed) return;
+    for (conn_t **p = agent_bucket(c->console, c->agent); *p; p = &(*p)->agent_next)
+        if (*p == c) {
+            *p = c->agent_next;
+            break;
+        }
+    c->indexed = false;
+}
+
 void conn_unref(conn_t *c) {
     if (--c->refs > 0) return;
     hilo_console_t *k = c->console;
+    agent_index_remove(c);
     if (c->prev) c->prev->next = c->next; else k->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     free(c);
@@ -93,12 +121,6 @@ static void conn_close(conn_t *c, int code, const char *reason) {
     hilo_ws_close(c->ws, code, reason);
 }
 
-bool conn_follows(const conn_t *c, const char *debtor) {
-    for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
-        if (strcmp(c->open[i], debtor) == 0) return true;
-    return false;
-}
-
 static bool ws_accept(const char *origin, void *arg) { return console_origin_allowed(arg, origin); }
 
 static void *ws_open(hilo_ws_t *ws, const char *token, const char *peer, void *arg) {
@@ -135,6 +157,7 @@ static void ws_closed(void *conn) {
 void console_ready(conn_t *c) {
     hilo_console_t *k = c->console;
     c->state = CONN_READY;
+    if (!c->indexed) agent_index_add(c);
     json_t *limits = json_pack("{s:I,s:I,s:I,s:I}", "max_message", (json_int_t)k->cfg->console_max_message,
                                "rate_per_s", (json_int_t)k->cfg->console_rate_per_s, "ping_ms", (json_int_t)PING_MS,
                                "offer_timeout_ms", (json_int_t)k->cfg->console_offer_timeout_ms);
@@ -241,30 +264,54 @@ static void ws_message(void *conn, const char *data, size_t len) {
 
 /* --- the event stream: what changed, on any router ------------------------------------- */
 
+/* The conversations of these debtors to every socket that has one of them open: one walk over
+ * the sockets for the lot. */
+static void push_followed(hilo_console_t *k, const char **debtors, size_t nd) {
+    if (nd == 0) return;
+    for (conn_t *c = k->conns; c; c = c->next) {
+        if (c->state != CONN_READY || !c->ws) continue;
+        for (int s = 0; s < CONSOLE_OPEN_MAX; s++) {
+            if (!c->open[s][0]) continue;
+            for (size_t j = 0; j < nd; j++)
+                if (strcmp(c->open[s], debtors[j]) == 0) console_send_conv(c, debtors[j]);
+        }
+    }
+}
+
 void console_events_apply(hilo_console_t *k, json_t *entries) {
-    /* entries: [[id, [field, value, ...]], ...] */
-    size_t i;
+    /* entries: [[id, [field, value, ...]], ...]. Agents are reached through the by-agent
+     * index; the debtors of the whole read are matched against followed conversations in one
+     * walk over the sockets; a logout (rare) walks them too. */
+    size_t i, nd = 0;
     json_t *e;
+    const char **debtors = hilo_xmalloc(sizeof *debtors * (json_array_size(entries) + 1));
+    json_t *fields = json_array();
     json_array_foreach(entries, i, e) {
         const char *id = json_string_value(json_array_get(e, 0));
         json_t *f = res_hash(json_array_get(e, 1));
+        json_array_append_new(fields, f);
         const char *kind = jstr(f, "k"), *a = jstr(f, "a"), *d = jstr(f, "d");
         if (id) snprintf(k->events_id, sizeof k->events_id, "%s", id);
-        bool revoke = kind && strcmp(kind, "logout") == 0;
-        for (conn_t *c = k->conns; c; c = c->next) {
-            if (c->state != CONN_READY || !c->ws) continue;
-            if (revoke) {
-                if (a && strcmp(c->session, a) == 0) {
-                    conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
-                    conn_close(c, 4401, "logged out");
-                }
-                continue;
+        if (kind && strcmp(kind, "logout") == 0) {
+            for (conn_t *c = k->conns; c; c = c->next) {
+                if (c->state != CONN_READY || !c->ws || !a || strcmp(c->session, a) != 0) continue;
+                conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
+                conn_close(c, 4401, "logged out");
             }
-            if (a && *a && strcmp(c->agent, a) == 0) console_send_agent(c); /* now: latency */
-            if (d && *d && conn_follows(c, d)) console_send_conv(c, d);
+            continue;
         }
-        json_decref(f);
+        if (a && *a)
+            for (conn_t *c = *agent_bucket(k, a); c; c = c->agent_next)
+                if (c->state == CONN_READY && c->ws && strcmp(c->agent, a) == 0) console_send_agent(c);
+        if (d && *d) {
+            size_t j = 0;
+            while (j < nd && strcmp(debtors[j], d) != 0) j++;
+            if (j == nd) debtors[nd++] = d;
+        }
     }
+    push_followed(k, debtors, nd);
+    free(debtors);
+    json_decref(fields); /* the debtor strings lived in these */
 }
 
 static void on_events(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
@@ -302,9 +349,8 @@ static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
         if (ms > k->activity_since_ms) k->activity_since_ms = ms;
         if (!d || !console_debtor_ok(d)) continue;
         changed[nchanged++] = d;
-        for (conn_t *c = k->conns; c; c = c->next)
-            if (c->state == CONN_READY && c->ws && conn_follows(c, d)) console_send_conv(c, d);
     }
+    push_followed(k, changed, (size_t)nchanged);
     /* A closed conversation whose debtor wrote again goes back to its queue. */
     console_reopen(k, changed, nchanged);
     free(changed);
@@ -323,29 +369,36 @@ static void poll_activity(hilo_console_t *k) {
 /* --- the tick ------------------------------------------------------------------------- */
 
 /* Presence: every agent connected here gets its hilo:agents:seen score refreshed once per
- * period (a quarter of the grace period, at most 5 s), in ZADDs of at most PRESENCE_CHUNK
- * members spread over the sweeps (every CONN_SWEEP_MS), so that 20,000 sockets never make one
- * long Redis command.
+ * period (a quarter of the grace period, at most 5 s). The sockets are walked at most once a
+ * second (or once a period when that is shorter), and the refreshes go out in ZADDs of at most
+ * PRESENCE_CHUNK members, so that 20,000 sockets never make one long Redis command.
  * The grace-period sweep in route_offer.lua takes agents whose score gets old. */
 #define PRESENCE_CHUNK 2000
 
 static void presence(hilo_console_t *k, int64_t now) {
     long period = k->cfg->console_grace_ms / 4;
     if (period > 5000) period = 5000;
+    if (now - k->presence_ms < (period < 1000 ? period : 1000)) return;
+    k->presence_ms = now;
     int64_t cutoff = now - period;
-    const char *argv[2 + 2 * PRESENCE_CHUNK];
+    const char **argv = hilo_xmalloc(sizeof *argv * (2 + 2 * PRESENCE_CHUNK));
     char ms[24];
     snprintf(ms, sizeof ms, "%lld", (long long)now);
-    int argc = 2;
     argv[0] = "ZADD";
     argv[1] = "hilo:agents:seen";
-    for (conn_t *c = k->conns; c && argc < 2 + 2 * PRESENCE_CHUNK; c = c->next) {
+    int argc = 2;
+    for (conn_t *c = k->conns; c; c = c->next) {
         if (c->state != CONN_READY || !c->ws || c->seen_ms > cutoff) continue;
         c->seen_ms = now;
         argv[argc++] = ms;
         argv[argc++] = c->agent;
+        if (argc == 2 + 2 * PRESENCE_CHUNK) {
+            hilo_store_argv(k->ctx->store, NULL, NULL, argc, argv, NULL);
+            argc = 2;
+        }
     }
     if (argc > 2) hilo_store_argv(k->ctx->store, NULL, NULL, argc, argv, NULL);
+    free(argv);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -382,6 +435,10 @@ static void on_tick(uv_timer_t *t) {
     }
     if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) return;
     if (ready) presence(k, now);
+    /* Each socket's full snapshot every RESYNC_MS, or less often when that would make more
+     * than RESYNC_MAX_PER_S snapshots a second on this router. */
+    int64_t resync_ms = k->nconns * 1000 / RESYNC_MAX_PER_S;
+    if (resync_ms < RESYNC_MS) resync_ms = RESYNC_MS;
     for (conn_t *c = k->conns, *next; c; c = next) {
         next = c->next;
         if (!c->ws || c->state == CONN_CLOSING) continue;
@@ -403,7 +460,7 @@ static void on_tick(uv_timer_t *t) {
             conn_send(c, json_pack("{s:s,s:I}", "t", "ping", "now", (json_int_t)now));
         }
         /* Each socket's own 10 s period (from its connect time) spreads the resyncs. */
-        if (ready && (c->dirty_agent || now - c->snap_ms > RESYNC_MS)) console_send_agent(c);
+        if (ready && (c->dirty_agent || now - c->snap_ms > resync_ms)) console_send_agent(c);
     }
 }
 
@@ -478,6 +535,7 @@ static void console_free(hilo_console_t *k) {
         free(c);
     }
     hilo_compliance_destroy(&k->gate);
+    hilo_buf_free(&k->floor_msg);
     free(k);
 }
 

@@ -17,11 +17,15 @@
 #define CONSOLE_ID_MAX 64      /* agent ids: 1..64 of [A-Za-z0-9._-] */
 #define CONSOLE_OPEN_MAX 8     /* conversations one connection follows at once */
 
+#define CONSOLE_AGENT_BUCKETS 4096 /* hash buckets of the by-agent index */
+
 typedef enum { CONN_NEW = 0, CONN_AUTHING, CONN_READY, CONN_CLOSING } conn_state_t;
 
 /* One console websocket. Freed when the socket is gone and no Redis reply is pending. */
 typedef struct conn {
     struct conn *prev, *next;      /* console's list of connections */
+    struct conn *agent_next;       /* next in its by_agent bucket (authenticated sockets only) */
+    bool indexed;                  /* in by_agent */
     hilo_console_t *console;
     hilo_ws_t *ws;                 /* NULL once the socket is gone */
     int refs;                      /* 1 for the socket + 1 per pending batch */
@@ -58,6 +62,7 @@ struct hilo_console {
     hilo_compliance_t *gate;       /* NULL: rules not loadable, every agent reply is blocked */
     char gate_err[256];
     conn_t *conns;                 /* every live connection */
+    conn_t *by_agent[CONSOLE_AGENT_BUCKETS]; /* authenticated sockets by agent id (events) */
     long nconns;                   /* sockets, authenticated or not */
     int works;                     /* login checks running in libuv's thread pool */
     bool tick_closed;              /* destroyed; freed once works drops to 0 */
@@ -67,6 +72,10 @@ struct hilo_console {
     char events_id[48];            /* last hilo:console:events id read */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
     int64_t activity_since_ms;     /* hilo:convs scores already seen */
+    int64_t presence_ms;           /* last presence walk */
+    hilo_buf_t floor_msg;          /* the floor being assembled from its parts (supervisor.c) */
+    char floor_cursor[32];         /* next part's SSCAN cursor */
+    int64_t floor_now_ms;          /* the "now" every part of this floor is read at */
     bool scripts_loaded;           /* SCRIPT LOAD sent since the store became ready */
     bool closing;
 };
@@ -78,7 +87,6 @@ bool conn_alive(const conn_t *c);
 void conn_send(conn_t *c, json_t *msg);                      /* steals msg */
 void conn_error(conn_t *c, json_t *rid, const char *code, const char *text);
 void conn_ok(conn_t *c, json_t *rid, json_t *extra);         /* steals extra (may be NULL) */
-bool conn_follows(const conn_t *c, const char *debtor);
 
 /* --- Redis batches (batch.c) --- */
 typedef struct batch batch_t;
