@@ -17,6 +17,7 @@ local day = tostring(math.floor(now / 86400000))
 local sup = role == 'supervisor'
 
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
+-- @include agent_index.lua
 local function event(kind, a, deb)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', deb or '')
 end
@@ -34,6 +35,7 @@ if op == 'state' then
   else
     redis.call('SREM', 'hilo:agents:available', target)
   end
+  agent_index_refresh(target)
   event('agent', target, '')
   return {1, 'ok'}
 end
@@ -57,6 +59,7 @@ local function give_back(a, ch)
   if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then
     redis.call('HSET', live_key(a), 'load:' .. ch, 0)
   end
+  agent_index_refresh(a)
 end
 -- Drops the pending offer (if any); `passed` remembers the agent so routing tries another.
 local function drop_offer(passed)
@@ -133,6 +136,7 @@ if op == 'transfer' then
     enqueue(c.queue or c.esc_skill or 'transfer')
     -- Offered to that agent directly; if the offer times out, routing takes over.
     redis.call('HINCRBY', live_key(to_agent), 'load:' .. ch, 1)
+    agent_index_refresh(to_agent)
     redis.call('HSET', ck, 'offer_agent', to_agent, 'offer_ch', ch, 'offer_ms', now,
                'offer_deadline', now + timeout)
     redis.call('HDEL', ck, 'declined')

@@ -1,4 +1,5 @@
-# embed.cmake — turns router/lua/*.lua into one C file of string constants, so the router,
+# embed.cmake — turns router/lua/*.lua (with their router/lua/lib includes) into one C file of
+# string constants, so the router,
 # the CLI and the benchmark replay all load exactly the scripts in this folder.
 # Usage: cmake -DOUT=<file.c> -DDIR=<lua dir> -P embed.cmake
 file(GLOB scripts "${DIR}/*.lua")
@@ -7,6 +8,13 @@ set(out "/* Generated from the router/lua scripts by embed.cmake: do not edit. *
 foreach(path ${scripts})
   get_filename_component(name ${path} NAME_WE)
   file(READ ${path} body)
+  # "-- @include NAME.lua" lines are replaced by router/lua/lib/NAME.lua (shared Lua functions).
+  string(REGEX MATCHALL "-- @include [a-z_]+\\.lua" includes "${body}")
+  foreach(inc ${includes})
+    string(REPLACE "-- @include " "" incname "${inc}")
+    file(READ "${DIR}/lib/${incname}" incbody)
+    string(REPLACE "${inc}" "${incbody}" body "${body}")
+  endforeach()
   string(REPLACE "\\" "\\\\" body "${body}")
   string(REPLACE "\"" "\\\"" body "${body}")
   string(REPLACE "\n" "\\n\"\n    \"" body "${body}")

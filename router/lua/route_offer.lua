@@ -6,12 +6,18 @@
 --   3. the head of each queue (lowest score first: escalation time minus priority credit, so
 --      waiting ages every entry forward) is offered to the best agent: last agent first
 --      (stickiness), else an available agent with the skill and free capacity on the
---      conversation's channel, least loaded first. Reserving = incrementing the agent's load
---      inside this script, so concurrent routing can never exceed an agent's capacity.
+--      conversation's channel, least loaded first — read in that order from the index
+--      hilo:free:<skill>:<channel> (lib/agent_index.lua), each candidate checked before the
+--      offer, so a pass costs the candidates looked at, not every agent of the skill.
+--      Reserving = incrementing the agent's load inside this script, so concurrent routing can
+--      never exceed an agent's capacity;
+--   4. a slice of all agents (ARGV[6], round-robin over hilo:agents) has its index entries
+--      refreshed: capacity and skill changes, agents that predate the index.
 -- KEYS: none declared (agent and queue keys are global; like commit_outbound.lua this needs a
 --       single Redis — see docs/architecture.md, "Redis Cluster note").
 -- ARGV[1] now (Unix ms)  ARGV[2] accept timeout (ms)  ARGV[3] grace period (ms)
 -- ARGV[4] queue entries examined per queue  ARGV[5] reopen window (ms)
+-- ARGV[6] agents whose index entries are refreshed per pass
 -- Returns the number of offers made. Every change is also appended to the event stream
 -- hilo:console:events (fields k = kind, a = agent, d = debtor), which every router reads to
 -- push updates to its consoles.
@@ -24,6 +30,7 @@ local day = tostring(math.floor(now / 86400000))
 
 local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
+-- @include agent_index.lua
 local function event(kind, a, d)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', d or '')
 end
@@ -40,6 +47,7 @@ local function release_offer(d, why)
   if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then
     redis.call('HSET', live_key(a), 'load:' .. ch, 0)
   end
+  agent_index_refresh(a)
   redis.call('SREM', 'hilo:agent:' .. a .. ':offers', d)
   local declined = redis.call('HGET', ck, 'declined') or ''
   redis.call('HSET', ck, 'declined', declined .. a .. ',')
@@ -62,6 +70,7 @@ for _, a in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:agents:seen', '-inf', now -
   for _, d in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. a .. ':offers')) do
     release_offer(d, 'agent_gone')
   end
+  agent_index_refresh(a)
   event('agent', a, '')
 end
 
@@ -95,8 +104,6 @@ local function free(c, ch) return c and (c.cap[ch] or 0) > (c.load[ch] or 0) end
 local offers = 0
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
-  -- Only agents both skilled and available are looked at (the set is kept by agent_ops.lua).
-  local members = redis.call('SINTER', 'hilo:skill:' .. skill, 'hilo:agents:available')
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
     local ck = conv_key(d)
     local f = redis.call('HMGET', ck, 'state', 'offer_agent', 'last_agent', 'last_channel', 'declined', 'esc_reason',
@@ -120,16 +127,32 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       if f[3] and not passed(f[3]) and free(agent(f[3]), ch) then
         best = agent(f[3])
       else
+        -- Candidates in the index's order (least loaded, then offered longest ago); each one is
+        -- checked, and an entry found out of date is refreshed and skipped.
         local any_passed = false
-        for _, a in ipairs(members) do
-          local c = agent(a)
-          if free(c, ch) then
-            if passed(a) then
+        local key = 'hilo:free:' .. skill .. ':' .. ch
+        local from = 0
+        while not best do
+          local page = redis.call('ZRANGE', key, from, from + 49)
+          if #page == 0 then break end
+          for _, a in ipairs(page) do
+            local c = agent(a)
+            if redis.call('SISMEMBER', 'hilo:skill:' .. skill, a) == 0 then
+              -- The skill was taken away: out of this index for good. (Removed entries shift
+              -- the next page back by one.)
+              redis.call('ZREM', key, a)
+              from = from - 1
+            elseif not free(c, ch) then
+              agent_index_refresh(a)
+              if not redis.call('ZSCORE', key, a) then from = from - 1 end
+            elseif passed(a) then
               any_passed = true
-            elseif not best or c.total < best.total or (c.total == best.total and c.last < best.last) then
+            else
               best = c
+              break
             end
           end
+          from = from + 50
         end
         -- Everyone who could take it has passed: start the round again on the next pass.
         if not best and any_passed then redis.call('HDEL', ck, 'declined') end
@@ -140,6 +163,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
         best.last = now
         redis.call('HINCRBY', live_key(best.id), 'load:' .. ch, 1)
         redis.call('HSET', live_key(best.id), 'last_offer_ms', now)
+        agent_index_refresh(best.id)
         redis.call('HSET', ck, 'offer_agent', best.id, 'offer_ch', ch, 'offer_ms', now,
                    'offer_deadline', now + timeout)
         redis.call('HINCRBY', ck, 'rev', 1)
@@ -151,5 +175,11 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       end
     end
   end
+end
+-- 4. a slice of the agents, round-robin: their index entries from their current records
+do
+  local scan = redis.call('SSCAN', 'hilo:agents', redis.call('GET', 'hilo:free:cursor') or '0', 'COUNT', ARGV[6])
+  redis.call('SET', 'hilo:free:cursor', scan[1])
+  for _, a in ipairs(scan[2]) do agent_index_refresh(a) end
 end
 return offers

@@ -11,6 +11,7 @@
 #include "hilo/log.h"
 
 #define ROUTE_SCAN 50 /* queue entries examined per queue and pass */
+#define ROUTE_INDEX_REFRESH "200" /* agents whose routing-index entries are refreshed per pass */
 
 static void on_routed(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
@@ -34,9 +35,9 @@ void console_route_tick(hilo_console_t *k) {
     snprintf(grace, sizeof grace, "%ld", k->cfg->console_grace_ms);
     snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
     snprintf(reopen, sizeof reopen, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
-    const char *args[5] = {now, timeout, grace, scan, reopen};
+    const char *args[6] = {now, timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH};
     batch_t *b = batch_new(k, NULL, on_routed, NULL);
-    batch_script(b, SCRIPT_ROUTE, 5, args);
+    batch_script(b, SCRIPT_ROUTE, 6, args);
     batch_run(b);
 }
 
