@@ -2,7 +2,8 @@
 together share one identity lookup (MGET) and one commit call, and still behave one by one —
 each debtor's messages in arrival order, a provider id repeated inside one batch stored once,
 unknown senders kept apart. When Redis refuses a write half-way through a batch, the whole
-batch is nacked; the connector's retries then store every message exactly once.
+batch is nacked; the connector's retries then store every message exactly once. The history
+is capped at [router] history_max (oldest dropped); the audit trail is not.
 """
 
 import time
@@ -124,6 +125,26 @@ class CommitBatch(HiloTestCase):
             pmids = sorted(i["pmid"] for _, i in history(r, d))
             self.assertEqual(pmids, sorted("wamid.%s.%d" % (d, k) for k in range(10)), d)
             self.assertEqual(r.hget(debtor_key(d, "conv"), "msgs_in"), "10", d)
+
+
+class HistoryCap(HiloTestCase):
+    def test_history_is_capped_audit_is_not(self):
+        rs = self.redis()
+        r = rs.client()
+        d, phone = DEBTORS[0]
+        seed_debtor(r, d, [phone])
+        rt = self.router(rs, overrides={"router": {"history_max": "10"}})
+        link = self.raw_link(rt)
+        link.hello("sms", "sms-cap")
+        for s in range(1, 26):
+            link.send(envelope=envelope(s, "sms", "SMcap%02d" % s, phone, text="m%d" % s))
+        answers = collect(link, 25)
+        self.assertTrue(all(kind == "ack" for kind, _ in answers.values()), answers)
+        # The newest 10, in order; the conversation counts all 25; the audit keeps all 25.
+        self.assertEqual([i["pmid"] for _, i in history(r, d)], ["SMcap%02d" % s for s in range(16, 26)])
+        self.assertEqual(r.hget(debtor_key(d, "conv"), "msgs_in"), "25")
+        inbound = [f for _, f in r.xrange(debtor_key(d, "audit")) if f.get("ev") == "inbound"]
+        self.assertEqual([f["ref"] for f in inbound], ["sms:SMcap%02d" % s for s in range(1, 26)])
 
 
 if __name__ == "__main__":
