@@ -172,16 +172,22 @@ void console_ready(conn_t *c) {
     console_send_agent(c);
 }
 
-/* Token bucket: rate_per_s with a burst; a client that keeps flooding is disconnected. */
+/* Token bucket: rate_per_s with a burst; a client that keeps flooding is disconnected
+ * (ws_message). The bucket refills continuously: fractions of a token carry over to the next
+ * message. */
+bool console_rate_take(double *tokens, int64_t *tokens_ms, int64_t now_ms, long rate_per_s, long burst) {
+    *tokens += (double)(now_ms - *tokens_ms) * (double)rate_per_s / 1000.0;
+    if (*tokens > burst) *tokens = (double)burst;
+    *tokens_ms = now_ms;
+    if (*tokens < 1) return false;
+    *tokens -= 1;
+    return true;
+}
+
 static bool rate_ok(conn_t *c) {
     const hilo_router_config_t *cfg = c->console->cfg;
-    int64_t now = hilo_now_ms();
-    c->tokens += (double)(now - c->tokens_ms) * (double)cfg->console_rate_per_s / 1000.0;
-    if (c->tokens > cfg->console_rate_burst) c->tokens = (double)cfg->console_rate_burst;
-    c->tokens_ms = now;
-    if (c->tokens < 1) return false;
-    c->tokens -= 1;
-    return true;
+    return console_rate_take(&c->tokens, &c->tokens_ms, hilo_now_ms(), cfg->console_rate_per_s,
+                             cfg->console_rate_burst);
 }
 
 static void ws_message(void *conn, const char *data, size_t len) {

@@ -117,6 +117,9 @@ void console_token_hash(const char *token, char out[65]);
 void console_ready(conn_t *c);                               /* authenticated: hello + snapshot */
 void console_events_apply(hilo_console_t *k, json_t *entries);
 void console_work_done(hilo_console_t *k);                   /* a thread-pool job finished */
+/* The per-socket rate limit: refills *tokens for the time since *tokens_ms at rate_per_s (at
+ * most burst), then takes one token; false when there was none. Pure (the caller's clock). */
+bool console_rate_take(double *tokens, int64_t *tokens_ms, int64_t now_ms, long rate_per_s, long burst);
 
 /* --- routing.c --- */
 void console_route_tick(hilo_console_t *k);

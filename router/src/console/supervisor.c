@@ -2,12 +2,13 @@
  * follows it, floor_stats.lua computes queues, agents, escalations, compliance blocks, bot
  * containment and the channel mix, read-only, the agents in parts of about 500 per call (a
  * floor of 20,000 agents would otherwise hold Redis for a tenth of a second); the parts are
- * joined here and the floor is pushed to every following supervisor. Reassigning and setting an agent's state go through routing.c
- * (agent_ops.lua with the supervisor role). */
+ * joined (floor_join.c) and the floor is pushed to every following supervisor. Reassigning and
+ * setting an agent's state go through routing.c (agent_ops.lua with the supervisor role). */
 #include <stdio.h>
 #include <string.h>
 
 #include "console_int.h"
+#include "floor_join.h"
 #include "hilo/common.h"
 #include "hilo/log.h"
 
@@ -22,7 +23,7 @@ static void floor_abandon(hilo_console_t *k, const char *why) {
 }
 
 /* One part: the first carries the floor without its agents; every part carries some agents.
- * The message is {...rest of the floor..., "agents": {part 1, part 2, ...}}. */
+ * The message is {...rest of the floor..., "agents": {part 1, part 2, ...}} (floor_join.c). */
 static void on_floor(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
     (void)arg;
@@ -30,32 +31,22 @@ static void on_floor(hilo_console_t *k, conn_t *conn, json_t **res, int n, void 
     const char *cursor = json_string_value(json_array_get(r, 0));
     const char *agents = json_string_value(json_array_get(r, 1));
     const char *rest = json_string_value(json_array_get(r, 2));
-    size_t alen = agents ? strlen(agents) : 0;
-    if (!cursor || alen < 2 || agents[0] != '{' || !rest) {
+    floor_join_rc_t rc = cursor ? console_floor_join_part(&k->floor_msg, agents, rest) : FLOOR_JOIN_BAD_PART;
+    if (rc == FLOOR_JOIN_BAD_PART) {
         const char *e = r ? jstr(r, "error") : "no reply";
         floor_abandon(k, e ? e : "unexpected reply");
         return;
     }
-    bool first = k->floor_msg.len == 0;
-    if (first) {
-        size_t rlen = strlen(rest);
-        if (rlen < 2 || rest[rlen - 1] != '}') {
-            floor_abandon(k, "first part without the floor");
-            return;
-        }
-        hilo_buf_append(&k->floor_msg, rest, rlen - 1);
-        hilo_buf_printf(&k->floor_msg, ",\"agents\":{");
-    }
-    if (alen > 2) { /* not "{}" */
-        if (k->floor_msg.data[k->floor_msg.len - 1] != '{') hilo_buf_append(&k->floor_msg, ",", 1);
-        hilo_buf_append(&k->floor_msg, agents + 1, alen - 2);
+    if (rc == FLOOR_JOIN_NO_FLOOR) {
+        floor_abandon(k, "first part without the floor");
+        return;
     }
     snprintf(k->floor_cursor, sizeof k->floor_cursor, "%s", cursor);
     if (strcmp(cursor, "0") != 0) {
         floor_request(k);
         return;
     }
-    hilo_buf_append(&k->floor_msg, "}}", 2);
+    console_floor_join_end(&k->floor_msg);
     for (conn_t *c = k->conns; c; c = c->next)
         if (c->floor && c->state == CONN_READY && c->ws) hilo_ws_send(c->ws, k->floor_msg.data, k->floor_msg.len);
     hilo_buf_free(&k->floor_msg);
