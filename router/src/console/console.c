@@ -284,6 +284,12 @@ static void push_followed(hilo_console_t *k, const char **debtors, size_t nd) {
     }
 }
 
+/* The agent snapshot to every socket of that agent on this router (by-agent index). */
+void console_send_agent_of(hilo_console_t *k, const char *agent) {
+    for (conn_t *c = *agent_bucket(k, agent); c; c = c->agent_next)
+        if (c->state == CONN_READY && c->ws && strcmp(c->agent, agent) == 0) console_send_agent(c);
+}
+
 void console_events_apply(hilo_console_t *k, json_t *entries) {
     /* entries: [[id, [field, value, ...]], ...]. Agents are reached through the by-agent
      * index; the debtors of the whole read are matched against followed conversations in one
@@ -306,9 +312,7 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
             }
             continue;
         }
-        if (a && *a)
-            for (conn_t *c = *agent_bucket(k, a); c; c = c->agent_next)
-                if (c->state == CONN_READY && c->ws && strcmp(c->agent, a) == 0) console_send_agent(c);
+        if (a && *a) console_send_agent_of(k, a);
         if (d && *d) {
             size_t j = 0;
             while (j < nd && strcmp(debtors[j], d) != 0) j++;

@@ -116,6 +116,8 @@ void console_token_hash(const char *token, char out[65]);
 /* --- console.c --- */
 void console_ready(conn_t *c);                               /* authenticated: hello + snapshot */
 void console_events_apply(hilo_console_t *k, json_t *entries);
+/* The agent snapshot to every socket of that agent on this router. */
+void console_send_agent_of(hilo_console_t *k, const char *agent);
 void console_work_done(hilo_console_t *k);                   /* a thread-pool job finished */
 /* The per-socket rate limit: refills *tokens for the time since *tokens_ms at rate_per_s (at
  * most burst), then takes one token; false when there was none. Pure (the caller's clock). */

@@ -72,6 +72,7 @@ typedef struct {
     json_t *rid;
     char op[16];
     char debtor[CONSOLE_ID_MAX + 32];
+    char target[CONSOLE_ID_MAX + 1]; /* op "state": the agent whose state is set ("" = the actor) */
 } op_t;
 
 static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
@@ -84,9 +85,12 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
     } else if (json_integer_value(json_array_get(r, 0)) == 1) {
         hilo_log_info("console", "event=%s agent=%s debtor=%s", o->op, c->agent, o->debtor);
         conn_ok(c, o->rid, json_pack("{s:s,s:s}", "op", o->op, "debtor", o->debtor));
-        /* The scripts announce the change on the event stream; push our own view at once. */
+        /* The scripts announce the change on the event stream, which every router reads every
+         * TICK_MS; the sockets on this router get the new view at once: the actor's own, and
+         * for a state set by a supervisor, the target agent's. */
         if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
-        (void)k;
+        if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
+            console_send_agent_of(k, o->target);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
         conn_error(c, o->rid, code ? code : "refused", code ? code : "refused");
@@ -114,6 +118,8 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     o->rid = json_incref(rid);
     snprintf(o->op, sizeof o->op, "%s", op);
     snprintf(o->debtor, sizeof o->debtor, "%s", debtor);
+    const char *target = jstr(args, "agent");
+    if (target && console_agent_id_ok(target)) snprintf(o->target, sizeof o->target, "%s", target);
     batch_t *b = batch_new(k, c, on_op, o);
     batch_script(b, SCRIPT_OPS, 8, argv);
     batch_run(b);
