@@ -165,6 +165,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     if (r->http) hilo_http_stop(r->http);
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);
+    if (r->console) hilo_console_stop(r->console); /* its own Redis connection */
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);
     hilo_engine_destroy(&ctx->engine);

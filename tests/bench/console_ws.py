@@ -128,6 +128,9 @@ def main():
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--watch", action="store_true", help="child: a supervisor following the floor")
     ap.add_argument("--no-floor", action="store_true", help="no supervisor following the floor")
+    ap.add_argument("--boss-elsewhere", action="store_true",
+                    help="the supervisor making the changes on a second router (the update travels through "
+                         "the event stream to the agents' router)")
     ap.add_argument("--url")
     ap.add_argument("--tokens")
     ap.add_argument("--ready")
@@ -146,6 +149,12 @@ def main():
     router = H.Router(redis, work, overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000),
                                                   router={"log_level": "warn"}))
     router.start()
+    router2 = None
+    if args.boss_elsewhere:
+        router2 = H.Router(redis, work, name="router-2",
+                           overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000),
+                                          router={"log_level": "warn"}))
+        router2.start()
     r = redis.client()
     n, s = args.connections, args.sampled_agents
     print("seeding %d agents and sessions..." % n, flush=True)
@@ -197,7 +206,8 @@ def main():
             ws = await websockets.connect(url + "?token=" + tokens[i], ping_interval=None, max_size=1 << 20)
             await ws.recv()
             sampled["b%05d" % i] = ws
-        boss = await websockets.connect(url + "?token=" + tokens[n], ping_interval=None, max_size=1 << 20)
+        boss_url = "ws://127.0.0.1:%d/ws" % router2.http_port if router2 else url
+        boss = await websockets.connect(boss_url + "?token=" + tokens[n], ping_interval=None, max_size=1 << 20)
         await boss.recv()
         # Wait for every child.
         while not all(os.path.exists(rf) for _, rf in children):
@@ -265,9 +275,12 @@ def main():
            "redis_used_memory_mb": round(r.info("memory")["used_memory"] / 1048576, 1),
            "samples": len(lat), "lost": lost, "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
            "p99_ms": round(pct(0.99), 1), "max_ms": round(lat[-1], 1) if lat else None,
-           "mean_ms": round(statistics.mean(lat), 1) if lat else None, "floor_watcher": floor}
+           "mean_ms": round(statistics.mean(lat), 1) if lat else None, "floor_watcher": floor,
+           "boss_on_other_router": bool(router2)}
     print(json.dumps(res, indent=1))
     router.stop()
+    if router2:
+        router2.stop()
     redis.stop()
 
 

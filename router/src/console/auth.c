@@ -270,7 +270,11 @@ static void on_logout(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
     if (n >= 2 && res_ok(res[0])) {
         hilo_log_info("console", "event=logout agent=%s", c->agent);
         conn_ok(c, rid, NULL);
+        /* This socket is closed here, after its answer; the event closes the session's others. */
+        conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
+        conn_close(c, 4401, "logged out");
     } else {
+        c->logging_out = false;
         conn_error(c, rid, "unavailable", "logout failed; try again");
     }
     json_decref(rid);
@@ -278,6 +282,7 @@ static void on_logout(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
 
 void console_auth_logout(conn_t *c, json_t *rid) {
     hilo_console_t *k = c->console;
+    c->logging_out = true;
     batch_t *b = batch_new(k, c, on_logout, json_incref(rid));
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", c->session);

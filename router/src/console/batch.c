@@ -30,7 +30,7 @@ json_t *res_hash(const json_t *r) {
     return o;
 }
 
-static json_t *reply_json(const redisReply *r) {
+json_t *console_reply_json(const redisReply *r) {
     if (!r) return NULL;
     switch (r->type) {
     case REDIS_REPLY_STRING:
@@ -44,7 +44,7 @@ static json_t *reply_json(const redisReply *r) {
     case REDIS_REPLY_ARRAY: {
         json_t *a = json_array();
         for (size_t i = 0; i < r->elements; i++) {
-            json_t *e = reply_json(r->element[i]);
+            json_t *e = console_reply_json(r->element[i]);
             json_array_append_new(a, e ? e : json_null());
         }
         return a;
@@ -94,7 +94,7 @@ typedef struct {
 static void on_batch_reply(redisReply *r, void *arg) {
     slot_t *s = arg;
     batch_t *b = s->b;
-    b->res[s->i] = reply_json(r);
+    b->res[s->i] = console_reply_json(r);
     free(s);
     if (++b->got == b->sent && b->running) batch_finish(b);
 }

@@ -115,7 +115,7 @@ void conn_ok(conn_t *c, json_t *rid, json_t *extra) {
     conn_send(c, m);
 }
 
-static void conn_close(conn_t *c, int code, const char *reason) {
+void conn_close(conn_t *c, int code, const char *reason) {
     if (!c->ws || c->state == CONN_CLOSING) return;
     c->state = CONN_CLOSING;
     hilo_ws_close(c->ws, code, reason);
@@ -306,7 +306,8 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
         if (id) snprintf(k->events_id, sizeof k->events_id, "%s", id);
         if (kind && strcmp(kind, "logout") == 0) {
             for (conn_t *c = k->conns; c; c = c->next) {
-                if (c->state != CONN_READY || !c->ws || !a || strcmp(c->session, a) != 0) continue;
+                if (c->state != CONN_READY || !c->ws || c->logging_out || !a || strcmp(c->session, a) != 0)
+                    continue;
                 conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session revoked"));
                 conn_close(c, 4401, "logged out");
             }
@@ -324,22 +325,38 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
     json_decref(fields); /* the debtor strings lived in these */
 }
 
-static void on_events(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
-    (void)conn;
-    (void)arg;
+/* The event stream is read with a blocking XREAD on a Redis connection of its own
+ * (events_store), so a change reaches the sockets as soon as it is written, not on the next
+ * tick; the read is sent again as soon as it answers, and by the tick while that connection is
+ * down. The block is kept well under [redis] timeout_ms, past which the connection's watchdog
+ * would take the silence for a dead Redis. */
+static void read_events(hilo_console_t *k);
+
+static void on_events(redisReply *reply, void *arg) {
+    hilo_console_t *k = arg;
     k->events_inflight = false;
-    if (n < 1 || !json_is_array(res[0])) return; /* nil: nothing new */
-    json_t *streams = res[0];
-    json_t *entries = json_array_get(json_array_get(streams, 0), 1);
-    if (entries) console_events_apply(k, entries);
+    if (k->closing || k->ctx->closing || !reply) return;
+    json_t *res = console_reply_json(reply);
+    if (json_is_array(res)) { /* nil: nothing new within the block */
+        json_t *entries = json_array_get(json_array_get(res, 0), 1);
+        if (entries) console_events_apply(k, entries);
+    } else if (json_is_object(res) && json_object_get(res, "error")) {
+        hilo_log_warn("console", "event=events_read_failed reply=\"%s\"", jstr(res, "error"));
+        json_decref(res);
+        return; /* the tick retries */
+    }
+    json_decref(res);
+    read_events(k);
 }
 
 static void read_events(hilo_console_t *k) {
-    if (k->events_inflight) return;
-    k->events_inflight = true;
-    batch_t *b = batch_new(k, NULL, on_events, NULL);
-    batch_cmd(b, "XREAD COUNT 2000 STREAMS hilo:console:events %s", k->events_id);
-    batch_run(b);
+    if (k->events_inflight || k->closing || !hilo_store_ready(k->events_store)) return;
+    long block = k->cfg->redis_timeout_ms / 3;
+    if (block > 1000) block = 1000;
+    char block_s[24];
+    snprintf(block_s, sizeof block_s, "%ld", block);
+    const char *argv[] = {"XREAD", "BLOCK", block_s, "COUNT", "2000", "STREAMS", "hilo:console:events", k->events_id};
+    if (hilo_store_argv(k->events_store, on_events, k, 8, argv, NULL) == HILO_OK) k->events_inflight = true;
 }
 
 /* --- conversation activity: hilo:convs scores move on every inbound and outbound ------- */
@@ -528,6 +545,8 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
                             8u << 20};
     hilo_http_ws(http, "/ws", &h);
     hilo_http_route(http, "/api/console-stats", on_stats, k);
+    k->events_store = hilo_store_new(ctx->loop, k->cfg, &k->events_metrics, NULL, NULL);
+    hilo_store_start(k->events_store);
     uv_timer_init(ctx->loop, &k->tick);
     k->tick.data = k;
     uv_timer_start(&k->tick, on_tick, TICK_MS, TICK_MS);
@@ -559,10 +578,15 @@ void console_work_done(hilo_console_t *k) {
     if (--k->works == 0 && k->tick_closed) console_free(k);
 }
 
+void hilo_console_stop(hilo_console_t *k) {
+    k->closing = true;
+    hilo_store_destroy(&k->events_store); /* a pending read is answered NULL: on_events sees closing */
+}
+
 void hilo_console_destroy(hilo_console_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_console_t *k = *self_p;
-    k->closing = true;
+    hilo_console_stop(k);
     uv_timer_stop(&k->tick);
     uv_close((uv_handle_t *)&k->tick, on_tick_closed);
     *self_p = NULL;

@@ -18,6 +18,9 @@ typedef struct hilo_console hilo_console_t;
 hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char *err, size_t errlen);
 /* Stops the timer (the loop closes it). Call after the store is destroyed: pending Redis
  * replies still reach the console while the store fails them. */
+/* Closes the console's own Redis connection (the event read); called with the router's
+ * store, before the loop is run down. */
+void hilo_console_stop(hilo_console_t *self);
 void hilo_console_destroy(hilo_console_t **self_p);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct conn {
     int64_t snap_ms;               /* last snapshot requested (periodic resync) */
     int64_t seen_ms;               /* last presence refresh (hilo:agents:seen) */
     bool agent_inflight;           /* a snapshot is being read */
+    bool logging_out;              /* its logout is in Redis: closed by its answer, not the event */
 } conn_t;
 
 typedef struct {
@@ -73,6 +74,8 @@ struct hilo_console {
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
     int64_t activity_since_ms;     /* hilo:convs scores already seen */
     int64_t presence_ms;           /* last presence walk */
+    hilo_store_t *events_store;    /* its own Redis connection for the blocking event read */
+    hilo_metrics_t events_metrics; /* that connection's counters (kept out of /metrics) */
     hilo_buf_t floor_msg;          /* the floor being assembled from its parts (supervisor.c) */
     char floor_cursor[32];         /* next part's SSCAN cursor */
     int64_t floor_now_ms;          /* the "now" every part of this floor is read at */
@@ -85,6 +88,8 @@ void conn_ref(conn_t *c);
 void conn_unref(conn_t *c);
 bool conn_alive(const conn_t *c);
 void conn_send(conn_t *c, json_t *msg);                      /* steals msg */
+/* Closes the socket with a websocket close code and reason. */
+void conn_close(conn_t *c, int code, const char *reason);
 void conn_error(conn_t *c, json_t *rid, const char *code, const char *text);
 void conn_ok(conn_t *c, json_t *rid, json_t *extra);         /* steals extra (may be NULL) */
 
@@ -104,6 +109,8 @@ void batch_mark_script(batch_t *b, int script);
 /* Helpers over batch results. */
 bool res_ok(const json_t *r);
 json_t *res_hash(const json_t *r);                           /* flat array -> new object */
+/* A Redis reply as JSON (strings that are not UTF-8 become null). */
+json_t *console_reply_json(const redisReply *r);
 const char *jstr(const json_t *obj, const char *key);        /* string or NULL */
 
 /* --- auth.c --- */
