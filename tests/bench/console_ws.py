@@ -6,8 +6,9 @@ sessions directly in Redis (no Argon2id: logging 20,000 agents in is not what is
 opens N websockets to /ws from several client processes, then measures the update push
 latency: a supervisor socket changes a sampled agent's availability (`state` request), and the
 time until that agent's own socket receives the `agent` snapshot with the new state is one
-sample (request -> agent_ops.lua -> event stream -> the router's 20 ms event read -> snapshot
-read -> push), while a second supervisor (another process) follows the floor of all N agents,
+sample (request -> agent_ops.lua -> the op's answer on the same router, or with
+--boss-elsewhere the event stream's blocking read on the agents' router -> snapshot read ->
+push), while a second supervisor (another process) follows the floor of all N agents,
 pushed every second. Agents are stored as `hilo agent add` stores them (hilo:agents,
 hilo:skill:bench), so the floor and routing work on all of them. Also reports the router's
 resident memory per connection.
