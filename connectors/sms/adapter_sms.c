@@ -204,14 +204,6 @@ static int sms_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hilo_
     return rc;
 }
 
-static int sms_parse_send_result(hilo_adapter_t *self, int http_status, const char *body, size_t len,
-                                 hilo_send_result_t *res) {
-    hilo_provider_result_t r;
-    hilo_twilio_parse_send_result(http_status, body, len, &r);
-    hilo_send_result_from_provider(&r, res);
-    return HILO_OK;
-}
-
 const hilo_adapter_ops_t hilo_sms_adapter = {
     .name = "sms",
     .channel = HILO_CHANNEL_SMS,
@@ -222,6 +214,6 @@ const hilo_adapter_ops_t hilo_sms_adapter = {
     .destroy = sms_destroy,
     .handle_webhook = sms_handle_webhook,
     .build_send = sms_build_send,
-    .parse_send_result = sms_parse_send_result,
+    .parse_send_result = hilo_twilio_adapter_parse_send_result,
     .render_reply = NULL,
 };

@@ -303,14 +303,6 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
     return rc;
 }
 
-static int voice_parse_send_result(hilo_adapter_t *self, int http_status, const char *body, size_t len,
-                                   hilo_send_result_t *res) {
-    hilo_provider_result_t r;
-    hilo_twilio_parse_send_result(http_status, body, len, &r);
-    hilo_send_result_from_provider(&r, res);
-    return HILO_OK;
-}
-
 const hilo_adapter_ops_t hilo_voice_adapter = {
     .name = "voice",
     .channel = HILO_CHANNEL_VOICE,
@@ -321,6 +313,6 @@ const hilo_adapter_ops_t hilo_voice_adapter = {
     .destroy = voice_destroy,
     .handle_webhook = voice_handle_webhook,
     .build_send = voice_build_send,
-    .parse_send_result = voice_parse_send_result,
+    .parse_send_result = hilo_twilio_adapter_parse_send_result,
     .render_reply = voice_render_reply,
 };
