@@ -2,8 +2,11 @@
 add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
+  ${CMAKE_CURRENT_LIST_DIR}/redis_uv.c
   ${CMAKE_CURRENT_LIST_DIR}/store.c
   ${CMAKE_CURRENT_LIST_DIR}/link_server.c
+  ${CMAKE_CURRENT_LIST_DIR}/identity_table.c
+  ${CMAKE_CURRENT_LIST_DIR}/identity_cache.c
   ${CMAKE_CURRENT_LIST_DIR}/inbound.c
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
   ${CMAKE_CURRENT_LIST_DIR}/engine.c

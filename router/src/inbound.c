@@ -1,9 +1,12 @@
 /* inbound.c — envelope -> identity -> atomic commit -> ack.
  * Envelopes are batched by stage: those received in one loop turn share one MGET of their
- * addresses, and those whose identity came back in one loop turn share one call of
+ * addresses, and those whose identity is known in one loop turn share one call of
  * commit_inbound.lua (at most [router] commit_batch_max per command). Under light load a
  * batch is one message and nothing waits; under load the per-command cost in Redis and here
- * is paid once per batch. */
+ * is paid once per batch.
+ * An address found in the identity cache (identity_cache.h) skips the MGET: its envelope
+ * goes to the commit in the same turn. While an MGET is out, nothing skips it, so that two
+ * envelopes of one sender are committed in the order they came. */
 #include "inbound.h"
 
 #include <jansson.h>
@@ -17,6 +20,7 @@
 #include "hilo/phone.h"
 #include "dispatch.h"
 #include "engine.h"
+#include "identity_cache.h"
 
 #define PMID_MAX 256 /* longest provider message id accepted */
 
@@ -28,6 +32,7 @@ struct hilo_inbound {
     size_t n_identity;
     struct job **commit_q;     /* identity known, waiting for the next commit call */
     size_t n_commit;
+    long lookups_out;          /* MGETs sent and not answered */
 };
 
 /* One envelope on its way through Redis. */
@@ -162,6 +167,7 @@ static char *item_json(const job_t *j, int64_t now_ms) {
 /* One command's worth of jobs: the envelopes of one MGET, or of one commit call. */
 typedef struct {
     hilo_inbound_t *in;
+    uint64_t epoch;   /* the identity cache's, when the MGET was sent */
     size_t n;
     job_t *jobs[];
 } batch_t;
@@ -169,6 +175,7 @@ typedef struct {
 static batch_t *batch_take(hilo_inbound_t *in, job_t **queue, size_t *n) {
     batch_t *b = hilo_xmalloc(sizeof *b + *n * sizeof b->jobs[0]);
     b->in = in;
+    b->epoch = 0;
     b->n = *n;
     memcpy(b->jobs, queue, *n * sizeof b->jobs[0]);
     *n = 0;
@@ -302,10 +309,22 @@ static void flush_commits(hilo_inbound_t *in) {
     if (rc != HILO_OK) batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
+/* debtor NULL: the address is no debtor's. */
+static void set_debtor(job_t *j, const char *debtor) {
+    if (debtor) {
+        snprintf(j->debtor, sizeof j->debtor, "%s", debtor);
+    } else {
+        /* Unknown address: an unidentified contact, kept apart, never merged by guess. */
+        snprintf(j->debtor, sizeof j->debtor, "u:%s", j->addr);
+        j->unidentified = true;
+    }
+}
+
 static void on_identity(redisReply *r, void *arg) {
     batch_t *b = arg;
     hilo_inbound_t *in = b->in;
     hilo_router_ctx_t *ctx = in->ctx;
+    in->lookups_out--;
     if (ctx->closing || !r) {
         batch_fail(b, HILO_NACK_UNAVAILABLE, "storage connection lost; retry");
         return;
@@ -320,24 +339,42 @@ static void on_identity(redisReply *r, void *arg) {
         job_t *j = b->jobs[i];
         const redisReply *e = r->element[i];
         if (e->type == REDIS_REPLY_STRING && hilo_debtor_id_valid(e->str)) {
-            snprintf(j->debtor, sizeof j->debtor, "%s", e->str);
+            set_debtor(j, e->str);
+            hilo_identity_cache_put(ctx->identity, b->epoch, j->addr, e->str);
         } else {
-            if (e->type != REDIS_REPLY_NIL)
+            if (e->type == REDIS_REPLY_NIL)
+                hilo_identity_cache_put(ctx->identity, b->epoch, j->addr, NULL);
+            else
                 hilo_log_error("inbound", "event=bad_identity_entry addr_key=hilo:addr:%s", j->addr);
-            /* Unknown address: an unidentified contact, kept apart, never merged by guess. */
-            snprintf(j->debtor, sizeof j->debtor, "u:%s", j->addr);
-            j->unidentified = true;
+            set_debtor(j, NULL);
         }
         queue_commit(in, j);
     }
     free(b);
 }
 
-/* Sends the queued identity lookups as one MGET. */
+/* The queued envelopes whose address is cached go to the commit queue; the others are
+ * looked up with one MGET. */
 static void flush_identities(hilo_inbound_t *in) {
     if (in->n_identity == 0) return;
     hilo_router_ctx_t *ctx = in->ctx;
+    if (ctx->identity && in->lookups_out == 0) {
+        size_t keep = 0;
+        for (size_t i = 0; i < in->n_identity; i++) {
+            job_t *j = in->identity_q[i];
+            const char *debtor;
+            if (keep == 0 && hilo_identity_cache_get(ctx->identity, j->addr, &debtor)) {
+                set_debtor(j, debtor);
+                queue_commit(in, j);
+            } else {
+                in->identity_q[keep++] = j; /* a miss: it and those after it keep their order */
+            }
+        }
+        in->n_identity = keep;
+        if (keep == 0) return;
+    }
     batch_t *b = batch_take(in, in->identity_q, &in->n_identity);
+    b->epoch = hilo_identity_cache_epoch(ctx->identity);
     const char **argv = hilo_xmalloc((1 + b->n) * sizeof *argv);
     size_t *lens = hilo_xmalloc((1 + b->n) * sizeof *lens);
     char *keys = hilo_xmalloc(b->n * HILO_KEY_MAX);
@@ -352,7 +389,10 @@ static void flush_identities(hilo_inbound_t *in) {
     free(keys);
     free(argv);
     free(lens);
-    if (rc != HILO_OK) batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    if (rc != HILO_OK)
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    else
+        in->lookups_out++;
 }
 
 /* End of a loop turn's I/O: what was queued during it goes out, one command per stage. */

@@ -11,7 +11,7 @@ int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part
 }
 
 int hilo_key_addr(char *buf, size_t n, const char *address) {
-    return fit(snprintf(buf, n, "hilo:addr:%s", address), n);
+    return fit(snprintf(buf, n, HILO_KEY_ADDR_PREFIX "%s", address), n);
 }
 
 int hilo_key_outbox(char *buf, size_t n, const char *channel) {

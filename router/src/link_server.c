@@ -28,6 +28,7 @@ struct hilo_link_server {
     void *sock;               /* ZMQ_ROUTER */
     uv_poll_t poll;           /* on ZMQ_FD (edge-triggered: see drain()) */
     uv_idle_t idle;           /* keeps draining when the budget ran out or a send consumed the edge */
+    uv_prepare_t recheck;     /* after sends: one ZMQ_EVENTS check before the loop sleeps */
     uv_timer_t heartbeat;
     bool paused;
     peer_t *peers;
@@ -46,14 +47,21 @@ static peer_t *find_peer(hilo_link_server_t *ls, const hilo_peer_ref_t *ref) {
 static void on_idle(uv_idle_t *h);
 
 /* ZMQ_FD only signals edges: after any send or receive, messages may be waiting with no
- * new edge to come. So after every operation we ask ZMQ_EVENTS and keep draining from an
- * idle handle while POLLIN holds (unless paused for backpressure). */
+ * new edge to come. So after receiving, and before the loop sleeps after sending, we ask
+ * ZMQ_EVENTS and keep draining from an idle handle while POLLIN holds (unless paused for
+ * backpressure). Sends only mark the check: a turn that sends 32 acks asks once (each ask
+ * costs libzmq two system calls). */
 static void check_events(hilo_link_server_t *ls) {
     if (ls->paused || ls->closing) return;
     uint32_t ev = 0;
     size_t sz = sizeof ev;
     if (zmq_getsockopt(ls->sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN))
         uv_idle_start(&ls->idle, on_idle);
+}
+
+static void on_recheck(uv_prepare_t *h) {
+    uv_prepare_stop(h);
+    check_events(h->data);
 }
 
 static void send_frame(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, hilo_frame_t *f) {
@@ -73,7 +81,7 @@ static void send_frame(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, hilo
             hilo_log_warn("link", "event=send_failed err=\"%s\"", zmq_strerror(errno));
     }
     if (buf != stack) free(buf);
-    check_events(ls);
+    if (!ls->closing) uv_prepare_start(&ls->recheck, on_recheck);
 }
 
 void hilo_link_server_send_ack(hilo_link_server_t *ls, const hilo_peer_ref_t *peer, uint64_t seq, bool duplicate,
@@ -316,6 +324,8 @@ hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zctx, const hilo
     uv_poll_start(&ls->poll, UV_READABLE, on_poll);
     uv_idle_init(loop, &ls->idle);
     ls->idle.data = ls;
+    uv_prepare_init(loop, &ls->recheck);
+    ls->recheck.data = ls;
     uv_timer_init(loop, &ls->heartbeat);
     ls->heartbeat.data = ls;
     uv_timer_start(&ls->heartbeat, on_heartbeat, (uint64_t)cfg->heartbeat_ms, (uint64_t)cfg->heartbeat_ms);
@@ -334,9 +344,10 @@ static void on_closed(uv_handle_t *h) {
 void hilo_link_server_destroy(hilo_link_server_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_link_server_t *ls = *self_p;
-    ls->closing = 3;
+    ls->closing = 4;
     uv_close((uv_handle_t *)&ls->poll, on_closed);
     uv_close((uv_handle_t *)&ls->idle, on_closed);
+    uv_close((uv_handle_t *)&ls->recheck, on_closed);
     uv_close((uv_handle_t *)&ls->heartbeat, on_closed);
     zmq_close(ls->sock);
     *self_p = NULL;

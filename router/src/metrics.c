@@ -69,6 +69,24 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     "# TYPE hilo_redis_timeouts_total counter\nhilo_redis_timeouts_total %llu\n",
                     g->redis_up ? 1 : 0, g->inflight, (unsigned long long)m->redis_reconnects,
                     (unsigned long long)m->redis_timeouts);
+    hilo_buf_printf(o,
+                    "# HELP hilo_identity_cache_up 1 when the address -> debtor cache is in use.\n"
+                    "# TYPE hilo_identity_cache_up gauge\nhilo_identity_cache_up %d\n"
+                    "# HELP hilo_identity_cache_entries Addresses in the identity cache.\n"
+                    "# TYPE hilo_identity_cache_entries gauge\nhilo_identity_cache_entries %zu\n"
+                    "# HELP hilo_identity_cache_lookups_total Envelopes' address lookups while the cache was up.\n"
+                    "# TYPE hilo_identity_cache_lookups_total counter\n"
+                    "hilo_identity_cache_lookups_total{result=\"hit\"} %llu\n"
+                    "hilo_identity_cache_lookups_total{result=\"miss\"} %llu\n"
+                    "# HELP hilo_identity_cache_invalidations_total Cached addresses Redis said changed.\n"
+                    "# TYPE hilo_identity_cache_invalidations_total counter\nhilo_identity_cache_invalidations_total %llu\n"
+                    "# HELP hilo_identity_cache_drops_total Times the whole cache was dropped (subscription lost, flush).\n"
+                    "# TYPE hilo_identity_cache_drops_total counter\nhilo_identity_cache_drops_total %llu\n"
+                    "# HELP hilo_identity_cache_evictions_total Entries dropped to stay within [identity] cache_max.\n"
+                    "# TYPE hilo_identity_cache_evictions_total counter\nhilo_identity_cache_evictions_total %llu\n",
+                    g->identity_cache_live ? 1 : 0, g->identity_cache_entries, (unsigned long long)m->identity_hits,
+                    (unsigned long long)m->identity_misses, (unsigned long long)m->identity_invalidated,
+                    (unsigned long long)m->identity_drops, (unsigned long long)g->identity_cache_evicted);
     histogram(o, "hilo_redis_latency_seconds", "Round trip of one Redis command.", &m->redis_latency);
     histogram(o, "hilo_commit_latency_seconds", "Envelope received to ack sent.", &m->commit_latency);
 }

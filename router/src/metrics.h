@@ -31,6 +31,10 @@ typedef struct {
     uint64_t delivery_unmatched;                 /* reports naming no known outbound */
     uint64_t redis_reconnects;                   /* successful (re)connections after the first */
     uint64_t redis_timeouts;                     /* times Redis was declared silent */
+    uint64_t identity_hits;                      /* envelopes whose address was in the identity cache */
+    uint64_t identity_misses;                    /* ... looked up in Redis while the cache was live */
+    uint64_t identity_invalidated;               /* addresses Redis said changed */
+    uint64_t identity_drops;                     /* whole-cache drops (subscription lost, FLUSHALL) */
     hilo_histogram_t redis_latency;              /* one command's round trip */
     hilo_histogram_t commit_latency;             /* envelope received -> ack sent */
 } hilo_metrics_t;
@@ -39,6 +43,9 @@ typedef struct {
     int connectors[HILO_CHANNEL_MAX]; /* link peers with a Hello, by channel */
     bool redis_up;                    /* connected and scripts loaded */
     long inflight;                    /* envelopes being committed */
+    bool identity_cache_live;         /* the identity cache is in use */
+    size_t identity_cache_entries;
+    uint64_t identity_cache_evicted;  /* counter: entries dropped to make room */
 } hilo_metrics_gauges_t;
 
 void hilo_histogram_observe(hilo_histogram_t *h, double seconds);

@@ -37,6 +37,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("router", "outbound_poll_ms", 100, 5, 60000, outbound_poll_ms);
     STR("router", "log_level", "info", log_level);
     STR("identity", "default_country_code", "", default_cc);
+    INT("identity", "cache_max", 200000, 0, 100000000, identity_cache_max);
     STR("redis", "host", "127.0.0.1", redis_host);
     INT("redis", "port", 6379, 1, 65535, redis_port);
     STR("redis", "password", NULL, redis_password);

@@ -25,6 +25,7 @@ typedef struct {
     long outbound_poll_ms;        /* how often the dispatch index is polled */
     const char *log_level;
     const char *default_cc;       /* [identity] default_country_code */
+    long identity_cache_max;      /* [identity] cache_max: addresses cached (0 = no cache) */
     const char *redis_host;
     int redis_port;
     const char *redis_password;   /* NULL or "" = none */

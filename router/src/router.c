@@ -12,6 +12,7 @@
 #include "hilo/log.h"
 #include "console/console.h"
 #include "http.h"
+#include "identity_cache.h"
 #include "inbound.h"
 #include "promises.h"
 #include "router_ctx.h"
@@ -49,6 +50,7 @@ static void on_peers_changed(int channel, void *arg) {
 
 static void on_store_state(bool ready, void *arg) {
     hilo_router_ctx_t *ctx = arg;
+    hilo_identity_cache_store_state(ctx->identity, ready);
     if (ready && ctx->dispatch)
         for (int c = 1; c < HILO_CHANNEL_MAX; c++) hilo_dispatch_kick(ctx->dispatch, c);
 }
@@ -57,11 +59,16 @@ static void gauges(const hilo_router_ctx_t *ctx, hilo_metrics_gauges_t *g) {
     for (int c = 1; c < HILO_CHANNEL_MAX; c++) g->connectors[c] = hilo_link_server_peer_count(ctx->link, c);
     g->redis_up = hilo_store_ready(ctx->store);
     g->inflight = ctx->inflight;
+    hilo_identity_cache_gauges_t ig;
+    hilo_identity_cache_gauges(ctx->identity, &ig);
+    g->identity_cache_live = ig.live;
+    g->identity_cache_entries = ig.entries;
+    g->identity_cache_evicted = ig.evicted;
 }
 
 static void on_metrics(hilo_http_reply_t *reply, void *arg) {
     hilo_router_ctx_t *ctx = arg;
-    hilo_metrics_gauges_t g = {{0}, false, 0};
+    hilo_metrics_gauges_t g = {.redis_up = false};
     gauges(ctx, &g);
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     hilo_metrics_render(&ctx->metrics, &g, &reply->body);
@@ -71,7 +78,7 @@ static void on_metrics(hilo_http_reply_t *reply, void *arg) {
  * a load balancer or an operator reads the reason in the JSON. */
 static void on_healthz(hilo_http_reply_t *reply, void *arg) {
     hilo_router_ctx_t *ctx = arg;
-    hilo_metrics_gauges_t g = {{0}, false, 0};
+    hilo_metrics_gauges_t g = {.redis_up = false};
     gauges(ctx, &g);
     json_t *o = json_object(), *conns = json_object();
     for (int c = 1; c < HILO_CHANNEL_MAX; c++) json_object_set_new(conns, hilo_channel_name(c), json_integer(g.connectors[c]));
@@ -102,6 +109,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     ctx->cfg = cfg;
     r->zctx = zmq_ctx_new();
     ctx->store = hilo_store_new(ctx->loop, cfg, &ctx->metrics, on_store_state, ctx);
+    ctx->identity = hilo_identity_cache_new(ctx->loop, cfg, &ctx->metrics);
     hilo_link_handlers_t h = {on_envelope, on_peers_changed, ctx};
     ctx->link = hilo_link_server_new(ctx->loop, r->zctx, cfg, &ctx->metrics, &h);
     ctx->inbound = hilo_inbound_new(ctx);
@@ -138,6 +146,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     r->signals = true;
     signal(SIGPIPE, SIG_IGN);
     hilo_store_start(ctx->store);
+    hilo_identity_cache_start(ctx->identity);
     hilo_dispatch_start(ctx->dispatch);
     if (r->promises) hilo_promises_start(r->promises);
     hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
@@ -165,6 +174,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     if (r->http) hilo_http_stop(r->http);
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);
+    hilo_identity_cache_destroy(&ctx->identity);
     if (r->console) hilo_console_stop(r->console); /* its own Redis connection */
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);

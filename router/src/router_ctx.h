@@ -15,6 +15,7 @@
 typedef struct hilo_inbound hilo_inbound_t;
 typedef struct hilo_dispatch hilo_dispatch_t;
 typedef struct hilo_engine hilo_engine_t;
+typedef struct hilo_identity_cache hilo_identity_cache_t;
 
 typedef struct {
     uv_loop_t *loop;
@@ -22,6 +23,7 @@ typedef struct {
     hilo_metrics_t metrics;
     hilo_store_t *store;
     hilo_link_server_t *link;
+    hilo_identity_cache_t *identity; /* address -> debtor cache; NULL when [identity] cache_max = 0 */
     hilo_inbound_t *inbound;
     hilo_dispatch_t *dispatch;
     hilo_engine_t *engine;    /* NULL when [engine] enabled = false: a pure relay */

@@ -1,7 +1,6 @@
 /* store.c — async Redis with reconnect, script loading and a silence watchdog. */
 #include "store.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "hilo/common.h"
 #include "hilo/log.h"
 #include "hilo/scripts.h"
+#include "redis_uv.h"
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 2000
@@ -230,7 +230,7 @@ static void connect_now(hilo_store_t *s) {
         return;
     }
     ac->data = s;
-    redisLibuvAttach(ac, s->loop);
+    hilo_redis_uv_attach(ac, s->loop);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     s->ac = ac;

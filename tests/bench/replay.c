@@ -4,6 +4,8 @@
  * number of messages in flight:
  *
  *   MGET hilo:addr:<E.164> ...      one key per message -> debtor id, or nil -> "u:<E.164>"
+ *                                   (not for an address answered before: the router's
+ *                                   identity cache, router/src/identity_cache.c)
  *   once that reply is in:
  *   EVALSHA <commit_inbound> 4N <conv> <hist> <seen> <audit> ... <now> <max> <window>
  *           <ch>:<pmid> <item> <ch> <addr> <0|1> ...
@@ -11,7 +13,8 @@
  *   ZADD hilo:convs <now> <debtor id> ...
  *
  * batched as the router batches them: the messages started in one loop turn share one MGET,
- * those whose MGET answered in one loop turn share one EVALSHA (at most --batch each).
+ * those whose identity is known in one loop turn share one EVALSHA (at most --batch each);
+ * while an MGET is out, no message skips it (the router keeps each sender's order so).
  * A message is done at the EVALSHA reply — the moment the router sends its Ack — and the
  * next one starts. Prints one JSON line. Also preloads the debtor portfolio (--preload) for
  * the benchmark and the memory runs. */
@@ -32,6 +35,7 @@
 #include "hilo/frame.h"
 #include "hilo/keys.h"
 #include "hilo/scripts.h"
+#include "identity_table.h"
 #include "item.h"
 
 typedef struct {
@@ -68,6 +72,8 @@ typedef struct {
     size_t n_get;
     slot_t **commit_q;     /* identity known, waiting for the next EVALSHA */
     size_t n_commit;
+    long gets_out;         /* MGETs sent and not answered */
+    hilo_identity_table_t ids; /* answers kept, as the router's identity cache keeps them */
 } replay_t;
 
 struct slot {
@@ -211,6 +217,7 @@ static void on_get(redisAsyncContext *ac, void *reply, void *privdata) {
     redisReply *rep = reply;
     bool ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == b->n;
     if (!ok) r->errors++;
+    r->gets_out--;
     for (size_t i = 0; i < b->n; i++) {
         slot_t *s = b->slots[i];
         const redisReply *e = ok ? rep->element[i] : NULL;
@@ -218,9 +225,11 @@ static void on_get(redisAsyncContext *ac, void *reply, void *privdata) {
             memcpy(s->debtor, e->str, e->len);
             s->debtor[e->len] = '\0';
             s->unidentified = 0;
+            hilo_identity_table_put(&r->ids, s->m.e164, s->debtor);
         } else {
             snprintf(s->debtor, sizeof s->debtor, "u:%s", s->m.e164);
             s->unidentified = 1;
+            if (e && e->type == REDIS_REPLY_NIL) hilo_identity_table_put(&r->ids, s->m.e164, NULL);
         }
         queue_commit(r, s);
     }
@@ -228,9 +237,29 @@ static void on_get(redisAsyncContext *ac, void *reply, void *privdata) {
     (void)ac;
 }
 
-/* One MGET of the queued messages' addresses. */
+/* Cached addresses go to the commit queue; one MGET for the others. */
 static void flush_gets(replay_t *r) {
     if (r->n_get == 0) return;
+    if (r->gets_out == 0) {
+        size_t keep = 0;
+        for (size_t i = 0; i < r->n_get; i++) {
+            slot_t *s = r->get_q[i];
+            const char *debtor;
+            if (keep == 0 && hilo_identity_table_get(&r->ids, s->m.e164, &debtor)) {
+                if (debtor)
+                    snprintf(s->debtor, sizeof s->debtor, "%s", debtor);
+                else
+                    snprintf(s->debtor, sizeof s->debtor, "u:%s", s->m.e164);
+                s->unidentified = debtor == NULL;
+                queue_commit(r, s);
+            } else {
+                r->get_q[keep++] = s;
+            }
+        }
+        r->n_get = keep;
+        if (keep == 0) return;
+    }
+    r->gets_out++;
     batch_t *b = batch_take(r, r->get_q, &r->n_get);
     const char *argv[1 + BATCH_LIMIT];
     size_t argl[1 + BATCH_LIMIT];
@@ -405,6 +434,7 @@ int main(int argc, char **argv) {
     r.check.data = &r;
     r.get_q = hilo_xcalloc(o.batch, sizeof *r.get_q);
     r.commit_q = hilo_xcalloc(o.batch, sizeof *r.commit_q);
+    hilo_identity_table_init(&r.ids, 200000); /* [identity] cache_max */
     r.lat = hilo_xcalloc(o.messages, sizeof *r.lat);
     r.slots = hilo_xcalloc(o.window, sizeof *r.slots);
     r.t0_us = hilo_mono_us();

@@ -23,6 +23,10 @@
 #define HILO_KEY_CONTACTS "contacts" /* ZSET per channel, ":<channel>" appended: collector-initiated
                                        attempts in the frequency-cap window (freq_cap.lua) */
 
+/* STRING debtor id, one per known address ("hilo:addr:<E.164>"); the routers cache them
+ * (router/src/identity_cache.c) and hear of every change to this prefix. */
+#define HILO_KEY_ADDR_PREFIX "hilo:addr:"
+
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
 #define HILO_KEY_QUEUES "hilo:queues"   /* SET  skills that have (had) a human queue */
