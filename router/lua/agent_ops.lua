@@ -201,7 +201,10 @@ if op == 'wrapup' or op == 'close' then
   local a = c.agent
   drop_assignment()
   if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
-  redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now)
+  -- closed_in: how many inbound messages the conversation had when it closed, so reopen.lua
+  -- tells a later message from an earlier one by count, not by clock (a message may commit in
+  -- the same millisecond as the close, or on another router whose clock differs).
+  redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now, 'closed_in', c.msgs_in or '0')
   redis.call('ZADD', 'hilo:closed', now, d) -- reopen.lua: the debtor's next message reopens it
   redis.call('HDEL', ck, 'esc_counted', 'declined')
   redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)

@@ -15,12 +15,21 @@ for i = 3, #ARGV do
   local closed = redis.call('ZSCORE', 'hilo:closed', d)
   if closed then
     local ck = 'hilo:{d:' .. d .. '}:conv'
-    local f = redis.call('HMGET', ck, 'state', 'closed_ms', 'last_in_ms', 'queue', 'esc_priority')
+    local f = redis.call('HMGET', ck, 'state', 'closed_ms', 'last_in_ms', 'queue', 'esc_priority', 'msgs_in',
+                         'closed_in')
     local closed_ms = tonumber(f[2] or '0') or 0
-    local last_in = tonumber(f[3] or '0') or 0
+    -- A message after the close: the inbound count grew past the one the close recorded
+    -- (agent_ops.lua). Conversations closed before closed_in existed compare times, a tie
+    -- counting as after: a message is never left to nobody.
+    local after
+    if f[7] then
+      after = (tonumber(f[6] or '0') or 0) > (tonumber(f[7]) or 0)
+    else
+      after = (tonumber(f[3] or '0') or 0) >= closed_ms
+    end
     if f[1] ~= 'closed' or now - closed_ms > window then
       redis.call('ZREM', 'hilo:closed', d)
-    elseif last_in > closed_ms and f[4] and f[4] ~= '' then
+    elseif after and f[4] and f[4] ~= '' then
       local prio = tonumber(f[5] or '0') or 0
       redis.call('HSET', ck, 'state', 'queued', 'esc_reason', 'reopened', 'esc_detail', '', 'esc_ms', now,
                  'updated_ms', now)

@@ -220,6 +220,45 @@ class ConsoleRouting(HiloTestCase):
             await b.close()
         run(scenario())
 
+    def test_reopen_holds_across_clock_skew_and_activity_ties(self):
+        """The close is stamped by a router whose clock runs 5 s ahead, and the debtor's next
+        message lands on the activity index at the very score of another debtor's activity
+        the console has already read. The message still reopens the conversation: the
+        close and the message are ordered by the inbound count, and the activity read
+        starts at the last score it saw, inclusive."""
+        r = self.setup_floor(["ana"])
+        seed_debtor(r, "D1", ["+15550000001"])
+        seed_debtor(r, "D2", ["+15550000002"])
+        link = self.connector(self.routers[0], "sms")
+
+        async def scenario():
+            a = await self.online("ana")
+            for d in ("D1", "D2"):
+                escalate(r, d, addr="+1555000000" + d[1])
+                await a.latest("agent", lambda m, d=d: d in offers_of(m), timeout=5)
+                self.assertEqual((await a.request("accept", debtor=d))["t"], "ok")
+            ans = await a.request("wrapup", debtor="D1", code="dispute", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            ahead = int(time.time() * 1000) + 5000
+            r.hset(debtor_key("D1", "conv"), "closed_ms", ahead)
+            r.zadd("hilo:closed", {"D1": ahead})
+            # D2's activity at score `tie` reaches the console (ana follows D2: a conv push).
+            self.assertEqual((await a.request("open", debtor="D2"))["t"], "ok")
+            await a.latest("conv", lambda m: m["debtor"] == "D2")
+            tie = int(time.time() * 1000) + 60000
+            r.zadd("hilo:convs", {"D2": tie})
+            await a.latest("conv", lambda m: m["debtor"] == "D2", timeout=10)
+            # D1 writes again through the router; its activity score then ties with D2's.
+            seq = link.send_envelope(provider_message_id="again-1", from_="+15550000001", text="one more thing")
+            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+            wait_until(lambda: r.zscore("hilo:convs", "D1") is not None, 5, "the router's activity write")
+            r.zadd("hilo:convs", {"D1": tie})
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
+            await a.close()
+        run(scenario())
+
     def test_dropped_agent_offers_rerouted_after_grace(self):
         r = self.setup_floor(["ana", "ben"], offer_timeout_ms=60000, grace_ms=2500)
         seed_debtor(r, "D1", ["+15550000001"])

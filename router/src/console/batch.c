@@ -11,6 +11,7 @@
 #include "console_int.h"
 #include "hilo/buf.h"
 #include "hilo/common.h"
+#include "hilo/log.h"
 
 /* --- reading replies ------------------------------------------------------------------ */
 
@@ -122,7 +123,8 @@ void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens) {
 }
 
 /* A tiny command formatter: fmt is split on spaces into arguments; inside each, %s and %lld
- * are replaced by the next vararg (values may contain spaces: they stay one argument). */
+ * are replaced by the next vararg (values may contain spaces: they stay one argument); any
+ * other % conversion is a programming error and aborts. */
 void batch_cmd(batch_t *b, const char *fmt, ...) {
     enum { MAXARGS = 24 };
     const char *argv[MAXARGS];
@@ -144,6 +146,10 @@ void batch_cmd(batch_t *b, const char *fmt, ...) {
             } else if (strncmp(p, "%lld", 4) == 0) {
                 hilo_buf_printf(o, "%lld", va_arg(ap, long long));
                 p += 3;
+            } else if (p[0] == '%') {
+                /* A conversion this formatter does not know would shift every later vararg. */
+                hilo_log_error("console", "event=bad_command_format fmt=\"%s\"", fmt);
+                abort();
             } else {
                 hilo_buf_append(o, p, 1);
             }

@@ -361,6 +361,24 @@ static void read_events(hilo_console_t *k) {
 
 /* --- conversation activity: hilo:convs scores move on every inbound and outbound ------- */
 
+#define ACTIVITY_LIMIT 500 /* entries per read */
+
+static bool activity_tied(const hilo_console_t *k, const char *d) {
+    for (size_t i = 0; i < k->activity_ntied; i++)
+        if (strcmp(k->activity_tied[i], d) == 0) return true;
+    return false;
+}
+
+static void activity_untie(hilo_console_t *k) {
+    for (size_t i = 0; i < k->activity_ntied; i++) free(k->activity_tied[i]);
+    free(k->activity_tied);
+    k->activity_tied = NULL;
+    k->activity_ntied = 0;
+}
+
+/* The read starts at the highest score seen, inclusive: a debtor whose message commits in
+ * the same millisecond as one already read is still found. The debtors already seen at that
+ * score are skipped. */
 static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
     (void)arg;
@@ -369,14 +387,33 @@ static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
     size_t i, m = json_array_size(res[0]) / 2;
     const char **changed = hilo_xmalloc(sizeof *changed * (m + 1));
     int nchanged = 0;
+    int64_t top = k->activity_since_ms;
     for (i = 0; i + 1 < json_array_size(res[0]); i += 2) {
         const char *d = json_string_value(json_array_get(res[0], i));
         const char *score = json_string_value(json_array_get(res[0], i + 1));
         int64_t ms = score ? strtoll(score, NULL, 10) : 0;
-        if (ms > k->activity_since_ms) k->activity_since_ms = ms;
+        if (ms > top) top = ms;
         if (!d || !console_debtor_ok(d)) continue;
+        if (ms == k->activity_since_ms && activity_tied(k, d)) continue;
         changed[nchanged++] = d;
     }
+    /* The next read's tie set: the debtors at the new top score (ascending order puts them
+     * last). A full page that held nothing new is a tie longer than a page: move past it. */
+    if (top != k->activity_since_ms) activity_untie(k);
+    if (nchanged == 0 && m >= ACTIVITY_LIMIT) {
+        hilo_log_warn("console", "event=activity_tie_skipped score=%lld entries=%zu", (long long)top, m);
+        activity_untie(k);
+        top++;
+    } else {
+        for (i = 0; i + 1 < json_array_size(res[0]); i += 2) {
+            const char *d = json_string_value(json_array_get(res[0], i));
+            const char *score = json_string_value(json_array_get(res[0], i + 1));
+            if (!d || !score || strtoll(score, NULL, 10) != top || activity_tied(k, d)) continue;
+            k->activity_tied = hilo_xrealloc(k->activity_tied, sizeof *k->activity_tied * (k->activity_ntied + 1));
+            k->activity_tied[k->activity_ntied++] = hilo_xstrdup(d);
+        }
+    }
+    k->activity_since_ms = top;
     push_followed(k, changed, (size_t)nchanged);
     /* A closed conversation whose debtor wrote again goes back to its queue. */
     console_reopen(k, changed, nchanged);
@@ -387,9 +424,8 @@ static void poll_activity(hilo_console_t *k) {
     if (k->activity_inflight) return;
     k->activity_inflight = true;
     batch_t *b = batch_new(k, NULL, on_activity, NULL);
-    char since[32];
-    snprintf(since, sizeof since, "(%lld", (long long)k->activity_since_ms);
-    batch_cmd(b, "ZRANGEBYSCORE hilo:convs %s +inf WITHSCORES LIMIT 0 500", since);
+    batch_cmd(b, "ZRANGEBYSCORE hilo:convs %lld +inf WITHSCORES LIMIT 0 %lld", (long long)k->activity_since_ms,
+              (long long)ACTIVITY_LIMIT);
     batch_run(b);
 }
 
@@ -565,6 +601,7 @@ static void console_free(hilo_console_t *k) {
     }
     hilo_compliance_destroy(&k->gate);
     hilo_buf_free(&k->floor_msg);
+    activity_untie(k);
     free(k);
 }
 

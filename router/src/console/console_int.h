@@ -72,7 +72,9 @@ struct hilo_console {
     console_script_t scripts[SCRIPT_N];
     char events_id[48];            /* last hilo:console:events id read */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
-    int64_t activity_since_ms;     /* hilo:convs scores already seen */
+    int64_t activity_since_ms;     /* highest hilo:convs score seen */
+    char **activity_tied;          /* the debtors already seen at exactly that score */
+    size_t activity_ntied;
     int64_t presence_ms;           /* last presence walk */
     hilo_store_t *events_store;    /* its own Redis connection for the blocking event read */
     hilo_metrics_t events_metrics; /* that connection's counters (kept out of /metrics) */
