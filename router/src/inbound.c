@@ -9,12 +9,12 @@
  * envelopes of one sender are committed in the order they came. */
 #include "inbound.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hilo/common.h"
+#include "hilo/history_item.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
 #include "hilo/phone.h"
@@ -47,15 +47,6 @@ typedef struct job {
     char dedupe[PMID_MAX + 16];            /* "<channel>:<provider message id>" */
     bool unidentified;
 } job_t;
-
-static const char *voice_kind_name(int kind) {
-    switch (kind) {
-    case HILO_VOICE_CALL_START: return "call_start";
-    case HILO_VOICE_GATHER: return "gather";
-    case HILO_VOICE_CALL_END: return "call_end";
-    default: return "unknown";
-    }
-}
 
 /* Answers and frees the job (and its frame, unless it was handed on). */
 static void finish(job_t *j, bool ok, bool duplicate, int code, const char *reason) {
@@ -106,62 +97,6 @@ static int check_content(const hilo_envelope_t *e, char *reason, size_t n) {
         return HILO_ERR;
     }
     return HILO_OK;
-}
-
-static void set_str(json_t *o, const char *key, const char *value) {
-    if (value && *value) json_object_set_new(o, key, json_string(value));
-}
-
-/* The history item of docs/architecture.md. Returns a malloc'd compact JSON string. */
-static char *item_json(const job_t *j, int64_t now_ms) {
-    const hilo_envelope_t *e = j->frame->envelope;
-    json_t *o = json_object();
-    json_object_set_new(o, "ch", json_string(hilo_channel_name(e->channel)));
-    json_object_set_new(o, "dir", json_string("in"));
-    const char *kind = e->button ? "button" : e->voice ? "voice" : (!*e->text && e->n_media) ? "media" : "text";
-    json_object_set_new(o, "kind", json_string(kind));
-    set_str(o, "pmid", e->provider_message_id);
-    set_str(o, "from", j->addr);
-    set_str(o, "to", e->to);
-    json_object_set_new(o, "sent_ms", json_integer(e->sent_at_ms));
-    json_object_set_new(o, "recv_ms", json_integer(now_ms));
-    set_str(o, "name", e->contact_name);
-    set_str(o, "text", e->text);
-    if (e->n_media) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < e->n_media; i++) {
-            const hilo_media_t *m = e->media[i];
-            json_t *mo = json_object();
-            set_str(mo, "id", m->id);
-            set_str(mo, "url", m->url);
-            set_str(mo, "mime", m->mime_type);
-            set_str(mo, "caption", m->caption);
-            set_str(mo, "filename", m->filename);
-            json_array_append_new(arr, mo);
-        }
-        json_object_set_new(o, "media", arr);
-    }
-    if (e->button) {
-        json_t *b = json_object();
-        set_str(b, "payload", e->button->payload);
-        set_str(b, "title", e->button->title);
-        json_object_set_new(o, "button", b);
-    }
-    if (e->voice) {
-        const hilo_voice_event_t *v = e->voice;
-        json_t *vo = json_object();
-        json_object_set_new(vo, "event", json_string(voice_kind_name(v->kind)));
-        set_str(vo, "call_id", v->call_id);
-        set_str(vo, "digits", v->digits);
-        set_str(vo, "speech", v->speech);
-        if (v->confidence > 0) json_object_set_new(vo, "confidence", json_real(v->confidence));
-        set_str(vo, "status", v->call_status);
-        if (v->duration_s) json_object_set_new(vo, "duration_s", json_integer(v->duration_s));
-        json_object_set_new(o, "voice", vo);
-    }
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
 }
 
 /* One command's worth of jobs: the envelopes of one MGET, or of one commit call. */
@@ -266,7 +201,8 @@ static void flush_commits(hilo_inbound_t *in) {
     const char **argv = hilo_xmalloc(argc * sizeof *argv);
     size_t *lens = hilo_xmalloc(argc * sizeof *lens);
     char *keys = hilo_xmalloc(4 * b->n * HILO_KEY_MAX);
-    char **items = hilo_xcalloc(b->n, sizeof *items);
+    size_t *item_end = hilo_xmalloc(b->n * sizeof *item_end);
+    hilo_buf_t items = HILO_BUF_INIT; /* every history item of the batch, one after another */
     char nkeys[24], now_s[24], cap_s[24], window_s[24];
     int64_t now = hilo_now_ms();
     snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
@@ -291,18 +227,24 @@ static void flush_commits(hilo_inbound_t *in) {
             argv[3 + 4 * i + k] = key;
         }
         snprintf(j->dedupe, sizeof j->dedupe, "%s:%s", chname, e->provider_message_id);
-        items[i] = item_json(j, now);
+        hilo_history_item_inbound(&items, e, j->addr, now);
+        item_end[i] = items.len;
         const char **m = argv + a + 3 + 5 * i;
         m[0] = j->dedupe;
-        m[1] = items[i];
+        m[1] = NULL; /* the item: set below */
         m[2] = chname;
         m[3] = j->addr;
         m[4] = j->unidentified ? "1" : "0";
     }
-    for (size_t k = 0; k < argc; k++) lens[k] = strlen(argv[k]);
+    for (size_t k = 0; k < argc; k++) lens[k] = argv[k] ? strlen(argv[k]) : 0;
+    for (size_t i = 0; i < b->n; i++) { /* the items' bytes stay put now that all are written */
+        size_t start = i ? item_end[i - 1] : 0;
+        argv[a + 4 + 5 * i] = items.data + start;
+        lens[a + 4 + 5 * i] = item_end[i] - start;
+    }
     int rc = hilo_store_argv(ctx->store, on_commit, b, (int)argc, argv, lens);
-    for (size_t i = 0; i < b->n; i++) free(items[i]);
-    free(items);
+    hilo_buf_free(&items);
+    free(item_end);
     free(keys);
     free(argv);
     free(lens);

@@ -1,23 +1,17 @@
-/* item.c — history item JSON of an inbound text message (see item.h). */
+/* item.c — history item JSON of an inbound text message (see item.h): the router's own
+ * writer (router/src/history_item.c) fed the envelope the load generator sends. */
 #include "item.h"
 
-#include <jansson.h>
-#include <stdlib.h>
-
-#include "hilo/frame.h"
+#include "hilo/history_item.h"
 
 char *bench_item_json(const bench_msg_t *m, int64_t sent_ms, int64_t recv_ms) {
-    json_t *o = json_object();
-    json_object_set_new(o, "ch", json_string(hilo_channel_name(m->channel)));
-    json_object_set_new(o, "dir", json_string("in"));
-    json_object_set_new(o, "kind", json_string("text"));
-    json_object_set_new(o, "pmid", json_string(m->pmid));
-    json_object_set_new(o, "from", json_string(m->e164));
-    json_object_set_new(o, "to", json_string(m->to));
-    json_object_set_new(o, "sent_ms", json_integer(sent_ms));
-    json_object_set_new(o, "recv_ms", json_integer(recv_ms));
-    json_object_set_new(o, "text", json_stringn(m->text, m->text_len));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    hilo_envelope_t e = HILO__LINK__V1__ENVELOPE__INIT;
+    e.channel = m->channel;
+    e.provider_message_id = (char *)m->pmid;
+    e.to = (char *)m->to;
+    e.sent_at_ms = sent_ms;
+    e.text = (char *)m->text;
+    hilo_buf_t b = HILO_BUF_INIT;
+    hilo_history_item_inbound(&b, &e, m->e164, recv_ms);
+    return b.data;
 }
