@@ -163,7 +163,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 }
 
 static void connect_now(hilo_identity_cache_t *c) {
-    redisAsyncContext *ac = redisAsyncConnect(c->cfg->redis_host, c->cfg->redis_port);
+    redisAsyncContext *ac = hilo_redis_uv_connect(c->cfg->redis_host, c->cfg->redis_port);
     if (!ac || ac->err) {
         if (ac) redisAsyncFree(ac);
         schedule_reconnect(c);

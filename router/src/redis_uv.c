@@ -98,3 +98,7 @@ int hilo_redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop) {
     ac->ev.cleanup = cleanup;
     return HILO_OK;
 }
+
+redisAsyncContext *hilo_redis_uv_connect(const char *host, int port) {
+    return host[0] == '/' ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
+}

@@ -14,4 +14,10 @@
 /* HILO_OK, or HILO_ERR (already attached, or out of resources). */
 int hilo_redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
+/* Starts a connection to [redis] host and port: a host starting with '/' is the path of
+ * Redis's unix socket (`unixsocket` in redis.conf; the port is then unused), as in the CLI.
+ * Returns NULL when out of memory; a context with err set when the connect failed at once
+ * (the caller frees it). Not yet attached to a loop. */
+redisAsyncContext *hilo_redis_uv_connect(const char *host, int port);
+
 #endif

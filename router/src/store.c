@@ -222,9 +222,10 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 }
 
 static void connect_now(hilo_store_t *s) {
-    redisAsyncContext *ac = redisAsyncConnect(s->cfg->redis_host, s->cfg->redis_port);
+    redisAsyncContext *ac = hilo_redis_uv_connect(s->cfg->redis_host, s->cfg->redis_port);
     if (!ac || ac->err) {
-        hilo_log_warn("store", "event=redis_connect_failed err=\"%s\"", ac ? ac->errstr : "out of memory");
+        hilo_log_warn("store", "event=redis_connect_failed host=%s port=%d err=\"%s\" retry_ms=%ld",
+                      s->cfg->redis_host, s->cfg->redis_port, ac ? ac->errstr : "out of memory", s->backoff_ms);
         if (ac) redisAsyncFree(ac);
         schedule_reconnect(s);
         return;

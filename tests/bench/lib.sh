@@ -7,17 +7,23 @@ free_port() {
 }
 
 # start_redis NAME [CPU]: a fresh Redis (empty dir) with deploy/redis.conf (AOF everysec, no RDB
-# snapshots), on a free loopback port.
+# snapshots), on a free loopback port. With REDIS_SOCKET=1 it also listens on a unix socket,
+# and redis_host (what the router and the replay connect to) is that socket's path.
 start_redis() {
     local name=$1 cpu=${2:-}
     redis_dir=$work/$name
     mkdir -p "$redis_dir"
     redis_port=$(free_port)
-    local pin=()
+    redis_host=127.0.0.1
+    local pin=() sock=()
     [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+    if [ "${REDIS_SOCKET:-0}" = 1 ]; then
+        redis_host=$redis_dir/redis.sock
+        sock=(--unixsocket "$redis_host" --unixsocketperm 700)
+    fi
     "${pin[@]}" redis-server "$top/deploy/redis.conf" --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
         --appendonly yes --appendfsync everysec --save '' --daemonize no --logfile "$redis_dir/redis.log" \
-        ${REDIS_ARGS:-} &
+        "${sock[@]}" ${REDIS_ARGS:-} &
     redis_pid=$!
     for _ in $(seq 100); do
         # PONG, not just an answer: while the (empty) AOF loads it answers LOADING.
@@ -46,7 +52,7 @@ start_router() {
     http_port=$(free_port)
     local pin=()
     [ -n "$cpu" ] && pin=(taskset -c "$cpu")
-    HILO_REDIS_HOST=127.0.0.1 HILO_REDIS_PORT=$redis_port HILO_REDIS_DB=0 \
+    HILO_REDIS_HOST=$redis_host HILO_REDIS_PORT=$redis_port HILO_REDIS_DB=0 \
         HILO_ROUTER_LINK_BIND=tcp://127.0.0.1:$link_port HILO_ROUTER_HTTP_BIND=127.0.0.1 \
         HILO_ROUTER_HTTP_PORT=$http_port HILO_ROUTER_LOG_LEVEL=${ROUTER_LOG_LEVEL:-warn} \
         HILO_ROUTER_INSTANCE=bench-router HILO_ENGINE_ENABLED=${BENCH_ENGINE:-false} \

@@ -39,7 +39,7 @@
 #include "item.h"
 
 typedef struct {
-    const char *host;      /* Redis address */
+    const char *host;      /* Redis address; starting with '/': its unix socket */
     int port;
     uint64_t messages;     /* messages to replay */
     uint32_t window;       /* messages in flight at once */
@@ -307,7 +307,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
 /* Blocking helpers for the set-up steps. */
 static redisContext *sync_connect(const opts_t *o) {
-    redisContext *c = redisConnect(o->host, o->port);
+    redisContext *c = o->host[0] == '/' ? redisConnectUnix(o->host) : redisConnect(o->host, o->port);
     if (!c || c->err) {
         fprintf(stderr, "hilo-replay: connect %s:%d: %s\n", o->host, o->port, c ? c->errstr : "out of memory");
         exit(1);
@@ -366,7 +366,7 @@ static void preload(const opts_t *o) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: hilo-replay [--host H] [--port P] [--seed S] [--tag T] [--debtors K] [--round-robin]\n"
+            "usage: hilo-replay [--host H|SOCKET_PATH] [--port P] [--seed S] [--tag T] [--debtors K] [--round-robin]\n"
             "                   [--unknown-pm N] [--whatsapp W --sms S]\n"
             "                   (--preload | --messages M [--first I] [--window W] [--history-max N]\n"
             "                    [--dedupe-window-ms MS] [--batch B])\n");
@@ -422,7 +422,7 @@ int main(int argc, char **argv) {
     redisFree(sc);
 
     uv_loop_t *loop = uv_default_loop();
-    r.ac = redisAsyncConnect(o.host, o.port);
+    r.ac = o.host[0] == '/' ? redisAsyncConnectUnix(o.host) : redisAsyncConnect(o.host, o.port);
     if (!r.ac || r.ac->err) {
         fprintf(stderr, "hilo-replay: async connect: %s\n", r.ac ? r.ac->errstr : "out of memory");
         return 1;

@@ -19,7 +19,9 @@
 # Knobs (environment): DEBTORS MESSAGES WINDOW CONNECTORS LAT_SECONDS ROUTER_CPU REDIS_CPU
 #                      LOADGEN_CPU (empty = unpinned) MEM_DEBTORS BUILD_DIR RESULTS_NAME
 #                      LAT_TICK_US (open loop: the loadgen sends what is due every this many us)
-#                      REDIS_ARGS (extra redis-server options, e.g. "--auto-aof-rewrite-percentage 0"); ROUTER_BIN + LOADGEN_BIN + REPLAY_BIN
+#                      REDIS_ARGS (extra redis-server options, e.g. "--auto-aof-rewrite-percentage 0")
+#                      REDIS_SOCKET=1 (router and replay reach Redis by its unix socket, not TCP)
+#                      ROUTER_BIN + LOADGEN_BIN + REPLAY_BIN
 #                      to skip the build and use those binaries.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -119,10 +121,10 @@ router_commit_latency() { # BEFORE_FILE AFTER_FILE
 
 run_replay() { # PHASE
     start_redis "$1" "$REDIS_CPU"
-    "$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+    "$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
     local c0 out c1
     c0=$(redis_cpu)
-    out=$(pin "$ROUTER_CPU" "$replay" --port "$redis_port" "${gen_args[@]}" --messages "$MESSAGES" \
+    out=$(pin "$ROUTER_CPU" "$replay" --host "$redis_host" --port "$redis_port" "${gen_args[@]}" --messages "$MESSAGES" \
         --window "$WINDOW" --history-max "$history_max" --dedupe-window-ms "$((dedupe_s * 1000))" --batch "$batch_max")
     c1=$(redis_cpu)
     record "$1" "$out" "+ {redis_cpu_s: $(diff_s "$c0" "$c1"), aof_rewrites: $(redis_info aof_rewrites), \
@@ -147,7 +149,7 @@ echo "== 0. fidelity: the router's and the replay's Redis commands for the same 
 # One at a time (window 1) so that the order is fixed; MONITOR records both sides.
 sha=$(sha1sum "$top/router/lua/commit_inbound.lua" | cut -d' ' -f1)
 start_redis fid_router "$REDIS_CPU"
-"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+"$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
 start_router "$ROUTER_CPU"
 redis-cli -p "$redis_port" monitor >"$work/monitor_router.txt" &
 monitor_pid=$!
@@ -159,11 +161,11 @@ kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
 stop_router
 stop_redis
 start_redis fid_replay "$REDIS_CPU"
-"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+"$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
 redis-cli -p "$redis_port" monitor >"$work/monitor_replay.txt" &
 monitor_pid=$!
 sleep 0.2
-"$replay" --port "$redis_port" "${gen_args[@]}" --unknown-pm 100 --messages 200 --window 1 \
+"$replay" --host "$redis_host" --port "$redis_port" "${gen_args[@]}" --unknown-pm 100 --messages 200 --window 1 \
     --history-max "$history_max" --dedupe-window-ms "$((dedupe_s * 1000))" --batch "$batch_max" >/dev/null
 sleep 0.2
 kill "$monitor_pid"; wait "$monitor_pid" 2>/dev/null || true
@@ -178,7 +180,7 @@ run_replay replay_before
 
 echo "== 2. router max throughput (closed loop, window $WINDOW, $CONNECTORS connectors)"
 start_redis router_max "$REDIS_CPU"
-"$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+"$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
 start_router "$ROUTER_CPU"
 sample_inflight "$work/inflight.txt" &
 sampler_pid=$!
@@ -208,7 +210,7 @@ for run in lat25 lat50 lat80 lat50_rewrite; do
     pct=${pct%_rewrite}
     rate=$((max_rate * pct / 100))
     start_redis "$run" "$REDIS_CPU"
-    "$replay" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
+    "$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
     start_router "$ROUTER_CPU"
     c0=$(redis_cpu)
     r0=$(proc_cpu_s "$router_pid")
@@ -246,7 +248,7 @@ start_redis memory "$REDIS_CPU"
 mem_args=(--port "$redis_port" --debtors "$MEM_DEBTORS" --round-robin --history-max "$history_max"
     --dedupe-window-ms "$((dedupe_s * 1000))" --batch "$batch_max")
 m0=$(redis_info used_memory)
-"$replay" --port "$redis_port" --preload --debtors "$MEM_DEBTORS" >/dev/null
+"$replay" --host "$redis_host" --port "$redis_port" --preload --debtors "$MEM_DEBTORS" >/dev/null
 m1=$(redis_info used_memory)
 "$replay" "${mem_args[@]}" --messages $((MEM_DEBTORS * 10)) --window 200 >/dev/null
 m10=$(redis_info used_memory)
@@ -270,7 +272,7 @@ name=${RESULTS_NAME:-results}
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')" \
     --arg lb "$load_before" --arg la "$load_after" --arg rev "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo -)" \
-    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"lat_tick_us\":$LAT_TICK_US}" \
+    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"redis_socket\":${REDIS_SOCKET:-0},\"lat_tick_us\":$LAT_TICK_US}" \
     '{when: $stamp, git: $rev, cpu: $cpu, nproc: 2, loadavg_before: $lb, loadavg_after: $la, config: $cfg,
       phases: (map({key: .phase, value: .}) | from_entries)}
      | .summary = {

@@ -13,7 +13,7 @@ cleanup() { stop_router; stop_redis; rm -rf "$work"; }
 trap cleanup EXIT
 
 start_redis smoke
-"$replay" --port "$redis_port" --preload --debtors 1000 >/dev/null
+"$replay" --host "$redis_host" --port "$redis_port" --preload --debtors 1000 >/dev/null
 start_router
 out=$("$loadgen" --endpoint "tcp://127.0.0.1:$link_port" --connectors 2 --debtors 1000 --unknown-pm 50 \
     --messages 1000 --window 64 --timeout-ms 10000 --label smoke) || true

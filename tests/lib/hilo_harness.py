@@ -207,16 +207,24 @@ class RedisServer:
     """A real redis-server on a free 127.0.0.1 port, data in `workdir`/redis (AOF everysec, no
     RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, unix_socket=False):
         self.dir = os.path.join(workdir, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
         self.log_path = os.path.join(self.dir, "redis.log")
         self.conf_path = os.path.join(self.dir, "redis.conf")
+        # A unix socket too, when asked: in a short directory of its own (a socket path is
+        # limited to 107 bytes; test work dirs carry the test's name).
+        self.socket = None
+        if unix_socket:
+            sock_dir = tempfile.mkdtemp(prefix="hilo-rs-")
+            self.socket = os.path.join(sock_dir, "redis.sock")
         with open(self.conf_path, "w") as f:
             f.write("bind 127.0.0.1\nport %d\nprotected-mode no\ndir %s\n"
                     "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\n"
                     "logfile \"\"\nloglevel notice\n" % (self.port, self.dir))
+            if self.socket:
+                f.write("unixsocket %s\nunixsocketperm 700\n" % self.socket)
         self.proc = None
 
     def start(self, timeout=20):
@@ -632,9 +640,11 @@ class HiloTestCase(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return result
 
-    def redis(self):
-        r = RedisServer(self.workdir).start()
+    def redis(self, unix_socket=False):
+        r = RedisServer(self.workdir, unix_socket=unix_socket).start()
         self.addCleanup(r.stop)
+        if r.socket:
+            self.addCleanup(shutil.rmtree, os.path.dirname(r.socket), True)
         self._logs.append(("redis", r.log_path))
         return r
 
