@@ -230,8 +230,15 @@ function renderConv() {
   row('Days past due', d.days_past_due); row('Country / zone', (d.country || '?') + ' / ' + (d.timezone || '?'));
   row('Language', d.language); row('Verified', d.verified ? 'yes' : 'no');
   if (c.disposition) { try { row('Last disposition', JSON.parse(c.disposition).code); } catch (e) { /* ignore */ } }
-  const promises = el('ul', { testid: 'promises' }, ...m.promises.map((p) => el('li', {},
-    (p.kind || 'promise') + ' ' + money(p.amount_cents || 0, p.currency) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
+  // A plan reads "plan 3 × 411.52 MXN (1 of 3 paid)"; its instalments "instalment 2/3 411.52 MXN due …".
+  const what = (p) => p.kind === 'plan' ? 'plan ' + (p.instalments || 1) + ' × ' + money(p.amount_cents || 0, p.currency) +
+    ' (' + (p.kept_instalments || 0) + ' of ' + (p.instalments || 1) + ' paid)'
+    : (p.plan ? 'instalment ' + p.instalment + '/' + p.of : (p.kind || 'promise')) + ' ' + money(p.amount_cents || 0, p.currency);
+  // Oldest first (ids start with the creation time), each plan followed by its instalments.
+  const ordered = m.promises.slice().sort((a, b) =>
+    (a.plan || a.id || '').localeCompare(b.plan || b.id || '') || (a.instalment || 0) - (b.instalment || 0));
+  const promises = el('ul', { testid: 'promises' }, ...ordered.map((p) => el('li', {},
+    what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
   const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
     { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
   $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, el('h3', {}, 'Promises'), promises,

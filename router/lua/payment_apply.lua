@@ -11,7 +11,7 @@
 -- with the same amount, currency and date (a re-import: nothing changes); {-1} unknown
 -- debtor; {-2, stored JSON} when the reference was recorded before with other values.
 --
--- Which payments keep which promise (kind "promise"; plans are not settled here):
+-- Which payments keep which promise (kind "promise", a plan's instalments included):
 --   * candidates: promises still pending, and broken ones (a payment file usually arrives a
 --     day late: a payment made by the due date turns a broken promise into a kept one);
 --     oldest due first (due_ms, then created_ms, then id);
@@ -21,6 +21,8 @@
 --   * when the counting payments cover the amount, the promise is kept and the amount is
 --     taken from them, oldest payment first. Partial cover changes nothing (a later payment
 --     may complete it).
+-- A kept instalment of a payment plan (a promise with `plan`) also updates its plan's state.
+-- @include plan_state.lua
 local DAY = 86400000
 local debtor, ref = ARGV[1], ARGV[2]
 local amount, currency = tonumber(ARGV[3]), ARGV[4]
@@ -81,6 +83,7 @@ table.sort(cands, function(a, b)
 end)
 
 local kept = {}
+local plans = {}   -- plans with an instalment kept now, by id
 local changed = {} -- payments whose unapplied amount changed, by reference
 for _, prom in ipairs(cands) do
   local have = 0
@@ -112,6 +115,7 @@ for _, prom in ipairs(cands) do
       end
     end
     redis.call('HSET', KEYS[3], id, cjson.encode(prom))
+    if type(prom.plan) == 'string' then plans[prom.plan] = true end
     redis.call('ZREM', KEYS[6], debtor .. '|' .. id)
     redis.call('XADD', KEYS[5], '*', 'ev', 'promise_kept', 'j', cjson.encode({
       id = id, amount_cents = prom.amount_cents, currency = prom.currency, due = prom.due,
@@ -120,6 +124,9 @@ for _, prom in ipairs(cands) do
   end
 end
 
+for plan_id in pairs(plans) do
+  plan_refresh(KEYS[3], KEYS[5], plan_id, now)
+end
 changed[ref] = payment
 for r, pay in pairs(changed) do
   redis.call('HSET', KEYS[2], r, cjson.encode(pay))

@@ -9,6 +9,8 @@
 -- handled by another router meanwhile).
 -- Idempotent: several routers sweep at once and may pick the same member; the first one
 -- removes it, the others find it gone (or the promise no longer pending) and change nothing.
+-- A broken instalment of a payment plan (a promise with `plan`) also updates its plan's state.
+-- @include plan_state.lua
 local now = tonumber(ARGV[3])
 if not now then
   return redis.error_reply('ERR promise_break: bad arguments')
@@ -36,4 +38,7 @@ local n = redis.call('HINCRBY', KEYS[2], 'broken_promises', 1)
 redis.call('XADD', KEYS[3], '*', 'ev', 'promise_broken', 'j', cjson.encode({
   id = ARGV[2], amount_cents = p.amount_cents, currency = p.currency, due = p.due,
   broken_promises = n}))
+if type(p.plan) == 'string' then
+  plan_refresh(KEYS[1], KEYS[3], p.plan, now)
+end
 return 1

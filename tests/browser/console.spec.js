@@ -97,6 +97,11 @@ async function main() {
     const reason = await agent.textContent(tid('channel-reason'));
     log('blocked channel reasons:', reason);
     await shot(agent, '03-agent-thread');
+    // The debtor panel: the plan, then its instalments in order (the test seeded them).
+    const ledger = await agent.locator(tid('promises') + ' li').allTextContents();
+    const want = ['plan 2 × 625.00 USD (1 of 2 paid) — pending', 'instalment 1/2 625.00 USD due 2026-12-01 — kept',
+      'instalment 2/2 625.00 USD due 2027-01-01 — pending'];
+    if (JSON.stringify(ledger) !== JSON.stringify(want)) throw new Error('promises panel: ' + JSON.stringify(ledger));
 
     // Reply; it goes through the gate and out on WhatsApp.
     await agent.fill(tid('reply-text'), env('HILO_REPLY'));

@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.request
 
-from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, _clean_env, cli_path, free_port, history,
+from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, _clean_env, cli_path, debtor_key, free_port, history,
                           seed_debtor, spawn, terminate, wait_until, write_conf)
 from hilo_console import PASSWORD, add_agent, console_overrides, escalate
 
@@ -87,6 +87,16 @@ class ConsoleBrowser(HiloTestCase):
         wait_until(lambda: healthy(sandbox + "/healthz"), 20, "sandbox up")
         r = redis.client()
         seed_debtor(r, DEBTOR, [PHONE], full_name="Dana Browser", balance="1250.00")
+        # A payment plan in the ledger as the engine writes it (engine.c record_plan), its first
+        # instalment kept: the debtor panel lists the plan, then its instalments in order.
+        plan = {"kind": "plan", "amount_cents": 62500, "currency": "USD", "instalments": 2,
+                "total_cents": 125000, "state": "pending", "kept_instalments": 1,
+                "instalment_ids": ["p1-aa.1", "p1-aa.2"]}
+        inst = [{"kind": "promise", "plan": "p1-aa", "instalment": k, "of": 2, "amount_cents": 62500,
+                 "currency": "USD", "due": due, "state": st}
+                for k, due, st in ((1, "2026-12-01", "kept"), (2, "2027-01-01", "pending"))]
+        r.hset(debtor_key(DEBTOR, "promises"), mapping={"p1-aa.2": json.dumps(inst[1]), "p1-aa": json.dumps(plan),
+                                                        "p1-aa.1": json.dumps(inst[0])})
         add_agent(router.conf_path, "ana", name="Ana Agent", skills="en.collections")
         add_agent(router.conf_path, "sue", name="Sue Supervisor", role="supervisor", skills="")
 

@@ -98,6 +98,7 @@ static void commit_plan(turn_t *t) {
     a->amount_cents = o->instalment_cents;
     a->total_cents = o->total_cents;
     a->discount_bp = o->discount_bp;
+    bot_date_iso(t->today + t->f->rules.plan_first_due_days, a->due_date);
     t->clear_subject = true;
 }
 

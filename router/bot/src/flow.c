@@ -235,7 +235,7 @@ static int build_rules(ld_t *L) {
     bot_rules_t *r = &L->f->rules;
     *r = (bot_rules_t){.verify_attempts = 3, .verify_ttl_min = 60, .session_timeout_min = 1440,
                        .not_understood_max = 3, .promise_min_cents = 100, .promise_max_days = 30,
-                       .plan_n = {3, 6, 12}, .nplan_n = 3};
+                       .plan_n = {3, 6, 12}, .nplan_n = 3, .plan_first_due_days = 7};
     bot_sect_t *s = L->rules_sect;
     bot_kv_t *kv;
     if ((kv = kv_get(s, "verify_attempts")) && parse_int(L, kv, 1, 10, &r->verify_attempts)) return -1;
@@ -263,6 +263,7 @@ static int build_rules(ld_t *L) {
         }
     }
     if ((kv = kv_get(s, "plan_min_instalment")) && parse_money(L, kv, &r->plan_min_instalment_cents)) return -1;
+    if ((kv = kv_get(s, "plan_first_due_days")) && parse_int(L, kv, 0, 60, &r->plan_first_due_days)) return -1;
     if ((kv = kv_get(s, "lump_sum_discount_percent"))) {
         int64_t bp; /* "12.5" read as an amount is 1250 hundredths: basis points */
         if (bot_money_parse(kv->value, &bp) != 0 || bp > 9000)

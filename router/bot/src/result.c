@@ -66,6 +66,7 @@ static json_t *action_json(const hilo_bot_action_t *a) {
         json_object_set_new(o, "total_cents", json_integer(a->total_cents));
         json_object_set_new(o, "discount_bp", json_integer(a->discount_bp));
         json_object_set_new(o, "currency", json_string(a->currency));
+        json_object_set_new(o, "first_due_date", json_string(a->due_date));
         break;
     case HILO_BOT_ESCALATE:
         json_object_set_new(o, "reason", json_string(a->reason));

@@ -23,6 +23,8 @@ typedef struct {
     int nplan_n;
     int64_t plan_min_instalment_cents; /* an option whose instalment is smaller is not offered */
     int lump_discount_bp;              /* lump-sum discount in basis points (0: no lump option) */
+    int plan_first_due_days;           /* a plan's first instalment is due this many days after
+                                        * it is accepted, the next ones monthly */
     struct bot_tpl_text *payment_link; /* URL template; NULL when the flow has no link */
 } bot_rules_t;
 

@@ -466,6 +466,7 @@ static void test_plan_options_and_acceptance(void **state) {
     assert_int_equal(a->total_cents, 123456);
     assert_int_equal(a->discount_bp, 0);
     assert_string_equal(a->currency, "MXN");
+    assert_string_equal(a->due_date, "2024-12-08"); /* first instalment: today + plan_first_due_days (7) */
     expect_action(r, HILO_BOT_PAYMENT_LINK);
     conv_free(&c);
 }

@@ -68,7 +68,7 @@ typedef struct {
     int instalments;      /* PLAN_ACCEPTED: number of instalments, 1 = lump sum */
     int discount_bp;      /* PLAN_ACCEPTED: discount in basis points (1000 = 10%) */
     char currency[8];     /* PROMISE, PLAN_ACCEPTED: the debtor's currency */
-    char due_date[11];    /* PROMISE: YYYY-MM-DD */
+    char due_date[11];    /* PROMISE: YYYY-MM-DD; PLAN_ACCEPTED: the first instalment's (then monthly) */
     char *reason;         /* ESCALATE: requested_agent, verification_failed, bot_failure, portfolio_rule, dispute… */
     char *detail;         /* ESCALATE: the escalation, intent or portfolio rule behind it */
     char *topic;          /* ESCALATE: collections, dispute, hardship, legal… */
