@@ -8,7 +8,8 @@
 --   ARGV[8+5i] "1" when the sender is an unidentified contact
 -- and all share ARGV[1] now (Unix ms), ARGV[2] history cap (entries), ARGV[3] dedupe window (ms).
 -- Returns {status, stream id} per message, flattened: status 0 = stored, 1 = duplicate
--- (nothing written, id "").
+-- (nothing written, id ""), 2 = stored in a conversation an agent had closed (the router then
+-- runs reopen.lua for it: docs/console-protocol.md, "Reopen").
 -- Why one script per message's keys: the dedupe check, the history append, the audit entry and
 -- the state update must be seen together or not at all; a router killed between them would
 -- otherwise lose or double items. Messages run in order, so two of one debtor in a batch keep
@@ -41,6 +42,7 @@ for i = 0, #KEYS / 4 - 1 do
     end
     -- The audit trail is append-only (never trimmed here): it outlives the capped history.
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
+    local closed = redis.call('HGET', kconv, 'state') == 'closed'
     local n = redis.call('HINCRBY', kconv, 'msgs_in', 1)
     -- The conversation's creation fields on its first inbound (unless an outbound created it).
     if n == 1 and redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
@@ -51,7 +53,7 @@ for i = 0, #KEYS / 4 - 1 do
     if n % PRUNE_EVERY == 0 then
       redis.call('ZREMRANGEBYSCORE', kseen, '-inf', string.format('%d', tonumber(now) - tonumber(ARGV[3])))
     end
-    out[#out + 1] = 0
+    out[#out + 1] = closed and 2 or 0
     out[#out + 1] = id
   end
 end

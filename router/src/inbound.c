@@ -20,6 +20,7 @@
 #include "hilo/phone.h"
 #include "dispatch.h"
 #include "engine.h"
+#include "console/console.h"
 #include "identity_cache.h"
 
 #define PMID_MAX 256 /* longest provider message id accepted */
@@ -152,18 +153,24 @@ static void on_commit(redisReply *r, void *arg) {
      * listings until its next message. */
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
-    const char **zargv = hilo_xmalloc((2 + 2 * b->n) * sizeof *zargv);
+    const char **zargv = hilo_xmalloc((2 + 3 * b->n) * sizeof *zargv); /* ZADD's, then reopen's */
     size_t *zlens = hilo_xmalloc((2 + 2 * b->n) * sizeof *zlens);
     int zargc = 2;
     zargv[0] = "ZADD";
     zargv[1] = HILO_KEY_CONVS;
+    const char **reopen = zargv + 2 + 2 * b->n; /* debtors of status 2: closed conversations */
+    int nreopen = 0;
     for (size_t i = 0; i < b->n; i++) {
-        if (r->element[2 * i]->integer != 0) continue;
+        long long status = r->element[2 * i]->integer;
+        if (status == 1) continue;
         zargv[zargc++] = ts;
         zargv[zargc++] = b->jobs[i]->debtor;
+        if (status == 2) reopen[nreopen++] = b->jobs[i]->debtor;
     }
     for (int k = 0; k < zargc; k++) zlens[k] = strlen(zargv[k]);
     if (zargc > 2) hilo_store_argv(ctx->store, NULL, NULL, zargc, zargv, zlens);
+    /* Before the engine's turns: their reads then find the conversation back in its queue. */
+    if (nreopen) hilo_console_closed_written(ctx->console, reopen, nreopen);
     free(zargv);
     free(zlens);
     /* Ack first (the message is durable), then the conversation engine takes the envelope
@@ -171,7 +178,7 @@ static void on_commit(redisReply *r, void *arg) {
     for (size_t i = 0; i < b->n; i++) {
         job_t *j = b->jobs[i];
         int channel = j->frame->envelope->channel;
-        bool duplicate = r->element[2 * i]->integer == 1;
+        bool duplicate = r->element[2 * i]->integer == 1; /* 0 and 2: stored */
         if (duplicate)
             ctx->metrics.dedupes[channel]++;
         else

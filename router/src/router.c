@@ -138,6 +138,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
         hilo_router_destroy(&r);
         return NULL;
     }
+    ctx->console = r->console;
     uv_signal_init(ctx->loop, &r->sigterm);
     uv_signal_init(ctx->loop, &r->sigint);
     r->sigterm.data = r->sigint.data = r;
@@ -171,6 +172,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
      * `closing` and only free); then the parts those callbacks used. Unacked envelopes are
      * re-sent by their connectors to whichever router answers next. */
     ctx->closing = true;
+    ctx->console = NULL;
     if (r->http) hilo_http_stop(r->http);
     hilo_link_server_destroy(&ctx->link);
     hilo_store_destroy(&ctx->store);

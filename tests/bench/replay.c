@@ -132,7 +132,7 @@ static void on_eval(redisAsyncContext *ac, void *reply, void *privdata) {
     zargv[1] = HILO_KEY_CONVS;
     for (size_t i = 0; i < b->n; i++) {
         slot_t *s = b->slots[i];
-        if (ok && rep->element[2 * i]->integer == 0) {
+        if (ok && rep->element[2 * i]->integer != 1) { /* 0 stored, 2 stored (closed conversation) */
             r->stored++;
             zargv[zargc++] = ts;
             zargv[zargc++] = s->debtor;

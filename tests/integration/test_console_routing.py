@@ -4,6 +4,8 @@ accepted in time goes to the next agent; decline; last-agent stickiness; an agen
 is gone past the grace period has their offers re-routed; transfer to a queue."""
 
 import asyncio
+import os
+import subprocess
 import threading
 import time
 import unittest
@@ -19,7 +21,7 @@ def offers_of(m):
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class ConsoleRouting(HiloTestCase):
     def setup_floor(self, agents, routers=1, **kw):
-        self.r = self.redis()
+        self.r = self.redis_ = self.redis()
         self.routers = [self.router(self.r, name="router-%d" % (i + 1), overrides=console_overrides(**kw))
                         for i in range(routers)]
         for a in agents:
@@ -220,43 +222,99 @@ class ConsoleRouting(HiloTestCase):
             await b.close()
         run(scenario())
 
-    def test_reopen_holds_across_clock_skew_and_activity_ties(self):
-        """The close is stamped by a router whose clock runs 5 s ahead, and the debtor's next
-        message lands on the activity index at the very score of another debtor's activity
-        the console has already read. The message still reopens the conversation: the
-        close and the message are ordered by the inbound count, and the activity read
-        starts at the last score it saw, inclusive."""
+    def test_reopen_is_ordered_by_count_not_clock(self):
+        """The close is stamped by a router whose clock runs 5 s ahead of the one that commits
+        the debtor's next message. The message still reopens the conversation: the commit
+        sees the conversation closed, and reopen.lua orders the close and the message by the
+        inbound count, not by their times."""
         r = self.setup_floor(["ana"])
         seed_debtor(r, "D1", ["+15550000001"])
-        seed_debtor(r, "D2", ["+15550000002"])
         link = self.connector(self.routers[0], "sms")
 
         async def scenario():
             a = await self.online("ana")
-            for d in ("D1", "D2"):
-                escalate(r, d, addr="+1555000000" + d[1])
-                await a.latest("agent", lambda m, d=d: d in offers_of(m), timeout=5)
-                self.assertEqual((await a.request("accept", debtor=d))["t"], "ok")
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
             ans = await a.request("wrapup", debtor="D1", code="dispute", close=True)
             self.assertEqual(ans["t"], "ok", ans)
             ahead = int(time.time() * 1000) + 5000
             r.hset(debtor_key("D1", "conv"), "closed_ms", ahead)
             r.zadd("hilo:closed", {"D1": ahead})
-            # D2's activity at score `tie` reaches the console (ana follows D2: a conv push).
-            self.assertEqual((await a.request("open", debtor="D2"))["t"], "ok")
-            await a.latest("conv", lambda m: m["debtor"] == "D2")
-            tie = int(time.time() * 1000) + 60000
-            r.zadd("hilo:convs", {"D2": tie})
-            await a.latest("conv", lambda m: m["debtor"] == "D2", timeout=10)
-            # D1 writes again through the router; its activity score then ties with D2's.
             seq = link.send_envelope(provider_message_id="again-1", from_="+15550000001", text="one more thing")
             self.assertEqual(link.wait_result(seq, 10).kind, "ack")
-            wait_until(lambda: r.zscore("hilo:convs", "D1") is not None, 5, "the router's activity write")
-            r.zadd("hilo:convs", {"D1": tie})
             await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
             conv = r.hgetall(debtor_key("D1", "conv"))
             self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
             await a.close()
+        run(scenario())
+
+    def test_live_push_survives_activity_score_ties(self):
+        """A followed conversation's new message lands on the activity index at the very score
+        of another one the console has already read: it is still pushed live, because the
+        read starts at the last score seen, inclusive."""
+        r = self.setup_floor(["ana"])
+        for d in ("D2", "D3"):
+            seed_debtor(r, d, ["+1555000000" + d[1]])
+        link = self.connector(self.routers[0], "sms")
+
+        async def scenario():
+            a = await self.online("ana")
+            for d in ("D2", "D3"):
+                escalate(r, d, addr="+1555000000" + d[1])
+                await a.latest("agent", lambda m, d=d: d in offers_of(m), timeout=5)
+                self.assertEqual((await a.request("accept", debtor=d))["t"], "ok")
+                self.assertEqual((await a.request("open", debtor=d))["t"], "ok")
+                await a.latest("conv", lambda m, d=d: m["debtor"] == d)
+            # D2's activity at score `tie` reaches the console (a conv push for D2).
+            tie = int(time.time() * 1000) + 60000
+            r.zadd("hilo:convs", {"D2": tie})
+            await a.latest("conv", lambda m: m["debtor"] == "D2", timeout=10)
+            # D3 writes through the router; its activity score then ties with D2's.
+            seq = link.send_envelope(provider_message_id="tie-1", from_="+15550000003", text="are you there?")
+            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+            wait_until(lambda: r.zscore("hilo:convs", "D3") is not None, 5, "the router's activity write")
+            r.zadd("hilo:convs", {"D3": tie})
+            await a.latest("conv", lambda m: m["debtor"] == "D3" and
+                           any(i.get("text") == "are you there?" for i in m["items"]), timeout=10)
+            await a.close()
+        run(scenario())
+
+    def test_activity_read_only_while_someone_follows(self):
+        """hilo:convs is read (for live pushes) only while a socket on this router follows a
+        conversation: none before, some while ana has one open, none again once her socket
+        is gone (the count of followed slots goes back to zero)."""
+        r = self.setup_floor(["ana"])
+        seed_debtor(r, "D4", ["+15550000004"])
+        # Every command Redis runs from now on, by `redis-cli monitor` into a file.
+        log = os.path.join(self.workdir, "monitor.txt")
+        with open(log, "w") as out:
+            mon = subprocess.Popen(["redis-cli", "-p", str(self.redis_.port), "monitor"], stdout=out)
+        self.addCleanup(mon.kill)
+        wait_until(lambda: os.path.getsize(log) > 0, 5, "MONITOR to start")
+
+        def reads():
+            """Reads of hilo:convs so far."""
+            with open(log) as f:
+                return sum('"ZRANGEBYSCORE" "hilo:convs"' in line for line in f)
+
+        async def scenario():
+            a = await self.online("ana")
+            before = reads()
+            await asyncio.sleep(0.5)
+            self.assertEqual(reads(), before, "read with nobody following")
+            escalate(r, "D4", addr="+15550000004")
+            await a.latest("agent", lambda m: "D4" in offers_of(m), timeout=5)
+            self.assertEqual((await a.request("accept", debtor="D4"))["t"], "ok")
+            self.assertEqual((await a.request("open", debtor="D4"))["t"], "ok")
+            n0 = reads()
+            await asyncio.sleep(0.5)
+            self.assertGreater(reads() - n0, 10, "not read while ana follows D4")
+            await a.close()
+            await asyncio.sleep(0.3)
+            n1 = reads()
+            await asyncio.sleep(0.5)
+            self.assertEqual(reads(), n1, "still read after the only follower left")
         run(scenario())
 
     def test_dropped_agent_offers_rerouted_after_grace(self):

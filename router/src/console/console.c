@@ -79,9 +79,24 @@ static void agent_index_remove(conn_t *c) {
     c->indexed = false;
 }
 
+void conn_follow(conn_t *c, int slot, const char *debtor) {
+    if (!c->open[slot][0]) c->console->following++;
+    snprintf(c->open[slot], sizeof c->open[slot], "%s", debtor);
+}
+
+void conn_unfollow(conn_t *c, const char *debtor) {
+    for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+        if (c->open[i][0] && strcmp(c->open[i], debtor) == 0) {
+            c->open[i][0] = 0;
+            c->console->following--;
+        }
+}
+
 void conn_unref(conn_t *c) {
     if (--c->refs > 0) return;
     hilo_console_t *k = c->console;
+    for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
+        if (c->open[i][0]) k->following--;
     agent_index_remove(c);
     if (c->prev) c->prev->next = c->next; else k->conns = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -244,8 +259,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "open") == 0) {
         console_open_conv(c, rid, debtor);
     } else if (strcmp(t, "unfollow") == 0) {
-        for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
-            if (strcmp(c->open[i], debtor) == 0) c->open[i][0] = 0;
+        conn_unfollow(c, debtor);
         conn_ok(c, rid, NULL);
     } else if (strcmp(t, "reply") == 0) {
         console_reply(c, rid, debtor, jstr(m, "channel"), jstr(m, "text"));
@@ -415,13 +429,22 @@ static void on_activity(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
     }
     k->activity_since_ms = top;
     push_followed(k, changed, (size_t)nchanged);
-    /* A closed conversation whose debtor wrote again goes back to its queue. */
-    console_reopen(k, changed, nchanged);
     free(changed);
+}
+
+void hilo_console_closed_written(hilo_console_t *k, const char **debtors, int n) {
+    if (k && !k->closing) console_reopen(k, debtors, n);
 }
 
 static void poll_activity(hilo_console_t *k) {
     if (k->activity_inflight) return;
+    if (k->following == 0) {
+        /* Nobody here follows a conversation: nothing to push. The next read starts from now
+         * (a conversation opened later is sent whole when it is opened). */
+        k->activity_since_ms = hilo_now_ms();
+        activity_untie(k);
+        return;
+    }
     k->activity_inflight = true;
     batch_t *b = batch_new(k, NULL, on_activity, NULL);
     batch_cmd(b, "ZRANGEBYSCORE hilo:convs %lld +inf WITHSCORES LIMIT 0 %lld", (long long)k->activity_since_ms,

@@ -23,4 +23,9 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
 void hilo_console_stop(hilo_console_t *self);
 void hilo_console_destroy(hilo_console_t **self_p);
 
+/* Debtors whose message was just stored in a conversation an agent had closed
+ * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its
+ * queue when the close is within [console] reopen_window_s. */
+void hilo_console_closed_written(hilo_console_t *self, const char **debtors, int n);
+
 #endif

@@ -75,6 +75,8 @@ struct hilo_console {
     int64_t activity_since_ms;     /* highest hilo:convs score seen */
     char **activity_tied;          /* the debtors already seen at exactly that score */
     size_t activity_ntied;
+    long following;                /* followed-conversation slots in use over all sockets;
+                                    * hilo:convs is read only while there are some */
     int64_t presence_ms;           /* last presence walk */
     hilo_store_t *events_store;    /* its own Redis connection for the blocking event read */
     hilo_metrics_t events_metrics; /* that connection's counters (kept out of /metrics) */
@@ -89,6 +91,10 @@ struct hilo_console {
 void conn_ref(conn_t *c);
 void conn_unref(conn_t *c);
 bool conn_alive(const conn_t *c);
+/* Follow debtor in open[slot] / stop following it (every slot holding it); these keep the
+ * console's `following` count. */
+void conn_follow(conn_t *c, int slot, const char *debtor);
+void conn_unfollow(conn_t *c, const char *debtor);
 void conn_send(conn_t *c, json_t *msg);                      /* steals msg */
 /* Closes the socket with a websocket close code and reason. */
 void conn_close(conn_t *c, int code, const char *reason);

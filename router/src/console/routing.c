@@ -47,6 +47,8 @@ static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
     (void)arg;
     if (n >= 1 && json_integer_value(res[0]) > 0)
         hilo_log_info("console", "event=reopened conversations=%lld", (long long)json_integer_value(res[0]));
+    else if (n < 1 || !json_is_integer(res[0]))
+        hilo_log_warn("console", "event=reopen_failed effect=\"the conversations stay closed until their next message\"");
 }
 
 void console_reopen(hilo_console_t *k, const char **debtors, int n) {

@@ -267,8 +267,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
     if (!conn_alive(c) || n < 5) goto out;
     json_t *conv = res_hash(res[0]), *deb = res_hash(res[1]);
     if (json_object_size(conv) == 0 || !may_read(c, conv)) {
-        for (int i = 0; i < CONSOLE_OPEN_MAX; i++)
-            if (strcmp(c->open[i], debtor) == 0) c->open[i][0] = 0;
+        conn_unfollow(c, debtor);
         conn_send(c, json_pack("{s:s,s:s}", "t", "conv_gone", "debtor", debtor));
         json_decref(conv);
         json_decref(deb);
@@ -365,7 +364,7 @@ static void on_open_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
     for (int i = 0; i < CONSOLE_OPEN_MAX && slot < 0; i++)
         if (!c->open[i][0]) slot = i;
     if (slot < 0) slot = 0; /* follow at most CONSOLE_OPEN_MAX: the oldest slot is reused */
-    snprintf(c->open[slot], sizeof c->open[slot], "%s", o->debtor);
+    conn_follow(c, slot, o->debtor);
     conn_ok(c, o->rid, json_pack("{s:s}", "debtor", o->debtor));
     console_send_conv(c, o->debtor);
 out:
