@@ -13,5 +13,6 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv);           /* cmd_send
 int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv);         /* cmd_debtor.c */
 int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv);          /* cmd_agent.c */
 int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv); /* cmd_payments.c */
+int hilo_cmd_promises(hilo_cli_t *cli, int argc, char **argv);       /* cmd_promises.c */
 
 #endif

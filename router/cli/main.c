@@ -40,6 +40,10 @@ static const char usage[] =
     "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
     "                                    each reference once; promises to pay they cover become\n"
     "                                    kept (docs/promises.md). Bad rows: FILE:LINE, skipped.\n"
+    "  promises [--json] <debtor-id|phone>\n"
+    "                                    the promise ledger: promises and payment plans, each plan\n"
+    "                                    followed by its instalments, with state and payments used\n"
+    "                                    (--json: one stored entry per line, plus \"id\")\n"
     "\n"
     "options:\n"
     "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present, else\n"
@@ -68,6 +72,7 @@ static const command_t commands[] = {
     {"debtor", hilo_cmd_debtor},
     {"agent", hilo_cmd_agent},
     {"import-payments", hilo_cmd_import_payments},
+    {"promises", hilo_cmd_promises},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

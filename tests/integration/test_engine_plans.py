@@ -8,11 +8,12 @@ keep instalments; the sweeper breaks an unpaid one once its day is over, and the
 a late bank file turns it back; the last payment keeps the plan.
 """
 
+import json
 import time
 import unittest
 
 from engine_helpers import EngineTestCase, audit, local_ms, promises
-from hilo_harness import debtor_key, wait_until
+from hilo_harness import debtor_key, run_cli, wait_until
 
 DEBTOR, PHONE = "D1040", "+16505550140"
 TZ = "America/Chicago"
@@ -94,6 +95,18 @@ class Plans(EngineTestCase):
         self.assertEqual(self.r.zcard("hilo:promises:due"), 0)
         time.sleep(0.3)  # sweeps after the plan was kept change nothing
         self.assertEqual(self.ledger()[1]["state"], "kept")
+
+        # `hilo promises`: the plan, then its instalments in order, found by phone as by id.
+        out = run_cli(self.router_.conf_path, "promises", PHONE).stdout.splitlines()
+        self.assertEqual([l.split()[:2] for l in out],
+                         [[plan_id, "plan"], [".1", "instalment"], [".2", "instalment"], [".3", "instalment"]], out)
+        self.assertIn("3 x 333.34 USD = 1000.00 USD  kept (3 of 3 kept)", out[0])
+        self.assertIn("333.34 USD  due 2027-01-01  kept (ACH-2)", out[2])
+        self.assertIn("333.32 USD  due 2027-02-01  kept (ACH-3)", out[3])
+        lines = run_cli(self.router_.conf_path, "promises", "--json", DEBTOR).stdout.splitlines()
+        self.assertEqual([json.loads(l)["id"] for l in lines], [plan_id] + plan["instalment_ids"])
+        bad = run_cli(self.router_.conf_path, "promises", "D-nobody", check=False)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
 
 
 if __name__ == "__main__":
