@@ -584,7 +584,7 @@ static char *read_all(int fd) {
 
 static void test_bad_config(void **state) {
     (void)state;
-    int fd;
+    int fd = -1;
     /* a bad value: file:line and the reason, exit 2 */
     write_config("max_pending = lots\n");
     child = spawn(&fd);
