@@ -1,8 +1,8 @@
 -- reopen.lua — a closed conversation whose debtor writes again within the reopen window goes
 -- back to its queue, marked "reopened"; stickiness (route_offer.lua) then offers it to the
--- agent who closed it first. Run by every router (router/src/console/routing.c) with the
--- debtors whose activity score (hilo:convs) moved since its last look; idempotent, so several
--- routers may pass the same debtor. Bumps the conv `rev`, so an engine turn for that same
+-- agent who closed it first. Run (router/src/console/routing.c) by the router that committed
+-- the message, for the debtors commit_inbound.lua found closed (status 2); idempotent, so a
+-- debtor passed twice changes nothing. Bumps the conv `rev`, so an engine turn for that same
 -- message re-reads the conversation and leaves it to the agent.
 -- KEYS: none declared (global keys: single Redis, see docs/architecture.md).
 -- ARGV[1] now (Unix ms)  ARGV[2] reopen window (ms)  ARGV[3..] debtor ids
