@@ -5,6 +5,7 @@
 #   1. replay (before)   hilo-replay: the router's Redis commands alone, fresh Redis    -> the limit
 #   2. router max        hilo-loadgen closed loop through hilo-router, fresh Redis       -> max rate
 #   3. latency           open loop at 25/50/80% of that max, fresh Redis + router each  -> p50/p99/p99.9
+#                        (50% LAT50_RUNS times: lat50, lat50_2, ...; the goal takes the median p99)
 #                        and once more at 50% with an AOF rewrite forced half-way (BGREWRITEAOF)
 #   4. replay (after)    as 1, to see whether the machine changed during the run
 #   5. memory            used_memory per debtor: portfolio only, 10 and 100 history items
@@ -19,6 +20,7 @@
 # Knobs (environment): DEBTORS MESSAGES WINDOW CONNECTORS LAT_SECONDS ROUTER_CPU REDIS_CPU
 #                      LOADGEN_CPU (empty = unpinned) MEM_DEBTORS BUILD_DIR RESULTS_NAME
 #                      LAT_TICK_US (open loop: the loadgen sends what is due every this many us)
+#                      LAT50_RUNS (3: the 50 % run is repeated; the goal takes the median p99)
 #                      REDIS_ARGS (extra redis-server options, e.g. "--auto-aof-rewrite-percentage 0")
 #                      REDIS_SOCKET=1 (router and replay reach Redis by its unix socket, not TCP)
 #                      ROUTER_BIN + LOADGEN_BIN + REPLAY_BIN
@@ -36,6 +38,9 @@ ROUTER_CPU=${ROUTER_CPU-0} # set to "" to leave a process unpinned
 REDIS_CPU=${REDIS_CPU-1}
 LOADGEN_CPU=${LOADGEN_CPU-0}
 LAT_TICK_US=${LAT_TICK_US:-100}
+# The 50 % run is the goal's and varies most between runs: it is made this many times (lat50,
+# lat50_2, lat50_3...) and the goal is judged on the median p99.
+LAT50_RUNS=${LAT50_RUNS:-3}
 MEM_DEBTORS=${MEM_DEBTORS:-1000}
 
 for tool in redis-server redis-cli jq curl taskset python3; do
@@ -205,9 +210,11 @@ echo "   $(jq -c '{rate, acked, nacked, timeouts, p50_us: .lat_us.p50, p99_us: .
 
 echo "== 3. latency, open loop, $LAT_SECONDS s each (first second not counted)"
 tag=10
-for run in lat25 lat50 lat80 lat50_rewrite; do
+lat50_runs=(lat50)
+for ((k = 2; k <= LAT50_RUNS; k++)); do lat50_runs+=("lat50_$k"); done
+for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     pct=${run#lat}
-    pct=${pct%_rewrite}
+    pct=${pct%%_*}
     rate=$((max_rate * pct / 100))
     start_redis "$run" "$REDIS_CPU"
     "$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
@@ -272,7 +279,7 @@ name=${RESULTS_NAME:-results}
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')" \
     --arg lb "$load_before" --arg la "$load_after" --arg rev "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo -)" \
-    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"redis_socket\":${REDIS_SOCKET:-0},\"lat_tick_us\":$LAT_TICK_US}" \
+    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"redis_socket\":${REDIS_SOCKET:-0},\"lat_tick_us\":$LAT_TICK_US,\"lat50_runs\":$LAT50_RUNS}" \
     '{when: $stamp, git: $rev, cpu: $cpu, nproc: 2, loadavg_before: $lb, loadavg_after: $la, config: $cfg,
       phases: (map({key: .phase, value: .}) | from_entries)}
      | .summary = {
@@ -280,12 +287,16 @@ jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +
          router_max_rate: .phases.router_max.rate,
          ratio_before: ((.phases.router_max.rate / .phases.replay_before.rate * 100 | floor) / 100),
          ratio_after: ((.phases.router_max.rate / .phases.replay_after.rate * 100 | floor) / 100),
-         p99_us_at_50: .phases.lat50.lat_us.p99,
+         p99_us_at_50_runs: [.phases | to_entries[] | select(.key | test("^lat50(_[0-9]+)?$")) | .value.lat_us.p99],
+         p99_us_at_50: ([.phases | to_entries[] | select(.key | test("^lat50(_[0-9]+)?$")) | .value.lat_us.p99]
+                        | sort | .[(length - 1) / 2 | floor]),
          p99_us_at_50_rewrite: .phases.lat50_rewrite.lat_us.p99,
          replay_identical: .phases.fidelity.identical,
          goal_ratio_met: (.phases.router_max.rate >= 0.7 * ([.phases.replay_before.rate, .phases.replay_after.rate] | max)),
          goal_40k_met: (.phases.router_max.rate >= 40000),
-         goal_p99_met: (.phases.lat50.lat_us.p99 <= 2000 and .phases.lat50.timeouts == 0) }' \
+         goal_p99_met: (([.phases | to_entries[] | select(.key | test("^lat50(_[0-9]+)?$")) | .value.lat_us.p99]
+                          | sort | .[(length - 1) / 2 | floor]) <= 2000
+                        and all(.phases | to_entries[] | select(.key | test("^lat50(_[0-9]+)?$")); .value.timeouts == 0)) }' \
     "$results" >"$here/results/$name.json"
 
 jq -r '
@@ -297,7 +308,8 @@ jq -r '
   "\(.config.debtors) debtors, \(.config.messages) messages per throughput run, window \(.config.window), \(.config.connectors) connectors. Load average before/after: \(.loadavg_before) / \(.loadavg_after).\n",
   "| run | messages/s | vs replay before | p50 ms | p99 ms | p99.9 ms | max ms | router CPU | Redis CPU | loadgen CPU | router µs/msg | Redis µs/msg | router ctx switches/msg | AOF rewrites | inside router p50 / p99 (bucket ≤ ms) |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-  (.phases as $p | ["replay_before", "router_max", "lat25", "lat50", "lat80", "lat50_rewrite", "replay_after"][] as $k | $p[$k] |
+  (.phases as $p | (["replay_before", "router_max", "lat25"] + ([$p | keys[] | select(test("^lat50(_[0-9]+)?$"))] | sort_by(length))
+    + ["lat80", "lat50_rewrite", "replay_after"])[] as $k | $p[$k] |
     "| \($k)\(if .target_rate and .target_rate > 0 then " (target \(.target_rate))" else "" end) | \(.rate) | \((.rate / $p.replay_before.rate * 100 | floor))% | \(.lat_us.p50 | ms) | \(.lat_us.p99 | ms) | \(.lat_us.p999 | ms) | \(.lat_us.max | ms) | \(if .router_cpu_s then (.router_cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \((.redis_cpu_s / .elapsed_s * 100 | floor))% | \(if .cpu_s then (.cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \(if .router_cpu_s then (.router_cpu_s / .acked * 1e6 | floor | tostring) else "—" end) | \(.redis_cpu_s / (.acked // .messages) * 1e6 | floor) | \(if .router_ctxsw then (.router_ctxsw / .acked * 10 | floor) / 10 | tostring else "—" end) | \(.aof_rewrites) | \(if .router_commit_latency then "\(.router_commit_latency.p50_le_ms) / \(.router_commit_latency.p99_le_ms)" else "—" end) |"),
   "",
   "Replay fidelity (MONITOR of 200 messages through the router vs the replay, ms timestamps masked): \(if .phases.fidelity.identical then "identical" else "DIFFERENT" end), \(.phases.fidelity.router_commands) commands; other router commands in that window: \(.phases.fidelity.router_other_commands | tojson).\n",
@@ -312,7 +324,7 @@ jq -r '
   "| goal | result |", "|---|---|",
   "| router ≥ 0.7 × replay | \(.summary.ratio_before) (before), \(.summary.ratio_after) (after): \(if .summary.goal_ratio_met then "met" else "MISSED" end) |",
   "| ≥ 40,000 messages/s | \(.summary.router_max_rate): \(if .summary.goal_40k_met then "met" else "MISSED" end) |",
-  "| p99 ≤ 2 ms at 50% load | \(.summary.p99_us_at_50 / 1000) ms: \(if .summary.goal_p99_met then "met" else "MISSED" end); with an AOF rewrite in the run: \(.summary.p99_us_at_50_rewrite / 1000) ms |"
+  "| p99 ≤ 2 ms at 50% load | \(.summary.p99_us_at_50 / 1000) ms (median of \(.summary.p99_us_at_50_runs | length) runs: \(.summary.p99_us_at_50_runs | map(. / 1000 | tostring) | join(", ")) ms): \(if .summary.goal_p99_met then "met" else "MISSED" end); with an AOF rewrite in the run: \(.summary.p99_us_at_50_rewrite / 1000) ms |"
 ' "$here/results/$name.json" >"$here/results/$name.md"
 
 echo
