@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "dispatch.h"
+#include "promise_ledger.h"
 #include "hilo/bot.h"
 #include "hilo/common.h"
 #include "hilo/compliance.h"
@@ -303,113 +304,12 @@ static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
                   a->reason ? a->reason : "", a->skill ? a->skill : "", a->priority);
 }
 
-/* The end of day y-m-d where the debtor lives (UTC when the zone is unknown), in Unix ms: a
- * promise for that day is kept by a payment made any time on it there. */
-static int64_t day_end_ms(turn_t *t, int y, int m, int d) {
+/* The promise ledger's view of this turn (promise_ledger.h). */
+static hilo_promise_ledger_t ledger_of(turn_t *t) {
     const char *tzname = get(&t->debtor_f, "timezone");
     char err[128];
     const hilo_tz_t *tz = tzname && *tzname ? hilo_tzdb_get(t->eng->tz, tzname, err, sizeof err) : NULL;
-    int64_t end_s = tz ? hilo_tz_utc(tz, y, m, d, 23, 59, 59) : hilo_days_from_civil(y, m, d) * 86400 + 86399;
-    return end_s * 1000 + 999;
-}
-
-/* One entry of the promise ledger into the effects; with a date (y != 0), its due_ms is set
- * and its member of the due index added (the sweeper breaks it once that day is over). */
-static void add_promise(turn_t *t, const char *id, json_t *p, int y, int m, int d) {
-    if (y) {
-        int64_t due_ms = day_end_ms(t, y, m, d);
-        char due[24];
-        snprintf(due, sizeof due, "%lld", (long long)due_ms);
-        json_object_set_new(obj(t->effects, "due"), id, json_string(due));
-        json_object_set_new(p, "due_ms", json_integer(due_ms));
-    }
-    char *s = json_dumps(p, JSON_COMPACT);
-    json_object_set_new(obj(t->effects, "promises"), id, json_string(s));
-    free(s);
-}
-
-static void new_promise_id(turn_t *t, char id[40]) {
-    snprintf(id, 40, "p%lld-", (long long)t->now_ms);
-    random_hex(id + strlen(id), 4);
-}
-
-static json_t *promise_json(const char *kind, int64_t amount_cents, const char *currency) {
-    return json_pack("{s:s,s:I,s:s}", "kind", kind, "amount_cents", (json_int_t)amount_cents, "currency", currency);
-}
-
-static void promise_tail(turn_t *t, json_t *p) {
-    json_object_set_new(p, "channel", json_string(hilo_channel_name(t->frame->envelope->channel)));
-    json_object_set_new(p, "created_ms", json_integer(t->now_ms));
-    json_object_set_new(p, "state", json_string("pending"));
-}
-
-static bool parse_date(const char *s, int *y, int *m, int *d) { return sscanf(s, "%d-%d-%d", y, m, d) == 3; }
-
-static void record_promise(turn_t *t, const hilo_bot_action_t *a) {
-    char id[40];
-    new_promise_id(t, id);
-    json_t *p = promise_json("promise", a->amount_cents, a->currency);
-    json_object_set_new(p, "due", json_string(a->due_date));
-    promise_tail(t, p);
-    int y = 0, m = 0, d = 0;
-    if (!parse_date(a->due_date, &y, &m, &d)) y = 0;
-    add_promise(t, id, p, y, m, d);
-    json_object_set_new(p, "id", json_string(id));
-    audit(t, "promise", p);
-}
-
-/* The date `months` months after y-m-d, the day kept or, in a shorter month, its last day
- * (a plan accepted for the 31st pays on Feb 28 or 29, then on Mar 31). */
-static void add_months(int y, int m, int d, int months, int *oy, int *om, int *od) {
-    int mm = m - 1 + months;
-    *oy = y + mm / 12;
-    *om = mm % 12 + 1;
-    int ny = *om == 12 ? *oy + 1 : *oy, nm = *om == 12 ? 1 : *om + 1;
-    int last = (int)(hilo_days_from_civil(ny, nm, 1) - hilo_days_from_civil(*oy, *om, 1));
-    *od = d < last ? d : last;
-}
-
-/* A payment plan: its own ledger entry (kind "plan", never in the due index) and one promise
- * per instalment (kind "promise", with "plan", "instalment" and "of"), the first due on the
- * bot's first_due_date and the next ones monthly. The instalments are settled like any
- * promise (payment_apply.lua keeps them, promise_break.lua breaks them), and both scripts
- * bring the plan's state up to date from its instalments (lua/lib/plan_state.lua). The last
- * instalment is what remains of the total, so the instalments add up to it exactly. */
-static void record_plan(turn_t *t, const hilo_bot_action_t *a) {
-    char id[40];
-    new_promise_id(t, id);
-    int n = a->instalments > 0 ? a->instalments : 1;
-    int y = 0, m = 0, d = 0;
-    bool dated = parse_date(a->due_date, &y, &m, &d);
-    json_t *plan = promise_json("plan", a->amount_cents, a->currency);
-    json_object_set_new(plan, "instalments", json_integer(n));
-    json_object_set_new(plan, "total_cents", json_integer(a->total_cents));
-    json_object_set_new(plan, "discount_bp", json_integer(a->discount_bp));
-    if (dated) json_object_set_new(plan, "first_due", json_string(a->due_date));
-    promise_tail(t, plan);
-    json_t *ids = json_array();
-    for (int k = 1; dated && k <= n; k++) {
-        char iid[48], due[11];
-        snprintf(iid, sizeof iid, "%s.%d", id, k);
-        int iy, im, iday;
-        add_months(y, m, d, k - 1, &iy, &im, &iday);
-        snprintf(due, sizeof due, "%04d-%02d-%02d", iy % 10000, im, iday);
-        int64_t amount = k < n ? a->amount_cents : a->total_cents - (int64_t)(n - 1) * a->amount_cents;
-        if (amount <= 0) break; /* rounding left nothing for the last one */
-        json_t *p = promise_json("promise", amount, a->currency);
-        json_object_set_new(p, "due", json_string(due));
-        json_object_set_new(p, "plan", json_string(id));
-        json_object_set_new(p, "instalment", json_integer(k));
-        json_object_set_new(p, "of", json_integer(n));
-        promise_tail(t, p);
-        add_promise(t, iid, p, iy, im, iday);
-        json_decref(p);
-        json_array_append_new(ids, json_string(iid));
-    }
-    json_object_set_new(plan, "instalment_ids", ids);
-    add_promise(t, id, plan, 0, 0, 0);
-    json_object_set_new(plan, "id", json_string(id));
-    audit(t, "plan", plan);
+    return (hilo_promise_ledger_t){t->effects, t->now_ms, hilo_channel_name(t->frame->envelope->channel), tz};
 }
 
 /* Opt-out / opt-in keywords are handled before the bot: they are the debtor's right, not a
@@ -501,11 +401,17 @@ static void decide_bot(turn_t *t) {
             break;
         case HILO_BOT_PROMISE:
             json_decref(j);
-            record_promise(t, a);
+            {
+                hilo_promise_ledger_t l = ledger_of(t);
+                hilo_promise_ledger_promise(&l, a);
+            }
             break;
         case HILO_BOT_PLAN_ACCEPTED:
             json_decref(j);
-            record_plan(t, a);
+            {
+                hilo_promise_ledger_t l = ledger_of(t);
+                hilo_promise_ledger_plan(&l, a);
+            }
             break;
         case HILO_BOT_ESCALATE:
             json_decref(j);

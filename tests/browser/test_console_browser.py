@@ -87,7 +87,7 @@ class ConsoleBrowser(HiloTestCase):
         wait_until(lambda: healthy(sandbox + "/healthz"), 20, "sandbox up")
         r = redis.client()
         seed_debtor(r, DEBTOR, [PHONE], full_name="Dana Browser", balance="1250.00")
-        # A payment plan in the ledger as the engine writes it (engine.c record_plan), its first
+        # A payment plan in the ledger as the engine writes it (promise_ledger.c), its first
         # instalment kept: the debtor panel lists the plan, then its instalments in order.
         plan = {"kind": "plan", "amount_cents": 62500, "currency": "USD", "instalments": 2,
                 "total_cents": 125000, "state": "pending", "kept_instalments": 1,

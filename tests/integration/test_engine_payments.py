@@ -1,8 +1,8 @@
 """The payment allocation rules of docs/promises.md, with the real `hilo import-payments`, the real
 payment_apply.lua / promise_break.lua and a real redis-server.
 
-The promises are written into the ledger the way the engine writes them (engine.c
-record_promise + engine_apply.lua: the promise JSON and the hilo:promises:due member), so each
+The promises are written into the ledger the way the engine writes them (promise_ledger.c +
+engine_apply.lua: the promise JSON and the hilo:promises:due member), so each
 rule gets its own small case: oldest due first, one payment across promises and several
 payments for one, other currencies, payments after the due time or before the promise, a
 reused reference with other values, and promise_break.lua run twice (two sweepers).

@@ -1,8 +1,8 @@
 -- lib/plan_state.lua — a payment plan's state, derived from its instalments; included (by
 -- embed.cmake, at its "@include" line) in the scripts that settle promises
 -- (payment_apply.lua keeps them, promise_break.lua breaks them). A plan is the ledger entry of
--- kind "plan" whose `instalment_ids` are promises of kind "promise" (router/src/engine.c
--- record_plan). Its state: "kept" once every instalment is kept, "broken" while any is broken,
+-- kind "plan" whose `instalment_ids` are promises of kind "promise" (router/src/
+-- promise_ledger.c). Its state: "kept" once every instalment is kept, "broken" while any is broken,
 -- else "pending"; `kept_instalments` and `broken_instalments` count them. A change of state
 -- writes an audit entry plan_kept / plan_broken / plan_pending (a late payment can turn a broken
 -- plan back into a pending or kept one, as it does a promise).
