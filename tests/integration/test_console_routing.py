@@ -197,6 +197,14 @@ class ConsoleRouting(HiloTestCase):
             await b.close()
         run(scenario())
 
+    async def take_and_close(self, a, r, debtor, addr):
+        """The debtor is escalated, offered to agent `a`, accepted and closed with a wrap-up."""
+        escalate(r, debtor, addr=addr)
+        await a.latest("agent", lambda m: debtor in offers_of(m), timeout=5)
+        self.assertEqual((await a.request("accept", debtor=debtor))["t"], "ok")
+        ans = await a.request("wrapup", debtor=debtor, code="dispute", close=True)
+        self.assertEqual(ans["t"], "ok", ans)
+
     def test_closed_conversation_reopens_on_the_debtors_next_message(self):
         r = self.setup_floor(["ana", "ben"])
         seed_debtor(r, "D1", ["+15550000001"])
@@ -204,11 +212,7 @@ class ConsoleRouting(HiloTestCase):
 
         async def scenario():
             a = await self.online("ana")
-            escalate(r, "D1", addr="+15550000001")
-            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
-            await a.request("accept", debtor="D1")
-            ans = await a.request("wrapup", debtor="D1", code="dispute", close=True)
-            self.assertEqual(ans["t"], "ok", ans)
+            await self.take_and_close(a, r, "D1", "+15550000001")
             b = await self.online("ben")            # idle too, but ana handled it last
             self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "closed")
             # The debtor writes again (a real inbound through the router).
@@ -233,11 +237,7 @@ class ConsoleRouting(HiloTestCase):
 
         async def scenario():
             a = await self.online("ana")
-            escalate(r, "D1", addr="+15550000001")
-            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
-            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
-            ans = await a.request("wrapup", debtor="D1", code="dispute", close=True)
-            self.assertEqual(ans["t"], "ok", ans)
+            await self.take_and_close(a, r, "D1", "+15550000001")
             ahead = int(time.time() * 1000) + 5000
             r.hset(debtor_key("D1", "conv"), "closed_ms", ahead)
             r.zadd("hilo:closed", {"D1": ahead})
