@@ -87,6 +87,27 @@ proc_cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
+# CPU milliseconds so far of the threads whose name matches a glob: within process PID, or
+# among all processes (kernel threads, e.g. kdamond) when PID is empty. 0 when none matches.
+thread_cpu_ms() { # GLOB [PID]
+    local glob=$1 pid=${2:-} total=0 t comm ns
+    local dirs=(/proc/[0-9]*)
+    [ -n "$pid" ] && dirs=(/proc/"$pid"/task/*)
+    for t in "${dirs[@]}"; do
+        comm=$(cat "$t/comm" 2>/dev/null) || continue
+        # shellcheck disable=SC2053 # a glob on purpose
+        [[ $comm == $glob ]] || continue
+        ns=$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null) || continue
+        total=$((total + ns / 1000000))
+    done
+    echo "$total"
+}
+
+# Milliseconds so far that CPU N spent in soft interrupts (network and disk completions).
+cpu_softirq_ms() { # N
+    awk -v cpu="cpu$1" -v hz="$(getconf CLK_TCK)" '$1 == cpu {print int($8 * 1000 / hz)}' /proc/stat
+}
+
 # Context switches (voluntary + involuntary) so far, summed over a pid's threads.
 proc_ctxsw() {
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'

@@ -8,10 +8,15 @@
  *     latency is also reported from the due time, so a stall in the router is not hidden by
  *     the generator waiting for it (no coordinated omission).
  *
- * One thread, no ZeroMQ poller: the sockets' ZMQ_FD are waited on with ppoll(), which takes a
- * nanosecond timeout (zmq_poll's is milliseconds — too coarse to pace 30,000 messages/s).
- * ZMQ_FD is edge-triggered, so after every send every socket is drained until EAGAIN before
- * waiting again. Prints one JSON line; exit status 0 when every envelope was acked. */
+ * Two transports (--transport):
+ *   zmq   libzmq DEALER sockets, as the connectors have; libzmq adds its I/O thread.
+ *   zmtp  the same link spoken by this thread on plain TCP sockets (zmtp.h): no I/O thread, so
+ *         the load generator costs less on the core it shares with the router.
+ * One thread, no ZeroMQ poller: the sockets' ZMQ_FD (or TCP sockets) are waited on with
+ * ppoll(), which takes a nanosecond timeout (zmq_poll's is milliseconds — too coarse to pace
+ * 30,000 messages/s). ZMQ_FD is edge-triggered, so after every send every socket is drained
+ * until EAGAIN before waiting again. Prints one JSON line; exit status 0 when every envelope
+ * was acked. */
 #define _GNU_SOURCE /* ppoll(): nanosecond waits */
 #include <errno.h>
 #include <getopt.h>
@@ -29,12 +34,14 @@
 #include "gen.h"
 #include "hilo/common.h"
 #include "hilo/frame.h"
+#include "zmtp.h"
 
 #define MAX_CONNECTORS 64
 
 typedef struct {
-    void *sock;           /* DEALER */
-    int fd;               /* its ZMQ_FD */
+    void *sock;           /* DEALER (--transport zmq) */
+    zmtp_conn_t z;        /* the TCP connection (--transport zmtp) */
+    int fd;               /* its ZMQ_FD, or the TCP socket */
     int channel;          /* the channel of its Hello */
     bool welcomed;        /* Welcome received */
     int64_t last_hb_us;   /* last heartbeat sent */
@@ -52,6 +59,8 @@ typedef struct {
     int64_t timeout_ms;   /* wait this long for the last acks */
     uint64_t first;       /* number of the first message */
     const char *label;    /* copied into the JSON line */
+    const char *timeline; /* --timeline FILE: per 10 ms of send time, messages, worst and >2 ms */
+    bool zmtp;            /* --transport zmtp */
     bench_gen_t gen;
 } opts_t;
 
@@ -77,17 +86,31 @@ typedef struct {
     int64_t *lat_due;     /* due -> ack (open loop) */
     size_t nlat;
     int rr[HILO_CHANNEL_MAX]; /* round robin position per channel */
+    size_t nslots;        /* --timeline: 10 ms slots of send time */
+    uint32_t *slot_n, *slot_slow;
+    int64_t *slot_worst;
 } lg_t;
+
+#define SLOT_US 10000
+#define SLOW_US 2000
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { stop_flag = sig; }
 
+/* -1 with errno EAGAIN: libzmq would block (zmtp queues instead); a broken connection ends
+ * the run. */
 static int send_frame(conn_t *c, hilo_frame_t *f) {
     size_t len;
     uint8_t *buf = hilo_frame_pack(f, &len);
-    int rc = zmq_send(c->sock, buf, len, ZMQ_DONTWAIT);
+    int rc;
+    if (c->sock) {
+        rc = zmq_send(c->sock, buf, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    } else if ((rc = zmtp_send(&c->z, buf, len)) < 0) {
+        fprintf(stderr, "hilo-loadgen: the link to the router broke\n");
+        exit(1);
+    }
     free(buf);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 static void send_hello(conn_t *c, int k) {
@@ -176,6 +199,14 @@ static void settle(lg_t *lg, uint64_t seq, bool ok, int64_t now) {
     lg->acked++;
     lg->t_last_ack_us = now;
     int64_t due = lg->o.rate > 0 ? due_us(lg, idx) : lg->sent_us[idx];
+    if (lg->nslots) {
+        size_t slot = (size_t)((lg->sent_us[idx] - lg->t0_us) / SLOT_US);
+        if (slot >= lg->nslots) slot = lg->nslots - 1;
+        int64_t l = now - lg->sent_us[idx];
+        lg->slot_n[slot]++;
+        if (l > SLOW_US) lg->slot_slow[slot]++;
+        if (l > lg->slot_worst[slot]) lg->slot_worst[slot] = l;
+    }
     if (due >= lg->measure_us) {
         lg->lat_send[lg->nlat] = now - lg->sent_us[idx];
         lg->lat_due[lg->nlat] = now - due;
@@ -212,8 +243,26 @@ static void handle(lg_t *lg, conn_t *c, const uint8_t *buf, size_t len, int64_t 
     hilo_frame_free(&f);
 }
 
+typedef struct {
+    lg_t *lg;
+    conn_t *c;
+} zmtp_ctx_t;
+
+static void on_zmtp_message(void *arg, const uint8_t *data, size_t len) {
+    zmtp_ctx_t *zc = arg;
+    handle(zc->lg, zc->c, data, len, hilo_mono_us());
+}
+
 static void drain(lg_t *lg) {
     for (int k = 0; k < lg->nconn; k++) {
+        if (!lg->c[k].sock) {
+            zmtp_ctx_t zc = {lg, &lg->c[k]};
+            if (zmtp_flush(&lg->c[k].z) < 0 || zmtp_read(&lg->c[k].z, on_zmtp_message, &zc) < 0) {
+                fprintf(stderr, "hilo-loadgen: the link to the router broke\n");
+                exit(1);
+            }
+            continue;
+        }
         for (;;) {
             zmq_msg_t msg;
             zmq_msg_init(&msg);
@@ -231,14 +280,18 @@ static void drain(lg_t *lg) {
 
 static void wait_fds(lg_t *lg, int64_t timeout_us) {
     struct pollfd p[MAX_CONNECTORS];
-    for (int k = 0; k < lg->nconn; k++) p[k] = (struct pollfd){.fd = lg->c[k].fd, .events = POLLIN};
+    for (int k = 0; k < lg->nconn; k++) {
+        const conn_t *c = &lg->c[k];
+        short ev = POLLIN | (!c->sock && zmtp_wants_write(&c->z) ? POLLOUT : 0);
+        p[k] = (struct pollfd){.fd = c->fd, .events = ev};
+    }
     if (timeout_us < 0) timeout_us = 0;
     struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000};
     ppoll(p, (nfds_t)lg->nconn, &ts, NULL);
 }
 
 static void connect_all(lg_t *lg) {
-    lg->ctx = zmq_ctx_new();
+    lg->ctx = lg->o.zmtp ? NULL : zmq_ctx_new();
     int zero = 0, linger = 0;
     for (int k = 0; k < lg->nconn; k++) {
         conn_t *c = &lg->c[k];
@@ -246,6 +299,12 @@ static void connect_all(lg_t *lg) {
         c->channel = (k % 2 == 0) ? HILO_CHANNEL_WHATSAPP : HILO_CHANNEL_SMS;
         if (lg->o.gen.sms_weight == 0) c->channel = HILO_CHANNEL_WHATSAPP;
         if (lg->o.gen.wa_weight == 0) c->channel = HILO_CHANNEL_SMS;
+        if (lg->o.zmtp) {
+            if (zmtp_connect(&c->z, lg->o.endpoint) != 0) exit(1);
+            c->fd = c->z.fd;
+            send_hello(c, k);
+            continue;
+        }
         c->sock = zmq_socket(lg->ctx, ZMQ_DEALER);
         /* No high-water mark: the window (or the rate) is the only limit on what is queued. */
         zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof zero);
@@ -274,10 +333,26 @@ static void connect_all(lg_t *lg) {
     }
 }
 
+/* --timeline: one line per 10 ms of send time that had messages: "ms messages worst_us slow". */
+static void write_timeline(const lg_t *lg) {
+    FILE *f = fopen(lg->o.timeline, "w");
+    if (!f) {
+        fprintf(stderr, "hilo-loadgen: %s: %s\n", lg->o.timeline, strerror(errno));
+        return;
+    }
+    fprintf(f, "# send_ms messages worst_us over_%dus\n", SLOW_US);
+    for (size_t k = 0; k < lg->nslots; k++)
+        if (lg->slot_n[k])
+            fprintf(f, "%zu %u %lld %u\n", k * (SLOT_US / 1000), lg->slot_n[k], (long long)lg->slot_worst[k],
+                    lg->slot_slow[k]);
+    fclose(f);
+}
+
 static void usage(void) {
     fprintf(stderr,
             "usage: hilo-loadgen [--endpoint E] [--connectors N] [--seed S] [--tag T] [--debtors K]\n"
             "                    [--unknown-pm N] [--whatsapp W --sms S] [--first I] [--timeout-ms T] [--label L]\n"
+            "                    [--timeline FILE] [--transport zmq|zmtp]\n"
             "                    (--messages M [--window W] | --rate R --duration S [--warmup S] [--tick-us T])\n");
     exit(2);
 }
@@ -294,7 +369,8 @@ int main(int argc, char **argv) {
         {"debtors", 1, 0, 'k'},    {"unknown-pm", 1, 0, 'u'}, {"whatsapp", 1, 0, 'W'}, {"sms", 1, 0, 'S'},
         {"first", 1, 0, 'f'},      {"timeout-ms", 1, 0, 'T'}, {"messages", 1, 0, 'm'}, {"window", 1, 0, 'w'},
         {"rate", 1, 0, 'r'},       {"duration", 1, 0, 'd'},   {"warmup", 1, 0, 'a'},   {"label", 1, 0, 'l'},
-        {"round-robin", 0, 0, 'R'}, {"tick-us", 1, 0, 'i'}, {0, 0, 0, 0}};
+        {"round-robin", 0, 0, 'R'}, {"tick-us", 1, 0, 'i'},
+        {"timeline", 1, 0, 'L'}, {"transport", 1, 0, 'x'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -316,6 +392,11 @@ int main(int argc, char **argv) {
         case 'l': o->label = optarg; break;
         case 'R': o->gen.assign = BENCH_ASSIGN_ROUND_ROBIN; break;
         case 'i': o->tick_us = atoll(optarg); break;
+        case 'L': o->timeline = optarg; break;
+        case 'x':
+            if (strcmp(optarg, "zmq") != 0 && strcmp(optarg, "zmtp") != 0) usage();
+            o->zmtp = strcmp(optarg, "zmtp") == 0;
+            break;
         default: usage();
         }
     }
@@ -333,6 +414,13 @@ int main(int argc, char **argv) {
     lg.sent_us = hilo_xcalloc(lg.total, sizeof *lg.sent_us);
     lg.lat_send = hilo_xcalloc(lg.total, sizeof *lg.lat_send);
     lg.lat_due = hilo_xcalloc(lg.total, sizeof *lg.lat_due);
+    if (o->timeline) { /* the run's length plus the ack timeout, in 10 ms slots */
+        double span = open_loop ? o->duration : 600.0;
+        lg.nslots = (size_t)((span + (double)o->timeout_ms / 1000.0) * 1e6 / SLOT_US) + 1;
+        lg.slot_n = hilo_xcalloc(lg.nslots, sizeof *lg.slot_n);
+        lg.slot_slow = hilo_xcalloc(lg.nslots, sizeof *lg.slot_slow);
+        lg.slot_worst = hilo_xcalloc(lg.nslots, sizeof *lg.slot_worst);
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* Default timer slack (50 us) would blur the pacing of a 30 us interval. */
@@ -392,20 +480,29 @@ int main(int argc, char **argv) {
     size_t nlat = lg.nlat;
     bench_latency_json(lg.lat_send, nlat, lat_send, sizeof lat_send);
     bench_latency_json(lg.lat_due, nlat, lat_due, sizeof lat_due);
-    printf("{\"tool\":\"hilo-loadgen\",\"label\":\"%s\",\"mode\":\"%s\",\"connectors\":%d,\"debtors\":%u,"
+    printf("{\"tool\":\"hilo-loadgen\",\"label\":\"%s\",\"mode\":\"%s\",\"transport\":\"%s\",\"connectors\":%d,\"debtors\":%u,"
            "\"target_rate\":%.0f,\"window\":%u,\"sent\":%llu,\"acked\":%llu,\"duplicates\":%llu,\"nacked\":%llu,"
            "\"timeouts\":%llu,\"unexpected_replies\":%llu,\"elapsed_s\":%.3f,\"rate\":%.0f,\"max_send_lag_us\":%lld,"
            "\"cpu_s\":%.2f,\"lat_us\":%s,\"lat_from_due_us\":%s}\n",
-           o->label, open_loop ? "open" : "closed", lg.nconn, o->gen.debtors, o->rate, open_loop ? 0 : o->window,
+           o->label, open_loop ? "open" : "closed", o->zmtp ? "zmtp" : "zmq", lg.nconn, o->gen.debtors, o->rate, open_loop ? 0 : o->window,
            (unsigned long long)lg.sent, (unsigned long long)lg.acked, (unsigned long long)lg.duplicates,
            (unsigned long long)lg.nacked, (unsigned long long)timeouts, (unsigned long long)lg.unknown_acks, secs,
            secs > 0 ? (double)lg.acked / secs : 0.0, (long long)lg.max_lag_us, cpu, lat_send, lat_due);
     fflush(stdout);
-    for (int k = 0; k < lg.nconn; k++) zmq_close(lg.c[k].sock);
-    zmq_ctx_term(lg.ctx);
+    if (o->timeline) write_timeline(&lg);
+    for (int k = 0; k < lg.nconn; k++) {
+        if (lg.c[k].sock)
+            zmq_close(lg.c[k].sock);
+        else
+            zmtp_close(&lg.c[k].z);
+    }
+    if (lg.ctx) zmq_ctx_term(lg.ctx);
     free(lg.state);
     free(lg.sent_us);
     free(lg.lat_send);
     free(lg.lat_due);
+    free(lg.slot_n);
+    free(lg.slot_slow);
+    free(lg.slot_worst);
     return lg.acked == lg.total ? 0 : 1;
 }

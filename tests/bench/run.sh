@@ -6,7 +6,9 @@
 #   2. router max        hilo-loadgen closed loop through hilo-router, fresh Redis       -> max rate
 #   3. latency           open loop at 25/50/80% of that max, fresh Redis + router each  -> p50/p99/p99.9
 #                        (50% LAT50_RUNS times: lat50, lat50_2, ...; the goal takes the median p99)
-#                        and once more at 50% with an AOF rewrite forced half-way (BGREWRITEAOF)
+#                        and once more at 50% with an AOF rewrite forced half-way (BGREWRITEAOF);
+#                        each with the loadgen's --timeline, summed up by timeline.py (where the
+#                        messages over 2 ms are) and the CPU others took meanwhile
 #   4. replay (after)    as 1, to see whether the machine changed during the run
 #   5. memory            used_memory per debtor: portfolio only, 10 and 100 history items
 #
@@ -222,9 +224,10 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     c0=$(redis_cpu)
     r0=$(proc_cpu_s "$router_pid")
     x0=$(proc_ctxsw "$router_pid")
+    m0=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")")
     pin "$LOADGEN_CPU" "$loadgen" --endpoint "tcp://127.0.0.1:$link_port" \
         --connectors "$CONNECTORS" "${gen_args[@]}" --tag $((tag++)) --rate "$rate" --duration "$LAT_SECONDS" \
-        --warmup 1 --tick-us "$LAT_TICK_US" --label "$run" >"$work/lat.json" &
+        --warmup 1 --tick-us "$LAT_TICK_US" --label "$run" --timeline "$work/timeline.txt" >"$work/lat.json" &
     lg_pid=$!
     sleep 1
     commit_buckets "$work/buckets0"
@@ -239,7 +242,13 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     r1=$(proc_cpu_s "$router_pid")
     x1=$(proc_ctxsw "$router_pid")
     c1=$(redis_cpu)
-    record "$run" "$out" "+ {load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
+    m1=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")")
+    # Where the slow messages are (timeline.py), and what else took CPU meanwhile: Redis's
+    # AOF fsync thread, the kernel's DAMON monitor (kdamond, on this VM) and the soft
+    # interrupts on Redis's CPU (where this VM delivers the disk's completions).
+    tail_json=$(python3 "$here/timeline.py" "$work/timeline.txt" 1000)
+    record "$run" "$out" "+ {tail: $tail_json, others_cpu_ms: {redis_fsync_thread: $((m1[0] - m0[0])), \
+kdamond: $((m1[1] - m0[1])), softirq_on_redis_cpu: $((m1[2] - m0[2]))}, load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
 router_cpu_s: $(diff_s "$r0" "$r1"), router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites), \
 aof_rewrite_s: $(redis_info aof_last_rewrite_time_sec), fork_us: $(redis_info latest_fork_usec)}"
     stop_router
@@ -314,6 +323,12 @@ jq -r '
   "",
   "Replay fidelity (MONITOR of 200 messages through the router vs the replay, ms timestamps masked): \(if .phases.fidelity.identical then "identical" else "DIFFERENT" end), \(.phases.fidelity.router_commands) commands; other router commands in that window: \(.phases.fidelity.router_other_commands | tojson).\n",
   "Latency rows: send → ack, measured by the loadgen (open loop, sending what is due every \(.config.lat_tick_us) µs; the same figures from each envelope'"'"'s due time are in results.json as lat_from_due_us). lat50_rewrite: as lat50, with BGREWRITEAOF half-way (the AOF rewrite Redis otherwise starts by itself as the AOF grows). Throughput rows: closed loop, latency there is queueing in the window.",
+  "",
+  "Where the messages over 2 ms are (`timeline.py`: an episode is a stretch of 10 ms slots each with a message over 2 ms; \"one phase of every second\": the share in episodes starting at the same point of each second, as Redis'"'"'s once-a-second AOF fsync does), and the CPU others took meanwhile:\n",
+  "| run | over 2 ms | episodes | longest ms | at one phase of every second | largest episodes (start ms / length ms / worst ms) | Redis fsync thread ms | kdamond ms | soft IRQ ms on Redis'"'"'s CPU |",
+  "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+  (.phases as $p | (["lat25"] + ([$p | keys[] | select(test("^lat50(_[0-9]+)?$"))] | sort_by(length)) + ["lat80", "lat50_rewrite"])[] as $k | $p[$k] | select(.tail) |
+    "| \($k) | \(.tail.over_2ms) (\(.tail.over_2ms_pct) %) | \(.tail.episodes) | \(.tail.longest_ms) | \(.tail.once_a_second.over_2ms_pct // 0) % | \([.tail.top5[] | "\(.at_ms)/\(.length_ms)/\(.worst_ms)"] | join(", ")) | \(.others_cpu_ms.redis_fsync_thread) | \(.others_cpu_ms.kdamond) | \(.others_cpu_ms.softirq_on_redis_cpu) |"),
   "",
   "| Redis memory per debtor | bytes |", "|---|---:|",
   "| portfolio only (addr key + debtor hash + set member) | \(.phases.memory.bytes_per_debtor.portfolio) |",

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # smoke.sh — ctest bench.smoke: 1000 envelopes through a real hilo-router + redis-server, all
-# must be acked (correctness of the benchmark tools and the path, not speed).
+# must be acked (correctness of the benchmark tools and the path, not speed); then 1000 more
+# with the load generator speaking ZMTP itself (--transport zmtp), with a --timeline that
+# must account for every one of them.
 # Usage: smoke.sh HILO_ROUTER HILO_LOADGEN HILO_REPLAY
 set -euo pipefail
 router_bin=$1 loadgen=$2 replay=$3
@@ -23,3 +25,14 @@ dups=$(jq -r .duplicates <<<"$out")
 items=$(redis-cli -p "$redis_port" --scan --pattern 'hilo:{*}:hist' | while read -r k; do redis-cli -p "$redis_port" xlen "$k"; done | awk '{s+=$1} END {print s+0}')
 echo "acked=$acked duplicates=$dups history_items=$items"
 [ "$acked" = 1000 ] && [ "$dups" = 0 ] && [ "$items" = 1000 ]
+
+out=$("$loadgen" --endpoint "tcp://127.0.0.1:$link_port" --connectors 2 --debtors 1000 --first 1000 \
+    --messages 1000 --window 64 --timeout-ms 10000 --label smoke-zmtp --transport zmtp \
+    --timeline "$work/timeline.txt") || true
+echo "$out"
+acked=$(jq -r .acked <<<"$out")
+transport=$(jq -r .transport <<<"$out")
+items=$(redis-cli -p "$redis_port" --scan --pattern 'hilo:{*}:hist' | while read -r k; do redis-cli -p "$redis_port" xlen "$k"; done | awk '{s+=$1} END {print s+0}')
+in_timeline=$(awk '!/^#/ {s+=$2} END {print s+0}' "$work/timeline.txt")
+echo "zmtp: acked=$acked history_items=$items in_timeline=$in_timeline"
+[ "$transport" = zmtp ] && [ "$acked" = 1000 ] && [ "$items" = 2000 ] && [ "$in_timeline" = 1000 ]
