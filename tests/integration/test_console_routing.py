@@ -249,6 +249,36 @@ class ConsoleRouting(HiloTestCase):
             await a.close()
         run(scenario())
 
+    def test_a_failed_reopen_is_tried_again(self):
+        """reopen.lua fails when the debtor's message is committed (here Redis refuses it:
+        hilo:closed holds a string). The router keeps the debtor and tries again every second;
+        once Redis takes the call, the conversation goes back to its agent with no further
+        message from the debtor."""
+        r = self.setup_floor(["ana"])
+        seed_debtor(r, "D1", ["+15550000001"])
+        router = self.routers[0]
+        link = self.connector(router, "sms")
+
+        async def scenario():
+            a = await self.online("ana")
+            await self.take_and_close(a, r, "D1", "+15550000001")
+            r.rename("hilo:closed", "hilo:closed:kept")
+            r.set("hilo:closed", "not a sorted set")
+            seq = link.send_envelope(provider_message_id="again-1", from_="+15550000001", text="one more thing")
+            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+            wait_until(lambda: router.log_lines("event=reopen_failed"), 5, "the failed reopen")
+            wait_until(lambda: router.log_lines("event=reopen_retry"), 5, "a retry")
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "closed")
+            # Redis takes the call again: the next retry reopens it.
+            r.delete("hilo:closed")
+            r.rename("hilo:closed:kept", "hilo:closed")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
+            self.assertEqual([e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))].count("reopened"), 1)
+            await a.close()
+        run(scenario())
+
     def test_live_push_survives_activity_score_ties(self):
         """A followed conversation's new message lands on the activity index at the very score
         of another one the console has already read: it is still pushed live, because the

@@ -63,6 +63,7 @@ struct batch {
     conn_t *conn;
     batch_fn fn;
     void *arg;
+    void (*free_arg)(void *); /* frees arg when fn is not called (the router is closing) */
     int sent, got;
     bool running;
     json_t *res[BATCH_MAX];
@@ -81,6 +82,8 @@ static void batch_finish(batch_t *b) {
             }
         }
         b->fn(k, b->conn, b->res, b->sent, b->arg);
+    } else if (b->free_arg) {
+        b->free_arg(b->arg);
     }
     for (int i = 0; i < b->sent; i++) json_decref(b->res[i]);
     if (b->conn) conn_unref(b->conn);
@@ -175,6 +178,8 @@ void batch_script(batch_t *b, int script, int nargs, const char **args) {
 }
 
 void batch_mark_script(batch_t *b, int script) { b->script[b->sent - 1] = script; }
+
+void batch_own_arg(batch_t *b, void (*free_arg)(void *)) { b->free_arg = free_arg; }
 
 void batch_run(batch_t *b) {
     b->running = true;

@@ -515,6 +515,7 @@ static void on_tick(uv_timer_t *t) {
     k->scripts_loaded = ready;
     if (ready) {
         if (k->tick_n % (k->cfg->console_route_ms / TICK_MS) == 0) console_route_tick(k);
+        console_reopen_retry(k);
         read_events(k);
         poll_activity(k);
         if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);
@@ -625,6 +626,7 @@ static void console_free(hilo_console_t *k) {
     hilo_compliance_destroy(&k->gate);
     hilo_buf_free(&k->floor_msg);
     activity_untie(k);
+    console_reopen_forget(k);
     free(k);
 }
 

@@ -75,6 +75,9 @@ struct hilo_console {
     int64_t activity_since_ms;     /* highest hilo:convs score seen */
     char **activity_tied;          /* the debtors already seen at exactly that score */
     size_t activity_ntied;
+    char **reopen_retry;           /* debtors whose reopen.lua call failed, to try again */
+    size_t reopen_nretry;
+    int64_t reopen_retry_ms;       /* not before this (wall ms) */
     long following;                /* followed-conversation slots in use over all sockets;
                                     * hilo:convs is read only while there are some */
     int64_t presence_ms;           /* last presence walk */
@@ -107,6 +110,8 @@ typedef struct batch batch_t;
  * replies; NULL when the command failed or Redis is down). conn may be NULL. */
 typedef void (*batch_fn)(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg);
 batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg);
+/* fn frees arg; when the router closes first, fn is not called and free_arg frees it. */
+void batch_own_arg(batch_t *b, void (*free_arg)(void *));
 void batch_cmd(batch_t *b, const char *fmt, ...);
 void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens);
 /* EVALSHA of one of the console's scripts with string arguments (nkeys = 0). */
@@ -142,6 +147,10 @@ bool console_rate_take(double *tokens, int64_t *tokens_ms, int64_t now_ms, long 
 void console_route_tick(hilo_console_t *k);
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args);
 void console_reopen(hilo_console_t *k, const char **debtors, int n); /* reopen.lua */
+/* On the tick: the reopens that failed (Redis down or refusing) are tried again, every
+ * REOPEN_RETRY_MS until they get through. */
+void console_reopen_retry(hilo_console_t *k);
+void console_reopen_forget(hilo_console_t *k); /* frees the retry list (at the end) */
 
 /* --- views.c --- */
 void console_send_agent(conn_t *c);                          /* offers + conversations */

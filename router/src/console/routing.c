@@ -41,18 +41,84 @@ void console_route_tick(hilo_console_t *k) {
     batch_run(b);
 }
 
+#define REOPEN_RETRY_MS 1000
+#define REOPEN_RETRY_MAX 10000 /* debtors kept for a retry; past it the oldest are given up */
+
+/* The debtors of one reopen.lua call, for a retry should it fail. */
+typedef struct {
+    int n;
+    char *debtors[];
+} reopen_req_t;
+
+/* Takes the request's strings into the retry list (each debtor once). */
+static void keep_for_retry(hilo_console_t *k, reopen_req_t *q) {
+    for (int i = 0; i < q->n; i++) {
+        bool known = false;
+        for (size_t j = 0; j < k->reopen_nretry && !known; j++) known = strcmp(k->reopen_retry[j], q->debtors[i]) == 0;
+        if (known) {
+            free(q->debtors[i]);
+            continue;
+        }
+        if (k->reopen_nretry == REOPEN_RETRY_MAX) {
+            hilo_log_error("console", "event=reopen_given_up debtor=%s effect=\"stays closed until the debtor's next "
+                                      "message\" reason=\"%d reopens already waiting\"",
+                           k->reopen_retry[0], REOPEN_RETRY_MAX);
+            free(k->reopen_retry[0]);
+            memmove(k->reopen_retry, k->reopen_retry + 1, (k->reopen_nretry - 1) * sizeof *k->reopen_retry);
+            k->reopen_nretry--;
+        }
+        k->reopen_retry = hilo_xrealloc(k->reopen_retry, (k->reopen_nretry + 1) * sizeof *k->reopen_retry);
+        k->reopen_retry[k->reopen_nretry++] = q->debtors[i];
+    }
+    q->n = 0;
+    k->reopen_retry_ms = hilo_now_ms() + REOPEN_RETRY_MS;
+}
+
+static void reopen_req_free(void *arg) {
+    reopen_req_t *q = arg;
+    for (int i = 0; i < q->n; i++) free(q->debtors[i]);
+    free(q);
+}
+
 static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
-    (void)k;
     (void)conn;
-    (void)arg;
-    if (n >= 1 && json_integer_value(res[0]) > 0)
-        hilo_log_info("console", "event=reopened conversations=%lld", (long long)json_integer_value(res[0]));
-    else if (n < 1 || !json_is_integer(res[0]))
-        hilo_log_warn("console", "event=reopen_failed effect=\"the conversations stay closed until their next message\"");
+    reopen_req_t *q = arg;
+    if (n >= 1 && json_is_integer(res[0])) {
+        if (json_integer_value(res[0]) > 0)
+            hilo_log_info("console", "event=reopened conversations=%lld", (long long)json_integer_value(res[0]));
+    } else {
+        const char *e = n >= 1 && res[0] ? jstr(res[0], "error") : "no reply";
+        hilo_log_warn("console", "event=reopen_failed conversations=%d reply=\"%s\" effect=\"tried again in %d ms\"",
+                      q->n, e ? e : "?", REOPEN_RETRY_MS);
+        keep_for_retry(k, q);
+    }
+    reopen_req_free(q);
+}
+
+void console_reopen_retry(hilo_console_t *k) {
+    if (k->reopen_nretry == 0 || hilo_now_ms() < k->reopen_retry_ms) return;
+    char **debtors = k->reopen_retry;
+    size_t n = k->reopen_nretry;
+    k->reopen_retry = NULL;
+    k->reopen_nretry = 0;
+    hilo_log_info("console", "event=reopen_retry conversations=%zu", n);
+    console_reopen(k, (const char **)debtors, (int)n);
+    for (size_t i = 0; i < n; i++) free(debtors[i]);
+    free(debtors);
+}
+
+void console_reopen_forget(hilo_console_t *k) {
+    for (size_t i = 0; i < k->reopen_nretry; i++) free(k->reopen_retry[i]);
+    free(k->reopen_retry);
+    k->reopen_retry = NULL;
+    k->reopen_nretry = 0;
 }
 
 void console_reopen(hilo_console_t *k, const char **debtors, int n) {
     if (n == 0 || k->cfg->console_reopen_window_s == 0) return;
+    reopen_req_t *q = hilo_xmalloc(sizeof *q + (size_t)n * sizeof q->debtors[0]);
+    q->n = n;
+    for (int i = 0; i < n; i++) q->debtors[i] = hilo_xstrdup(debtors[i]);
     const char **argv = hilo_xmalloc(sizeof *argv * (size_t)(n + 5));
     char now[24], window[24];
     snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
@@ -63,7 +129,8 @@ void console_reopen(hilo_console_t *k, const char **debtors, int n) {
     argv[3] = now;
     argv[4] = window;
     for (int i = 0; i < n; i++) argv[5 + i] = debtors[i];
-    batch_t *b = batch_new(k, NULL, on_reopened, NULL);
+    batch_t *b = batch_new(k, NULL, on_reopened, q);
+    batch_own_arg(b, reopen_req_free);
     batch_argv(b, n + 5, argv, NULL);
     batch_mark_script(b, SCRIPT_REOPEN);
     batch_run(b);
