@@ -224,7 +224,8 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     c0=$(redis_cpu)
     r0=$(proc_cpu_s "$router_pid")
     x0=$(proc_ctxsw "$router_pid")
-    m0=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")")
+    m0=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")"
+        "$(du -sb "$redis_dir" | cut -f1)")
     pin "$LOADGEN_CPU" "$loadgen" --endpoint "tcp://127.0.0.1:$link_port" \
         --connectors "$CONNECTORS" "${gen_args[@]}" --tag $((tag++)) --rate "$rate" --duration "$LAT_SECONDS" \
         --warmup 1 --tick-us "$LAT_TICK_US" --label "$run" --timeline "$work/timeline.txt" >"$work/lat.json" &
@@ -242,13 +243,16 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     r1=$(proc_cpu_s "$router_pid")
     x1=$(proc_ctxsw "$router_pid")
     c1=$(redis_cpu)
-    m1=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")")
+    m1=("$(thread_cpu_ms 'bio_aof*' "$redis_pid")" "$(thread_cpu_ms 'kdamond*')" "$(cpu_softirq_ms "${REDIS_CPU:-1}")"
+        "$(du -sb "$redis_dir" | cut -f1)")
     # Where the slow messages are (timeline.py), and what else took CPU meanwhile: Redis's
     # AOF fsync thread, the kernel's DAMON monitor (kdamond, on this VM) and the soft
-    # interrupts on Redis's CPU (where this VM delivers the disk's completions).
+    # interrupts on Redis's CPU (where this VM delivers the disk's completions); and how much
+    # the AOF grew per message (all of it is written back by the once-a-second fsync).
     tail_json=$(python3 "$here/timeline.py" "$work/timeline.txt" 1000)
     record "$run" "$out" "+ {tail: $tail_json, others_cpu_ms: {redis_fsync_thread: $((m1[0] - m0[0])), \
-kdamond: $((m1[1] - m0[1])), softirq_on_redis_cpu: $((m1[2] - m0[2]))}, load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
+kdamond: $((m1[1] - m0[1])), softirq_on_redis_cpu: $((m1[2] - m0[2]))}, \
+aof_bytes_per_msg: $(((m1[3] - m0[3]) / $(jq .acked <<<"$out"))), load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
 router_cpu_s: $(diff_s "$r0" "$r1"), router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites), \
 aof_rewrite_s: $(redis_info aof_last_rewrite_time_sec), fork_us: $(redis_info latest_fork_usec)}"
     stop_router
@@ -325,10 +329,10 @@ jq -r '
   "Latency rows: send → ack, measured by the loadgen (open loop, sending what is due every \(.config.lat_tick_us) µs; the same figures from each envelope'"'"'s due time are in results.json as lat_from_due_us). lat50_rewrite: as lat50, with BGREWRITEAOF half-way (the AOF rewrite Redis otherwise starts by itself as the AOF grows). Throughput rows: closed loop, latency there is queueing in the window.",
   "",
   "Where the messages over 2 ms are (`timeline.py`: an episode is a stretch of 10 ms slots each with a message over 2 ms; \"one phase of every second\": the share in episodes starting at the same point of each second, as Redis'"'"'s once-a-second AOF fsync does), and the CPU others took meanwhile:\n",
-  "| run | over 2 ms | episodes | longest ms | at one phase of every second | largest episodes (start ms / length ms / worst ms) | Redis fsync thread ms | kdamond ms | soft IRQ ms on Redis'"'"'s CPU |",
-  "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+  "| run | over 2 ms | episodes | longest ms | at one phase of every second | largest episodes (start ms / length ms / worst ms) | Redis fsync thread ms | kdamond ms | soft IRQ ms on Redis'"'"'s CPU | AOF bytes per message |",
+  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
   (.phases as $p | (["lat25"] + ([$p | keys[] | select(test("^lat50(_[0-9]+)?$"))] | sort_by(length)) + ["lat80", "lat50_rewrite"])[] as $k | $p[$k] | select(.tail) |
-    "| \($k) | \(.tail.over_2ms) (\(.tail.over_2ms_pct) %) | \(.tail.episodes) | \(.tail.longest_ms) | \(.tail.once_a_second.over_2ms_pct // 0) % | \([.tail.top5[] | "\(.at_ms)/\(.length_ms)/\(.worst_ms)"] | join(", ")) | \(.others_cpu_ms.redis_fsync_thread) | \(.others_cpu_ms.kdamond) | \(.others_cpu_ms.softirq_on_redis_cpu) |"),
+    "| \($k) | \(.tail.over_2ms) (\(.tail.over_2ms_pct) %) | \(.tail.episodes) | \(.tail.longest_ms) | \(.tail.once_a_second.over_2ms_pct // 0) % | \([.tail.top5[] | "\(.at_ms)/\(.length_ms)/\(.worst_ms)"] | join(", ")) | \(.others_cpu_ms.redis_fsync_thread) | \(.others_cpu_ms.kdamond) | \(.others_cpu_ms.softirq_on_redis_cpu) | \(.aof_bytes_per_msg // "—") |"),
   "",
   "| Redis memory per debtor | bytes |", "|---|---:|",
   "| portfolio only (addr key + debtor hash + set member) | \(.phases.memory.bytes_per_debtor.portfolio) |",
