@@ -249,10 +249,11 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     # AOF fsync thread, the kernel's DAMON monitor (kdamond, on this VM) and the soft
     # interrupts on Redis's CPU (where this VM delivers the disk's completions); and how much
     # the AOF grew per message (all of it is written back by the once-a-second fsync).
-    tail_json=$(python3 "$here/timeline.py" "$work/timeline.txt" 1000)
+    tail_json=$(python3 "$here/timeline.py" "$work/timeline.txt" 1000 || echo null)
+    acked=$(jq '.acked // 0' <<<"$out")
     record "$run" "$out" "+ {tail: $tail_json, others_cpu_ms: {redis_fsync_thread: $((m1[0] - m0[0])), \
 kdamond: $((m1[1] - m0[1])), softirq_on_redis_cpu: $((m1[2] - m0[2]))}, \
-aof_bytes_per_msg: $(((m1[3] - m0[3]) / $(jq .acked <<<"$out"))), load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
+aof_bytes_per_msg: $(((m1[3] - m0[3]) / (acked > 0 ? acked : 1))), load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
 router_cpu_s: $(diff_s "$r0" "$r1"), router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites), \
 aof_rewrite_s: $(redis_info aof_last_rewrite_time_sec), fork_us: $(redis_info latest_fork_usec)}"
     stop_router

@@ -124,8 +124,9 @@ static int on_command(zmtp_conn_t *z, const uint8_t *body, size_t len) {
     if (nlen == 5 && memcmp(name, "READY", 5) == 0) {
         z->ready = true;
     } else if (nlen == 5 && memcmp(name, "ERROR", 5) == 0) {
-        int rlen = len > 6 ? body[6] : 0;
-        fprintf(stderr, "zmtp: peer refused the handshake: %.*s\n", (int)(len > 7 ? (size_t)rlen : 0), body + 7);
+        size_t rlen = len > 7 ? body[6] : 0; /* reason: its length, then its bytes */
+        if (rlen > len - 7) rlen = len > 7 ? len - 7 : 0;
+        fprintf(stderr, "zmtp: peer refused the handshake: %.*s\n", (int)rlen, len > 7 ? (const char *)body + 7 : "");
         return -1;
     }
     return 0;
