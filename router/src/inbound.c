@@ -150,7 +150,9 @@ static void on_commit(redisReply *r, void *arg) {
     }
     /* The listing index is not part of the debtors' atomic steps (it is another hash slot):
      * one ZADD for the batch's stored messages. Losing it only delays a conversation in
-     * listings until its next message. */
+     * listings until its next message. Each score is the millisecond part of the message's
+     * history stream id: Redis's clock, the same for every router, so the console's activity
+     * read (live pushes) does not depend on the routers' clocks agreeing. */
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
     const char **zargv = hilo_xmalloc((2 + 3 * b->n) * sizeof *zargv); /* ZADD's, then reopen's */
@@ -158,16 +160,21 @@ static void on_commit(redisReply *r, void *arg) {
     int zargc = 2;
     zargv[0] = "ZADD";
     zargv[1] = HILO_KEY_CONVS;
+    zlens[0] = 4;
+    zlens[1] = strlen(HILO_KEY_CONVS);
     const char **reopen = zargv + 2 + 2 * b->n; /* debtors of status 2: closed conversations */
     int nreopen = 0;
     for (size_t i = 0; i < b->n; i++) {
         long long status = r->element[2 * i]->integer;
         if (status == 1) continue;
-        zargv[zargc++] = ts;
-        zargv[zargc++] = b->jobs[i]->debtor;
+        const redisReply *id = r->element[2 * i + 1];
+        size_t ms_len = id->type == REDIS_REPLY_STRING ? strspn(id->str, "0123456789") : 0;
+        zargv[zargc] = ms_len ? id->str : ts; /* (an id without digits never comes: the router's clock then) */
+        zlens[zargc++] = ms_len ? ms_len : strlen(ts);
+        zargv[zargc] = b->jobs[i]->debtor;
+        zlens[zargc++] = strlen(b->jobs[i]->debtor);
         if (status == 2) reopen[nreopen++] = b->jobs[i]->debtor;
     }
-    for (int k = 0; k < zargc; k++) zlens[k] = strlen(zargv[k]);
     if (zargc > 2) hilo_store_argv(ctx->store, NULL, NULL, zargc, zargv, zlens);
     /* Before the engine's turns: their reads then find the conversation back in its queue. */
     if (nreopen) hilo_console_closed_written(ctx->console, reopen, nreopen);

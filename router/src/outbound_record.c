@@ -29,9 +29,16 @@ struct hilo_outbound_record {
     char *str[NSTR];        /* owned argv strings (sha, keys, numbers, ids) */
     const char **argv;      /* HILO_OUTBOUND_RECORD_ARGC entries */
     size_t *argvlen;
-    const char **zargv;     /* ZADD hilo:convs now debtor */
+    const char **zargv;     /* EVAL <listing script> 0 debtor */
     size_t *zargvlen;
 };
+
+/* The listing refresh: ZADD hilo:convs at Redis's own time (TIME), in milliseconds — the clock
+ * the inbound commits' scores come from too (their history stream ids), so that the console's
+ * activity read orders every router's writes alike. A constant body: Redis caches it. */
+static const char listing_script[] =
+    "local t = redis.call('TIME') "
+    "return redis.call('ZADD', '" HILO_KEY_CONVS "', string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000)), ARGV[1])";
 
 /* "u:+<8..15 digits>": the id the router gives a sender no debtor owns. */
 static int unidentified_id_valid(const char *id) {
@@ -244,7 +251,7 @@ hilo_outbound_record_t *hilo_outbound_record_new(const hilo_outbound_spec_t *spe
 
     r->zargv = hilo_xcalloc(4, sizeof *r->zargv);
     r->zargvlen = hilo_xcalloc(4, sizeof *r->zargvlen);
-    const char *z[4] = {"ZADD", HILO_KEY_CONVS, r->str[NOW], r->str[DEBTOR]};
+    const char *z[4] = {"EVAL", listing_script, "0", r->str[DEBTOR]};
     for (int i = 0; i < 4; i++) {
         r->zargv[i] = z[i];
         r->zargvlen[i] = strlen(z[i]);

@@ -10,7 +10,7 @@
  *   EVALSHA <commit_inbound> 4N <conv> <hist> <seen> <audit> ... <now> <max> <window>
  *           <ch>:<pmid> <item> <ch> <addr> <0|1> ...
  *   once that reply is in, for the messages stored, without waiting for its reply:
- *   ZADD hilo:convs <now> <debtor id> ...
+ *   ZADD hilo:convs <history stream id's ms> <debtor id> ...
  *
  * batched as the router batches them: the messages started in one loop turn share one MGET,
  * those whose identity is known in one loop turn share one EVALSHA (at most --batch each);
@@ -122,9 +122,8 @@ static void on_eval(redisAsyncContext *ac, void *reply, void *privdata) {
     for (size_t i = 0; ok && i < b->n; i++) ok = rep->element[2 * i]->type == REDIS_REPLY_INTEGER;
     if (!ok && r->errors++ == 0)
         fprintf(stderr, "hilo-replay: EVALSHA: %s\n", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
-    /* One ZADD hilo:convs for the batch's stored messages, as the router sends it. */
-    char ts[24];
-    snprintf(ts, sizeof ts, "%lld", (long long)hilo_now_ms());
+    /* One ZADD hilo:convs for the batch's stored messages, as the router sends it: each
+     * score the millisecond part of the message's history stream id. */
     const char *zargv[2 + 2 * BATCH_LIMIT];
     size_t zargl[2 + 2 * BATCH_LIMIT];
     int zargc = 2;
@@ -132,15 +131,19 @@ static void on_eval(redisAsyncContext *ac, void *reply, void *privdata) {
     zargv[1] = HILO_KEY_CONVS;
     for (size_t i = 0; i < b->n; i++) {
         slot_t *s = b->slots[i];
-        if (ok && rep->element[2 * i]->integer != 1) { /* 0 stored, 2 stored (closed conversation) */
+        const redisReply *id = ok ? rep->element[2 * i + 1] : NULL;
+        if (ok && rep->element[2 * i]->integer != 1 && id->type == REDIS_REPLY_STRING) { /* 0 or 2: stored */
             r->stored++;
-            zargv[zargc++] = ts;
+            zargl[zargc] = strspn(id->str, "0123456789");
+            zargv[zargc++] = id->str;
+            zargl[zargc] = strlen(s->debtor);
             zargv[zargc++] = s->debtor;
         } else if (ok) {
             r->duplicates++;
         }
     }
-    for (int k = 0; k < zargc; k++) zargl[k] = strlen(zargv[k]);
+    zargl[0] = 4;
+    zargl[1] = strlen(HILO_KEY_CONVS);
     if (zargc > 2) redisAsyncCommandArgv(ac, on_zadd, r, zargc, zargv, zargl);
     for (size_t i = 0; i < b->n; i++) {
         slot_t *s = b->slots[i];

@@ -4,6 +4,7 @@ accepted in time goes to the next agent; decline; last-agent stickiness; an agen
 is gone past the grace period has their offers re-routed; transfer to a queue."""
 
 import asyncio
+import json
 import os
 import subprocess
 import threading
@@ -276,6 +277,36 @@ class ConsoleRouting(HiloTestCase):
             conv = r.hgetall(debtor_key("D1", "conv"))
             self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
             self.assertEqual([e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))].count("reopened"), 1)
+            await a.close()
+        run(scenario())
+
+    def test_live_push_does_not_depend_on_router_clocks(self):
+        """Two routers share Redis and the second one's clock runs 5 s behind. An agent on the
+        first follows a conversation; the debtor's message, committed by the second router, is
+        pushed to her live, because conversation activity is scored by Redis's clock (the
+        message's history stream id), not by the clock of the router that committed it."""
+        r = self.setup_floor(["ana"])
+        behind = self.router(self.r, name="router-behind", overrides=console_overrides(), clock_offset_s=-5)
+        seed_debtor(r, "D1", ["+15550000001"])
+        link = self.connector(behind, "sms")
+
+        async def scenario():
+            a = await self.online("ana")
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
+            self.assertEqual((await a.request("open", debtor="D1"))["t"], "ok")
+            await a.latest("conv", lambda m: m["debtor"] == "D1")
+            seq = link.send_envelope(provider_message_id="skew-1", from_="+15550000001", text="from the slow clock")
+            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+            await a.latest("conv", lambda m: m["debtor"] == "D1" and
+                           any(i.get("text") == "from the slow clock" for i in m["items"]), timeout=5)
+            sec, usec = r.time()
+            score = r.zscore("hilo:convs", "D1")
+            self.assertLess(abs(sec * 1000 + usec // 1000 - score), 2000, "the activity score is Redis's time")
+            # The router's clock is indeed behind: the history item's receive time is its own.
+            item = [e for e in r.xrange(debtor_key("D1", "hist")) if "skew-1" in e[1]["j"]][0]
+            self.assertGreater(score - json.loads(item[1]["j"])["recv_ms"], 4000)
             await a.close()
         run(scenario())
 

@@ -33,6 +33,7 @@ Example:
 import atexit
 import configparser
 import ctypes
+import glob
 import json
 import os
 import re
@@ -336,11 +337,14 @@ class Router:
     """One hilo-router process. The config is deploy/hilo.conf with the test's values: link and
     HTTP on free 127.0.0.1 ports, the given Redis, a unique instance name, log_level info, the
     conversation engine off, and then `overrides` ({section: {key: value}}, e.g.
-    {"engine": {"enabled": "true"}}). restart() keeps the ports and the config."""
+    {"engine": {"enabled": "true"}}). restart() keeps the ports and the config.
+    clock_offset_s: the router's wall clock runs this many seconds off (Debian's libfaketime;
+    monotonic time is left alone), as on a host whose clock is not synchronised."""
 
-    def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None):
+    def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None, clock_offset_s=None):
         self.redis = redis
         self.name = name
+        self.clock_offset_s = clock_offset_s
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.binary = binary or ROUTER_BIN
@@ -378,8 +382,19 @@ class Router:
         assert self.proc is None or self.proc.poll() is not None, "router already running"
         with open(self.log_path, "ab") as f:
             f.write(("--- harness: start #%d of %s ---\n" % (self.starts + 1, self.name)).encode())
-        self.proc = spawn([self.binary, "-c", self.conf_path], self.log_path, env=_clean_env(),
-                          cwd=self.dir)
+        args, env = [self.binary, "-c", self.conf_path], _clean_env()
+        if self.clock_offset_s is not None:
+            # libfaketime preloaded into the router itself (the `faketime` command would fork,
+            # and signals would reach the wrapper, not the router).
+            libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+            if not libs:
+                raise AssertionError("libfaketime is not installed (Debian package faketime)")
+            env["LD_PRELOAD"] = libs[0]
+            env["FAKETIME"] = "%+ds" % self.clock_offset_s
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            # libfaketime is preloaded ahead of an ASan build's runtime.
+            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+        self.proc = spawn(args, self.log_path, env=env, cwd=self.dir)
         self.starts += 1
         if wait:
             self.wait_ready(timeout)
@@ -648,8 +663,8 @@ class HiloTestCase(unittest.TestCase):
         self._logs.append(("redis", r.log_path))
         return r
 
-    def router(self, redis, name="router-1", overrides=None, start=True):
-        rt = Router(redis, self.workdir, name=name, overrides=overrides)
+    def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None):
+        rt = Router(redis, self.workdir, name=name, overrides=overrides, clock_offset_s=clock_offset_s)
         self._logs.append((name, rt.log_path))
         self.addCleanup(rt.stop_and_check)
         if start:

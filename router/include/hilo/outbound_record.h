@@ -61,9 +61,10 @@ void hilo_outbound_record_destroy(hilo_outbound_record_t **r_p);
 int hilo_outbound_record_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                               const size_t **argvlen);
 
-/* The follow-up command once the script succeeded: ZADD hilo:convs <now> <debtor id>, which
- * refreshes the conversation listing (kept out of the script: see docs/architecture.md,
- * "Redis Cluster note"). Same ownership as above; argc is 4. */
+/* The follow-up command once the script succeeded: EVAL of a one-line script that does
+ * ZADD hilo:convs <Redis's time in ms> <debtor id>, which refreshes the conversation listing
+ * (kept out of the commit script: see docs/architecture.md, "Redis Cluster note"). Same
+ * ownership as above; argc is 4. */
 int hilo_outbound_record_listing_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                                       const size_t **argvlen);
 

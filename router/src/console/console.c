@@ -436,16 +436,38 @@ void hilo_console_closed_written(hilo_console_t *k, const char **debtors, int n)
     if (k && !k->closing) console_reopen(k, debtors, n);
 }
 
+/* The scores are Redis's clock (inbound.c, outbound_record.c), so the first read after a
+ * follow starts from Redis's TIME, less ACTIVITY_START_MARGIN_MS: a message committed between
+ * the snapshot the open sent and this TIME is not missed (one pushed twice is harmless). */
+#define ACTIVITY_START_MARGIN_MS 1000
+
+static void on_activity_start(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    (void)arg;
+    k->activity_inflight = false;
+    if (n < 1 || !json_is_array(res[0]) || json_array_size(res[0]) != 2) return; /* tried again next tick */
+    const char *s = json_string_value(json_array_get(res[0], 0)), *us = json_string_value(json_array_get(res[0], 1));
+    if (!s || !us) return;
+    k->activity_since_ms = strtoll(s, NULL, 10) * 1000 + strtoll(us, NULL, 10) / 1000 - ACTIVITY_START_MARGIN_MS;
+    activity_untie(k);
+}
+
 static void poll_activity(hilo_console_t *k) {
     if (k->activity_inflight) return;
     if (k->following == 0) {
-        /* Nobody here follows a conversation: nothing to push. The next read starts from now
-         * (a conversation opened later is sent whole when it is opened). */
-        k->activity_since_ms = hilo_now_ms();
+        /* Nobody here follows a conversation: nothing to push (a conversation opened later is
+         * sent whole when it is opened). The next read starts from Redis's time then. */
+        k->activity_since_ms = -1;
         activity_untie(k);
         return;
     }
     k->activity_inflight = true;
+    if (k->activity_since_ms < 0) {
+        batch_t *b = batch_new(k, NULL, on_activity_start, NULL);
+        batch_cmd(b, "TIME");
+        batch_run(b);
+        return;
+    }
     batch_t *b = batch_new(k, NULL, on_activity, NULL);
     batch_cmd(b, "ZRANGEBYSCORE hilo:convs %lld +inf WITHSCORES LIMIT 0 %lld", (long long)k->activity_since_ms,
               (long long)ACTIVITY_LIMIT);
@@ -592,7 +614,7 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
     script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
     snprintf(k->events_id, sizeof k->events_id, "%lld-0", (long long)hilo_now_ms());
-    k->activity_since_ms = hilo_now_ms();
+    k->activity_since_ms = -1; /* (Redis's TIME when someone first follows) */
     static char assets[1024];
     hilo_router_config_path(k->cfg, k->cfg->console_assets_dir, assets, sizeof assets);
     char index[1100];

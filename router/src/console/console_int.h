@@ -72,7 +72,7 @@ struct hilo_console {
     console_script_t scripts[SCRIPT_N];
     char events_id[48];            /* last hilo:console:events id read */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
-    int64_t activity_since_ms;     /* highest hilo:convs score seen */
+    int64_t activity_since_ms;     /* highest hilo:convs score seen (Redis ms); -1: not read yet */
     char **activity_tied;          /* the debtors already seen at exactly that score */
     size_t activity_ntied;
     char **reopen_retry;           /* debtors whose reopen.lua call failed, to try again */
