@@ -310,6 +310,21 @@ class ConsoleRouting(HiloTestCase):
             await a.close()
         run(scenario())
 
+    def test_console_events_do_not_depend_on_router_clocks(self):
+        """A router whose clock runs 10 s ahead starts reading the console's event stream after
+        the stream's last entry (Redis's clock writes the ids), not at its own time: an offer
+        made just after it started reaches its agent at once, not 10 s later."""
+        r = self.setup_floor(["ana"])
+        ahead = self.router(self.r, name="router-ahead", overrides=console_overrides(), clock_offset_s=10)
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a = await self.online("ana", ahead)
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=5)
+            await a.close()
+        run(scenario())
+
     def test_live_push_survives_activity_score_ties(self):
         """A followed conversation's new message lands on the activity index at the very score
         of another one the console has already read: it is still pushed live, because the

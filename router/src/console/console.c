@@ -363,8 +363,28 @@ static void on_events(redisReply *reply, void *arg) {
     read_events(k);
 }
 
+/* Where the first read starts: after the stream's last entry ("0-0" when it has none), so
+ * that a router reads the events written after it started — by Redis's clock, which writes
+ * the ids, not its own. */
+static void on_events_start(redisReply *reply, void *arg) {
+    hilo_console_t *k = arg;
+    k->events_inflight = false;
+    if (k->closing || k->ctx->closing || !reply || reply->type != REDIS_REPLY_ARRAY) return; /* the tick retries */
+    const redisReply *last = reply->elements ? reply->element[0] : NULL;
+    if (last && last->type == REDIS_REPLY_ARRAY && last->elements >= 1 && last->element[0]->type == REDIS_REPLY_STRING)
+        snprintf(k->events_id, sizeof k->events_id, "%s", last->element[0]->str);
+    else
+        snprintf(k->events_id, sizeof k->events_id, "0-0");
+    read_events(k);
+}
+
 static void read_events(hilo_console_t *k) {
     if (k->events_inflight || k->closing || !hilo_store_ready(k->events_store)) return;
+    if (!k->events_id[0]) {
+        const char *argv[] = {"XREVRANGE", "hilo:console:events", "+", "-", "COUNT", "1"};
+        if (hilo_store_argv(k->events_store, on_events_start, k, 6, argv, NULL) == HILO_OK) k->events_inflight = true;
+        return;
+    }
     long block = k->cfg->redis_timeout_ms / 3;
     if (block > 1000) block = 1000;
     char block_s[24];
@@ -613,7 +633,7 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_OPS], hilo_script_agent_ops);
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
     script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
-    snprintf(k->events_id, sizeof k->events_id, "%lld-0", (long long)hilo_now_ms());
+    k->events_id[0] = '\0'; /* (after the stream's last entry, read_events) */
     k->activity_since_ms = -1; /* (Redis's TIME when someone first follows) */
     static char assets[1024];
     hilo_router_config_path(k->cfg, k->cfg->console_assets_dir, assets, sizeof assets);

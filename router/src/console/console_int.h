@@ -70,7 +70,7 @@ struct hilo_console {
     uv_timer_t tick;
     int64_t tick_n;
     console_script_t scripts[SCRIPT_N];
-    char events_id[48];            /* last hilo:console:events id read */
+    char events_id[48];            /* last hilo:console:events id read ("": not started) */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
     int64_t activity_since_ms;     /* highest hilo:convs score seen (Redis ms); -1: not read yet */
     char **activity_tied;          /* the debtors already seen at exactly that score */
