@@ -42,14 +42,21 @@ for i = 0, #KEYS / 4 - 1 do
     end
     -- The audit trail is append-only (never trimmed here): it outlives the capped history.
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
-    local closed = redis.call('HGET', kconv, 'state') == 'closed'
+    local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch)
+    local closed = f[1] == 'closed'
     local n = redis.call('HINCRBY', kconv, 'msgs_in', 1)
     -- The conversation's creation fields on its first inbound (unless an outbound created it).
     if n == 1 and redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
       redis.call('HSET', kconv, 'state', 'open', 'unidentified', ARGV[a + 5])
     end
-    redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
-               'last_in:' .. ch, now)
+    -- The channel and address are written only when they change: every byte written here is
+    -- in the AOF, which the once-a-second fsync writes back (docs/performance.md).
+    if f[2] == ch and f[3] == addr then
+      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_in:' .. ch, now)
+    else
+      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
+                 'last_in:' .. ch, now)
+    end
     if n % PRUNE_EVERY == 0 then
       redis.call('ZREMRANGEBYSCORE', kseen, '-inf', string.format('%d', tonumber(now) - tonumber(ARGV[3])))
     end

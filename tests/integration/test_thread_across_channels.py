@@ -107,6 +107,20 @@ class ThreadAcrossChannels(HiloTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body).get("status"), "ok", body)
 
+        # Back to SMS, twice: the conversation's channel follows (the commit writes it only when
+        # it changes), and each message still moves the per-channel receive time.
+        last = {}
+        for k in (1, 2):
+            time.sleep(0.01)
+            seq = sms.send_envelope(provider_message_id="SM-again-%d" % k, from_=PHONE, text="otra vez %d" % k)
+            self.assertEqual(sms.wait_result(seq, 15).kind, "ack")
+            conv = r.hgetall(debtor_key(DEBTOR, "conv"))
+            self.assertEqual((conv.get("last_channel"), conv.get("addr:sms")), ("sms", PHONE), conv)
+            self.assertEqual(conv.get("last_in:sms"), conv.get("last_in_ms"), conv)
+            self.assertGreater(int(conv["last_in_ms"]), int(last.get("last_in_ms", 0)), conv)
+            last = conv
+        self.assertEqual(last.get("msgs_in"), "5", last)
+
 
 if __name__ == "__main__":
     unittest.main()
