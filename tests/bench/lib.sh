@@ -2,8 +2,21 @@
 # Starts redis-server and hilo-router on free loopback ports in a temp dir, each process by its
 # own pid, and stops exactly those pids. Callers set: work (temp dir), router_bin, conf.
 
+# free_port: a bindable loopback port below the kernel's ephemeral range (32768-60999), so no
+# outgoing connection or bind to port 0 can take it before our process binds it (the same rule
+# as free_port() in tests/lib/hilo_harness.py), and not one handed out before in $work.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    local port
+    for _ in $(seq 200); do
+        port=$((20000 + RANDOM % 12768))
+        if grep -qx "$port" "$work/ports.used" 2>/dev/null; then continue; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+        echo "$port" >>"$work/ports.used"
+        echo "$port"
+        return 0
+    done
+    echo "free_port: no free port in 20000-32767" >&2
+    return 1
 }
 
 # start_redis NAME [CPU]: a fresh Redis (empty dir) with deploy/redis.conf (AOF everysec, no RDB

@@ -14,13 +14,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
 import redis
+
+from hilo_harness import free_port
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -31,13 +32,6 @@ DEMO_CSV = os.path.join(SOURCE_DIR, "deploy", "demo", "debtors.csv")
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 OID = r"o\d{13}-[0-9a-f]{12}"
-
-
-def free_port():
-    """A port the kernel just handed out for 127.0.0.1 (and took back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -11,7 +11,6 @@ layout to find the script.
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import unittest
 
 import redis
 
+from hilo_harness import free_port
+
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(SOURCE_DIR, "router", "lua", "freq_cap.lua")
@@ -28,12 +29,6 @@ SCRIPT = os.path.join(SOURCE_DIR, "router", "lua", "freq_cap.lua")
 DAY = 24 * 3600 * 1000
 WEEK = 7 * DAY
 T0 = 1752588000000  # Tue 2025-07-15 14:00:00 UTC
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FreqCapTest(unittest.TestCase):

@@ -36,6 +36,7 @@ import ctypes
 import glob
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -67,18 +68,28 @@ REDIS_BIN = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 _used_ports = set()
 
+# Ports come from below the kernel's ephemeral range (ip_local_port_range, 32768-60999 on
+# Debian): between free_port() and the process that binds it, the kernel may hand an ephemeral
+# port to anyone (a bind to port 0, an outgoing connection) but never one from this range.
+_PORT_LOW, _PORT_HIGH = 20000, 32767
+_port_rng = random.Random(os.getpid() ^ time.time_ns())
+
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now (and that this process has not
-    handed out before)."""
-    for _ in range(100):
+    """A TCP port on 127.0.0.1 that nothing listens on now, that this process has not handed
+    out before, and that the kernel will not hand out as an ephemeral port meanwhile."""
+    for _ in range(200):
+        port = _port_rng.randint(_PORT_LOW, _PORT_HIGH)
+        if port in _used_ports:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _used_ports:
-            _used_ports.add(port)
-            return port
-    raise RuntimeError("no free port")
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _used_ports.add(port)
+        return port
+    raise RuntimeError("no free port in %d-%d" % (_PORT_LOW, _PORT_HIGH))
 
 
 def wait_until(pred, timeout, what, interval=0.05):
