@@ -5,7 +5,9 @@
 #   1. replay (before)   hilo-replay: the router's Redis commands alone, fresh Redis    -> the limit
 #   2. router max        hilo-loadgen closed loop through hilo-router, fresh Redis       -> max rate
 #   3. latency           open loop at 25/50/80% of that max, fresh Redis + router each  -> p50/p99/p99.9
-#                        (50% LAT50_RUNS times: lat50, lat50_2, ...; the goal takes the median p99)
+#                        (50% LAT50_RUNS times: lat50, lat50_2, ...; the goal takes the median p99;
+#                        between them as many "untuned" 50% runs, with the kernel's default
+#                        writeback instead of deploy/sysctl/90-hilo-redis.conf: see below)
 #                        and once more at 50% with an AOF rewrite forced half-way (BGREWRITEAOF);
 #                        each with the loadgen's --timeline, summed up by timeline.py (where the
 #                        messages over 2 ms are) and the CPU others took meanwhile
@@ -17,14 +19,18 @@
 # and the replay client there too, so Redis has the same core to itself in every phase.
 # Loopback only.
 # Every Redis is new (empty dir), AOF on with appendfsync everysec, no RDB snapshots.
+# The host is tuned as deploy/sysctl/90-hilo-redis.conf says a Redis host should be (dirty page
+# writeback from 1 MiB) for the run, when run as root, and put back as it was at the end; the
+# untuned 50% runs (lat50_untuned...) use the values found before the run.
 #
-# Usage: tests/bench/run.sh            (about 3 minutes, plus the build)
+# Usage: tests/bench/run.sh            (about 6 minutes, plus the build)
 # Knobs (environment): DEBTORS MESSAGES WINDOW CONNECTORS LAT_SECONDS ROUTER_CPU REDIS_CPU
 #                      LOADGEN_CPU (empty = unpinned) MEM_DEBTORS BUILD_DIR RESULTS_NAME
 #                      LAT_TICK_US (open loop: the loadgen sends what is due every this many us)
 #                      LAT50_RUNS (3: the 50 % run is repeated; the goal takes the median p99)
 #                      REDIS_ARGS (extra redis-server options, e.g. "--auto-aof-rewrite-percentage 0")
 #                      REDIS_SOCKET=1 (router and replay reach Redis by its unix socket, not TCP)
+#                      HOST_TUNING=0 (leave the kernel's settings alone: no tuned/untuned pairs)
 #                      ROUTER_BIN + LOADGEN_BIN + REPLAY_BIN
 #                      to skip the build and use those binaries.
 set -euo pipefail
@@ -44,6 +50,7 @@ LAT_TICK_US=${LAT_TICK_US:-100}
 # lat50_2, lat50_3...) and the goal is judged on the median p99.
 LAT50_RUNS=${LAT50_RUNS:-3}
 MEM_DEBTORS=${MEM_DEBTORS:-1000}
+HOST_TUNING=${HOST_TUNING:-1}
 
 for tool in redis-server redis-cli jq curl taskset python3; do
     command -v "$tool" >/dev/null || { echo "run.sh needs $tool" >&2; exit 2; }
@@ -66,6 +73,7 @@ work=$(mktemp -d /tmp/hilo-bench.XXXXXX)
 sampler_pid=
 monitor_pid=
 cleanup() {
+    host_untuned
     [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
     [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null || true
     stop_router
@@ -73,6 +81,35 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The Redis host's writeback setting (deploy/sysctl/90-hilo-redis.conf). The kernel keeps either
+# a byte or a ratio threshold (setting one zeroes the other), so the original is put back as
+# whichever of the two was set.
+tuning_file=$top/deploy/sysctl/90-hilo-redis.conf
+tuned_bytes=$(awk -F= '/^vm.dirty_background_bytes/ {gsub(/ /, "", $2); print $2}' "$tuning_file")
+orig_bytes=$(sysctl -n vm.dirty_background_bytes)
+orig_ratio=$(sysctl -n vm.dirty_background_ratio)
+host_tuned() {
+    sysctl -q vm.dirty_background_bytes="$tuned_bytes" 2>/dev/null
+}
+host_untuned() {
+    if [ "$orig_bytes" != 0 ]; then
+        sysctl -q vm.dirty_background_bytes="$orig_bytes" 2>/dev/null || true
+    else
+        sysctl -q vm.dirty_background_ratio="$orig_ratio" 2>/dev/null || true
+    fi
+}
+if [ "$HOST_TUNING" = 1 ] && [ "$orig_bytes" != "$tuned_bytes" ]; then
+    if host_tuned; then
+        echo "== host: vm.dirty_background_bytes $tuned_bytes for this run (was bytes $orig_bytes, ratio $orig_ratio)"
+    else
+        echo "== host: cannot set vm.dirty_background_bytes (not root?): every run is untuned" >&2
+        HOST_TUNING=0
+    fi
+elif [ "$HOST_TUNING" = 1 ]; then
+    echo "== host: already tuned (vm.dirty_background_bytes $orig_bytes): no untuned runs" >&2
+    HOST_TUNING=0
+fi
 pin() { # CPU CMD...: runs CMD on that CPU, or anywhere when CPU is empty
     local cpu=$1
     shift
@@ -212,12 +249,21 @@ echo "   $(jq -c '{rate, acked, nacked, timeouts, p50_us: .lat_us.p50, p99_us: .
 
 echo "== 3. latency, open loop, $LAT_SECONDS s each (first second not counted)"
 tag=10
-lat50_runs=(lat50)
-for ((k = 2; k <= LAT50_RUNS; k++)); do lat50_runs+=("lat50_$k"); done
+lat50_runs=()
+for ((k = 1; k <= LAT50_RUNS; k++)); do
+    sfx=$([ "$k" = 1 ] || echo "_$k")
+    lat50_runs+=("lat50$sfx")
+    [ "$HOST_TUNING" = 1 ] && lat50_runs+=("lat50_untuned$sfx")
+done
 for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     pct=${run#lat}
     pct=${pct%%_*}
     rate=$((max_rate * pct / 100))
+    case $run in
+        *untuned*) host_untuned ;;
+        *) [ "$HOST_TUNING" = 1 ] && host_tuned ;;
+    esac
+    dirty_bytes=$(sysctl -n vm.dirty_background_bytes)
     start_redis "$run" "$REDIS_CPU"
     "$replay" --host "$redis_host" --port "$redis_port" --preload "${gen_args[@]}" >/dev/null
     start_router "$ROUTER_CPU"
@@ -253,13 +299,15 @@ for run in lat25 "${lat50_runs[@]}" lat80 lat50_rewrite; do
     acked=$(jq '.acked // 0' <<<"$out")
     record "$run" "$out" "+ {tail: $tail_json, others_cpu_ms: {redis_fsync_thread: $((m1[0] - m0[0])), \
 kdamond: $((m1[1] - m0[1])), softirq_on_redis_cpu: $((m1[2] - m0[2]))}, \
-aof_bytes_per_msg: $(((m1[3] - m0[3]) / (acked > 0 ? acked : 1))), load_pct: $pct, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
+aof_bytes_per_msg: $(((m1[3] - m0[3]) / (acked > 0 ? acked : 1))), load_pct: $pct, dirty_background_bytes: $dirty_bytes, router_commit_latency: $(router_commit_latency "$work/buckets0" "$work/buckets1"), redis_cpu_s: $(diff_s "$c0" "$c1"), \
 router_cpu_s: $(diff_s "$r0" "$r1"), router_ctxsw: $((x1 - x0)), aof_rewrites: $(redis_info aof_rewrites), \
 aof_rewrite_s: $(redis_info aof_last_rewrite_time_sec), fork_us: $(redis_info latest_fork_usec)}"
     stop_router
     stop_redis
     echo "   $run: $(jq -c '{target_rate, rate, acked, timeouts, p50_us: .lat_us.p50, p99_us: .lat_us.p99, p999_us: .lat_us.p999}' <<<"$out")"
 done
+
+[ "$HOST_TUNING" = 1 ] && host_tuned
 
 echo "== 4. replay after"
 run_replay replay_after
@@ -293,7 +341,7 @@ name=${RESULTS_NAME:-results}
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')" \
     --arg lb "$load_before" --arg la "$load_after" --arg rev "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo -)" \
-    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"redis_socket\":${REDIS_SOCKET:-0},\"lat_tick_us\":$LAT_TICK_US,\"lat50_runs\":$LAT50_RUNS}" \
+    --argjson cfg "{\"debtors\":$DEBTORS,\"messages\":$MESSAGES,\"window\":$WINDOW,\"connectors\":$CONNECTORS,\"lat_seconds\":$LAT_SECONDS,\"router_cpu\":\"$ROUTER_CPU\",\"redis_cpu\":\"$REDIS_CPU\",\"loadgen_cpu\":\"$LOADGEN_CPU\",\"redis_args\":\"${REDIS_ARGS:-}\",\"redis_socket\":${REDIS_SOCKET:-0},\"lat_tick_us\":$LAT_TICK_US,\"lat50_runs\":$LAT50_RUNS,\"host_tuning\":$HOST_TUNING,\"dirty_background_bytes_tuned\":$tuned_bytes,\"dirty_background_bytes_untuned\":$orig_bytes,\"dirty_background_ratio_untuned\":$orig_ratio}" \
     '{when: $stamp, git: $rev, cpu: $cpu, nproc: 2, loadavg_before: $lb, loadavg_after: $la, config: $cfg,
       phases: (map({key: .phase, value: .}) | from_entries)}
      | .summary = {
@@ -305,6 +353,9 @@ jq -s --arg stamp "$stamp" --arg cpu "$(lscpu | awk -F: '/Model name/ {gsub(/^ +
          p99_us_at_50: ([.phases | to_entries[] | select(.key | test("^lat50(_[0-9]+)?$")) | .value.lat_us.p99]
                         | sort | .[(length - 1) / 2 | floor]),
          p99_us_at_50_rewrite: .phases.lat50_rewrite.lat_us.p99,
+         p99_us_at_50_untuned_runs: [.phases | to_entries[] | select(.key | test("^lat50_untuned(_[0-9]+)?$")) | .value.lat_us.p99],
+         p99_us_at_50_untuned: ([.phases | to_entries[] | select(.key | test("^lat50_untuned(_[0-9]+)?$")) | .value.lat_us.p99]
+                                | sort | .[(length - 1) / 2 | floor]),
          replay_identical: .phases.fidelity.identical,
          goal_ratio_met: (.phases.router_max.rate >= 0.7 * ([.phases.replay_before.rate, .phases.replay_after.rate] | max)),
          goal_40k_met: (.phases.router_max.rate >= 40000),
@@ -322,17 +373,17 @@ jq -r '
   "\(.config.debtors) debtors, \(.config.messages) messages per throughput run, window \(.config.window), \(.config.connectors) connectors. Load average before/after: \(.loadavg_before) / \(.loadavg_after).\n",
   "| run | messages/s | vs replay before | p50 ms | p99 ms | p99.9 ms | max ms | router CPU | Redis CPU | loadgen CPU | router µs/msg | Redis µs/msg | router ctx switches/msg | AOF rewrites | inside router p50 / p99 (bucket ≤ ms) |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-  (.phases as $p | (["replay_before", "router_max", "lat25"] + ([$p | keys[] | select(test("^lat50(_[0-9]+)?$"))] | sort_by(length))
+  (.phases as $p | (["replay_before", "router_max", "lat25"] + ([$p | keys[] | select(test("^lat50(_untuned)?(_[0-9]+)?$"))] | sort_by([test("untuned"), length]))
     + ["lat80", "lat50_rewrite", "replay_after"])[] as $k | $p[$k] |
     "| \($k)\(if .target_rate and .target_rate > 0 then " (target \(.target_rate))" else "" end) | \(.rate) | \((.rate / $p.replay_before.rate * 100 | floor))% | \(.lat_us.p50 | ms) | \(.lat_us.p99 | ms) | \(.lat_us.p999 | ms) | \(.lat_us.max | ms) | \(if .router_cpu_s then (.router_cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \((.redis_cpu_s / .elapsed_s * 100 | floor))% | \(if .cpu_s then (.cpu_s / .elapsed_s * 100 | floor | tostring) + "%" else "—" end) | \(if .router_cpu_s then (.router_cpu_s / .acked * 1e6 | floor | tostring) else "—" end) | \(.redis_cpu_s / (.acked // .messages) * 1e6 | floor) | \(if .router_ctxsw then (.router_ctxsw / .acked * 10 | floor) / 10 | tostring else "—" end) | \(.aof_rewrites) | \(if .router_commit_latency then "\(.router_commit_latency.p50_le_ms) / \(.router_commit_latency.p99_le_ms)" else "—" end) |"),
   "",
   "Replay fidelity (MONITOR of 200 messages through the router vs the replay, ms timestamps masked): \(if .phases.fidelity.identical then "identical" else "DIFFERENT" end), \(.phases.fidelity.router_commands) commands; other router commands in that window: \(.phases.fidelity.router_other_commands | tojson).\n",
-  "Latency rows: send → ack, measured by the loadgen (open loop, sending what is due every \(.config.lat_tick_us) µs; the same figures from each envelope'"'"'s due time are in results.json as lat_from_due_us). lat50_rewrite: as lat50, with BGREWRITEAOF half-way (the AOF rewrite Redis otherwise starts by itself as the AOF grows). Throughput rows: closed loop, latency there is queueing in the window.",
+  "Latency rows: send → ack, measured by the loadgen (open loop, sending what is due every \(.config.lat_tick_us) µs; the same figures from each envelope'"'"'s due time are in results.json as lat_from_due_us). lat50_rewrite: as lat50, with BGREWRITEAOF half-way (the AOF rewrite Redis otherwise starts by itself as the AOF grows).\(if .config.host_tuning == 1 then " Host: vm.dirty_background_bytes \(.config.dirty_background_bytes_tuned) (deploy/sysctl/90-hilo-redis.conf) in every run but the lat50_untuned ones, which had the host'"'"'s own setting (bytes \(.config.dirty_background_bytes_untuned), ratio \(.config.dirty_background_ratio_untuned))." else " Host: its own writeback settings (HOST_TUNING=0 or not root)." end) Throughput rows: closed loop, latency there is queueing in the window.",
   "",
   "Where the messages over 2 ms are (`timeline.py`: an episode is a stretch of 10 ms slots each with a message over 2 ms; \"one phase of every second\": the share in episodes starting at the same point of each second, as Redis'"'"'s once-a-second AOF fsync does), and the CPU others took meanwhile:\n",
   "| run | over 2 ms | episodes | longest ms | at one phase of every second | largest episodes (start ms / length ms / worst ms) | Redis fsync thread ms | kdamond ms | soft IRQ ms on Redis'"'"'s CPU | AOF bytes per message |",
   "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
-  (.phases as $p | (["lat25"] + ([$p | keys[] | select(test("^lat50(_[0-9]+)?$"))] | sort_by(length)) + ["lat80", "lat50_rewrite"])[] as $k | $p[$k] | select(.tail) |
+  (.phases as $p | (["lat25"] + ([$p | keys[] | select(test("^lat50(_untuned)?(_[0-9]+)?$"))] | sort_by([test("untuned"), length])) + ["lat80", "lat50_rewrite"])[] as $k | $p[$k] | select(.tail) |
     "| \($k) | \(.tail.over_2ms) (\(.tail.over_2ms_pct) %) | \(.tail.episodes) | \(.tail.longest_ms) | \(.tail.once_a_second.over_2ms_pct // 0) % | \([.tail.top5[] | "\(.at_ms)/\(.length_ms)/\(.worst_ms)"] | join(", ")) | \(.others_cpu_ms.redis_fsync_thread) | \(.others_cpu_ms.kdamond) | \(.others_cpu_ms.softirq_on_redis_cpu) | \(.aof_bytes_per_msg // "—") |"),
   "",
   "| Redis memory per debtor | bytes |", "|---|---:|",
@@ -344,7 +395,7 @@ jq -r '
   "| goal | result |", "|---|---|",
   "| router ≥ 0.7 × replay | \(.summary.ratio_before) (before), \(.summary.ratio_after) (after): \(if .summary.goal_ratio_met then "met" else "MISSED" end) |",
   "| ≥ 40,000 messages/s | \(.summary.router_max_rate): \(if .summary.goal_40k_met then "met" else "MISSED" end) |",
-  "| p99 ≤ 2 ms at 50% load | \(.summary.p99_us_at_50 / 1000) ms (median of \(.summary.p99_us_at_50_runs | length) runs: \(.summary.p99_us_at_50_runs | map(. / 1000 | tostring) | join(", ")) ms): \(if .summary.goal_p99_met then "met" else "MISSED" end); with an AOF rewrite in the run: \(.summary.p99_us_at_50_rewrite / 1000) ms |"
+  "| p99 ≤ 2 ms at 50% load | \(.summary.p99_us_at_50 / 1000) ms (median of \(.summary.p99_us_at_50_runs | length) runs: \(.summary.p99_us_at_50_runs | map(. / 1000 | tostring) | join(", ")) ms): \(if .summary.goal_p99_met then "met" else "MISSED" end); with an AOF rewrite in the run: \(.summary.p99_us_at_50_rewrite / 1000) ms\(if .summary.p99_us_at_50_untuned then "; untuned host: \(.summary.p99_us_at_50_untuned / 1000) ms (median of \(.summary.p99_us_at_50_untuned_runs | map(. / 1000 | tostring) | join(", ")))" else "" end) |"
 ' "$here/results/$name.json" >"$here/results/$name.md"
 
 echo
