@@ -59,6 +59,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("console", "rate_burst", 40, 1, 100000, console_rate_burst);
     INT("console", "route_ms", 200, 100, 10000, console_route_ms);
     INT("console", "reopen_window_s", 86400, 0, 365 * 86400, console_reopen_window_s);
+    INT("console", "reopen_sweep_s", 60, 1, 86400, console_reopen_sweep_s);
     STR("console", "tls_cert", "", console_tls_cert);
     STR("console", "tls_key", "", console_tls_key);
 #undef STR

@@ -48,6 +48,7 @@ typedef struct {
     long console_rate_burst;             /* ... and its burst */
     long console_route_ms;               /* how often queues are routed */
     long console_reopen_window_s;        /* a closed conversation reopens on a message within this; 0 = never */
+    long console_reopen_sweep_s;         /* how often hilo:closed is swept for reopens left undone */
     const char *console_tls_cert;        /* PEM certificate: the HTTP port speaks TLS ("" = plain) */
     const char *console_tls_key;         /* its private key (PEM) */
     char config_dir[512];         /* directory of the config file, for relative paths */

@@ -206,6 +206,16 @@ class ConsoleRouting(HiloTestCase):
         ans = await a.request("wrapup", debtor=debtor, code="dispute", close=True)
         self.assertEqual(ans["t"], "ok", ans)
 
+    def message_while_reopens_fail(self, r, link, router, pmid):
+        """D1 writes to its closed conversation while Redis refuses reopen.lua (hilo:closed
+        holds a string; the real set waits in hilo:closed:kept): the message is acked and the
+        router that committed it logs the failed reopen."""
+        r.rename("hilo:closed", "hilo:closed:kept")
+        r.set("hilo:closed", "not a sorted set")
+        seq = link.send_envelope(provider_message_id=pmid, from_="+15550000001", text="one more thing")
+        self.assertEqual(link.wait_result(seq, 10).kind, "ack")
+        wait_until(lambda: router.log_lines("event=reopen_failed"), 5, "the failed reopen")
+
     def test_closed_conversation_reopens_on_the_debtors_next_message(self):
         r = self.setup_floor(["ana", "ben"])
         seed_debtor(r, "D1", ["+15550000001"])
@@ -263,11 +273,7 @@ class ConsoleRouting(HiloTestCase):
         async def scenario():
             a = await self.online("ana")
             await self.take_and_close(a, r, "D1", "+15550000001")
-            r.rename("hilo:closed", "hilo:closed:kept")
-            r.set("hilo:closed", "not a sorted set")
-            seq = link.send_envelope(provider_message_id="again-1", from_="+15550000001", text="one more thing")
-            self.assertEqual(link.wait_result(seq, 10).kind, "ack")
-            wait_until(lambda: router.log_lines("event=reopen_failed"), 5, "the failed reopen")
+            self.message_while_reopens_fail(r, link, router, "again-1")
             wait_until(lambda: router.log_lines("event=reopen_retry"), 5, "a retry")
             self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "closed")
             # Redis takes the call again: the next retry reopens it.
@@ -277,6 +283,50 @@ class ConsoleRouting(HiloTestCase):
             conv = r.hgetall(debtor_key("D1", "conv"))
             self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
             self.assertEqual([e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))].count("reopened"), 1)
+            await a.close()
+        run(scenario())
+
+    def test_a_reopen_lost_with_its_router_is_swept(self):
+        """The router that committed the debtor's message dies before its reopen went through
+        (here: Redis refused the call, then the router was killed with SIGKILL, retry list and
+        all). The other router's sweep of hilo:closed finds the message no one answered and
+        reopens the conversation: it is offered to its agent with no further message."""
+        r = self.setup_floor(["ana"], routers=2, reopen_sweep_s=1)
+        seed_debtor(r, "D1", ["+15550000001"])
+        first, second = self.routers
+        link = self.connector(first, "sms")
+
+        async def scenario():
+            a = await self.online("ana", second)
+            await self.take_and_close(a, r, "D1", "+15550000001")
+            self.message_while_reopens_fail(r, link, first, "lost-1")
+            first.kill9()
+            # 600 other closed conversations without a message since: the sweep pages through
+            # them all (ZSCAN, 200 a page) to find D1's, and leaves them closed.
+            quiet = ["Q%04d" % i for i in range(600)]
+            closed_ms = int(r.zscore("hilo:closed:kept", "D1"))
+            p = r.pipeline(transaction=False)
+            for d in quiet:
+                p.hset(debtor_key(d, "conv"), mapping={"state": "closed", "closed_ms": closed_ms, "msgs_in": 1,
+                                                       "closed_in": 1, "queue": "en.collections"})
+                p.zadd("hilo:closed:kept", {d: closed_ms})
+            p.execute()
+            r.delete("hilo:closed")
+            r.rename("hilo:closed:kept", "hilo:closed")
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "closed")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertEqual((conv["state"], conv["esc_reason"]), ("queued", "reopened"))
+            self.assertTrue(second.log_lines("event=reopened", "source=sweep"))
+            self.assertEqual([e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))].count("reopened"), 1)
+            # Later sweeps (one a second here) leave the accepted conversation with its agent.
+            self.assertIsNone(r.zscore("hilo:closed", "D1"))
+            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
+            await asyncio.sleep(2.5)
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "state"), "assigned")
+            self.assertEqual([e[1]["ev"] for e in r.xrange(debtor_key("D1", "audit"))].count("reopened"), 1)
+            self.assertEqual(r.zcard("hilo:closed"), len(quiet))
+            self.assertEqual({r.hget(debtor_key(d, "conv"), "state") for d in quiet}, {"closed"})
             await a.close()
         run(scenario())
 

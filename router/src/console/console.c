@@ -558,6 +558,7 @@ static void on_tick(uv_timer_t *t) {
     if (ready) {
         if (k->tick_n % (k->cfg->console_route_ms / TICK_MS) == 0) console_route_tick(k);
         console_reopen_retry(k);
+        console_reopen_sweep(k);
         read_events(k);
         poll_activity(k);
         if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);

@@ -78,6 +78,10 @@ struct hilo_console {
     char **reopen_retry;           /* debtors whose reopen.lua call failed, to try again */
     size_t reopen_nretry;
     int64_t reopen_retry_ms;       /* not before this (wall ms) */
+    bool reopen_sweeping, reopen_sweep_inflight;
+    char reopen_sweep_cursor[32];  /* next ZSCAN cursor of hilo:closed while sweeping */
+    int64_t reopen_sweep_ms;       /* next sweep starts then (wall ms; 0 = at once) */
+    long reopen_swept;             /* closed conversations looked at by this sweep */
     long following;                /* followed-conversation slots in use over all sockets;
                                     * hilo:convs is read only while there are some */
     int64_t presence_ms;           /* last presence walk */
@@ -151,6 +155,10 @@ void console_reopen(hilo_console_t *k, const char **debtors, int n); /* reopen.l
  * REOPEN_RETRY_MS until they get through. */
 void console_reopen_retry(hilo_console_t *k);
 void console_reopen_forget(hilo_console_t *k); /* frees the retry list (at the end) */
+/* On the tick: every [console] reopen_sweep_s (and once at start), reopen.lua runs over all of
+ * hilo:closed, a page per tick, for reopens no router did (one stopped between the commit and
+ * its reopen call, or before its retry went through). */
+void console_reopen_sweep(hilo_console_t *k);
 
 /* --- views.c --- */
 void console_send_agent(conn_t *c);                          /* offers + conversations */

@@ -2,7 +2,9 @@
  * accept timeouts, agents gone past the grace period; deadlines live in Redis so any router
  * sweeps them), and agent_ops.lua for what agents and supervisors do (accept, decline,
  * transfer, wrap-up, close, availability). Capacity is checked and reserved inside the
- * scripts, atomically. */
+ * scripts, atomically. reopen.lua for closed conversations the debtor writes to again: on
+ * the commit's word (inbound.c), its retries, and a periodic sweep of hilo:closed for the
+ * reopens a stopped router never did. */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,8 +46,11 @@ void console_route_tick(hilo_console_t *k) {
 #define REOPEN_RETRY_MS 1000
 #define REOPEN_RETRY_MAX 10000 /* debtors kept for a retry; past it the oldest are given up */
 
+#define REOPEN_SWEEP_PAGE "200" /* hilo:closed entries per ZSCAN page (one page per tick) */
+
 /* The debtors of one reopen.lua call, for a retry should it fail. */
 typedef struct {
+    const char *source; /* "message" (the commit found it closed), "retry" or "sweep" */
     int n;
     char *debtors[];
 } reopen_req_t;
@@ -74,6 +79,8 @@ static void keep_for_retry(hilo_console_t *k, reopen_req_t *q) {
     k->reopen_retry_ms = hilo_now_ms() + REOPEN_RETRY_MS;
 }
 
+static void reopen_call(hilo_console_t *k, const char **debtors, int n, const char *source);
+
 static void reopen_req_free(void *arg) {
     reopen_req_t *q = arg;
     for (int i = 0; i < q->n; i++) free(q->debtors[i]);
@@ -84,8 +91,13 @@ static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
     (void)conn;
     reopen_req_t *q = arg;
     if (n >= 1 && json_is_integer(res[0])) {
-        if (json_integer_value(res[0]) > 0)
-            hilo_log_info("console", "event=reopened conversations=%lld", (long long)json_integer_value(res[0]));
+        json_int_t reopened = json_integer_value(res[0]);
+        /* A sweep that reopens something found a message no router had answered: worth a
+         * warning (a router stopped between a commit and its reopen). */
+        if (reopened > 0 && strcmp(q->source, "sweep") == 0)
+            hilo_log_warn("console", "event=reopened conversations=%lld source=sweep", (long long)reopened);
+        else if (reopened > 0)
+            hilo_log_info("console", "event=reopened conversations=%lld source=%s", (long long)reopened, q->source);
     } else {
         const char *e = n >= 1 && res[0] ? jstr(res[0], "error") : "no reply";
         hilo_log_warn("console", "event=reopen_failed conversations=%d reply=\"%s\" effect=\"tried again in %d ms\"",
@@ -102,7 +114,7 @@ void console_reopen_retry(hilo_console_t *k) {
     k->reopen_retry = NULL;
     k->reopen_nretry = 0;
     hilo_log_info("console", "event=reopen_retry conversations=%zu", n);
-    console_reopen(k, (const char **)debtors, (int)n);
+    reopen_call(k, (const char **)debtors, (int)n, "retry");
     for (size_t i = 0; i < n; i++) free(debtors[i]);
     free(debtors);
 }
@@ -114,9 +126,10 @@ void console_reopen_forget(hilo_console_t *k) {
     k->reopen_nretry = 0;
 }
 
-void console_reopen(hilo_console_t *k, const char **debtors, int n) {
+static void reopen_call(hilo_console_t *k, const char **debtors, int n, const char *source) {
     if (n == 0 || k->cfg->console_reopen_window_s == 0) return;
     reopen_req_t *q = hilo_xmalloc(sizeof *q + (size_t)n * sizeof q->debtors[0]);
+    q->source = source;
     q->n = n;
     for (int i = 0; i < n; i++) q->debtors[i] = hilo_xstrdup(debtors[i]);
     const char **argv = hilo_xmalloc(sizeof *argv * (size_t)(n + 5));
@@ -135,6 +148,62 @@ void console_reopen(hilo_console_t *k, const char **debtors, int n) {
     batch_mark_script(b, SCRIPT_REOPEN);
     batch_run(b);
     free(argv);
+}
+
+void console_reopen(hilo_console_t *k, const char **debtors, int n) { reopen_call(k, debtors, n, "message"); }
+
+/* --- the sweep of hilo:closed ------------------------------------------------------------ */
+
+static void sweep_done(hilo_console_t *k) {
+    k->reopen_sweeping = false;
+    k->reopen_sweep_ms = hilo_now_ms() + k->cfg->console_reopen_sweep_s * 1000;
+}
+
+static void on_sweep_page(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)conn;
+    (void)arg;
+    k->reopen_sweep_inflight = false;
+    json_t *r = n >= 1 ? res[0] : NULL;
+    const char *cursor = json_is_array(r) && json_array_size(r) == 2 ? json_string_value(json_array_get(r, 0)) : NULL;
+    json_t *page = cursor ? json_array_get(r, 1) : NULL;
+    if (!json_is_array(page) || strlen(cursor) >= sizeof k->reopen_sweep_cursor) {
+        const char *e = r && json_is_object(r) ? jstr(r, "error") : "unexpected reply";
+        hilo_log_warn("console", "event=reopen_sweep_failed reply=\"%s\" effect=\"swept again in %ld s\"", e ? e : "?",
+                      k->cfg->console_reopen_sweep_s);
+        sweep_done(k);
+        return;
+    }
+    /* ZSCAN's page: member, score, member, score... */
+    int m = (int)(json_array_size(page) / 2);
+    const char **debtors = hilo_xmalloc(sizeof *debtors * (size_t)(m ? m : 1));
+    int nd = 0;
+    for (int i = 0; i < m; i++) {
+        const char *d = json_string_value(json_array_get(page, (size_t)i * 2));
+        if (d && console_debtor_ok(d)) debtors[nd++] = d;
+    }
+    reopen_call(k, debtors, nd, "sweep");
+    free(debtors);
+    k->reopen_swept += nd;
+    if (strcmp(cursor, "0") == 0) {
+        hilo_log_debug("console", "event=reopen_swept closed=%ld", k->reopen_swept);
+        sweep_done(k);
+    } else {
+        snprintf(k->reopen_sweep_cursor, sizeof k->reopen_sweep_cursor, "%s", cursor);
+    }
+}
+
+void console_reopen_sweep(hilo_console_t *k) {
+    if (k->reopen_sweep_inflight || k->cfg->console_reopen_window_s == 0) return;
+    if (!k->reopen_sweeping) {
+        if (hilo_now_ms() < k->reopen_sweep_ms) return;
+        k->reopen_sweeping = true;
+        k->reopen_swept = 0;
+        snprintf(k->reopen_sweep_cursor, sizeof k->reopen_sweep_cursor, "0");
+    }
+    k->reopen_sweep_inflight = true;
+    batch_t *b = batch_new(k, NULL, on_sweep_page, NULL);
+    batch_cmd(b, "ZSCAN hilo:closed %s COUNT " REOPEN_SWEEP_PAGE, k->reopen_sweep_cursor);
+    batch_run(b);
 }
 
 typedef struct {
