@@ -42,20 +42,22 @@ for i = 0, #KEYS / 4 - 1 do
     end
     -- The audit trail is append-only (never trimmed here): it outlives the capped history.
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
-    local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch)
+    local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch, 'msgs_in', 'created_ms')
     local closed = f[1] == 'closed'
-    local n = redis.call('HINCRBY', kconv, 'msgs_in', 1)
-    -- The conversation's creation fields on its first inbound (unless an outbound created it).
-    if n == 1 and redis.call('HSETNX', kconv, 'created_ms', now) == 1 then
-      redis.call('HSET', kconv, 'state', 'open', 'unidentified', ARGV[a + 5])
-    end
+    -- The inbound count is read above and written with the other fields: one command less
+    -- than HINCRBY + HSET, in the script and in the AOF.
+    local n = (tonumber(f[4]) or 0) + 1
     -- The channel and address are written only when they change: every byte written here is
     -- in the AOF, which the once-a-second fsync writes back (docs/performance.md).
     if f[2] == ch and f[3] == addr then
-      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_in:' .. ch, now)
+      redis.call('HSET', kconv, 'msgs_in', n, 'updated_ms', now, 'last_in_ms', now, 'last_in:' .. ch, now)
     else
-      redis.call('HSET', kconv, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch, 'addr:' .. ch, addr,
-                 'last_in:' .. ch, now)
+      redis.call('HSET', kconv, 'msgs_in', n, 'updated_ms', now, 'last_in_ms', now, 'last_channel', ch,
+                 'addr:' .. ch, addr, 'last_in:' .. ch, now)
+    end
+    -- The conversation's creation fields on its first inbound (unless an outbound created it).
+    if n == 1 and not f[5] then
+      redis.call('HSET', kconv, 'created_ms', now, 'state', 'open', 'unidentified', ARGV[a + 5])
     end
     if n % PRUNE_EVERY == 0 then
       redis.call('ZREMRANGEBYSCORE', kseen, '-inf', string.format('%d', tonumber(now) - tonumber(ARGV[3])))
