@@ -60,6 +60,37 @@ class ConsoleRestart(HiloTestCase):
             await c.close()
         run(scenario())
 
+    def test_router_stops_with_console_requests_waiting_for_redis(self):
+        """Redis holds every reply (CLIENT PAUSE) while an agent's requests are in flight, and
+        the router is stopped: it exits 0, and the requests' state is freed even though their
+        callbacks never run (the ASan pass fails on a leak; stop_and_check reads its log)."""
+        redis = self.redis()
+        router = self.router(redis, overrides=console_overrides())
+        add_agent(router.conf_path, "ana")
+        r = redis.client()
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            c = await Console(router, token_for(router, "ana")).connect()
+            await c.latest("hello")
+            await c.request("state", state="available")
+            escalate(r, "D1", addr="+15550000001")
+            await c.latest("agent", lambda m: [o for o in m["offers"] if o["debtor"] == "D1"])
+            self.assertEqual((await c.request("accept", debtor="D1"))["t"], "ok")
+            r.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+            # One request of each kind that carries state through its Redis round trip.
+            await c.send("note", debtor="D1", text="waiting for Redis")
+            await c.send("reply", debtor="D1", channel="sms", text="waiting too")
+            await c.send("open", debtor="D1")
+            await c.send("decline", debtor="D1")
+            await asyncio.sleep(0.3)
+            self.assertEqual(router.stop(), 0)
+            self.assertEqual([m for m in c.inbox if m.get("t") in ("ok", "error", "reply_result")
+                              and m.get("rid", 0) > 3], [], "answered while Redis held every reply")
+        run(scenario())
+        r.execute_command("CLIENT", "UNPAUSE")
+        self.assertTrue(router.log_lines("event=stopped"))
+
     def test_supervisor_on_another_router_reassigns(self):
         redis = self.redis()
         r1 = self.router(redis, name="router-1", overrides=console_overrides())

@@ -68,6 +68,8 @@ static void login_free(login_t *l) {
     free(l);
 }
 
+static void login_free_arg(void *l) { login_free(l); }
+
 static void on_session_stored(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
     login_t *l = arg;
@@ -120,7 +122,7 @@ static void verify_done(uv_work_t *w, int status) {
     console_token_hash(l->token, l->session);
     int64_t now = hilo_now_ms();
     l->exp_ms = now + (int64_t)k->cfg->console_session_ttl_s * 1000;
-    batch_t *b = batch_new(k, NULL, on_session_stored, l);
+    batch_t *b = batch_new(k, NULL, on_session_stored, l, login_free_arg);
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", l->session);
     batch_cmd(b, "HSET %s agent %s role %s created_ms %lld exp_ms %lld", key, l->agent, l->role, (long long)now,
@@ -190,7 +192,7 @@ static void on_login(hilo_http_req_t *req, const char *body, size_t len, const c
     snprintf(l->agent, sizeof l->agent, "%s", agent);
     l->password = hilo_xstrdup(pw);
     json_decref(j);
-    batch_t *b = batch_new(k, NULL, on_account, l);
+    batch_t *b = batch_new(k, NULL, on_account, l, login_free_arg);
     batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled", l->agent);
     batch_cmd(b, "GET hilo:login_fail:%s", l->agent);
     batch_run(b);
@@ -243,7 +245,7 @@ static void on_session(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
     c->supervisor = strcmp(role, "supervisor") == 0;
     c->session_exp_ms = exp_ms;
     json_decref(s);
-    batch_t *b = batch_new(k, c, on_account_for_conn, NULL);
+    batch_t *b = batch_new(k, c, on_account_for_conn, NULL, NULL);
     batch_cmd(b, "HMGET hilo:agent:%s name disabled", c->agent);
     batch_run(b);
 }
@@ -257,7 +259,7 @@ void console_auth_connect(conn_t *c, const char *token) {
         return;
     }
     console_token_hash(token, c->session);
-    batch_t *b = batch_new(k, c, on_session, NULL);
+    batch_t *b = batch_new(k, c, on_session, NULL, NULL);
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", c->session);
     batch_cmd(b, "HGETALL %s", key);
@@ -283,7 +285,7 @@ static void on_logout(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
 void console_auth_logout(conn_t *c, json_t *rid) {
     hilo_console_t *k = c->console;
     c->logging_out = true;
-    batch_t *b = batch_new(k, c, on_logout, json_incref(rid));
+    batch_t *b = batch_new(k, c, on_logout, json_incref(rid), batch_free_json);
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", c->session);
     batch_cmd(b, "DEL %s", key);

@@ -103,12 +103,13 @@ static void on_batch_reply(redisReply *r, void *arg) {
     if (++b->got == b->sent && b->running) batch_finish(b);
 }
 
-batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg) {
+batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg, void (*free_arg)(void *)) {
     batch_t *b = hilo_xcalloc(1, sizeof *b);
     b->k = k;
     b->conn = conn;
     b->fn = fn;
     b->arg = arg;
+    b->free_arg = free_arg;
     if (conn) conn_ref(conn);
     return b;
 }
@@ -179,7 +180,7 @@ void batch_script(batch_t *b, int script, int nargs, const char **args) {
 
 void batch_mark_script(batch_t *b, int script) { b->script[b->sent - 1] = script; }
 
-void batch_own_arg(batch_t *b, void (*free_arg)(void *)) { b->free_arg = free_arg; }
+void batch_free_json(void *json) { json_decref(json); }
 
 void batch_run(batch_t *b) {
     b->running = true;

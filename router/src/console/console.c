@@ -483,12 +483,12 @@ static void poll_activity(hilo_console_t *k) {
     }
     k->activity_inflight = true;
     if (k->activity_since_ms < 0) {
-        batch_t *b = batch_new(k, NULL, on_activity_start, NULL);
+        batch_t *b = batch_new(k, NULL, on_activity_start, NULL, NULL);
         batch_cmd(b, "TIME");
         batch_run(b);
         return;
     }
-    batch_t *b = batch_new(k, NULL, on_activity, NULL);
+    batch_t *b = batch_new(k, NULL, on_activity, NULL, NULL);
     batch_cmd(b, "ZRANGEBYSCORE hilo:convs %lld +inf WITHSCORES LIMIT 0 %lld", (long long)k->activity_since_ms,
               (long long)ACTIVITY_LIMIT);
     batch_run(b);

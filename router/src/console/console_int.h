@@ -113,9 +113,10 @@ typedef struct batch batch_t;
 /* res[i]: the i-th reply as JSON (string, integer, array, null; {"error": "..."} for error
  * replies; NULL when the command failed or Redis is down). conn may be NULL. */
 typedef void (*batch_fn)(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg);
-batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg);
-/* fn frees arg; when the router closes first, fn is not called and free_arg frees it. */
-void batch_own_arg(batch_t *b, void (*free_arg)(void *));
+/* fn gets arg (and frees it, or hands it on); when the router closes before the replies, fn
+ * is not called and free_arg (NULL: arg needs no freeing) frees it instead. */
+batch_t *batch_new(hilo_console_t *k, conn_t *conn, batch_fn fn, void *arg, void (*free_arg)(void *));
+void batch_free_json(void *json); /* a free_arg for a json_t */
 void batch_cmd(batch_t *b, const char *fmt, ...);
 void batch_argv(batch_t *b, int argc, const char **argv, const size_t *lens);
 /* EVALSHA of one of the console's scripts with string arguments (nkeys = 0). */

@@ -38,7 +38,7 @@ void console_route_tick(hilo_console_t *k) {
     snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
     snprintf(reopen, sizeof reopen, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
     const char *args[6] = {now, timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH};
-    batch_t *b = batch_new(k, NULL, on_routed, NULL);
+    batch_t *b = batch_new(k, NULL, on_routed, NULL, NULL);
     batch_script(b, SCRIPT_ROUTE, 6, args);
     batch_run(b);
 }
@@ -142,8 +142,7 @@ static void reopen_call(hilo_console_t *k, const char **debtors, int n, const ch
     argv[3] = now;
     argv[4] = window;
     for (int i = 0; i < n; i++) argv[5 + i] = debtors[i];
-    batch_t *b = batch_new(k, NULL, on_reopened, q);
-    batch_own_arg(b, reopen_req_free);
+    batch_t *b = batch_new(k, NULL, on_reopened, q, reopen_req_free);
     batch_argv(b, n + 5, argv, NULL);
     batch_mark_script(b, SCRIPT_REOPEN);
     batch_run(b);
@@ -201,7 +200,7 @@ void console_reopen_sweep(hilo_console_t *k) {
         snprintf(k->reopen_sweep_cursor, sizeof k->reopen_sweep_cursor, "0");
     }
     k->reopen_sweep_inflight = true;
-    batch_t *b = batch_new(k, NULL, on_sweep_page, NULL);
+    batch_t *b = batch_new(k, NULL, on_sweep_page, NULL, NULL);
     batch_cmd(b, "ZSCAN hilo:closed %s COUNT " REOPEN_SWEEP_PAGE, k->reopen_sweep_cursor);
     batch_run(b);
 }
@@ -212,6 +211,12 @@ typedef struct {
     char debtor[CONSOLE_ID_MAX + 32];
     char target[CONSOLE_ID_MAX + 1]; /* op "state": the agent whose state is set ("" = the actor) */
 } op_t;
+
+static void op_free(void *arg) {
+    op_t *o = arg;
+    json_decref(o->rid);
+    free(o);
+}
 
 static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     op_t *o = arg;
@@ -233,8 +238,7 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
         const char *code = json_string_value(json_array_get(r, 1));
         conn_error(c, o->rid, code ? code : "refused", code ? code : "refused");
     }
-    json_decref(o->rid);
-    free(o);
+    op_free(o);
 }
 
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {
@@ -258,7 +262,7 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     snprintf(o->debtor, sizeof o->debtor, "%s", debtor);
     const char *target = jstr(args, "agent");
     if (target && console_agent_id_ok(target)) snprintf(o->target, sizeof o->target, "%s", target);
-    batch_t *b = batch_new(k, c, on_op, o);
+    batch_t *b = batch_new(k, c, on_op, o, op_free);
     batch_script(b, SCRIPT_OPS, 8, argv);
     batch_run(b);
     free(aj);

@@ -62,7 +62,7 @@ static void floor_request(hilo_console_t *k) {
     snprintf(now, sizeof now, "%lld", (long long)k->floor_now_ms);
     snprintf(sla, sizeof sla, "%lld", (long long)k->cfg->console_sla_s * 1000);
     const char *args[4] = {now, sla, k->floor_cursor, FLOOR_PART_AGENTS};
-    batch_t *b = batch_new(k, NULL, on_floor, NULL);
+    batch_t *b = batch_new(k, NULL, on_floor, NULL, NULL);
     batch_script(b, SCRIPT_FLOOR, 4, args);
     batch_run(b);
 }
@@ -88,7 +88,7 @@ static void on_agents(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
 
 /* {"t":"agents"}: the agent ids, for the reassign picker. */
 void console_agents_list(conn_t *c, json_t *rid) {
-    batch_t *b = batch_new(c->console, c, on_agents, json_incref(rid));
+    batch_t *b = batch_new(c->console, c, on_agents, json_incref(rid), batch_free_json);
     batch_cmd(b, "SMEMBERS hilo:agents");
     batch_run(b);
 }

@@ -41,6 +41,15 @@ typedef struct {
     json_t *live, *account;
 } snap_t;
 
+static void snap_free(void *arg) {
+    snap_t *s = arg;
+    json_decref(s->offers);
+    json_decref(s->convs);
+    json_decref(s->live);
+    json_decref(s->account);
+    free(s);
+}
+
 static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     snap_t *s = arg;
     c->agent_inflight = false;
@@ -100,11 +109,7 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
                                (json_int_t)now));
     }
     (void)k;
-    json_decref(s->offers);
-    json_decref(s->convs);
-    json_decref(s->live);
-    json_decref(s->account);
-    free(s);
+    snap_free(s);
     /* A change arrived while this snapshot was being read: read again. */
     if (c->dirty_agent) console_send_agent(c);
 }
@@ -128,7 +133,7 @@ static void on_snapshot(hilo_console_t *k, conn_t *c, json_t **res, int n, void 
     s->offers = json_is_array(res[1]) ? json_incref(res[1]) : json_array();
     s->convs = json_is_array(res[2]) ? json_incref(res[2]) : json_array();
     s->account = json_incref(res[3]);
-    batch_t *b = batch_new(k, c, on_snapshot_items, s);
+    batch_t *b = batch_new(k, c, on_snapshot_items, s, snap_free);
     json_t *lists[2] = {s->offers, s->convs};
     int count = 0;
     for (int l = 0; l < 2; l++) {
@@ -162,7 +167,7 @@ void console_send_agent(conn_t *c) {
     c->dirty_agent = false;
     c->agent_inflight = true;
     c->snap_ms = hilo_now_ms();
-    batch_t *b = batch_new(c->console, c, on_snapshot, NULL);
+    batch_t *b = batch_new(c->console, c, on_snapshot, NULL, NULL);
     batch_cmd(b, "HGETALL hilo:agent:%s:live", c->agent);
     batch_cmd(b, "SMEMBERS hilo:agent:%s:offers", c->agent);
     batch_cmd(b, "SMEMBERS hilo:agent:%s:convs", c->agent);
@@ -327,7 +332,7 @@ void console_send_conv(conn_t *c, const char *debtor) {
     key(hk, sizeof hk, debtor, HILO_KEY_HIST);
     key(pk, sizeof pk, debtor, HILO_KEY_PROMISES);
     key(nk, sizeof nk, debtor, "notes");
-    batch_t *b = batch_new(k, c, on_conv, hilo_xstrdup(debtor));
+    batch_t *b = batch_new(k, c, on_conv, hilo_xstrdup(debtor), free);
     batch_cmd(b, "HGETALL %s", ck);
     batch_cmd(b, "HGETALL %s", dk);
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", hk, (long long)THREAD_ITEMS);
@@ -341,6 +346,12 @@ typedef struct {
     json_t *rid;
     char debtor[CONSOLE_ID_MAX + 32];
 } open_t;
+
+static void open_free(void *arg) {
+    open_t *o = arg;
+    json_decref(o->rid);
+    free(o);
+}
 
 static void on_open_check(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)k;
@@ -368,8 +379,7 @@ static void on_open_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
     conn_ok(c, o->rid, json_pack("{s:s}", "debtor", o->debtor));
     console_send_conv(c, o->debtor);
 out:
-    json_decref(o->rid);
-    free(o);
+    open_free(o);
 }
 
 void console_open_conv(conn_t *c, json_t *rid, const char *debtor) {
@@ -378,7 +388,7 @@ void console_open_conv(conn_t *c, json_t *rid, const char *debtor) {
     open_t *o = hilo_xcalloc(1, sizeof *o);
     o->rid = json_incref(rid);
     snprintf(o->debtor, sizeof o->debtor, "%s", debtor);
-    batch_t *b = batch_new(c->console, c, on_open_check, o);
+    batch_t *b = batch_new(c->console, c, on_open_check, o, open_free);
     batch_cmd(b, "HGETALL %s", ck);
     batch_run(b);
 }
@@ -401,6 +411,8 @@ static void reply_free(reply_t *r) {
     hilo_outbound_record_destroy(&r->rec);
     free(r);
 }
+
+static void reply_free_arg(void *r) { reply_free(r); }
 
 static void reply_blocked(hilo_console_t *k, conn_t *c, reply_t *r, const hilo_verdict_t *v) {
     char ak[HILO_KEY_MAX];
@@ -457,7 +469,7 @@ static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     int argc;
     const char **argv;
     const size_t *lens;
-    batch_t *b = batch_new(k, c, on_committed, r);
+    batch_t *b = batch_new(k, c, on_committed, r, reply_free_arg);
     hilo_outbound_record_argv(r->rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
     hilo_outbound_record_listing_argv(r->rec, &argc, &argv, &lens);
@@ -534,7 +546,7 @@ static void on_reply_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
                 reply_blocked(k, c, r, &v);
                 reply_free(r);
             } else {
-                batch_t *b = batch_new(k, c, on_cap, r);
+                batch_t *b = batch_new(k, c, on_cap, r, reply_free_arg);
                 batch_argv(b, cmd.argc, cmd.argv, cmd.argvlen);
                 batch_run(b);
             }
@@ -560,7 +572,7 @@ void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *chann
     char ck[HILO_KEY_MAX], dk[HILO_KEY_MAX];
     key(ck, sizeof ck, debtor, HILO_KEY_CONV);
     key(dk, sizeof dk, debtor, HILO_KEY_DEBTOR);
-    batch_t *b = batch_new(c->console, c, on_reply_facts, r);
+    batch_t *b = batch_new(c->console, c, on_reply_facts, r, reply_free_arg);
     batch_cmd(b, "HGETALL %s", ck);
     batch_cmd(b, "HGETALL %s", dk);
     if (c->console->cfg->test_clock) batch_cmd(b, "GET hilo:test:now_ms");
@@ -575,14 +587,19 @@ typedef struct {
     char *text;
 } note_t;
 
+static void note_free(void *arg) {
+    note_t *o = arg;
+    json_decref(o->rid);
+    free(o->text);
+    free(o);
+}
+
 static void on_note_done(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)k;
     note_t *o = arg;
     if (n >= 1 && res_ok(res[0])) conn_ok(c, o->rid, json_pack("{s:s}", "debtor", o->debtor));
     else conn_error(c, o->rid, "unavailable", "the note was not stored");
-    json_decref(o->rid);
-    free(o->text);
-    free(o);
+    note_free(o);
 }
 
 static void on_note_check(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
@@ -591,9 +608,7 @@ static void on_note_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
     if (!conn_alive(c) || !may_read(c, conv) || json_object_size(conv) == 0) {
         conn_error(c, o->rid, "forbidden", "this conversation is not offered or assigned to you");
         json_decref(conv);
-        json_decref(o->rid);
-        free(o->text);
-        free(o);
+        note_free(o);
         return;
     }
     json_decref(conv);
@@ -603,7 +618,7 @@ static void on_note_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
     json_t *j = json_pack("{s:s,s:s,s:I}", "by", by, "text", o->text, "ms", (json_int_t)hilo_now_ms());
     char *js = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    batch_t *b = batch_new(k, c, on_note_done, o);
+    batch_t *b = batch_new(k, c, on_note_done, o, note_free);
     batch_cmd(b, "XADD %s MAXLEN ~ 1000 * j %s", nk, js);
     batch_cmd(b, "XADD hilo:console:events MAXLEN ~ 10000 * k note a %s d %s", "", o->debtor);
     batch_run(b);
@@ -621,7 +636,7 @@ void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text) 
     o->text = hilo_xstrdup(text);
     char ck[HILO_KEY_MAX];
     key(ck, sizeof ck, debtor, HILO_KEY_CONV);
-    batch_t *b = batch_new(c->console, c, on_note_check, o);
+    batch_t *b = batch_new(c->console, c, on_note_check, o, note_free);
     batch_cmd(b, "HGETALL %s", ck);
     batch_run(b);
 }
