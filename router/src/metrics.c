@@ -87,6 +87,11 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     g->identity_cache_live ? 1 : 0, g->identity_cache_entries, (unsigned long long)m->identity_hits,
                     (unsigned long long)m->identity_misses, (unsigned long long)m->identity_invalidated,
                     (unsigned long long)m->identity_drops, (unsigned long long)g->identity_cache_evicted);
+    if (g->clock_known)
+        hilo_buf_printf(o,
+                        "# HELP hilo_clock_offset_seconds Redis's clock minus this router's (last check, every 10 s).\n"
+                        "# TYPE hilo_clock_offset_seconds gauge\nhilo_clock_offset_seconds %.4f\n",
+                        g->clock_offset_ms / 1000);
     histogram(o, "hilo_redis_latency_seconds", "Round trip of one Redis command.", &m->redis_latency);
     histogram(o, "hilo_commit_latency_seconds", "Envelope received to ack sent.", &m->commit_latency);
 }

@@ -46,6 +46,8 @@ typedef struct {
     bool identity_cache_live;         /* the identity cache is in use */
     size_t identity_cache_entries;
     uint64_t identity_cache_evicted;  /* counter: entries dropped to make room */
+    bool clock_known;                 /* a clock reading exists (clock_check.c) */
+    double clock_offset_ms;           /* Redis's clock minus this router's */
 } hilo_metrics_gauges_t;
 
 void hilo_histogram_observe(hilo_histogram_t *h, double seconds);

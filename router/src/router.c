@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <zmq.h>
 
+#include "clock_check.h"
 #include "dispatch.h"
 #include "engine.h"
 #include "hilo/common.h"
@@ -24,6 +25,7 @@ struct hilo_router {
     hilo_http_t *http;
     hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
     hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
+    hilo_clock_check_t *clock; /* this router's clock against Redis's */
     uv_signal_t sigterm, sigint;
     bool signals;             /* the signal handles were initialized */
 };
@@ -55,7 +57,8 @@ static void on_store_state(bool ready, void *arg) {
         for (int c = 1; c < HILO_CHANNEL_MAX; c++) hilo_dispatch_kick(ctx->dispatch, c);
 }
 
-static void gauges(const hilo_router_ctx_t *ctx, hilo_metrics_gauges_t *g) {
+static void gauges(const hilo_router_t *r, hilo_metrics_gauges_t *g) {
+    const hilo_router_ctx_t *ctx = &r->ctx;
     for (int c = 1; c < HILO_CHANNEL_MAX; c++) g->connectors[c] = hilo_link_server_peer_count(ctx->link, c);
     g->redis_up = hilo_store_ready(ctx->store);
     g->inflight = ctx->inflight;
@@ -64,12 +67,14 @@ static void gauges(const hilo_router_ctx_t *ctx, hilo_metrics_gauges_t *g) {
     g->identity_cache_live = ig.live;
     g->identity_cache_entries = ig.entries;
     g->identity_cache_evicted = ig.evicted;
+    g->clock_known = hilo_clock_check_offset(r->clock, &g->clock_offset_ms);
 }
 
 static void on_metrics(hilo_http_reply_t *reply, void *arg) {
-    hilo_router_ctx_t *ctx = arg;
+    hilo_router_t *r = arg;
+    hilo_router_ctx_t *ctx = &r->ctx;
     hilo_metrics_gauges_t g = {.redis_up = false};
-    gauges(ctx, &g);
+    gauges(r, &g);
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     hilo_metrics_render(&ctx->metrics, &g, &reply->body);
 }
@@ -77,9 +82,10 @@ static void on_metrics(hilo_http_reply_t *reply, void *arg) {
 /* 200 when this router can accept envelopes (Redis connected, scripts loaded), else 503:
  * a load balancer or an operator reads the reason in the JSON. */
 static void on_healthz(hilo_http_reply_t *reply, void *arg) {
-    hilo_router_ctx_t *ctx = arg;
+    hilo_router_t *r = arg;
+    hilo_router_ctx_t *ctx = &r->ctx;
     hilo_metrics_gauges_t g = {.redis_up = false};
-    gauges(ctx, &g);
+    gauges(r, &g);
     json_t *o = json_object(), *conns = json_object();
     for (int c = 1; c < HILO_CHANNEL_MAX; c++) json_object_set_new(conns, hilo_channel_name(c), json_integer(g.connectors[c]));
     json_object_set_new(o, "status", json_string(g.redis_up ? "ok" : "unavailable"));
@@ -124,13 +130,14 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
         }
     }
     if (cfg->engine) r->promises = hilo_promises_new(ctx);
+    r->clock = hilo_clock_check_new(ctx);
     r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key);
     if (!ctx->link || !r->http) {
         hilo_router_destroy(&r);
         return NULL;
     }
-    hilo_http_route(r->http, "/healthz", on_healthz, ctx);
-    hilo_http_route(r->http, "/metrics", on_metrics, ctx);
+    hilo_http_route(r->http, "/healthz", on_healthz, r);
+    hilo_http_route(r->http, "/metrics", on_metrics, r);
     char cerr[256];
     r->console = hilo_console_new(ctx, r->http, cerr, sizeof cerr);
     if (!r->console) {
@@ -150,6 +157,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     hilo_identity_cache_start(ctx->identity);
     hilo_dispatch_start(ctx->dispatch);
     if (r->promises) hilo_promises_start(r->promises);
+    hilo_clock_check_start(r->clock);
     hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
                   cfg->http_bind, cfg->http_port);
     return r;
@@ -180,6 +188,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     if (r->console) hilo_console_stop(r->console); /* its own Redis connection */
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);
+    hilo_clock_check_destroy(&r->clock);
     hilo_engine_destroy(&ctx->engine);
     hilo_inbound_destroy(&ctx->inbound);
     if (r->signals) {

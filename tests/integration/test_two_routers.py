@@ -78,6 +78,22 @@ class TwoRouters(HiloTestCase):
         self.assertEqual(dup(self.r1), 1)
         self.assertEqual(dup(self.r2), 1)
 
+    def test_a_router_clock_off_shows_on_metrics_and_in_the_log(self):
+        """A third router runs 4 s behind (libfaketime): its /metrics shows Redis's clock ~4 s
+        ahead and its log warns once (event=clock_skew); routers in step show ~0 and stay
+        quiet. Offer deadlines, presence and history times use each router's own clock, so
+        operators need to see the skew."""
+        behind = self.router(self.rs, "router-behind", clock_offset_s=-4)
+        offset = lambda rt: rt.metrics().value("hilo_clock_offset_seconds")
+        wait_until(lambda: behind.metrics().has("hilo_clock_offset_seconds"), 5, "the first clock check")
+        self.assertAlmostEqual(offset(behind), 4.0, delta=0.5)
+        wait_until(lambda: behind.log_lines("event=clock_skew"), 5, "the skew warning")
+        self.assertEqual(len(behind.log_lines("event=clock_skew")), 1, "one warning, not one per check")
+        for rt in (self.r1, self.r2):
+            wait_until(lambda: rt.metrics().has("hilo_clock_offset_seconds"), 5, "the first clock check")
+            self.assertLess(abs(offset(rt)), 0.2)
+            self.assertEqual(rt.log_lines("event=clock_skew"), [])
+
     def test_kill9_one_router_other_serves(self):
         conns = [self.connector(self.r1, "sms", "sms-1", ack_timeout=3.0, window=100),
                  self.connector(self.r1, "whatsapp", "wa-1", ack_timeout=3.0, window=100),
