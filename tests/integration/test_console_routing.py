@@ -330,6 +330,19 @@ class ConsoleRouting(HiloTestCase):
             await a.close()
         run(scenario())
 
+    def test_a_failing_sweep_is_swept_again_not_retried(self):
+        """A sweep whose reopen.lua call fails (here a debtor in hilo:closed whose conversation
+        key holds a string) is logged and left to the next sweep: its debtors, most of whom
+        need nothing, do not go to the retry list meant for messages found closed."""
+        r = self.setup_floor(["ana"], reopen_sweep_s=1)
+        router = self.routers[0]
+        sec, _ = r.time()
+        r.zadd("hilo:closed", {"D9": sec * 1000})
+        r.set(debtor_key("D9", "conv"), "not a hash")
+        wait_until(lambda: len(router.log_lines("event=reopen_failed", "source=sweep")) >= 2, 5,
+                   "two sweeps failing")
+        self.assertEqual(router.log_lines("event=reopen_retry"), [])
+
     def test_live_push_does_not_depend_on_router_clocks(self):
         """Two routers share Redis and the second one's clock runs 5 s behind. An agent on the
         first follows a conversation; the debtor's message, committed by the second router, is

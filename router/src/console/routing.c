@@ -100,9 +100,17 @@ static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, vo
             hilo_log_info("console", "event=reopened conversations=%lld source=%s", (long long)reopened, q->source);
     } else {
         const char *e = n >= 1 && res[0] ? jstr(res[0], "error") : "no reply";
-        hilo_log_warn("console", "event=reopen_failed conversations=%d reply=\"%s\" effect=\"tried again in %d ms\"",
-                      q->n, e ? e : "?", REOPEN_RETRY_MS);
-        keep_for_retry(k, q);
+        if (strcmp(q->source, "sweep") == 0) {
+            /* Most of a sweep's debtors need nothing: the next sweep tries them all again,
+             * rather than the retry list filling with them. */
+            hilo_log_warn("console", "event=reopen_failed conversations=%d source=sweep reply=\"%s\" "
+                                     "effect=\"swept again in %ld s\"",
+                          q->n, e ? e : "?", k->cfg->console_reopen_sweep_s);
+        } else {
+            hilo_log_warn("console", "event=reopen_failed conversations=%d reply=\"%s\" effect=\"tried again in %d ms\"",
+                          q->n, e ? e : "?", REOPEN_RETRY_MS);
+            keep_for_retry(k, q);
+        }
     }
     reopen_req_free(q);
 }
