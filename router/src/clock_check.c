@@ -15,10 +15,10 @@
 struct hilo_clock_check {
     hilo_router_ctx_t *ctx;
     uv_timer_t timer;
-    bool asking, closed, known, skewed;
+    bool asking, closed, known;
     double sent_us;    /* this router's wall clock when TIME was sent (µs) */
     double offset_ms;  /* the last reading */
-    long skewed_checks; /* checks in a row past the limit */
+    long skewed_checks; /* checks in a row past the limit (0: in sync) */
 };
 
 static double wall_us(void) {
@@ -44,10 +44,9 @@ static void on_time(redisReply *r, void *arg) {
                                    "agent presence and history times from this router disagree with the others'; "
                                    "keep the routers' clocks in sync (NTP)\"",
                           c->offset_ms, rtt_ms, HILO_CLOCK_SKEW_WARN_MS);
-        c->skewed = true;
     } else {
-        if (c->skewed) hilo_log_info("clock", "event=clock_in_sync offset_ms=%.0f rtt_ms=%.1f", c->offset_ms, rtt_ms);
-        c->skewed = false;
+        if (c->skewed_checks > 0)
+            hilo_log_info("clock", "event=clock_in_sync offset_ms=%.0f rtt_ms=%.1f", c->offset_ms, rtt_ms);
         c->skewed_checks = 0;
     }
 }

@@ -78,8 +78,8 @@ struct hilo_console {
     char **reopen_retry;           /* debtors whose reopen.lua call failed, to try again */
     size_t reopen_nretry;
     int64_t reopen_retry_ms;       /* not before this (wall ms) */
-    bool reopen_sweeping, reopen_sweep_inflight;
-    char reopen_sweep_cursor[32];  /* next ZSCAN cursor of hilo:closed while sweeping */
+    bool reopen_sweep_inflight;
+    char reopen_sweep_cursor[32];  /* next ZSCAN cursor of hilo:closed ("": not sweeping) */
     int64_t reopen_sweep_ms;       /* next sweep starts then (wall ms; 0 = at once) */
     long reopen_swept;             /* closed conversations looked at by this sweep */
     long following;                /* followed-conversation slots in use over all sockets;

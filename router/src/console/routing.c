@@ -162,7 +162,7 @@ void console_reopen(hilo_console_t *k, const char **debtors, int n) { reopen_cal
 /* --- the sweep of hilo:closed ------------------------------------------------------------ */
 
 static void sweep_done(hilo_console_t *k) {
-    k->reopen_sweeping = false;
+    k->reopen_sweep_cursor[0] = '\0';
     k->reopen_sweep_ms = hilo_now_ms() + k->cfg->console_reopen_sweep_s * 1000;
 }
 
@@ -201,9 +201,8 @@ static void on_sweep_page(hilo_console_t *k, conn_t *conn, json_t **res, int n, 
 
 void console_reopen_sweep(hilo_console_t *k) {
     if (k->reopen_sweep_inflight || k->cfg->console_reopen_window_s == 0) return;
-    if (!k->reopen_sweeping) {
+    if (!k->reopen_sweep_cursor[0]) {
         if (hilo_now_ms() < k->reopen_sweep_ms) return;
-        k->reopen_sweeping = true;
         k->reopen_swept = 0;
         snprintf(k->reopen_sweep_cursor, sizeof k->reopen_sweep_cursor, "0");
     }
