@@ -19,7 +19,7 @@ typedef struct {
 } wh_t;
 
 struct hilo_metrics {
-    char labels[192];       /* channel="…",instance="…" */
+    char labels[192];       /* channel="…",connector="…" (its instance name) */
     wh_t wh[MAX_LABELS];
     size_t nwh;
     char *buf;
@@ -34,7 +34,8 @@ hilo_metrics_t *hilo_metrics_new(const char *channel, const char *instance) {
     for (const char *p = instance ? instance : ""; *p && o + 1 < sizeof inst; p++)
         inst[o++] = (*p == '"' || *p == '\\' || *p == '\n') ? '_' : *p;
     inst[o] = '\0';
-    snprintf(m->labels, sizeof m->labels, "channel=\"%s\",instance=\"%s\"", channel, inst);
+    /* "connector", not "instance": Prometheus sets "instance" to the scrape target itself. */
+    snprintf(m->labels, sizeof m->labels, "channel=\"%s\",connector=\"%s\"", channel, inst);
     return m;
 }
 

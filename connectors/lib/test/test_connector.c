@@ -524,12 +524,12 @@ static void test_runtime(void **state) {
     assert_int_equal(get("/nope", NULL, 0), 404);
     assert_int_equal(get("/voice", NULL, 0), 405);
     assert_int_equal(get("/metrics", body, sizeof body), 200);
-    assert_non_null(strstr(body, "hilo_connector_link_up{channel=\"voice\",instance=\"test-1\"} 1"));
-    assert_non_null(strstr(body, "hilo_connector_webhooks_total{channel=\"voice\",instance=\"test-1\",result=\"ok\",status=\"200\"} 1"));
+    assert_non_null(strstr(body, "hilo_connector_link_up{channel=\"voice\",connector=\"test-1\"} 1"));
+    assert_non_null(strstr(body, "hilo_connector_webhooks_total{channel=\"voice\",connector=\"test-1\",result=\"ok\",status=\"200\"} 1"));
     assert_non_null(strstr(body, "result=\"bad_signature\",status=\"401\"} 1"));
     assert_non_null(strstr(body, "result=\"ack_timeout\",status=\"503\"} 1"));
     assert_non_null(strstr(body, "result=\"reply_fallback\",status=\"200\"} 1"));
-    assert_non_null(strstr(body, "hilo_connector_outbound_total{channel=\"voice\",instance=\"test-1\",result=\"sent\"} 2"));
+    assert_non_null(strstr(body, "hilo_connector_outbound_total{channel=\"voice\",connector=\"test-1\",result=\"sent\"} 2"));
 
     /* SIGTERM: clean stop */
     kill(child, SIGTERM);
