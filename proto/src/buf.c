@@ -18,7 +18,7 @@ static void reserve(hilo_buf_t *b, size_t extra) {
 
 void hilo_buf_append(hilo_buf_t *b, const void *data, size_t len) {
     reserve(b, len);
-    memcpy(b->data + b->len, data, len);
+    if (len) memcpy(b->data + b->len, data, len); /* (NULL, 0) is an empty append */
     b->len += len;
     b->data[b->len] = '\0';
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hilo/buf.h"
 #include "hilo/common.h"
 #include "hilo/config.h"
 #include "hilo/frame.h"
@@ -105,6 +106,22 @@ static void test_phone_spellings_agree(void **state) {
     assert_int_equal(hilo_phone_normalize("+1234567890123456", "1", out, sizeof out, &why), HILO_ERR);
 }
 
+/* An empty append may come with no data pointer at all (libwebsockets hands an empty body as
+ * NULL, 0); the buffer is still a C string. */
+static void test_buf_appends(void **state) {
+    (void)state;
+    hilo_buf_t b = HILO_BUF_INIT;
+    hilo_buf_append(&b, NULL, 0);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    hilo_buf_append(&b, "ab", 2);
+    hilo_buf_append(&b, NULL, 0);
+    hilo_buf_printf(&b, "%d", 7);
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.data, "ab7");
+    hilo_buf_free(&b);
+}
+
 static void test_utf8(void **state) {
     assert_true(hilo_utf8_valid("hola señor €𝄞", strlen("hola señor €𝄞")));
     assert_false(hilo_utf8_valid("\xC3\x28", 2));         /* bad continuation */
@@ -162,6 +179,7 @@ int main(void) {
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
         cmocka_unit_test(test_phone_spellings_agree),
+        cmocka_unit_test(test_buf_appends),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_frame_roundtrip_and_utf8_walk),
     };

@@ -71,8 +71,9 @@ def meta_signature(app_secret, body):
 
 
 def twilio_signature(auth_token, url, params):
-    """X-Twilio-Signature: base64 HMAC-SHA1(auth token, URL + every name+value, sorted by name)."""
-    data = url + "".join(k + v for k, v in sorted(params, key=lambda kv: kv[0]))
+    """X-Twilio-Signature: base64 HMAC-SHA1(auth token, URL + every name+value, sorted by name,
+    then value for a repeated name — the providers' vector T7)."""
+    data = url + "".join(k + v for k, v in sorted(params))
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 

@@ -200,7 +200,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->body_cap = (c->body_len + len + 1) * 2;
             c->body = hilo_xrealloc(c->body, c->body_cap);
         }
-        memcpy(c->body + c->body_len, in, len);
+        if (len) memcpy(c->body + c->body_len, in, len); /* an empty body comes as (NULL, 0) */
         c->body_len += len;
         c->body[c->body_len] = '\0';
         return 0;

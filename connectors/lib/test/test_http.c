@@ -208,6 +208,11 @@ static void test_requests(void **state) {
     run_until(&r.done, 1, 3000);
     assert_string_equal(sl.hub, "sha256=abc123");
     assert_string_equal(sl.twilio, "");
+    /* an empty body (Content-Length: 0) reaches the handler as "" */
+    call(cl, "POST", "/webhooks/whatsapp", "", NULL, 2000, &r);
+    run_until(&r.done, 1, 3000);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(sl.body_len, 0);
 
     /* deferred answer: written when the caller gives it, 300 ms later */
     sl.defer_ms = 300;

@@ -24,13 +24,18 @@ static const char *jstr(const json_t *obj, const char *key) {
 /* Meta sends timestamps as decimal strings of Unix seconds; accept a number too. 0 = unknown. */
 static int64_t jtime_ms(const json_t *obj, const char *key) {
     const json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v)) return (int64_t)json_integer_value(v) * 1000;
-    const char *s = jstr(obj, key);
-    if (!s) return 0;
-    char *end;
-    errno = 0;
-    long long t = strtoll(s, &end, 10);
-    if (errno || *end || t < 0 || t > 100000000000LL) return 0;
+    long long t;
+    if (json_is_integer(v)) {
+        t = json_integer_value(v);
+    } else {
+        const char *s = jstr(obj, key);
+        if (!s) return 0;
+        char *end;
+        errno = 0;
+        t = strtoll(s, &end, 10);
+        if (errno || *end) return 0;
+    }
+    if (t < 0 || t > 100000000000LL) return 0; /* before 1970 or after the year 5138: unknown */
     return (int64_t)t * 1000;
 }
 

@@ -243,6 +243,37 @@ static void expect_error(const char *body, size_t len, const char *needle) {
     hilo_whatsapp_webhook_clear(&w);
 }
 
+/* The message's time, as Meta sends it (a string of Unix seconds) or as a number; anything out
+ * of range is "unknown" (0), never an overflow. */
+static void test_timestamps(void **state) {
+    (void)state;
+    static const struct {
+        const char *json;
+        long long want_ms;
+    } cases[] = {
+        {"\"1700000000\"", 1700000000000LL}, {"1700000000", 1700000000000LL},
+        {"\"-5\"", 0},   {"-5", 0},
+        {"-9223372036854775808", 0}, {"9223372036854775807", 0},
+        {"\"99999999999999999999\"", 0}, {"\"17e8\"", 0}, {"1.7e9", 0}, {"null", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
+                 "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"1065\"},"
+                 "\"messages\":[{\"from\":\"5215512345678\",\"id\":\"wamid.T\",\"timestamp\":%s,"
+                 "\"type\":\"text\",\"text\":{\"body\":\"hola\"}}]}}]}]}",
+                 cases[i].json);
+        hilo_whatsapp_webhook_t w;
+        assert_int_equal(parse_str(body, &w), HILO_OK);
+        assert_int_equal(w.envs.count, 1);
+        if (w.envs.items[0]->sent_at_ms != cases[i].want_ms)
+            fail_msg("timestamp %s: %lld ms, want %lld", cases[i].json, (long long)w.envs.items[0]->sent_at_ms,
+                     cases[i].want_ms);
+        hilo_whatsapp_webhook_clear(&w);
+    }
+}
+
 static void test_malformed(void **state) {
     expect_error("", 0, "bad JSON");
     expect_error("{\"object\":", 10, "bad JSON");
@@ -536,6 +567,7 @@ int main(void) {
         cmocka_unit_test(test_inbound_batch_every_type),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_webhook_errors_are_notes),
+        cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_send_text_matches_fixture),
         cmocka_unit_test(test_send_buttons_match_fixture),

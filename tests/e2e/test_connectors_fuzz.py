@@ -1,0 +1,264 @@
+"""Seeded random webhooks, correctly signed, into the real connectors: the providers' own
+payloads (connectors/providers/test/fixtures) with values of the wrong type, missing or repeated
+fields, odd strings and numbers, and byte-level damage; Twilio forms with odd, missing and
+repeated parameters. Every one is signed with the configured secret, so it gets past the
+signature check to the adapters' parsers.
+
+What must hold whatever the body:
+* every request is answered, with a status the connector documents (docs/connectors.md,
+  "Webhook answering rules"): 2xx, 400, 404, 413 or 500 (a final Nack) — never a dropped
+  connection, never 503 with the router up;
+* the connectors keep serving (a valid webhook of each channel is stored after every chunk),
+  exit 0 on SIGTERM and, in the ASan+UBSan build, report no memory error or undefined
+  behaviour (the cleanup checks both);
+* nothing is left waiting: every envelope a connector submitted was answered by the router,
+  and no webhook is still open.
+
+The seed is printed on failure; HILO_FUZZ_SEED and HILO_FUZZ_WEBHOOKS run other seeds or longer.
+"""
+
+import copy
+import json
+import os
+import random
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from connectors_stack import (ConnectorStackCase, http, meta_signature,  # noqa: E402
+                              twilio_signature)
+from hilo_harness import SOURCE_DIR, wait_until  # noqa: E402
+
+SEED = int(os.environ.get("HILO_FUZZ_SEED", "20261123"))
+WEBHOOKS = int(os.environ.get("HILO_FUZZ_WEBHOOKS", "2000"))   # over the three channels
+CHUNK = 100
+PHONE = "+16505551234"
+CONTROL_PHONE = "+16505551299"
+FIXTURES = os.path.join(SOURCE_DIR, "connectors", "providers", "test", "fixtures")
+ALLOWED = {200, 204, 400, 404, 413, 500}
+MAX_BODY = 1 << 20   # the connectors' default max_body
+
+ODD_VALUES = [None, True, False, 0, -1, 1.5, 2 ** 63, -(2 ** 63), 1e308, "", "x" * 5000, "\u202e\u0000",
+              "💸" * 50, [], [None], {}, {"a": {"b": {"c": []}}}, "16505551234", "+16505551234"]
+ODD_STRINGS = ["", "0", "-1", "99999999999999999999", "NaN", "x" * 3000, "%", "%FF", "\u00f1", "💸",
+               "+16505551234", "16505551234", "javascript:alert(1)", "a\r\nb", "\u0000"]
+
+
+def wa_corpus():
+    """The WhatsApp webhook payloads of the providers' documentation."""
+    names = ["wa_inbound_text.json", "wa_inbound_interactive_button_reply.json",
+             "wa_inbound_template_quick_reply_button.json", "wa_status_sent.json", "wa_status_delivered.json",
+             "wa_status_read.json", "wa_status_failed.json", "wa_webhook_errors_rate_limit.json"]
+    out = []
+    for n in names:
+        with open(os.path.join(FIXTURES, n), encoding="utf-8") as f:
+            out.append(json.load(f))
+    return out
+
+
+def nodes(obj, path=()):
+    """Every (container, key) pair inside a JSON value."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield obj, k
+            yield from nodes(v)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield obj, i
+            yield from nodes(v)
+
+
+def twist_json(rng, doc):
+    """A few structural changes to a copy of doc: a value of another type, a field removed, an
+    array element repeated many times, a message of an unknown type."""
+    doc = copy.deepcopy(doc)
+    for _ in range(rng.choice([1, 1, 2, 3, 6])):
+        spots = list(nodes(doc))
+        if not spots:
+            break
+        parent, key = rng.choice(spots)
+        op = rng.randrange(5)
+        if op == 0:
+            parent[key] = copy.deepcopy(rng.choice(ODD_VALUES))
+        elif op == 1 and isinstance(parent, dict):
+            del parent[key]
+        elif op == 2 and isinstance(parent, list):
+            parent.extend([copy.deepcopy(parent[key])] * rng.choice([2, 50]))
+        elif op == 3 and isinstance(parent, dict) and key in ("type", "status", "field", "object"):
+            parent[key] = rng.choice(["video", "reaction", "unsupported", "order", "", "deleted", 7])
+        elif isinstance(parent[key], str):
+            parent[key] = rng.choice(ODD_STRINGS)
+    # Unique message ids most of the time, so that what is accepted is stored, not deduplicated.
+    for parent, key in nodes(doc):
+        if key == "id" and isinstance(parent.get("id") if isinstance(parent, dict) else None, str) \
+                and parent["id"].startswith("wamid") and rng.random() < 0.8:
+            parent["id"] = "wamid.fuzz%x" % rng.randrange(1 << 48)
+    return doc
+
+
+def damage(rng, data):
+    """Byte-level damage: a cut, an insertion, a flipped bit."""
+    data = bytearray(data)
+    for _ in range(rng.choice([1, 2, 4])):
+        pos = rng.randrange(len(data) + 1)
+        op = rng.randrange(3)
+        if op == 0:
+            del data[pos:pos + rng.randrange(1, 20)]
+        elif op == 1:
+            data[pos:pos] = rng.choice([b"\xff\xfe", b"\"", b"{", b"]", b"\\u0000", b"\\ud800", b"1e999999"])
+        elif data:
+            i = rng.randrange(len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    return bytes(data)
+
+
+def sms_params(rng):
+    sid = "SM%032x" % rng.randrange(1 << 128)
+    p = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": PHONE, "To": "+15005550006",
+         "Body": rng.choice(["hola", "¿cuánto debo?", "STOP", "pago el viernes 💸", "x" * 2000]),
+         "NumMedia": "0", "ApiVersion": "2010-04-01"}
+    if rng.random() < 0.3:
+        n = rng.choice([1, 2, 10])
+        p["NumMedia"] = str(n)
+        for i in range(n):
+            if rng.random() < 0.8:
+                p["MediaUrl%d" % i] = rng.choice(["https://api.twilio.com/m/%d" % i, "", "ftp://x"])
+                p["MediaContentType%d" % i] = rng.choice(["image/jpeg", "", "x" * 300])
+    return p
+
+
+def status_params(rng):
+    return {"MessageSid": rng.choice(["SM%032x" % rng.randrange(1 << 128), "", "SMunknown"]),
+            "MessageStatus": rng.choice(["sent", "delivered", "undelivered", "failed", "read", "queued", ""]),
+            "ErrorCode": rng.choice(["", "30007", "abc"]), "AccountSid": "AC" + "0" * 32, "To": PHONE}
+
+
+def voice_params(rng):
+    return {"CallSid": "CA%032x" % rng.randrange(1 << 128), "AccountSid": "AC" + "0" * 32, "From": PHONE,
+            "To": "+15005550006", "CallStatus": rng.choice(["ringing", "in-progress", "completed", "busy"]),
+            "Direction": "inbound", "Digits": rng.choice(["", "1", "2", "123#"]),
+            "SpeechResult": rng.choice(["", "quiero pagar", "x" * 1000]),
+            "Confidence": rng.choice(["0.9", "", "-1", "NaN", "1e999"]),
+            "CallDuration": rng.choice(["", "12", "-5", "x"])}
+
+
+def twist_params(rng, params):
+    """Twilio's form with values changed, parameters dropped or added, and some repeated."""
+    items = list(params.items())
+    for _ in range(rng.choice([0, 1, 2, 4])):
+        op = rng.randrange(4)
+        if op == 0 and items:
+            i = rng.randrange(len(items))
+            items[i] = (items[i][0], rng.choice(ODD_STRINGS))
+        elif op == 1 and items:
+            del items[rng.randrange(len(items))]
+        elif op == 2:
+            items.append((rng.choice(["Extra", "From", "NumMedia", "MediaUrl0", "Body", "x" * 200, ""]),
+                          rng.choice(ODD_STRINGS)))
+        elif items:
+            items.append(rng.choice(items))
+    return items
+
+
+class ConnectorFuzz(ConnectorStackCase):
+    def test_random_signed_webhooks_are_answered_and_break_nothing(self):
+        rng = random.Random(SEED)
+        self.start_stack(engine=True, router_overrides={"router": {"history_max": 1000000}})
+        self.seed("D1", PHONE, language="es")
+        self.seed("D2", CONTROL_PHONE, language="es")
+        secret = self.conf["whatsapp"]["app_secret"]
+        token = self.conf["sms"]["auth_token"]
+        vtoken = self.conf["voice"]["auth_token"]
+        corpus = wa_corpus()
+        statuses = {}
+        controls = []
+
+        def answered(what, status, body):
+            statuses[status] = statuses.get(status, 0) + 1
+            self.assertIn(status, ALLOWED, "seed %d, %s: answered %s %r" % (SEED, what, status, body[:300]))
+
+        def post_wa(body):
+            return http("POST", self.conns["whatsapp"].url("/webhooks/whatsapp"), body,
+                        {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(secret, body)})
+
+        def post_twilio(ch, path, items, tok):
+            url = self.conf[ch]["public_url"] + path
+            body = urllib.parse.urlencode(items).encode()
+            sig = twilio_signature(tok, url, items)
+            return http("POST", url, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                            "X-Twilio-Signature": sig})
+
+        sent = 0
+        chunk = 0
+        while sent < WEBHOOKS:
+            chunk += 1
+            for _ in range(min(CHUNK, WEBHOOKS - sent)):
+                sent += 1
+                pick = rng.random()
+                if pick < 0.5:
+                    doc = twist_json(rng, rng.choice(corpus))
+                    body = json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode()
+                    if rng.random() < 0.25:
+                        body = damage(rng, body)
+                    if len(body) > MAX_BODY:
+                        continue  # repeated arrays can outgrow max_body: 413 has tests of its own
+                    status, _, resp, _ = post_wa(body)
+                    answered("whatsapp %r" % body[:200], status, resp)
+                elif pick < 0.75:
+                    path = "/webhooks/twilio/sms" if rng.random() < 0.7 else "/webhooks/twilio/sms/status"
+                    params = sms_params(rng) if path.endswith("sms") else status_params(rng)
+                    status, _, resp, _ = post_twilio("sms", path, twist_params(rng, params), token)
+                    answered("sms %s" % path, status, resp)
+                else:
+                    path = rng.choice(["/webhooks/twilio/voice", "/webhooks/twilio/voice/status",
+                                       "/webhooks/twilio/voice/gather?turn=%s" % rng.choice(["", "x", "0" * 64])])
+                    status, _, resp, _ = post_twilio("voice", path, twist_params(rng, voice_params(rng)), vtoken)
+                    answered("voice %s" % path, status, resp)
+            # A valid webhook of each text channel is still stored.
+            wamid = "wamid.control%d" % chunk
+            doc = copy.deepcopy(corpus[0])
+            msg = doc["entry"][0]["changes"][0]["value"]["messages"][0]
+            msg.update({"id": wamid, "from": CONTROL_PHONE[1:], "timestamp": str(int(time.time()))})
+            doc["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = CONTROL_PHONE[1:]
+            status, _, resp, _ = post_wa(json.dumps(doc).encode())
+            self.assertEqual(status, 200, "seed %d: control WhatsApp webhook after chunk %d: %r" % (SEED, chunk, resp))
+            sid = "SMcontrol%d" % chunk
+            status, _, resp, _ = post_twilio("sms", "/webhooks/twilio/sms", list({
+                "MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": CONTROL_PHONE,
+                "To": "+15005550006", "Body": "sigo aquí", "NumMedia": "0"}.items()), token)
+            self.assertEqual(status, 200, "seed %d: control SMS webhook after chunk %d: %r" % (SEED, chunk, resp))
+            controls += [wamid, sid]
+            for ch, c in self.conns.items():
+                self.assertTrue(c.running(), "seed %d: hilo-%s died in chunk %d" % (SEED, ch, chunk))
+
+        # The controls are stored, once each.
+        got = sorted(it["pmid"] for it in self.thread("D2") if it["dir"] == "in")
+        self.assertEqual(got, sorted(controls), "seed %d" % SEED)
+
+        # Nothing is left waiting in any connector.
+        def settled():
+            for c in self.conns.values():
+                m = c.metrics()
+                if m.value("hilo_connector_envelopes_pending") or m.value("hilo_connector_webhooks_waiting"):
+                    return False
+            return True
+        wait_until(settled, 20, lambda: "seed %d: envelopes or webhooks still waiting: %s" % (
+            SEED, {ch: (c.metrics().value("hilo_connector_envelopes_pending"),
+                        c.metrics().value("hilo_connector_webhooks_waiting")) for ch, c in self.conns.items()}))
+        for ch, c in self.conns.items():
+            m = c.metrics()
+            answered_envs = sum(m.value("hilo_connector_envelopes_total", result=r)
+                                for r in ("acked", "duplicate", "nacked", "expired"))
+            self.assertEqual(m.value("hilo_connector_envelopes_submitted_total"), answered_envs,
+                             "seed %d: hilo-%s submitted vs answered envelopes" % (SEED, ch))
+            self.assertEqual(m.value("hilo_connector_envelopes_total", result="expired"), 0, ch)
+        self.assertGreater(statuses.get(200, 0), WEBHOOKS // 10, "too few webhooks accepted to mean anything")
+        self.assertGreater(sum(n for s, n in statuses.items() if s != 200), WEBHOOKS // 10,
+                           "too few webhooks refused to mean anything")
+        print("fuzz: seed %d, %d webhooks, answers %r" % (SEED, WEBHOOKS, sorted(statuses.items())), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
