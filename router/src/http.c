@@ -18,6 +18,7 @@
 #define MAX_ROUTES 32
 #define CHUNK 4096                    /* bytes written per writable callback */
 #define MAX_STATIC_FILE (4u << 20)    /* console assets are small */
+#define CLOSE_WAIT_S 3                /* after our close frame, how long the peer has to answer it */
 
 typedef struct {
     const char *path;
@@ -62,6 +63,7 @@ struct hilo_ws {
     bool rx_too_big;                  /* dropping the rest of an oversize message */
     int close_code;                   /* != 0: close once the queue is written */
     char close_reason[64];
+    bool close_sent;           /* our close frame is written; waiting for the peer's */
 };
 
 /* Per-connection state, allocated by lws (per_session_data_size). */
@@ -183,7 +185,7 @@ static int ws_writable(struct lws *wsi, hilo_ws_t *ws) {
         if (ws->head || ws->close_code) lws_callback_on_writable(wsi);
         return 0;
     }
-    if (ws->close_code) {
+    if (ws->close_code && !ws->close_sent) {
         /* The close frame is written here rather than left to lws_close_reason(): with 4.1 on
          * the libuv loop the peer otherwise sees the socket drop without it (1006). */
         unsigned char buf[LWS_PRE + 2 + sizeof ws->close_reason];
@@ -192,7 +194,13 @@ static int ws_writable(struct lws *wsi, hilo_ws_t *ws) {
         buf[LWS_PRE + 1] = (unsigned char)(ws->close_code & 0xff);
         memcpy(buf + LWS_PRE + 2, ws->close_reason, n);
         lws_write(wsi, buf + LWS_PRE, 2 + n, (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE, internal in 4.1 */);
-        return -1;
+        /* Then wait for the peer's close (lws answers it and ends the connection), at most
+         * CLOSE_WAIT_S, reading and dropping whatever else it sends meanwhile. Closing the socket
+         * at once would reset the connection when the peer's next messages are already on the
+         * way, and a reset makes the peer's system drop our close frame unread (it sees 1006). */
+        ws->close_sent = true;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CLOSE_WAIT_S);
+        return 0;
     }
     return 0;
 }

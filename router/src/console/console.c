@@ -220,12 +220,12 @@ static void ws_message(void *conn, const char *data, size_t len) {
     json_error_t jerr;
     json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *t = jstr(m, "t");
+    json_t *rid = json_object_get(m, "rid"); /* (NULL unless m is an object with one) */
     if (!m || !json_is_object(m) || !t) {
-        conn_error(c, NULL, "bad_request", "a JSON object with a string \"t\" is expected");
+        conn_error(c, rid, "bad_request", "a JSON object with a string \"t\" is expected");
         json_decref(m);
         return;
     }
-    json_t *rid = json_object_get(m, "rid");
     if (c->state != CONN_READY) {
         if (strcmp(t, "pong") != 0) conn_error(c, rid, "not_ready", "authentication in progress");
         json_decref(m);
