@@ -764,6 +764,18 @@ fail:
     return NULL;
 }
 
+int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t errlen) {
+    char path[600];
+    hilo_flow_t *flow = hilo_flow_load(hilo_router_config_path(cfg, cfg->flow_path, path, sizeof path), err, errlen);
+    if (!flow) return -1;
+    hilo_flow_destroy(&flow);
+    hilo_compliance_t *gate =
+        hilo_compliance_new(hilo_router_config_path(cfg, cfg->compliance_dir, path, sizeof path), NULL, err, errlen);
+    if (!gate) return -1;
+    hilo_compliance_destroy(&gate);
+    return 0;
+}
+
 void hilo_engine_destroy(hilo_engine_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_engine_t *eng = *self_p;

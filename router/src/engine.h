@@ -12,6 +12,9 @@
 /* Loads the flow and the compliance rule packs named in the config. NULL when either is
  * bad; the reason ("file:line: …") is written into err. */
 hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen);
+/* The same files read and dropped: for the start-up check (main.c), before anything runs.
+ * 0, or -1 with the reason in err. */
+int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t errlen);
 void hilo_engine_destroy(hilo_engine_t **self_p);
 
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent

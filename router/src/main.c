@@ -6,6 +6,7 @@
 
 #include "hilo/config.h"
 #include "hilo/log.h"
+#include "engine.h"
 #include "rconfig.h"
 #include "router.h"
 
@@ -46,6 +47,13 @@ int main(int argc, char **argv) {
         ok = hilo_config_check_unused(cfg, sections[i]) == 0;
     if (!ok) {
         fprintf(stderr, "hilo-router: config: %s\n", hilo_config_error(cfg));
+        hilo_config_destroy(&cfg);
+        return 2;
+    }
+    /* The engine's own files are configuration too: a bad flow or rule pack stops the start
+     * (and fails --check-config) the same way, with its file and line. */
+    if (rc.engine && hilo_engine_check_files(&rc, err, sizeof err) != 0) {
+        fprintf(stderr, "hilo-router: config: %s\n", err);
         hilo_config_destroy(&cfg);
         return 2;
     }

@@ -67,7 +67,7 @@ hilo_hours_t *hilo_hours_load(const char *dir, const char *zoneinfo_dir, char *e
         }
     }
     closedir(d);
-    qsort(names, nnames, sizeof *names, cmp_str);
+    if (nnames > 1) qsort(names, nnames, sizeof *names, cmp_str); /* (names is NULL when there are none) */
 
     hilo_hours_t *h = hilo_xcalloc(1, sizeof *h);
     h->tzdb = hilo_tzdb_new(zoneinfo_dir);

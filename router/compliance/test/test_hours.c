@@ -191,6 +191,11 @@ static void test_bad_files(void **state) {
     expect_error("holidays/XX.txt:0: cannot open");
     snprintf(path, sizeof path, "%s/t.pack", dir);
     unlink(path);
+    /* A directory without any pack (e.g. compliance_dir pointing at the wrong place). */
+    char want[320];
+    snprintf(want, sizeof want, "%s:0: no rule packs (*.pack files)", dir);
+    h = hilo_hours_load(dir, NULL, err, sizeof err);
+    if (h || strcmp(err, want) != 0) fail_msg("got \"%s\", want \"%s\"", h ? "(loaded)" : err, want);
     rmdir(sub);
     rmdir(dir);
 }
