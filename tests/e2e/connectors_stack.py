@@ -30,7 +30,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, Metrics, debtor_key, free_port, history,
-                          read_conf, seed_debtor, spawn, tail, terminate, wait_until, write_conf)
+                          read_conf, sanitizer_reports, seed_debtor, spawn, tail, terminate, wait_until,
+                          write_conf)
 
 CHANNELS = ("whatsapp", "sms", "voice")
 SANDBOX_PY = os.path.join(SOURCE_DIR, "connectors", "sandbox", "sandbox.py")
@@ -38,7 +39,6 @@ FLOW = os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")
 COMPLIANCE = os.path.join(SOURCE_DIR, "deploy", "compliance")
 WEBHOOK_PATH = {"whatsapp": "/webhooks/whatsapp", "sms": "/webhooks/twilio/sms",
                 "voice": "/webhooks/twilio/voice"}
-SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
 
 
 def connector_bin(channel):
@@ -231,7 +231,7 @@ class ConnectorProc:
         log must carry no sanitizer report."""
         was_running = self.running()
         status, took = self.stop()
-        reports = [l for l in self.log().splitlines() if SANITIZER.search(l)]
+        reports = sanitizer_reports(self.log())
         if reports:
             raise AssertionError("hilo-%s: sanitizer report:\n%s" % (self.channel, "\n".join(reports[:20])))
         if was_running and (status != 0 or took > max_seconds):

@@ -10,18 +10,17 @@ run other seeds or longer.
 
 import os
 import random
-import re
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from hilo_harness import ROUTER_BIN, SOURCE_DIR, _clean_env
+from hilo_fuzz import damage_lines
+from hilo_harness import ROUTER_BIN, SOURCE_DIR, _clean_env, sanitizer_reports
 
 SEED = int(os.environ.get("HILO_FUZZ_SEED", "20261123"))
 CONFIGS = int(os.environ.get("HILO_FUZZ_CONFIGS", "200"))    # per kind of file
 DEPLOY = os.path.join(SOURCE_DIR, "deploy")
-SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
 
 
 class RouterConfig(unittest.TestCase):
@@ -41,8 +40,7 @@ class RouterConfig(unittest.TestCase):
                            capture_output=True, timeout=timeout, env=_clean_env())
         # Decoded by hand: a corrupted file's bytes may be echoed, and a CR must stay a CR.
         p.stdout, p.stderr = (x.decode("utf-8", "replace") for x in (p.stdout, p.stderr))
-        reports = [l for l in p.stderr.splitlines() if SANITIZER.search(l)]
-        self.assertEqual(reports, [], "sanitizer report:\n" + p.stderr[-3000:])
+        self.assertEqual(sanitizer_reports(p.stderr), [], "sanitizer report:\n" + p.stderr[-3000:])
         return p
 
     def edit(self, path, old, new):
@@ -126,38 +124,21 @@ class RouterConfig(unittest.TestCase):
         self.assertGreater(outcomes[0], 0, "nothing accepted: %r" % outcomes)
 
 
+ODD_VALUES = [b"", b"-1", b"0", b"99999999999999999999", b"1e9", b"yes", b"\xff\xfe", b"x" * 5000, b"25:00-26:00",
+              b"mon", b"/nope", b"\"quoted\"", b"1/0d", b"12:00-11:00", b"%s%n"]
+JUNK_LINES = [b"[router]", b"[nope]", b"[]", b"=", b"= value", b"key =", b"\t", b"\x00", b"[section with spaces]",
+              b"k" * 300 + b" = 1"]
+
+
 def corrupt(rng, data):
-    """Line and byte level damage to a config-like text file."""
-    lines = data.split(b"\n")
-    for _ in range(rng.choice([1, 1, 2, 4])):
-        lines = lines or [b""]
-        i = rng.randrange(len(lines))
-        op = rng.randrange(9)
-        if op == 0:
-            del lines[i]
-        elif op == 1:
-            lines.insert(i, lines[rng.randrange(len(lines))])                  # a repeated line
-        elif op == 2 and b"=" in lines[i]:                                     # another value
-            key = lines[i].split(b"=", 1)[0]
-            lines[i] = key + b"= " + rng.choice([b"", b"-1", b"0", b"99999999999999999999", b"1e9", b"yes",
-                                                b"\xff\xfe", b"x" * 5000, b"25:00-26:00", b"mon", b"/nope",
-                                                b"\"quoted\"", b"1/0d", b"12:00-11:00", b"%s%n"])
-        elif op == 3:
-            lines[i] = b"[" + lines[i]                                          # a broken section
-        elif op == 4:
-            lines.insert(i, rng.choice([b"[router]", b"[nope]", b"[]", b"=", b"= value", b"key =", b"\t",
-                                        b"\x00", b"[section with spaces]", b"k" * 300 + b" = 1"]))
-        elif op == 5 and lines[i]:                                              # a flipped bit
-            b = bytearray(lines[i])
-            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
-            lines[i] = bytes(b)
-        elif op == 6:
-            lines[i] = lines[i][:rng.randrange(len(lines[i]) + 1)]             # a cut line
-        elif op == 7:
-            lines = lines[:i]                                                   # a truncated file
-        else:
-            lines[i] = lines[i] + rng.choice([b" # trailing", b"\r", b" \\", b" = 2"])
-    return b"\n".join(lines)
+    """Damage to a config-like file: hilo_fuzz's line edits, and values, sections and lines
+    of its own kind."""
+    return damage_lines(rng, data, [
+        lambda rng, line: line.split(b"=", 1)[0] + b"= " + rng.choice(ODD_VALUES) if b"=" in line else line,
+        lambda rng, line: b"[" + line,
+        lambda rng, line: rng.choice(JUNK_LINES) + b"\n" + line,
+        lambda rng, line: line + rng.choice([b" # trailing", b"\r", b" \\", b" = 2"]),
+    ])
 
 
 if __name__ == "__main__":

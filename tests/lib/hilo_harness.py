@@ -107,6 +107,15 @@ def wait_until(pred, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+
+
+def sanitizer_reports(text):
+    """Lines of AddressSanitizer / UndefinedBehaviorSanitizer / LeakSanitizer reports in a
+    process's output (builds with -DHILO_SANITIZE=ON)."""
+    return [l for l in text.splitlines() if SANITIZER.search(l)]
+
+
 def tail(path, lines=40):
     """The last lines of a file, for failure messages."""
     try:
@@ -473,10 +482,8 @@ class Router:
         return Metrics.parse(body)
 
     def sanitizer_reports(self):
-        """Lines of AddressSanitizer / UndefinedBehaviorSanitizer / LeakSanitizer reports in the
-        log (builds with -DHILO_SANITIZE=ON)."""
-        pat = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
-        return [l for l in self.log().splitlines() if pat.search(l)]
+        """Lines of sanitizer reports in the log (builds with -DHILO_SANITIZE=ON)."""
+        return sanitizer_reports(self.log())
 
     def stop_and_check(self):
         """Stops the router (SIGTERM) and fails when it did not exit with status 0 or its log
