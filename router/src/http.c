@@ -330,7 +330,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         } else if (!is_post && plen && strncmp(path, h->static_prefix, plen) == 0) {
             serve_static(h, path + plen, &s->reply);
         } else if (!is_post && plen && strcmp(path, "/") == 0) {
-            return lws_http_redirect(wsi, 302, (const unsigned char *)h->static_prefix, (int)plen, NULL, NULL) ? -1 : 0;
+            /* lws writes the redirect's headers into this buffer (after LWS_PRE), then sends them. */
+            unsigned char hdr[LWS_PRE + 512];
+            unsigned char *p = hdr + LWS_PRE;
+            if (lws_http_redirect(wsi, 302, (const unsigned char *)h->static_prefix, (int)plen, &p, hdr + sizeof hdr) < 0)
+                return -1;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
         } else {
             s->reply.status = 404;
             hilo_buf_printf(&s->reply.body, "not found\n");
