@@ -21,6 +21,8 @@ import copy
 import json
 import os
 import random
+import re
+import socket
 import sys
 import time
 import unittest
@@ -29,6 +31,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import (ConnectorStackCase, http, meta_signature,  # noqa: E402
                               twilio_signature)
+from hilo_fuzz import exchange, http_request  # noqa: E402
 from hilo_harness import SOURCE_DIR, wait_until  # noqa: E402
 
 SEED = int(os.environ.get("HILO_FUZZ_SEED", "20261123"))
@@ -38,6 +41,8 @@ PHONE = "+16505551234"
 CONTROL_PHONE = "+16505551299"
 FIXTURES = os.path.join(SOURCE_DIR, "connectors", "providers", "test", "fixtures")
 ALLOWED = {200, 204, 400, 404, 413, 500}
+RAW_REQUESTS = int(os.environ.get("HILO_FUZZ_REQUESTS", "900"))
+RAW_STATUSES = {200, 204, 400, 401, 403, 404, 405, 408, 411, 413, 414, 415, 431, 500, 501, 503, 505}
 MAX_BODY = 1 << 20   # the connectors' default max_body
 
 ODD_VALUES = [None, True, False, 0, -1, 1.5, 2 ** 63, -(2 ** 63), 1e308, "", "x" * 5000, "\u202e\u0000",
@@ -258,6 +263,43 @@ class ConnectorFuzz(ConnectorStackCase):
         self.assertGreater(sum(n for s, n in statuses.items() if s != 200), WEBHOOKS // 10,
                            "too few webhooks refused to mean anything")
         print("fuzz: seed %d, %d webhooks, answers %r" % (SEED, WEBHOOKS, sorted(statuses.items())), file=sys.stderr)
+
+
+    def test_random_raw_http_is_answered_or_closed_and_reaches_no_router(self):
+        # Unsigned, malformed and odd requests on the connectors' webhook ports: answered with a
+        # status or closed, never a crash, and none of them becomes an envelope.
+        rng = random.Random(SEED)
+        self.start_stack(engine=False)
+        paths = ["/webhooks/whatsapp", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1",
+                 "/webhooks/twilio/sms", "/webhooks/twilio/sms/status", "/webhooks/twilio/voice",
+                 "/webhooks/twilio/voice/gather?turn=x", "/webhooks/twilio/voice/status", "/healthz", "/metrics",
+                 "/", "/nope", "/webhooks/../etc/passwd", "/webhooks/%2e%2e/x", "/" + "w" * 9000, "*"]
+        statuses = {}
+        for n in range(RAW_REQUESTS):
+            ch = rng.choice(sorted(self.conns))
+            port = self.ports[ch]
+            data = http_request(rng, port, paths, json_bodies=[{"object": "whatsapp_business_account"}, {}, []])
+            try:
+                resp = exchange(port, data)
+            except socket.timeout:
+                self.fail("seed %d: hilo-%s neither answered nor closed within 5 s: %r" % (SEED, ch, data[:300]))
+            m = re.match(rb"HTTP/1\.[01] (\d{3}) ", resp)
+            what = "seed %d, hilo-%s: %r -> %r" % (SEED, ch, data[:200], resp[:200])
+            if resp:
+                self.assertIsNotNone(m, "not an HTTP response: " + what)
+                self.assertIn(int(m.group(1)), RAW_STATUSES, what)
+                statuses[int(m.group(1))] = statuses.get(int(m.group(1)), 0) + 1
+            else:
+                statuses["closed"] = statuses.get("closed", 0) + 1
+        for ch, c in self.conns.items():
+            self.assertTrue(c.running(), "seed %d: hilo-%s died" % (SEED, ch))
+            self.assertEqual(c.healthz(), 200, ch)
+            self.assertEqual(c.metrics().value("hilo_connector_envelopes_submitted_total"), 0,
+                             "seed %d: an unsigned request became an envelope on hilo-%s" % (SEED, ch))
+        self.assertEqual(self.router_.metrics().value("hilo_envelopes_total"), 0)
+        self.assertGreater(sum(n for s, n in statuses.items() if s in (401, 403)), RAW_REQUESTS // 20, statuses)
+        print("fuzz: seed %d, %d raw requests: %r" % (SEED, RAW_REQUESTS, sorted(statuses.items(), key=str)),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ What must hold whatever the request:
 HILO_FUZZ_SEED and HILO_FUZZ_REQUESTS run other seeds or longer.
 """
 
-import json
 import os
 import random
 import re
@@ -22,6 +21,7 @@ import sys
 import unittest
 
 from hilo_console import console_overrides
+from hilo_fuzz import exchange, http_request
 from hilo_harness import HiloTestCase
 
 SEED = int(os.environ.get("HILO_FUZZ_SEED", "20261123"))
@@ -36,61 +36,9 @@ PATHS = ["/", "/console/", "/console/index.html", "/console/app.js", "/console/.
          "/console/" + "a" * 300, "/healthz", "/healthz?x=1", "/metrics", "/api/login", "/api/console-stats",
          "/ws", "/nope", "//", "*", "http://127.0.0.1/healthz", "/" + "x" * 9000, "/con sole/", "/ñ",
          "/console/%ff%fe", "/console/router-1/hilo.conf", "/console/../hilo.conf"]
-METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "GARBAGE", "get", ""]
 LOGIN_BODIES = [{"agent": "ana", "password": "x"}, {"agent": 1, "password": None}, {"agent": "ana"}, {}, [],
                 {"agent": "a" * 5000, "password": "p"}, {"agent": "ana", "password": ["x"]}, "ana", None, 1e308,
                 {"agent": "\u0000", "password": "\u202e"}, {"agent": "ana", "password": "x", "extra": {"deep": [[]]}}]
-
-
-def request(rng, port):
-    """One random request's bytes."""
-    kind = rng.random()
-    if kind < 0.05:
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
-    method = rng.choice(METHODS)
-    path = rng.choice(PATHS)
-    version = rng.choice(["HTTP/1.1"] * 8 + ["HTTP/1.0", "HTTP/2.0", "HTTP/9", ""])
-    headers = []
-    if rng.random() < 0.9:
-        headers.append("Host: 127.0.0.1:%d" % port)
-    body = b""
-    if method == "POST" or rng.random() < 0.1:
-        if rng.random() < 0.7:
-            body = json.dumps(rng.choice(LOGIN_BODIES)).encode()
-        else:
-            body = rng.choice([b"", b"{", b"\xff\xfe", b"agent=ana&password=x", b"{\"agent\":\"ana\"" * 3000])
-        headers.append("Content-Type: " + rng.choice(["application/json", "text/plain", "", "application/json; x"]))
-        length = rng.choice([len(body)] * 6 + [0, len(body) + 10, max(0, len(body) - 1), -1, 10 ** 12])
-        headers.append("Content-Length: %d" % length)
-    if rng.random() < 0.1:
-        headers.append(rng.choice(["Origin: http://evil.example", "Transfer-Encoding: chunked",
-                                   "Connection: Upgrade", "Upgrade: websocket", "X-" + "h" * 9000 + ": 1",
-                                   "no colon here", ": empty name", "Cookie: " + "c" * 5000]))
-    head = "%s %s %s\r\n%s\r\n\r\n" % (method, path, version, "".join(h + "\r\n" for h in headers))
-    return head.encode("utf-8", "surrogateescape") + body
-
-
-def exchange(port, data, timeout=5):
-    """Sends data; returns the response bytes (b"" when the router closed without one)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        try:
-            s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        chunks = []
-        while True:
-            try:
-                b = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks)
-    finally:
-        s.close()
 
 
 class FuzzHttp(HiloTestCase):
@@ -110,7 +58,7 @@ class FuzzHttp(HiloTestCase):
         router = self.router(redis, overrides=console_overrides(origins="*"))
         statuses = {}
         for n in range(REQUESTS):
-            data = request(rng, router.http_port)
+            data = http_request(rng, router.http_port, PATHS, json_bodies=LOGIN_BODIES)
             try:
                 resp = exchange(router.http_port, data)
             except socket.timeout:

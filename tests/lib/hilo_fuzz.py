@@ -1,8 +1,15 @@
-"""hilo_fuzz — seeded damage to text files, shared by the fuzz suites that feed files to our
-programs (tests/integration/test_router_config.py, test_fuzz_import.py).
+"""hilo_fuzz — seeded random input shared by the fuzz suites (tests/*/test_fuzz_*.py,
+test_router_config.py, test_connectors_fuzz.py).
 
-    damage_lines(rng, data, edits)   bytes -> bytes: a few line-level edits
+    damage_lines(rng, data, edits)        bytes -> bytes: a few line-level edits of a text file
+    http_request(rng, port, paths, ...)   a random raw HTTP request (bytes)
+    exchange(port, data)                  sends it on a fresh socket; the raw answer (b"": closed)
 """
+
+import json
+import socket
+
+METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "GARBAGE", "get", ""]
 
 
 def damage_lines(rng, data, edits=()):
@@ -31,3 +38,55 @@ def flip_bit(rng, line):
     b = bytearray(line)
     b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
     return bytes(b)
+
+
+def http_request(rng, port, paths, methods=METHODS, json_bodies=()):
+    """One random request's bytes: a method of `methods`, a path of `paths`, a JSON body of
+    `json_bodies` (or other bytes) for POSTs, odd versions, headers and lengths; sometimes garbage."""
+    kind = rng.random()
+    if kind < 0.05:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+    method = rng.choice(methods)
+    path = rng.choice(paths)
+    version = rng.choice(["HTTP/1.1"] * 8 + ["HTTP/1.0", "HTTP/2.0", "HTTP/9", ""])
+    headers = []
+    if rng.random() < 0.9:
+        headers.append("Host: 127.0.0.1:%d" % port)
+    body = b""
+    if method == "POST" or rng.random() < 0.1:
+        if json_bodies and rng.random() < 0.7:
+            body = json.dumps(rng.choice(json_bodies)).encode()
+        else:
+            body = rng.choice([b"", b"{", b"\xff\xfe", b"agent=ana&password=x", b"{\"agent\":\"ana\"" * 3000])
+        headers.append("Content-Type: " + rng.choice(["application/json", "text/plain", "", "application/json; x"]))
+        length = rng.choice([len(body)] * 6 + [0, len(body) + 10, max(0, len(body) - 1), -1, 10 ** 12])
+        headers.append("Content-Length: %d" % length)
+    if rng.random() < 0.1:
+        headers.append(rng.choice(["Origin: http://evil.example", "Transfer-Encoding: chunked",
+                                   "Connection: Upgrade", "Upgrade: websocket", "X-" + "h" * 9000 + ": 1",
+                                   "no colon here", ": empty name", "Cookie: " + "c" * 5000]))
+    head = "%s %s %s\r\n%s\r\n\r\n" % (method, path, version, "".join(h + "\r\n" for h in headers))
+    return head.encode("utf-8", "surrogateescape") + body
+
+
+def exchange(port, data, timeout=5):
+    """Sends data; returns the response bytes (b"" when the router closed without one)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
