@@ -18,6 +18,7 @@ local sup = role == 'supervisor'
 
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
+-- @include conv_rev.lua
 local function event(kind, a, deb)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', deb or '')
 end
@@ -53,7 +54,7 @@ do
   if #l == 0 then return {0, 'not_found'} end
   for i = 1, #l, 2 do c[l[i]] = l[i + 1] end
 end
-local function touch() redis.call('HINCRBY', ck, 'rev', 1); redis.call('HSET', ck, 'updated_ms', now) end
+local function touch() conv_rev_bump(ck); redis.call('HSET', ck, 'updated_ms', now) end
 
 local function give_back(a, ch)
   if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then

@@ -16,9 +16,10 @@
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
 -- engine reads it again and re-runs the turn). Keys 6-9 are global (see docs/architecture.md
 -- on Redis Cluster).
+-- @include conv_rev.lua
 local e = cjson.decode(ARGV[2])
-local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
-if rev ~= tonumber(ARGV[1]) then
+local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
+if rev ~= conv_rev_value(ARGV[1]) then
   return {0, rev}
 end
 local now = e.now
@@ -28,7 +29,7 @@ end
 for _, f in ipairs(e.del or {}) do
   redis.call('HDEL', KEYS[1], f)
 end
-redis.call('HSET', KEYS[1], 'rev', tostring(rev + 1), 'updated_ms', now)
+redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'updated_ms', now)
 for i, ob in ipairs(e.outbound or {}) do
   local hid = redis.call('XADD', KEYS[2], 'MAXLEN', e.hist_max, '*', 'j', ob.item)
   if ob.pending == '1' then

@@ -7,6 +7,7 @@
 -- KEYS: none declared (global keys: single Redis, see docs/architecture.md).
 -- ARGV[1] now (Unix ms)  ARGV[2] reopen window (ms)  ARGV[3..] debtor ids
 -- Returns the number of conversations reopened.
+-- @include conv_rev.lua
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = 0
@@ -33,7 +34,7 @@ for i = 3, #ARGV do
       local prio = tonumber(f[5] or '0') or 0
       redis.call('HSET', ck, 'state', 'queued', 'esc_reason', 'reopened', 'esc_detail', '', 'esc_ms', now,
                  'updated_ms', now)
-      redis.call('HINCRBY', ck, 'rev', 1)
+      conv_rev_bump(ck)
       redis.call('ZADD', 'hilo:queue:' .. f[4], now - prio * 60000, d)
       redis.call('SADD', 'hilo:queues', f[4])
       redis.call('ZREM', 'hilo:closed', d)

@@ -31,6 +31,7 @@ local day = tostring(math.floor(now / 86400000))
 local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
+-- @include conv_rev.lua
 local function event(kind, a, d)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', d or '')
 end
@@ -52,7 +53,7 @@ local function release_offer(d, why)
   local declined = redis.call('HGET', ck, 'declined') or ''
   redis.call('HSET', ck, 'declined', declined .. a .. ',')
   redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms')
-  redis.call('HINCRBY', ck, 'rev', 1)
+  conv_rev_bump(ck)
   audit(d, 'offer_' .. why, {agent = a, ms = now})
   event('offer_gone', a, d)
 end
@@ -166,7 +167,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
         agent_index_refresh(best.id)
         redis.call('HSET', ck, 'offer_agent', best.id, 'offer_ch', ch, 'offer_ms', now,
                    'offer_deadline', now + timeout)
-        redis.call('HINCRBY', ck, 'rev', 1)
+        conv_rev_bump(ck)
         redis.call('SADD', 'hilo:agent:' .. best.id .. ':offers', d)
         redis.call('ZADD', 'hilo:offers', now + timeout, d)
         audit(d, 'offered', {agent = best.id, channel = ch, ms = now})

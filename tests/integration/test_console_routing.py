@@ -198,6 +198,25 @@ class ConsoleRouting(HiloTestCase):
             await b.close()
         run(scenario())
 
+    def test_a_conversation_whose_rev_is_not_a_number_is_still_routed(self):
+        # A hand-edited record must not stop routing (one script pass serves every queue):
+        # the bad rev counts as 0 and is rewritten; the other queue's conversation is offered too.
+        r = self.setup_floor(["ana"])
+        seed_debtor(r, "D1", ["+15550000001"])
+        seed_debtor(r, "D2", ["+15550000002"])
+
+        async def scenario():
+            a = await self.online("ana")
+            escalate(r, "D1", addr="+15550000001")
+            r.hset(debtor_key("D1", "conv"), "rev", "not a number")
+            escalate(r, "D2", skill="en.collections", channel="sms", addr="+15550000002")
+            await a.latest("agent", lambda m: {"D1", "D2"} <= set(offers_of(m)), timeout=10)
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "rev"), "1")
+            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "rev"), "2")
+            await a.close()
+        run(scenario())
+
     async def take_and_close(self, a, r, debtor, addr):
         """The debtor is escalated, offered to agent `a`, accepted and closed with a wrap-up."""
         escalate(r, debtor, addr=addr)
