@@ -12,7 +12,6 @@ Runs under Debian's /usr/bin/python3 with python3-redis; stdlib unittest otherwi
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile

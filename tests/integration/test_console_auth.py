@@ -9,7 +9,7 @@ import unittest
 import websockets
 
 from hilo_harness import HiloTestCase, cli_path, seed_debtor
-from hilo_console import (PASSWORD, Console, ConsoleClosed, add_agent, console_overrides, escalate, login, run,
+from hilo_console import (PASSWORD, Console, add_agent, console_overrides, escalate, login, run,
                           token_for)
 
 ORIGIN = "http://console.example"

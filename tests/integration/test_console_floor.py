@@ -3,7 +3,6 @@ with 1,300 agents the floor is read in parts of about 500 agents per Redis call 
 20,000 never holds Redis for one long call) and joined into one `floor` message that lists every
 agent once, with the queues and counters of the first part."""
 
-import asyncio
 import unittest
 
 from hilo_harness import HiloTestCase, cli_path

@@ -132,7 +132,7 @@ class ConsoleRouting(HiloTestCase):
             first = await asyncio.wait_for(asyncio.shield(self.first_offer(a, b)), 10)
             other = b if first is a else a
             t0 = time.monotonic()
-            m = await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            await other.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
             self.assertGreaterEqual(time.monotonic() - t0, 1.0, "re-routed before the timeout")
             await first.latest("agent", lambda m: "D1" not in offers_of(m))
             first_id = "ana" if first is a else "ben"

@@ -19,8 +19,7 @@ What reaches the gate today, and how each case is driven:
 
 import unittest
 
-import hilo_link_pb2 as pb
-from engine_helpers import EngineTestCase, audit, local_ms
+from engine_helpers import EngineTestCase, local_ms
 from hilo_harness import debtor_key, history, run_cli, wait_until
 
 NY = "America/New_York"
@@ -123,7 +122,7 @@ class Compliance(EngineTestCase):
             self.set_clock_local(NY, y, m, d, 10, 0)
             self.assertSent(US_VOICE, "voice", "Llamada de cobranza %d" % d)
         self.set_clock_local(NY, 2026, 11, 30, 11, 0)                    # the 8th within 7 days
-        b = self.assertBlocked(US_VOICE, "voice", "Llamada de cobranza 8", "frequency_cap")
+        self.assertBlocked(US_VOICE, "voice", "Llamada de cobranza 8", "frequency_cap")
         self.assertEqual(self.r.zcard(debtor_key(US_VOICE, "contacts:voice")), 7)
         # Other channels have their own count.
         self.assertSent(US_VOICE, "sms", "Mensaje de texto")
