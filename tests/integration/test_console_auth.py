@@ -148,6 +148,10 @@ class ConsoleAuth(HiloTestCase):
             await a.ws.send("{not json")
             self.assertEqual((await a.latest("error"))["code"], "bad_request")
             self.assertEqual((await a.request("launch_missiles"))["code"], "unknown_type")
+            # A request without a string "t" is still answered with its rid.
+            await a.ws.send(json.dumps({"t": 7, "rid": "r-7"}))
+            ans = await a.wait_for(lambda m: m.get("rid") == "r-7", what="the answer to rid r-7")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "bad_request"))
             await a.close()
             await b.close()
         run(scenario())
@@ -164,6 +168,18 @@ class ConsoleAuth(HiloTestCase):
             await c.wait_for(lambda m: m.get("code") == "rate_limited", what="rate_limited error")
             big = json.dumps({"t": "note", "debtor": "D1", "text": "x" * 10000})
             await c.ws.send(big)
+            code, _ = await c.wait_closed()
+            self.assertEqual(code, 1009)
+            # The close code arrives even when the client has more on the way: the router
+            # waits for the client's close instead of resetting the connection.
+            c = await Console(router, token).connect()
+            await c.latest("hello")
+            await c.ws.send(big)
+            for _ in range(200):
+                try:
+                    await c.ws.send(json.dumps({"t": "note", "debtor": "D1", "text": "y" * 4000}))
+                except websockets.ConnectionClosed:
+                    break
             code, _ = await c.wait_closed()
             self.assertEqual(code, 1009)
         run(scenario())
