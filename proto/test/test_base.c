@@ -122,6 +122,25 @@ static void test_buf_appends(void **state) {
     hilo_buf_free(&b);
 }
 
+/* Text from outside made valid: bad bytes '?', control characters ' ', and a character that
+ * does not fit whole left out (never half of one). */
+static void test_utf8_clean_copy(void **state) {
+    (void)state;
+    char out[16];
+    assert_int_equal(hilo_utf8_clean_copy(out, sizeof out, "caf\xc3\xa9 ok"), 8);
+    assert_string_equal(out, "caf\xc3\xa9 ok");
+    hilo_utf8_clean_copy(out, sizeof out, "a\xff\xc3(\xed\xa0\x80z");
+    assert_string_equal(out, "a?" "?(???z"); /* (split: "??(" would be a trigraph) */
+    hilo_utf8_clean_copy(out, sizeof out, "tab\there\r\n");
+    assert_string_equal(out, "tab here  ");
+    char small[5];
+    hilo_utf8_clean_copy(small, sizeof small, "ab\xe2\x82\xac"); /* "ab€": the euro does not fit */
+    assert_string_equal(small, "ab");
+    hilo_utf8_clean_copy(small, sizeof small, NULL);
+    assert_string_equal(small, "");
+    assert_true(hilo_utf8_valid(out, strlen(out)));
+}
+
 static void test_utf8(void **state) {
     assert_true(hilo_utf8_valid("hola señor €𝄞", strlen("hola señor €𝄞")));
     assert_false(hilo_utf8_valid("\xC3\x28", 2));         /* bad continuation */
@@ -181,6 +200,7 @@ int main(void) {
         cmocka_unit_test(test_phone_spellings_agree),
         cmocka_unit_test(test_buf_appends),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8_clean_copy),
         cmocka_unit_test(test_frame_roundtrip_and_utf8_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

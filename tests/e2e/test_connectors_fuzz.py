@@ -17,6 +17,7 @@ What must hold whatever the body:
 The seed is printed on failure; HILO_FUZZ_SEED and HILO_FUZZ_WEBHOOKS run other seeds or longer.
 """
 
+import collections
 import copy
 import json
 import os
@@ -24,9 +25,11 @@ import random
 import re
 import socket
 import sys
+import threading
 import time
 import unittest
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import (ConnectorStackCase, http, meta_signature,  # noqa: E402
@@ -42,6 +45,7 @@ CONTROL_PHONE = "+16505551299"
 FIXTURES = os.path.join(SOURCE_DIR, "connectors", "providers", "test", "fixtures")
 ALLOWED = {200, 204, 400, 404, 413, 500}
 RAW_REQUESTS = int(os.environ.get("HILO_FUZZ_REQUESTS", "900"))
+PROVIDER_TURNS = int(os.environ.get("HILO_FUZZ_TURNS", "40"))
 RAW_STATUSES = {200, 204, 400, 401, 403, 404, 405, 408, 411, 413, 414, 415, 431, 500, 501, 503, 505}
 MAX_BODY = 1 << 20   # the connectors' default max_body
 
@@ -300,6 +304,97 @@ class ConnectorFuzz(ConnectorStackCase):
         self.assertGreater(sum(n for s, n in statuses.items() if s in (401, 403)), RAW_REQUESTS // 20, statuses)
         print("fuzz: seed %d, %d raw requests: %r" % (SEED, RAW_REQUESTS, sorted(statuses.items(), key=str)),
               file=sys.stderr)
+
+
+    def test_random_provider_answers_settle_every_outbound(self):
+        # The providers' APIs answering anything: statuses of every kind, bodies that are not
+        # what the docs say (wrong types, missing ids, HTML, nothing), slow answers and dropped
+        # connections. Every bot reply still ends sent or failed, with a bounded number of calls.
+        api = FakeApi(random.Random(SEED + 2)).start()
+        self.addCleanup(api.stop)
+        quick = {"retry_min_ms": 50, "retry_max_ms": 300, "retry_give_up_ms": 4000, "api_base": api.base,
+                 "rate_per_s": 0, "rate_burst": 0}
+        self.start_stack(engine=True, connector_overrides={ch: quick for ch in ("whatsapp", "sms", "voice")})
+        phones = {"P%d" % i: "+1650555%04d" % (3000 + i) for i in range(6)}
+        for d, phone in phones.items():
+            self.seed(d, phone, language="es")
+        rng = random.Random(SEED + 3)
+        for n in range(PROVIDER_TURNS):
+            d = rng.choice(sorted(phones))
+            r = self.sandbox.send(rng.choice(["whatsapp", "sms"]), phones[d], rng.choice(["hola", "cuánto debo", "1"]))
+            self.assertEqual(r["status"], 200, r)
+
+        def outbound_ids():
+            return {(d, it["oid"]) for d in phones for it in self.thread(d) if it["dir"] == "out" and "oid" in it}
+
+        def unsettled():
+            return sorted((d, o) for d, o in outbound_ids()
+                          if self.ostat(d).get(o, {}).get("state") not in ("sent", "failed", "delivered", "read"))
+        wait_until(lambda: outbound_ids() and not unsettled(), 60,
+                   lambda: "seed %d: outbound still unsettled: %s" % (SEED, unsettled()[:10]))
+        oids = outbound_ids()
+        states = collections.Counter(self.ostat(d)[o]["state"] for d, o in oids)
+        for ch, c in self.conns.items():
+            self.assertTrue(c.running(), "seed %d: hilo-%s died" % (SEED, ch))
+        self.assertLessEqual(api.calls, 40 * len(oids), "seed %d: %d API calls for %d messages" % (SEED, api.calls, len(oids)))
+        self.assertTrue(states["sent"] and states["failed"], "seed %d: %r" % (SEED, states))
+        print("fuzz: seed %d, %d bot replies settled %r after %d API calls" % (SEED, len(oids), dict(states), api.calls),
+              file=sys.stderr)
+
+
+class FakeApi:
+    """The providers' HTTP APIs answering at random (seeded): every request gets one of the
+    answers below, sometimes late, sometimes none at all."""
+
+    ANSWERS = [
+        (200, b'{"messaging_product":"whatsapp","messages":[{"id":"wamid.FAKE"}]}'),
+        (201, b'{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}'),
+        (200, b'{"messages":"not a list"}'), (201, b'{"sid":5}'), (200, b"{}"), (200, b""), (200, b"<html>ok</html>"),
+        (200, b'{"messages":[{}]}'), (201, b'{"sid":"' + b"S" * 5000 + b'"}'), (200, b"\xff\xfe"),
+        (400, b'{"error":{"code":131026,"message":"undeliverable"}}'), (400, b'{"code":21211,"message":"bad To"}'),
+        (401, b'{"error":"auth"}'), (404, b"not found"), (429, b'{"error":{"code":130429}}'),
+        (500, b"oops"), (502, b"<html>bad gateway</html>"), (503, b""), (418, b"teapot"), (302, b""),
+    ]
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def start(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with api.lock:
+                    api.calls += 1
+                    pick = api.rng.random()
+                    status, body = api.rng.choice(api.ANSWERS)
+                    delay = api.rng.choice([0, 0, 0, 0.05, 0.3])
+                if pick < 0.05:
+                    self.close_connection = True   # no answer at all
+                    return
+                time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 if __name__ == "__main__":

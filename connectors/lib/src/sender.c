@@ -10,8 +10,10 @@
 #include "hilo/dedupe.h"
 #include "hilo/log.h"
 #include "hilo/token_bucket.h"
+#include "hilo/utf8.h"
 
 #define MOD "sender"
+#define PROVIDER_ID_MAX 128 /* longer provider message ids are not used (the link allows 256 in all) */
 
 typedef struct bucket {
     char key[64];
@@ -48,15 +50,34 @@ struct hilo_sender {
 
 static int64_t now_ms(hilo_sender_t *s) { return (int64_t)uv_now(s->loop); }
 
+/* A provider message id fit to travel on the link: printable ASCII, at most PROVIDER_ID_MAX. */
+static bool usable_provider_id(const char *id) {
+    size_t n = 0;
+    for (; id[n]; n++)
+        if ((unsigned char)id[n] < 0x21 || (unsigned char)id[n] > 0x7E) return false;
+    return n > 0 && n <= PROVIDER_ID_MAX;
+}
+
+/* What the provider answered goes on the link, where the router refuses invalid UTF-8 and
+ * over-long ids with a final Nack: a report it refused would never settle the message. So the
+ * provider's id is used only when it is fit (else the report names our outbound id), and its
+ * error text is made valid UTF-8. */
 static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *debtor_addr,
                    const char *our_addr, int state, const char *pmid, const char *code, const char *msg) {
+    if (pmid && *pmid && !usable_provider_id(pmid)) {
+        hilo_log_warn(MOD, "event=unusable_provider_id outbound_id=%s length=%zu", oid, strlen(pmid));
+        pmid = NULL;
+    }
+    char code_text[64], msg_text[256];
+    hilo_utf8_clean_copy(code_text, sizeof code_text, code);
+    hilo_utf8_clean_copy(msg_text, sizeof msg_text, msg);
     hilo_delivery_t d = HILO_DELIVERY_INIT;
     d.outbound_id = (char *)oid;
     d.debtor_id = (char *)(debtor_id ? debtor_id : "");
     d.provider_message_id = (char *)(pmid ? pmid : "");
     d.state = state;
-    d.error_code = (char *)(code ? code : "");
-    d.error_message = (char *)(msg ? msg : "");
+    d.error_code = code_text;
+    d.error_message = msg_text;
     /* The envelope's own id must be stable per (message, state) so that a re-sent report is
      * deduplicated: dr:<provider id, or our outbound id when there is none>:<state>. */
     char env_id[300];

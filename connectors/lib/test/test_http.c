@@ -21,6 +21,7 @@
 #include "hilo/http_client.h"
 #include "hilo/log.h"
 #include "hilo/sender.h"
+#include "hilo/utf8.h"
 #include "hilo/webhook_server.h"
 
 static uv_loop_t loop;
@@ -41,6 +42,8 @@ typedef struct {
     int fail_next;      /* answer 429 this many times */
     int reject_next;    /* answer 400 this many times */
     int defer_ms;       /* answer later (0 = now) */
+    int odd_status;     /* != 0: answer the next call with this status and odd_body */
+    const char *odd_body;
 } srv_log_t;
 static srv_log_t sl;
 
@@ -70,7 +73,10 @@ static void on_request(void *arg, uint64_t conn_id, const hilo_http_request_t *r
     assert_int_equal(req->body[req->body_len], '\0');
     if (strcmp(req->path, "/provider") == 0) {
         sl.provider_calls++;
-        if (sl.fail_next > 0) {
+        if (sl.odd_status) {
+            hilo_webhook_server_respond_text(srv, conn_id, sl.odd_status, sl.odd_body);
+            sl.odd_status = 0;
+        } else if (sl.fail_next > 0) {
             sl.fail_next--;
             hilo_webhook_server_respond_text(srv, conn_id, 429, "slow down");
         } else if (sl.reject_next > 0) {
@@ -275,7 +281,7 @@ static void test_requests(void **state) {
 typedef struct {
     int reports;
     int state;
-    char oid[64], pmid[64], code[64], msg[256];
+    char oid[64], pmid[64], code[64], msg[256], env_id[300];
 } reports_t;
 static reports_t rep;
 static int sender_port_override; /* 0 = the server; else a port where nothing listens */
@@ -325,6 +331,10 @@ static void on_report(void *arg, const hilo_envelope_t *env) {
     snprintf(rep.pmid, sizeof rep.pmid, "%s", env->delivery->provider_message_id);
     snprintf(rep.code, sizeof rep.code, "%s", env->delivery->error_code);
     snprintf(rep.msg, sizeof rep.msg, "%s", env->delivery->error_message);
+    snprintf(rep.env_id, sizeof rep.env_id, "%s", env->provider_message_id);
+    /* whatever the provider answered, the report is one the router accepts */
+    assert_true(hilo_utf8_valid(rep.msg, strlen(rep.msg)) && hilo_utf8_valid(rep.code, strlen(rep.code)));
+    assert_in_range(strlen(rep.env_id), 1, 256);
 }
 
 static void send_ob(hilo_sender_t *s, const char *oid, const char *to, const char *text) {
@@ -409,10 +419,31 @@ static void test_sender(void **state) {
     assert_string_equal(rep.code, "network");
     assert_in_range((hilo_mono_us() - t0) / 1000, 150, 1500);
 
+    /* an absurd provider id: SENT, reported under our outbound id (the link refuses ids over
+     * 256 bytes, and a refused report would never settle the message) */
+    char long_id[300] = "id=";
+    memset(long_id + 3, 'S', 250);
+    long_id[253] = '\0';
+    sl.odd_status = 201;
+    sl.odd_body = long_id;
+    send_ob(s, "o7", "+16505551234", "hola");
+    run_until(&rep.reports, 8, 5000);
+    assert_int_equal(rep.state, HILO_DELIVERY_SENT);
+    assert_string_equal(rep.pmid, "");
+    assert_string_equal(rep.env_id, "dr:o7:sent");
+
+    /* an error text that is not UTF-8, with a control character: made valid text */
+    sl.odd_status = 400;
+    sl.odd_body = "caf\xc3\xff\x01" "end";
+    send_ob(s, "o8", "+16505551234", "hola");
+    run_until(&rep.reports, 9, 5000);
+    assert_int_equal(rep.state, HILO_DELIVERY_FAILED);
+    assert_string_equal(rep.msg, "caf?? end");
+
     hilo_sender_stats_t st;
     hilo_sender_stats(s, &st);
-    assert_int_equal(st.sent, 2);
-    assert_int_equal(st.failed, 4);
+    assert_int_equal(st.sent, 3);
+    assert_int_equal(st.failed, 5);
     assert_true(st.retries >= 3);
     assert_int_equal(st.jobs, 0);
     hilo_sender_destroy(&s);
