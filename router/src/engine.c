@@ -747,31 +747,38 @@ void hilo_engine_turn(hilo_engine_t *eng, const hilo_peer_ref_t *peer, hilo_fram
 
 /* --- lifecycle ------------------------------------------------------------------------ */
 
-hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen) {
+/* The flow and the compliance rule packs the config names; -1 (nothing kept) with the
+ * reason in err when either is bad. */
+static int load_files(const hilo_router_config_t *cfg, hilo_flow_t **flow, hilo_compliance_t **gate, char *err,
+                      size_t errlen) {
     char path[600];
+    *flow = hilo_flow_load(hilo_router_config_path(cfg, cfg->flow_path, path, sizeof path), err, errlen);
+    if (!*flow) return -1;
+    *gate = hilo_compliance_new(hilo_router_config_path(cfg, cfg->compliance_dir, path, sizeof path), NULL, err, errlen);
+    if (!*gate) {
+        hilo_flow_destroy(flow);
+        return -1;
+    }
+    return 0;
+}
+
+hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen) {
     hilo_engine_t *eng = hilo_xcalloc(1, sizeof *eng);
     eng->ctx = ctx;
-    eng->flow = hilo_flow_load(hilo_router_config_path(ctx->cfg, ctx->cfg->flow_path, path, sizeof path), err, errlen);
-    if (!eng->flow) goto fail;
-    eng->gate = hilo_compliance_new(hilo_router_config_path(ctx->cfg, ctx->cfg->compliance_dir, path, sizeof path),
-                                    NULL, err, errlen);
-    if (!eng->gate) goto fail;
+    if (load_files(ctx->cfg, &eng->flow, &eng->gate, err, errlen) != 0) {
+        hilo_engine_destroy(&eng);
+        return NULL;
+    }
     eng->tz = hilo_tzdb_new(NULL);
     hilo_log_info("engine", "event=ready flow=%s test_clock=%d", ctx->cfg->flow_path, ctx->cfg->test_clock);
     return eng;
-fail:
-    hilo_engine_destroy(&eng);
-    return NULL;
 }
 
 int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t errlen) {
-    char path[600];
-    hilo_flow_t *flow = hilo_flow_load(hilo_router_config_path(cfg, cfg->flow_path, path, sizeof path), err, errlen);
-    if (!flow) return -1;
+    hilo_flow_t *flow;
+    hilo_compliance_t *gate;
+    if (load_files(cfg, &flow, &gate, err, errlen) != 0) return -1;
     hilo_flow_destroy(&flow);
-    hilo_compliance_t *gate =
-        hilo_compliance_new(hilo_router_config_path(cfg, cfg->compliance_dir, path, sizeof path), NULL, err, errlen);
-    if (!gate) return -1;
     hilo_compliance_destroy(&gate);
     return 0;
 }

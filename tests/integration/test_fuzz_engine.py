@@ -116,8 +116,6 @@ class FuzzEngine(EngineTestCase):
         print("fuzz: seed %d, %d turns on %d odd debtors: %d bot replies, %d engine error lines"
               % (SEED, TURNS, DEBTORS, replies, len(errors)), file=sys.stderr)
         wait_until(lambda: self.router_.metrics().value("hilo_inflight") == 0, 30, "the router to settle")
-        if os.environ.get("HILO_FUZZ_SHOW"):
-            print("\n".join(sorted(set(l.split(" ", 3)[3][:200] for l in errors))), file=sys.stderr)
 
 
 if __name__ == "__main__":
