@@ -95,12 +95,14 @@ stop_all
 
 # The config in use: the example config with the quickstart's Redis port, absolute paths (the
 # copy in run/ must work for the hilo CLI too: export HILO_CONFIG=run/hilo.conf), and the
-# providers' API base pointed at the local sandbox (never at the real providers).
+# providers' API base pointed at the local sandbox (never at the real providers); the
+# connectors' dead-letter files in run/.
 sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     -e "s|^flow = .*|flow = $top/deploy/flows/collections.flow|" \
     -e "s|^compliance_dir = .*|compliance_dir = $top/deploy/compliance|" \
     -e "s|^assets_dir = .*|assets_dir = $top/router/console|" \
     -e "s|^api_base = .*|api_base = http://127.0.0.1:$SANDBOX_PORT|" \
+    -e "s|^dead_letter_file = /var/lib/hilo/|dead_letter_file = $run/|" \
     deploy/hilo.conf >"$run/hilo.conf"
 export HILO_CONFIG=$run/hilo.conf
 
@@ -148,6 +150,7 @@ for channel in "${started[@]}"; do
   voice) echo "  voice connector     http://127.0.0.1:${conn_port[voice]}/webhooks/twilio/voice" ;;
   esac
 done
+[ ${#started[@]} -gt 0 ] && echo "  dead letters        run/*.dead-letters.jsonl   (webhooks the router refused for good)"
 [ -f "$run/sandbox.pid" ] && echo "  provider sandbox    http://127.0.0.1:$SANDBOX_PORT/   <- open this to play the debtor's phone"
 cat <<EOT
 

@@ -243,8 +243,9 @@ class ConnectorProc:
 # The test case
 # ---------------------------------------------------------------------------------------------
 
-def connector_conf(router_link, ports, sandbox_base=None, overrides=None):
-    """The connectors' config: deploy/hilo.conf's channel sections with the test's values."""
+def connector_conf(router_link, ports, workdir, sandbox_base=None, overrides=None):
+    """The connectors' config: deploy/hilo.conf's channel sections with the test's values (the
+    dead-letter files in the test's workdir: dead_letter_path())."""
     example = read_conf(os.path.join(SOURCE_DIR, "deploy", "hilo.conf"))
     conf = {}
     for ch, port in ports.items():
@@ -256,6 +257,7 @@ def connector_conf(router_link, ports, sandbox_base=None, overrides=None):
             # are the production ones.
             "retry_min_ms": "200", "retry_max_ms": "1000", "rate_per_s": "0", "rate_burst": "0",
             "voice_reply_deadline_ms": "2000", "webhook_deadline_ms": "5000", "stop_grace_ms": "1000",
+            "dead_letter_file": dead_letter_path(workdir, ch),
         })
         if ch in ("sms", "voice"):
             sec["public_url"] = "http://127.0.0.1:%d" % port
@@ -264,6 +266,19 @@ def connector_conf(router_link, ports, sandbox_base=None, overrides=None):
         sec.update({k: str(v) for k, v in ((overrides or {}).get(ch) or {}).items()})
         conf[ch] = sec
     return conf
+
+
+def dead_letter_path(workdir, channel):
+    return os.path.join(workdir, "%s.dead-letters.jsonl" % channel)
+
+
+def read_dead_letters(workdir, channel):
+    """The records of a connector's dead-letter file, each a dict (docs/connectors.md)."""
+    try:
+        with open(dead_letter_path(workdir, channel), encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return []
 
 
 class ConnectorStackCase(HiloTestCase):
@@ -296,14 +311,16 @@ class ConnectorStackCase(HiloTestCase):
         self.ports = {ch: free_port() for ch in CHANNELS}
         self.conf_path = os.path.join(self.workdir, "connectors.conf")
         self.connector_overrides = connector_overrides
-        write_conf(self.conf_path, connector_conf(self.router_.link, self.ports, None, connector_overrides))
+        write_conf(self.conf_path,
+                   connector_conf(self.router_.link, self.ports, self.workdir, None, connector_overrides))
         webhooks = {ch: "http://127.0.0.1:%d%s" % (self.ports[ch], WEBHOOK_PATH[ch]) for ch in CHANNELS}
         self.sandbox = Sandbox(self.workdir, self.conf_path, webhooks, sandbox_args)
         self._logs.append(("sandbox", self.sandbox.log_path))
         self.sandbox.start()
         self.addCleanup(self.sandbox.stop)
         # The connectors' API base is the sandbox, known only now.
-        self.conf = connector_conf(self.router_.link, self.ports, self.sandbox.base, connector_overrides)
+        self.conf = connector_conf(self.router_.link, self.ports, self.workdir, self.sandbox.base,
+                                   connector_overrides)
         write_conf(self.conf_path, self.conf)
         for ch in channels:
             self.start_connector(ch)

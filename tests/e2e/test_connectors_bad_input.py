@@ -6,9 +6,12 @@
   own signer, written from the providers' documentation) is accepted: a positive control.
 - The same webhook delivered twice (the providers' at-least-once) is answered 200 both times and
   stored once.
+- A webhook the router refuses for good is kept in the connector's dead-letter file and answered
+  200; when that file cannot take it, 500 (the provider retries).
 
 Real redis-server, hilo-router, hilo-whatsapp, hilo-sms, hilo-voice and the provider sandbox."""
 
+import base64
 import json
 import os
 import sys
@@ -17,8 +20,9 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from connectors_stack import (ConnectorStackCase, http, meta_signature, parse_twiml,  # noqa: E402
-                              twilio_signature)
+from connectors_stack import (ConnectorStackCase, dead_letter_path, http, meta_signature,  # noqa: E402
+                              parse_twiml, read_dead_letters, twilio_signature)
+import hilo_link_pb2 as link_pb2  # noqa: E402
 
 PHONE = "+16505551234"
 TIMEOUT = 15
@@ -164,6 +168,63 @@ class ConnectorBadInput(ConnectorStackCase):
         starts = [it for it in self.thread("D3") if it["dir"] == "in"]
         self.assertEqual([it["voice"]["event"] for it in starts], ["call_start"], json.dumps(starts))
         self.assertEqual(self.router_.metrics().value("hilo_dedupes_total", channel="voice"), 1)
+
+    def test_webhook_refused_for_good_is_kept_in_the_dead_letter_file_and_answered_200(self):
+        # A webhook the router will never accept (its sender is no phone number: Nack INVALID)
+        # would be retried by the provider for days and refused every time. The connector
+        # keeps it in its dead-letter file, synced, and only then answers 200.
+        self.start_stack(engine=False)
+        self.seed("D4", PHONE)
+        secret = self.conf["whatsapp"]["app_secret"]
+        token = self.conf["sms"]["auth_token"]
+        url = self.conf["sms"]["public_url"] + "/webhooks/twilio/sms"
+
+        body = wa_body("wamid.dead1", "hola", phone="12345")
+        status, _, resp, _ = self.post_wa(body, meta_signature(secret, body))
+        self.assertEqual(status, 200, resp)
+        params = sms_params("SMdead1", "hola", phone="anonymous")
+        status, _, resp, _ = self.post_twilio("sms", "/webhooks/twilio/sms", params,
+                                              twilio_signature(token, url, params))
+        self.assertEqual(status, 200, resp)
+        self.assertIn("<Response", resp.decode() if isinstance(resp, bytes) else resp)
+
+        for ch, pmid, sender in (("whatsapp", "wamid.dead1", "12345"), ("sms", "SMdead1", "anonymous")):
+            recs = read_dead_letters(self.workdir, ch)
+            self.assertEqual(len(recs), 1, recs)
+            rec = recs[0]
+            self.assertEqual((rec["channel"], rec["code"], rec["provider_message_id"], rec["from"], rec["kind"]),
+                             (ch, "INVALID", pmid, sender, "text"), rec)
+            self.assertEqual(rec["connector"], "%s-e2e" % ch)
+            self.assertTrue(rec["reason"], rec)
+            env = link_pb2.Envelope()
+            env.ParseFromString(base64.b64decode(rec["envelope"]))  # the whole envelope, as sent
+            self.assertEqual((env.provider_message_id, env.text, env.seq), (pmid, "hola", rec["seq"]))
+            m = self.conns[ch].metrics()
+            self.assertEqual(m.value("hilo_connector_dead_letters_total"), 1)
+            self.assertEqual(m.value("hilo_connector_dead_letter_failures_total"), 0)
+            self.assertEqual(m.value("hilo_connector_webhooks_total", result="dead_letter", status="200"), 1)
+        # The router stored nothing of them, and refused each once.
+        self.assertEqual(self.router_.metrics().value("hilo_nacks_total", code="INVALID"), 2)
+        self.assertEqual(self.router_.metrics().value("hilo_messages_in_total"), 0)
+        self.assertEqual(self.thread("D4"), [])
+
+        # The file gone unwritable meanwhile (a directory in its place): 500, nothing lost —
+        # the provider keeps the webhook and retries.
+        path = dead_letter_path(self.workdir, "whatsapp")
+        os.rename(path, path + ".1")  # rotated by an operator
+        os.mkdir(path)
+        body = wa_body("wamid.dead2", "hola", phone="12345")
+        status, _, resp, _ = self.post_wa(body, meta_signature(secret, body))
+        self.assertEqual(status, 500, resp)
+        self.assertEqual(self.conns["whatsapp"].metrics().value("hilo_connector_dead_letter_failures_total"), 1)
+        os.rmdir(path)
+        # Writable again: the provider's retry is kept in a new file (the rotated one untouched).
+        status, _, resp, _ = self.post_wa(body, meta_signature(secret, body))
+        self.assertEqual(status, 200, resp)
+        self.assertEqual([r["provider_message_id"] for r in read_dead_letters(self.workdir, "whatsapp")],
+                         ["wamid.dead2"])
+        with open(path + ".1") as f:
+            self.assertEqual(len(f.readlines()), 1)
 
 
 if __name__ == "__main__":

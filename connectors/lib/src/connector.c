@@ -15,6 +15,7 @@
 #include "hilo/adapter.h"
 #include "hilo/common.h"
 #include "hilo/config.h"
+#include "hilo/dead_letter.h"
 #include "hilo/link_client.h"
 #include "hilo/log.h"
 #include "hilo/metrics.h"
@@ -34,6 +35,7 @@ typedef struct {
     long long max_pending, max_inflight, max_outbound, envelope_ttl_ms, rate_per_s, rate_burst, send_timeout_ms;
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
     const char *log_level;
+    const char *dead_letter_file; /* "" = none: a final Nack is answered 500 */
 } settings_t;
 
 typedef struct {
@@ -51,6 +53,7 @@ typedef struct {
     hilo_pending_t *pending;
     hilo_u64map_t *waiting;     /* conn id → waiter_t (webhooks answered later) */
     hilo_metrics_t *metrics;
+    hilo_dead_letter_t *dead_letter; /* NULL when dead_letter_file is "" */
     int stopping;               /* 0 running, 1 draining, 2 closing */
     int64_t stop_deadline;
 } connector_t;
@@ -96,7 +99,7 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
     connector_t *c = arg;
     waiter_t *w = user;
     hilo_u64map_del(c->waiting, w->conn_id);
-    static const char *names[] = {"", "acked", "replied", "unavailable", "refused", "timeout"};
+    static const char *names[] = {"", "acked", "replied", "unavailable", "refused", "timeout", "dead_letter"};
     if (w->answer == HILO_ANSWER_REPLY) {
         /* A voice call must always get TwiML back: the reply, or the adapter's fallback. */
         hilo_http_response_t r = {0};
@@ -115,8 +118,12 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
         hilo_http_response_clear(&r);
     } else if (outcome == HILO_PENDING_ACKED) {
         answer(c, w->conn_id, &w->response, w->why);
+    } else if (outcome == HILO_PENDING_KEPT) {
+        /* Refused for good, but safe in the dead-letter file: the provider's retry would be
+         * refused the same way for days (docs/protocol.md §6), so it gets its 2xx. */
+        answer(c, w->conn_id, &w->response, "dead_letter");
     } else if (outcome == HILO_PENDING_REFUSED) {
-        /* Never 2xx for what the router did not store; the provider's retry policy decides. */
+        /* Never 2xx for what is neither stored nor kept; the provider's retry policy decides. */
         answer_text(c, w->conn_id, 500, "refused by the router\n", "refused");
     } else {
         hilo_log_warn(MOD, "event=webhook_unavailable outcome=%s", names[outcome]);
@@ -131,6 +138,7 @@ static void on_envelope_done(void *arg, uint64_t seq, hilo_link_result_t result,
     (void)reason;
     connector_t *c = arg;
     hilo_pending_outcome_t o = result == HILO_LINK_ACKED || result == HILO_LINK_DUPLICATE ? HILO_PENDING_ACKED
+                               : result == HILO_LINK_DEAD_LETTER                            ? HILO_PENDING_KEPT
                                : result == HILO_LINK_REFUSED                                ? HILO_PENDING_REFUSED
                                                                                             : HILO_PENDING_UNAVAILABLE;
     hilo_pending_envelope_done(c->pending, seq, o);
@@ -367,8 +375,30 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_int(cfg, sec, "retry_give_up_ms", 300000, 0, 7LL * 86400000, &s->retry_give_up_ms) ||
         hilo_config_int(cfg, sec, "dedupe_size", 100000, 1, 100000000, &s->dedupe_size) ||
         hilo_config_int(cfg, sec, "stop_grace_ms", 2000, 0, 600000, &s->stop_grace_ms) ||
-        hilo_config_str(cfg, sec, "log_level", "info", &s->log_level))
+        hilo_config_str(cfg, sec, "log_level", "info", &s->log_level) ||
+        hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file))
         return HILO_ERR;
+    return HILO_OK;
+}
+
+/* The dead-letter file, a relative path taken from the config file's directory; it must be
+ * writable now, not at the first refusal. */
+static int open_dead_letter(connector_t *c, hilo_config_t *cfg, const char *config_path, const char *sec) {
+    const char *file = c->set.dead_letter_file;
+    if (!file[0]) {
+        hilo_log_info(MOD, "event=no_dead_letter_file msg=\"a final Nack is answered 500\"");
+        return HILO_OK;
+    }
+    char full[4096];
+    const char *slash = config_path ? strrchr(config_path, '/') : NULL;
+    if (file[0] != '/' && slash)
+        snprintf(full, sizeof full, "%.*s/%s", (int)(slash - config_path), config_path, file);
+    else
+        snprintf(full, sizeof full, "%s", file);
+    char err[512];
+    c->dead_letter = hilo_dead_letter_open(full, c->set.instance, err, sizeof err);
+    if (!c->dead_letter) return hilo_config_reject(cfg, sec, "dead_letter_file", err);
+    hilo_log_info(MOD, "event=dead_letter_file path=\"%s\"", full);
     return HILO_OK;
 }
 
@@ -398,7 +428,7 @@ static int start(connector_t *c, char *err, size_t errlen) {
         .endpoint = c->set.link_connect, .channel = c->ops->channel, .instance = c->set.instance,
         .software = software, .max_outbound = (uint32_t)c->set.max_outbound,
         .ack_timeout_ms = (int)c->set.ack_timeout_ms, .max_pending = (size_t)c->set.max_pending,
-        .max_inflight = (size_t)c->set.max_inflight,
+        .max_inflight = (size_t)c->set.max_inflight, .dead_letter = c->dead_letter,
         .on_outbound = on_outbound, .on_state = on_link_state, .arg = c,
     };
     c->link = hilo_link_new(&c->loop, &lo, err, errlen);
@@ -491,6 +521,10 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     }
     if (c->set.voice_reply_deadline_ms >= c->set.webhook_deadline_ms && ops->render_reply)
         hilo_log_warn(MOD, "event=config_note msg=\"voice_reply_deadline_ms >= webhook_deadline_ms\"");
+    if (open_dead_letter(c, cfg, path, section) != HILO_OK) {
+        fprintf(stderr, "%s\n", hilo_config_error(cfg));
+        goto out_adapter;
+    }
 
     rc = 1;
     uv_loop_init(&c->loop);
@@ -532,6 +566,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     hilo_u64map_destroy(&c->waiting);
     hilo_metrics_destroy(&c->metrics);
 out_adapter:
+    hilo_dead_letter_close(&c->dead_letter);
     hilo_adapter_destroy_state(&c->adapter);
 out_cfg:
     hilo_config_destroy(&cfg);

@@ -140,12 +140,31 @@ static void complete(hilo_link_t *l, entry_t *e, hilo_link_result_t result, cons
     case HILO_LINK_ACKED: l->stats.acked++; break;
     case HILO_LINK_DUPLICATE: l->stats.duplicates++; break;
     case HILO_LINK_REFUSED: l->stats.refused++; break;
+    case HILO_LINK_DEAD_LETTER: l->stats.refused++, l->stats.dead_letters++; break;
     case HILO_LINK_EXPIRED: l->stats.expired++; break;
     case HILO_LINK_ABANDONED: break;
     }
     if (e->done) e->done(e->done_arg, e->seq, result, reason ? reason : "");
     free(e->frame);
     free(e);
+}
+
+/* The router will never take this envelope: into the dead-letter file when there is one (the
+ * caller may then answer its webhook as kept), and done. `code` is the Nack code's name. */
+static void refuse(hilo_link_t *l, entry_t *e, const char *code, const char *why) {
+    char reason[300];
+    snprintf(reason, sizeof reason, "%s: %s", code, why);
+    hilo_link_result_t result = HILO_LINK_REFUSED;
+    if (l->opt.dead_letter) {
+        hilo_frame_t *f = hilo_frame_unpack(e->frame, e->len);
+        if (f && f->body_case == HILO_FRAME_ENVELOPE &&
+            hilo_dead_letter_write(l->opt.dead_letter, f->envelope, code, why) == HILO_OK)
+            result = HILO_LINK_DEAD_LETTER;
+        else
+            l->stats.dead_letter_failures++;
+        hilo_frame_free(&f);
+    }
+    complete(l, e, result, reason);
 }
 
 /* Sends every entry that is due, in submission order, keeping at most max_inflight unanswered
@@ -240,7 +259,7 @@ static void on_welcome(hilo_link_t *l, const hilo_welcome_t *w) {
         if (l->max_payload && e->len > l->max_payload) {
             hilo_log_error(MOD, "event=envelope_too_large seq=%" PRIu64 " bytes=%zu max=%u", e->seq, e->len,
                            l->max_payload);
-            complete(l, e, HILO_LINK_REFUSED, "TOO_LARGE: larger than the router's max_payload");
+            refuse(l, e, "TOO_LARGE", "larger than the router's max_payload");
             next = l->head; /* the callback may have changed the list: start over */
             continue;
         }
@@ -291,11 +310,9 @@ static void on_nack(hilo_link_t *l, const hilo_nack_t *n) {
         hilo_log_info(MOD, "event=nack_retry seq=%" PRIu64 " code=%s delay_ms=%" PRId64, n->seq, code, delay);
         return;
     }
-    char reason[300];
-    snprintf(reason, sizeof reason, "%s: %s", code, n->reason ? n->reason : "");
     hilo_log_error(MOD, "event=envelope_refused seq=%" PRIu64 " code=%s reason=\"%s\"", n->seq, code,
                    n->reason ? n->reason : "");
-    complete(l, e, HILO_LINK_REFUSED, reason);
+    refuse(l, e, code, n->reason ? n->reason : "");
 }
 
 static void handle(hilo_link_t *l, const uint8_t *buf, size_t len) {

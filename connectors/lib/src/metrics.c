@@ -126,6 +126,12 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         put(m, "hilo_connector_envelopes_total{%s,result=\"duplicate\"} %" PRIu64 "\n", m->labels, l->duplicates);
         put(m, "hilo_connector_envelopes_total{%s,result=\"nacked\"} %" PRIu64 "\n", m->labels, l->refused);
         put(m, "hilo_connector_envelopes_total{%s,result=\"expired\"} %" PRIu64 "\n", m->labels, l->expired);
+        counter(m, "hilo_connector_dead_letters_total",
+                "Envelopes refused for good and kept in the dead-letter file (also counted nacked)", "",
+                l->dead_letters);
+        counter(m, "hilo_connector_dead_letter_failures_total",
+                "Envelopes refused for good that the dead-letter file could not take (answered 500)", "",
+                l->dead_letter_failures);
         counter(m, "hilo_connector_envelope_nacks_retryable_total", "Retryable Nacks (envelope sent again later)", "",
                 l->nacks_retryable);
         counter(m, "hilo_connector_envelopes_resent_total", "Envelopes sent again (ack timeout, new session)", "",

@@ -12,6 +12,7 @@ typedef struct {
     int64_t deadline_ms;
     bool wants_reply;   /* wait for a reply after the acks */
     bool armed;         /* every envelope registered */
+    bool kept;          /* an envelope went to the dead-letter file instead of being acked */
     size_t unacked;     /* envelopes not acked yet */
     uint64_t *seqs;     /* registered seqs (to unmap them on removal) */
     size_t nseqs;
@@ -76,7 +77,8 @@ static void resolve(hilo_pending_t *p, entry_t *e, hilo_pending_outcome_t outcom
 }
 
 static void maybe_done(hilo_pending_t *p, entry_t *e) {
-    if (e->armed && e->unacked == 0 && !e->wants_reply) resolve(p, e, HILO_PENDING_ACKED, NULL);
+    if (e->armed && e->unacked == 0 && !e->wants_reply)
+        resolve(p, e, e->kept ? HILO_PENDING_KEPT : HILO_PENDING_ACKED, NULL);
 }
 
 void hilo_pending_expect(hilo_pending_t *p, uint64_t id, uint64_t seq, bool is_reply_seq) {
@@ -105,10 +107,15 @@ void hilo_pending_arm(hilo_pending_t *p, uint64_t id) {
 void hilo_pending_envelope_done(hilo_pending_t *p, uint64_t seq, hilo_pending_outcome_t outcome) {
     entry_t *e = hilo_u64map_get(p->by_seq, seq);
     if (!e) return;
-    if (outcome != HILO_PENDING_ACKED) {
+    if (outcome == HILO_PENDING_KEPT && seq == e->reply_seq) {
+        resolve(p, e, HILO_PENDING_KEPT, NULL); /* the router has not got it: no reply will come */
+        return;
+    }
+    if (outcome != HILO_PENDING_ACKED && outcome != HILO_PENDING_KEPT) {
         resolve(p, e, outcome, NULL);
         return;
     }
+    if (outcome == HILO_PENDING_KEPT) e->kept = true;
     /* The reply seq stays mapped after its ack: the reply comes later and names it. */
     if (seq != e->reply_seq) hilo_u64map_del(p->by_seq, seq);
     if (e->unacked) e->unacked--;

@@ -4,7 +4,8 @@
  * on a refusal (500), after the deadline (503), at once on a bad signature (401) or a GET
  * verification; voice turns answered with the router's reply or the fallback; Outbound →
  * provider call → DeliveryReport, a re-sent Outbound re-reported without a second call;
- * /metrics; 404/405; SIGTERM → exit 0; bad config → exit 2 with file:line. */
+ * /metrics; 404/405; SIGTERM → exit 0; bad config → exit 2 with file:line; with a dead-letter
+ * file, a final Nack answered 200 once the envelope is kept there, 500 when it cannot be. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -18,9 +19,11 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <curl/curl.h>
 #include <zmq.h>
 
@@ -227,6 +230,17 @@ static void peer_ack(uint64_t seq) {
     peer_send(&f);
 }
 
+static void peer_nack(uint64_t seq, int code, const char *reason) {
+    hilo_nack_t n = HILO_NACK_INIT;
+    n.seq = seq;
+    n.code = code;
+    n.reason = (char *)reason;
+    hilo_frame_t nf = HILO_FRAME_INIT;
+    nf.body_case = HILO_FRAME_NACK;
+    nf.nack = &n;
+    peer_send(&nf);
+}
+
 static void peer_outbound(const char *oid, const char *text, uint64_t reply_to) {
     hilo_outbound_t ob = HILO_OUTBOUND_INIT;
     ob.outbound_id = (char *)oid;
@@ -377,6 +391,10 @@ static int teardown(void **state) {
     }
     zmq_close(router);
     zmq_ctx_term(zctx);
+    char dead[192];
+    snprintf(dead, sizeof dead, "%s/dead.jsonl", dir);
+    unlink(dead);
+    rmdir(dead);
     unlink(cfg_path);
     rmdir(dir);
     return 0;
@@ -441,16 +459,9 @@ static void test_runtime(void **state) {
     r = req_start("POST", "/hook", "pmid=m3&text=x", "X-Hub-Signature-256: sha256=good");
     f = peer_expect_pmid("m3", 3000);
     assert_string_equal(f->envelope->provider_message_id, "m3");
-    hilo_nack_t n = HILO_NACK_INIT;
-    n.seq = f->envelope->seq;
-    n.code = HILO_NACK_INVALID;
-    n.reason = "bad from";
+    peer_nack(f->envelope->seq, HILO_NACK_INVALID, "bad from");
     hilo_frame_free(&f);
-    hilo_frame_t nf = HILO_FRAME_INIT;
-    nf.body_case = HILO_FRAME_NACK;
-    nf.nack = &n;
-    peer_send(&nf);
-    assert_int_equal(req_wait(r, 3000), 500);
+    assert_int_equal(req_wait(r, 3000), 500); /* no dead-letter file in this config */
     free(r);
 
     /* never acked: 503 at the deadline (1.5 s), the envelope is re-sent meanwhile */
@@ -572,6 +583,126 @@ static void test_router_restart_keeps_webhook(void **state) {
     child = 0;
 }
 
+/* Spawns the connector, answers its Hello with a Welcome, and waits until /healthz says 200. */
+static void start_connector(void) {
+    child = spawn(NULL);
+    assert_true(child > 0);
+    hilo_frame_t *f = peer_expect(HILO_FRAME_HELLO, 5000);
+    assert_non_null(f);
+    hilo_frame_free(&f);
+    hilo_welcome_t w = HILO_WELCOME_INIT;
+    w.heartbeat_ms = 200;
+    hilo_frame_t wf = HILO_FRAME_INIT;
+    wf.body_case = HILO_FRAME_WELCOME;
+    wf.welcome = &w;
+    peer_send(&wf);
+    long st = 0;
+    for (int i = 0; i < 250 && st != 200; i++) {
+        idle(20);
+        st = get("/healthz", NULL, 0);
+    }
+    assert_int_equal(st, 200);
+}
+
+/* The lines of a text file (at most 8, each at most 4 KiB); returns how many. */
+static int read_lines(const char *path, char lines[8][4096]) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0;
+    while (n < 8 && fgets(lines[n], 4096, f)) n++;
+    fclose(f);
+    return n;
+}
+
+/* The "envelope" member of a dead-letter line, decoded. */
+static hilo_envelope_t *dead_letter_envelope(const char *line) {
+    const char *p = strstr(line, "\"envelope\":\"");
+    if (!p) return NULL;
+    p += strlen("\"envelope\":\"");
+    const char *end = strchr(p, '"');
+    if (!end) return NULL;
+    unsigned char raw[4096];
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)p, (int)(end - p));
+    if (n < 0) return NULL;
+    while (n > 0 && end - p >= 1 && end[-1] == '=') n--, end--; /* DecodeBlock counts padding */
+    return hilo__link__v1__envelope__unpack(NULL, (size_t)n, raw);
+}
+
+static void test_dead_letter(void **state) {
+    (void)state;
+    /* With a dead-letter file, a final Nack is answered 2xx once the envelope is kept there. */
+    char dead[192], body[8192], lines[8][4096];
+    snprintf(dead, sizeof dead, "%s/dead.jsonl", dir);
+    write_config("dead_letter_file = dead.jsonl\n"); /* relative: beside the config file */
+    start_connector();
+    assert_int_equal(access(dead, F_OK), 0); /* created at start: a bad path fails at once */
+    assert_int_equal(read_lines(dead, lines), 0);
+
+    req_t *r = req_start("POST", "/hook", "pmid=d1&text=mal", "X-Hub-Signature-256: sha256=good");
+    hilo_frame_t *f = peer_expect_pmid("d1", 3000);
+    assert_non_null(f);
+    uint64_t seq = f->envelope->seq;
+    hilo_frame_free(&f);
+    peer_nack(seq, HILO_NACK_INVALID, "bad from");
+    assert_int_equal(req_wait(r, 3000), 200);
+    assert_string_equal(r->resp, "stored"); /* the adapter's own answer */
+    free(r);
+    assert_int_equal(read_lines(dead, lines), 1);
+    char want[64];
+    snprintf(want, sizeof want, "\"seq\":%llu,", (unsigned long long)seq);
+    const char *members[] = {"{\"ts\":\"20", "\"connector\":\"test-1\"", "\"channel\":\"voice\"", want,
+                             "\"code\":\"INVALID\"", "\"reason\":\"bad from\"", "\"kind\":\"text\"",
+                             "\"provider_message_id\":\"d1\"", "\"from\":\"+16505551234\""};
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+        if (!strstr(lines[0], members[i])) fprintf(stderr, "missing %s in %s", members[i], lines[0]);
+        assert_non_null(strstr(lines[0], members[i]));
+    }
+    assert_true(lines[0][strlen(lines[0]) - 1] == '\n');
+    hilo_envelope_t *e = dead_letter_envelope(lines[0]);
+    assert_non_null(e);
+    assert_string_equal(e->provider_message_id, "d1");
+    assert_string_equal(e->text, "mal");
+    assert_int_equal(e->seq, seq);
+    hilo__link__v1__envelope__free_unpacked(e, NULL);
+
+    /* a voice turn refused: the fallback at once (no reply can come), and the turn is kept */
+    int64_t t0 = hilo_mono_us();
+    r = req_start("POST", "/voice", "pmid=CA9:gather:1&text=uno", "X-Hub-Signature-256: sha256=good");
+    f = peer_expect_pmid("CA9:gather:1", 3000);
+    seq = f->envelope->seq;
+    hilo_frame_free(&f);
+    peer_nack(seq, HILO_NACK_TOO_LARGE, "too big");
+    assert_int_equal(req_wait(r, 3000), 200);
+    assert_string_equal(r->resp, "<Response><Say>fallback</Say></Response>");
+    assert_true((hilo_mono_us() - t0) / 1000 < 700); /* before voice_reply_deadline_ms (800) */
+    free(r);
+    assert_int_equal(read_lines(dead, lines), 2);
+    assert_non_null(strstr(lines[1], "\"code\":\"TOO_LARGE\""));
+    assert_non_null(strstr(lines[1], "\"provider_message_id\":\"CA9:gather:1\""));
+
+    /* the file cannot take it (a directory in its place): 500, the provider keeps the message */
+    assert_int_equal(unlink(dead), 0);
+    assert_int_equal(mkdir(dead, 0700), 0);
+    r = req_start("POST", "/hook", "pmid=d3&text=x", "X-Hub-Signature-256: sha256=good");
+    f = peer_expect_pmid("d3", 3000);
+    seq = f->envelope->seq;
+    hilo_frame_free(&f);
+    peer_nack(seq, HILO_NACK_INVALID, "bad from");
+    assert_int_equal(req_wait(r, 3000), 500);
+    free(r);
+    assert_int_equal(rmdir(dead), 0);
+
+    assert_int_equal(get("/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "hilo_connector_dead_letters_total{channel=\"voice\",connector=\"test-1\"} 2"));
+    assert_non_null(strstr(body, "hilo_connector_dead_letter_failures_total{channel=\"voice\",connector=\"test-1\"} 1"));
+    assert_non_null(strstr(body, "result=\"nacked\"} 3"));
+    assert_non_null(strstr(body, "result=\"dead_letter\",status=\"200\"} 1"));
+    assert_non_null(strstr(body, "result=\"refused\",status=\"500\"} 1"));
+    kill(child, SIGTERM);
+    assert_int_equal(wait_exit(child, 5000), 0);
+    child = 0;
+}
+
 static char *read_all(int fd) {
     static char buf[4096];
     size_t n = 0;
@@ -613,6 +744,16 @@ static void test_bad_config(void **state) {
     child = 0;
     err = read_all(fd);
     assert_non_null(strstr(err, "[test] provider_url: required"));
+    /* a dead-letter file that cannot be written: said at start, not at the first refusal */
+    write_config("dead_letter_file = /nonexistent-hilo-dir/dead.jsonl\n");
+    child = spawn(&fd);
+    assert_int_equal(wait_exit(child, 5000), 2);
+    child = 0;
+    err = read_all(fd);
+    snprintf(want, sizeof want, "%s:14: [test] dead_letter_file: cannot open '/nonexistent-hilo-dir/dead.jsonl'",
+             cfg_path);
+    if (!strstr(err, want)) fprintf(stderr, "stderr was: %s\n", err);
+    assert_non_null(strstr(err, want));
 }
 
 int main(int argc, char **argv) {
@@ -624,6 +765,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_restart_keeps_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -192,13 +192,15 @@ typedef struct {
 } fx_t;
 
 static size_t window = 0; /* max_inflight for the next make_link (0 = default) */
+static hilo_dead_letter_t *dead_letter; /* for the next make_link (NULL = none) */
+static char dead_path[64];
 
 static hilo_link_t *make_link(const char *endpoint, size_t max_pending) {
     hilo_link_options_t o = {
         .max_inflight = window,
         .endpoint = endpoint, .channel = HILO_CHANNEL_WHATSAPP, .instance = "whatsapp-test",
         .software = "test_link", .max_outbound = 7, .ack_timeout_ms = 300, .heartbeat_ms = 100,
-        .max_pending = max_pending, .retry_min_ms = 50, .retry_max_ms = 200,
+        .max_pending = max_pending, .retry_min_ms = 50, .retry_max_ms = 200, .dead_letter = dead_letter,
         .on_outbound = on_outbound, .on_state = on_state,
     };
     char err[256] = "";
@@ -259,6 +261,69 @@ static uint64_t submit(fx_t *fx, const char *pmid) {
     assert_int_equal(hilo_link_submit(fx->link, &e, 0, false, on_done, NULL, &seq), HILO_OK);
     assert_true(seq > 0);
     return seq;
+}
+
+static void test_dead_letter(void **state) {
+    fx_t *fx = *state;
+    /* too large for the router's max_payload (known at the Welcome): kept, not sent */
+    char *big = malloc(70000);
+    memset(big, 'x', 69999);
+    big[69999] = '\0';
+    hilo_envelope_t e = HILO_ENVELOPE_INIT;
+    e.provider_message_id = "wamid.big";
+    e.from = "+16505551234";
+    e.text = big;
+    uint64_t seq = 0;
+    assert_int_equal(hilo_link_submit(fx->link, &e, 0, false, on_done, NULL, &seq), HILO_OK);
+    free(big);
+    handshake(fx);
+    wait_for(&ev.done_calls, 1, 2000);
+    assert_int_equal(ev.done_result, HILO_LINK_DEAD_LETTER);
+    assert_string_equal(ev.done_reason, "TOO_LARGE: larger than the router's max_payload");
+    /* a final Nack: kept too */
+    uint64_t s = submit(fx, "wamid.bad");
+    hilo_frame_t *f = peer_expect(&fx->peer, HILO_FRAME_ENVELOPE, 2000);
+    assert_non_null(f);
+    assert_string_equal(f->envelope->provider_message_id, "wamid.bad"); /* the big one never went */
+    hilo_frame_free(&f);
+    peer_nack(&fx->peer, s, HILO_NACK_INVALID, false, "missing from");
+    wait_for(&ev.done_calls, 2, 2000);
+    assert_int_equal(ev.done_result, HILO_LINK_DEAD_LETTER);
+    assert_string_equal(ev.done_reason, "INVALID: missing from");
+    FILE *in = fopen(dead_path, "r");
+    assert_non_null(in);
+    char *line = malloc(200000);
+    assert_non_null(fgets(line, 200000, in));
+    assert_non_null(strstr(line, "\"code\":\"TOO_LARGE\""));
+    assert_non_null(strstr(line, "\"provider_message_id\":\"wamid.big\""));
+    assert_true(strlen(line) > 4 * 70000 / 3); /* the whole envelope, in base64 */
+    assert_non_null(fgets(line, 200000, in));
+    assert_non_null(strstr(line, "\"code\":\"INVALID\",\"reason\":\"missing from\""));
+    assert_null(fgets(line, 200000, in));
+    fclose(in);
+    free(line);
+    hilo_link_stats_t st;
+    hilo_link_stats(fx->link, &st);
+    assert_int_equal(st.refused, 2);
+    assert_int_equal(st.dead_letters, 2);
+    assert_int_equal(st.dead_letter_failures, 0);
+}
+
+static int setup_dead_letter(void **state) {
+    snprintf(dead_path, sizeof dead_path, "/tmp/hilo-linktest-%d.jsonl", (int)getpid());
+    unlink(dead_path);
+    char err[256];
+    dead_letter = hilo_dead_letter_open(dead_path, "whatsapp-test", err, sizeof err);
+    assert_non_null(dead_letter);
+    return setup(state);
+}
+
+static int teardown_dead_letter(void **state) {
+    int rc = teardown(state);
+    hilo_dead_letter_close(&dead_letter);
+    assert_null(dead_letter);
+    unlink(dead_path);
+    return rc;
 }
 
 static void test_hello_ack(void **state) {
@@ -519,6 +584,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_router_silent_then_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hello_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nacks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter, setup_dead_letter, teardown_dead_letter),
         cmocka_unit_test_setup_teardown(test_bound_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inflight_window, setup_window, teardown),
         cmocka_unit_test_setup_teardown(test_hello_required_burst, setup, teardown),

@@ -185,6 +185,26 @@ static void test_pending_after_ack(void **state) {
     hilo_pending_envelope_done(p, 22, HILO_PENDING_ACKED);
     assert_int_equal(r.calls, 3);
     assert_int_equal(hilo_pending_count(p), 0);
+
+    /* one envelope kept in the dead-letter file, the other acked: KEPT once both are done */
+    id = hilo_pending_open(p, NULL, 1000, false);
+    hilo_pending_expect(p, id, 31, false);
+    hilo_pending_expect(p, id, 32, false);
+    hilo_pending_arm(p, id);
+    hilo_pending_envelope_done(p, 31, HILO_PENDING_KEPT);
+    assert_int_equal(r.calls, 3);
+    hilo_pending_envelope_done(p, 32, HILO_PENDING_ACKED);
+    assert_int_equal(r.calls, 4);
+    assert_int_equal(r.outcome, HILO_PENDING_KEPT);
+
+    /* a kept voice turn: no reply can come, so it resolves at once */
+    id = hilo_pending_open(p, NULL, 1000, true);
+    hilo_pending_expect(p, id, 41, true);
+    hilo_pending_arm(p, id);
+    hilo_pending_envelope_done(p, 41, HILO_PENDING_KEPT);
+    assert_int_equal(r.calls, 5);
+    assert_int_equal(r.outcome, HILO_PENDING_KEPT);
+    assert_int_equal(hilo_pending_count(p), 0);
     hilo_pending_destroy(&p);
     assert_null(p);
 }

@@ -82,7 +82,7 @@ start_connector() {
     conn_port=$(free_port)
     env "HILO_${up}_LINK_CONNECT=tcp://127.0.0.1:$link_port" "HILO_${up}_HTTP_PORT=$conn_port" \
         "HILO_${up}_PUBLIC_URL=http://127.0.0.1:$conn_port" "HILO_${up}_LOG_LEVEL=warn" \
-        "HILO_${up}_MAX_INFLIGHT=1024" \
+        "HILO_${up}_MAX_INFLIGHT=1024" "HILO_${up}_DEAD_LETTER_FILE=$work/$ch.dead-letters.jsonl" \
         "$build/connectors/$ch/hilo-$ch" -c "$conf" 2>>"$work/$ch.log" &
     conn_pid=$!
     for _ in $(seq 200); do

@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "hilo/dead_letter.h"
 #include "hilo/frame.h"
 
 typedef struct hilo_link hilo_link_t;
@@ -22,6 +23,7 @@ typedef enum {
     HILO_LINK_ACKED = 0,   /* durably committed by the router */
     HILO_LINK_DUPLICATE,   /* the router had it already (ack with duplicate = true): also durable */
     HILO_LINK_REFUSED,     /* non-retryable Nack (reason given), or too large for the router */
+    HILO_LINK_DEAD_LETTER, /* refused like that, and a copy is safe in the dead-letter file */
     HILO_LINK_EXPIRED,     /* not acked within its time to live */
     HILO_LINK_ABANDONED,   /* the link was destroyed first */
 } hilo_link_result_t;
@@ -47,6 +49,7 @@ typedef struct {
     size_t max_pending;          /* envelopes kept at once; submit() says HILO_AGAIN past it (default 10000) */
     int retry_min_ms;            /* backoff after a retryable Nack (default 200) */
     int retry_max_ms;            /* (default 5000) */
+    hilo_dead_letter_t *dead_letter; /* may be NULL: where refused envelopes are kept (not owned) */
     hilo_link_outbound_fn *on_outbound;
     hilo_link_state_fn *on_state;  /* may be NULL */
     void *arg;                   /* for on_outbound / on_state */
@@ -56,6 +59,8 @@ typedef struct {
 typedef struct {
     uint64_t submitted, acked, duplicates, refused, expired, nacks_retryable, resent;
     uint64_t outbound_received, welcomes, link_downs;
+    uint64_t dead_letters;       /* refused envelopes kept in the dead-letter file (also in refused) */
+    uint64_t dead_letter_failures; /* refused envelopes the dead-letter file could not take */
     size_t pending;              /* envelopes kept now */
     bool up;                     /* session open */
 } hilo_link_stats_t;

@@ -18,6 +18,8 @@ typedef enum {
     HILO_PENDING_UNAVAILABLE, /* an envelope could not be delivered (queue full, expired, stopping) */
     HILO_PENDING_REFUSED,     /* the router refused an envelope for good */
     HILO_PENDING_TIMEOUT,     /* the deadline passed first */
+    HILO_PENDING_KEPT,        /* every envelope acked, or refused for good but kept in the dead-letter
+                               * file (at least one): nothing is lost, the provider may stop */
 } hilo_pending_outcome_t;
 
 /* Called once per entry. `reply` is what hilo_pending_reply() was given (REPLIED only), valid only
@@ -37,7 +39,9 @@ void hilo_pending_expect(hilo_pending_t *self, uint64_t id, uint64_t seq, bool i
 /* Every envelope is registered: from now on the entry may resolve (at once when nothing is
  * left to wait for). Until armed, acks are counted but never resolve it. */
 void hilo_pending_arm(hilo_pending_t *self, uint64_t id);
-/* An envelope's fate: ACKED, UNAVAILABLE or REFUSED. Unknown seqs are ignored. */
+/* An envelope's fate: ACKED, KEPT (refused but in the dead-letter file: counts as acked, and the
+ * entry then resolves KEPT; a kept reply seq resolves it at once, no reply will come),
+ * UNAVAILABLE or REFUSED. Unknown seqs are ignored. */
 void hilo_pending_envelope_done(hilo_pending_t *self, uint64_t seq, hilo_pending_outcome_t outcome);
 /* The router answered envelope `reply_to_seq`. true when an entry was waiting (it resolves
  * REPLIED, before the ack if need be: a reply means the router has the envelope). */
