@@ -15,7 +15,9 @@
  *   default_language  default "es" (outbounds without a language, and the fallback)
  *   gather_timeout_s  default 5
  *   enqueue_wait_url, dial_queue_url   optional TwiML attributes (twiml.h)
- *   fallback_queue    where the fallback puts the caller (an agent queue); "" = apologize and hang up */
+ *   fallback_queue    where the fallback puts the caller (an agent queue); "" = apologize and hang up
+ * A caller whose id is withheld ("anonymous", no digit at all) gets the fallback at once and
+ * nothing goes to the router: it cannot be filed under a phone number. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,16 @@ static void answer_fallback(voice_state_t *st, hilo_webhook_result_t *out, const
     free(xml);
 }
 
+/* A withheld caller id ("anonymous", "restricted", "unknown", "client:Anonymous"): Twilio passes
+ * the caller's alpha string, which is no phone number. The router would refuse such an envelope
+ * for good (docs/protocol.md §8), so the call is answered here without one. An address with a
+ * digit goes to the router, which files it or says why not. */
+static bool withheld_caller(const char *address) {
+    for (const char *p = address ? address : ""; *p; p++)
+        if (*p >= '0' && *p <= '9') return false;
+    return true;
+}
+
 static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *req, hilo_webhook_result_t *out) {
     voice_state_t *st = self->state;
     hilo_form_t *form = verified_form(st, req, out);
@@ -200,6 +212,14 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
             answer_fallback(st, out, "bad_body");
     } else if (envs.count == 0) { /* ringing, in-progress, ...: nothing ended */
         hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "ignored");
+    } else if (withheld_caller(envs.items[0]->from)) {
+        /* No thread to file it in: the caller gets the fallback (an agent queue when
+         * fallback_queue is set), its call's end is only acknowledged. */
+        hilo_log_info(MOD, "event=withheld_caller_id path=%s", req->path);
+        if (req->route == ROUTE_STATUS)
+            hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "withheld_caller_id");
+        else
+            answer_fallback(st, out, "withheld_caller_id");
     } else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK) {
         result = HILO_ERR; /* cannot happen with one envelope; the runtime answers 500 */
     } else if (envs.items[0]->wants_reply) {

@@ -2,7 +2,8 @@
 TwiML within the configured deadline (voice_reply_deadline_ms), in the language the call was
 being held in, so Twilio never plays its "application error" to a live caller; nothing the
 caller said is lost (the turn is committed once the router is back); and the next call is
-served by the bot again.
+served by the bot again. A caller who withholds the number gets the fallback at once, and the
+router nothing.
 
 Real redis-server, hilo-router (engine on, killed with SIGKILL), hilo-voice and the sandbox."""
 
@@ -14,7 +15,8 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from connectors_stack import ConnectorStackCase, http, parse_twiml, twilio_signature  # noqa: E402
+from connectors_stack import (ConnectorStackCase, http, parse_twiml, read_dead_letters,  # noqa: E402
+                              twilio_signature)
 
 PHONE = "+16505551234"
 DEADLINE_MS = 2000   # voice_reply_deadline_ms of the test's connectors (connectors_stack)
@@ -38,16 +40,42 @@ class VoiceFallback(ConnectorStackCase):
         self.assertNotIn("Gather", names, "%s: %s" % (what, twiml_text))
         return names
 
-    def signed_call_start(self, call_sid):
-        """A call-start webhook straight to hilo-voice, signed as Twilio does."""
-        url = self.conf["voice"]["public_url"] + "/webhooks/twilio/voice"
-        params = [("CallSid", call_sid), ("AccountSid", self.conf["voice"]["account_sid"]), ("From", PHONE),
-                  ("To", "+15005550006"), ("CallStatus", "ringing"), ("Direction", "inbound"),
+    def signed_call_start(self, call_sid, caller=PHONE, path="/webhooks/twilio/voice", status="ringing"):
+        """A call webhook straight to hilo-voice, signed as Twilio does."""
+        url = self.conf["voice"]["public_url"] + path
+        params = [("CallSid", call_sid), ("AccountSid", self.conf["voice"]["account_sid"]), ("From", caller),
+                  ("To", "+15005550006"), ("CallStatus", status), ("Direction", "inbound"),
                   ("ApiVersion", "2010-04-01")]
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "X-Twilio-Signature": twilio_signature(self.conf["voice"]["auth_token"], url, params)}
-        return http("POST", self.conns["voice"].url("/webhooks/twilio/voice"),
-                    urllib.parse.urlencode(params).encode(), headers, timeout=20)
+        return http("POST", self.conns["voice"].url(path), urllib.parse.urlencode(params).encode(), headers,
+                    timeout=20)
+
+    def test_withheld_caller_id_gets_the_fallback_and_the_router_nothing(self):
+        # A caller who withholds the number ("anonymous") cannot be filed under a phone number:
+        # hilo-voice answers the fallback at once (the agent queue when fallback_queue is set)
+        # and sends the router nothing — no refused envelope, no dead letter.
+        self.start_stack(engine=True, channels=("voice",),
+                         connector_overrides={"voice": {"fallback_queue": "cobranza"}})
+        for caller in ("anonymous", "RESTRICTED", "client:Anonymous"):
+            t0 = time.monotonic()
+            status, _, body, _ = self.signed_call_start("CAanon-" + caller[:4], caller=caller)
+            self.assertEqual(status, 200, body)
+            self.assertLess(time.monotonic() - t0, DEADLINE_MS / 1000.0, "answered at once, not at the deadline")
+            names = self.assert_fallback(body.decode(), caller)
+            self.assertEqual(names[-1], "Enqueue", body)
+        status, _, body, _ = self.signed_call_start("CAanon-anon", caller="anonymous",
+                                                    path="/webhooks/twilio/voice/status", status="completed")
+        self.assertEqual(status, 200, body)
+        m = self.conns["voice"].metrics()
+        self.assertEqual(m.value("hilo_connector_webhooks_total", result="withheld_caller_id"), 4)
+        self.assertEqual(m.value("hilo_connector_envelopes_submitted_total"), 0)
+        self.assertEqual(self.router_.metrics().value("hilo_nacks_total"), 0)
+        self.assertEqual(read_dead_letters(self.workdir, "voice"), [])
+        # A caller with a number still reaches the bot.
+        status, _, body, _ = self.signed_call_start("CAnamed1")
+        self.assertEqual(status, 200, body)
+        self.assertIn("Gather", [v[0] for v in parse_twiml(body.decode())[1]], body)
 
     def test_router_killed_mid_call_gets_fallback_twiml_in_time(self):
         self.start_stack(engine=True, channels=("voice",))

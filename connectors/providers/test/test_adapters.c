@@ -194,6 +194,18 @@ static void twilio_sign(const hilo_http_request_t *req, char sig[HILO_SIGNATURE_
     hilo_form_destroy(&f);
 }
 
+/* A Twilio webhook signed with the test's auth token, handed to the adapter; `out` is
+ * initialised here and released by the caller. */
+static void handle_signed(hilo_adapter_t *a, int route, const char *path, const char *query, const char *body,
+                          hilo_webhook_result_t *out) {
+    hilo_http_request_t req = request(route, HILO_HTTP_POST, path, query, body, strlen(body));
+    char sig[HILO_SIGNATURE_TWILIO_LEN];
+    twilio_sign(&req, sig);
+    req.x_twilio_signature = sig;
+    hilo_webhook_result_init(out);
+    assert_int_equal(hilo_adapter_handle_webhook(a, &req, out), HILO_OK);
+}
+
 static void expect_403(hilo_adapter_t *a, hilo_http_request_t req) {
     hilo_webhook_result_t out;
     const char *sigs[] = {"", "RSOYDt4T1cUTdK1PDd93/VVr8B8="};
@@ -242,11 +254,7 @@ static void test_sms(void **state) {
 
     /* The status callback: the query (?ob=) is part of the signed URL and names the outbound. */
     const char *st = "MessageSid=SM9&MessageStatus=delivered&To=%2B14158675309&From=%2B18005551212";
-    req = request(1, HILO_HTTP_POST, "/webhooks/twilio/sms/status", "ob=ob-7", st, strlen(st));
-    twilio_sign(&req, sig);
-    req.x_twilio_signature = sig;
-    hilo_webhook_result_init(&out);
-    hilo_adapter_handle_webhook(&a, &req, &out);
+    handle_signed(&a, 1, "/webhooks/twilio/sms/status", "ob=ob-7", st, &out);
     assert_int_equal(out.answer, HILO_ANSWER_AFTER_ACK);
     e = envelope(&out, 0);
     assert_string_equal(e->delivery->outbound_id, "ob-7");
@@ -331,11 +339,7 @@ static void test_voice(void **state) {
 
     /* A gather turn: the turn token comes from the signed action URL. */
     const char *g = "CallSid=CA1&From=%2B14158675309&To=%2B18005551212&Digits=2";
-    req = request(1, HILO_HTTP_POST, "/webhooks/twilio/voice/gather", "turn=ob-5", g, strlen(g));
-    twilio_sign(&req, sig);
-    req.x_twilio_signature = sig;
-    hilo_webhook_result_init(&out);
-    hilo_adapter_handle_webhook(&a, &req, &out);
+    handle_signed(&a, 1, "/webhooks/twilio/voice/gather", "turn=ob-5", g, &out);
     assert_int_equal(out.answer, HILO_ANSWER_REPLY);
     e = envelope(&out, 0);
     assert_string_equal(e->provider_message_id, "CA1:gather:ob-5");
@@ -343,24 +347,34 @@ static void test_voice(void **state) {
     hilo__link__v1__envelope__free_unpacked(e, NULL);
     hilo_webhook_result_release(&out);
     /* Without a turn: the caller hears the fallback, the router hears nothing. */
-    req = request(1, HILO_HTTP_POST, "/webhooks/twilio/voice/gather", "", g, strlen(g));
-    twilio_sign(&req, sig);
-    req.x_twilio_signature = sig;
-    hilo_webhook_result_init(&out);
-    hilo_adapter_handle_webhook(&a, &req, &out);
+    handle_signed(&a, 1, "/webhooks/twilio/voice/gather", "", g, &out);
     assert_int_equal(out.answer, HILO_ANSWER_NOW);
     assert_int_equal(out.response.status, 200);
     assert_non_null(strstr(out.response.body, "<Enqueue>cobranza</Enqueue>"));
     assert_int_equal(out.n_envelopes, 0);
     hilo_webhook_result_release(&out);
 
+    /* A withheld caller id: the fallback at once, nothing for the router, for each kind of
+     * webhook of that call (its status only acknowledged). */
+    const char *anon[] = {"CallSid=CA2&From=anonymous&To=%2B18005551212&CallStatus=ringing&Direction=inbound",
+                          "CallSid=CA2&From=client%3AAnonymous&To=%2B18005551212&Digits=1",
+                          "CallSid=CA2&From=RESTRICTED&To=%2B18005551212&CallStatus=completed&CallDuration=3"};
+    for (int route = 0; route < 3; route++) {
+        static const char *paths[] = {"/webhooks/twilio/voice", "/webhooks/twilio/voice/gather",
+                                      "/webhooks/twilio/voice/status"};
+        handle_signed(&a, route, paths[route], route == 1 ? "turn=ob-6" : "", anon[route], &out);
+        assert_int_equal(out.answer, HILO_ANSWER_NOW);
+        assert_int_equal(out.response.status, 200);
+        assert_int_equal(out.n_envelopes, 0);
+        assert_string_equal(out.why, "withheld_caller_id");
+        if (route < 2) assert_non_null(strstr(out.response.body, "<Enqueue>cobranza</Enqueue>"));
+        else assert_null(strstr(out.response.body, "Enqueue"));
+        hilo_webhook_result_release(&out);
+    }
+
     /* Status: completed → CALL_END after ack. */
     const char *s = "CallSid=CA1&From=%2B14158675309&To=%2B18005551212&CallStatus=completed&CallDuration=12";
-    req = request(2, HILO_HTTP_POST, "/webhooks/twilio/voice/status", "", s, strlen(s));
-    twilio_sign(&req, sig);
-    req.x_twilio_signature = sig;
-    hilo_webhook_result_init(&out);
-    hilo_adapter_handle_webhook(&a, &req, &out);
+    handle_signed(&a, 2, "/webhooks/twilio/voice/status", "", s, &out);
     assert_int_equal(out.answer, HILO_ANSWER_AFTER_ACK);
     e = envelope(&out, 0);
     assert_int_equal(e->voice->duration_s, 12);
