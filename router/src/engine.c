@@ -783,6 +783,20 @@ int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t e
     return 0;
 }
 
+int hilo_engine_reload(hilo_engine_t *eng, char *err, size_t errlen) {
+    hilo_flow_t *flow;
+    hilo_compliance_t *gate;
+    if (load_files(eng->ctx->cfg, &flow, &gate, err, errlen) != 0) return -1;
+    /* The flow and the gate are read only inside one callback (decide): no turn waiting on
+     * Redis holds a pointer into them, so the old ones can go now. A conversation in a step the
+     * new flow no longer has starts again at the flow's start (bot.c). */
+    hilo_flow_destroy(&eng->flow);
+    hilo_compliance_destroy(&eng->gate);
+    eng->flow = flow;
+    eng->gate = gate;
+    return 0;
+}
+
 void hilo_engine_destroy(hilo_engine_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_engine_t *eng = *self_p;

@@ -16,6 +16,10 @@ hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen)
  * 0, or -1 with the reason in err. */
 int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t errlen);
 void hilo_engine_destroy(hilo_engine_t **self_p);
+/* Reads the flow and the rule packs again (SIGHUP) and uses them from the next turn on; turns
+ * running keep nothing of the old ones. 0, or -1 with the reason in err and the old files still
+ * in use. */
+int hilo_engine_reload(hilo_engine_t *self, char *err, size_t errlen);
 
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
  * by `peer`, from the normalized address `addr`. Takes ownership of `frame`. */

@@ -70,6 +70,11 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     g->redis_up ? 1 : 0, g->inflight, (unsigned long long)m->redis_reconnects,
                     (unsigned long long)m->redis_timeouts);
     hilo_buf_printf(o,
+                    "# HELP hilo_reloads_total SIGHUP reloads of the bot flow and the compliance rule packs.\n"
+                    "# TYPE hilo_reloads_total counter\nhilo_reloads_total{result=\"ok\"} %llu\n"
+                    "hilo_reloads_total{result=\"failed\"} %llu\n",
+                    (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
+    hilo_buf_printf(o,
                     "# HELP hilo_identity_cache_up 1 when the address -> debtor cache is in use.\n"
                     "# TYPE hilo_identity_cache_up gauge\nhilo_identity_cache_up %d\n"
                     "# HELP hilo_identity_cache_entries Addresses in the identity cache.\n"

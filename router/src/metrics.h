@@ -35,6 +35,7 @@ typedef struct {
     uint64_t identity_misses;                    /* ... looked up in Redis while the cache was live */
     uint64_t identity_invalidated;               /* addresses Redis said changed */
     uint64_t identity_drops;                     /* whole-cache drops (subscription lost, FLUSHALL) */
+    uint64_t reloads_ok, reloads_failed;         /* SIGHUP reloads of the flow and rule packs */
     hilo_histogram_t redis_latency;              /* one command's round trip */
     hilo_histogram_t commit_latency;             /* envelope received -> ack sent */
 } hilo_metrics_t;

@@ -26,7 +26,7 @@ struct hilo_router {
     hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
     hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
     hilo_clock_check_t *clock; /* this router's clock against Redis's */
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     bool signals;             /* the signal handles were initialized */
 };
 
@@ -107,6 +107,27 @@ static void on_signal(uv_signal_t *h, int signum) {
     uv_stop(&r->loop);
 }
 
+/* SIGHUP: the bot flow and the compliance rule packs read again (docs/operations.md,
+ * "Reloading"). Both or neither: the engine's load checks every file first, and the console
+ * then reads the same packs. Everything else in the config needs a restart. */
+static void on_reload(uv_signal_t *h, int signum) {
+    (void)signum;
+    hilo_router_t *r = h->data;
+    hilo_router_ctx_t *ctx = &r->ctx;
+    char err[512] = "";
+    int rc = ctx->engine ? hilo_engine_reload(ctx->engine, err, sizeof err) : 0;
+    if (rc == 0 && r->console) rc = hilo_console_reload_gate(r->console, err, sizeof err);
+    if (rc == 0) {
+        ctx->metrics.reloads_ok++;
+        hilo_log_info("router", "event=reloaded flow=%s compliance_dir=%s", ctx->engine ? ctx->cfg->flow_path : "-",
+                      ctx->cfg->compliance_dir);
+    } else {
+        ctx->metrics.reloads_failed++;
+        hilo_log_error("router", "event=reload_failed reason=\"%s\" effect=\"the files loaded before stay in use\"",
+                       err);
+    }
+}
+
 hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     hilo_router_t *r = hilo_xcalloc(1, sizeof *r);
     uv_loop_init(&r->loop);
@@ -148,9 +169,11 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     ctx->console = r->console;
     uv_signal_init(ctx->loop, &r->sigterm);
     uv_signal_init(ctx->loop, &r->sigint);
-    r->sigterm.data = r->sigint.data = r;
+    uv_signal_init(ctx->loop, &r->sighup);
+    r->sigterm.data = r->sigint.data = r->sighup.data = r;
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sighup, on_reload, SIGHUP);
     r->signals = true;
     signal(SIGPIPE, SIG_IGN);
     hilo_store_start(ctx->store);
@@ -194,6 +217,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     if (r->signals) {
         uv_close((uv_handle_t *)&r->sigterm, NULL);
         uv_close((uv_handle_t *)&r->sigint, NULL);
+        uv_close((uv_handle_t *)&r->sighup, NULL);
     }
     uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
     hilo_http_destroy(&r->http);

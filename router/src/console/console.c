@@ -620,6 +620,18 @@ static void script_init(console_script_t *s, const char *body) {
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++) snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
 }
 
+int hilo_console_reload_gate(hilo_console_t *k, char *err, size_t errlen) {
+    char path[1024];
+    hilo_compliance_t *gate = hilo_compliance_new(
+        hilo_router_config_path(k->cfg, k->cfg->compliance_dir, path, sizeof path), NULL, err, errlen);
+    if (!gate) return -1;
+    /* Verdicts are values, computed inside one callback: nothing outlives the old gate. */
+    hilo_compliance_destroy(&k->gate);
+    k->gate = gate;
+    k->gate_err[0] = '\0';
+    return 0;
+}
+
 hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char *err, size_t errlen) {
     hilo_console_t *k = hilo_xcalloc(1, sizeof *k);
     k->ctx = ctx;

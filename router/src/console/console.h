@@ -22,6 +22,9 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
  * store, before the loop is run down. */
 void hilo_console_stop(hilo_console_t *self);
 void hilo_console_destroy(hilo_console_t **self_p);
+/* Reads the compliance rule packs again (SIGHUP) for the agents' replies. 0, or -1 with the
+ * reason in err and the old packs still in use. */
+int hilo_console_reload_gate(hilo_console_t *self, char *err, size_t errlen);
 
 /* Debtors whose message was just stored in a conversation an agent had closed
  * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its
