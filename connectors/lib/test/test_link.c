@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -307,6 +310,31 @@ static void test_dead_letter(void **state) {
     assert_int_equal(st.refused, 2);
     assert_int_equal(st.dead_letters, 2);
     assert_int_equal(st.dead_letter_failures, 0);
+
+    /* The disk takes only part of the next record (RLIMIT_FSIZE stands in for a full disk):
+     * refused, not kept, and the partial line taken back so the file stays whole. */
+    struct stat before;
+    assert_int_equal(stat(dead_path, &before), 0);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)before.st_size + 40; /* a record is longer than 40 bytes */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    s = submit(fx, "wamid.full");
+    f = peer_expect(&fx->peer, HILO_FRAME_ENVELOPE, 2000);
+    assert_non_null(f);
+    hilo_frame_free(&f);
+    peer_nack(&fx->peer, s, HILO_NACK_INVALID, false, "missing from");
+    wait_for(&ev.done_calls, 3, 2000);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(ev.done_result, HILO_LINK_REFUSED);
+    struct stat after;
+    assert_int_equal(stat(dead_path, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+    hilo_link_stats(fx->link, &st);
+    assert_int_equal(st.dead_letters, 2);
+    assert_int_equal(st.dead_letter_failures, 1);
 }
 
 static int setup_dead_letter(void **state) {
