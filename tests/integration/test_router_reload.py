@@ -6,6 +6,8 @@
   replies outside contact hours turned off: the 22:30 reply is blocked and audited);
 * a broken flow or pack is refused with its file and line, counted in hilo_reloads_total, and the
   files loaded before stay in use — the router keeps answering as before;
+* the console's gate reloads too: an agent's 22:30 message, blocked under the shipped pack, goes
+  out under one with longer hours;
 * the router survives all of it (SIGHUP used to end the process).
 """
 
@@ -15,6 +17,7 @@ import signal
 import unittest
 
 from engine_helpers import COMPLIANCE, FLOW, EngineTestCase
+from hilo_console import Console, add_agent, console_overrides, run, token_for
 from hilo_harness import wait_until
 
 NY = "America/New_York"
@@ -36,6 +39,11 @@ def rewrite(path, old, new):
 
 
 class RouterReload(EngineTestCase):
+    def engine_overrides(self, **engine):
+        o = super().engine_overrides(**engine)
+        o["console"] = console_overrides()["console"]
+        return o
+
     def setUp(self):
         super().setUp()
         self.flow = os.path.join(self.workdir, "collections.flow")
@@ -105,6 +113,31 @@ class RouterReload(EngineTestCase):
         self.assertEqual((self.reloads("ok"), self.reloads("failed")), (2, 2))
         t = self.debtor("D1", "+16505550142").say("sms", "hello")
         self.assertTrue(t.replies, "the router still answers with the files loaded before")
+
+
+    def test_agents_replies_are_checked_against_the_reloaded_packs(self):
+        add_agent(self.router_.conf_path, "ana", skills="en.collections,es.collections")
+        james = self.debtor("D1", "+16505550142")
+
+        async def scenario():
+            a = await Console(self.router_, token_for(self.router_, "ana")).connect()
+            await a.latest("hello")
+            await a.request("state", state="available")
+            self.assertTrue(james.say("sms", "I want to talk to a person").replies)
+            await a.latest("agent", lambda m: m["offers"], timeout=10)
+            self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
+            # An agent's message is the collector's own, not a reply: 22:30 is outside the
+            # shipped Regulation F hours; a pack with longer hours lets it out once reloaded.
+            self.set_clock_local(NY, 2026, 11, 24, 22, 30)
+            ans = await a.request("reply", debtor="D1", channel="sms", text="Hi James, this is Ana.")
+            self.assertFalse(ans["ok"], ans)
+            self.assertEqual(ans["reason"], "outside_contact_hours")
+            rewrite(os.path.join(self.packs, "us_reg_f.pack"), "mon-sun = 08:00-21:00", "mon-sun = 08:00-23:00")
+            self.reload("reloaded")
+            ans = await a.request("reply", debtor="D1", channel="sms", text="Hi James, this is Ana.")
+            self.assertTrue(ans["ok"], ans)
+            await a.close()
+        run(scenario())
 
 
 if __name__ == "__main__":

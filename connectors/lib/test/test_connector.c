@@ -635,7 +635,9 @@ static void test_dead_letter(void **state) {
     snprintf(dead, sizeof dead, "%s/dead.jsonl", dir);
     write_config("dead_letter_file = dead.jsonl\n"); /* relative: beside the config file */
     start_connector();
-    assert_int_equal(access(dead, F_OK), 0); /* created at start: a bad path fails at once */
+    struct stat sb;
+    assert_int_equal(stat(dead, &sb), 0); /* created at start: a bad path fails at once */
+    assert_int_equal(sb.st_mode & 0777, 0600); /* it holds message text */
     assert_int_equal(read_lines(dead, lines), 0);
 
     req_t *r = req_start("POST", "/hook", "pmid=d1&text=mal", "X-Hub-Signature-256: sha256=good");
