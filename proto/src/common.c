@@ -12,6 +12,19 @@ int64_t hilo_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void hilo_iso_ms(int64_t ms, char *out, size_t outlen) {
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) { /* before 1970: floor, not truncate */
+        frac += 1000;
+        secs -= 1;
+    }
+    struct tm tm;
+    char date[24] = "?";
+    if (gmtime_r(&secs, &tm)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, outlen, "%s.%03dZ", date, frac);
+}
+
 int64_t hilo_mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "hilo/common.h"
 
 static hilo_log_level_t min_level = HILO_LOG_INFO;
 static const char *level_names[] = {"debug", "info", "warn", "error"};
@@ -23,13 +23,9 @@ int hilo_log_level_parse(const char *name) {
 void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...) {
     if (level < min_level) return;
     char line[2048];
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s mod=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), level_names[level], module);
+    char ts[32];
+    hilo_iso_ms(hilo_now_ms(), ts, sizeof ts);
+    int n = snprintf(line, sizeof line, "ts=%s level=%s mod=%s ", ts, level_names[level], module);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

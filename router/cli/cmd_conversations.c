@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "hilo/common.h"
 #include "hilo/keys.h"
 #include "text.h"
 
@@ -90,7 +91,7 @@ int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
         const char *state = hilo_cli_reply_field(c, "state");
         const char *in = hilo_cli_reply_field(c, "msgs_in"), *out = hilo_cli_reply_field(c, "msgs_out");
         char when[40];
-        hilo_text_iso_ms(last, when, sizeof when);
+        hilo_iso_ms(last, when, sizeof when);
         cell(id, idw, 24);
         cell(name, 24, 24);
         cell(state ? state : "-", 10, 10);

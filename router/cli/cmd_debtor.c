@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "debtor_schema.h"
+#include "hilo/common.h"
 #include "hilo/keys.h"
 #include "text.h"
 
@@ -52,7 +53,7 @@ int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv) {
             if (known_column(f) || attr != (pass == 0)) continue;
             if (strcmp(f, "imported_ms") == 0) {
                 char when[40], both[80];
-                hilo_text_iso_ms(strtoll(r->element[i + 1]->str, NULL, 10), when, sizeof when);
+                hilo_iso_ms(strtoll(r->element[i + 1]->str, NULL, 10), when, sizeof when);
                 snprintf(both, sizeof both, "%s (%s)", r->element[i + 1]->str, when);
                 show(f, both);
             } else {

@@ -33,7 +33,7 @@ static void print_entry(const thread_t *t, const char *id, const char *raw, size
     if (!json_is_object(item)) { /* say so rather than hide it: the thread must look complete */
         json_decref(item);
         char when[40];
-        hilo_text_iso_ms(strtoll(id, NULL, 10), when, sizeof when);
+        hilo_iso_ms(strtoll(id, NULL, 10), when, sizeof when);
         if (t->json)
             printf("{\"id\":\"%s\",\"error\":\"unreadable item\"}\n", id);
         else

@@ -125,7 +125,7 @@ char *hilo_history_delivery(const char *status_json) {
 
 char *hilo_history_line(int64_t stream_ms, const json_t *item, const char *delivery) {
     char when[40];
-    hilo_text_iso_ms(stream_ms, when, sizeof when);
+    hilo_iso_ms(stream_ms, when, sizeof when);
     const char *ch = str(item, "ch"), *dir = str(item, "dir"), *kind = str(item, "kind");
     /* Untrusted strings, short columns: keep them printable and narrow. */
     char *pch = hilo_text_printable(ch ? ch : "?", strlen(ch ? ch : "?"), 12);

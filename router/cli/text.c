@@ -60,15 +60,3 @@ void hilo_text_pad(FILE *f, const char *s, size_t width) {
     for (size_t n = hilo_text_chars(s); n < width; n++) fputc(' ', f);
 }
 
-void hilo_text_iso_ms(int64_t ms, char *out, size_t outlen) {
-    time_t secs = (time_t)(ms / 1000);
-    int frac = (int)(ms % 1000);
-    if (frac < 0) { /* before 1970: floor, not truncate */
-        frac += 1000;
-        secs -= 1;
-    }
-    struct tm tm;
-    char date[24] = "?";
-    if (gmtime_r(&secs, &tm)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03dZ", date, frac);
-}

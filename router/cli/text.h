@@ -20,7 +20,4 @@ size_t hilo_text_chars(const char *s);
 /* Prints s (printable), then spaces up to `width` characters. */
 void hilo_text_pad(FILE *f, const char *s, size_t width);
 
-/* Unix ms as "2026-11-22T10:00:00.123Z" (UTC); out needs 32 bytes. */
-void hilo_text_iso_ms(int64_t ms, char *out, size_t outlen);
-
 #endif

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +34,8 @@ static int open_append(const char *path) {
 hilo_dead_letter_t *hilo_dead_letter_open(const char *path, const char *connector, char *err, size_t errlen) {
     int fd = path && path[0] ? open_append(path) : -1;
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open '%s' for appending: %s", path ? path : "", path && path[0] ? strerror(errno) : "empty path");
+        snprintf(err, errlen, "cannot open '%s' for appending: %s", path ? path : "",
+                 path && path[0] ? strerror(errno) : "empty path");
         return NULL;
     }
     close(fd);
@@ -51,10 +51,6 @@ void hilo_dead_letter_close(hilo_dead_letter_t **self_p) {
     free((*self_p)->connector);
     free(*self_p);
     *self_p = NULL;
-}
-
-const char *hilo_dead_letter_path(const hilo_dead_letter_t *d) {
-    return d->path;
 }
 
 /* A field from outside as JSON text: invalid UTF-8 and control characters made harmless (the
@@ -74,22 +70,13 @@ static const char *kind_of(const hilo_envelope_t *e) {
     return "text";
 }
 
-static void put_time(hilo_jobj_t *o) {
-    int64_t ms = hilo_now_ms();
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char ts[40];
-    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    hilo_jobj_str(o, "ts", ts);
-}
-
 static void render(const hilo_dead_letter_t *d, hilo_buf_t *b, const hilo_envelope_t *e, const char *code,
                    const char *reason) {
     hilo_jobj_t o;
     hilo_jobj_begin(&o, b);
-    put_time(&o);
+    char ts[32];
+    hilo_iso_ms(hilo_now_ms(), ts, sizeof ts);
+    hilo_jobj_str(&o, "ts", ts);
     put_clean(&o, "connector", d->connector);
     put_clean(&o, "channel", hilo_channel_name(e->channel));
     hilo_jobj_int(&o, "seq", (int64_t)e->seq);

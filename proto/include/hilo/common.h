@@ -14,6 +14,9 @@
 
 /* Wall clock in Unix milliseconds. */
 int64_t hilo_now_ms(void);
+/* Unix ms as "2026-11-22T10:00:00.123Z" (UTC); out needs 32 bytes. For logs, files and
+ * people; never parsed back by hilo. */
+void hilo_iso_ms(int64_t ms, char *out, size_t outlen);
 /* Monotonic clock in microseconds (latency measurement only). */
 int64_t hilo_mono_us(void);
 

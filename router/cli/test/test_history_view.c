@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hilo/common.h"
 #include "history_view.h"
 #include "text.h"
 
@@ -75,7 +76,7 @@ static void test_text_helpers(void **state) {
     free(p);
     assert_int_equal(hilo_text_chars("Gómez"), 5);
     char when[40];
-    hilo_text_iso_ms(0, when, sizeof when);
+    hilo_iso_ms(0, when, sizeof when);
     assert_string_equal(when, "1970-01-01T00:00:00.000Z");
 }
 

@@ -24,6 +24,4 @@ void hilo_dead_letter_close(hilo_dead_letter_t **self_p);
  * kept. */
 int hilo_dead_letter_write(hilo_dead_letter_t *self, const hilo_envelope_t *env, const char *code, const char *reason);
 
-const char *hilo_dead_letter_path(const hilo_dead_letter_t *self);
-
 #endif
