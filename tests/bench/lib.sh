@@ -21,22 +21,26 @@ free_port() {
 
 # start_redis NAME [CPU]: a fresh Redis (empty dir) with deploy/redis.conf (AOF everysec, no RDB
 # snapshots), on a free loopback port. With REDIS_SOCKET=1 it also listens on a unix socket,
-# and redis_host (what the router and the replay connect to) is that socket's path.
+# and redis_host (what the router and the replay connect to) is that socket's path. With
+# REDIS_CHILD_CPUS set, Redis's forked children (the AOF rewrite) run on those CPUs instead of
+# inheriting CPU's pinning (docs/operations.md, "Redis": the rewrite child off Redis's core).
 start_redis() {
     local name=$1 cpu=${2:-}
     redis_dir=$work/$name
     mkdir -p "$redis_dir"
     redis_port=$(free_port)
     redis_host=127.0.0.1
-    local pin=() sock=()
+    local pin=() sock=() child=()
     [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+    [ -n "${REDIS_CHILD_CPUS:-}" ] &&
+        child=(--aof_rewrite_cpulist "$REDIS_CHILD_CPUS" --bgsave_cpulist "$REDIS_CHILD_CPUS")
     if [ "${REDIS_SOCKET:-0}" = 1 ]; then
         redis_host=$redis_dir/redis.sock
         sock=(--unixsocket "$redis_host" --unixsocketperm 700)
     fi
     "${pin[@]}" redis-server "$top/deploy/redis.conf" --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
         --appendonly yes --appendfsync everysec --save '' --daemonize no --logfile "$redis_dir/redis.log" \
-        "${sock[@]}" ${REDIS_ARGS:-} &
+        "${sock[@]}" "${child[@]}" ${REDIS_ARGS:-} &
     redis_pid=$!
     for _ in $(seq 100); do
         # PONG, not just an answer: while the (empty) AOF loads it answers LOADING.
