@@ -12,11 +12,10 @@
 #include "hilo/keys.h"
 #include "hilo/scripts.h"
 
-#define TEST_CLOCK_KEY "hilo:test:now_ms"
 
 int64_t hilo_send_gate_now(hilo_cli_t *cli) {
     if (!hilo_cli_settings(cli)->test_clock) return hilo_now_ms();
-    redisReply *r = hilo_cli_cmd(cli, "GET %s", TEST_CLOCK_KEY);
+    redisReply *r = hilo_cli_cmd(cli, "GET %s", HILO_KEY_TEST_CLOCK);
     if (!r) return -1;
     int64_t now = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
     freeReplyObject(r);

@@ -231,6 +231,7 @@ static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const h
     a.channel = e->channel;
     a.kind = kind;
     a.reply = true;
+    a.bot = true; /* the flow's own answer: the only sender the hours exemption covers */
     a.now_ms = t->now_ms;
     hilo_compliance_check(eng->gate, &a, &r->verdict);
     if (!r->verdict.allowed) {
@@ -717,7 +718,7 @@ static void load(turn_t *t) {
     int n = 0;
     n += hilo_store_command(ctx->store, on_debtor, t, "HGETALL %s", kd) == HILO_OK;
     n += hilo_store_command(ctx->store, on_conv, t, "HGETALL %s", kc) == HILO_OK;
-    if (ctx->cfg->test_clock) n += hilo_store_command(ctx->store, on_clock, t, "GET hilo:test:now_ms") == HILO_OK;
+    if (ctx->cfg->test_clock) n += hilo_store_command(ctx->store, on_clock, t, "GET " HILO_KEY_TEST_CLOCK) == HILO_OK;
     if (n < (ctx->cfg->test_clock ? 3 : 2)) t->load_failed = true;
     t->waiting = n;
     if (n == 0) loaded(t);
@@ -782,6 +783,8 @@ int hilo_engine_check_files(const hilo_router_config_t *cfg, char *err, size_t e
     hilo_compliance_destroy(&gate);
     return 0;
 }
+
+const hilo_compliance_t *hilo_engine_gate(const hilo_engine_t *eng) { return eng->gate; }
 
 int hilo_engine_reload(hilo_engine_t *eng, char *err, size_t errlen) {
     hilo_flow_t *flow;

@@ -7,6 +7,7 @@
 #ifndef HILO_ENGINE_H
 #define HILO_ENGINE_H
 
+#include "hilo/compliance.h"
 #include "router_ctx.h"
 
 /* Loads the flow and the compliance rule packs named in the config. NULL when either is
@@ -20,6 +21,8 @@ void hilo_engine_destroy(hilo_engine_t **self_p);
  * running keep nothing of the old ones. 0, or -1 with the reason in err and the old files still
  * in use. */
 int hilo_engine_reload(hilo_engine_t *self, char *err, size_t errlen);
+/* The rule packs the engine's gate uses now (replaced by a reload). */
+const hilo_compliance_t *hilo_engine_gate(const hilo_engine_t *self);
 
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
  * by `peer`, from the normalized address `addr`. Takes ownership of `frame`. */

@@ -206,11 +206,9 @@ static void on_commit(redisReply *r, void *arg) {
     free(b);
 }
 
-/* Sends the queued commits as one call of commit_inbound.lua (its argument layout). */
-static void flush_commits(hilo_inbound_t *in) {
-    if (in->n_commit == 0) return;
-    hilo_router_ctx_t *ctx = in->ctx;
-    batch_t *b = batch_take(in, in->commit_q, &in->n_commit);
+/* Sends one batch as one call of commit_inbound.lua (its argument layout), stamped `now`. */
+static void send_commit(batch_t *b, int64_t now) {
+    hilo_router_ctx_t *ctx = b->in->ctx;
     size_t argc = 6 + 9 * b->n;
     const char **argv = hilo_xmalloc(argc * sizeof *argv);
     size_t *lens = hilo_xmalloc(argc * sizeof *lens);
@@ -218,7 +216,6 @@ static void flush_commits(hilo_inbound_t *in) {
     size_t *item_end = hilo_xmalloc(b->n * sizeof *item_end);
     hilo_buf_t items = HILO_BUF_INIT; /* every history item of the batch, one after another */
     char nkeys[24], now_s[24], cap_s[24], window_s[24];
-    int64_t now = hilo_now_ms();
     snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     snprintf(cap_s, sizeof cap_s, "%ld", ctx->cfg->history_max);
@@ -263,6 +260,32 @@ static void flush_commits(hilo_inbound_t *in) {
     free(argv);
     free(lens);
     if (rc != HILO_OK) batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
+/* Under [engine] test_clock the commit is stamped with the test clock, like the gate's "now":
+ * the debtor's last inbound and the gate's clock must be one clock, or a test that moves the
+ * clock makes every reply look days old or days ahead (docs/compliance.md, "Replies"). The
+ * GET goes out just before the commit on the same connection, so batches keep their order. */
+static void on_test_clock(redisReply *r, void *arg) {
+    batch_t *b = arg;
+    if (b->in->ctx->closing || !r) {
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage connection lost; retry");
+        return;
+    }
+    int64_t now = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    send_commit(b, now > 0 ? now : hilo_now_ms());
+}
+
+static void flush_commits(hilo_inbound_t *in) {
+    if (in->n_commit == 0) return;
+    hilo_router_ctx_t *ctx = in->ctx;
+    batch_t *b = batch_take(in, in->commit_q, &in->n_commit);
+    if (!ctx->cfg->test_clock) {
+        send_commit(b, hilo_now_ms());
+        return;
+    }
+    if (hilo_store_command(ctx->store, on_test_clock, b, "GET " HILO_KEY_TEST_CLOCK) != HILO_OK)
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
 /* debtor NULL: the address is no debtor's. */

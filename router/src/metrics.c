@@ -1,6 +1,8 @@
 /* metrics.c — Prometheus text exposition of the router's metrics. */
 #include "metrics.h"
 
+#include "hilo/tz.h"
+
 static const double bounds[HILO_HIST_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                  0.01,    0.025,  0.05,    0.1,    0.25,  0.5,   1.0};
 
@@ -29,6 +31,12 @@ static void per_channel(hilo_buf_t *o, const char *name, const char *type, const
     hilo_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
     for (int c = 1; c < HILO_CHANNEL_MAX; c++)
         hilo_buf_printf(o, "%s{channel=\"%s\"} %llu\n", name, hilo_channel_name(c), (unsigned long long)v[c]);
+}
+
+static void calendar_end(const char *pack, const char *cc, int last_year, void *arg) {
+    int64_t end = hilo_days_from_civil(last_year + 1, 1, 1) * 86400; /* 00:00 UTC after the last day */
+    hilo_buf_printf(arg, "hilo_compliance_holidays_until_seconds{pack=\"%s\",calendar=\"%s\"} %lld\n", pack, cc,
+                    (long long)end);
 }
 
 void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g, hilo_buf_t *o) {
@@ -74,6 +82,12 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     "# TYPE hilo_reloads_total counter\nhilo_reloads_total{result=\"ok\"} %llu\n"
                     "hilo_reloads_total{result=\"failed\"} %llu\n",
                     (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
+    if (g->gate) {
+        hilo_buf_printf(o, "# HELP hilo_compliance_holidays_until_seconds When a rule pack's holiday calendar ends "
+                           "(Unix time, 00:00 UTC after its last day): from then on the pack blocks contact "
+                           "with no_holiday_data.\n# TYPE hilo_compliance_holidays_until_seconds gauge\n");
+        hilo_hours_each_calendar(hilo_compliance_hours(g->gate), calendar_end, o);
+    }
     hilo_buf_printf(o,
                     "# HELP hilo_identity_cache_up 1 when the address -> debtor cache is in use.\n"
                     "# TYPE hilo_identity_cache_up gauge\nhilo_identity_cache_up %d\n"

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hilo/buf.h"
+#include "hilo/compliance.h"
 #include "hilo/frame.h"
 
 #define HILO_HIST_BUCKETS 14 /* 50us .. 1s, then +Inf */
@@ -49,6 +50,7 @@ typedef struct {
     uint64_t identity_cache_evicted;  /* counter: entries dropped to make room */
     bool clock_known;                 /* a clock reading exists (clock_check.c) */
     double clock_offset_ms;           /* Redis's clock minus this router's */
+    const hilo_compliance_t *gate;    /* the rule packs in use (engine's, else console's); NULL = none */
 } hilo_metrics_gauges_t;
 
 void hilo_histogram_observe(hilo_histogram_t *h, double seconds);

@@ -10,7 +10,6 @@
 #include "hilo/log.h"
 
 #define SWEEP_BATCH 100 /* due members taken per round; a full round sweeps again at once */
-#define TEST_CLOCK_KEY "hilo:test:now_ms"
 
 struct hilo_promises {
     hilo_router_ctx_t *ctx;
@@ -131,7 +130,7 @@ void hilo_promises_sweep(hilo_promises_t *p) {
     p->now_ms = hilo_now_ms();
     if (ctx->cfg->test_clock) {
         /* The test clock, when set, is "now" for every decision (as in engine.c). */
-        if (hilo_store_command(ctx->store, on_clock, p, "GET %s", TEST_CLOCK_KEY) != HILO_OK) p->sweeping = false;
+        if (hilo_store_command(ctx->store, on_clock, p, "GET %s", HILO_KEY_TEST_CLOCK) != HILO_OK) p->sweeping = false;
         return;
     }
     query_due(p);

@@ -4,7 +4,6 @@ silent while the debtor's next message reaches the agent live; the agent's reply
 compliance gate (test clock) and reaches the SMS connector as an Outbound written by agent:<id>;
 a reply on a channel the debtor opted out of is blocked with the reason and never sent."""
 
-import time
 import unittest
 
 from engine_helpers import EngineTestCase
@@ -25,7 +24,7 @@ class ConsoleWithEngine(EngineTestCase):
         router = self.start_engine()
         self.import_debtors([{"debtor_id": EN, "full_name": "James Whitfield", "phones": [EN_PHONE],
                               "language": "en"}])
-        self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
+        now = self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
         add_agent(router.conf_path, "ana", skills="en.collections,es.collections")
         james = self.debtor(EN, EN_PHONE)
 
@@ -59,12 +58,48 @@ class ConsoleWithEngine(EngineTestCase):
             self.assertEqual(out.text, "Hi James, this is Ana.")
             self.assertEqual(out.debtor_id, EN)
             # Opted out of SMS: the reply is blocked, with the gate's reason, and not committed.
-            self.r.hset(debtor_key(EN, "conv"), "optout:sms", str(int(time.time() * 1000)))
+            self.r.hset(debtor_key(EN, "conv"), "optout:sms", str(now))
             n_out = len([1 for _ in self.r.xrange(debtor_key(EN, "hist"))])
             ans = await a.request("reply", debtor=EN, channel="sms", text="one more")
             self.assertFalse(ans["ok"])
             self.assertEqual(ans["reason"], "opted_out")
             self.assertEqual(len([1 for _ in self.r.xrange(debtor_key(EN, "hist"))]), n_out)
+            await a.close()
+        run(scenario())
+
+    def test_agents_reply_and_the_clock_skew(self):
+        """An agent's message counts as a reply (not counted by the frequency cap) while the
+        debtor's last SMS is at most reply_window (60 min) old. A last inbound up to 2 s in the
+        gate's future (another router's clock) is "just now"; further ahead it is no reply at
+        all, and the cap counts the message. docs/compliance.md, "Replies"."""
+        router = self.start_engine()
+        self.import_debtors([{"debtor_id": EN, "full_name": "James Whitfield", "phones": [EN_PHONE],
+                              "language": "en"}])
+        wrote = self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
+        add_agent(router.conf_path, "ana", skills="en.collections,es.collections")
+        james = self.debtor(EN, EN_PHONE)
+        contacts = debtor_key(EN, "contacts:sms")
+
+        async def scenario():
+            a = await Console(router, token_for(router, "ana")).connect()
+            await a.latest("hello")
+            await a.request("state", state="available")
+            self.assertTrue(james.say("sms", "I want to talk to a person").replies)
+            self.assertEqual(int(james.conv()["last_in:sms"]), wrote)   # stamped by the test clock
+            await a.latest("agent", lambda m: m["offers"], timeout=10)
+            self.assertEqual((await a.request("accept", debtor=EN))["t"], "ok")
+
+            async def reply(at, text):
+                self.set_clock(at)
+                ans = await a.request("reply", debtor=EN, channel="sms", text=text)
+                self.assertTrue(ans["ok"], ans)
+                return self.r.zcard(contacts)
+
+            self.assertEqual(await reply(wrote + 30 * 60 * 1000, "30 minutes later"), 0)
+            self.assertEqual(await reply(wrote - 2000, "2 s before, by this router's clock"), 0)
+            self.assertEqual(await reply(wrote - 2001, "just over the skew"), 1)
+            self.assertEqual(await reply(wrote + 61 * 60 * 1000, "61 minutes later"), 2)
+            self.assertEqual(await reply(wrote - 12 * 86400 * 1000, "12 days before"), 3)
             await a.close()
         run(scenario())
 

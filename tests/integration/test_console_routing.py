@@ -4,6 +4,7 @@ accepted in time goes to the next agent; decline; last-agent stickiness; an agen
 is gone past the grace period has their offers re-routed; transfer to a queue."""
 
 import asyncio
+import datetime
 import json
 import os
 import subprocess
@@ -13,6 +14,11 @@ import unittest
 
 from hilo_harness import HiloTestCase, cli_path, debtor_key, seed_debtor, wait_until
 from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
+
+
+def a_year_from_today():
+    """A promise's due date that is always ahead of the real clock (no test clock here)."""
+    return (datetime.date.today() + datetime.timedelta(days=365)).isoformat()
 
 
 def offers_of(m):
@@ -169,7 +175,7 @@ class ConsoleRouting(HiloTestCase):
             ans = await other.request("close", debtor="D1")
             self.assertEqual(ans["code"], "disposition_required")
             ans = await other.request("wrapup", debtor="D1", code="promise_to_pay", amount_cents=5000,
-                                      due="2030-01-15", close=True)
+                                      due=a_year_from_today(), close=True)
             self.assertEqual(ans["t"], "ok", ans)
             promises = r.hvals(debtor_key("D1", "promises"))
             self.assertTrue(any('"amount_cents":5000' in p for p in promises), promises)

@@ -6,8 +6,9 @@
   replies outside contact hours turned off: the 22:30 reply is blocked and audited);
 * a broken flow or pack is refused with its file and line, counted in hilo_reloads_total, and the
   files loaded before stay in use — the router keeps answering as before;
-* the console's gate reloads too: an agent's 22:30 message, blocked under the shipped pack, goes
-  out under one with longer hours;
+* the console's gate reloads too: an agent's 22:30 message (five minutes after the debtor wrote:
+  the hours still apply to an agent), blocked under the shipped pack, goes out under one with
+  longer hours;
 * the router survives all of it (SIGHUP used to end the process).
 """
 
@@ -18,7 +19,7 @@ import unittest
 
 from engine_helpers import COMPLIANCE, FLOW, EngineTestCase
 from hilo_console import Console, add_agent, console_overrides, run, token_for
-from hilo_harness import wait_until
+from hilo_harness import debtor_key, wait_until
 
 NY = "America/New_York"
 DEBTORS = [
@@ -123,11 +124,17 @@ class RouterReload(EngineTestCase):
             a = await Console(self.router_, token_for(self.router_, "ana")).connect()
             await a.latest("hello")
             await a.request("state", state="available")
-            self.assertTrue(james.say("sms", "I want to talk to a person").replies)
+            # Every time here is the test clock's: the debtor writes at 22:25, and the commit
+            # stamps that instant as his last inbound, as the gate's clock reads it.
+            wrote = self.set_clock_local(NY, 2026, 11, 24, 22, 25)
+            self.assertTrue(james.say("sms", "I want to talk to a person").replies,
+                            "the bot's answer goes out at 22:25 (a reply, shipped pack)")
+            self.assertEqual(int(james.conv()["last_in:sms"]), wrote)
             await a.latest("agent", lambda m: m["offers"], timeout=10)
             self.assertEqual((await a.request("accept", debtor="D1"))["t"], "ok")
-            # An agent's message is the collector's own, not a reply: 22:30 is outside the
-            # shipped Regulation F hours; a pack with longer hours lets it out once reloaded.
+            # An agent's message is the collector speaking, even five minutes after the debtor
+            # wrote: 22:30 is outside the shipped Regulation F hours; a pack with longer hours
+            # lets it out once reloaded.
             self.set_clock_local(NY, 2026, 11, 24, 22, 30)
             ans = await a.request("reply", debtor="D1", channel="sms", text="Hi James, this is Ana.")
             self.assertFalse(ans["ok"], ans)
@@ -136,6 +143,8 @@ class RouterReload(EngineTestCase):
             self.reload("reloaded")
             ans = await a.request("reply", debtor="D1", channel="sms", text="Hi James, this is Ana.")
             self.assertTrue(ans["ok"], ans)
+            # Within the reply window it answers the debtor: the frequency cap does not count it.
+            self.assertEqual(self.r.zcard(debtor_key("D1", "contacts:sms")), 0)
             await a.close()
         run(scenario())
 

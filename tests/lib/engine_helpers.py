@@ -14,10 +14,10 @@ SENT, as a real connector would), voice answers read as the Outbound with reply_
             d = self.debtor("D1", "+16505551234")
             texts = d.say("whatsapp", "cuanto debo")  # the bot's replies to this turn
 
-The clock: the router runs with [engine] test_clock = true, so "now" for the engine and the
-promise sweeper is the Redis key hilo:test:now_ms (set_clock*). Inbound commits still stamp
-real time (commit_inbound.lua), which is why tests keep the test clock near the real one
-unless they mean to be far from it.
+The clock: the router runs with [engine] test_clock = true, so "now" for the engine, the
+console's gate, the promise sweeper and the inbound commit (the debtor's last_in:<channel>) is
+the Redis key hilo:test:now_ms (set_clock*). Set it before the debtor writes: the gate compares
+the two, and a last inbound more than 2 s ahead of the gate's clock is no reply.
 """
 
 import datetime

@@ -107,10 +107,20 @@ void hilo_compliance_destroy(hilo_compliance_t **self_p) {
 
 const hilo_hours_t *hilo_compliance_hours(const hilo_compliance_t *self) { return self->hours; }
 
+int64_t hilo_inbound_age(int64_t last_in_ms, int64_t now_ms) {
+    if (last_in_ms <= 0) return -1;
+    int64_t age = now_ms - last_in_ms;
+    /* Slightly in the future: stamped by a router whose clock runs a little ahead of ours. Far in
+     * the future: a clock that is wrong (or a record written under another clock), and a "reply"
+     * to it could let an agent's or a campaign's message out at night. */
+    if (age < 0) return -age <= HILO_CLOCK_SKEW_MS ? 0 : -1;
+    return age;
+}
+
 bool hilo_whatsapp_may_send(int64_t last_in_ms, int64_t now_ms, bool is_template) {
     if (is_template) return true;
-    /* A last inbound slightly in the future (another router's clock) still opens the window. */
-    return last_in_ms > 0 && now_ms - last_in_ms < HILO_WHATSAPP_WINDOW_MS;
+    int64_t age = hilo_inbound_age(last_in_ms, now_ms);
+    return age >= 0 && age < HILO_WHATSAPP_WINDOW_MS;
 }
 
 static void fmt_age(int64_t ms, char *buf, size_t n) {
@@ -160,10 +170,13 @@ bool hilo_compliance_check(const hilo_compliance_t *c, const hilo_attempt_t *a, 
     }
     if (ch == HILO_CHANNEL_WHATSAPP &&
         !hilo_whatsapp_may_send(a->last_in_ms[ch], now, a->kind == HILO_MSG_TEMPLATE)) {
-        char ago[32] = "never";
-        if (a->last_in_ms[ch] > 0) {
-            fmt_age(now - a->last_in_ms[ch], ago, sizeof ago);
+        char ago[48] = "never";
+        int64_t age = hilo_inbound_age(a->last_in_ms[ch], now);
+        if (age >= 0) {
+            fmt_age(age, ago, sizeof ago);
             strcat(ago, " ago");
+        } else if (a->last_in_ms[ch] > 0) {
+            snprintf(ago, sizeof ago, "at a time in the future of this router's clock");
         }
         hilo_verdict_block(out, HILO_REASON_WHATSAPP_WINDOW,
                            "the debtor last wrote on WhatsApp %s: outside the 24-hour window only a template "
@@ -171,11 +184,16 @@ bool hilo_compliance_check(const hilo_compliance_t *c, const hilo_attempt_t *a, 
         return false;
     }
     /* A reply answers an exchange the debtor started on this channel, recently. The caller's
-     * flag alone is not enough: a stale "reply" is outreach. */
-    bool reply = a->reply && a->last_in_ms[ch] > 0 && now - a->last_in_ms[ch] <= c->reply_window_ms;
+     * flag alone is not enough: a stale "reply" is outreach, and so is a "reply" to a last
+     * inbound further in the future than clock skew explains. */
+    int64_t age = hilo_inbound_age(a->last_in_ms[ch], now);
+    bool reply = a->reply && age >= 0 && age <= c->reply_window_ms;
     const hilo_pack_t *p = hilo_hours_find_pack(c->hours, a->country);
     if (!hilo_hours_check(c->hours, a->country, a->timezone, now, ch, out)) {
-        bool exempt = reply && is_hours_reason(out->reason) &&
+        /* Only the bot's answers keep the hours exemption: it answers what the debtor just
+         * asked, with the flow's vetted texts. An agent's message is the collector speaking
+         * (docs/compliance.md, "Replies"). */
+        bool exempt = reply && a->bot && is_hours_reason(out->reason) &&
                       (p ? p->replies_outside_hours : c->replies_without_pack);
         if (!exempt) return false;
     }

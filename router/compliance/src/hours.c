@@ -106,6 +106,11 @@ hilo_hours_t *hilo_hours_load(const char *dir, const char *zoneinfo_dir, char *e
     return h;
 }
 
+void hilo_hours_each_calendar(const hilo_hours_t *h, hilo_hours_calendar_fn fn, void *arg) {
+    for (size_t i = 0; i < h->npacks; i++)
+        if (h->packs[i].cal) fn(h->packs[i].id, h->packs[i].cal->cc, h->packs[i].cal->last_year, arg);
+}
+
 void hilo_hours_destroy(hilo_hours_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_hours_t *h = *self_p;

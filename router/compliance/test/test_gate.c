@@ -115,11 +115,17 @@ static void test_dnc_and_optout(void **state) {
 static void test_hours_and_replies(void **state) {
     hilo_attempt_t a = attempt("US", "America/New_York", HILO_CHANNEL_SMS, NY_2230);
     run(&a, false, HILO_REASON_OUTSIDE_HOURS, "22:30 in America/New_York is outside 08:00-21:00");
-    /* A reply to a debtor who wrote 5 minutes ago goes out (pack: replies_outside_hours), uncapped. */
+    /* The bot's reply to a debtor who wrote 5 minutes ago goes out (pack: replies_outside_hours),
+     * uncapped. */
     a.reply = true;
+    a.bot = true;
     a.last_in_ms[HILO_CHANNEL_SMS] = NY_2230 - 5 * MIN;
     hilo_verdict_t v = run(&a, true, HILO_REASON_OK, NULL);
     assert_int_equal(v.cap.limit, 0);
+    /* An agent's answer to the same message is the collector speaking: the hours apply. */
+    a.bot = false;
+    run(&a, false, HILO_REASON_OUTSIDE_HOURS, "22:30 in America/New_York");
+    a.bot = true;
     /* "Reply" to a message from 2 hours ago (reply_window 60m) is outreach. */
     a.last_in_ms[HILO_CHANNEL_SMS] = NY_2230 - 2 * HOUR;
     run(&a, false, HILO_REASON_OUTSIDE_HOURS, NULL);
@@ -131,9 +137,49 @@ static void test_hours_and_replies(void **state) {
     a = attempt("BR", "America/Sao_Paulo", HILO_CHANNEL_SMS, NY_1000);
     run(&a, false, HILO_REASON_NO_RULE_PACK, NULL);
     a.reply = true;
+    a.bot = true;
     a.last_in_ms[HILO_CHANNEL_SMS] = NY_1000 - MIN;
     v = run(&a, true, HILO_REASON_OK, NULL);
     assert_int_equal(v.cap.limit, 0);
+    a.bot = false;
+    run(&a, false, HILO_REASON_NO_RULE_PACK, NULL);
+}
+
+/* A last inbound in the gate's future: up to HILO_CLOCK_SKEW_MS it is "just now" (another
+ * router's clock), beyond that it is no last inbound at all. */
+static void test_clock_skew(void **state) {
+    int64_t now = NY_2230;
+    assert_int_equal(hilo_inbound_age(now - 5 * MIN, now), 5 * MIN);
+    assert_int_equal(hilo_inbound_age(now, now), 0);
+    assert_int_equal(hilo_inbound_age(now + HILO_CLOCK_SKEW_MS, now), 0);
+    assert_int_equal(hilo_inbound_age(now + HILO_CLOCK_SKEW_MS + 1, now), -1);
+    assert_int_equal(hilo_inbound_age(now + 12 * 24 * HOUR, now), -1);
+    assert_int_equal(hilo_inbound_age(0, now), -1);
+
+    /* The bot's reply at 22:30: a reply within the skew, outreach beyond it. */
+    hilo_attempt_t a = attempt("US", "America/New_York", HILO_CHANNEL_SMS, now);
+    a.reply = true;
+    a.bot = true;
+    a.last_in_ms[HILO_CHANNEL_SMS] = now + HILO_CLOCK_SKEW_MS;
+    hilo_verdict_t v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 0);
+    a.last_in_ms[HILO_CHANNEL_SMS] = now + HILO_CLOCK_SKEW_MS + 1;
+    run(&a, false, HILO_REASON_OUTSIDE_HOURS, "22:30 in America/New_York");
+    /* Inside the hours a "reply" beyond the skew goes out, but counted by the cap. */
+    a.now_ms = NY_1000;
+    a.last_in_ms[HILO_CHANNEL_SMS] = NY_1000 + HILO_CLOCK_SKEW_MS + 1;
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 7);
+    a.last_in_ms[HILO_CHANNEL_SMS] = NY_1000 + HILO_CLOCK_SKEW_MS;
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 0);
+
+    /* WhatsApp's window: the same rule. */
+    assert_true(hilo_whatsapp_may_send(now + HILO_CLOCK_SKEW_MS, now, false));
+    assert_false(hilo_whatsapp_may_send(now + HILO_CLOCK_SKEW_MS + 1, now, false));
+    a = attempt("US", "America/New_York", HILO_CHANNEL_WHATSAPP, NY_1000);
+    a.last_in_ms[HILO_CHANNEL_WHATSAPP] = NY_1000 + HOUR;
+    run(&a, false, HILO_REASON_WHATSAPP_WINDOW, "in the future of this router's clock");
 }
 
 static void test_caps(void **state) {
@@ -266,6 +312,7 @@ int main(void) {
         cmocka_unit_test(test_whatsapp_window),
         cmocka_unit_test(test_dnc_and_optout),
         cmocka_unit_test(test_hours_and_replies),
+        cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_freq_cap_command),

@@ -87,8 +87,8 @@ static void test_colombia(void **state) {
     v = check("CO", "America/Bogota", 1752354000, HILO_CHANNEL_SMS, false, HILO_REASON_OUTSIDE_HOURS,
               "16:00 in America/Bogota is outside 08:00-15:00");
     assert_int_equal(v.next_ms, MS(1752494400)); /* Sunday closed -> Mon 07:00 */
-    /* 2028 is past holidays/CO.txt: fail closed. */
-    check("CO", "America/Bogota", 1835535600, HILO_CHANNEL_SMS, false, HILO_REASON_NO_HOLIDAY_DATA, "2025-2027");
+    /* 2030 is past holidays/CO.txt: fail closed. */
+    check("CO", "America/Bogota", 1898607600, HILO_CHANNEL_SMS, false, HILO_REASON_NO_HOLIDAY_DATA, "2025-2029");
 }
 
 static void test_peru_chile_mexico(void **state) {

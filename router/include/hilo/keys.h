@@ -27,6 +27,9 @@
  * (router/src/identity_cache.c) and hear of every change to this prefix. */
 #define HILO_KEY_ADDR_PREFIX "hilo:addr:"
 
+/* STRING Unix ms: "now" for the gate, the engine, the promise sweeper and inbound commits while
+ * [engine] test_clock is on (tests only; docs/operations.md). */
+#define HILO_KEY_TEST_CLOCK "hilo:test:now_ms"
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
 #define HILO_KEY_QUEUES "hilo:queues"   /* SET  skills that have (had) a human queue */

@@ -620,6 +620,8 @@ static void script_init(console_script_t *s, const char *body) {
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++) snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
 }
 
+const hilo_compliance_t *hilo_console_gate(const hilo_console_t *k) { return k->gate; }
+
 int hilo_console_reload_gate(hilo_console_t *k, char *err, size_t errlen) {
     char path[1024];
     hilo_compliance_t *gate = hilo_compliance_new(

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "hilo/compliance.h"
 #include "http.h"
 #include "router_ctx.h"
 
@@ -25,6 +26,8 @@ void hilo_console_destroy(hilo_console_t **self_p);
 /* Reads the compliance rule packs again (SIGHUP) for the agents' replies. 0, or -1 with the
  * reason in err and the old packs still in use. */
 int hilo_console_reload_gate(hilo_console_t *self, char *err, size_t errlen);
+/* The console's gate (NULL when its rule packs failed to load). */
+const hilo_compliance_t *hilo_console_gate(const hilo_console_t *self);
 
 /* Debtors whose message was just stored in a conversation an agent had closed
  * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its

@@ -202,7 +202,10 @@ static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t
     hilo_attempt_load_facts(&a, fact, debtor, conv); /* the same facts as the engine's */
     a.channel = ch;
     a.kind = HILO_MSG_FREEFORM;
+    /* An agent answering a debtor who wrote lately is not counted by the frequency cap, but
+     * is the collector speaking all the same: contact hours apply (docs/compliance.md). */
     a.reply = true;
+    a.bot = false;
     a.now_ms = now;
     hilo_compliance_check(k->gate, &a, v);
 }
@@ -338,7 +341,7 @@ void console_send_conv(conn_t *c, const char *debtor) {
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", hk, (long long)THREAD_ITEMS);
     batch_cmd(b, "HGETALL %s", pk);
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", nk, (long long)NOTES_MAX);
-    if (k->cfg->test_clock) batch_cmd(b, "GET hilo:test:now_ms");
+    if (k->cfg->test_clock) batch_cmd(b, "GET " HILO_KEY_TEST_CLOCK);
     batch_run(b);
 }
 
@@ -575,7 +578,7 @@ void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *chann
     batch_t *b = batch_new(c->console, c, on_reply_facts, r, reply_free_arg);
     batch_cmd(b, "HGETALL %s", ck);
     batch_cmd(b, "HGETALL %s", dk);
-    if (c->console->cfg->test_clock) batch_cmd(b, "GET hilo:test:now_ms");
+    if (c->console->cfg->test_clock) batch_cmd(b, "GET " HILO_KEY_TEST_CLOCK);
     batch_run(b);
 }
 

@@ -16,6 +16,12 @@
 #include "hilo/verdict.h"
 
 #define HILO_WHATSAPP_WINDOW_MS (24LL * 3600 * 1000) /* WhatsApp customer-service window */
+/* How far a debtor's last inbound may lie in the gate's future and still count as "now": the
+ * message was stamped by another router, whose clock may differ from this one's. Every router
+ * warns when it is more than 1 s off Redis's clock (router/src/clock_check.h), so two routers
+ * that are both in sync differ by at most 2 s. A last inbound further in the future than this is
+ * not trusted as recent (docs/compliance.md, "Replies"). */
+#define HILO_CLOCK_SKEW_MS 2000LL
 
 typedef struct hilo_compliance hilo_compliance_t;
 
@@ -36,7 +42,8 @@ typedef struct {
     /* The attempt. */
     int channel;                          /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE */
     hilo_msg_kind_t kind;
-    bool reply;                           /* answers the debtor (see docs: debtor-initiated) */
+    bool reply;                           /* answers the debtor's own message on this channel */
+    bool bot;                             /* composed by the bot (not an agent or an operator) */
     int64_t now_ms;                       /* the caller's clock, Unix ms (injectable) */
 } hilo_attempt_t;
 
@@ -55,7 +62,9 @@ hilo_compliance_t *hilo_compliance_new(const char *dir, const char *zoneinfo_dir
 void hilo_compliance_destroy(hilo_compliance_t **self_p);
 
 /* The decision, in this order: invalid input, dnc, opt-out, WhatsApp window, contact hours,
- * then the cap. Returns out->allowed. When allowed and out->cap.limit > 0, the message is
+ * then the cap. An attempt marked `reply` is one only when the debtor's last inbound on the
+ * channel is at most reply_window old (hilo_inbound_age); a reply is not counted by the cap, and
+ * a reply by the bot (`bot`) may also go out outside contact hours where the pack allows it. Returns out->allowed. When allowed and out->cap.limit > 0, the message is
  * collector-initiated and the caller must still run the frequency cap (freq_cap.h) and send
  * only if that allows too; cap.limit == 0 means send now. Thread-safe. */
 bool hilo_compliance_check(const hilo_compliance_t *self, const hilo_attempt_t *a, hilo_verdict_t *out);
@@ -63,8 +72,13 @@ bool hilo_compliance_check(const hilo_compliance_t *self, const hilo_attempt_t *
 /* The contact-hours part alone (owned by the gate). */
 const hilo_hours_t *hilo_compliance_hours(const hilo_compliance_t *self);
 
+/* How long ago the debtor's last inbound (last_in_ms, 0 = never) was, as the gate counts it:
+ * a last inbound up to HILO_CLOCK_SKEW_MS in the future is "just now" (age 0); further in the
+ * future, or never, there is no usable last inbound and the answer is -1. */
+int64_t hilo_inbound_age(int64_t last_in_ms, int64_t now_ms);
+
 /* WhatsApp: free-form only within 24 h of the debtor's last inbound WhatsApp message
- * (last_in_ms, 0 = never); a template at any time. */
+ * (last_in_ms, 0 = never; its age as hilo_inbound_age counts it); a template at any time. */
 bool hilo_whatsapp_may_send(int64_t last_in_ms, int64_t now_ms, bool is_template);
 
 #endif

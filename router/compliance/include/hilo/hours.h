@@ -34,4 +34,11 @@ int hilo_hours_map(hilo_hours_t *self, const char *country, const char *pack_id,
 bool hilo_hours_check(const hilo_hours_t *self, const char *country, const char *tz, int64_t now_ms,
                       int channel, hilo_verdict_t *out);
 
+/* Calls fn for every loaded pack that closes or shortens contact on holidays from a calendar
+ * (holidays/<CC>.txt): the pack's id, the calendar's country code and the last year the
+ * calendar covers, to 31 December. After that year the pack blocks with no_holiday_data, so an
+ * operator must be told long before (the router's /metrics, docs/compliance.md). */
+typedef void (*hilo_hours_calendar_fn)(const char *pack_id, const char *cc, int last_year, void *arg);
+void hilo_hours_each_calendar(const hilo_hours_t *self, hilo_hours_calendar_fn fn, void *arg);
+
 #endif
