@@ -91,6 +91,11 @@ static int start_reply(struct lws *wsi, session_t *s) {
                                     end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
                                      end) ||
+        /* One request per HTTP/1 connection: libwebsockets 4.1.6 spins for ever on a request with
+         * a body parsed from bytes already buffered on the connection (pipelined), see
+         * connectors/lib/src/webhook_server.c and docs/security.md. HTTP/2 forbids the header. */
+        (lws_get_network_wsi(wsi) == wsi &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     s->replying = true;
@@ -335,7 +340,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             unsigned char *p = hdr + LWS_PRE;
             if (lws_http_redirect(wsi, 302, (const unsigned char *)h->static_prefix, (int)plen, &p, hdr + sizeof hdr) < 0)
                 return -1;
-            return lws_http_transaction_completed(wsi) ? -1 : 0;
+            return -1; /* closed after the answer, as every answer (start_reply); lws flushes it first */
         } else {
             s->reply.status = 404;
             hilo_buf_printf(&s->reply.body, "not found\n");
@@ -369,7 +374,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         hilo_buf_free(&s->reply.body);
         s->replying = false;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return -1; /* one request per connection (start_reply); lws flushes what is queued first */
     }
     case LWS_CALLBACK_CLOSED_HTTP:
         if (s) {

@@ -4,10 +4,13 @@ test_router_config.py, test_connectors_fuzz.py).
     damage_lines(rng, data, edits)        bytes -> bytes: a few line-level edits of a text file
     http_request(rng, port, paths, ...)   a random raw HTTP request (bytes)
     exchange(port, data)                  sends it on a fresh socket; the raw answer (b"": closed)
+    pipelined(port, parts, ...)           several requests on one connection, without waiting
+    post(path, body)                      a raw HTTP/1.1 POST with a Content-Length (bytes)
 """
 
 import json
 import socket
+import time
 
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "GARBAGE", "get", ""]
 
@@ -88,5 +91,43 @@ def exchange(port, data, timeout=5):
                 break
             chunks.append(b)
         return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def post(path, body, host="127.0.0.1"):
+    """A raw HTTP/1.1 POST of `body` (bytes) with its Content-Length, nothing else."""
+    return (b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (path.encode(), host.encode(), len(body), body))
+
+
+def pipelined(port, parts, gap_s=0.0, ssl_context=None, timeout=5):
+    """Writes each of `parts` (bytes) on ONE connection to 127.0.0.1:port, `gap_s` apart, without
+    reading in between; then reads until the server closes or `timeout` passes. Returns
+    (answer bytes, closed: whether the server closed the connection)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if ssl_context is not None:
+        s = ssl_context.wrap_socket(s, server_hostname="127.0.0.1")
+    chunks, closed = [], False
+    try:
+        for i, part in enumerate(parts):
+            if i and gap_s:
+                time.sleep(gap_s)
+            s.sendall(part)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                closed = True
+                break
+            except OSError:  # an SSL error on an abrupt close
+                closed = True
+                break
+            if not b:
+                closed = True
+                break
+            chunks.append(b)
+        return b"".join(chunks), closed
     finally:
         s.close()

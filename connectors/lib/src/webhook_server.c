@@ -147,6 +147,15 @@ static int write_response(hilo_webhook_server_t *s, struct lws *wsi, conn_t *c) 
     const char *ctype = c->resp.content_type[0] ? c->resp.content_type : "text/plain";
     if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status, ctype, (lws_filepos_t)c->resp.body_len, &p, end))
         return 1;
+    /* One request per HTTP/1 connection. libwebsockets 4.1.6 spins for ever on a request with a
+     * body that it parses from bytes already buffered on the connection (a pipelined POST, or a
+     * POST sent before the previous answer): lws_http_action's loop over the wsi's buflist
+     * (roles/http/server/server.c) feeds the outer parser's own buffer back to it, which
+     * consumes nothing. Closing after every answer means no second request is ever parsed on a
+     * connection (docs/security.md). HTTP/2 forbids the header and is not affected. */
+    if (lws_get_network_wsi(wsi) == wsi &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end))
+        return 1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
     s->stats.responses++;
     if (c->resp.body_len) {
@@ -165,7 +174,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     hilo_webhook_server_t *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
-        if (pss->conn) free_conn(s, pss->conn); /* keep-alive: the previous request is over */
+        if (pss->conn) free_conn(s, pss->conn); /* (never: one request per connection) */
         conn_t *c = pss->conn = new_conn(s, wsi, in);
         if (c->method == HILO_HTTP_POST) {
             char cl[32];
@@ -211,12 +220,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         conn_t *c = pss->conn;
         if (!c || !c->answered) return 0;
-        bool close_after = c->too_large;
-        int rc = write_response(s, wsi, c);
+        write_response(s, wsi, c);
         free_conn(s, c);
         pss->conn = NULL;
-        if (rc || close_after) return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return -1; /* closed after every answer (write_response); lws flushes what is queued first */
     }
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss && pss->conn) {
