@@ -12,7 +12,15 @@ packages=(
   python3 python3-zmq python3-redis python3-websockets python3-protobuf
   python3-yaml # tests: deploy/prometheus/hilo-alerts.yml is read (tests/e2e/test_alert_rules.py)
   libfaketime # tests: a router whose clock runs off (tests/lib/hilo_harness.py)
+  libsystemd-dev # sd_notify: READY/STOPPING and the watchdog pings (proto/src/watchdog.c)
+  iproute2 # ss: the quickstart names the process on a port it needs (deploy/lib/wait.sh)
+  systemd # tests: systemd-analyze scores and verifies deploy/systemd/ (test_systemd_units.py)
 )
+# The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler and
+# readelf for the hardening check (tests/integration/test_hardening.py).
+if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ]; then
+  packages+=(clang binutils)
+fi
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
   packages+=(chromium)
   # Node.js may come from elsewhere than Debian (its nodejs package then bundles npm, which

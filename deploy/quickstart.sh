@@ -3,11 +3,21 @@
 #   installs what is missing (Debian 12), builds, starts Redis (loopback, AOF everysec), the
 #   router, the connectors and the provider sandbox, imports the demo debtors, and prints what
 #   runs where. Everything lives under ./run (logs, pids, Redis data, the config in use).
-# Usage: ./deploy/quickstart.sh [start|stop|status]
+#   Every wait is bounded (deploy/lib/wait.sh), a port already taken stops the start with the
+#   process that holds it, and a supervisor (run/supervisor.log) restarts a process whose
+#   /healthz gives no answer several times in a row (HILO_QS_SUPERVISE=0: none).
+# Usage: ./deploy/quickstart.sh [start|stop|status]   (`supervise` is the supervisor itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run=$top/run
+# shellcheck source=lib/wait.sh
+. "$top/deploy/lib/wait.sh"
+# How long each service may take to become healthy at start (seconds); the supervisor's check
+# interval (seconds) and how many checks in a row without an answer restart a process.
+WAIT_S=${HILO_QS_WAIT_S:-10}
+CHECK_S=${HILO_QS_CHECK_S:-5}
+MAX_FAILS=${HILO_QS_MAX_FAILS:-3}
 # HILO_QS_BUILD_DIR: build (and run) from another build tree than ./build.
 build=${HILO_QS_BUILD_DIR:-$top/build}
 cmd=${1:-start}
@@ -17,10 +27,11 @@ cmd=${1:-start}
 REDIS_PORT=${HILO_QS_REDIS_PORT:-6390}
 LINK_PORT=5555 HTTP_PORT=8080 SANDBOX_PORT=8090
 
-# Stop order: what calls in first (sandbox, connectors), then the router, Redis last, so that
-# nothing in flight loses its other end first.
+# Stop order: the supervisor first (it would start again what is being stopped), then what
+# calls in first (sandbox, connectors), then the router, Redis last, so that nothing in flight
+# loses its other end first.
 pids() {
-  local order="sandbox whatsapp sms voice router redis" name f
+  local order="supervisor sandbox whatsapp sms voice router redis" name f
   for name in $order; do [ -f "$run/$name.pid" ] && echo "$run/$name.pid"; done
   for f in "$run"/*.pid; do
     [ -e "$f" ] || continue
@@ -28,29 +39,12 @@ pids() {
   done
 }
 
-# Running = exists and is not a zombie: our daemons outlive this script, so their parent is
-# init, which may reap an exited one late (kill -0 succeeds on a zombie).
-alive() {
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
+# SIGTERM, then SIGKILL after 5 s (hilo_stop_pid, deploy/lib/wait.sh).
 stop_all() {
   for f in $(pids); do
     name=$(basename "$f" .pid)
-    pid=$(cat "$f")
-    if alive "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
-      if alive "$pid"; then
-        kill -KILL "$pid" 2>/dev/null || true
-        echo "killed $name (pid $pid): it did not stop within 5 s"
-      else
-        echo "stopped $name (pid $pid)"
-      fi
-    fi
-    rm -f "$f"
+    hilo_stop_pid "$name" "$(cat "$f")"
+    rm -f "$f" "$run/$name.cmd" "$run/$name.health"
   done
 }
 
@@ -59,29 +53,25 @@ status() {
   for f in $(pids); do
     pid=$(cat "$f")
     state=stopped
-    alive "$pid" && state=running
+    hilo_alive "$pid" && state=running
     printf '%-12s %-8s %s\n' "$(basename "$f" .pid)" "$pid" "$state"
   done
 }
 
-wait_http() { # url seconds
-  for _ in $(seq $(($2 * 10))); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-start_bg() { # name command...
-  local name=$1
-  shift
-  nohup "$@" >"$run/$name.log" 2>&1 &
-  echo $! >"$run/$name.pid"
+# Starts a service in the background with a fresh log; its /healthz URL goes to run/NAME.health
+# for the supervisor, its command to run/NAME.cmd (hilo_start_bg) to start it again.
+start_bg() { # name health-url command...
+  local name=$1 url=$2
+  shift 2
+  : >"$run/$name.log"
+  hilo_start_bg "$run" "$name" "$@"
+  echo "$url" >"$run/$name.health"
 }
 
 case "$cmd" in
 stop) stop_all; exit 0 ;;
 status) status; exit 0 ;;
+supervise) hilo_supervise "$run" "$CHECK_S" "$MAX_FAILS"; exit 0 ;;
 start) ;;
 *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
 esac
@@ -106,30 +96,46 @@ sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     deploy/hilo.conf >"$run/hilo.conf"
 export HILO_CONFIG=$run/hilo.conf
 
+# Our own processes are stopped now: whatever still listens on a port of ours is another
+# process's, and our service would fail to bind (or the waits would talk to the wrong process).
+hilo_require_port redis "$REDIS_PORT" || exit 1
 redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
   --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
-for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+hilo_wait_redis "$REDIS_PORT" "$WAIT_S" || { echo "see $run/redis.log" >&2; exit 1; }
 
-start_bg router "$build/router/hilo-router" -c "$run/hilo.conf"
-wait_http "http://127.0.0.1:$HTTP_PORT/healthz" 10 || { echo "router did not become healthy; see $run/router.log" >&2; exit 1; }
+hilo_require_port router "$LINK_PORT" || exit 1
+hilo_require_port router "$HTTP_PORT" || exit 1
+start_bg router "http://127.0.0.1:$HTTP_PORT/healthz" "$build/router/hilo-router" -c "$run/hilo.conf"
+hilo_wait_http router "http://127.0.0.1:$HTTP_PORT/healthz" "$WAIT_S" || { echo "see $run/router.log" >&2; exit 1; }
 
 started=()
 declare -A conn_port=([whatsapp]=8081 [sms]=8082 [voice]=8083)
 for channel in whatsapp sms voice; do
   bin=$build/connectors/$channel/hilo-$channel
   if [ -x "$bin" ]; then
-    start_bg "$channel" "$bin" -c "$run/hilo.conf"
+    hilo_require_port "the $channel connector" "${conn_port[$channel]}" || exit 1
+    start_bg "$channel" "http://127.0.0.1:${conn_port[$channel]}/healthz" "$bin" -c "$run/hilo.conf"
     started+=("$channel")
   fi
 done
 # A connector's /healthz is 200 once its link to the router has a session.
 for channel in "${started[@]}"; do
-  wait_http "http://127.0.0.1:${conn_port[$channel]}/healthz" 10 ||
-    { echo "the $channel connector did not become healthy; see $run/$channel.log" >&2; exit 1; }
+  hilo_wait_http "the $channel connector" "http://127.0.0.1:${conn_port[$channel]}/healthz" "$WAIT_S" ||
+    { echo "see $run/$channel.log" >&2; exit 1; }
 done
 if [ -f connectors/sandbox/sandbox.py ]; then
-  start_bg sandbox /usr/bin/python3 connectors/sandbox/sandbox.py --port "$SANDBOX_PORT" --config "$run/hilo.conf"
-  wait_http "http://127.0.0.1:$SANDBOX_PORT/" 10 || echo "warning: the sandbox did not answer; see $run/sandbox.log" >&2
+  if hilo_require_port sandbox "$SANDBOX_PORT"; then
+    start_bg sandbox "http://127.0.0.1:$SANDBOX_PORT/" \
+      /usr/bin/python3 "$top/connectors/sandbox/sandbox.py" --port "$SANDBOX_PORT" --config "$run/hilo.conf"
+    hilo_wait_http sandbox "http://127.0.0.1:$SANDBOX_PORT/" "$WAIT_S" ||
+      echo "warning: the sandbox did not answer; see $run/sandbox.log" >&2
+  else
+    echo "warning: the sandbox is not started" >&2
+  fi
+fi
+if [ "${HILO_QS_SUPERVISE:-1}" = 1 ]; then
+  : >"$run/supervisor.log"
+  hilo_start_bg "$run" supervisor "$top/deploy/quickstart.sh" supervise
 fi
 
 if [ -f deploy/demo/debtors.csv ] && [ -x "$build/router/cli/hilo" ]; then
@@ -152,6 +158,8 @@ for channel in "${started[@]}"; do
 done
 [ ${#started[@]} -gt 0 ] && echo "  dead letters        run/*.dead-letters.jsonl   (webhooks the router refused for good)"
 [ -f "$run/sandbox.pid" ] && echo "  provider sandbox    http://127.0.0.1:$SANDBOX_PORT/   <- open this to play the debtor's phone"
+[ -f "$run/supervisor.pid" ] &&
+  echo "  supervisor          restarts a process whose /healthz gives no answer $MAX_FAILS times in a row, ${CHECK_S} s apart (run/supervisor.log)"
 cat <<EOT
 
 Try:

@@ -1,35 +1,40 @@
 #!/usr/bin/env bash
 # tests/run.sh — installs what is missing, builds, and runs every suite: unit, integration and
-# end-to-end (ctest), then the same again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# end-to-end (ctest), then the same again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then a Clang build with its unit tests and the hardening check.
 # Benchmarks are separate: tests/bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-./deploy/install-deps.sh
+HILO_WITH_TEST_TOOLS=1 ./deploy/install-deps.sh
 # playwright-core for the browser suite (Chromium is Debian's); skipped when npm is missing.
 ./tests/browser/install.sh || echo "warning: playwright-core not installed; browser tests will skip" >&2
 
 jobs=$(nproc)
 status=0
 summary=()
-run_suite() { # name build-dir cmake-args...
-  local name=$1 dir=$2
+run_suite() { # name build-dir ctest-args -- cmake-args...
+  local name=$1 dir=$2 ctest_args=()
   shift 2
+  while [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
+  shift
   cmake -S "$top" -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   local log="$dir/ctest.log"
-  if (cd "$dir" && ctest --output-on-failure --timeout 600 2>&1 | tee "$log"); then :; else status=1; fi
+  if (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}" 2>&1 | tee "$log"); then :; else status=1; fi
   summary+=("$name: $(grep -E 'tests passed|tests failed' "$log" | tail -n 1)")
 }
 
-run_suite release "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run_suite asan+ubsan "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHILO_SANITIZE=ON
+run_suite release "$top/build" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite asan+ubsan "$top/build-asan" -- -DCMAKE_BUILD_TYPE=Debug -DHILO_SANITIZE=ON
+# Clang builds it too (warnings as errors); its unit tests and the hardening check run on it.
+run_suite clang "$top/build-clang" -R '^test_|hardening' -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
 
 echo
 echo "== summary =="
 printf '%s\n' "${summary[@]}"
 passed=0 failed=0
-for dir in build build-asan; do
+for dir in build build-asan build-clang; do
   line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$top/$dir/ctest.log" | tail -n 1 || true)
   total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
   bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")

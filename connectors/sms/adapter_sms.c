@@ -112,16 +112,17 @@ static hilo_form_t *verified_form(const sms_state_t *st, const hilo_http_request
     if (strncmp(req->content_type, "application/json", 16) == 0) {
         /* Twilio signs JSON bodies differently (bodySHA256); we have no JSON SMS webhooks. */
         bool ok = hilo_signature_twilio_json_valid(st->auth_token, url, req->body, req->body_len, req->x_twilio_signature);
-        hilo_log_warn(MOD, "event=json_webhook path=%s signature_ok=%d", req->path, ok);
+        hilo_log_warn(MOD, "event=json_webhook path=%s signature_ok=%d", hilo_log_value(req->path), ok);
         if (ok)
             hilo_webhook_answer_now(out, 415, "text/plain", "form bodies only\n", "unsupported_type");
         else
             hilo_webhook_answer_now(out, 403, "text/plain", "bad signature\n", "bad_signature");
     } else if (!(form = hilo_form_parse((const char *)req->body, req->body_len, err, sizeof err))) {
-        hilo_log_warn(MOD, "event=bad_body path=%s remote=%s reason=\"%s\"", req->path, req->remote_addr, err);
+        hilo_log_warn(MOD, "event=bad_body path=%s remote=%s reason=%s", hilo_log_value(req->path), req->remote_addr,
+                      hilo_log_value(err));
         hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
     } else if (!hilo_signature_twilio_valid(st->auth_token, url, form, req->x_twilio_signature)) {
-        hilo_log_warn(MOD, "event=bad_signature path=%s remote=%s has_header=%d", req->path, req->remote_addr,
+        hilo_log_warn(MOD, "event=bad_signature path=%s remote=%s has_header=%d", hilo_log_value(req->path), req->remote_addr,
                       req->x_twilio_signature[0] != '\0');
         hilo_webhook_answer_now(out, 403, "text/plain", "bad signature\n", "bad_signature");
         hilo_form_destroy(&form);
@@ -146,7 +147,8 @@ static int sms_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *r
         rc = query ? hilo_twilio_sms_status(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
     }
     if (rc != HILO_OK) {
-        hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=\"%s\"", req->path, e.code, e.message);
+        hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=%s", hilo_log_value(req->path), e.code,
+                      hilo_log_value(e.message));
         hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
     } else if (envs.count == 0) { /* a status that settles nothing (queued, sending, ...) */
         hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "ignored");

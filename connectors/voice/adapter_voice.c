@@ -153,10 +153,11 @@ static hilo_form_t *verified_form(const voice_state_t *st, const hilo_http_reque
     char err[128];
     hilo_form_t *form = hilo_form_parse((const char *)req->body, req->body_len, err, sizeof err);
     if (!form) {
-        hilo_log_warn(MOD, "event=bad_body path=%s remote=%s reason=\"%s\"", req->path, req->remote_addr, err);
+        hilo_log_warn(MOD, "event=bad_body path=%s remote=%s reason=%s", hilo_log_value(req->path), req->remote_addr,
+                      hilo_log_value(err));
         hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
     } else if (!hilo_signature_twilio_valid(st->auth_token, url, form, req->x_twilio_signature)) {
-        hilo_log_warn(MOD, "event=bad_signature path=%s remote=%s has_header=%d", req->path, req->remote_addr,
+        hilo_log_warn(MOD, "event=bad_signature path=%s remote=%s has_header=%d", hilo_log_value(req->path), req->remote_addr,
                       req->x_twilio_signature[0] != '\0');
         hilo_webhook_answer_now(out, 403, "text/plain", "bad signature\n", "bad_signature");
         hilo_form_destroy(&form);
@@ -205,7 +206,8 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     }
     int result = HILO_OK;
     if (rc != HILO_OK) {
-        hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=\"%s\"", req->path, e.code, e.message);
+        hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=%s", hilo_log_value(req->path), e.code,
+                      hilo_log_value(e.message));
         if (req->route == ROUTE_STATUS)
             hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
         else
@@ -215,7 +217,7 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     } else if (withheld_caller(envs.items[0]->from)) {
         /* No thread to file it in: the caller gets the fallback (an agent queue when
          * fallback_queue is set), its call's end is only acknowledged. */
-        hilo_log_info(MOD, "event=withheld_caller_id path=%s", req->path);
+        hilo_log_info(MOD, "event=withheld_caller_id path=%s", hilo_log_value(req->path));
         if (req->route == ROUTE_STATUS)
             hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "withheld_caller_id");
         else

@@ -110,14 +110,14 @@ static int wa_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *re
     hilo_whatsapp_webhook_t w;
     memset(&w, 0, sizeof w);
     if (hilo_whatsapp_parse_webhook((const char *)req->body, req->body_len, &w) != HILO_OK) {
-        hilo_log_warn(MOD, "event=bad_body remote=%s reason=\"%s\"", req->remote_addr, w.err);
+        hilo_log_warn(MOD, "event=bad_body remote=%s reason=%s", req->remote_addr, hilo_log_value(w.err));
         hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
         hilo_whatsapp_webhook_clear(&w);
         return HILO_OK;
     }
     for (size_t i = 0; i < w.n_notes; i++) /* value.errors[]: Meta telling us something went wrong */
-        hilo_log_warn(MOD, "event=provider_error code=%ld title=\"%s\" message=\"%s\"", w.notes[i].code,
-                      w.notes[i].title, w.notes[i].message);
+        hilo_log_warn(MOD, "event=provider_error code=%ld title=%s message=%s", w.notes[i].code,
+                      hilo_log_value(w.notes[i].title), hilo_log_value(w.notes[i].message));
     int rc = HILO_OK;
     if (w.envs.count == 0) {
         hilo_webhook_answer_now(out, 200, "text/plain", NULL, w.n_notes ? "errors_only" : "ignored");

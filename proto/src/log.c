@@ -2,6 +2,7 @@
 #include "hilo/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,100 @@ int hilo_log_level_parse(const char *name) {
     return -1;
 }
 
+#define VALUE_MAX 200 /* bytes of an outside value kept in a line */
+#define VALUE_RING 8
+
+static char *ring_slot(void) {
+    static _Thread_local char ring[VALUE_RING][VALUE_MAX * 4 + 8];
+    static _Thread_local unsigned next;
+    return ring[next++ % VALUE_RING];
+}
+
+const char *hilo_log_value(const char *s) {
+    if (!s) return "-";
+    bool plain = *s != '\0';
+    for (const unsigned char *p = (const unsigned char *)s; *p && plain; p++)
+        plain = *p > ' ' && *p != 0x7f && *p != '"' && *p != '=' && *p != '\\';
+    size_t len = strlen(s);
+    if (plain && len <= VALUE_MAX) return s;
+    char *out = ring_slot(), *o = out;
+    *o++ = '"';
+    size_t i = 0;
+    for (; s[i] && i < VALUE_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < ' ' || c == 0x7f) {
+            o += sprintf(o, "\\x%02x", c);
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    if (s[i]) o += sprintf(o, "...");
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+const char *hilo_log_phone(const char *e164) {
+    size_t n = e164 ? strlen(e164) : 0;
+    bool phone = n >= 8 && n <= 16 && e164[0] == '+';
+    for (size_t i = 1; phone && i < n; i++) phone = e164[i] >= '0' && e164[i] <= '9';
+    if (!phone) return hilo_log_value(e164);
+    char *out = ring_slot();
+    for (size_t i = 0; i < n; i++) out[i] = i < 2 || i >= n - 4 ? e164[i] : '*';
+    out[n] = '\0';
+    return out;
+}
+
+/* Control bytes in a line (a value that slipped past hilo_log_value) are written as \xNN, so
+ * that nothing from outside can end a line and forge the next one. Returns the new length
+ * (at most cap; what does not fit is cut). */
+static bool is_control(char c) { return (unsigned char)c < ' ' || c == 0x7f; }
+
+static size_t escape_controls(char *line, size_t len, size_t cap) {
+    size_t first = 0;
+    while (first < len && !is_control(line[first])) first++;
+    if (first == len) return len;
+    char out[4096];
+    size_t o = 0;
+    for (size_t i = first; i < len && o + 4 <= sizeof out; i++) {
+        if (is_control(line[i])) o += (size_t)snprintf(out + o, 5, "\\x%02x", (unsigned char)line[i]);
+        else out[o++] = line[i];
+    }
+    if (first + o > cap) o = cap - first;
+    memcpy(line + first, out, o);
+    return first + o;
+}
+
+#define LIBRARY_LINES_PER_S 10
+
+void hilo_log_library_line(hilo_log_level_t level, const char *module, const char *line) {
+    static _Thread_local int64_t window_s;
+    static _Thread_local unsigned in_window;
+    static _Thread_local unsigned long suppressed;
+    int64_t now_s = hilo_mono_us() / 1000000;
+    if (now_s != window_s) {
+        window_s = now_s;
+        in_window = 0;
+    }
+    if (in_window >= LIBRARY_LINES_PER_S) {
+        suppressed++;
+        return;
+    }
+    in_window++;
+    char msg[VALUE_MAX + 1];
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
+    snprintf(msg, sizeof msg, "%.*s", (int)n, line);
+    if (suppressed)
+        hilo_log(level, module, "event=%s msg=%s suppressed=%lu", module, hilo_log_value(msg), suppressed);
+    else
+        hilo_log(level, module, "event=%s msg=%s", module, hilo_log_value(msg));
+    suppressed = 0;
+}
+
 void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...) {
     if (level < min_level) return;
     char line[2048];
@@ -32,6 +127,7 @@ void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...) 
     va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2) len = sizeof line - 2; /* truncated: keep the line a line */
+    len = escape_controls(line, len, sizeof line - 2);
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;

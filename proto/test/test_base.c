@@ -13,6 +13,7 @@
 #include "hilo/common.h"
 #include "hilo/config.h"
 #include "hilo/frame.h"
+#include "hilo/log.h"
 #include "hilo/phone.h"
 #include "hilo/utf8.h"
 
@@ -23,6 +24,73 @@ static char *write_tmp(const char *text) {
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     return path;
+}
+
+/* Runs fn(arg) with stderr sent to a temporary file; returns what it wrote (static buffer). */
+static const char *captured_stderr(void (*fn)(void *), void *arg, ssize_t *len) {
+    static char buf[8192];
+    char path[] = "/tmp/hilo-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn(arg);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    memset(buf, 0, sizeof buf);
+    *len = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(*len > 0);
+    return buf;
+}
+
+static void log_forged_line(void *arg) {
+    hilo_log_warn("test", "event=probe raw=%s", "x\nts=2026-01-01T00:00:00.000Z level=error mod=auth event=forged");
+}
+
+static void log_library_flood(void *arg) {
+    for (int i = 0; i < 100; i++) hilo_log_library_line(HILO_LOG_WARN, "lws", "header too long \"x\"\n");
+    usleep(1100 * 1000); /* the next second's window */
+    hilo_log_library_line(HILO_LOG_WARN, "lws", "after");
+}
+
+/* Outside values in log lines: plain ones as they are, the rest quoted and escaped; phone
+ * numbers masked; and no byte of a value can end the line (docs/security.md). */
+static void test_log_values(void **state) {
+    assert_string_equal(hilo_log_value("/webhooks/twilio/sms"), "/webhooks/twilio/sms");
+    assert_string_equal(hilo_log_value(NULL), "-");
+    assert_string_equal(hilo_log_value(""), "\"\"");
+    assert_string_equal(hilo_log_value("/x event=login agent=admin"), "\"/x event=login agent=admin\"");
+    assert_string_equal(hilo_log_value("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    assert_string_equal(hilo_log_value("a\nb\r\x7f"), "\"a\\x0ab\\x0d\\x7f\"");
+    char long_value[300];
+    memset(long_value, 'a', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    const char *v = hilo_log_value(long_value);
+    assert_int_equal(strlen(v), 1 + 200 + 3 + 1);
+    assert_string_equal(v + 201, "...\"");
+    assert_string_equal(hilo_log_phone("+16505550142"), "+1******0142");
+    assert_string_equal(hilo_log_phone("+525512345678"), "+5*******5678");
+    assert_string_equal(hilo_log_phone("not a phone"), "\"not a phone\"");
+
+    /* A line carrying a newline from outside stays one line. */
+    ssize_t n;
+    const char *buf = captured_stderr(log_forged_line, NULL, &n);
+    assert_non_null(strstr(buf, "raw=x\\x0ats=2026"));
+    assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* the only newline ends the line */
+}
+
+/* A library's complaints (one per bad request, say) cannot flood the log: 10 lines a second,
+ * then one line saying how many were dropped. */
+static void test_log_library_lines_are_limited(void **state) {
+    ssize_t n;
+    const char *buf = captured_stderr(log_library_flood, NULL, &n);
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')); p++) lines++;
+    assert_in_range(lines, 11, 21); /* 10 (20 if the loop straddled a second) + the last one */
+    assert_non_null(strstr(buf, "event=lws msg=\"header too long \\\"x\\\"\""));
+    assert_non_null(strstr(buf, "msg=after suppressed="));
 }
 
 static void test_config_values_and_env(void **state) {
@@ -195,6 +263,8 @@ static void test_frame_roundtrip_and_utf8_walk(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_values),
+        cmocka_unit_test(test_log_library_lines_are_limited),
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
         cmocka_unit_test(test_phone_spellings_agree),

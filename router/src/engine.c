@@ -307,9 +307,9 @@ static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
 
 /* The promise ledger's view of this turn (promise_ledger.h). */
 static hilo_promise_ledger_t ledger_of(turn_t *t) {
-    const char *tzname = get(&t->debtor_f, "timezone");
+    const char *zone_name = get(&t->debtor_f, "timezone");
     char err[128];
-    const hilo_tz_t *tz = tzname && *tzname ? hilo_tzdb_get(t->eng->tz, tzname, err, sizeof err) : NULL;
+    const hilo_tz_t *tz = zone_name && *zone_name ? hilo_tzdb_get(t->eng->tz, zone_name, err, sizeof err) : NULL;
     return (hilo_promise_ledger_t){t->effects, t->now_ms, hilo_channel_name(t->frame->envelope->channel), tz};
 }
 
@@ -361,10 +361,10 @@ static void decide_bot(turn_t *t) {
         dp = &d;
     }
     char today[16] = "";
-    const char *tzname = get(&t->debtor_f, "timezone");
-    if (tzname && *tzname) {
+    const char *zone_name = get(&t->debtor_f, "timezone");
+    if (zone_name && *zone_name) {
         char err[128];
-        const hilo_tz_t *tz = hilo_tzdb_get(eng->tz, tzname, err, sizeof err);
+        const hilo_tz_t *tz = hilo_tzdb_get(eng->tz, zone_name, err, sizeof err);
         if (tz) {
             hilo_tm_t tm;
             hilo_tz_local(tz, t->now_ms / 1000, &tm);

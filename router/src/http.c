@@ -2,9 +2,11 @@
  * mount and one websocket path. Every lws call of the router lives here. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ struct hilo_http {
     const char *ws_path;              /* NULL: no websocket */
     hilo_ws_handlers_t ws;
     bool stopped;                     /* first destroy stage done */
+    int request_timeout_ms;           /* a POST's body must be in by then */
 };
 
 /* A POST waiting for its answer; shared by the connection and the route's handler. */
@@ -72,6 +75,7 @@ typedef struct session {
     size_t sent;                      /* body bytes written so far */
     bool replying;                    /* headers written, body in progress */
     const route_t *post;              /* POST route being received */
+    int64_t post_deadline_us;         /* monotonic: its whole body must be in by then */
     hilo_buf_t body;                  /* its body so far */
     bool body_too_big;
     hilo_http_req_t *req;             /* the POST waiting for its answer */
@@ -80,17 +84,40 @@ typedef struct session {
 } session_t;
 
 static void lws_log_line(int level, const char *line) {
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) n--;
-    hilo_log(level == LLL_ERR ? HILO_LOG_ERROR : HILO_LOG_WARN, "http", "event=lws msg=\"%.*s\"", (int)n, line);
+    hilo_log_library_line(level == LLL_ERR ? HILO_LOG_ERROR : HILO_LOG_WARN, "lws", line);
+}
+
+/* Every answer of the router's port, the console's page and API alike. The console loads only
+ * its own files (no inline script or style: console.js builds the page with textContent) and
+ * talks only to its own origin (fetch, the /ws websocket), so the policy can be this narrow; an
+ * injected script from a debtor's text would have nowhere to load from or send to. */
+static const struct {
+    const char *name, *value;
+} security_headers[] = {
+    {"content-security-policy:", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+                                 "frame-ancestors 'none'"},
+    {"x-content-type-options:", "nosniff"},
+    {"x-frame-options:", "DENY"},
+    {"referrer-policy:", "no-referrer"},
+};
+
+static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end) {
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
+                                        (const unsigned char *)security_headers[i].value,
+                                        (int)strlen(security_headers[i].value), p, end))
+            return -1;
+    return 0;
 }
 
 static int start_reply(struct lws *wsi, session_t *s) {
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)s->reply.status, s->reply.content_type, s->reply.body.len, &p,
                                     end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
                                      end) ||
+        add_security_headers(wsi, &p, end) ||
         /* One request per HTTP/1 connection: libwebsockets 4.1.6 spins for ever on a request with
          * a body parsed from bytes already buffered on the connection (pipelined), see
          * connectors/lib/src/webhook_server.c and docs/security.md. HTTP/2 forbids the header. */
@@ -324,6 +351,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                 r = &h->routes[i];
         if (r && is_post) {
             s->post = r;
+            s->post_deadline_us = hilo_mono_us() + (int64_t)h->request_timeout_ms * 1000;
             if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
                 lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) < (int)sizeof s->origin)
                 lws_hdr_copy(wsi, s->origin, sizeof s->origin, WSI_TOKEN_ORIGIN);
@@ -348,6 +376,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return start_reply(wsi, s);
     }
     case LWS_CALLBACK_HTTP_BODY:
+        /* lws restarts its content timeout on every chunk: a body trickled a byte at a time
+         * would hold the connection for ever without this deadline. */
+        if (s->post && hilo_mono_us() > s->post_deadline_us) {
+            hilo_log_warn("http", "event=request_too_slow path=%s limit_ms=%d", s->post->path,
+                          h->request_timeout_ms);
+            return -1;
+        }
         if (s->post && !s->body_too_big) {
             if (s->body.len + len > s->post->max_body) {
                 s->body_too_big = true;
@@ -411,11 +446,13 @@ static const struct lws_protocols protocols[] = {
 };
 
 hilo_http_t *hilo_http_new(uv_loop_t *loop, const char *bind, int port) {
-    return hilo_http_new_tls(loop, bind, port, NULL, NULL);
+    return hilo_http_new_tls(loop, bind, port, NULL, NULL, 0);
 }
 
-hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, const char *cert, const char *key) {
+hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, const char *cert, const char *key,
+                               int request_timeout_ms) {
     hilo_http_t *h = hilo_xcalloc(1, sizeof *h);
+    h->request_timeout_ms = request_timeout_ms > 0 ? request_timeout_ms : 30000;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -423,7 +460,14 @@ hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, cons
     info.port = port;
     info.iface = bind;
     info.protocols = protocols;
+    /* Silence while reading a request (lws restarts it on every chunk; a POST's whole body has
+     * its own deadline, see LWS_CALLBACK_HTTP_BODY). */
+    info.timeout_secs = (unsigned)(h->request_timeout_ms + 999) / 1000;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* An IPv4 address: listen on exactly it. With IPv6 on, lws 4.1 opens a dual-stack wildcard
+     * socket (every interface, IPv4 and IPv6) whatever `iface` says (docs/security.md). */
+    struct in_addr v4;
+    if (bind && inet_pton(AF_INET, bind, &v4) == 1) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = h;
     /* Room for many console sockets: lws sizes its fd table from this. */
@@ -433,6 +477,12 @@ hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, cons
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cert;
         info.ssl_private_key_filepath = key;
+        /* TLS 1.2 and 1.3 only; for 1.2, forward-secret AEAD suites only (Mozilla's
+         * "intermediate" list); 1.3's own suites are all of that kind (docs/security.md). */
+        info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_CIPHER_SERVER_PREFERENCE;
+        info.ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
     }
     h->lws = lws_create_context(&info);
     if (!h->lws) {

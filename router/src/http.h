@@ -25,7 +25,10 @@ typedef void (*hilo_http_handler_fn)(hilo_http_reply_t *reply, void *arg);
 /* Listens on bind:port. NULL on failure (logged). */
 hilo_http_t *hilo_http_new(uv_loop_t *loop, const char *bind, int port);
 /* The same over TLS when cert and key (PEM files) are both non-empty; plain HTTP otherwise. */
-hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, const char *cert, const char *key);
+/* request_timeout_ms: a POST's whole body must arrive within it, or the connection is closed;
+ * silence while reading a request closes it after the same time (0 = 30 s). */
+hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, const char *cert, const char *key,
+                               int request_timeout_ms);
 /* Routes must be added before traffic arrives; `path` must stay valid. */
 void hilo_http_route(hilo_http_t *self, const char *path, hilo_http_handler_fn fn, void *arg);
 

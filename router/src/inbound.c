@@ -324,7 +324,7 @@ static void on_identity(redisReply *r, void *arg) {
             if (e->type == REDIS_REPLY_NIL)
                 hilo_identity_cache_put(ctx->identity, b->epoch, j->addr, NULL);
             else
-                hilo_log_error("inbound", "event=bad_identity_entry addr_key=hilo:addr:%s", j->addr);
+                hilo_log_error("inbound", "event=bad_identity_entry addr=%s", hilo_log_phone(j->addr));
             set_debtor(j, NULL);
         }
         queue_commit(in, j);

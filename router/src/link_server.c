@@ -159,16 +159,16 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const h
     p->last_seen_us = now;
     send_welcome(ls, ref);
     if (joined) {
-        hilo_log_info("link", "event=connector_joined channel=%s instance=\"%s\" software=\"%s\"",
-                      hilo_channel_name(p->channel), p->instance, hello->software ? hello->software : "");
+        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s", hilo_channel_name(p->channel),
+                      hilo_log_value(p->instance), hilo_log_value(hello->software ? hello->software : ""));
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
 }
 
 static void remove_peer(hilo_link_server_t *ls, int i, const char *why) {
     int channel = ls->peers[i].channel;
-    hilo_log_warn("link", "event=connector_lost channel=%s instance=\"%s\" reason=\"%s\"", hilo_channel_name(channel),
-                  ls->peers[i].instance, why);
+    hilo_log_warn("link", "event=connector_lost channel=%s instance=%s reason=%s", hilo_channel_name(channel),
+                  hilo_log_value(ls->peers[i].instance), hilo_log_value(why));
     ls->peers[i] = ls->peers[--ls->npeers];
     if (ls->h.on_peers_changed) ls->h.on_peers_changed(channel, ls->h.arg);
 }

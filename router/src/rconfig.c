@@ -26,6 +26,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     STR("router", "link_bind", "tcp://127.0.0.1:5555", link_bind);
     STR("router", "http_bind", "127.0.0.1", http_bind);
     INT("router", "http_port", 8080, 0, 65535, http_port);
+    INT("router", "http_request_timeout_ms", 30000, 500, 600000, http_request_timeout_ms);
     INT("router", "history_max", 1000, 10, 10000000, history_max);
     INT("router", "dedupe_window_s", 604800, 60, 31536000, dedupe_window_ms);
     o->dedupe_window_ms *= 1000;

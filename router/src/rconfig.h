@@ -15,6 +15,7 @@ typedef struct {
     const char *link_bind;        /* ZeroMQ endpoint connectors connect to */
     const char *http_bind;        /* interface for /healthz, /metrics, console */
     int http_port;
+    int http_request_timeout_ms;  /* a POST's body must be in by then (docs/security.md) */
     long history_max;             /* history entries kept per debtor */
     int64_t dedupe_window_ms;     /* how long provider ids are remembered */
     long max_payload;             /* largest frame accepted, bytes */

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "hilo/common.h"
 #include "hilo/log.h"
+#include "hilo/watchdog.h"
 #include "console/console.h"
 #include "http.h"
 #include "identity_cache.h"
@@ -26,6 +27,7 @@ struct hilo_router {
     hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
     hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
     hilo_clock_check_t *clock; /* this router's clock against Redis's */
+    hilo_watchdog_t *watchdog; /* systemd READY/STOPPING/WATCHDOG notices from this loop */
     uv_signal_t sigterm, sigint, sighup;
     bool signals;             /* the signal handles were initialized */
 };
@@ -105,6 +107,7 @@ static void on_healthz(hilo_http_reply_t *reply, void *arg) {
 static void on_signal(uv_signal_t *h, int signum) {
     hilo_router_t *r = h->data;
     hilo_log_info("router", "event=stopping signal=%d inflight=%ld", signum, r->ctx.inflight);
+    hilo_watchdog_stopping(r->watchdog);
     uv_stop(&r->loop);
 }
 
@@ -135,6 +138,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     hilo_router_ctx_t *ctx = &r->ctx;
     ctx->loop = &r->loop;
     ctx->cfg = cfg;
+    r->watchdog = hilo_watchdog_new(&r->loop, "router");
     r->zctx = zmq_ctx_new();
     ctx->store = hilo_store_new(ctx->loop, cfg, &ctx->metrics, on_store_state, ctx);
     ctx->identity = hilo_identity_cache_new(ctx->loop, cfg, &ctx->metrics);
@@ -153,7 +157,8 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     }
     if (cfg->engine) r->promises = hilo_promises_new(ctx);
     r->clock = hilo_clock_check_new(ctx);
-    r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key);
+    r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key,
+                                cfg->http_request_timeout_ms);
     if (!ctx->link || !r->http) {
         hilo_router_destroy(&r);
         return NULL;
@@ -188,6 +193,9 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
 }
 
 int hilo_router_run(hilo_router_t *r) {
+    /* The link and HTTP sockets listen since hilo_router_new: ready to serve (a Redis still
+     * connecting is /healthz's 503, not a start failure). */
+    hilo_watchdog_ready(r->watchdog);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     return 0;
 }
@@ -215,6 +223,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     hilo_clock_check_destroy(&r->clock);
     hilo_engine_destroy(&ctx->engine);
     hilo_inbound_destroy(&ctx->inbound);
+    hilo_watchdog_destroy(&r->watchdog);
     if (r->signals) {
         uv_close((uv_handle_t *)&r->sigterm, NULL);
         uv_close((uv_handle_t *)&r->sigint, NULL);

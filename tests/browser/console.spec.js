@@ -52,8 +52,14 @@ async function main() {
     const ctxA = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const sup = await ctxS.newPage();
     const agent = await ctxA.newPage();
+    // The router sends a strict Content-Security-Policy: the console must work under it.
+    const cspViolations = [];
     for (const [p, n] of [[sup, 'supervisor'], [agent, 'agent']])
-      p.on('console', (m) => { if (m.type() === 'error') log(n, 'console error:', m.text()); });
+      p.on('console', (m) => {
+        if (m.type() !== 'error') return;
+        log(n, 'console error:', m.text());
+        if (/Content Security Policy/i.test(m.text())) cspViolations.push(n + ': ' + m.text());
+      });
 
     // The supervisor watches the floor.
     await login(sup, env('HILO_SUPERVISOR'));
@@ -145,6 +151,7 @@ async function main() {
     await agent.waitForSelector(tid('conv-head') + ':has-text("closed")', { timeout: TIMEOUT });
     await agent.waitForSelector(tid('conv-' + DEBTOR), { state: 'detached', timeout: TIMEOUT });
     await shot(agent, '08-agent-closed');
+    if (cspViolations.length) throw new Error('Content-Security-Policy violations: ' + cspViolations.join(' | '));
     console.log('DONE');
   } finally {
     await browser.close();

@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import CHANNELS, WEBHOOK_PATH, ConnectorStackCase  # noqa: E402
-from hilo_fuzz import pipelined, post  # noqa: E402
+from hilo_fuzz import pipelined, post, trickle  # noqa: E402
 
 PHONE = "+16505551234"
 
@@ -45,6 +45,25 @@ class ConnectorsPipelining(ConnectorStackCase):
         # Still taking real webhooks: a signed SMS from the sandbox reaches the router.
         self.sandbox.send("sms", PHONE, "hello after the probes")
         self.assertTrue(self.wait_history_text("D1", "hello after the probes"))
+
+    def test_slow_requests_are_cut_off(self):
+        """request_timeout_ms: a webhook body trickled a byte at a time is cut off at the deadline
+        (lws alone restarted its timeout on every byte), a silent client after as long; counted
+        in hilo_connector_http_too_slow_total."""
+        self.start_stack(engine=False, connector_overrides={ch: {"request_timeout_ms": 1500} for ch in CHANNELS})
+        for ch in CHANNELS:
+            conn = self.conns[ch]
+            head = (b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 100000\r\n\r\n" % WEBHOOK_PATH[ch].encode())
+            with self.subTest(channel=ch):
+                cut = trickle(conn.port, head, every_s=0.2, for_s=8)
+                self.assertIsNotNone(cut, "a trickled body kept hilo-%s's connection for 8 s" % ch)
+                self.assertLess(cut, 6)
+                cut = trickle(conn.port, head, every_s=None, for_s=8)
+                self.assertIsNotNone(cut, "a silent client kept hilo-%s's connection for 8 s" % ch)
+                self.assertLess(cut, 6)
+                self.assertGreaterEqual(conn.metrics().value("hilo_connector_http_too_slow_total"), 1)
+                self.assertEqual(conn.healthz(), 200)
 
     def wait_history_text(self, debtor, text):
         from hilo_harness import history, wait_until

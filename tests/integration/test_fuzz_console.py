@@ -108,6 +108,10 @@ class FuzzConsole(HiloTestCase):
                 ans = await c.request("agents" if agent == "sue" else "state", state="available", timeout=15)
                 self.assertIn(ans["t"], ("ok", "error"), ans)
                 return c, False
+            except websockets.ConnectionClosed:
+                # Closed by the server (e.g. 1009 after an oversize message); our reader task
+                # may not have seen the close yet: let it finish reading what came before.
+                await asyncio.wait([c._reader], timeout=5)
             except Exception:
                 if not c._reader.done():
                     raise

@@ -11,14 +11,12 @@ frozen router answers no /healthz), then exits 0 on SIGTERM (the harness's clean
 """
 
 import json
-import os
 import ssl
-import subprocess
 import unittest
 
 from hilo_console import console_overrides
 from hilo_fuzz import pipelined, post
-from hilo_harness import HiloTestCase, wait_until
+from hilo_harness import HiloTestCase, self_signed_cert, wait_until
 
 LOGIN = "/api/login"
 GET_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -60,9 +58,7 @@ class HttpPipelining(HiloTestCase):
         self.assertRegex(answer, rb"^HTTP/1\.1 401 ")
 
     def test_tls(self):
-        key, crt = os.path.join(self.workdir, "key.pem"), os.path.join(self.workdir, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
-                        "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+        key, crt = self_signed_cert(self.workdir)
         router = self.router(self.redis(), overrides=console_overrides(origins="*", tls_cert=crt, tls_key=key),
                              start=False)
         router.start(wait=False)

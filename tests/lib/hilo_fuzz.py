@@ -6,6 +6,7 @@ test_router_config.py, test_connectors_fuzz.py).
     exchange(port, data)                  sends it on a fresh socket; the raw answer (b"": closed)
     pipelined(port, parts, ...)           several requests on one connection, without waiting
     post(path, body)                      a raw HTTP/1.1 POST with a Content-Length (bytes)
+    trickle(port, head, ...)              a request sent a byte at a time: when the server cut it
 """
 
 import json
@@ -129,5 +130,29 @@ def pipelined(port, parts, gap_s=0.0, ssl_context=None, timeout=5):
                 break
             chunks.append(b)
         return b"".join(chunks), closed
+    finally:
+        s.close()
+
+
+def trickle(port, head, byte=b"x", every_s=0.2, for_s=8.0):
+    """Sends `head` (bytes), then one `byte` every `every_s` seconds for at most `for_s` seconds
+    (every_s=None: nothing more, silence). Returns the seconds after which the server closed the
+    connection (None: still open when we stopped). Bounded in time and bytes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    t0 = time.monotonic()
+    try:
+        s.sendall(head)
+        while time.monotonic() - t0 < for_s:
+            try:
+                if every_s is not None:
+                    s.sendall(byte)
+                s.settimeout(every_s or 0.2)
+                if s.recv(65536) == b"":
+                    return time.monotonic() - t0
+            except socket.timeout:
+                continue
+            except OSError:        # reset, broken pipe: closed
+                return time.monotonic() - t0
+        return None
     finally:
         s.close()

@@ -75,6 +75,14 @@ _PORT_LOW, _PORT_HIGH = 20000, 32767
 _port_rng = random.Random(os.getpid() ^ time.time_ns())
 
 
+def self_signed_cert(workdir):
+    """(key path, cert path): a throwaway self-signed certificate for 127.0.0.1 in workdir."""
+    key, crt = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return key, crt
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on now, that this process has not handed
     out before, and that the kernel will not hand out as an ephemeral port meanwhile."""
@@ -359,12 +367,16 @@ class Router:
     conversation engine off, and then `overrides` ({section: {key: value}}, e.g.
     {"engine": {"enabled": "true"}}). restart() keeps the ports and the config.
     clock_offset_s: the router's wall clock runs this many seconds off (Debian's libfaketime;
-    monotonic time is left alone), as on a host whose clock is not synchronised."""
+    monotonic time is left alone), as on a host whose clock is not synchronised.
+    env: extra environment variables for the router process (e.g. systemd's NOTIFY_SOCKET and
+    WATCHDOG_USEC), added to the cleaned environment at every start."""
 
-    def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None, clock_offset_s=None):
+    def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None, clock_offset_s=None,
+                 env=None):
         self.redis = redis
         self.name = name
         self.clock_offset_s = clock_offset_s
+        self.env = dict(env or {})
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.binary = binary or ROUTER_BIN
@@ -405,6 +417,7 @@ class Router:
         with open(self.log_path, "ab") as f:
             f.write(("--- harness: start #%d of %s ---\n" % (self.starts + 1, self.name)).encode())
         args, env = [self.binary, "-c", self.conf_path], _clean_env()
+        env.update(self.env)
         if self.clock_offset_s is not None:
             # libfaketime preloaded into the router itself (the `faketime` command would fork,
             # and signals would reach the wrapper, not the router).
@@ -683,8 +696,8 @@ class HiloTestCase(unittest.TestCase):
         self._logs.append(("redis", r.log_path))
         return r
 
-    def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None):
-        rt = Router(redis, self.workdir, name=name, overrides=overrides, clock_offset_s=clock_offset_s)
+    def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None, env=None):
+        rt = Router(redis, self.workdir, name=name, overrides=overrides, clock_offset_s=clock_offset_s, env=env)
         self._logs.append((name, rt.log_path))
         self.addCleanup(rt.stop_and_check)
         if start:

@@ -21,6 +21,7 @@
 #include "hilo/metrics.h"
 #include "hilo/pending.h"
 #include "hilo/sender.h"
+#include "hilo/watchdog.h"
 #include "hilo/webhook_server.h"
 #include "u64map.h"
 
@@ -31,7 +32,7 @@
 
 typedef struct {
     const char *link_connect, *instance, *http_bind;
-    long long http_port, max_body, ack_timeout_ms, webhook_deadline_ms, voice_reply_deadline_ms;
+    long long http_port, max_body, request_timeout_ms, ack_timeout_ms, webhook_deadline_ms, voice_reply_deadline_ms;
     long long max_pending, max_inflight, max_outbound, envelope_ttl_ms, rate_per_s, rate_burst, send_timeout_ms;
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
     const char *log_level;
@@ -54,6 +55,7 @@ typedef struct {
     hilo_u64map_t *waiting;     /* conn id → waiter_t (webhooks answered later) */
     hilo_metrics_t *metrics;
     hilo_dead_letter_t *dead_letter; /* NULL when dead_letter_file is "" */
+    hilo_watchdog_t *watchdog;  /* systemd READY/STOPPING/WATCHDOG notices from this loop */
     int stopping;               /* 0 running, 1 draining, 2 closing */
     int64_t stop_deadline;
 } connector_t;
@@ -309,6 +311,7 @@ static void close_all(connector_t *c) {
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_signal_stop(&c->sigint);
     uv_close((uv_handle_t *)&c->sigint, NULL);
+    hilo_watchdog_destroy(&c->watchdog);
 }
 
 /* Graceful stop: new webhooks get 503; the ones waiting get their acks (or a 503 at the grace
@@ -343,6 +346,7 @@ static void on_signal(uv_signal_t *s, int signum) {
         return;
     }
     hilo_log_info(MOD, "event=stopping signal=%d grace_ms=%lld", signum, c->set.stop_grace_ms);
+    hilo_watchdog_stopping(c->watchdog);
     c->stopping = 1;
     c->stop_deadline = (int64_t)uv_now(&c->loop) + c->set.stop_grace_ms;
     uv_timer_start(&c->stop_timer, on_stop_step, 0, 0);
@@ -359,6 +363,7 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_str(cfg, sec, "http_bind", "127.0.0.1", &s->http_bind) ||
         hilo_config_int(cfg, sec, "http_port", o->default_http_port, 0, 65535, &s->http_port) ||
         hilo_config_int(cfg, sec, "max_body", 1 << 20, 1024, 64LL << 20, &s->max_body) ||
+        hilo_config_int(cfg, sec, "request_timeout_ms", 30000, 500, 600000, &s->request_timeout_ms) ||
         hilo_config_int(cfg, sec, "ack_timeout_ms", 5000, 50, 600000, &s->ack_timeout_ms) ||
         hilo_config_int(cfg, sec, "max_inflight", 256, 1, 100000, &s->max_inflight) ||
         hilo_config_int(cfg, sec, "webhook_deadline_ms", 10000, 100, 600000, &s->webhook_deadline_ms) ||
@@ -448,6 +453,7 @@ static int start(connector_t *c, char *err, size_t errlen) {
     c->sender = hilo_sender_new(&c->loop, &so);
     hilo_webhook_server_options_t wo = {
         .bind = c->set.http_bind, .port = (int)c->set.http_port, .max_body = (size_t)c->set.max_body,
+        .request_timeout_ms = (int)c->set.request_timeout_ms,
         .on_request = on_request, .on_gone = on_gone, .arg = c,
     };
     c->http = hilo_webhook_server_new(&c->loop, &wo, err, errlen);
@@ -528,6 +534,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
 
     rc = 1;
     uv_loop_init(&c->loop);
+    c->watchdog = hilo_watchdog_new(&c->loop, "connector");
     c->pending = hilo_pending_new(on_ready, c);
     c->waiting = hilo_u64map_new();
     c->metrics = hilo_metrics_new(hilo_channel_name(ops->channel), c->set.instance);
@@ -551,6 +558,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     } else {
         hilo_log_info(MOD, "event=started channel=%s section=%s instance=%s link=%s http=%s:%d", ops->name, section,
                       c->set.instance, c->set.link_connect, c->set.http_bind, hilo_webhook_server_port(c->http));
+        hilo_watchdog_ready(c->watchdog); /* the webhook server listens: ready to serve */
         uv_run(&c->loop, UV_RUN_DEFAULT);
         rc = 0;
     }

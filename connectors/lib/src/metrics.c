@@ -117,6 +117,8 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         counter(m, "hilo_connector_http_requests_total", "HTTP requests received", "", h->requests);
         counter(m, "hilo_connector_http_too_large_total", "Requests refused with 413", "", h->too_large);
         counter(m, "hilo_connector_http_client_gone_total", "Clients that left before their answer", "", h->gone);
+        counter(m, "hilo_connector_http_too_slow_total", "Requests closed: body not in within request_timeout_ms", "",
+                h->too_slow);
     }
     if (l) {
         counter(m, "hilo_connector_envelopes_submitted_total", "Envelopes handed to the link", "", l->submitted);

@@ -36,6 +36,7 @@ typedef struct conn {
     size_t body_len, body_cap;
     size_t body_seen;           /* bytes received, kept or not */
     bool too_large;             /* answer 413 once the body is over */
+    int64_t deadline_us;        /* monotonic: the whole body must be in by then */
     bool dispatched;            /* handed to on_request */
     bool answered;              /* a response is set (maybe not written yet) */
     hilo_http_response_t resp;
@@ -58,9 +59,7 @@ struct hilo_webhook_server {
 };
 
 static void lws_log_to_hilo(int level, const char *line) {
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-    hilo_log(level == LLL_ERR ? HILO_LOG_ERROR : HILO_LOG_WARN, "lws", "event=lws msg=\"%.*s\"", (int)n, line);
+    hilo_log_library_line(level == LLL_ERR ? HILO_LOG_ERROR : HILO_LOG_WARN, "lws", line);
 }
 
 static void free_conn(hilo_webhook_server_t *s, conn_t *c) {
@@ -124,7 +123,7 @@ static conn_t *new_conn(hilo_webhook_server_t *s, struct lws *wsi, const char *p
 static void dispatch(hilo_webhook_server_t *s, conn_t *c) {
     if (c->too_large) {
         s->stats.too_large++;
-        hilo_log_warn(MOD, "event=body_too_large path=%s bytes=%zu max=%zu remote=%s", c->path, c->body_seen,
+        hilo_log_warn(MOD, "event=body_too_large path=%s bytes=%zu max=%zu remote=%s", hilo_log_value(c->path), c->body_seen,
                       s->opt.max_body, c->remote);
         set_response(c, 413, "text/plain", "request body too large\n", (size_t)-1);
         return;
@@ -176,6 +175,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP: {
         if (pss->conn) free_conn(s, pss->conn); /* (never: one request per connection) */
         conn_t *c = pss->conn = new_conn(s, wsi, in);
+        c->deadline_us = hilo_mono_us() + (int64_t)s->opt.request_timeout_ms * 1000;
         if (c->method == HILO_HTTP_POST) {
             char cl[32];
             copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
@@ -196,6 +196,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY: {
         conn_t *c = pss->conn;
         if (!c || c->answered) return 0;
+        /* lws restarts its content timeout on every chunk, so a body trickled a byte at a time
+         * would hold the connection (and its buffer) for ever: the whole body has a deadline. A
+         * client that stops sending altogether meets lws's own timeout (timeout_secs). */
+        if (!c->dispatched && hilo_mono_us() > c->deadline_us) {
+            s->stats.too_slow++;
+            hilo_log_warn(MOD, "event=request_too_slow path=%s bytes=%zu limit_ms=%d remote=%s", hilo_log_value(c->path),
+                          c->body_seen + len, s->opt.request_timeout_ms, c->remote);
+            return -1;
+        }
         c->body_seen += len;
         if (c->body_seen > s->opt.max_body) {
             c->too_large = true;
@@ -231,7 +240,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->conn = NULL;
             if (c->dispatched && !c->answered) {
                 s->stats.gone++;
-                hilo_log_info(MOD, "event=client_gone path=%s remote=%s", c->path, c->remote);
+                hilo_log_info(MOD, "event=client_gone path=%s remote=%s", hilo_log_value(c->path), c->remote);
                 if (s->opt.on_gone) s->opt.on_gone(s->opt.arg, c->id);
             }
             free_conn(s, c);
@@ -277,6 +286,7 @@ hilo_webhook_server_t *hilo_webhook_server_new(uv_loop_t *loop, const hilo_webho
     s->loop = loop;
     s->opt = *opts;
     if (!s->opt.max_body) s->opt.max_body = 1024 * 1024;
+    if (s->opt.request_timeout_ms <= 0) s->opt.request_timeout_ms = 30000;
     s->bind = hilo_xstrdup(opts->bind && *opts->bind ? opts->bind : "127.0.0.1");
     s->conns = hilo_u64map_new();
     s->next_id = 1;
@@ -291,7 +301,9 @@ hilo_webhook_server_t *hilo_webhook_server_new(uv_loop_t *loop, const hilo_webho
     info.user = s;
     info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.timeout_secs = 30;          /* reading headers and body */
+    /* Silence while reading headers or body (lws restarts it on every chunk; the whole body has
+     * its own deadline, request_timeout_ms). */
+    info.timeout_secs = (unsigned)(s->opt.request_timeout_ms + 999) / 1000;
     info.keepalive_timeout = 30;
     info.pcontext = &s->ctx;
     s->ctx = lws_create_context(&info);

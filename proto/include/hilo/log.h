@@ -16,6 +16,22 @@ int hilo_log_level_parse(const char *name);
 void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* An outside value (a request path, a login id, a Hello field, a parser's complaint) as one
+ * logfmt value: as it is when it is plain, else in double quotes with `"`, `\` and control
+ * bytes escaped, cut at 200 bytes ("..." marks the cut). The result lives in a small ring of
+ * per-thread buffers: use it in the same hilo_log call (at most 8 per call). NULL -> "-". */
+const char *hilo_log_value(const char *s);
+
+/* A phone number for a log line: the country code's first digit and the last four kept, the
+ * rest masked ("+1******0142"); not a phone number -> hilo_log_value(). */
+const char *hilo_log_phone(const char *e164);
+
+/* A line from a library's own logging (libwebsockets): trailing newlines dropped, escaped as an
+ * outside value (event=<module> msg=...), and at most 10 such lines a second per process — a
+ * stranger who can make a library complain once per request must not be able to flood the log;
+ * the next line let through says how many were dropped (suppressed=N). */
+void hilo_log_library_line(hilo_log_level_t level, const char *module, const char *line);
+
 #define hilo_log_debug(mod, ...) hilo_log(HILO_LOG_DEBUG, mod, __VA_ARGS__)
 #define hilo_log_info(mod, ...) hilo_log(HILO_LOG_INFO, mod, __VA_ARGS__)
 #define hilo_log_warn(mod, ...) hilo_log(HILO_LOG_WARN, mod, __VA_ARGS__)

@@ -109,7 +109,7 @@ static void verify_done(uv_work_t *w, int status) {
         return;
     }
     if (!l->ok) {
-        hilo_log_warn("console", "event=login_failed agent=%s reason=password", l->agent);
+        hilo_log_warn("console", "event=login_failed agent=%s reason=password", hilo_log_value(l->agent));
         hilo_store_command(k->ctx->store, NULL, NULL, "INCR hilo:login_fail:%s", l->agent);
         hilo_store_command(k->ctx->store, NULL, NULL, "EXPIRE hilo:login_fail:%s %d", l->agent, LOGIN_FAILS_WINDOW_S);
         answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
@@ -150,7 +150,7 @@ static void on_account(hilo_console_t *k, conn_t *conn, json_t **res, int n, voi
     const char *role = json_string_value(json_array_get(res[0], 1));
     const char *disabled = json_string_value(json_array_get(res[0], 2));
     if (!hash || !role || strlen(hash) >= sizeof l->pwhash || (disabled && strcmp(disabled, "1") == 0)) {
-        hilo_log_warn("console", "event=login_failed agent=%s reason=unknown_or_disabled", l->agent);
+        hilo_log_warn("console", "event=login_failed agent=%s reason=unknown_or_disabled", hilo_log_value(l->agent));
         answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
         login_free(l);
         return;

@@ -26,13 +26,15 @@ typedef struct {
     const char *bind;           /* "127.0.0.1" */
     int port;                   /* 0 = any free port (see hilo_webhook_server_port) */
     size_t max_body;            /* larger bodies get 413 (default 1 MiB) */
+    int request_timeout_ms;     /* a request's body must be in by then, or the connection is
+                                 * closed (default 30 s; docs/security.md, slow requests) */
     hilo_webhook_request_fn *on_request;
     hilo_webhook_gone_fn *on_gone;  /* may be NULL */
     void *arg;
 } hilo_webhook_server_options_t;
 
 typedef struct {
-    uint64_t requests, too_large, gone, responses;
+    uint64_t requests, too_large, gone, responses, too_slow;
 } hilo_webhook_server_stats_t;
 
 /* Listens at once. NULL with a reason in err on failure (port in use, ...). In the rare race
