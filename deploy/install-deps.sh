@@ -16,10 +16,10 @@ packages=(
   iproute2 # ss: the quickstart names the process on a port it needs (deploy/lib/wait.sh)
   systemd # tests: systemd-analyze scores and verifies deploy/systemd/ (test_systemd_units.py)
 )
-# The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler and
-# readelf for the hardening check (tests/integration/test_hardening.py).
+# The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler with
+# libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py).
 if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ]; then
-  packages+=(clang binutils)
+  packages+=(clang libclang-rt-14-dev binutils)
 fi
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
   packages+=(chromium)

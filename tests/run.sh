@@ -29,6 +29,16 @@ run_suite release "$top/build" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_suite asan+ubsan "$top/build-asan" -- -DCMAKE_BUILD_TYPE=Debug -DHILO_SANITIZE=ON
 # Clang builds it too (warnings as errors); its unit tests and the hardening check run on it.
 run_suite clang "$top/build-clang" -R '^test_|hardening' -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
+# Coverage-guided fuzzing, briefly (HILO_FUZZ_SECONDS per target; hours: tests/fuzz/run.sh).
+fuzz_s=${HILO_FUZZ_SECONDS:-45}
+fuzz_targets=3
+if HILO_FUZZ_BUILD_DIR="$top/build-fuzz" ./tests/fuzz/run.sh "$fuzz_s" 2>&1 | tee "$top/build-fuzz.log"; then
+  fuzz_failed=0
+else
+  fuzz_failed=1
+  status=1
+fi
+summary+=("fuzz: $fuzz_targets targets, ${fuzz_s} s each: $([ $fuzz_failed = 0 ] && echo 'no crash' || echo 'FAILED (see build-fuzz.log)')")
 
 echo
 echo "== summary =="
@@ -41,6 +51,8 @@ for dir in build build-asan build-clang; do
   passed=$((passed + ${total:-0} - ${bad:-0}))
   failed=$((failed + ${bad:-0}))
 done
+passed=$((passed + fuzz_targets - fuzz_failed))
+failed=$((failed + fuzz_failed))
 [ $status = 0 ] || [ $failed -gt 0 ] || failed=1
 echo "$passed passed, $failed failed"
 exit $status
