@@ -88,6 +88,6 @@ const char *hilo_nack_code_name(int code) {
 }
 
 const char *hilo_delivery_state_name(int state) {
-    static const char *names[] = {"unspecified", "sent", "delivered", "read", "failed"};
+    static const char *names[] = {"unspecified", "sent", "delivered", "read", "failed", "returned"};
     return state >= 0 && (size_t)state < HILO_ARRAY_LEN(names) ? names[state] : "unspecified";
 }
