@@ -130,9 +130,12 @@ def fail(h, m, q, raw):
     if count is not None and seconds is not None:
         raise BadRequest(400, "give count or seconds, not both")
     code = req.get("code")
+    match = req.get("match")
+    if match is not None and (not isinstance(match, str) or not match):
+        raise BadRequest(400, "match must be a non-empty string")
     rule = Rule(api, status=status, delay_ms=delay_ms, deliver=deliver,
                 count=int(count) if count is not None else (None if seconds else 1), seconds=seconds,
-                code=code, message=req.get("message"))
+                code=code, message=req.get("message"), match=match)
     h.sb.store.add_rule(rule)
     return 200, {"ok": True, "rules": h.sb.store.list_rules()}
 

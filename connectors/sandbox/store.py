@@ -36,8 +36,9 @@ class Rule:
     calls, or to every call until `until`; or (deliver) make the next sends fail at delivery."""
 
     def __init__(self, api, status=None, delay_ms=0, deliver=None, count=None, seconds=None,
-                 code=None, message=None):
+                 code=None, message=None, match=None):
         self.api = api
+        self.match = match  # only calls whose message text contains this (None = every call)
         self.status = status
         self.delay_ms = delay_ms
         self.deliver = deliver
@@ -53,7 +54,7 @@ class Rule:
 
     def as_dict(self):
         d = {"api": self.api, "status": self.status, "delay_ms": self.delay_ms,
-             "deliver": self.deliver, "code": self.code, "message": self.message}
+             "deliver": self.deliver, "code": self.code, "message": self.message, "match": self.match}
         if self.until is not None:
             d["seconds_left"] = round(max(0.0, self.until - time.time()), 3)
         else:
@@ -125,12 +126,13 @@ class Store:
         with self.lock:
             self.rules.append(rule)
 
-    def take_rule(self, api, deliver):
-        """Consumes one use of the first active rule of that api and kind (deliver or answer)."""
+    def take_rule(self, api, deliver, text=""):
+        """Consumes one use of the first active rule of that api and kind (deliver or answer)
+        that applies to a message with this text."""
         with self.lock:
             self.rules = [r for r in self.rules if r.active()]
             for r in self.rules:
-                if r.api == api and bool(r.deliver) == deliver:
+                if r.api == api and bool(r.deliver) == deliver and (not r.match or r.match in (text or "")):
                     if r.until is None:
                         r.count -= 1
                     return r

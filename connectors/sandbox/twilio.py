@@ -119,7 +119,7 @@ def rest_send(sb, method, path, account_sid, headers, raw):
         sb.store.record_call(record)
         return status, obj
 
-    rule = sb.store.take_rule("twilio", deliver=False)
+    rule = sb.store.take_rule("twilio", deliver=False, text=p.get("Body", ""))
     if rule:
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)

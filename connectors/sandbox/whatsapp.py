@@ -163,7 +163,7 @@ def graph_send(sb, method, path, version, phone_number_id, headers, raw):
     if isinstance(msg, dict) and msg.get("to"):
         record["to"] = e164(str(msg["to"]))
 
-    rule = sb.store.take_rule("whatsapp", deliver=False)
+    rule = sb.store.take_rule("whatsapp", deliver=False, text=raw.decode("utf-8", "replace") if raw else "")
     if rule:
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)

@@ -1,6 +1,7 @@
 /* cmd_send.c — `hilo send <debtor-id> <channel> <text>`: commits an outbound message the way the
  * router commits a bot or agent reply (outbound_record.h + commit_outbound.lua, then the listing
  * index); a router with a connector for the channel then claims and sends it. Prints the id. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +50,22 @@ static int find_address(hilo_cli_t *cli, const char *id, const char *channel, ch
 
 int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     const char *template_name = NULL; /* --template NAME: a WhatsApp template; text = its preview */
-    if (argc >= 3 && strcmp(argv[1], "--template") == 0) {
-        template_name = argv[2];
-        argv += 2;
-        argc -= 2;
+    bool wait_window = false;         /* --wait-window: wait for the next allowed time at hand-off */
+    for (;;) {
+        if (argc >= 3 && strcmp(argv[1], "--template") == 0) {
+            template_name = argv[2];
+            argv += 2;
+            argc -= 2;
+        } else if (argc >= 2 && strcmp(argv[1], "--wait-window") == 0) {
+            wait_window = true;
+            argv++;
+            argc--;
+        } else {
+            break;
+        }
     }
     if (argc != 4) {
-        fprintf(stderr, "usage: hilo send [--template NAME] <debtor-id> <whatsapp|sms|voice> <text>\n");
+        fprintf(stderr, "usage: hilo send [--template NAME] [--wait-window] <debtor-id> <whatsapp|sms|voice> <text>\n");
         return HILO_EXIT_USAGE;
     }
     int channel = hilo_channel_parse(argv[2]);
@@ -71,7 +81,7 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
 
     hilo_outbound_spec_t spec = {
         .debtor_id = id, .channel = channel, .to = to, .text = argv[3], .by = "cli", .language = lang,
-        .template_name = template_name};
+        .template_name = template_name, .wait_window = wait_window};
     const char *why;
     if (hilo_outbound_spec_check(&spec, &why) != HILO_OK) {
         fprintf(stderr, "hilo: cannot send to %s: %s\n", id, why);
@@ -92,7 +102,11 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
         rc = now < 0 ? HILO_EXIT_REDIS
                      : hilo_send_gate_check(cli, id, channel, template_name != NULL, hilo_outbound_record_id(rec),
                                             now, &gv);
-        if (rc == HILO_EXIT_OK && !gv.allowed) {
+        if (rc == HILO_EXIT_OK && !gv.allowed && wait_window && gv.waitable) {
+            /* Refused for the hour, the day or the cap: committed anyway, the gate at hand-off
+             * holds it until it is allowed. */
+            fprintf(stderr, "hilo: %s on %s waits: %s: %s\n", id, argv[2], gv.reason, gv.text);
+        } else if (rc == HILO_EXIT_OK && !gv.allowed) {
             fprintf(stderr, "hilo: not sent to %s on %s: blocked by the compliance gate: %s: %s\n", id, argv[2],
                     gv.reason, gv.text);
             rc = HILO_EXIT_DATA;
@@ -105,9 +119,16 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     int n;
     const char **v;
     const size_t *len;
-    hilo_outbound_record_argv(rec, &n, &v, &len);
-    redisReply *r = hilo_cli_evalsha(cli, hilo_script_commit_outbound, n, v, len);
+    /* The mark in the dispatch index first, then the message (a crash between the two leaves a
+     * mark with nothing behind it, which the routers' sweep removes). */
+    hilo_outbound_record_index_argv(rec, &n, &v, &len);
+    redisReply *r = hilo_cli_cmdv(cli, n, v, len);
     rc = HILO_EXIT_REDIS;
+    if (r) {
+        freeReplyObject(r);
+        hilo_outbound_record_argv(rec, &n, &v, &len);
+        r = hilo_cli_evalsha(cli, hilo_script_commit_outbound, n, v, len);
+    }
     if (r) {
         freeReplyObject(r); /* a stream id; 0 would mean this id was committed before */
         hilo_outbound_record_listing_argv(rec, &n, &v, &len);

@@ -28,6 +28,7 @@ static void verdict_out(const hilo_verdict_t *v, hilo_send_verdict_t *out) {
     out->allowed = v->allowed;
     snprintf(out->reason, sizeof out->reason, "%s", hilo_reason_name(v->reason));
     snprintf(out->text, sizeof out->text, "%s", v->text);
+    out->waitable = !v->allowed && hilo_reason_waitable(v->reason) && v->next_ms > 0;
 }
 
 /* The block, in the debtor's audit trail as the router writes it (engine.c). */

@@ -15,6 +15,7 @@ typedef struct {
     bool allowed;
     char reason[40];  /* "ok", "outside_contact_hours", ... (verdict.h names) */
     char text[320];   /* the human sentence */
+    bool waitable;    /* blocked for the hour, the day or the cap (hilo_reason_waitable) */
 } hilo_send_verdict_t;
 
 /* "now" for the gate: hilo:test:now_ms when [engine] test_clock is on and the key is set, else

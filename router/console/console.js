@@ -220,7 +220,12 @@ function renderConv() {
     return el('li', { testid: 'item', class: (it.dir === 'out' ? 'out' : 'in') + (by === 'bot' ? ' bot' : ''), 'data-ch': it.ch },
       el('div', { class: 'meta' }, el('span', { class: 'badge ' + it.ch, testid: 'badge' }, it.ch),
         el('span', { class: 'badge by', testid: 'by' }, by), new Date(it.recv_ms || it.sent_ms).toLocaleString()),
-      el('div', { testid: 'item-text' }, body));
+      el('div', { testid: 'item-text' }, body),
+      // Never sent: the compliance gate refused it at hand-off (or it could not be handed off).
+      it.status && (it.status.state === 'cancelled' || it.status.state === 'failed')
+        ? el('div', { class: 'not-sent', testid: 'item-not-sent', title: it.status.reason || '' },
+          (it.status.state === 'cancelled' ? 'Not sent: ' : 'Failed: ') + (it.status.text || it.status.reason || ''))
+        : null);
   }));
   if (stick) thread.scrollTop = thread.scrollHeight;
   // Debtor panel.
@@ -250,8 +255,8 @@ function renderConv() {
   const sel = $('reply-channel');
   const keep = sel.dataset.debtor === m.debtor ? sel.value : null;
   sel.replaceChildren(...Object.entries(m.channels).map(([ch, v]) => {
-    const o = el('option', { value: ch }, ch + (v.allowed ? '' : ' (blocked)'));
-    o.disabled = !v.allowed;
+    const o = el('option', { value: ch }, ch + (v.allowed ? '' : v.waitable ? ' (waits)' : ' (blocked)'));
+    o.disabled = !v.allowed && !v.waitable;
     return o;
   }));
   sel.dataset.debtor = m.debtor;
@@ -274,9 +279,9 @@ $('reply-send').addEventListener('click', async () => {
   const text = $('reply-text').value.trim();
   if (!text || !S.open) return;
   $('reply-status').textContent = 'sending…';
-  const r = await send('reply', { debtor: S.open, channel: $('reply-channel').value, text });
+  const r = await send('reply', { debtor: S.open, channel: $('reply-channel').value, text, wait: $('reply-wait').checked });
   if (r.t === 'reply_result' && r.ok) {
-    $('reply-status').textContent = 'sent on ' + r.channel;
+    $('reply-status').textContent = (r.waits ? 'waits for its window on ' : 'sent on ') + r.channel;
     $('reply-text').value = '';
   } else {
     $('reply-status').textContent = 'not sent: ' + (r.text || r.code);

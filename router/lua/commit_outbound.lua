@@ -1,17 +1,20 @@
 -- commit_outbound.lua — a message to the debtor, committed before anything is sent.
 -- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:hist   KEYS[3] hilo:{d:ID}:out
--- KEYS[4] hilo:outbox:<channel>   (dispatch index; see docs/architecture.md on Redis Cluster)
+-- KEYS[4] hilo:{d:ID}:oq:<channel>   KEYS[5] hilo:{d:ID}:odisp   (one debtor: one hash slot)
 -- ARGV[1] outbound id   ARGV[2] now (Unix ms)   ARGV[3] history item (JSON)
 -- ARGV[4] history cap   ARGV[5] serialized Outbound (protobuf)   ARGV[6] debtor id
--- ARGV[7] channel name
+-- ARGV[7] channel name   ARGV[8] dispatch state JSON (lib/outbox.lua)
+-- The caller marks the debtor in hilo:{p:N}:outbox:<channel> before this (a second, idempotent
+-- step on the partition's slot: a crash between the two leaves a mark with nothing behind it,
+-- which the next sweep removes).
 -- Returns the history stream id, or 0 when this outbound id was committed before.
+-- @include outbox.lua
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
   return 0
 end
 local now = tonumber(ARGV[2])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'j', ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
-redis.call('ZADD', KEYS[4], now, ARGV[6] .. '|' .. ARGV[1])
+outbox_enqueue(KEYS[1], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[5], ARGV[8])
 if redis.call('HSETNX', KEYS[1], 'created_ms', now) == 1 then
   redis.call('HSET', KEYS[1], 'state', 'open')
 end

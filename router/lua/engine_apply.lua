@@ -3,20 +3,22 @@
 -- since the engine read it (optimistic concurrency on the conv field `rev`).
 -- KEYS[1] hilo:{d:ID}:conv    KEYS[2] hilo:{d:ID}:hist    KEYS[3] hilo:{d:ID}:out
 -- KEYS[4] hilo:{d:ID}:audit   KEYS[5] hilo:{d:ID}:promises
--- KEYS[6] hilo:outbox:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
--- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due
+-- KEYS[6] hilo:{d:ID}:oq:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
+-- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due   KEYS[10] hilo:{d:ID}:odisp
+-- (the router marks the debtor in the partitioned dispatch index before this: lib/outbox.lua)
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
---   {"debtor":id,"now":ms,"dispatch_ms":real ms (dispatch index score),"hist_max":n,
+--   {"debtor":id,"now":ms,"hist_max":n,
 --    "set":{field:value}, "del":[field],
---    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0"}],
+--    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0","disp":json}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
 --    "queue":{"skill":s,"score":n}}
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
--- engine reads it again and re-runs the turn). Keys 6-9 are global (see docs/architecture.md
+-- engine reads it again and re-runs the turn). Keys 7-9 are global (see docs/architecture.md
 -- on Redis Cluster).
 -- @include conv_rev.lua
+-- @include outbox.lua
 local e = cjson.decode(ARGV[2])
 local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
 if rev ~= conv_rev_value(ARGV[1]) then
@@ -32,11 +34,10 @@ end
 redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'updated_ms', now)
 for i, ob in ipairs(e.outbound or {}) do
   local hid = redis.call('XADD', KEYS[2], 'MAXLEN', e.hist_max, '*', 'j', ob.item)
-  if ob.pending == '1' then
-    redis.call('HSET', KEYS[3], ob.oid, ARGV[2 + i])
-  end
   if ob.dispatch == '1' then
-    redis.call('ZADD', KEYS[6], e.dispatch_ms or now, e.debtor .. '|' .. ob.oid)
+    outbox_enqueue(KEYS[1], KEYS[3], KEYS[6], KEYS[10], ob.oid, ARGV[2 + i], ob.disp)
+  elseif ob.pending == '1' then
+    redis.call('HSET', KEYS[3], ob.oid, ARGV[2 + i])
   end
   redis.call('XADD', KEYS[4], '*', 'ev', 'outbound', 'ch', ob.ch, 'ref', ob.oid, 'hist', hid, 'by', ob.by)
   redis.call('HINCRBY', KEYS[1], 'msgs_out', 1)

@@ -1,38 +1,77 @@
-/* dispatch.c — dispatch of committed outbound messages, and delivery reports. */
+/* dispatch.c — committed outbound messages to connectors, through the compliance gate at
+ * hand-off; delivery reports (docs/architecture.md, "Outbound: the gate at hand-off").
+ *
+ * A visit looks at one debtor's queue on one channel (outbound_handoff.lua): peek at the first
+ * message, decide with the gate on the facts the peek read, then take it (a lease, the frequency
+ * cap, atomically and only if those facts are unchanged) or cancel it (never sent, with the
+ * reason), or let it wait for its window. Only the first message of a queue is ever with a
+ * connector, so a debtor's messages reach the provider in committed order. Visits come from the
+ * partitioned dispatch index (outbox_index.lua, swept every outbound_poll_ms by every router) and
+ * from kicks right after a commit or a settle. */
 #include "dispatch.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hilo/common.h"
+#include "hilo/compliance.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
 
-#define CLAIM_BATCH 100                 /* entries claimed per poll and channel */
+#define CLAIM_BATCH 100                 /* debtors claimed per poll, channel and partition */
 #define PMID_TTL_S (30 * 24 * 3600)     /* how long a provider id maps back to its outbound */
+#define MAX_HEADS 32                    /* messages one visit may look at (cancelled ones let the next go) */
+#define NO_PEER_RETRY_MS 1000           /* no suitable connector: look again after this */
+#define NO_GATE_RETRY_MS 5000           /* rule packs unreadable: look again after this */
+#define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
+#define RETURN_BACKOFF_MAX_MS 60000
+#define NFACTS 9                        /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
+
+static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",
+                                               "optout:voice", "last_in:whatsapp", "last_in:sms",
+                                               "last_in:voice", "country",        "timezone"};
+#define NFACTS_CONV 7
 
 struct hilo_dispatch {
     hilo_router_ctx_t *ctx;
     uv_timer_t timer;
-    bool claiming[HILO_CHANNEL_MAX];    /* a claim is in flight for the channel */
-    bool again[HILO_CHANNEL_MAX];       /* poll again as soon as it returns */
+    hilo_compliance_t *gate;            /* own copy of the rule packs (reloaded on SIGHUP) */
+    char gate_err[512];
+    bool claiming[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS]; /* a claim is in flight */
+    bool again[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS];    /* poll again as soon as it returns */
+    uint64_t tokens;                    /* take tokens issued */
     bool closed;
 };
 
 typedef struct {
     hilo_dispatch_t *ob;
-    int channel;
+    int channel, part;
 } claim_t;
 
-/* One claimed entry whose payload is being read. */
+/* One debtor's queue on one channel, being looked at. */
 typedef struct {
     hilo_dispatch_t *ob;
     int channel;
-    uint32_t attempt;
-    char member[HILO_KEY_MAX];          /* "<debtor>|<outbound id>" */
-} send_t;
+    char debtor[HILO_DEBTOR_ID_MAX + 32];
+    int64_t mark;                       /* the index score our claim gave it; -1 = a kick */
+    int64_t gate_now;                   /* the gate's clock (the test clock when on) */
+    int heads;                          /* messages looked at */
+    char oid[128];                      /* the head */
+    uint8_t *payload;
+    size_t payload_len;
+    json_t *disp;                       /* its dispatch state */
+    char *sig;                          /* the facts' signature from the peek */
+    char *facts[NFACTS];
+    hilo_verdict_t v;
+    uint64_t decided_ms;                /* monotonic ms of the gate's yes */
+    hilo_peer_ref_t peer;
+    bool expiry;                        /* the chosen connector honours expires_in_ms */
+    char token[96];
+    const char *why;                    /* the reason code of a cancel in flight */
+} visit_t;
 
 /* One delivery report on its way to Redis. */
 typedef struct {
@@ -43,10 +82,7 @@ typedef struct {
     char oid[128];
 } report_t;
 
-static void outbox_keys(int channel, char *outbox, char *attempts) {
-    hilo_key_outbox(outbox, HILO_KEY_MAX, hilo_channel_name(channel));
-    hilo_key_outbox_attempts(attempts, HILO_KEY_MAX, hilo_channel_name(channel));
-}
+static int64_t mono_ms(void) { return (int64_t)(hilo_mono_us() / 1000); }
 
 /* Splits "<debtor>|<outbound id>"; false when malformed. */
 static bool split_member(const char *m, char *debtor, size_t dn, char *oid, size_t on) {
@@ -58,106 +94,419 @@ static bool split_member(const char *m, char *debtor, size_t dn, char *oid, size
     return true;
 }
 
-/* Removes an index entry whose payload is gone, so it is not claimed forever. */
-static void forget_member(hilo_dispatch_t *ob, int channel, const char *member) {
-    char outbox[HILO_KEY_MAX], attempts[HILO_KEY_MAX];
-    outbox_keys(channel, outbox, attempts);
-    hilo_store_command(ob->ctx->store, NULL, NULL, "ZREM %s %s", outbox, member);
-    hilo_store_command(ob->ctx->store, NULL, NULL, "HDEL %s %s", attempts, member);
+static int run(hilo_dispatch_t *ob, hilo_store_reply_fn cb, void *arg, int argc, const char **argv) {
+    size_t lens[24];
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    return hilo_store_argv(ob->ctx->store, cb, arg, argc, argv, lens);
 }
 
-static void on_payload(redisReply *r, void *arg) {
-    send_t *s = arg;
-    hilo_dispatch_t *ob = s->ob;
-    hilo_router_ctx_t *ctx = ob->ctx;
-    if (!r || ctx->closing) goto done; /* the lease runs out and the entry comes back */
-    if (r->type == REDIS_REPLY_NIL) {
-        hilo_log_warn("dispatch", "event=stale_outbox_entry member=\"%s\"", s->member);
-        forget_member(ob, s->channel, s->member);
-        goto done;
+/* --- the partitioned index ------------------------------------------------------------ */
+
+static void index_key(int channel, int part, char *buf) {
+    hilo_key_outbox(buf, HILO_KEY_MAX, part, hilo_channel_name(channel));
+}
+
+/* Sets the debtor's index score to `score` (-1: removes it) if our claim's mark is still there. */
+static void index_set_if(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t mark, int64_t score) {
+    if (mark < 0) return; /* a kick: the index entry is not ours to change */
+    char k[HILO_KEY_MAX], m[24], s[24] = "";
+    index_key(channel, hilo_outbox_partition(debtor), k);
+    snprintf(m, sizeof m, "%" PRId64, mark);
+    if (score >= 0) snprintf(s, sizeof s, "%" PRId64, score);
+    const char *argv[] = {"EVALSHA", hilo_store_sha(ob->ctx->store, HILO_SCRIPT_OUTBOX_INDEX), "1", k, "set_if",
+                          debtor, m, s};
+    run(ob, NULL, NULL, (int)HILO_ARRAY_LEN(argv), argv);
+}
+
+/* Marks the debtor due at `score` (0 = now), unconditionally. */
+static void index_mark(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t score) {
+    char k[HILO_KEY_MAX], s[24];
+    index_key(channel, hilo_outbox_partition(debtor), k);
+    snprintf(s, sizeof s, "%" PRId64, score);
+    const char *argv[] = {"ZADD", k, s, debtor};
+    run(ob, NULL, NULL, (int)HILO_ARRAY_LEN(argv), argv);
+}
+
+/* --- a visit ----------------------------------------------------------------------------- */
+
+static void visit_clear_head(visit_t *v) {
+    free(v->payload);
+    v->payload = NULL;
+    json_decref(v->disp);
+    v->disp = NULL;
+    free(v->sig);
+    v->sig = NULL;
+    for (int i = 0; i < NFACTS; i++) {
+        free(v->facts[i]);
+        v->facts[i] = NULL;
     }
-    if (r->type != REDIS_REPLY_STRING) goto done;
-    hilo_outbound_t *msg =
-        hilo__link__v1__outbound__unpack(NULL, r->len, (const uint8_t *)r->str);
+}
+
+/* Ends the visit; the debtor's index entry becomes `score` (-1: removed, -2: left as it is). */
+static void visit_end(visit_t *v, int64_t score) {
+    if (score != -2 && !v->ob->ctx->closing) index_set_if(v->ob, v->channel, v->debtor, v->mark, score);
+    visit_clear_head(v);
+    free(v);
+}
+
+static void handoff_keys(const visit_t *v, char k[8][HILO_KEY_MAX]) {
+    const char *ch = hilo_channel_name(v->channel);
+    hilo_key_debtor(k[0], HILO_KEY_MAX, v->debtor, HILO_KEY_CONV);
+    hilo_key_debtor(k[1], HILO_KEY_MAX, v->debtor, HILO_KEY_DEBTOR);
+    hilo_key_debtor(k[2], HILO_KEY_MAX, v->debtor, HILO_KEY_OUT);
+    hilo_key_debtor_channel(k[3], HILO_KEY_MAX, v->debtor, HILO_KEY_OQ, ch);
+    hilo_key_debtor(k[4], HILO_KEY_MAX, v->debtor, HILO_KEY_ODISP);
+    hilo_key_debtor_channel(k[5], HILO_KEY_MAX, v->debtor, HILO_KEY_CONTACTS, ch);
+    hilo_key_debtor(k[6], HILO_KEY_MAX, v->debtor, HILO_KEY_OSTAT);
+    hilo_key_debtor(k[7], HILO_KEY_MAX, v->debtor, HILO_KEY_AUDIT);
+}
+
+/* EVALSHA outbound_handoff 8 <keys> <op> <now> <channel> [args...]. */
+static int handoff(visit_t *v, hilo_store_reply_fn cb, const char *op, int nargs, const char **args) {
+    char k[8][HILO_KEY_MAX], now[24];
+    handoff_keys(v, k);
+    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    const char *argv[24] = {"EVALSHA", hilo_store_sha(v->ob->ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8",
+                            k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], op, now, hilo_channel_name(v->channel)};
+    int argc = 14;
+    for (int i = 0; i < nargs && argc < 24; i++) argv[argc++] = args[i];
+    return run(v->ob, cb, v, argc, argv);
+}
+
+static void peek(visit_t *v);
+
+/* Reply helpers: element i of an array reply as a string / integer. */
+static const char *rstr(const redisReply *r, size_t i) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) return NULL;
+    const redisReply *e = r->element[i];
+    return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS ? e->str : NULL;
+}
+
+static int64_t reply_int(const redisReply *r, size_t i) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) return 0;
+    const redisReply *e = r->element[i];
+    if (e->type == REDIS_REPLY_INTEGER) return e->integer;
+    if (e->type == REDIS_REPLY_STRING) return strtoll(e->str, NULL, 10);
+    return 0;
+}
+
+/* A failed step: the index entry stays as the claim left it, and the lease brings it back. */
+static bool step_failed(visit_t *v, redisReply *r, const char *step) {
+    if (v->ob->ctx->closing) {
+        visit_end(v, -2);
+        return true;
+    }
+    if (!r || r->type == REDIS_REPLY_ERROR || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+        hilo_log_error("dispatch", "event=%s_failed debtor=%s channel=%s reply=\"%s\"", step, v->debtor,
+                       hilo_channel_name(v->channel), r && r->type == REDIS_REPLY_ERROR ? r->str : "none");
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+            hilo_store_reset(v->ob->ctx->store, "script cache flushed");
+        visit_end(v, -2);
+        return true;
+    }
+    return false;
+}
+
+/* Agents following the conversation see the change (the console re-sends it). */
+static void tell_console(visit_t *v) {
+    const char *argv[] = {"XADD", "hilo:console:events", "MAXLEN", "~", "10000", "*", "k", "outbound", "a", "", "d",
+                          v->debtor};
+    run(v->ob, NULL, NULL, (int)HILO_ARRAY_LEN(argv), argv);
+}
+
+static void on_cancelled(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (step_failed(v, r, "cancel")) return;
+    const char *st = rstr(r, 0);
+    if (st && strcmp(st, "ok") == 0) {
+        v->ob->ctx->metrics.outbound_cancelled[v->channel]++;
+        hilo_log_info("dispatch", "event=outbound_cancelled debtor=%s channel=%s outbound_id=%s reason=%s", v->debtor,
+                      hilo_channel_name(v->channel), v->oid, v->why);
+        tell_console(v);
+        if (reply_int(r, 1) == 0) {
+            visit_end(v, -1);
+            return;
+        }
+    }
+    peek(v); /* the next message of the queue goes on, after its own check */
+}
+
+/* Never sent: the message becomes `state` (cancelled, or failed when it could not be handed
+ * off in time) with the gate's reason, in its status, the audit and the thread. */
+static void cancel(visit_t *v, const char *state, const char *reason, const char *text, bool check_facts) {
+    v->why = reason; /* static strings: reason names */
+    const char *args[] = {v->oid, check_facts ? v->sig : "", state, reason, text};
+    if (handoff(v, on_cancelled, "cancel", 5, args) != HILO_OK) visit_end(v, -2);
+}
+
+static void on_released(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (step_failed(v, r, "release")) return;
+    int64_t due = json_integer_value(json_object_get(v->disp, "due_set"));
+    visit_end(v, due);
+}
+
+/* The message waits for the gate's next allowed time (the sender asked for it). */
+static void wait_window(visit_t *v) {
+    int64_t real_due = hilo_now_ms() + (v->v.next_ms - v->gate_now);
+    char due[24];
+    snprintf(due, sizeof due, "%" PRId64, real_due);
+    json_object_set_new(v->disp, "due_set", json_integer(real_due));
+    const char *args[] = {v->oid, due, "", "", hilo_reason_name(v->v.reason)};
+    hilo_log_info("dispatch", "event=outbound_waits debtor=%s channel=%s outbound_id=%s reason=%s until_ms=%" PRId64,
+                  v->debtor, hilo_channel_name(v->channel), v->oid, hilo_reason_name(v->v.reason), v->v.next_ms);
+    v->ob->ctx->metrics.outbound_waiting[v->channel]++;
+    if (handoff(v, on_released, "release", 5, args) != HILO_OK) visit_end(v, -2);
+}
+
+static void refuse(visit_t *v) {
+    if (json_is_true(json_object_get(v->disp, "wait")) && hilo_reason_waitable(v->v.reason) &&
+        v->v.next_ms > v->gate_now)
+        wait_window(v);
+    else
+        cancel(v, "cancelled", hilo_reason_name(v->v.reason), v->v.text, true);
+}
+
+static void send_head(visit_t *v, uint32_t attempt, const redisReply *payload, uint32_t parts_sent) {
+    hilo_router_ctx_t *ctx = v->ob->ctx;
+    hilo_outbound_t *msg = payload && payload->type == REDIS_REPLY_STRING
+                               ? hilo__link__v1__outbound__unpack(NULL, payload->len, (const uint8_t *)payload->str)
+                               : NULL;
     if (!msg) {
-        hilo_log_error("dispatch", "event=bad_outbound_payload member=\"%s\"", s->member);
-        goto done;
+        hilo_log_error("dispatch", "event=bad_outbound_payload debtor=%s outbound_id=%s", v->debtor, v->oid);
+        return;
     }
-    msg->attempt = s->attempt;
-    hilo_peer_ref_t peer;
-    if (hilo_link_server_pick(ctx->link, s->channel, &peer) == HILO_OK) {
-        hilo_link_server_send_outbound(ctx->link, &peer, msg);
-        ctx->metrics.outbound_sent[s->channel]++;
-        hilo_log_debug("dispatch", "event=dispatched channel=%s outbound_id=%s attempt=%u",
-                       hilo_channel_name(s->channel), msg->outbound_id, s->attempt);
+    msg->attempt = attempt;
+    msg->parts_sent = parts_sent;
+    if (v->expiry) {
+        int64_t left = ctx->cfg->handoff_expiry_ms - (mono_ms() - (int64_t)v->decided_ms);
+        msg->expires_in_ms = (uint32_t)(left > 1 ? left : 1);
     }
+    hilo_link_server_send_outbound(ctx->link, &v->peer, msg);
+    ctx->metrics.outbound_sent[v->channel]++;
+    hilo_log_debug("dispatch", "event=dispatched channel=%s outbound_id=%s attempt=%u expires_in_ms=%u",
+                   hilo_channel_name(v->channel), msg->outbound_id, attempt, msg->expires_in_ms);
     hilo__link__v1__outbound__free_unpacked(msg, NULL);
-done:
-    free(s);
 }
 
-static void poll_channel(hilo_dispatch_t *ob, int channel);
+static void on_taken(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (step_failed(v, r, "take")) return;
+    const char *st = rstr(r, 0);
+    if (!st) st = "";
+    if (strcmp(st, "ok") == 0) {
+        send_head(v, (uint32_t)reply_int(r, 1), r->elements > 2 ? r->element[2] : NULL, (uint32_t)reply_int(r, 3));
+        visit_end(v, -2); /* the claim's mark (now + lease) brings the debtor back if no report comes */
+    } else if (strcmp(st, "capped") == 0) {
+        hilo_verdict_block(&v->v, HILO_REASON_FREQUENCY_CAP, "too many contact attempts on this channel");
+        v->v.next_ms = reply_int(r, 1);
+        refuse(v);
+    } else if (strcmp(st, "leased") == 0) {
+        visit_end(v, reply_int(r, 1));
+    } else { /* changed, moved: read again and decide again */
+        peek(v);
+    }
+}
+
+static const char *fact_get(const void *record, const char *field) {
+    const visit_t *v = *(const visit_t *const *)record;
+    for (int i = 0; i < NFACTS; i++)
+        if (strcmp(fact_names[i], field) == 0) return v->facts[i] && *v->facts[i] ? v->facts[i] : NULL;
+    return NULL;
+}
+
+static hilo_msg_kind_t disp_kind(const json_t *disp) {
+    const char *k = json_string_value(json_object_get(disp, "kind"));
+    if (k && strcmp(k, "template") == 0) return HILO_MSG_TEMPLATE;
+    if (k && strcmp(k, "optout_confirm") == 0) return HILO_MSG_OPTOUT_CONFIRM;
+    return HILO_MSG_FREEFORM;
+}
+
+/* The gate's decision on the head, then take, cancel or wait. */
+static void decide(visit_t *v) {
+    hilo_dispatch_t *ob = v->ob;
+    hilo_router_ctx_t *ctx = ob->ctx;
+    int64_t now = hilo_now_ms();
+    int64_t first = json_integer_value(json_object_get(v->disp, "first"));
+    if (first > 0 && now - first > ctx->cfg->outbound_give_up_ms) {
+        char text[160];
+        snprintf(text, sizeof text, "not handed to the provider within %ld s of the first try (%" JSON_INTEGER_FORMAT
+                 " attempts)", ctx->cfg->outbound_give_up_ms / 1000, json_integer_value(json_object_get(v->disp, "att")));
+        cancel(v, "failed", "provider_unavailable", text, false);
+        return;
+    }
+    if (!ob->gate) {
+        hilo_log_error("dispatch", "event=gate_unavailable reason=\"%s\" effect=\"outbound messages wait\"",
+                       ob->gate_err);
+        visit_end(v, now + NO_GATE_RETRY_MS);
+        return;
+    }
+    const visit_t *self = v;
+    hilo_attempt_t a;
+    hilo_attempt_load_facts(&a, fact_get, &self, &self);
+    a.channel = v->channel;
+    a.kind = disp_kind(v->disp);
+    a.reply = json_is_true(json_object_get(v->disp, "reply"));
+    a.bot = json_is_true(json_object_get(v->disp, "bot"));
+    a.now_ms = v->gate_now;
+    hilo_compliance_check(ob->gate, &a, &v->v);
+    v->decided_ms = (uint64_t)mono_ms();
+    if (!v->v.allowed) {
+        refuse(v);
+        return;
+    }
+    /* The bot's answers to the debtor's own message may still go through a 1.0 connector; every
+     * collector-initiated message only through one that honours the expiry. */
+    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, &v->peer, &v->expiry) != HILO_OK) {
+        hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d",
+                       hilo_channel_name(v->channel), v->debtor, !a.bot);
+        visit_end(v, now + NO_PEER_RETRY_MS);
+        return;
+    }
+    char lease[24], gnow[24], win[24], lim[16];
+    snprintf(lease, sizeof lease, "%ld", ctx->cfg->outbound_lease_ms);
+    snprintf(gnow, sizeof gnow, "%" PRId64, v->gate_now);
+    snprintf(win, sizeof win, "%" PRId64, v->v.cap.window_ms);
+    snprintf(lim, sizeof lim, "%d", v->v.cap.limit > 0 ? v->v.cap.limit : 0);
+    snprintf(v->token, sizeof v->token, "%s:%" PRIu64, ctx->cfg->instance, ++ob->tokens);
+    const char *args[] = {v->oid, v->sig, lease, v->token, gnow, v->v.cap.limit > 0 ? win : "0", lim};
+    if (handoff(v, on_taken, "take", 7, args) != HILO_OK) visit_end(v, -2);
+}
+
+static void on_peeked(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (step_failed(v, r, "peek")) return;
+    const char *st = rstr(r, 0);
+    if (!st) st = "";
+    if (strcmp(st, "empty") == 0) {
+        visit_end(v, -1);
+    } else if (strcmp(st, "leased") == 0 || strcmp(st, "wait") == 0) {
+        visit_end(v, reply_int(r, 1));
+    } else if (strcmp(st, "head") == 0 && r->elements == 5 + NFACTS && rstr(r, 1) && rstr(r, 3) && rstr(r, 4) &&
+               r->element[2]->type == REDIS_REPLY_STRING) {
+        visit_clear_head(v);
+        snprintf(v->oid, sizeof v->oid, "%s", rstr(r, 1));
+        v->payload_len = r->element[2]->len;
+        v->payload = hilo_xmalloc(v->payload_len ? v->payload_len : 1);
+        memcpy(v->payload, r->element[2]->str, v->payload_len);
+        v->disp = json_loads(rstr(r, 3), 0, NULL);
+        if (!json_is_object(v->disp)) {
+            json_decref(v->disp);
+            v->disp = json_object(); /* judged as the strictest case: collector-initiated */
+        }
+        v->sig = hilo_xstrdup(rstr(r, 4));
+        for (int i = 0; i < NFACTS; i++) v->facts[i] = hilo_xstrdup(rstr(r, 5 + (size_t)i) ? rstr(r, 5 + (size_t)i) : "");
+        decide(v);
+    } else {
+        hilo_log_error("dispatch", "event=peek_unexpected debtor=%s status=%s", v->debtor, st);
+        visit_end(v, -2);
+    }
+}
+
+static void on_clock(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (v->ob->ctx->closing) {
+        visit_end(v, -2);
+        return;
+    }
+    if (r && r->type == REDIS_REPLY_STRING) v->gate_now = strtoll(r->str, NULL, 10);
+    peek(v);
+}
+
+static void peek(visit_t *v) {
+    if (++v->heads > MAX_HEADS) {
+        visit_end(v, 0); /* more to look at: the next poll goes on */
+        return;
+    }
+    if (handoff(v, on_peeked, "peek", 0, NULL) != HILO_OK) visit_end(v, -2);
+}
+
+static void visit(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t mark) {
+    if (strlen(debtor) >= sizeof ((visit_t *)0)->debtor) return;
+    visit_t *v = hilo_xcalloc(1, sizeof *v);
+    v->ob = ob;
+    v->channel = channel;
+    v->mark = mark;
+    snprintf(v->debtor, sizeof v->debtor, "%s", debtor);
+    v->gate_now = hilo_now_ms();
+    /* The gate reads the same clock as the engine: the test clock when it is on. */
+    if (ob->ctx->cfg->test_clock) {
+        const char *argv[] = {"GET", HILO_KEY_TEST_CLOCK};
+        if (run(ob, on_clock, v, 2, argv) != HILO_OK) visit_end(v, -2);
+        return;
+    }
+    peek(v);
+}
+
+/* --- polling the index ------------------------------------------------------------------- */
+
+static void poll_partition(hilo_dispatch_t *ob, int channel, int part);
 
 static void on_claimed(redisReply *r, void *arg) {
     claim_t *c = arg;
     hilo_dispatch_t *ob = c->ob;
-    int channel = c->channel;
+    int channel = c->channel, part = c->part;
     free(c);
-    if (ob->closed) return;
-    ob->claiming[channel] = false;
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (ob->closed || ob->ctx->closing) return;
+    ob->claiming[channel][part] = false;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
         if (r && r->type == REDIS_REPLY_ERROR)
             hilo_log_error("dispatch", "event=claim_failed channel=%s reply=\"%s\"", hilo_channel_name(channel), r->str);
         return;
     }
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        redisReply *m = r->element[i], *a = r->element[i + 1];
-        char debtor[HILO_DEBTOR_ID_MAX + 32], oid[128], key[HILO_KEY_MAX];
-        if (m->type != REDIS_REPLY_STRING || !split_member(m->str, debtor, sizeof debtor, oid, sizeof oid)) continue;
-        send_t *s = hilo_xcalloc(1, sizeof *s);
-        s->ob = ob;
-        s->channel = channel;
-        s->attempt = a->type == REDIS_REPLY_INTEGER ? (uint32_t)a->integer : 1;
-        snprintf(s->member, sizeof s->member, "%s", m->str);
-        hilo_key_debtor(key, sizeof key, debtor, HILO_KEY_OUT);
-        if (hilo_store_command(ob->ctx->store, on_payload, s, "HGET %s %s", key, oid) != HILO_OK) free(s);
+    int64_t mark = reply_int(r, 0);
+    for (size_t i = 1; i < r->elements; i++) {
+        const char *d = rstr(r, i);
+        if (d) visit(ob, channel, d, mark);
     }
-    if (r->elements / 2 >= CLAIM_BATCH || ob->again[channel]) {
-        ob->again[channel] = false;
-        poll_channel(ob, channel); /* more may be due */
+    if (r->elements - 1 >= CLAIM_BATCH || ob->again[channel][part]) {
+        ob->again[channel][part] = false;
+        poll_partition(ob, channel, part); /* more may be due */
     }
 }
 
-static void poll_channel(hilo_dispatch_t *ob, int channel) {
+static void poll_partition(hilo_dispatch_t *ob, int channel, int part) {
     hilo_router_ctx_t *ctx = ob->ctx;
-    if (ob->closed || !hilo_store_ready(ctx->store) || hilo_link_server_peer_count(ctx->link, channel) == 0) return;
-    if (ob->claiming[channel]) {
-        ob->again[channel] = true;
+    if (ob->claiming[channel][part]) {
+        ob->again[channel][part] = true;
         return;
     }
-    char outbox[HILO_KEY_MAX], attempts[HILO_KEY_MAX], now[24], lease[24], batch[16];
-    outbox_keys(channel, outbox, attempts);
-    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    char k[HILO_KEY_MAX], now[24], lease[24], batch[16];
+    index_key(channel, part, k);
+    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
     snprintf(lease, sizeof lease, "%ld", ctx->cfg->outbound_lease_ms);
     snprintf(batch, sizeof batch, "%d", CLAIM_BATCH);
-    const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_CLAIM_OUTBOX), "2", outbox, attempts,
-                          now, lease, batch};
-    size_t lens[HILO_ARRAY_LEN(argv)];
-    for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
+    const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_OUTBOX_INDEX), "1", k, "claim", now,
+                          lease, batch};
     claim_t *c = hilo_xcalloc(1, sizeof *c);
     c->ob = ob;
     c->channel = channel;
-    if (hilo_store_argv(ctx->store, on_claimed, c, (int)HILO_ARRAY_LEN(argv), argv, lens) == HILO_OK)
-        ob->claiming[channel] = true;
+    c->part = part;
+    if (run(ob, on_claimed, c, (int)HILO_ARRAY_LEN(argv), argv) == HILO_OK)
+        ob->claiming[channel][part] = true;
     else
         free(c);
 }
 
-void hilo_dispatch_kick(hilo_dispatch_t *ob, int channel) { poll_channel(ob, channel); }
+static bool can_dispatch(hilo_dispatch_t *ob, int channel) {
+    hilo_router_ctx_t *ctx = ob->ctx;
+    return !ob->closed && !ctx->closing && channel > 0 && channel < HILO_CHANNEL_MAX && hilo_store_ready(ctx->store) &&
+           hilo_link_server_peer_count(ctx->link, channel) > 0;
+}
+
+void hilo_dispatch_kick(hilo_dispatch_t *ob, int channel) {
+    if (!can_dispatch(ob, channel)) return;
+    for (int p = 0; p < HILO_OUTBOX_PARTITIONS; p++) poll_partition(ob, channel, p);
+}
+
+void hilo_dispatch_kick_debtor(hilo_dispatch_t *ob, int channel, const char *debtor) {
+    if (!can_dispatch(ob, channel)) return;
+    visit(ob, channel, debtor, -1);
+}
 
 static void on_timer(uv_timer_t *t) {
     hilo_dispatch_t *ob = t->data;
-    for (int c = 1; c < HILO_CHANNEL_MAX; c++) poll_channel(ob, c);
+    for (int c = 1; c < HILO_CHANNEL_MAX; c++) hilo_dispatch_kick(ob, c);
 }
 
 /* --- delivery reports -------------------------------------------------------------- */
@@ -182,6 +531,12 @@ static void on_settled(redisReply *r, void *arg) {
         if (r) hilo_log_error("dispatch", "event=settle_failed reply=\"%s\"", r->str);
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
         return;
+    }
+    const hilo_envelope_t *e = rp->frame->envelope;
+    if (r->type == REDIS_REPLY_ARRAY && reply_int(r, 1) > 0 && !rp->ob->ctx->closing) {
+        /* The next message of the debtor's queue may go now. */
+        index_mark(rp->ob, e->channel, rp->debtor, 0);
+        hilo_dispatch_kick_debtor(rp->ob, e->channel, rp->debtor);
     }
     report_finish(rp, true, 0, NULL);
 }
@@ -210,17 +565,74 @@ static void settle(report_t *rp) {
     json_object_set_new(st, "ms", json_integer(now));
     char *status = json_dumps(st, JSON_COMPACT);
     json_decref(st);
-    char kout[HILO_KEY_MAX], kstat[HILO_KEY_MAX], outbox[HILO_KEY_MAX], attempts[HILO_KEY_MAX];
+    char kout[HILO_KEY_MAX], kstat[HILO_KEY_MAX], koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX];
     hilo_key_debtor(kout, sizeof kout, rp->debtor, HILO_KEY_OUT);
     hilo_key_debtor(kstat, sizeof kstat, rp->debtor, HILO_KEY_OSTAT);
-    outbox_keys(e->channel, outbox, attempts);
+    hilo_key_debtor_channel(koq, sizeof koq, rp->debtor, HILO_KEY_OQ, chname);
+    hilo_key_debtor(kodisp, sizeof kodisp, rp->debtor, HILO_KEY_ODISP);
+    /* A report about one part of a multi-part message records that part; only a report about
+     * the whole message settles it. */
+    const char *settles = d->part == 0 ? "1" : "0";
     const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_SETTLE_OUTBOUND), "4", kout, kstat,
-                          outbox, attempts, rp->oid, status, rp->debtor};
-    size_t lens[HILO_ARRAY_LEN(argv)];
-    for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
-    int rc = hilo_store_argv(ctx->store, on_settled, rp, (int)HILO_ARRAY_LEN(argv), argv, lens);
+                          koq, kodisp, rp->oid, status, settles};
+    int rc = run(rp->ob, on_settled, rp, (int)HILO_ARRAY_LEN(argv), argv);
     free(status);
     if (rc != HILO_OK) report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
+/* --- returned messages: back to the queue, due again after a backoff ------------------ */
+
+typedef struct {
+    report_t *rp;
+    int64_t due;
+} returned_t;
+
+static void on_returned(redisReply *r, void *arg) {
+    returned_t *rt = arg;
+    report_t *rp = rt->rp;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        if (r) hilo_log_error("dispatch", "event=return_failed reply=\"%s\"", r->str);
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    } else {
+        /* 'gone' (settled meanwhile, or an older attempt's return): nothing to do. */
+        if (!rp->ob->ctx->closing && rstr(r, 0) && strcmp(rstr(r, 0), "ok") == 0)
+            index_mark(rp->ob, rp->frame->envelope->channel, rp->debtor, rt->due);
+        report_finish(rp, true, 0, NULL);
+    }
+    free(rt);
+}
+
+static void returned(report_t *rp) {
+    hilo_router_ctx_t *ctx = rp->ob->ctx;
+    const hilo_envelope_t *e = rp->frame->envelope;
+    const hilo_delivery_t *d = e->delivery;
+    ctx->metrics.outbound_returned[e->channel]++;
+    int64_t delay = RETURN_BACKOFF_MIN_MS;
+    for (uint32_t i = 1; i < d->attempt && delay < RETURN_BACKOFF_MAX_MS; i++) delay *= 2;
+    if (delay > RETURN_BACKOFF_MAX_MS) delay = RETURN_BACKOFF_MAX_MS;
+    if ((int64_t)d->retry_after_ms > delay) delay = d->retry_after_ms;
+    returned_t *rt = hilo_xcalloc(1, sizeof *rt);
+    rt->rp = rp;
+    rt->due = hilo_now_ms() + delay;
+    hilo_log_info("dispatch", "event=outbound_returned channel=%s outbound_id=%s attempt=%u code=%s delay_ms=%" PRId64,
+                  hilo_channel_name(e->channel), rp->oid, d->attempt, hilo_log_value(d->error_code), delay);
+    visit_t tmp = {.ob = rp->ob, .channel = e->channel};
+    snprintf(tmp.debtor, sizeof tmp.debtor, "%s", rp->debtor);
+    char due[24], ps[16], att[16], why[80];
+    snprintf(due, sizeof due, "%" PRId64, rt->due);
+    snprintf(ps, sizeof ps, "%u", d->parts_sent);
+    snprintf(att, sizeof att, "%u", d->attempt);
+    snprintf(why, sizeof why, "returned:%s", *d->error_code ? d->error_code : "unknown");
+    char k[8][HILO_KEY_MAX], now[24];
+    handoff_keys(&tmp, k);
+    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8", k[0], k[1], k[2],
+                          k[3], k[4], k[5], k[6], k[7], "release", now, hilo_channel_name(e->channel), rp->oid, due,
+                          d->parts_sent ? ps : "", d->attempt ? att : "", why};
+    if (run(rp->ob, on_returned, rt, (int)HILO_ARRAY_LEN(argv), argv) != HILO_OK) {
+        free(rt);
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    }
 }
 
 static void on_pmid(redisReply *r, void *arg) {
@@ -252,8 +664,8 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
     hilo_router_inflight_begin(ctx);
     const hilo_envelope_t *e = frame->envelope;
     const hilo_delivery_t *d = e->delivery;
-    if (d->state < HILO_DELIVERY_SENT || d->state > HILO_DELIVERY_FAILED) {
-        report_finish(rp, false, HILO_NACK_INVALID, "delivery.state must be SENT, DELIVERED, READ or FAILED");
+    if (d->state < HILO_DELIVERY_SENT || d->state > HILO_DELIVERY_RETURNED) {
+        report_finish(rp, false, HILO_NACK_INVALID, "delivery.state must be SENT, DELIVERED, READ, FAILED or RETURNED");
         return;
     }
     ctx->metrics.delivery[e->channel][d->state]++;
@@ -270,7 +682,14 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
         }
         snprintf(rp->oid, sizeof rp->oid, "%s", d->outbound_id);
         snprintf(rp->debtor, sizeof rp->debtor, "%s", d->debtor_id);
-        settle(rp);
+        if (d->state == HILO_DELIVERY_RETURNED)
+            returned(rp);
+        else
+            settle(rp);
+        return;
+    }
+    if (d->state == HILO_DELIVERY_RETURNED) {
+        report_finish(rp, false, HILO_NACK_INVALID, "delivery: RETURNED needs outbound_id and debtor_id");
         return;
     }
     if (!*d->provider_message_id) {
@@ -286,20 +705,44 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
 
 /* --- lifecycle --------------------------------------------------------------------- */
 
+static hilo_compliance_t *load_gate(const hilo_router_config_t *cfg, char *err, size_t errlen) {
+    char path[1024];
+    return hilo_compliance_new(hilo_router_config_path(cfg, cfg->compliance_dir, path, sizeof path), NULL, err,
+                               errlen);
+}
+
 hilo_dispatch_t *hilo_dispatch_new(hilo_router_ctx_t *ctx) {
     hilo_dispatch_t *ob = hilo_xcalloc(1, sizeof *ob);
     ob->ctx = ctx;
+    ob->gate = load_gate(ctx->cfg, ob->gate_err, sizeof ob->gate_err);
+    if (!ob->gate)
+        hilo_log_error("dispatch", "event=gate_unavailable reason=\"%s\" effect=\"outbound messages wait\"",
+                       ob->gate_err);
     uv_timer_init(ctx->loop, &ob->timer);
     ob->timer.data = ob;
     return ob;
 }
+
+int hilo_dispatch_reload_gate(hilo_dispatch_t *ob, char *err, size_t errlen) {
+    hilo_compliance_t *gate = load_gate(ob->ctx->cfg, err, errlen);
+    if (!gate) return -1;
+    hilo_compliance_destroy(&ob->gate); /* verdicts are values: nothing outlives the old gate */
+    ob->gate = gate;
+    return 0;
+}
+
+const hilo_compliance_t *hilo_dispatch_gate(const hilo_dispatch_t *ob) { return ob->gate; }
 
 void hilo_dispatch_start(hilo_dispatch_t *ob) {
     uint64_t every = (uint64_t)ob->ctx->cfg->outbound_poll_ms;
     uv_timer_start(&ob->timer, on_timer, every, every);
 }
 
-static void on_closed(uv_handle_t *h) { free(h->data); }
+static void on_closed(uv_handle_t *h) {
+    hilo_dispatch_t *ob = h->data;
+    hilo_compliance_destroy(&ob->gate);
+    free(ob);
+}
 
 void hilo_dispatch_destroy(hilo_dispatch_t **self_p) {
     if (!self_p || !*self_p) return;

@@ -269,6 +269,8 @@ static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const h
         .button_ids = ids,
         .button_titles = titles,
         .nbuttons = nb,
+        .reply = true,
+        .optout_confirm = kind == HILO_MSG_OPTOUT_CONFIRM,
     };
     r->rec = hilo_outbound_record_new(&spec, t->now_ms, eng->ctx->cfg->history_max,
                                       hilo_store_sha(eng->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
@@ -463,6 +465,7 @@ static void make_voice_reply(turn_t *t) {
         .by = "bot",
         .language = conv_lang(t),
         .reply_to_seq = e->seq,
+        .reply = true,
     };
     t->replies[0].rec = hilo_outbound_record_new(&spec, t->now_ms, t->eng->ctx->cfg->history_max,
                                                  hilo_store_sha(t->eng->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
@@ -500,10 +503,6 @@ static void decide(turn_t *t) {
     char s[24];
     snprintf(s, sizeof s, "%lld", (long long)t->now_ms);
     json_object_set_new(t->effects, "now", json_string(s));
-    /* The dispatch index is claimed with the real clock (dispatch.c): a test clock ahead of it
-     * must not hold the replies back. */
-    snprintf(s, sizeof s, "%lld", (long long)hilo_now_ms());
-    json_object_set_new(t->effects, "dispatch_ms", json_string(s));
     snprintf(s, sizeof s, "%ld", ctx->cfg->history_max);
     json_object_set_new(t->effects, "hist_max", json_string(s));
     const char *rev = get(&t->conv_f, "rev");
@@ -592,24 +591,34 @@ static void apply(turn_t *t) {
         /* Voice replies are answered to the waiting connector, not dispatched later. */
         json_object_set_new(o, "pending", json_string(t->voice_reply ? "0" : "1"));
         json_object_set_new(o, "dispatch", json_string(t->voice_reply ? "0" : "1"));
+        json_object_set_new(o, "disp", json_string(hilo_outbound_record_dispatch(rec)));
         json_array_append_new(obs, o);
     }
     char *effects = json_dumps(t->effects, JSON_COMPACT);
     char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kout[HILO_KEY_MAX], kaudit[HILO_KEY_MAX], kprom[HILO_KEY_MAX],
-        koutbox[HILO_KEY_MAX], kqueue[HILO_KEY_MAX];
+        koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX], kqueue[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, t->debtor, HILO_KEY_CONV);
     hilo_key_debtor(khist, sizeof khist, t->debtor, HILO_KEY_HIST);
     hilo_key_debtor(kout, sizeof kout, t->debtor, HILO_KEY_OUT);
     hilo_key_debtor(kaudit, sizeof kaudit, t->debtor, HILO_KEY_AUDIT);
     hilo_key_debtor(kprom, sizeof kprom, t->debtor, HILO_KEY_PROMISES);
-    hilo_key_outbox(koutbox, sizeof koutbox, chname);
+    hilo_key_debtor_channel(koq, sizeof koq, t->debtor, HILO_KEY_OQ, chname);
+    hilo_key_debtor(kodisp, sizeof kodisp, t->debtor, HILO_KEY_ODISP);
+    if (t->nreplies && !t->voice_reply) {
+        /* The mark in the dispatch index first (lib/outbox.lua): pipelined ahead of the apply. */
+        int iargc;
+        const char **iargv;
+        const size_t *ilens;
+        hilo_outbound_record_index_argv(t->replies[0].rec, &iargc, &iargv, &ilens);
+        hilo_store_argv(ctx->store, NULL, NULL, iargc, iargv, ilens);
+    }
     json_t *q = json_object_get(t->effects, "queue");
     hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
     const char *argv[16 + MAX_REPLIES];
     size_t lens[16 + MAX_REPLIES];
     int argc = 0;
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "9", kconv, khist, kout,
-                           kaudit, kprom, koutbox, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, t->rev, effects};
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "10", kconv, khist, kout,
+                           kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kodisp, t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);
@@ -667,7 +676,7 @@ static void finish_turn(turn_t *t) {
         msg->voice = NULL;
         if (packed) hilo__link__v1__outbound__free_unpacked(packed, NULL);
     } else if (t->nreplies) {
-        hilo_dispatch_kick(ctx->dispatch, e->channel);
+        hilo_dispatch_kick_debtor(ctx->dispatch, e->channel, t->debtor);
     }
     ctx->metrics.outbound_committed[e->channel] += t->nreplies;
     turn_end(t);

@@ -1,6 +1,7 @@
 /* keys.c — Redis key names. */
 #include "hilo/keys.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,16 +15,22 @@ int hilo_key_addr(char *buf, size_t n, const char *address) {
     return fit(snprintf(buf, n, HILO_KEY_ADDR_PREFIX "%s", address), n);
 }
 
-int hilo_key_outbox(char *buf, size_t n, const char *channel) {
-    return fit(snprintf(buf, n, "hilo:outbox:%s", channel), n);
+int hilo_outbox_partition(const char *debtor_id) {
+    uint32_t h = 2166136261u; /* FNV-1a: stable across routers, builds and the CLI */
+    for (const unsigned char *s = (const unsigned char *)debtor_id; *s; s++) h = (h ^ *s) * 16777619u;
+    return (int)(h % HILO_OUTBOX_PARTITIONS);
+}
+
+int hilo_key_outbox(char *buf, size_t n, int partition, const char *channel) {
+    return fit(snprintf(buf, n, "hilo:{p:%d}:outbox:%s", partition, channel), n);
+}
+
+int hilo_key_debtor_channel(char *buf, size_t n, const char *debtor_id, const char *part, const char *channel) {
+    return fit(snprintf(buf, n, "hilo:{d:%s}:%s:%s", debtor_id, part, channel), n);
 }
 
 int hilo_key_queue(char *buf, size_t n, const char *skill) {
     return fit(snprintf(buf, n, "hilo:queue:%s", skill), n);
-}
-
-int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel) {
-    return fit(snprintf(buf, n, "hilo:outbox:%s:attempts", channel), n);
 }
 
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id) {

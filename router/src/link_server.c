@@ -17,6 +17,7 @@ typedef struct {
     hilo_peer_ref_t ref;
     int channel;              /* from Hello */
     char instance[64];        /* from Hello, for logs */
+    bool expiry;              /* Hello.supports_expiry (protocol 1.1) */
     int64_t last_seen_us;     /* any frame received */
 } peer_t;
 
@@ -155,12 +156,14 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const h
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
     p->channel = hello->channel;
+    p->expiry = hello->supports_expiry;
     snprintf(p->instance, sizeof p->instance, "%s", hello->instance ? hello->instance : "");
     p->last_seen_us = now;
     send_welcome(ls, ref);
     if (joined) {
-        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s", hilo_channel_name(p->channel),
-                      hilo_log_value(p->instance), hilo_log_value(hello->software ? hello->software : ""));
+        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s expiry=%d",
+                      hilo_channel_name(p->channel), hilo_log_value(p->instance),
+                      hilo_log_value(hello->software ? hello->software : ""), p->expiry);
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
 }
@@ -353,13 +356,15 @@ void hilo_link_server_destroy(hilo_link_server_t **self_p) {
     *self_p = NULL;
 }
 
-int hilo_link_server_pick(hilo_link_server_t *ls, int channel, hilo_peer_ref_t *out) {
+int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, hilo_peer_ref_t *out,
+                          bool *expiry) {
     if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
     for (int k = 0; k < ls->npeers; k++) {
         int i = (ls->rr[channel] + k) % ls->npeers;
-        if (ls->peers[i].channel == channel) {
+        if (ls->peers[i].channel == channel && (ls->peers[i].expiry || !need_expiry)) {
             ls->rr[channel] = i + 1;
             *out = ls->peers[i].ref;
+            if (expiry) *expiry = ls->peers[i].expiry;
             return HILO_OK;
         }
     }

@@ -44,8 +44,11 @@ void hilo_link_server_send_nack(hilo_link_server_t *self, const hilo_peer_ref_t 
 /* HILO_OK when handed to ZeroMQ. */
 int hilo_link_server_send_outbound(hilo_link_server_t *self, const hilo_peer_ref_t *peer, hilo_outbound_t *ob);
 
-/* Next live peer of `channel` (round robin). HILO_AGAIN when there is none. */
-int hilo_link_server_pick(hilo_link_server_t *self, int channel, hilo_peer_ref_t *out);
+/* Next live peer of `channel` (round robin); with need_expiry, only a peer whose Hello said
+ * supports_expiry (protocol 1.1). *expiry (may be NULL) tells whether the chosen one does.
+ * HILO_AGAIN when there is none. */
+int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, hilo_peer_ref_t *out,
+                          bool *expiry);
 int hilo_link_server_peer_count(const hilo_link_server_t *self, int channel);
 
 /* Backpressure: stop / resume reading the socket. */

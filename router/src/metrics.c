@@ -55,10 +55,18 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                 m->outbound_committed);
     per_channel(o, "hilo_outbound_sent_total", "counter", "Outbound frames sent to connectors (re-sends included).",
                 m->outbound_sent);
+    per_channel(o, "hilo_outbound_cancelled_total", "counter",
+                "Outbound messages never sent: refused by the gate at hand-off, or not handed off in time.",
+                m->outbound_cancelled);
+    per_channel(o, "hilo_outbound_waiting_total", "counter",
+                "Times an outbound message was held for its next allowed window.", m->outbound_waiting);
+    per_channel(o, "hilo_outbound_returned_total", "counter",
+                "Outbound messages a connector gave back without handing them to the provider.",
+                m->outbound_returned);
     hilo_buf_printf(o, "# HELP hilo_delivery_reports_total Delivery reports, by channel and state.\n"
                        "# TYPE hilo_delivery_reports_total counter\n");
     for (int c = 1; c < HILO_CHANNEL_MAX; c++)
-        for (int s = 1; s <= HILO_DELIVERY_FAILED; s++)
+        for (int s = 1; s <= HILO_DELIVERY_RETURNED; s++)
             hilo_buf_printf(o, "hilo_delivery_reports_total{channel=\"%s\",state=\"%s\"} %llu\n", hilo_channel_name(c),
                             hilo_delivery_state_name(s), (unsigned long long)m->delivery[c][s]);
     hilo_buf_printf(o, "# HELP hilo_delivery_unmatched_total Delivery reports for no known outbound.\n"

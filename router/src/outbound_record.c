@@ -18,7 +18,7 @@
 #include "hilo/utf8.h"
 
 #define OID_MAX 48 /* "o" + 13 digits (until the year 2286) + "-" + 12 hex = 27, with room */
-#define NSTR 8     /* owned strings behind argv (sha, keys, numbers, debtor id) */
+#define NSTR 12    /* owned strings behind argv (sha, keys, numbers, debtor id) */
 
 struct hilo_outbound_record {
     char oid[OID_MAX];      /* outbound id */
@@ -31,6 +31,8 @@ struct hilo_outbound_record {
     size_t *argvlen;
     const char **zargv;     /* EVAL <listing script> 0 debtor */
     size_t *zargvlen;
+    const char **iargv;     /* ZADD <partition> 0 <debtor> */
+    size_t *iargvlen;
 };
 
 /* The listing refresh: ZADD hilo:convs at Redis's own time (TIME), in milliseconds — the clock
@@ -173,6 +175,17 @@ static char *item_json(const hilo_outbound_record_t *r, const hilo_outbound_spec
     return s;
 }
 
+/* How the gate at hand-off judges the message (lib/outbox.lua, router/src/dispatch.c). */
+static char *dispatch_json(const hilo_outbound_spec_t *spec) {
+    bool tpl = spec->template_name && *spec->template_name;
+    json_t *o = json_pack("{s:s, s:b, s:b, s:s, s:b}", "by", spec->by, "bot", strcmp(spec->by, "bot") == 0, "reply",
+                          spec->reply, "kind", tpl ? "template" : spec->optout_confirm ? "optout_confirm" : "freeform",
+                          "wait", spec->wait_window);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
 static void pack_outbound(hilo_outbound_record_t *r, const hilo_outbound_spec_t *spec, int64_t now_ms) {
     hilo_outbound_t o = HILO_OUTBOUND_INIT;
     /* protobuf-c only reads these; the casts drop const for its char * fields. */
@@ -224,29 +237,42 @@ hilo_outbound_record_t *hilo_outbound_record_new(const hilo_outbound_spec_t *spe
     pack_outbound(r, spec, now_ms);
 
     const char *channel = hilo_channel_name(spec->channel);
-    char outbox[HILO_KEY_MAX];
-    int n = hilo_key_outbox(outbox, sizeof outbox, channel);
+    char outbox[HILO_KEY_MAX], oq[HILO_KEY_MAX];
+    int n = hilo_key_outbox(outbox, sizeof outbox, hilo_outbox_partition(spec->debtor_id), channel);
     assert(n > 0);
-    enum { SHA, CONV, HIST, OUT, OUTBOX, NOW, HMAX, DEBTOR };
+    n = hilo_key_debtor_channel(oq, sizeof oq, spec->debtor_id, HILO_KEY_OQ, channel);
+    assert(n > 0);
+    enum { SHA, CONV, HIST, OUT, OQ, ODISP, OUTBOX, NOW, HMAX, DEBTOR, DISP };
     r->str[SHA] = hilo_xstrdup(script_sha);
     r->str[CONV] = debtor_key(spec->debtor_id, HILO_KEY_CONV);
     r->str[HIST] = debtor_key(spec->debtor_id, HILO_KEY_HIST);
     r->str[OUT] = debtor_key(spec->debtor_id, HILO_KEY_OUT);
+    r->str[OQ] = hilo_xstrdup(oq);
+    r->str[ODISP] = debtor_key(spec->debtor_id, HILO_KEY_ODISP);
     r->str[OUTBOX] = hilo_xstrdup(outbox);
     r->str[NOW] = fmt_i64(now_ms);
     r->str[HMAX] = fmt_i64(history_max);
     r->str[DEBTOR] = hilo_xstrdup(spec->debtor_id);
+    r->str[DISP] = dispatch_json(spec);
 
     const char *v[HILO_OUTBOUND_RECORD_ARGC] = {
-        "EVALSHA",      r->str[SHA],         "4",           r->str[CONV],  r->str[HIST],
-        r->str[OUT],    r->str[OUTBOX],      r->oid,        r->str[NOW],   r->item,
-        r->str[HMAX],   (const char *)r->packed, r->str[DEBTOR], channel};
+        "EVALSHA",     r->str[SHA],  "5",      r->str[CONV],   r->str[HIST],
+        r->str[OUT],   r->str[OQ],   r->str[ODISP], r->oid,    r->str[NOW],
+        r->item,       r->str[HMAX], (const char *)r->packed, r->str[DEBTOR], channel,
+        r->str[DISP]};
     r->argv = hilo_xcalloc(HILO_OUTBOUND_RECORD_ARGC, sizeof *r->argv);
     r->argvlen = hilo_xcalloc(HILO_OUTBOUND_RECORD_ARGC, sizeof *r->argvlen);
     for (int i = 0; i < HILO_OUTBOUND_RECORD_ARGC; i++) {
         r->argv[i] = v[i];
-        /* argv[11] is binary protobuf: not NUL-terminated, may hold NUL bytes. */
-        r->argvlen[i] = i == 11 ? r->packed_len : strlen(v[i]);
+        /* argv[12] is binary protobuf: not NUL-terminated, may hold NUL bytes. */
+        r->argvlen[i] = i == 12 ? r->packed_len : strlen(v[i]);
+    }
+    const char *iv[4] = {"ZADD", r->str[OUTBOX], "0", r->str[DEBTOR]};
+    r->iargv = hilo_xcalloc(4, sizeof *r->iargv);
+    r->iargvlen = hilo_xcalloc(4, sizeof *r->iargvlen);
+    for (int i = 0; i < 4; i++) {
+        r->iargv[i] = iv[i];
+        r->iargvlen[i] = strlen(iv[i]);
     }
 
     r->zargv = hilo_xcalloc(4, sizeof *r->zargv);
@@ -270,6 +296,8 @@ void hilo_outbound_record_destroy(hilo_outbound_record_t **r_p) {
     free(r->argvlen);
     free(r->zargv);
     free(r->zargvlen);
+    free(r->iargv);
+    free(r->iargvlen);
     free(r);
     *r_p = NULL;
 }
@@ -282,6 +310,17 @@ int hilo_outbound_record_argv(const hilo_outbound_record_t *r, int *argc, const 
     *argvlen = r->argvlen;
     return HILO_OK;
 }
+
+int hilo_outbound_record_index_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
+                                    const size_t **argvlen) {
+    assert(r && argc && argv && argvlen);
+    *argc = 4;
+    *argv = r->iargv;
+    *argvlen = r->iargvlen;
+    return HILO_OK;
+}
+
+const char *hilo_outbound_record_dispatch(const hilo_outbound_record_t *r) { return r->str[10]; }
 
 int hilo_outbound_record_listing_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                                       const size_t **argvlen) {

@@ -36,6 +36,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("router", "commit_batch_max", 32, 1, 1024, commit_batch_max);
     INT("router", "outbound_lease_ms", 10000, 100, 3600000, outbound_lease_ms);
     INT("router", "outbound_poll_ms", 100, 5, 60000, outbound_poll_ms);
+    INT("router", "handoff_expiry_ms", 2000, 100, 60000, handoff_expiry_ms);
+    INT("router", "outbound_give_up_ms", 300000, 1000, 7 * 86400000L, outbound_give_up_ms);
     STR("router", "log_level", "info", log_level);
     STR("identity", "default_country_code", "", default_cc);
     INT("identity", "cache_max", 200000, 0, 100000000, identity_cache_max);

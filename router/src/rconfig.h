@@ -24,6 +24,8 @@ typedef struct {
     long commit_batch_max;        /* envelopes per identity lookup / commit call to Redis */
     long outbound_lease_ms;       /* re-send an unsettled outbound after this */
     long outbound_poll_ms;        /* how often the dispatch index is polled */
+    long handoff_expiry_ms;       /* the gate's decision must reach the provider within this */
+    long outbound_give_up_ms;     /* a message not handed off this long after its first try fails */
     const char *log_level;
     const char *default_cc;       /* [identity] default_country_code */
     long identity_cache_max;      /* [identity] cache_max: addresses cached (0 = no cache) */

@@ -70,7 +70,8 @@ static void gauges(const hilo_router_t *r, hilo_metrics_gauges_t *g) {
     g->identity_cache_entries = ig.entries;
     g->identity_cache_evicted = ig.evicted;
     g->clock_known = hilo_clock_check_offset(r->clock, &g->clock_offset_ms);
-    g->gate = ctx->engine ? hilo_engine_gate(ctx->engine) : r->console ? hilo_console_gate(r->console) : NULL;
+    g->gate = ctx->engine ? hilo_engine_gate(ctx->engine) : r->console ? hilo_console_gate(r->console)
+                                                                      : hilo_dispatch_gate(ctx->dispatch);
 }
 
 static void on_metrics(hilo_http_reply_t *reply, void *arg) {
@@ -121,6 +122,7 @@ static void on_reload(uv_signal_t *h, int signum) {
     char err[512] = "";
     int rc = ctx->engine ? hilo_engine_reload(ctx->engine, err, sizeof err) : 0;
     if (rc == 0 && r->console) rc = hilo_console_reload_gate(r->console, err, sizeof err);
+    if (rc == 0) rc = hilo_dispatch_reload_gate(ctx->dispatch, err, sizeof err);
     if (rc == 0) {
         ctx->metrics.reloads_ok++;
         hilo_log_info("router", "event=reloaded flow=%s compliance_dir=%s", ctx->engine ? ctx->cfg->flow_path : "-",

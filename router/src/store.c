@@ -52,7 +52,8 @@ static const char *script_source(hilo_script_t s) {
     switch (s) {
     case HILO_SCRIPT_COMMIT_INBOUND: return hilo_script_commit_inbound;
     case HILO_SCRIPT_COMMIT_OUTBOUND: return hilo_script_commit_outbound;
-    case HILO_SCRIPT_CLAIM_OUTBOX: return hilo_script_claim_outbox;
+    case HILO_SCRIPT_OUTBOX_INDEX: return hilo_script_outbox_index;
+    case HILO_SCRIPT_OUTBOUND_HANDOFF: return hilo_script_outbound_handoff;
     case HILO_SCRIPT_SETTLE_OUTBOUND: return hilo_script_settle_outbound;
     case HILO_SCRIPT_ENGINE_APPLY: return hilo_script_engine_apply;
     case HILO_SCRIPT_FREQ_CAP: return hilo_script_freq_cap;

@@ -20,7 +20,7 @@ import unittest
 
 import redis
 
-from hilo_harness import free_port
+from hilo_harness import free_port, outbox_key
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -271,10 +271,15 @@ class HiloCli(unittest.TestCase):
         self.r.hset(dkey("D1001", "ostat"), o1, json.dumps({"state": "delivered", "rank": 2, "pmid": "w1",
                                                             "error_code": "", "error": "", "ms": 5}))
 
-        # Committed as the router commits: history item, pending hash, dispatch index, state.
+        # Committed as the router commits: history item, pending hash, the debtor's queue per
+        # channel with how the gate at hand-off judges it, the dispatch index mark, state.
         self.assertEqual(set(self.r.hkeys(dkey("D1001", "out"))), {o1, o2})
-        self.assertEqual([m for m, _ in self.r.zrange("hilo:outbox:whatsapp", 0, -1, withscores=True)],
-                         ["D1001|" + o1])
+        self.assertEqual(self.r.zrange(dkey("D1001", "oq:whatsapp"), 0, -1), [o1])
+        self.assertEqual(self.r.zrange(dkey("D1001", "oq:sms"), 0, -1), [o2])
+        disp = json.loads(self.r.hget(dkey("D1001", "odisp"), o1))
+        self.assertEqual((disp["by"], disp["bot"], disp["reply"], disp["kind"], disp["wait"]),
+                         ("cli", False, False, "freeform", False))
+        self.assertEqual(self.r.zrange(outbox_key("D1001", "whatsapp"), 0, -1, withscores=True), [("D1001", 0.0)])
         conv = self.r.hgetall(dkey("D1001", "conv"))
         self.assertEqual((conv["state"], conv["msgs_out"], conv["last_out_channel"]), ("open", "2", "sms"))
         self.assertEqual(self.r.zrange("hilo:convs", 0, -1), ["D1001"])

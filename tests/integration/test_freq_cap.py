@@ -20,7 +20,7 @@ import unittest
 
 import redis
 
-from hilo_harness import free_port
+from hilo_harness import free_port, lua_script
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -52,8 +52,7 @@ class FreqCapTest(unittest.TestCase):
                     cls.tearDownClass()
                     raise RuntimeError("redis-server did not start")
                 time.sleep(0.05)
-        with open(SCRIPT) as f:
-            cls.sha = cls.r.script_load(f.read())
+        cls.sha = cls.r.script_load(lua_script(SCRIPT))
 
     @classmethod
     def tearDownClass(cls):

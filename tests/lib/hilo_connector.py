@@ -51,7 +51,7 @@ import zmq
 import hilo_link_pb2 as pb
 
 MAJOR = 1
-MINOR = 0
+MINOR = 1
 
 CHANNELS = {
     "whatsapp": pb.CHANNEL_WHATSAPP,
@@ -128,7 +128,7 @@ class Connector:
 
     def __init__(self, endpoint, channel, instance="pyconn", software="hilo_connector.py/1.0",
                  ack_timeout=5.0, hello_interval=1.0, window=256, max_outbound=0,
-                 on_outbound=None, on_result=None, backoff_min=0.2, backoff_max=2.0):
+                 on_outbound=None, on_result=None, backoff_min=0.2, backoff_max=2.0, supports_expiry=True):
         self.endpoint = endpoint
         self.channel = channel_value(channel)
         self.instance = instance
@@ -137,6 +137,10 @@ class Connector:
         self.hello_interval = hello_interval  # Hello / heartbeat interval before any Welcome
         self.window = window                  # envelopes in flight at most (flow control)
         self.max_outbound = max_outbound
+        # Protocol 1.1: this connector honours Outbound.expires_in_ms (it reports at once, or
+        # the test returns the message with report_delivery(state=RETURNED)). False = a 1.0
+        # connector, which the router sends only the bot's replies.
+        self.supports_expiry = supports_expiry
         self.on_outbound = on_outbound        # fn(connector, Outbound) for each NEW outbound
         self.on_result = on_result            # fn(connector, Result) for each final result
         self.backoff_min = backoff_min
@@ -334,7 +338,8 @@ class Connector:
     def _send_hello(self):
         return self._send(self._control(hello=pb.Hello(channel=self.channel, instance=self.instance,
                                                 software=self.software,
-                                                max_outbound=self.max_outbound)))
+                                                max_outbound=self.max_outbound,
+                                                supports_expiry=self.supports_expiry)))
 
     def _run(self):
         poller = zmq.Poller()

@@ -75,6 +75,33 @@ _PORT_LOW, _PORT_HIGH = 20000, 32767
 _port_rng = random.Random(os.getpid() ^ time.time_ns())
 
 
+OUTBOX_PARTITIONS = 8  # router/include/hilo/keys.h HILO_OUTBOX_PARTITIONS
+
+
+def lua_script(path):
+    """A router/lua script as the router embeds it (router/lua/embed.cmake): each
+    "-- @include NAME.lua" line replaced by router/lua/lib/NAME.lua."""
+    with open(path) as f:
+        body = f.read()
+    for inc in re.findall(r"-- @include ([a-z_]+\.lua)", body):
+        with open(os.path.join(os.path.dirname(path), "lib", inc)) as f:
+            body = body.replace("-- @include " + inc, f.read())
+    return body
+
+
+def outbox_partition(debtor_id):
+    """The dispatch index partition of a debtor, as router/src/keys.c computes it (FNV-1a)."""
+    h = 2166136261
+    for b in debtor_id.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % OUTBOX_PARTITIONS
+
+
+def outbox_key(debtor_id, channel):
+    """hilo:{p:<n>}:outbox:<channel>: the debtor's partition of the channel's dispatch index."""
+    return "hilo:{p:%d}:outbox:%s" % (outbox_partition(debtor_id), channel)
+
+
 def self_signed_cert(workdir):
     """(key path, cert path): a throwaway self-signed certificate for 127.0.0.1 in workdir."""
     key, crt = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")

@@ -98,6 +98,7 @@ static void send_hello(hilo_link_t *l) {
     h.instance = l->instance;
     h.software = l->software;
     h.max_outbound = l->opt.max_outbound;
+    h.supports_expiry = true; /* the sender honours Outbound.expires_in_ms (protocol 1.1) */
     hilo_frame_t f = HILO_FRAME_INIT;
     f.body_case = HILO_FRAME_HELLO;
     f.hello = &h;

@@ -149,6 +149,10 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
                "# TYPE hilo_connector_outbound_total counter\n");
         put(m, "hilo_connector_outbound_total{%s,result=\"sent\"} %" PRIu64 "\n", m->labels, s->sent);
         put(m, "hilo_connector_outbound_total{%s,result=\"failed\"} %" PRIu64 "\n", m->labels, s->failed);
+        put(m, "hilo_connector_outbound_total{%s,result=\"returned\"} %" PRIu64 "\n", m->labels, s->returned);
+        counter(m, "hilo_connector_outbound_expired_total",
+                "Outbounds returned because the gate's decision expired before a provider call (also counted returned)",
+                "", s->expired);
         counter(m, "hilo_connector_outbound_refused_total", "Outbounds the adapter refused (also counted failed)", "",
                 s->refused);
         counter(m, "hilo_connector_outbound_retried_total", "Provider calls retried (429, 5xx, network)", "", s->retries);

@@ -30,6 +30,9 @@ typedef struct job {
     bucket_t *bucket;
     int64_t first_ms;            /* loop ms of the first try */
     int64_t next_ms;             /* loop ms when the next call may start */
+    int64_t expires_ms;          /* loop ms: the first call of this hand-off must start before (0 = none) */
+    size_t first_call;           /* the plan's call this hand-off starts at (Outbound.parts_sent) */
+    uint32_t attempt;            /* Outbound.attempt */
     unsigned failures;           /* retryable failures of the current call */
     uint64_t http_id;            /* call in flight, 0 = none */
     char last_code[64], last_msg[256];
@@ -62,8 +65,13 @@ static bool usable_provider_id(const char *id) {
  * over-long ids with a final Nack: a report it refused would never settle the message. So the
  * provider's id is used only when it is fit (else the report names our outbound id), and its
  * error text is made valid UTF-8. */
+typedef struct {
+    uint32_t parts, parts_sent, attempt, retry_after_ms;
+} report_extra_t;
+
 static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *debtor_addr,
-                   const char *our_addr, int state, const char *pmid, const char *code, const char *msg) {
+                   const char *our_addr, int state, const char *pmid, const char *code, const char *msg,
+                   const report_extra_t *x) {
     if (pmid && *pmid && !usable_provider_id(pmid)) {
         hilo_log_warn(MOD, "event=unusable_provider_id outbound_id=%s length=%zu", oid, strlen(pmid));
         pmid = NULL;
@@ -78,10 +86,19 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
     d.state = state;
     d.error_code = code_text;
     d.error_message = msg_text;
+    if (x) {
+        d.parts = x->parts > 1 ? x->parts : 0;
+        d.parts_sent = x->parts_sent;
+        d.attempt = x->attempt;
+        d.retry_after_ms = x->retry_after_ms;
+    }
     /* The envelope's own id must be stable per (message, state) so that a re-sent report is
      * deduplicated: dr:<provider id, or our outbound id when there is none>:<state>. */
     char env_id[300];
-    snprintf(env_id, sizeof env_id, "dr:%s:%s", pmid && pmid[0] ? pmid : oid, hilo_delivery_state_name(state));
+    if (state == HILO_DELIVERY_RETURNED) /* one per attempt */
+        snprintf(env_id, sizeof env_id, "dr:%s:returned:%u", oid, x ? x->attempt : 0);
+    else
+        snprintf(env_id, sizeof env_id, "dr:%s:%s", pmid && pmid[0] ? pmid : oid, hilo_delivery_state_name(state));
     hilo_envelope_t env = HILO_ENVELOPE_INIT;
     env.channel = s->opt.channel;
     env.provider_message_id = env_id;
@@ -93,11 +110,11 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
 }
 
 static void finish(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *to, const char *from,
-                   int state, const char *pmid, const char *code, const char *msg) {
+                   int state, const char *pmid, const char *code, const char *msg, const report_extra_t *x) {
     hilo_dedupe_finish(s->dedupe, oid, &(hilo_dedupe_outcome_t){state, pmid, code, msg});
     if (state == HILO_DELIVERY_SENT) s->stats.sent++;
     else s->stats.failed++;
-    report(s, oid, debtor_id, to, from, state, pmid, code, msg);
+    report(s, oid, debtor_id, to, from, state, pmid, code, msg, x);
 }
 
 static bucket_t *bucket_for(hilo_sender_t *s, const char *key) {
@@ -127,7 +144,22 @@ static void free_job(hilo_sender_t *s, job_t *j) {
 static void job_done(hilo_sender_t *s, job_t *j, int state, const char *code, const char *msg) {
     hilo_log_info(MOD, "event=outbound_%s outbound_id=%s calls=%zu/%zu pmid=%s code=%s", state == HILO_DELIVERY_SENT ? "sent" : "failed",
                   j->oid, j->call, j->plan.n_calls, j->first_pmid, code ? code : "");
-    finish(s, j->oid, j->debtor_id, j->to, j->from, state, j->first_pmid, code, msg);
+    report_extra_t x = {.parts = (uint32_t)j->plan.n_calls, .parts_sent = (uint32_t)j->call, .attempt = j->attempt};
+    finish(s, j->oid, j->debtor_id, j->to, j->from, state, j->first_pmid, code, msg, &x);
+    free_job(s, j);
+}
+
+/* Not handed to the provider in time (or the provider answered "later"): back to the router,
+ * which asks the gate again before the next try. Forgotten here, so that the router's next
+ * dispatch of the same outbound id is taken as new. */
+static void job_return(hilo_sender_t *s, job_t *j, const char *code, const char *msg, int64_t retry_after_ms) {
+    s->stats.returned++;
+    hilo_log_info(MOD, "event=outbound_returned outbound_id=%s attempt=%u calls=%zu/%zu code=%s retry_after_ms=%" PRId64,
+                  j->oid, j->attempt, j->call, j->plan.n_calls, code, retry_after_ms);
+    report_extra_t x = {.parts = (uint32_t)j->plan.n_calls, .parts_sent = (uint32_t)j->call, .attempt = j->attempt,
+                        .retry_after_ms = retry_after_ms > 0 ? (uint32_t)retry_after_ms : 0};
+    hilo_dedupe_forget(s->dedupe, j->oid);
+    report(s, j->oid, j->debtor_id, j->to, j->from, HILO_DELIVERY_RETURNED, "", code, msg, &x);
     free_job(s, j);
 }
 
@@ -168,6 +200,9 @@ static void on_http_done(void *arg, int status, const char *body, size_t len, co
         if (!res.retryable) {
             hilo_log_warn(MOD, "event=send_refused outbound_id=%s status=%d code=%s", j->oid, status, j->last_code);
             job_done(s, j, HILO_DELIVERY_FAILED, j->last_code, msg);
+        } else if (j->expires_ms) {
+            /* Retries go back through the router and the gate (protocol 1.1). */
+            job_return(s, j, j->last_code, msg, 0);
         } else {
             hilo_backoff_t b = s->opt.retry;
             int64_t delay = hilo_backoff_delay(&b, ++j->failures, hilo_backoff_random());
@@ -200,7 +235,20 @@ static void kick(hilo_sender_t *s) {
             if (j->next_ms < next) next = j->next_ms;
             continue;
         }
-        int64_t wait = hilo_token_bucket_take(&j->bucket->tb, now);
+        bool first = j->call == j->first_call;
+        if (first && j->expires_ms && now >= j->expires_ms) {
+            /* The gate's yes is too old to call the provider on. */
+            s->stats.expired++;
+            job_return(s, j, "expired", "not handed to the provider before the gate's decision expired", 0);
+            continue;
+        }
+        int64_t wait = hilo_token_bucket_peek(&j->bucket->tb, now);
+        if (first && j->expires_ms && wait > 0 && now + wait >= j->expires_ms) {
+            s->stats.expired++;
+            job_return(s, j, "rate_limited", "the connector's rate limit holds it past the gate's expiry", wait);
+            continue;
+        }
+        wait = hilo_token_bucket_take(&j->bucket->tb, now);
         if (wait > 0) {
             j->next_ms = now + wait;
             if (j->next_ms < next) next = j->next_ms;
@@ -245,14 +293,14 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
         s->stats.duplicates_done++;
         hilo_log_info(MOD, "event=outbound_rereport outbound_id=%s state=%s", oid, hilo_delivery_state_name(prev.state));
         report(s, oid, ob->debtor_id, ob->to, ob->from, prev.state, prev.provider_message_id, prev.error_code,
-               prev.error_message);
+               prev.error_message, NULL);
         return;
     case HILO_DEDUPE_NEW: break;
     }
     if (ob->reply_to_seq && s->opt.try_reply && s->opt.try_reply(s->opt.arg, ob)) {
         s->stats.replies++;
         hilo_log_info(MOD, "event=outbound_replied outbound_id=%s reply_to_seq=%" PRIu64, oid, ob->reply_to_seq);
-        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_SENT, "", "", "");
+        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_SENT, "", "", "", NULL);
         return;
     }
     job_t *j = hilo_xcalloc(1, sizeof *j);
@@ -263,7 +311,7 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
         const char *msg = j->plan.refused ? j->plan.error_message : "the adapter could not build the request";
         s->stats.refused++;
         hilo_log_warn(MOD, "event=outbound_refused outbound_id=%s code=%s", oid, code);
-        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_FAILED, "", code, msg);
+        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_FAILED, "", code, msg, NULL);
         hilo_send_plan_release(&j->plan);
         free(j);
         return;
@@ -276,6 +324,13 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
     const char *key = j->plan.rate_key[0] ? j->plan.rate_key : (j->from[0] ? j->from : "default");
     j->bucket = bucket_for(s, key);
     j->first_ms = j->next_ms = now_ms(s);
+    j->attempt = ob->attempt;
+    if (ob->expires_in_ms) j->expires_ms = j->first_ms + ob->expires_in_ms;
+    if (ob->parts_sent) {
+        /* Parts the provider took on an earlier attempt are never sent again. */
+        j->first_call = ob->parts_sent < j->plan.n_calls ? ob->parts_sent : j->plan.n_calls - 1;
+        j->call = j->first_call;
+    }
     j->prev = s->tail;
     if (s->tail) s->tail->next = j; else s->head = j;
     s->tail = j;

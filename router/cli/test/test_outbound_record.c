@@ -13,6 +13,7 @@
 
 #include "hilo/common.h"
 #include "hilo/frame.h"
+#include "hilo/keys.h"
 #include "hilo/outbound_record.h"
 
 #define SHA "0123456789abcdef0123456789abcdef01234567"
@@ -47,19 +48,27 @@ static void test_argv_shape(void **state) {
     const char **argv;
     const size_t *len;
     assert_int_equal(hilo_outbound_record_argv(r, &argc, &argv, &len), HILO_OK);
-    assert_int_equal(argc, 14);
-    const char *want[] = {"EVALSHA", SHA, "4", "hilo:{d:D1001}:conv", "hilo:{d:D1001}:hist", "hilo:{d:D1001}:out",
-                          "hilo:outbox:whatsapp", oid, "1795000000123", NULL /* item */, "1000",
-                          NULL /* Outbound */, "D1001", "whatsapp"};
+    assert_int_equal(argc, 16);
+    const char *want[] = {"EVALSHA", SHA, "5", "hilo:{d:D1001}:conv", "hilo:{d:D1001}:hist", "hilo:{d:D1001}:out",
+                          "hilo:{d:D1001}:oq:whatsapp", "hilo:{d:D1001}:odisp", oid, "1795000000123",
+                          NULL /* item */, "1000", NULL /* Outbound */, "D1001", "whatsapp", NULL /* dispatch */};
     for (int i = 0; i < argc; i++) {
         if (!want[i]) continue;
         assert_int_equal(len[i], strlen(want[i]));
         assert_memory_equal(argv[i], want[i], len[i]);
     }
-    assert_string_equal(argv[9], hilo_outbound_record_item(r));
+    assert_string_equal(argv[10], hilo_outbound_record_item(r));
+    /* ARGV[8]: how the gate at hand-off judges it (an agent's reply here). */
+    json_t *disp = json_loads(argv[15], 0, NULL);
+    assert_non_null(disp);
+    assert_string_equal(json_string_value(json_object_get(disp, "by")), "agent:7");
+    assert_true(json_is_false(json_object_get(disp, "bot")));
+    assert_string_equal(json_string_value(json_object_get(disp, "kind")), "freeform");
+    assert_true(json_is_false(json_object_get(disp, "wait")));
+    json_decref(disp);
 
     /* ARGV[5]: the serialized Outbound, binary, length from argvlen. */
-    hilo_outbound_t *o = hilo__link__v1__outbound__unpack(NULL, len[11], (const uint8_t *)argv[11]);
+    hilo_outbound_t *o = hilo__link__v1__outbound__unpack(NULL, len[12], (const uint8_t *)argv[12]);
     assert_non_null(o);
     assert_string_equal(o->outbound_id, oid);
     assert_int_equal(o->channel, HILO_CHANNEL_WHATSAPP);
@@ -70,6 +79,16 @@ static void test_argv_shape(void **state) {
     assert_int_equal(o->created_ms, NOW);
     assert_int_equal(o->attempt, 0); /* the dispatcher counts attempts */
     hilo__link__v1__outbound__free_unpacked(o, NULL);
+
+    /* First the mark in the debtor's partition of the dispatch index. */
+    assert_int_equal(hilo_outbound_record_index_argv(r, &argc, &argv, &len), HILO_OK);
+    assert_int_equal(argc, 4);
+    char want_key[64];
+    snprintf(want_key, sizeof want_key, "hilo:{p:%d}:outbox:whatsapp", hilo_outbox_partition("D1001"));
+    assert_string_equal(argv[0], "ZADD");
+    assert_string_equal(argv[1], want_key);
+    assert_string_equal(argv[2], "0");
+    assert_string_equal(argv[3], "D1001");
 
     assert_int_equal(hilo_outbound_record_listing_argv(r, &argc, &argv, &len), HILO_OK);
     assert_int_equal(argc, 4);
@@ -111,8 +130,8 @@ static void test_item_json(void **state) {
     const char **argv;
     const size_t *len;
     hilo_outbound_record_argv(r, &argc, &argv, &len);
-    assert_string_equal(argv[6], "hilo:outbox:sms");
-    assert_string_equal(argv[10], "50");
+    assert_string_equal(argv[6], "hilo:{d:D1001}:oq:sms");
+    assert_string_equal(argv[11], "50");
     hilo_outbound_record_destroy(&r);
 }
 
@@ -155,8 +174,8 @@ static void test_buttons_reply_to_and_accessors(void **state) {
     const char **argv;
     const size_t *alen;
     hilo_outbound_record_argv(r, &argc, &argv, &alen);
-    assert_ptr_equal(payload, (const uint8_t *)argv[11]);
-    assert_int_equal(len, alen[11]);
+    assert_ptr_equal(payload, (const uint8_t *)argv[12]);
+    assert_int_equal(len, alen[12]);
     hilo_outbound_t *o = hilo__link__v1__outbound__unpack(NULL, len, payload);
     assert_non_null(o);
     assert_int_equal(o->reply_to_seq, 77);

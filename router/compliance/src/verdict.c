@@ -25,6 +25,11 @@ const char *hilo_reason_name(hilo_reason_t reason) {
     return (int)reason >= 0 && reason < HILO_REASON_COUNT && names[reason] ? names[reason] : "unknown";
 }
 
+bool hilo_reason_waitable(hilo_reason_t reason) {
+    return reason == HILO_REASON_OUTSIDE_HOURS || reason == HILO_REASON_CLOSED_DAY || reason == HILO_REASON_HOLIDAY ||
+           reason == HILO_REASON_FREQUENCY_CAP;
+}
+
 void hilo_verdict_block(hilo_verdict_t *v, hilo_reason_t reason, const char *fmt, ...) {
     memset(v, 0, sizeof *v);
     v->allowed = false;

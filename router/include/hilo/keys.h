@@ -16,6 +16,10 @@
 #define HILO_KEY_HIST "hist"     /* STREAM cross-channel history, field j = item JSON */
 #define HILO_KEY_SEEN "seen"     /* ZSET  dedupe: "<channel>:<provider id>" -> first seen ms */
 #define HILO_KEY_OUT "out"       /* HASH  pending outbound id -> serialized Outbound */
+#define HILO_KEY_OQ "oq"         /* ZSET per channel, ":<channel>" appended: pending outbound id ->
+                                    commit order; only the first may be with a provider (ordering) */
+#define HILO_KEY_ODISP "odisp"   /* HASH  pending outbound id -> dispatch state JSON: how the gate
+                                    judges it (by, bot, kind, wait) and its lease, attempts, due time */
 #define HILO_KEY_OSTAT "ostat"   /* HASH  outbound id -> delivery status JSON */
 #define HILO_KEY_AUDIT "audit"   /* STREAM append-only audit trail: ev + details per entry */
 #define HILO_KEY_PROMISES "promises" /* HASH promise id -> promise JSON (the promise ledger) */
@@ -39,13 +43,19 @@
 int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part);
 /* "hilo:addr:<address>" — normalized address (E.164 phone) -> debtor id. */
 int hilo_key_addr(char *buf, size_t n, const char *address);
-/* "hilo:outbox:<channel>" — ZSET "<debtor id>|<outbound id>" -> due ms. */
-int hilo_key_outbox(char *buf, size_t n, const char *channel);
+/* The dispatch index is split in HILO_OUTBOX_PARTITIONS partitions, each with its own hash tag,
+ * swept by every router (../shared/DESIGN.md, "Keys on a Redis Cluster"). */
+#define HILO_OUTBOX_PARTITIONS 8
+/* The partition of a debtor: 0..HILO_OUTBOX_PARTITIONS-1. */
+int hilo_outbox_partition(const char *debtor_id);
+/* "hilo:{p:<n>}:outbox:<channel>" — ZSET debtor id -> when the debtor's next outbound on the
+ * channel should be looked at (Unix ms; 0 = now). */
+int hilo_key_outbox(char *buf, size_t n, int partition, const char *channel);
+/* "hilo:{d:<id>}:<part>:<channel>" — a per-debtor, per-channel key (oq, contacts). */
+int hilo_key_debtor_channel(char *buf, size_t n, const char *debtor_id, const char *part, const char *channel);
 /* "hilo:queue:<skill>" — ZSET debtor id -> score (escalation time minus priority credit:
  * lowest first, so waiting ages every entry towards the front). */
 int hilo_key_queue(char *buf, size_t n, const char *skill);
-/* "hilo:outbox:<channel>:attempts" — HASH member -> dispatch attempts so far. */
-int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel);
 /* "hilo:pmid:<channel>:<provider message id>" — the provider's id of one of our outbound
  * messages -> "<debtor id>|<outbound id>" (delivery reports that carry only the provider id). */
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id);

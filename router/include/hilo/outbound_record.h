@@ -6,6 +6,7 @@
 #ifndef HILO_OUTBOUND_RECORD_H
 #define HILO_OUTBOUND_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,14 +27,19 @@ typedef struct {
     /* Optional (NULL or ""): the name of a pre-approved WhatsApp template (Outbound.template,
      * language = `language`); `text` is then what the thread shows of it. WhatsApp only. */
     const char *template_name;
+    /* How the compliance gate judges it at hand-off (router/src/dispatch.c): */
+    bool reply;            /* answers the debtor's own message (bot and agent replies) */
+    bool optout_confirm;   /* the confirmation of an opt-out just received (the bot's) */
+    bool wait_window;      /* refused for the hour, day or cap: wait for the next allowed time
+                              instead of being cancelled */
 } hilo_outbound_spec_t;
 
 #define HILO_OUTBOUND_BUTTONS_MAX 3 /* WhatsApp's limit for reply buttons */
 
 typedef struct hilo_outbound_record hilo_outbound_record_t;
 
-/* argc of hilo_outbound_record_argv(): EVALSHA sha 4 + 4 keys + 7 arguments. */
-#define HILO_OUTBOUND_RECORD_ARGC 14
+/* argc of hilo_outbound_record_argv(): EVALSHA sha 5 + 5 keys + 8 arguments. */
+#define HILO_OUTBOUND_RECORD_ARGC 16
 
 /* Checks a spec as new() will: known channel, valid debtor id, non-empty `to`, `text` and
  * `by`, at most HILO_OUTBOUND_BUTTONS_MAX buttons with non-empty ids and titles, every string
@@ -54,12 +60,21 @@ hilo_outbound_record_t *hilo_outbound_record_new(const hilo_outbound_spec_t *spe
 void hilo_outbound_record_destroy(hilo_outbound_record_t **r_p);
 
 /* The command, ready for redisCommandArgv / redisAsyncCommandArgv:
- *   EVALSHA <sha> 4 <conv> <hist> <out> <outbox> <oid> <now> <item json> <history_max>
- *           <serialized Outbound> <debtor id> <channel name>
+ *   EVALSHA <sha> 5 <conv> <hist> <out> <oq:channel> <odisp> <oid> <now> <item json> <history_max>
+ *           <serialized Outbound> <debtor id> <channel name> <dispatch json>
+ * Send hilo_outbound_record_index_argv() first (same connection, or wait for its reply).
  * The script replies with the history stream id (bulk string), or the integer 0 when this
  * outbound id was committed before. Returns HILO_OK. The arrays belong to the record. */
 int hilo_outbound_record_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                               const size_t **argvlen);
+
+/* The command to send before the commit: ZADD hilo:{p:<n>}:outbox:<channel> 0 <debtor id>, the
+ * mark in the partitioned dispatch index that makes routers look at the debtor's queue. argc 4. */
+int hilo_outbound_record_index_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
+                                    const size_t **argvlen);
+
+/* The dispatch state JSON (ARGV[8] of the script): {"by","bot","reply","kind","wait"}. */
+const char *hilo_outbound_record_dispatch(const hilo_outbound_record_t *r);
 
 /* The follow-up command once the script succeeded: EVAL of a one-line script that does
  * ZADD hilo:convs <Redis's time in ms> <debtor id>, which refreshes the conversation listing

@@ -4,8 +4,9 @@
 #define HILO_SCRIPTS_H
 
 extern const char hilo_script_commit_inbound[];  /* dedupe + history + state, one debtor */
-extern const char hilo_script_commit_outbound[]; /* outbound item + pending + dispatch index */
-extern const char hilo_script_claim_outbox[];    /* lease due outbound messages of a channel */
+extern const char hilo_script_commit_outbound[]; /* outbound item + the debtor's queue */
+extern const char hilo_script_outbox_index[];    /* the partitioned dispatch index: claim, set_if */
+extern const char hilo_script_outbound_handoff[]; /* one debtor's queue: peek, take, cancel, release */
 extern const char hilo_script_settle_outbound[]; /* delivery report: status, unpend */
 extern const char hilo_script_engine_apply[];    /* one conversation turn's effects, rev-checked */
 extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */

@@ -262,7 +262,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
         conn_unfollow(c, debtor);
         conn_ok(c, rid, NULL);
     } else if (strcmp(t, "reply") == 0) {
-        console_reply(c, rid, debtor, jstr(m, "channel"), jstr(m, "text"));
+        console_reply(c, rid, debtor, jstr(m, "channel"), jstr(m, "text"), json_is_true(json_object_get(m, "wait")));
     } else if (strcmp(t, "note") == 0) {
         console_note(c, rid, debtor, jstr(m, "text"));
     } else if (strcmp(t, "floor") == 0) {

@@ -165,7 +165,7 @@ void console_reopen_sweep(hilo_console_t *k);
 void console_send_agent(conn_t *c);                          /* offers + conversations */
 void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
 void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
-void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text);
+void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
 
 /* --- supervisor.c --- */

@@ -263,6 +263,27 @@ static json_t *items_of(const json_t *range, bool reverse) {
     return out;
 }
 
+/* An outbound item's fate from the ostat hash: {"state", "reason", "text"} (a message the gate
+ * cancelled at hand-off says why; docs/console-protocol.md). */
+static void add_status(json_t *items, const json_t *ostat_reply) {
+    json_t *ostat = res_hash(ostat_reply);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *oid = jstr(it, "oid");
+        const char *raw = oid ? jstr(ostat, oid) : NULL;
+        json_t *st = raw ? json_loads(raw, 0, NULL) : NULL;
+        if (json_is_object(st) && jstr(st, "state")) {
+            json_t *o = json_pack("{s:s}", "state", jstr(st, "state"));
+            if (jstr(st, "reason")) json_object_set_new(o, "reason", json_string(jstr(st, "reason")));
+            if (jstr(st, "error") && *jstr(st, "error")) json_object_set_new(o, "text", json_string(jstr(st, "error")));
+            json_object_set_new(it, "status", o);
+        }
+        json_decref(st);
+    }
+    json_decref(ostat);
+}
+
 static const char *const conv_fields[] = {
     "state", "last_channel", "esc_reason", "esc_detail", "esc_topic", "queue", "esc_priority", "esc_ms", "agent",
     "offer_agent", "offer_deadline", "last_agent", "verified_ms", "disposition", "closed_ms", "assigned_ms",
@@ -272,7 +293,7 @@ static const char *const debtor_fields[] = {"full_name", "balance", "currency", 
 
 static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     char *debtor = arg;
-    if (!conn_alive(c) || n < 5) goto out;
+    if (!conn_alive(c) || n < 6) goto out;
     json_t *conv = res_hash(res[0]), *deb = res_hash(res[1]);
     if (json_object_size(conv) == 0 || !may_read(c, conv)) {
         conn_unfollow(c, debtor);
@@ -281,7 +302,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
         json_decref(deb);
         goto out;
     }
-    int64_t now = clock_now(k, n > 5 ? res[5] : NULL);
+    int64_t now = clock_now(k, n > 6 ? res[6] : NULL);
     json_t *cv = json_object(), *dv = json_object(), *chans = json_object(), *promises = json_array();
     for (const char *const *f = conv_fields; *f; f++)
         if (jstr(conv, *f)) json_object_set(cv, *f, json_object_get(conv, *f));
@@ -310,14 +331,17 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
         char buf[64];
         channel_state(k, conv, deb, ch, now, &v, &to, buf, sizeof buf);
         json_object_set_new(chans, channels[i],
-                            json_pack("{s:b,s:s,s:s}", "allowed", v.allowed, "reason", hilo_reason_name(v.reason),
-                                      "text", v.allowed ? "" : v.text));
+                            json_pack("{s:b,s:s,s:s,s:b}", "allowed", v.allowed, "reason", hilo_reason_name(v.reason),
+                                      "text", v.allowed ? "" : v.text, "waitable",
+                                      !v.allowed && to && hilo_reason_waitable(v.reason) && v.next_ms > 0));
         if (v.allowed && (!def || (last && strcmp(last, channels[i]) == 0))) def = channels[i];
     }
     json_t *m = json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:s?,s:I}", "t", "conv", "debtor", debtor, "readonly",
                           !writable, "conv", cv, "debtor_info", dv, "promises", promises, "channels", chans,
                           "default_channel", def ? def : last, "now", (json_int_t)now);
-    json_object_set_new(m, "items", items_of(res[2], true));
+    json_t *items = items_of(res[2], true);
+    add_status(items, res[5]);
+    json_object_set_new(m, "items", items);
     json_object_set_new(m, "notes", items_of(res[4], true));
     conn_send(c, m);
     json_decref(conv);
@@ -329,7 +353,8 @@ out:
 void console_send_conv(conn_t *c, const char *debtor) {
     hilo_console_t *k = c->console;
     if (!conn_alive(c)) return;
-    char ck[HILO_KEY_MAX], dk[HILO_KEY_MAX], hk[HILO_KEY_MAX], pk[HILO_KEY_MAX], nk[HILO_KEY_MAX];
+    char ck[HILO_KEY_MAX], dk[HILO_KEY_MAX], hk[HILO_KEY_MAX], pk[HILO_KEY_MAX], nk[HILO_KEY_MAX], sk[HILO_KEY_MAX];
+    key(sk, sizeof sk, debtor, HILO_KEY_OSTAT);
     key(ck, sizeof ck, debtor, HILO_KEY_CONV);
     key(dk, sizeof dk, debtor, HILO_KEY_DEBTOR);
     key(hk, sizeof hk, debtor, HILO_KEY_HIST);
@@ -341,6 +366,7 @@ void console_send_conv(conn_t *c, const char *debtor) {
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", hk, (long long)THREAD_ITEMS);
     batch_cmd(b, "HGETALL %s", pk);
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", nk, (long long)NOTES_MAX);
+    batch_cmd(b, "HGETALL %s", sk);
     if (k->cfg->test_clock) batch_cmd(b, "GET " HILO_KEY_TEST_CLOCK);
     batch_run(b);
 }
@@ -406,6 +432,8 @@ typedef struct {
     char to[64];
     hilo_outbound_record_t *rec;
     int64_t now;
+    bool wait;          /* "wait": true — hold it until allowed instead of refusing it */
+    bool waits;         /* refused now, committed to wait for its window */
 } reply_t;
 
 static void reply_free(reply_t *r) {
@@ -441,25 +469,28 @@ static void reply_blocked(hilo_console_t *k, conn_t *c, reply_t *r, const hilo_v
 
 static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     reply_t *r = arg;
-    if (n < 1 || !res_ok(res[0])) {
+    if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
         hilo_log_error("console", "event=reply_commit_failed agent=%s debtor=%s", c->agent, r->debtor);
         conn_error(c, r->rid, "unavailable", "the reply was not stored; try again");
     } else {
-        hilo_dispatch_kick(k->ctx->dispatch, r->channel);
+        hilo_dispatch_kick_debtor(k->ctx->dispatch, r->channel, r->debtor);
         hilo_log_info("console", "event=reply agent=%s debtor=%s channel=%s oid=%s", c->agent, r->debtor,
                       hilo_channel_name(r->channel), hilo_outbound_record_id(r->rec));
-        json_t *m = json_pack("{s:s,s:b,s:s,s:s}", "t", "reply_result", "ok", 1, "channel",
-                              hilo_channel_name(r->channel), "oid", hilo_outbound_record_id(r->rec));
+        json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:b}", "t", "reply_result", "ok", 1, "channel",
+                              hilo_channel_name(r->channel), "oid", hilo_outbound_record_id(r->rec), "waits", r->waits);
         if (r->rid) json_object_set(m, "rid", r->rid);
         conn_send(c, m);
     }
     reply_free(r);
 }
 
-static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
+/* Builds the record (its outbound id is also the frequency cap's attempt id, so that the gate at
+ * hand-off counts the same message once). False after answering the agent. */
+static bool build_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     char by[96];
     snprintf(by, sizeof by, "agent:%s", c->agent);
-    hilo_outbound_spec_t spec = {.debtor_id = r->debtor, .channel = r->channel, .to = r->to, .text = r->text, .by = by};
+    hilo_outbound_spec_t spec = {.debtor_id = r->debtor, .channel = r->channel, .to = r->to, .text = r->text,
+                                 .by = by, .reply = true, .wait_window = r->wait};
     /* Committed with the real clock even under [engine] test_clock (r->now only feeds the
      * gate): the dispatch index is claimed with the real clock (dispatch.c). */
     r->rec = hilo_outbound_record_new(&spec, hilo_now_ms(), k->cfg->history_max,
@@ -467,12 +498,21 @@ static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     if (!r->rec) {
         conn_error(c, r->rid, "bad_request", "the reply could not be built");
         reply_free(r);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
+    char by[96];
+    snprintf(by, sizeof by, "agent:%s", c->agent);
     int argc;
     const char **argv;
     const size_t *lens;
     batch_t *b = batch_new(k, c, on_committed, r, reply_free_arg);
+    /* The mark in the dispatch index first, then the message (lib/outbox.lua). */
+    hilo_outbound_record_index_argv(r->rec, &argc, &argv, &lens);
+    batch_argv(b, argc, argv, lens);
     hilo_outbound_record_argv(r->rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
     hilo_outbound_record_listing_argv(r->rec, &argc, &argv, &lens);
@@ -511,6 +551,11 @@ static void on_cap(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg)
     else
         hilo_verdict_block(&v, HILO_REASON_CAP_FAILED, "the frequency cap could not be checked");
     v.next_ms = json_integer_value(json_array_get(a, 2));
+    if (r->wait && hilo_reason_waitable(v.reason) && v.next_ms > 0) {
+        r->waits = true;
+        commit_reply(k, c, r); /* held by the gate at hand-off until the cap allows it */
+        return;
+    }
     reply_blocked(k, c, r, &v);
     reply_free(r);
 }
@@ -533,18 +578,22 @@ static void on_reply_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
         char buf[64];
         channel_state(k, conv, deb, r->channel, r->now, &v, &to, buf, sizeof buf);
         if (to) snprintf(r->to, sizeof r->to, "%s", to);
-        if (!v.allowed) {
+        bool waits = !v.allowed && r->wait && to && hilo_reason_waitable(v.reason) && v.next_ms > 0;
+        if (!v.allowed && !waits) {
             reply_blocked(k, c, r, &v);
             reply_free(r);
+        } else if (!build_reply(k, c, r)) {
+            /* answered */
+        } else if (waits) {
+            r->waits = true;
+            commit_reply(k, c, r); /* held by the gate at hand-off until its window opens */
         } else if (v.cap.limit > 0) {
-            /* Collector-initiated (the debtor has not written lately): the cap decides last.
-             * The attempt id must be unique per attempt; the reply has no outbound id yet. */
-            char id[64];
-            snprintf(id, sizeof id, "agent-%lld-%s", (long long)r->now, c->agent);
+            /* Collector-initiated (the debtor has not written lately): the cap decides last,
+             * counting the message by its outbound id, as the gate at hand-off does. */
             hilo_freq_cap_cmd_t cmd;
             char err[128];
             if (hilo_freq_cap_command(&cmd, hilo_store_sha(k->ctx->store, HILO_SCRIPT_FREQ_CAP), r->debtor, r->channel,
-                                      v.cap, r->now, id, err, sizeof err) != HILO_OK) {
+                                      v.cap, r->now, hilo_outbound_record_id(r->rec), err, sizeof err) != HILO_OK) {
                 hilo_verdict_block(&v, HILO_REASON_CAP_FAILED, "the frequency cap could not be checked");
                 reply_blocked(k, c, r, &v);
                 reply_free(r);
@@ -561,7 +610,7 @@ static void on_reply_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
     json_decref(deb);
 }
 
-void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text) {
+void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait) {
     int ch = channel ? hilo_channel_parse(channel) : 0;
     if (!ch || !text || !*text || strlen(text) > REPLY_MAX) {
         conn_error(c, rid, "bad_request", "\"channel\" (whatsapp|sms|voice) and a non-empty \"text\" are required");
@@ -572,6 +621,7 @@ void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *chann
     snprintf(r->debtor, sizeof r->debtor, "%s", debtor);
     r->channel = ch;
     r->text = hilo_xstrdup(text);
+    r->wait = wait;
     char ck[HILO_KEY_MAX], dk[HILO_KEY_MAX];
     key(ck, sizeof ck, debtor, HILO_KEY_CONV);
     key(dk, sizeof dk, debtor, HILO_KEY_DEBTOR);

@@ -1,9 +1,13 @@
 /* sender.h — the outbound pipeline of a connector: every Outbound from the router goes through
  * the dedupe set (never call the provider twice for one outbound_id; re-report a finished one),
  * then either answers a waiting voice turn (try_reply) or becomes provider API calls
- * (adapter build_send), paced by a per-sender token bucket, retried with backoff on 429/5xx/
- * network errors until retry_give_up_ms, and ends as a DeliveryReport envelope (SENT with the
- * provider message id, or FAILED with the provider's error) handed to `report`.
+ * (adapter build_send), paced by a per-sender token bucket, and ends as a DeliveryReport envelope
+ * (SENT with the provider message id, or FAILED with the provider's error) handed to `report`.
+ * An Outbound with expires_in_ms (protocol 1.1: the compliance gate's yes is that fresh) must
+ * reach the provider before it expires: if the rate limiter would hold it longer, or the
+ * provider call fails in a retryable way (429, 5xx, network), it goes back to the router as a
+ * RETURNED report, and the router asks the gate again before the next try. Only an Outbound
+ * without expiry (a 1.0 router) is retried here, with backoff, until give_up_ms.
  * Used by connector.c. Owns its jobs, timer and dedupe set; borrows the adapter and HTTP client. */
 #ifndef HILO_SENDER_H
 #define HILO_SENDER_H
@@ -41,6 +45,7 @@ typedef struct {
 typedef struct {
     uint64_t received, duplicates_in_progress, duplicates_done; /* Outbounds in, copies ignored/re-reported */
     uint64_t sent, failed, refused, retries, replies;          /* outcomes; retried calls; voice replies */
+    uint64_t returned, expired;                                 /* given back to the router; of which expired before a call */
     size_t jobs;                                                /* outbounds being sent now */
 } hilo_sender_stats_t;
 

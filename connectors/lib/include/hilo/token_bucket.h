@@ -18,5 +18,7 @@ void hilo_token_bucket_init(hilo_token_bucket_t *tb, double rate, double burst, 
 /* Takes one token: returns 0 when taken, else the milliseconds until one is available (nothing
  * taken). */
 int64_t hilo_token_bucket_take(hilo_token_bucket_t *tb, int64_t now_ms);
+/* What take() would answer, without taking a token: 0 = one is there, else ms to wait. */
+int64_t hilo_token_bucket_peek(hilo_token_bucket_t *tb, int64_t now_ms);
 
 #endif

@@ -48,6 +48,11 @@ const char *hilo_reason_name(hilo_reason_t reason);
 /* Fills *v as blocked with `reason` and a printf-formatted text (truncated to fit). */
 void hilo_verdict_block(hilo_verdict_t *v, hilo_reason_t reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* True for the refusals that time lifts (contact hours, a closed day or holiday, the frequency
+ * cap): a message asked to "wait for the next allowed window" waits for next_ms instead of being
+ * cancelled. Opt-outs, do-not-contact, the WhatsApp window and missing data never wait. */
+bool hilo_reason_waitable(hilo_reason_t reason);
+
 /* Fills *v as allowed (reason ok, empty text, no cap). */
 void hilo_verdict_allow(hilo_verdict_t *v);
 

@@ -1,0 +1,135 @@
+-- outbound_handoff.lua — the gate at hand-off: one debtor's queue of outbound messages on one
+-- channel, atomically on the debtor's own keys (one hash slot; docs/architecture.md, "Outbound").
+-- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:debtor   KEYS[3] hilo:{d:ID}:out
+-- KEYS[4] hilo:{d:ID}:oq:<ch>   KEYS[5] hilo:{d:ID}:odisp   KEYS[6] hilo:{d:ID}:contacts:<ch>
+-- KEYS[7] hilo:{d:ID}:ostat   KEYS[8] hilo:{d:ID}:audit
+-- ARGV[1] operation   ARGV[2] now (Unix ms, the router's clock: leases and due times)
+-- ARGV[3] channel name   ARGV[4] outbound id (all but peek)
+--
+-- Only the first message of the queue (the head) is ever handed to a connector: n+1 waits while
+-- n is with a connector (leased) or waiting to be retried. The gate's decision is made by the
+-- router in C on the facts that 'peek' returns; 'take' and 'cancel' apply it only if those facts
+-- are still the same (else {'changed'}: the router reads and decides again).
+--
+-- 'peek' -> {'empty'} | {'leased', until} | {'wait', due} |
+--           {'head', oid, payload, dispatch json, facts signature, fact values...}
+-- 'take' ARGV[5] facts signature  ARGV[6] lease ms  ARGV[7] token (unique per claim)
+--        ARGV[8] gate's now  ARGV[9] cap window ms  ARGV[10] cap limit (0 = no cap)
+--     -> {'ok', attempt, payload, parts sent} | {'capped', next ms} | {'changed'} | {'moved'} |
+--        {'leased', until}.  The same token again returns 'ok' with the same attempt.
+-- 'cancel' ARGV[5] facts signature ('' = none)  ARGV[6] state ('cancelled' or 'failed')
+--        ARGV[7] reason code  ARGV[8] reason text
+--     -> {'ok', messages left} | {'changed'} | {'moved'}
+-- 'release' ARGV[5] due ms  ARGV[6] parts sent ('' = unchanged)  ARGV[7] attempt ('' = any)
+--        ARGV[8] reason ('' = none): the message is back (returned by its connector, or waiting
+--        for its window) and is looked at again at `due`.  -> {'ok'} | {'gone'}
+-- Delivery reports settle messages with settle_outbound.lua.
+-- @include contact_cap.lua
+local op, now, ch, oid = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local FACTS_CONV = {'dnc', 'optout:whatsapp', 'optout:sms', 'optout:voice',
+                    'last_in:whatsapp', 'last_in:sms', 'last_in:voice'}
+local FACTS_DEBTOR = {'country', 'timezone'}
+
+local function facts()
+  local v = redis.call('HMGET', KEYS[1], unpack(FACTS_CONV))
+  local d = redis.call('HMGET', KEYS[2], unpack(FACTS_DEBTOR))
+  for _, x in ipairs(d) do v[#v + 1] = x end
+  for i = 1, #FACTS_CONV + #FACTS_DEBTOR do
+    if not v[i] then v[i] = '' end
+  end
+  return v
+end
+
+local function head()
+  local h = redis.call('ZRANGE', KEYS[4], 0, 0)
+  return h[1]
+end
+
+local function disp_of(id)
+  local j = redis.call('HGET', KEYS[5], id)
+  if not j then return {} end
+  return cjson.decode(j)
+end
+
+local function forget(id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+end
+
+local function ms(x) return string.format('%d', x) end
+
+if op == 'peek' then
+  for _ = 1, 100 do
+    local id = head()
+    if not id then return {'empty'} end
+    local payload = redis.call('HGET', KEYS[3], id)
+    if not payload then
+      forget(id) -- settled or cancelled by an older router version: nothing to send
+    else
+      local d = disp_of(id)
+      if (d['until'] or 0) > now then return {'leased', ms(d['until'])} end
+      if (d.due or 0) > now then return {'wait', ms(d.due)} end
+      local f = facts()
+      local r = {'head', id, payload, cjson.encode(d), table.concat(f, '\n')}
+      for _, x in ipairs(f) do r[#r + 1] = x end
+      return r
+    end
+  end
+  return {'empty'}
+end
+
+if op == 'release' then
+  if not redis.call('HGET', KEYS[3], oid) then return {'gone'} end
+  local d = disp_of(oid)
+  if ARGV[7] ~= '' and tonumber(ARGV[7]) ~= (d.att or 0) then return {'gone'} end
+  d['until'] = 0
+  d.tok = nil
+  d.due = tonumber(ARGV[5])
+  if ARGV[6] ~= '' then d.ps = tonumber(ARGV[6]) end
+  if ARGV[8] ~= '' then d.why = ARGV[8] end
+  redis.call('HSET', KEYS[5], oid, cjson.encode(d))
+  return {'ok'}
+end
+
+if head() ~= oid then return {'moved'} end
+
+if op == 'take' then
+  local d = disp_of(oid)
+  if (d['until'] or 0) > now then
+    if d.tok == ARGV[7] then
+      return {'ok', d.att, redis.call('HGET', KEYS[3], oid), d.ps or 0}
+    end
+    return {'leased', ms(d['until'])}
+  end
+  if table.concat(facts(), '\n') ~= ARGV[5] then return {'changed'} end
+  local limit = tonumber(ARGV[10])
+  if limit > 0 then
+    local c = contact_cap(KEYS[6], tonumber(ARGV[8]), tonumber(ARGV[9]), limit, oid)
+    if c[1] == 0 then return {'capped', ms(c[3])} end
+  end
+  d.att = (d.att or 0) + 1
+  d['until'] = now + tonumber(ARGV[6])
+  d.tok = ARGV[7]
+  d.due = nil
+  d.why = nil
+  if not d.first then d.first = now end
+  redis.call('HSET', KEYS[5], oid, cjson.encode(d))
+  return {'ok', d.att, redis.call('HGET', KEYS[3], oid), d.ps or 0}
+end
+
+if op == 'cancel' then
+  if ARGV[5] ~= '' and table.concat(facts(), '\n') ~= ARGV[5] then return {'changed'} end
+  local d = disp_of(oid)
+  forget(oid)
+  -- Never sent: it does not count against the frequency cap.
+  redis.call('ZREM', KEYS[6], oid)
+  local st = {state = ARGV[6], rank = 4, reason = ARGV[7], error = ARGV[8], ms = now, attempts = d.att or 0}
+  if (d.ps or 0) > 0 then st.parts_sent = d.ps end
+  redis.call('HSET', KEYS[7], oid, cjson.encode(st))
+  redis.call('XADD', KEYS[8], '*', 'ev', 'outbound_' .. ARGV[6], 'ch', ch, 'ref', oid, 'reason', ARGV[7],
+             'text', ARGV[8], 'by', d.by or '')
+  return {'ok', redis.call('ZCARD', KEYS[4])}
+end
+
+return redis.error_reply('ERR outbound_handoff: unknown operation')
