@@ -63,7 +63,8 @@ static bool usable_provider_id(const char *id) {
  * provider's id is used only when it is fit (else the report names our outbound id), and its
  * error text is made valid UTF-8. */
 static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *debtor_addr,
-                   const char *our_addr, int state, const char *pmid, const char *code, const char *msg) {
+                   const char *our_addr, int state, const char *pmid, const char *code, const char *msg,
+                   size_t parts) {
     if (pmid && *pmid && !usable_provider_id(pmid)) {
         hilo_log_warn(MOD, "event=unusable_provider_id outbound_id=%s length=%zu", oid, strlen(pmid));
         pmid = NULL;
@@ -78,6 +79,7 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
     d.state = state;
     d.error_code = code_text;
     d.error_message = msg_text;
+    d.parts = (uint32_t)parts; /* the whole message (part 0) went out in this many parts */
     /* The envelope's own id must be stable per (message, state) so that a re-sent report is
      * deduplicated: dr:<provider id, or our outbound id when there is none>:<state>. */
     char env_id[300];
@@ -93,11 +95,11 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
 }
 
 static void finish(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *to, const char *from,
-                   int state, const char *pmid, const char *code, const char *msg) {
+                   int state, const char *pmid, const char *code, const char *msg, size_t parts) {
     hilo_dedupe_finish(s->dedupe, oid, &(hilo_dedupe_outcome_t){state, pmid, code, msg});
     if (state == HILO_DELIVERY_SENT) s->stats.sent++;
     else s->stats.failed++;
-    report(s, oid, debtor_id, to, from, state, pmid, code, msg);
+    report(s, oid, debtor_id, to, from, state, pmid, code, msg, parts);
 }
 
 static bucket_t *bucket_for(hilo_sender_t *s, const char *key) {
@@ -127,7 +129,7 @@ static void free_job(hilo_sender_t *s, job_t *j) {
 static void job_done(hilo_sender_t *s, job_t *j, int state, const char *code, const char *msg) {
     hilo_log_info(MOD, "event=outbound_%s outbound_id=%s calls=%zu/%zu pmid=%s code=%s", state == HILO_DELIVERY_SENT ? "sent" : "failed",
                   j->oid, j->call, j->plan.n_calls, j->first_pmid, code ? code : "");
-    finish(s, j->oid, j->debtor_id, j->to, j->from, state, j->first_pmid, code, msg);
+    finish(s, j->oid, j->debtor_id, j->to, j->from, state, j->first_pmid, code, msg, j->plan.n_calls);
     free_job(s, j);
 }
 
@@ -245,14 +247,14 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
         s->stats.duplicates_done++;
         hilo_log_info(MOD, "event=outbound_rereport outbound_id=%s state=%s", oid, hilo_delivery_state_name(prev.state));
         report(s, oid, ob->debtor_id, ob->to, ob->from, prev.state, prev.provider_message_id, prev.error_code,
-               prev.error_message);
+               prev.error_message, 0);
         return;
     case HILO_DEDUPE_NEW: break;
     }
     if (ob->reply_to_seq && s->opt.try_reply && s->opt.try_reply(s->opt.arg, ob)) {
         s->stats.replies++;
         hilo_log_info(MOD, "event=outbound_replied outbound_id=%s reply_to_seq=%" PRIu64, oid, ob->reply_to_seq);
-        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_SENT, "", "", "");
+        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_SENT, "", "", "", 0);
         return;
     }
     job_t *j = hilo_xcalloc(1, sizeof *j);
@@ -263,7 +265,7 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
         const char *msg = j->plan.refused ? j->plan.error_message : "the adapter could not build the request";
         s->stats.refused++;
         hilo_log_warn(MOD, "event=outbound_refused outbound_id=%s code=%s", oid, code);
-        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_FAILED, "", code, msg);
+        finish(s, oid, ob->debtor_id, ob->to, ob->from, HILO_DELIVERY_FAILED, "", code, msg, 0);
         hilo_send_plan_release(&j->plan);
         free(j);
         return;
