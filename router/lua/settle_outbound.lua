@@ -6,14 +6,17 @@
 -- Any report settles the outbound: the provider has taken it (or refused it for good), so it
 -- leaves the pending hash and the dispatch index and is never re-sent.
 -- Returns 1 when the status was recorded, 0 when an equal or later state was already known
--- (reports arrive out of order: "read" must not be overwritten by a late "delivered").
+-- (reports arrive out of order: "read" must not be overwritten by a late "delivered"). A report
+-- about one part of a message sent in parts ("part", "parts") updates that part, and the
+-- message's state follows its parts (lib/delivery_state.lua).
+-- @include delivery_state.lua
 local member = ARGV[3] .. '|' .. ARGV[1]
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[3], member)
 redis.call('HDEL', KEYS[4], member)
-local prev = redis.call('HGET', KEYS[2], ARGV[1])
-if prev and cjson.decode(prev).rank >= cjson.decode(ARGV[2]).rank then
+local status = delivery_state_merge(redis.call('HGET', KEYS[2], ARGV[1]), ARGV[2])
+if not status then
   return 0
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], status)
 return 1
