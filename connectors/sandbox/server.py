@@ -130,9 +130,11 @@ def fail(h, m, q, raw):
     if count is not None and seconds is not None:
         raise BadRequest(400, "give count or seconds, not both")
     code = req.get("code")
+    skip = _int(req, "skip", 0, 10 ** 6, 0)
+    to = _phone(req["to"], "to") if req.get("to") is not None else None
     rule = Rule(api, status=status, delay_ms=delay_ms, deliver=deliver,
                 count=int(count) if count is not None else (None if seconds else 1), seconds=seconds,
-                code=code, message=req.get("message"))
+                code=code, message=req.get("message"), to=to, skip=int(skip))
     h.sb.store.add_rule(rule)
     return 200, {"ok": True, "rules": h.sb.store.list_rules()}
 
