@@ -133,9 +133,11 @@ def fail(h, m, q, raw):
     match = req.get("match")
     if match is not None and (not isinstance(match, str) or not match):
         raise BadRequest(400, "match must be a non-empty string")
+    skip = _int(req, "skip", 0, 10 ** 6, 0)
+    to = _phone(req["to"], "to") if req.get("to") is not None else None
     rule = Rule(api, status=status, delay_ms=delay_ms, deliver=deliver,
                 count=int(count) if count is not None else (None if seconds else 1), seconds=seconds,
-                code=code, message=req.get("message"), match=match)
+                code=code, message=req.get("message"), to=to, skip=int(skip), match=match)
     h.sb.store.add_rule(rule)
     return 200, {"ok": True, "rules": h.sb.store.list_rules()}
 

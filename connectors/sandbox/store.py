@@ -33,11 +33,15 @@ def e164(addr):
 
 class Rule:
     """One injected failure: answer `status` (and/or wait `delay_ms`) to the next `count` API
-    calls, or to every call until `until`; or (deliver) make the next sends fail at delivery."""
+    calls, or to every call until `until`; or (deliver) make the next sends fail at delivery.
+    `to` limits it to one recipient; `skip` lets that many matching calls through first (the
+    second part of a long SMS is the second Messages.json call for its number)."""
 
     def __init__(self, api, status=None, delay_ms=0, deliver=None, count=None, seconds=None,
-                 code=None, message=None, match=None):
+                 code=None, message=None, to=None, skip=0, match=None):
         self.api = api
+        self.to = e164(to) if to else None
+        self.skip = skip
         self.match = match  # only calls whose message text contains this (None = every call)
         self.status = status
         self.delay_ms = delay_ms
@@ -54,7 +58,8 @@ class Rule:
 
     def as_dict(self):
         d = {"api": self.api, "status": self.status, "delay_ms": self.delay_ms,
-             "deliver": self.deliver, "code": self.code, "message": self.message, "match": self.match}
+             "deliver": self.deliver, "code": self.code, "message": self.message,
+             "to": self.to, "skip_left": self.skip, "match": self.match}
         if self.until is not None:
             d["seconds_left"] = round(max(0.0, self.until - time.time()), 3)
         else:
@@ -126,13 +131,19 @@ class Store:
         with self.lock:
             self.rules.append(rule)
 
-    def take_rule(self, api, deliver, text=""):
+    def take_rule(self, api, deliver, to=None, text=""):
         """Consumes one use of the first active rule of that api and kind (deliver or answer)
-        that applies to a message with this text."""
+        that applies to a call for `to` with this message text; a rule still skipping lets the
+        call through (one skip used) and the next rule is tried."""
+        to = e164(to) if to else None
         with self.lock:
             self.rules = [r for r in self.rules if r.active()]
             for r in self.rules:
-                if r.api == api and bool(r.deliver) == deliver and (not r.match or r.match in (text or "")):
+                if (r.api == api and bool(r.deliver) == deliver and (r.to is None or r.to == to)
+                        and (not r.match or r.match in (text or ""))):
+                    if r.skip > 0:
+                        r.skip -= 1
+                        continue
                     if r.until is None:
                         r.count -= 1
                     return r

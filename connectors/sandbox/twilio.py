@@ -119,7 +119,7 @@ def rest_send(sb, method, path, account_sid, headers, raw):
         sb.store.record_call(record)
         return status, obj
 
-    rule = sb.store.take_rule("twilio", deliver=False, text=p.get("Body", ""))
+    rule = sb.store.take_rule("twilio", deliver=False, to=p.get("To", ""), text=p.get("Body", ""))
     if rule:
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)
@@ -180,7 +180,7 @@ def rest_fetch(sb, headers, account_sid, sid, path):
 
 
 def _schedule_statuses(sb, ch, phone, item, resource, status_callback):
-    rule = sb.store.take_rule("twilio", deliver=True)
+    rule = sb.store.take_rule("twilio", deliver=True, to=phone)
     error = (rule.code or 30003, rule.message or "Unreachable destination handset") if rule else None
     steps = ["sent", "undelivered" if error else "delivered"]
     override = ch.status_webhook

@@ -163,7 +163,8 @@ def graph_send(sb, method, path, version, phone_number_id, headers, raw):
     if isinstance(msg, dict) and msg.get("to"):
         record["to"] = e164(str(msg["to"]))
 
-    rule = sb.store.take_rule("whatsapp", deliver=False, text=raw.decode("utf-8", "replace") if raw else "")
+    rule = sb.store.take_rule("whatsapp", deliver=False, to=record.get("to"),
+                              text=raw.decode("utf-8", "replace") if raw else "")
     if rule:
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)
@@ -224,7 +225,7 @@ def _schedule_statuses(sb, phone, item, msg):
     single 'failed' when a deliver rule or the 24-hour window says so."""
     wamid, recipient = item["pmid"], phone[1:]
     error = None
-    rule = sb.store.take_rule("whatsapp", deliver=True)
+    rule = sb.store.take_rule("whatsapp", deliver=True, to=phone)
     if rule:
         error = (rule.code or 131026, rule.message or "Message undeliverable")
     elif sb.settings.wa_window_s and msg.get("type", "text") != "template":

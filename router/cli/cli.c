@@ -24,7 +24,7 @@ struct hilo_cli {
 
 static int read_settings(hilo_cli_t *c) {
     hilo_cli_settings_t *s = &c->settings;
-    long long port, db, timeout, hmax;
+    long long port, db, timeout, hmax, sms_parts;
     /* No hilo_config_check_unused(): the file is shared with the router and the connectors,
      * whose keys the CLI does not read; the router validates the whole file. */
     if (hilo_config_str(c->config, "redis", "host", "127.0.0.1", &s->host) ||
@@ -35,12 +35,16 @@ static int read_settings(hilo_cli_t *c) {
         hilo_config_str(c->config, "identity", "default_country_code", "", &s->default_cc) ||
         hilo_config_int(c->config, "router", "history_max", 1000, 1, 100000000, &hmax) ||
         hilo_config_bool(c->config, "engine", "test_clock", false, &s->test_clock) ||
-        hilo_config_bool(c->config, "engine", "enabled", false, &s->gate))
+        hilo_config_bool(c->config, "engine", "enabled", false, &s->gate) ||
+        /* The SMS connector's own default and bound (connectors/sms/adapter_sms.c), which
+         * checks the value when it starts: a text it would refuse is refused before commit. */
+        hilo_config_int(c->config, "sms", "max_parts", 3, 1, 8, &sms_parts))
         return HILO_ERR;
     s->port = (int)port;
     s->db = (int)db;
     s->timeout_ms = (int)timeout;
     s->history_max = (long)hmax;
+    s->sms_max_parts = (int)sms_parts;
     return HILO_OK;
 }
 

@@ -29,6 +29,7 @@ typedef struct {
     char compliance_dir[600]; /* [engine] compliance_dir, resolved against the config's folder */
     bool test_clock;         /* [engine] test_clock: the gate's "now" from hilo:test:now_ms */
     bool gate;               /* [engine] enabled: `hilo send` passes the compliance gate too */
+    int sms_max_parts;       /* [sms] max_parts: the SMS connector's limit, which `hilo send` checks */
 } hilo_cli_settings_t;
 
 typedef struct hilo_cli hilo_cli_t;

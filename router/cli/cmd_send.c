@@ -1,6 +1,7 @@
 /* cmd_send.c — `hilo send <debtor-id> <channel> <text>`: commits an outbound message the way the
  * router commits a bot or agent reply (outbound_record.h + commit_outbound.lua, then the listing
- * index); a router with a connector for the channel then claims and sends it. Prints the id. */
+ * index); a router with a connector for the channel then claims and sends it. Prints the id.
+ * A text longer than the channel carries is refused first (text_fits). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,42 @@
 #include "hilo/frame.h"
 #include "hilo/keys.h"
 #include "hilo/outbound_record.h"
+#include "hilo/provider.h"
 #include "hilo/scripts.h"
+#include "hilo/twilio.h"
+#include "hilo/whatsapp.h"
 #include "send_gate.h"
+
+/* A text longer than the channel carries would be committed, then refused by the connector
+ * ("too_long") after the fact: say so now, counting as the connector counts (the providers
+ * library). SMS: the parts hilo_twilio_sms_parts cuts it into, at most the SMS connector's
+ * [sms] max_parts; WhatsApp: 4096 characters of text (a template sends no text). Prints why and
+ * returns false when the text does not fit. */
+static bool text_fits(hilo_cli_t *cli, const char *id, int channel, const char *text, bool template_) {
+    if (channel == HILO_CHANNEL_SMS) {
+        size_t parts = hilo_twilio_sms_parts(text), chars = hilo_twilio_sms_chars(text);
+        int max = hilo_cli_settings(cli)->sms_max_parts;
+        if (parts == 0) {
+            fprintf(stderr, "hilo: not sent to %s on sms: the text is only whitespace\n", id);
+            return false;
+        }
+        if (parts > (size_t)max) {
+            fprintf(stderr,
+                    "hilo: not sent to %s on sms: text too long: %zu characters need %zu SMS parts of at most %d "
+                    "characters, the SMS connector sends at most %d ([sms] max_parts)\n",
+                    id, chars, parts, HILO_TWILIO_SMS_MAX, max);
+            return false;
+        }
+    } else if (channel == HILO_CHANNEL_WHATSAPP && !template_) {
+        size_t chars = hilo_provider_utf8_chars(text, strlen(text));
+        if (chars > HILO_WHATSAPP_TEXT_MAX) {
+            fprintf(stderr, "hilo: not sent to %s on whatsapp: text too long: %zu characters, the limit is %d\n", id,
+                    chars, HILO_WHATSAPP_TEXT_MAX);
+            return false;
+        }
+    }
+    return true;
+}
 
 /* Where to send: the address the debtor last used on that channel (conv addr:<channel>), else
  * the first imported phone, else, for an unidentified contact, the phone in its id. */
@@ -87,6 +122,7 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
         fprintf(stderr, "hilo: cannot send to %s: %s\n", id, why);
         return HILO_EXIT_DATA;
     }
+    if (!text_fits(cli, id, channel, argv[3], template_name != NULL)) return HILO_EXIT_DATA;
     char sha[41];
     if (!hilo_cli_script_load(cli, hilo_script_commit_outbound, sha)) return HILO_EXIT_REDIS;
     hilo_outbound_record_t *rec =

@@ -111,10 +111,33 @@ char *hilo_history_delivery(const char *status_json) {
     }
     fputs(state, m);
     const char *code = str(s, "error_code"), *error = str(s, "error");
-    if (code || error) {
+    /* A message sent in parts (a long SMS) also carries each part's state: say which part
+     * failed, else how far each part got (router/lua/lib/delivery_state.lua). */
+    json_int_t parts = json_integer_value(json_object_get(s, "parts"));
+    json_int_t failed = json_integer_value(json_object_get(s, "failed_part"));
+    const json_t *states = json_object_get(s, "part_states");
+    if (failed > 0) {
+        fprintf(m, " (part %lld of %lld", (long long)failed, (long long)(parts > failed ? parts : failed));
+        if (code || error) fputs(":", m);
+    } else if (code || error) {
         fputs(":", m);
-        if (code) fprintf(m, " %s", code);
-        if (error) fprintf(m, " %s", error);
+    }
+    if (code) fprintf(m, " %s", code);
+    if (error) fprintf(m, " %s", error);
+    if (failed > 0) {
+        fputs(")", m);
+    } else if (json_is_object(states) && parts > 1) {
+        fprintf(m, " (%lld parts:", (long long)parts);
+        bool first = true;
+        for (json_int_t k = 1; k <= parts && k <= 100; k++) {
+            char name[24];
+            snprintf(name, sizeof name, "%lld", (long long)k);
+            const char *ps = str(json_object_get(states, name), "state");
+            if (!ps) continue;
+            fprintf(m, "%s %lld %s", first ? "" : ",", (long long)k, ps);
+            first = false;
+        }
+        fputs(first ? " none reported)" : ")", m);
     }
     fclose(m);
     json_decref(s);

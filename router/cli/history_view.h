@@ -12,7 +12,9 @@
 char *hilo_history_summary(const json_t *item);
 
 /* A delivery status JSON from hilo:{d:ID}:ostat ({"state","error_code","error",...}) as
- * "delivered" or "failed: 131026 Message undeliverable"; NULL when it cannot be read. */
+ * "delivered" or "failed: 131026 Message undeliverable"; a message sent in parts as
+ * "failed (part 2 of 2: 30003 Unreachable destination handset)" or "sent (2 parts: 1
+ * delivered, 2 sent)". NULL when it cannot be read. */
 char *hilo_history_delivery(const char *status_json);
 
 /* The whole line, without the trailing newline:

@@ -2,23 +2,26 @@
 -- KEYS[1] hilo:{d:ID}:out   KEYS[2] hilo:{d:ID}:ostat   KEYS[3] hilo:{d:ID}:oq:<channel>
 -- KEYS[4] hilo:{d:ID}:odisp   (one debtor: one hash slot)
 -- ARGV[1] outbound id   ARGV[2] status JSON, with "rank" (sent 1, delivered 2, read 3, failed 4)
+-- and, for a report about one part of a message sent in parts, "part" and "parts"
 -- ARGV[3] "1" when the report settles the message (a report about the whole message), "0" for
 -- one about a single part of it
 -- A settling report means the provider has taken the message (or refused it for good): it leaves
 -- the pending hash and the debtor's queue and is never re-sent; the next message of the queue
--- may go (the router marks the debtor in the dispatch index when messages are left).
--- Returns {1 when the status was recorded, 0 when an equal or later state was already known
--- (reports arrive out of order: "read" must not be overwritten by a late "delivered"),
--- messages left in the queue}.
+-- may go (the router marks the debtor in the dispatch index when messages are left). A report
+-- about one part updates that part, and the message's state follows its parts
+-- (lib/delivery_state.lua).
+-- Returns {1 when the status was recorded, 0 when nothing changed (reports arrive out of order:
+-- "read" must not be overwritten by a late "delivered"), messages left in the queue}.
+-- @include delivery_state.lua
 if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('HDEL', KEYS[4], ARGV[1])
 end
 local left = redis.call('ZCARD', KEYS[3])
-local prev = redis.call('HGET', KEYS[2], ARGV[1])
-if prev and cjson.decode(prev).rank >= cjson.decode(ARGV[2]).rank then
+local status = delivery_state_merge(redis.call('HGET', KEYS[2], ARGV[1]), ARGV[2])
+if not status then
   return {0, left}
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], status)
 return {1, left}

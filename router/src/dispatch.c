@@ -34,6 +34,7 @@ static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp"
                                                "optout:voice", "last_in:whatsapp", "last_in:sms",
                                                "last_in:voice", "country",        "timezone"};
 #define NFACTS_CONV 7
+#define PARTS_MAX 100                   /* parts a delivery report may name (docs/protocol.md §9) */
 
 struct hilo_dispatch {
     hilo_router_ctx_t *ctx;
@@ -563,6 +564,10 @@ static void settle(report_t *rp) {
     if (*d->error_code) json_object_set_new(st, "error_code", json_string(d->error_code));
     if (*d->error_message) json_object_set_new(st, "error", json_string(d->error_message));
     json_object_set_new(st, "ms", json_integer(now));
+    /* A report about one part of a message sent in parts: settle_outbound.lua keeps each part's
+     * state and derives the message's (lib/delivery_state.lua). */
+    if (d->part) json_object_set_new(st, "part", json_integer(d->part));
+    if (d->parts > 1) json_object_set_new(st, "parts", json_integer(d->parts));
     char *status = json_dumps(st, JSON_COMPACT);
     json_decref(st);
     char kout[HILO_KEY_MAX], kstat[HILO_KEY_MAX], koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX];
@@ -666,6 +671,10 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
     const hilo_delivery_t *d = e->delivery;
     if (d->state < HILO_DELIVERY_SENT || d->state > HILO_DELIVERY_RETURNED) {
         report_finish(rp, false, HILO_NACK_INVALID, "delivery.state must be SENT, DELIVERED, READ, FAILED or RETURNED");
+        return;
+    }
+    if (d->parts > PARTS_MAX || d->part > d->parts) {
+        report_finish(rp, false, HILO_NACK_INVALID, "delivery: part must be 0 or 1..parts, parts at most 100");
         return;
     }
     ctx->metrics.delivery[e->channel][d->state]++;

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import ConnectorStackCase, parse_twiml  # noqa: E402
@@ -67,7 +68,7 @@ class ConnectorFlow(ConnectorStackCase):
             got = []
             for c in self.sandbox.calls("twilio"):
                 cb = (c["body"] or {}).get("StatusCallback", "")
-                oid = cb.partition("?ob=")[2]
+                oid = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(cb).query)).get("ob")
                 if c["response"]["status"] == 201 and oid in by_oid:
                     got.append((oid, c))
             return got or None

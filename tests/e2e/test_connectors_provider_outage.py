@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import ConnectorStackCase  # noqa: E402
@@ -91,7 +92,8 @@ class ProviderOutage(ConnectorStackCase):
         oids = [it["oid"] for it in outs]
         wait_until(lambda: all(self.ostat("D2").get(o, {}).get("state") == "delivered" for o in oids),
                    OUTAGE_S + 20, lambda: "every reply delivered after the outage (ostat %s)" % self.ostat("D2"))
-        calls = [((c["body"].get("StatusCallback") or "").partition("?ob=")[2], c)
+        calls = [(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(c["body"].get("StatusCallback") or "").query))
+                  .get("ob"), c)
                  for c in self.sandbox.calls("twilio") if isinstance(c.get("body"), dict)]
         self.check_calls([(o, c) for o, c in calls if o in oids], oids, 201, "sms")
         self.assertEqual(self.conns["sms"].metrics().value("hilo_connector_outbound_total", result="sent"), len(oids))

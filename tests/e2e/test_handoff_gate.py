@@ -189,33 +189,52 @@ class HandoffGate(ConnectorStackCase):
         self.check_order([("D1", PHONE)])
 
     def test_order_with_two_routers_and_two_connectors(self):
-        self.start()
+        """A second router on the same Redis with its own WhatsApp and SMS connectors: the bot's
+        turns (their inbound reaches router 1; their replies go out through either router's
+        WhatsApp connector, whichever claims the debtor first) and operator sends (committed by
+        the CLI; router 1 has no SMS connector, so router 2 sends them) keep each debtor's order."""
+        self.start(channels=("whatsapp", "voice"))
         self.clock(TUESDAY_10AM)
-        # A second router on the same Redis, with its own WhatsApp connector.
         r2 = self.router(self.redis_, name="router-2", overrides=self.peer_overrides())
         wd2 = os.path.join(self.workdir, "second")
         os.makedirs(wd2, exist_ok=True)
         ports2 = {ch: free_port() for ch in self.ports}
         conf2 = os.path.join(wd2, "connectors.conf")
-        overrides = dict(self.connector_overrides or {})
-        overrides["whatsapp"] = dict(overrides.get("whatsapp", {}), instance="whatsapp-2")
-        write_conf(conf2, connector_conf(r2.link, ports2, wd2, self.sandbox.base, overrides))
-        wa2 = ConnectorProc("whatsapp", wd2, conf2, ports2["whatsapp"])
-        self._logs.append(("hilo-whatsapp-2", wa2.log_path))
-        self.addCleanup(wa2.stop_and_check)
-        wa2.start()
-        debtors = [("D%d" % i, "+1650555%04d" % (1000 + i)) for i in range(1, 5)]
-        for d, phone in debtors:
+        overrides = {ch: dict((self.connector_overrides or {}).get(ch, {}), instance="%s-2" % ch)
+                     for ch in ("whatsapp", "sms")}
+        write_conf(conf2, connector_conf(r2.link, {ch: ports2[ch] for ch in ("whatsapp", "sms")}, wd2,
+                                         self.sandbox.base, overrides))
+        second = []
+        for ch in ("whatsapp", "sms"):
+            c = ConnectorProc(ch, wd2, conf2, ports2[ch])
+            self._logs.append(("hilo-%s-2" % ch, c.log_path))
+            self.addCleanup(c.stop_and_check)
+            second.append(c.start())
+        bots = [("D%d" % i, "+1650555%04d" % (1000 + i)) for i in range(1, 4)]
+        sends = [("D%d" % i, "+1650555%04d" % (1000 + i)) for i in range(4, 8)]
+        for d, phone in bots + sends:
             self.seed(d, phone, language="es")
-        # Every call answered after 300 ms: the two connectors' calls overlap.
-        self.sandbox.fail(api="whatsapp", delay_ms=300, count=40)
-        for _, phone in debtors:
+        # Every call answered after 200 ms: calls overlap, and a message sent out of turn would
+        # overtake the one before it.
+        self.sandbox.fail(api="whatsapp", delay_ms=200, count=100)
+        self.sandbox.fail(api="twilio", delay_ms=200, count=100)
+        for _, phone in bots:
             self.assertEqual(self.sandbox.send("whatsapp", phone, "hola")["status"], 200)
-        self.check_order(debtors)
-        # Both routers and both connectors took part.
-        sent = [rt.metrics().value("hilo_outbound_sent_total", channel="whatsapp") for rt in (self.router_, r2)]
-        self.assertTrue(all(s > 0 for s in sent), "both routers dispatched: %s" % sent)
-        self.assertGreater(wa2.metrics().value("hilo_connector_outbound_total", result="sent"), 0)
+        texts = {d: ["Aviso %s número %d de 3" % (d, n) for n in range(1, 4)] for d, _ in sends}
+        for n in range(3):
+            for d, _ in sends:
+                self.send(texts[d][n], debtor=d)
+        self.check_order(bots)
+        for d, phone in sends:
+            wait_until(lambda: len(self.sandbox.outbound_items(phone, "sms")) >= 3, 20,
+                       lambda: "%s: three SMS on the phone" % d)
+            self.assertEqual([i["text"] for i in self.sandbox.outbound_items(phone, "sms")], texts[d],
+                             "%s: the phone's order is the committed order" % d)
+        # Both routers and the second connectors took part.
+        sent = [sum(rt.metrics().value("hilo_outbound_sent_total", channel=ch) for ch in ("whatsapp", "sms"))
+                for rt in (self.router_, r2)]
+        self.assertTrue(all(x > 0 for x in sent), "both routers dispatched: %s" % sent)
+        self.assertGreater(sum(c.metrics().value("hilo_connector_outbound_total", result="sent") for c in second), 0)
 
     def peer_overrides(self):
         o = self.engine_overrides()

@@ -73,6 +73,16 @@ class BadInput(HiloTestCase):
             ("delivery report without any id",
              frame_bytes(envelope(32, "sms", "dr:x", PHONE,
                                   delivery=pb.DeliveryReport(state=pb.DeliveryReport.STATE_SENT))), "INVALID", 32),
+            ("delivery report about a part beyond its parts",
+             frame_bytes(envelope(33, "sms", "dr:SMp:sent", PHONE,
+                                  delivery=pb.DeliveryReport(state=pb.DeliveryReport.STATE_SENT, outbound_id="o1",
+                                                             debtor_id=DEBTOR, provider_message_id="SMp",
+                                                             part=3, parts=2))), "INVALID", 33),
+            ("delivery report with more than 100 parts",
+             frame_bytes(envelope(34, "sms", "dr:SMq:sent", PHONE,
+                                  delivery=pb.DeliveryReport(state=pb.DeliveryReport.STATE_SENT,
+                                                             provider_message_id="SMq", part=1, parts=101))),
+             "INVALID", 34),
         ]
         good_seqs = []
         for n, (what, data, code, want_seq) in enumerate(cases):

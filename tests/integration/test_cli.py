@@ -362,6 +362,46 @@ class HiloCli(unittest.TestCase):
         self.hilo("send", "N404", "sms", "hola", expect=1)
         self.assertFalse(self.r.exists(dkey("N1", "hist")))
 
+    def test_send_longer_than_the_channel_allows(self):
+        """A text the connector would refuse as too long is refused before anything is committed,
+        counted as the connector counts: SMS parts of at most 1600 characters, cut at spaces, at
+        most [sms] max_parts of the shared config (default 3); WhatsApp text 4096 characters."""
+        self.hilo("import-debtors", DEMO_CSV)
+        words = lambda n: ("palabra " * (n // 8 + 1))[:n]  # noqa: E731 — n characters, spaces every 8
+        with open(self.conf, encoding="utf-8") as f:
+            shared = f.read()
+        two = self.write("two.conf", shared + "\n[sms]\nmax_parts = 2\n")
+
+        def nothing_committed(debtor):
+            self.assertFalse(self.r.exists(dkey(debtor, "hist")), "history written")
+            self.assertFalse(self.r.exists(dkey(debtor, "out")), "pending outbound written")
+            self.assertEqual(self.r.zcard("hilo:outbox:sms") + self.r.zcard("hilo:outbox:whatsapp"), 0)
+
+        _, err = self.hilo("send", "D1001", "sms", words(3300), conf=two, expect=1)
+        self.assertIn("not sent to D1001 on sms: text too long: 3300 characters need 3 SMS parts", err)
+        self.assertIn("at most 2 ([sms] max_parts)", err)
+        nothing_committed("D1001")
+        # Non-ASCII counts characters, not bytes; an emoji outside the BMP counts 2 (UTF-16).
+        _, err = self.hilo("send", "D1001", "sms", "ñ" * 1500 + " " + "😀" * 900, conf=two, expect=1)
+        self.assertIn("3301 characters need 3 SMS parts", err)
+        nothing_committed("D1001")
+        # Within the limit: sent as before (the default is the connector's, 3 parts).
+        oid, _ = self.hilo("send", "D1001", "sms", words(3200), conf=two)
+        self.assertRegex(oid.strip(), "^" + OID + "$")
+        self.hilo("send", "D1001", "sms", words(4800))
+        _, err = self.hilo("send", "D1001", "sms", words(4801), expect=1)
+        self.assertIn("4801 characters need 4 SMS parts", err)
+        self.assertEqual(self.r.hlen(dkey("D1001", "out")), 2)
+        # WhatsApp: 4096 characters (not bytes) at most.
+        self.hilo("send", "D1003", "whatsapp", "ñ" * 4096)
+        _, err = self.hilo("send", "D1003", "whatsapp", "ñ" * 4097, expect=1)
+        self.assertIn("not sent to D1003 on whatsapp: text too long: 4097 characters, the limit is 4096", err)
+        self.assertEqual(self.r.hlen(dkey("D1003", "out")), 1)
+        # The limit is the SMS connector's setting: a value it would refuse breaks the config.
+        bad = self.write("nine.conf", shared + "\n[sms]\nmax_parts = 9\n")
+        _, err = self.hilo("send", "D1001", "sms", "hola", conf=bad, expect=2)
+        self.assertIn("[sms] max_parts: out of range 1..8", err)
+
     # ---- configuration and Redis failures ------------------------------------------------------
 
     def test_broken_config_exits_2_with_file_and_line(self):

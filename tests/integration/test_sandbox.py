@@ -466,6 +466,37 @@ class SandboxTest(unittest.TestCase):
         self.api("POST", "/_sandbox/fail", {"api": "sms", "status": 500}, want=400)
         self.api("POST", "/_sandbox/fail", {"api": "whatsapp", "status": 500, "count": 1, "seconds": 1}, want=400)
 
+    def test_failure_injection_for_one_number_and_the_nth_call(self):
+        # The second Messages.json call for DEBTOR (part 2 of a long SMS) accepted, then undelivered;
+        # another number's calls, and DEBTOR's first and third, delivered.
+        other = "+16505550000"
+        self.api("POST", "/_sandbox/fail", {"api": "twilio", "deliver": "failed", "to": "+1 (650) 555-1234",
+                                            "skip": 1, "code": 30005, "message": "Unknown destination handset"})
+        rules = self.api("GET", "/_sandbox/fail")
+        self.assertEqual([(r["to"], r["skip_left"], r["count_left"]) for r in rules], [(DEBTOR, 1, 1)])
+        cb = self.fake.base + "/webhooks/twilio/sms/status"
+        sids = []
+        for to, body in ((other, "x"), (DEBTOR, "part 1"), (DEBTOR, "part 2"), (DEBTOR, "part 3")):
+            status, out = self.twilio({"To": to, "From": "+15550001111", "Body": body,
+                                       "StatusCallback": cb + "?n=" + urllib.parse.quote(body)})
+            self.assertEqual(status, 201, out)
+            sids.append(out["sid"])
+        got = self.fake.wait("/webhooks/twilio/sms/status", 8)
+        final = {}
+        for req in got:
+            p = dict(form(req["raw"]))
+            if p["MessageStatus"] != "sent":
+                final[p["MessageSid"]] = (p["MessageStatus"], p.get("ErrorCode"))
+        self.assertEqual([final.get(sid) for sid in sids],
+                         [("delivered", None), ("delivered", None), ("undelivered", "30005"), ("delivered", None)])
+        self.assertEqual(self.api("GET", "/_sandbox/fail"), [], "used once")
+        # An answer rule skips too: the 2nd call is refused, the others accepted.
+        self.api("POST", "/_sandbox/fail", {"api": "twilio", "status": 500, "to": DEBTOR, "skip": 1})
+        statuses = [self.twilio({"To": DEBTOR, "From": "+15550001111", "Body": str(i)})[0] for i in range(3)]
+        self.assertEqual(statuses, [201, 500, 201])
+        self.api("POST", "/_sandbox/fail", {"api": "twilio", "status": 500, "skip": -1}, want=400)
+        self.api("POST", "/_sandbox/fail", {"api": "twilio", "status": 500, "to": "nobody"}, want=400)
+
     def test_status_webhooks_are_retried_until_accepted(self):
         answers = iter([503, 500, 200, 200, 200])
         self.fake.answer("/webhooks/whatsapp", lambda req: (next(answers, 200), "text/plain", ""))

@@ -109,12 +109,57 @@ static int sms_state(const char *status) {
     return 0; /* queued, accepted, scheduled, sending, receiving, received, ... */
 }
 
+/* What our StatusCallback URL says about the message (add_status_callback writes it). */
+typedef struct {
+    const char *outbound_id, *debtor_id; /* borrowed from the query; NULL when absent */
+    uint32_t part, parts;                /* 0, 0 when the message went out whole */
+} callback_query_t;
+
+/* A value we wrote ourselves comes back signed; still, it goes on the link and into logs and
+ * Redis keys: non-empty, short, valid UTF-8 without control characters. */
+static const char *query_id(const hilo_form_t *query, const char *name, bool *bad) {
+    const char *v = query ? hilo_form_get(query, name) : NULL;
+    if (!v) return NULL;
+    size_t n = strlen(v);
+    bool ok = n > 0 && n <= HILO_TWILIO_QUERY_ID_MAX && hilo_utf8_valid(v, n);
+    for (const unsigned char *p = (const unsigned char *)v; ok && *p; p++)
+        if (*p < 0x20 || *p == 0x7F) ok = false;
+    if (!ok) *bad = true;
+    return ok ? v : NULL;
+}
+
+/* Old callback URLs carry only "ob" (the router matches the rest by the provider id); ours
+ * carry "ob", "d" and, for a message sent in parts, "part" and "parts". A parameter that is
+ * there but malformed is refused ("bad_query") rather than half-used: a part's report read as
+ * the whole message's would settle it wrongly. */
+static int read_callback_query(const hilo_form_t *query, callback_query_t *cb, hilo_provider_error_t *e) {
+    memset(cb, 0, sizeof *cb);
+    bool bad = false;
+    cb->outbound_id = query_id(query, HILO_TWILIO_QUERY_OUTBOUND, &bad);
+    cb->debtor_id = query_id(query, HILO_TWILIO_QUERY_DEBTOR, &bad);
+    if (bad) return hilo_provider_fail(e, "bad_query", "malformed ?%s= or ?%s= in the callback URL",
+                                       HILO_TWILIO_QUERY_OUTBOUND, HILO_TWILIO_QUERY_DEBTOR);
+    const char *part = query ? hilo_form_get(query, HILO_TWILIO_QUERY_PART) : NULL;
+    const char *parts = query ? hilo_form_get(query, HILO_TWILIO_QUERY_PARTS) : NULL;
+    if (!part && !parts) return HILO_OK;
+    unsigned long k = 0, n = 0;
+    if (parse_uint(part, HILO_TWILIO_PARTS_MAX, &k) != HILO_OK || parse_uint(parts, HILO_TWILIO_PARTS_MAX, &n) != HILO_OK ||
+        k < 1 || k > n)
+        return hilo_provider_fail(e, "bad_query", "?%s= and ?%s= must be 1 <= part <= parts <= %d",
+                                  HILO_TWILIO_QUERY_PART, HILO_TWILIO_QUERY_PARTS, HILO_TWILIO_PARTS_MAX);
+    cb->part = (uint32_t)k;
+    cb->parts = (uint32_t)n;
+    return HILO_OK;
+}
+
 int hilo_twilio_sms_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
                            hilo_provider_error_t *e) {
     if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
     const char *sid = need(form, "MessageSid", e);
     const char *status = sid ? need(form, "MessageStatus", e) : NULL;
     if (!sid || !status) return HILO_ERR;
+    callback_query_t cb;
+    if (read_callback_query(query, &cb, e) != HILO_OK) return HILO_ERR;
     int state = sms_state(status);
     if (!state) return HILO_OK;
     hilo_envelope_t *env = hilo_provider_envs_add(out, HILO_CHANNEL_SMS);
@@ -125,8 +170,10 @@ int hilo_twilio_sms_status(const hilo_form_t *form, const hilo_form_t *query, hi
     hilo_delivery_t *d = hilo_provider_env_delivery(env);
     d->state = state;
     hilo_provider_set(&d->provider_message_id, sid);
-    const char *ob = query ? hilo_form_get(query, HILO_TWILIO_QUERY_OUTBOUND) : NULL;
-    if (ob && hilo_utf8_valid(ob, strlen(ob))) hilo_provider_set(&d->outbound_id, ob);
+    hilo_provider_set(&d->outbound_id, cb.outbound_id);
+    hilo_provider_set(&d->debtor_id, cb.debtor_id);
+    d->part = cb.part;
+    d->parts = cb.parts;
     const char *code = hilo_form_get(form, "ErrorCode");
     if (code && *code && strcmp(code, "0") != 0) {
         hilo_provider_set(&d->error_code, code);
@@ -274,6 +321,15 @@ size_t hilo_twilio_sms_split(const char *text, size_t max, char ***parts) {
     return n;
 }
 
+size_t hilo_twilio_sms_parts(const char *text) {
+    if (hilo_twilio_sms_chars(text) <= HILO_TWILIO_SMS_MAX) return 1;
+    char **parts = NULL;
+    size_t n = hilo_twilio_sms_split(text, HILO_TWILIO_SMS_MAX, &parts);
+    for (size_t i = 0; i < n; i++) free(parts[i]);
+    free(parts);
+    return n;
+}
+
 /* ---- REST requests --------------------------------------------------------------------------- */
 
 static void base_request(const hilo_twilio_account_t *acct, const char *resource, hilo_provider_request_t *req) {
@@ -303,15 +359,34 @@ static int add_sender(const hilo_twilio_account_t *acct, const hilo_outbound_t *
     return HILO_OK;
 }
 
-static void add_status_callback(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob,
-                                hilo_provider_buf_t *body) {
+/* Appends "?name=value" (or "&name=value" when the URL has a query already). */
+static void add_query(hilo_provider_buf_t *url, const char *name, const char *value) {
+    hilo_provider_buf_adds(url, memchr(url->data, '?', url->len) ? "&" : "?");
+    hilo_provider_buf_adds(url, name);
+    hilo_provider_buf_adds(url, "=");
+    hilo_form_encode(url, value);
+}
+
+/* The StatusCallback URL names our outbound ("ob"), so that Twilio's callbacks find it. For an
+ * SMS it also names the debtor ("d") and, when the text went out in parts, which part this call
+ * sent ("part", 1-based, of "parts"): each part has its own MessageSid and its own callbacks,
+ * which then settle that part directly, whatever order they come in (hilo_twilio_sms_status).
+ * part = 0: the message goes out whole. */
+static void add_status_callback(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, bool sms, size_t part,
+                                size_t parts, hilo_provider_buf_t *body) {
     if (!acct->status_callback || !*acct->status_callback) return;
     hilo_provider_buf_t url = HILO_PROVIDER_BUF_INIT;
     hilo_provider_buf_adds(&url, acct->status_callback);
     if (ob->outbound_id && *ob->outbound_id) {
-        hilo_provider_buf_adds(&url, strchr(acct->status_callback, '?') ? "&" HILO_TWILIO_QUERY_OUTBOUND "="
-                                                                          : "?" HILO_TWILIO_QUERY_OUTBOUND "=");
-        hilo_form_encode(&url, ob->outbound_id);
+        add_query(&url, HILO_TWILIO_QUERY_OUTBOUND, ob->outbound_id);
+        if (sms && ob->debtor_id && *ob->debtor_id) add_query(&url, HILO_TWILIO_QUERY_DEBTOR, ob->debtor_id);
+        if (sms && part > 0) {
+            char num[24];
+            snprintf(num, sizeof num, "%zu", part);
+            add_query(&url, HILO_TWILIO_QUERY_PART, num);
+            snprintf(num, sizeof num, "%zu", parts);
+            add_query(&url, HILO_TWILIO_QUERY_PARTS, num);
+        }
     }
     hilo_form_encode_pair(body, "StatusCallback", url.data);
     hilo_provider_buf_free(&url);
@@ -350,7 +425,7 @@ int hilo_twilio_build_sms(const hilo_twilio_account_t *acct, const hilo_outbound
             break;
         }
         hilo_form_encode_pair(&body, "Body", parts ? parts[i] : text);
-        add_status_callback(acct, ob, &body);
+        add_status_callback(acct, ob, true, nparts > 1 ? i + 1 : 0, nparts, &body);
         base_request(acct, "Messages", &reqs[i]);
         reqs[i].body_len = body.len;
         reqs[i].body = hilo_provider_buf_take(&body);
@@ -375,7 +450,7 @@ int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outboun
         return HILO_ERR;
     }
     hilo_form_encode_pair(&body, "Twiml", twiml);
-    add_status_callback(acct, ob, &body);
+    add_status_callback(acct, ob, false, 0, 0, &body);
     base_request(acct, "Calls", req);
     req->body_len = body.len;
     req->body = hilo_provider_buf_take(&body);

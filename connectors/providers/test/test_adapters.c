@@ -263,6 +263,21 @@ static void test_sms(void **state) {
     req.query = "ob=ob-8"; /* the same signature over another URL */
     req.uri = "/webhooks/twilio/sms/status?ob=ob-8";
     expect_403(&a, req);
+    /* A part's callback names the debtor and the part: it settles without the provider id. */
+    handle_signed(&a, 1, "/webhooks/twilio/sms/status", "ob=ob-7&d=D-1001&part=2&parts=2", st, &out);
+    assert_int_equal(out.answer, HILO_ANSWER_AFTER_ACK);
+    e = envelope(&out, 0);
+    assert_string_equal(e->delivery->outbound_id, "ob-7");
+    assert_string_equal(e->delivery->debtor_id, "D-1001");
+    assert_int_equal(e->delivery->part, 2);
+    assert_int_equal(e->delivery->parts, 2);
+    hilo__link__v1__envelope__free_unpacked(e, NULL);
+    hilo_webhook_result_release(&out);
+    handle_signed(&a, 1, "/webhooks/twilio/sms/status", "ob=ob-7&d=D-1001&part=3&parts=2", st, &out);
+    assert_int_equal(out.answer, HILO_ANSWER_NOW);
+    assert_int_equal(out.response.status, 400);
+    assert_int_equal(out.n_envelopes, 0);
+    hilo_webhook_result_release(&out);
 
     /* Send plan: 2000 characters → two calls (max_parts = 2); 4000 → refused. */
     char *text = malloc(4001);
@@ -281,7 +296,8 @@ static void test_sms(void **state) {
     assert_string_equal(plan.calls[0].headers[0], "Authorization: Basic QUMxMjM6MTIzNDU="); /* AC123:12345 */
     assert_string_equal(plan.calls[0].headers[1], "Content-Type: application/x-www-form-urlencoded");
     assert_non_null(strstr(plan.calls[0].body, "StatusCallback=https%3A%2F%2Fhilo.example.com%2Fwebhooks%2Ftwilio%2Fsms"
-                                               "%2Fstatus%3Fob%3Dob-2"));
+                                               "%2Fstatus%3Fob%3Dob-2%26part%3D1%26parts%3D2"));
+    assert_non_null(strstr(plan.calls[1].body, "%2Fstatus%3Fob%3Dob-2%26part%3D2%26parts%3D2"));
     assert_string_equal(plan.rate_key, "+18005551212");
     hilo_send_plan_release(&plan);
     text[2000] = 'a';

@@ -458,9 +458,161 @@ static void test_build_sms_1600(void **state) {
     free(huge);
 }
 
+/* ---- multi-part SMS: every part's callback names its message, debtor and part --------------- */
+
+/* The StatusCallback URL of request i, decoded from the form body (owned by the caller). */
+static char *callback_of(const hilo_provider_request_t *req) {
+    char err[64];
+    hilo_form_t *f = hilo_form_parse(req->body, req->body_len, err, sizeof err);
+    assert_non_null(f);
+    const char *cb = hilo_form_get(f, "StatusCallback");
+    assert_non_null(cb);
+    char *out = strdup(cb);
+    hilo_form_destroy(&f);
+    return out;
+}
+
+/* Runs a status callback for `cb` (the URL we built) through hilo_twilio_sms_status. */
+static hilo_delivery_t *status_via(const char *cb, const char *status, hilo_provider_envs_t *envs) {
+    const char *q = strchr(cb, '?');
+    hilo_form_t *query = form(q ? q + 1 : "");
+    char body[256];
+    snprintf(body, sizeof body, "MessageSid=SM77&MessageStatus=%s&To=%%2B14158675309&From=%%2B18005551212%s", status,
+             strcmp(status, "undelivered") == 0 ? "&ErrorCode=30003" : "");
+    hilo_form_t *f = form(body);
+    hilo_provider_error_t e;
+    assert_int_equal(hilo_twilio_sms_status(f, query, envs, &e), HILO_OK);
+    hilo_form_destroy(&f);
+    hilo_form_destroy(&query);
+    assert_int_equal(envs->count, 1);
+    return envs->items[0]->delivery;
+}
+
+static void test_sms_parts_callbacks(void **state) {
+    hilo_outbound_t ob = HILO_OUTBOUND_INIT;
+    ob.outbound_id = "1764000000000-ab12";
+    ob.debtor_id = "D-1001";
+    ob.to = "+14158675309";
+    hilo_provider_request_t reqs[8];
+    size_t n = 0;
+    hilo_provider_error_t e;
+
+    /* One part: ob and d, no part numbers. */
+    ob.text = "hola";
+    assert_int_equal(hilo_twilio_build_sms(&ACCT, &ob, reqs, 8, &n, &e), HILO_OK);
+    assert_int_equal(n, 1);
+    char *cb = callback_of(&reqs[0]);
+    assert_string_equal(cb, "https://hilo.example.com/webhooks/twilio/sms/status?ob=1764000000000-ab12&d=D-1001");
+    hilo_provider_envs_t envs = HILO_PROVIDER_ENVS_INIT;
+    hilo_delivery_t *d = status_via(cb, "delivered", &envs);
+    assert_string_equal(d->outbound_id, "1764000000000-ab12");
+    assert_string_equal(d->debtor_id, "D-1001");
+    assert_int_equal(d->part, 0);
+    assert_int_equal(d->parts, 0);
+    hilo_provider_envs_clear(&envs);
+    free(cb);
+    hilo_provider_request_clear(&reqs[0]);
+
+    /* 2000 characters: two calls, each naming its part; a debtor id that needs encoding. */
+    char *text = malloc(2001);
+    for (int i = 0; i < 2000; i++) text[i] = i % 10 == 9 ? ' ' : 'a';
+    text[2000] = '\0';
+    ob.text = text;
+    ob.debtor_id = "u:+14158675309";
+    assert_int_equal(hilo_twilio_build_sms(&ACCT, &ob, reqs, 8, &n, &e), HILO_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        cb = callback_of(&reqs[i]);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "https://hilo.example.com/webhooks/twilio/sms/status?ob=1764000000000-ab12&d=u%%3A%%2B14158675309"
+                 "&part=%zu&parts=2", i + 1);
+        assert_string_equal(cb, want);
+        d = status_via(cb, i == 1 ? "undelivered" : "delivered", &envs);
+        assert_string_equal(d->outbound_id, "1764000000000-ab12");
+        assert_string_equal(d->debtor_id, "u:+14158675309");
+        assert_int_equal(d->part, i + 1);
+        assert_int_equal(d->parts, 2);
+        assert_int_equal(d->state, i == 1 ? HILO_DELIVERY_FAILED : HILO_DELIVERY_DELIVERED);
+        if (i == 1) assert_string_equal(d->error_code, "30003");
+        hilo_provider_envs_clear(&envs);
+        free(cb);
+        hilo_provider_request_clear(&reqs[i]);
+    }
+
+    /* A configured callback URL with a query of its own: ours follows with '&'. */
+    hilo_twilio_account_t q = ACCT;
+    q.status_callback = "https://hilo.example.com/webhooks/twilio/sms/status?tenant=7";
+    assert_int_equal(hilo_twilio_build_sms(&q, &ob, reqs, 8, &n, &e), HILO_OK);
+    cb = callback_of(&reqs[1]);
+    assert_string_equal(cb, "https://hilo.example.com/webhooks/twilio/sms/status?tenant=7&ob=1764000000000-ab12"
+                            "&d=u%3A%2B14158675309&part=2&parts=2");
+    free(cb);
+    for (size_t i = 0; i < n; i++) hilo_provider_request_clear(&reqs[i]);
+
+    /* No outbound id (nothing to settle): no parameters at all. */
+    ob.outbound_id = "";
+    assert_int_equal(hilo_twilio_build_sms(&ACCT, &ob, reqs, 8, &n, &e), HILO_OK);
+    cb = callback_of(&reqs[0]);
+    assert_string_equal(cb, "https://hilo.example.com/webhooks/twilio/sms/status");
+    free(cb);
+    for (size_t i = 0; i < n; i++) hilo_provider_request_clear(&reqs[i]);
+    free(text);
+
+    /* Reading back: the old "?ob=" only form still gives the outbound id alone (the router then
+     * matches by provider id); malformed parameters are refused, never half-used. */
+    d = status_via("x?ob=ob-42", "sent", &envs);
+    assert_string_equal(d->outbound_id, "ob-42");
+    assert_string_equal(d->debtor_id, "");
+    assert_int_equal(d->part, 0);
+    hilo_provider_envs_clear(&envs);
+    static const char *const bad[] = {
+        "ob=o&d=D1&part=3&parts=2", "ob=o&d=D1&part=0&parts=2", "ob=o&d=D1&part=1", "ob=o&d=D1&parts=2",
+        "ob=o&d=D1&part=1&parts=101", "ob=o&d=D1&part=x&parts=2", "ob=o&d=D1&part=-1&parts=2",
+        "ob=o&d=D1&part=1&parts=2%20", "ob=o&d=%01D1", "ob=o%7F&d=D1", "ob=o&d=%C3", "ob=&d=D1", "ob=o&d=",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        hilo_form_t *query = form(bad[i]);
+        hilo_form_t *f = form("MessageSid=SM77&MessageStatus=delivered");
+        expect_fail(hilo_twilio_sms_status(f, query, &envs, &e), &e, "bad_query", &envs);
+        hilo_form_destroy(&f);
+        hilo_form_destroy(&query);
+    }
+    char longid[HILO_TWILIO_QUERY_ID_MAX + 8];
+    snprintf(longid, sizeof longid, "ob=");
+    memset(longid + 3, 'o', HILO_TWILIO_QUERY_ID_MAX + 1);
+    longid[HILO_TWILIO_QUERY_ID_MAX + 4] = '\0';
+    hilo_form_t *query = form(longid);
+    hilo_form_t *f = form("MessageSid=SM77&MessageStatus=delivered");
+    expect_fail(hilo_twilio_sms_status(f, query, &envs, &e), &e, "bad_query", &envs);
+    hilo_form_destroy(&f);
+    hilo_form_destroy(&query);
+
+    /* What `hilo send` counts: the parts hilo_twilio_build_sms makes. */
+    assert_int_equal(hilo_twilio_sms_parts("hola"), 1);
+    char *big = malloc(4802);
+    for (int i = 0; i < 4800; i++) big[i] = i % 10 == 9 ? ' ' : 'a';
+    big[1600] = '\0';
+    assert_int_equal(hilo_twilio_sms_parts(big), 1);
+    big[1600] = 'a';
+    big[1601] = '\0';
+    assert_int_equal(hilo_twilio_sms_parts(big), 2);
+    big[1601] = 'a';
+    big[4800] = '\0';
+    assert_int_equal(hilo_twilio_sms_parts(big), 3); /* cut at spaces: 3 × 1599, the blanks dropped */
+    big[4800] = 'a';
+    big[4801] = '\0';
+    assert_int_equal(hilo_twilio_sms_parts(big), 4); /* one character more: a fourth part */
+    memset(big, ' ', 2000);
+    big[2000] = '\0';
+    assert_int_equal(hilo_twilio_sms_parts(big), 0);
+    free(big);
+}
+
 static void test_build_call(void **state) {
     hilo_outbound_t ob = HILO_OUTBOUND_INIT;
     ob.outbound_id = "ob-3";
+    ob.debtor_id = "D-1001"; /* calls keep "?ob=" only: their status callbacks settle no message */
     ob.to = "+14158675309";
     hilo_provider_request_t req;
     hilo_provider_error_t e;
@@ -522,6 +674,7 @@ int main(void) {
         cmocka_unit_test(test_sms_chars_and_split),
         cmocka_unit_test(test_build_sms),
         cmocka_unit_test(test_build_sms_1600),
+        cmocka_unit_test(test_sms_parts_callbacks),
         cmocka_unit_test(test_build_call),
         cmocka_unit_test(test_send_results),
     };

@@ -61,6 +61,20 @@ static void test_summaries(void **state) {
     char *d = hilo_history_delivery("{\"state\":\"failed\",\"rank\":4,\"error_code\":\"131026\",\"error\":\"Undeliverable\"}");
     assert_string_equal(d, "failed: 131026 Undeliverable");
     free(d);
+    /* A message sent in parts: which part failed, else how far each part got. */
+    d = hilo_history_delivery("{\"state\":\"failed\",\"rank\":4,\"parts\":2,\"failed_part\":2,"
+                              "\"error_code\":\"30003\",\"error\":\"Unreachable destination handset\","
+                              "\"part_states\":{\"1\":{\"state\":\"delivered\",\"rank\":2},"
+                              "\"2\":{\"state\":\"failed\",\"rank\":4}}}");
+    assert_string_equal(d, "failed (part 2 of 2: 30003 Unreachable destination handset)");
+    free(d);
+    d = hilo_history_delivery("{\"state\":\"sent\",\"rank\":1,\"parts\":3,\"part_states\":"
+                              "{\"1\":{\"state\":\"delivered\",\"rank\":2},\"3\":{\"state\":\"sent\",\"rank\":1}}}");
+    assert_string_equal(d, "sent (3 parts: 1 delivered, 3 sent)");
+    free(d);
+    d = hilo_history_delivery("{\"state\":\"sent\",\"rank\":1,\"parts\":2}"); /* no part reported yet */
+    assert_string_equal(d, "sent");
+    free(d);
     assert_null(hilo_history_delivery("not json"));
 }
 

@@ -16,6 +16,11 @@
 #define HILO_TWILIO_SMS_MAX 1600      /* Body limit of one Messages.json call, in characters */
 #define HILO_TWILIO_MAX_MEDIA 10      /* MMS attachments Twilio delivers (NumMedia ≤ 10) */
 #define HILO_TWILIO_QUERY_OUTBOUND "ob" /* StatusCallback query parameter naming our outbound */
+#define HILO_TWILIO_QUERY_DEBTOR "d"    /* ... its debtor (Outbound.debtor_id; SMS) */
+#define HILO_TWILIO_QUERY_PART "part"   /* ... which part of a multi-part SMS, 1-based */
+#define HILO_TWILIO_QUERY_PARTS "parts" /* ... how many parts that SMS has */
+#define HILO_TWILIO_QUERY_ID_MAX 200    /* longest "ob" / "d" value read back */
+#define HILO_TWILIO_PARTS_MAX 100       /* largest "part" / "parts" read back */
 #define HILO_TWILIO_QUERY_TURN "turn" /* gather action query parameter naming the voice turn */
 
 /* The account and sender an outbound goes out with. Strings are borrowed. */
@@ -43,8 +48,12 @@ int hilo_twilio_sms_inbound(const hilo_form_t *form, hilo_provider_envs_t *out, 
  * DELIVERED, read → READ, undelivered / failed / canceled → FAILED (with ErrorCode and a short
  * text for well-known codes); queued, accepted, scheduled, sending and any other status add no
  * envelope (the runtime reports SENT from the API's answer already). The envelope's
- * provider_message_id is "<MessageSid>:<status>"; `query` (the callback URL's query, may be
- * NULL) gives outbound_id from its "ob" parameter, which hilo_twilio_build_sms puts there. */
+ * provider_message_id is "<MessageSid>:<status>". `query` (the callback URL's query, may be
+ * NULL) is what hilo_twilio_build_sms put there: "ob" → outbound_id, "d" → debtor_id, "part"
+ * and "parts" → part, parts (a report about that part alone). A URL with "ob" only (older
+ * ones) gives outbound_id only: the router then matches the report by its provider id. Any of
+ * the four present but malformed (empty, over HILO_TWILIO_QUERY_ID_MAX bytes, not UTF-8, a
+ * control character; not 1 <= part <= parts <= HILO_TWILIO_PARTS_MAX) is "bad_query". */
 int hilo_twilio_sms_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
                            hilo_provider_error_t *e);
 
@@ -82,14 +91,22 @@ size_t hilo_twilio_sms_chars(const char *s);
  * array of malloc'd strings in *parts. */
 size_t hilo_twilio_sms_split(const char *text, size_t max, char ***parts);
 
+/* How many Messages.json calls `text` (valid UTF-8) becomes: 1 up to 1600 characters, else
+ * the parts hilo_twilio_sms_split cuts it into (0 when it is all whitespace). What `hilo send`
+ * checks against the SMS connector's max_parts before committing a message. */
+size_t hilo_twilio_sms_parts(const char *text);
+
 /* One Messages.json call per part: POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json,
- * basic auth, form To, From (or MessagingServiceSid), Body, StatusCallback (with "?ob=<id>").
+ * basic auth, form To, From (or MessagingServiceSid), Body, StatusCallback with
+ * "?ob=<outbound id>&d=<debtor id>" (d when ob->debtor_id is set) and, when the text is sent in
+ * n > 1 parts, "&part=<i>&parts=<n>" on part i's call (docs/providers.md).
  * Longer than 1600: split into at most acct->max_parts parts, else refused "too_long".
  * Fills reqs[0..*n); returns HILO_OK, or HILO_ERR with `e` (nothing to free then). */
 int hilo_twilio_build_sms(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, hilo_provider_request_t *reqs,
                           size_t max_reqs, size_t *n, hilo_provider_error_t *e);
 
-/* Places a call running `twiml`: POST …/Calls.json with To, From, Twiml, StatusCallback. */
+/* Places a call running `twiml`: POST …/Calls.json with To, From, Twiml, StatusCallback
+ * ("?ob=<outbound id>" only). */
 int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
                            hilo_provider_request_t *req, hilo_provider_error_t *e);
 
