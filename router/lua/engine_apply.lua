@@ -5,22 +5,41 @@
 -- KEYS[4] hilo:{d:ID}:audit   KEYS[5] hilo:{d:ID}:promises
 -- KEYS[6] hilo:outbox:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
 -- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due
+-- KEYS[10] hilo:{d:ID}:turnq   KEYS[11] hilo:{d:ID}:turns (the debtor's pending turns)
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
 --   {"debtor":id,"now":ms,"dispatch_ms":real ms (dispatch index score),"hist_max":n,
 --    "set":{field:value}, "del":[field],
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0"}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
---    "queue":{"skill":s,"score":n}}
+--    "queue":{"skill":s,"score":n}, "turn":key}
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
--- engine reads it again and re-runs the turn). Keys 6-9 are global (see docs/architecture.md
--- on Redis Cluster).
+-- engine reads it again and re-runs the turn); {2, current rev} when the turn is no longer
+-- pending (applied already, by this router or another: nothing is written again); {3, key of
+-- the oldest pending turn} when an older turn of the debtor is still pending (the engine applies
+-- that one first: a debtor's turns take effect in the order their messages were committed).
+-- Applying removes the turn from the pending ones in the same step as its effects, so a turn
+-- takes effect exactly once (docs/architecture.md, "Durable turns"). Keys 6-9 are global (see
+-- docs/architecture.md on Redis Cluster).
 -- @include conv_rev.lua
 local e = cjson.decode(ARGV[2])
 local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
+if e.turn then
+  if redis.call('HEXISTS', KEYS[11], e.turn) == 0 then
+    return {2, rev}
+  end
+  local head = redis.call('ZRANGE', KEYS[10], 0, 0)[1]
+  if head and head ~= e.turn then
+    return {3, head}
+  end
+end
 if rev ~= conv_rev_value(ARGV[1]) then
   return {0, rev}
+end
+if e.turn then
+  redis.call('ZREM', KEYS[10], e.turn)
+  redis.call('HDEL', KEYS[11], e.turn)
 end
 local now = e.now
 for f, v in pairs(e.set or {}) do

@@ -1,6 +1,7 @@
 /* keys.c — Redis key names. */
 #include "hilo/keys.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,16 @@ int hilo_key_outbox_attempts(char *buf, size_t n, const char *channel) {
 
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id) {
     return fit(snprintf(buf, n, "hilo:pmid:%s:%s", channel, provider_id), n);
+}
+
+int hilo_turn_partition(const char *debtor_id) {
+    uint32_t h = 2166136261u;
+    for (const char *c = debtor_id; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    return (int)(h % HILO_TURN_PARTITIONS);
+}
+
+int hilo_key_turn_index(char *buf, size_t n, int partition) {
+    return fit(snprintf(buf, n, "hilo:{p:%d}:turns", partition), n);
 }
 
 bool hilo_debtor_id_valid(const char *id) {

@@ -57,6 +57,7 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_ENGINE_APPLY: return hilo_script_engine_apply;
     case HILO_SCRIPT_FREQ_CAP: return hilo_script_freq_cap;
     case HILO_SCRIPT_PROMISE_BREAK: return hilo_script_promise_break;
+    case HILO_SCRIPT_TURN_CLAIM: return hilo_script_turn_claim;
     default: return NULL;
     }
 }

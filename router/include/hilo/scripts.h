@@ -11,5 +11,6 @@ extern const char hilo_script_engine_apply[];    /* one conversation turn's effe
 extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */
 extern const char hilo_script_payment_apply[];   /* imported payment: dedupe, keep promises it covers */
 extern const char hilo_script_promise_break[];   /* a due promise still pending becomes broken */
+extern const char hilo_script_turn_claim[];      /* lease due entries of the pending-turns index */
 
 #endif
