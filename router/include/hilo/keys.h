@@ -29,7 +29,7 @@
  * (router/src/identity_cache.c) and hear of every change to this prefix. */
 #define HILO_KEY_ADDR_PREFIX "hilo:addr:"
 
-/* STRING Unix ms: "now" for the gate, the engine, the promise sweeper and inbound commits while
+/* STRING Unix ms: "now" for the gate, the engine, the promise and turn sweepers and inbound commits while
  * [engine] test_clock is on (tests only; docs/operations.md). */
 #define HILO_KEY_TEST_CLOCK "hilo:test:now_ms"
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
