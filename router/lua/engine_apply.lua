@@ -30,6 +30,12 @@ if e.turn then
     return {2, rev}
   end
   local head = redis.call('ZRANGE', KEYS[10], 0, 0)[1]
+  -- An order entry without its record (only a hand edit makes one) is dropped: it would hold
+  -- back every later turn of the debtor, and there is nothing to apply for it.
+  while head and head ~= e.turn and redis.call('HEXISTS', KEYS[11], head) == 0 do
+    redis.call('ZREM', KEYS[10], head)
+    head = redis.call('ZRANGE', KEYS[10], 0, 0)[1]
+  end
   if head and head ~= e.turn then
     return {3, head}
   end
