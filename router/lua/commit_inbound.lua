@@ -1,12 +1,18 @@
 -- commit_inbound.lua — a batch of inbound messages, each committed to its debtor's keys.
 -- The router gathers the envelopes whose identity came back in one loop turn (at most
 -- [router] commit_batch_max) and commits them with one call; message i (from 0) uses
---   KEYS[4i+1] hilo:{d:ID}:conv   KEYS[4i+2] hilo:{d:ID}:hist   KEYS[4i+3] hilo:{d:ID}:seen
---   KEYS[4i+4] hilo:{d:ID}:audit
---   ARGV[4+5i] dedupe member "<channel>:<provider_message_id>"   ARGV[5+5i] history item (JSON)
---   ARGV[6+5i] channel name   ARGV[7+5i] debtor's address on that channel
---   ARGV[8+5i] "1" when the sender is an unidentified contact
+--   KEYS[6i+1] hilo:{d:ID}:conv   KEYS[6i+2] hilo:{d:ID}:hist   KEYS[6i+3] hilo:{d:ID}:seen
+--   KEYS[6i+4] hilo:{d:ID}:audit  KEYS[6i+5] hilo:{d:ID}:turnq  KEYS[6i+6] hilo:{d:ID}:turns
+--   ARGV[4+7i] dedupe member "<channel>:<provider_message_id>"   ARGV[5+7i] history item (JSON)
+--   ARGV[6+7i] channel name   ARGV[7+7i] debtor's address on that channel
+--   ARGV[8+7i] "1" when the sender is an unidentified contact
+--   ARGV[9+7i] the engine turn's key ("" = no turn: the engine is off)
+--   ARGV[10+7i] the envelope's Frame (serialized), for the turn's record
 -- and all share ARGV[1] now (Unix ms), ARGV[2] history cap (entries), ARGV[3] dedupe window (ms).
+-- A stored message with a turn key also records its engine turn, pending, in the same step
+-- (docs/architecture.md, "Durable turns"): turnq orders the debtor's pending turns (the new
+-- one after the last), turns holds "<now>|<history id>|<unidentified>|<address>|<Frame>".
+-- engine_apply.lua removes both when it applies the turn's effects.
 -- Returns {status, stream id} per message, flattened: status 0 = stored, 1 = duplicate
 -- (nothing written, id ""), 2 = stored in a conversation an agent had closed (the router then
 -- runs reopen.lua for it: docs/console-protocol.md, "Reopen").
@@ -24,9 +30,9 @@ local PRUNE_EVERY = 32
 -- costs more than the command it feeds.
 local now, cap = ARGV[1], ARGV[2]
 local out = {}
-for i = 0, #KEYS / 4 - 1 do
-  local kconv, khist, kseen, kaudit = KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4]
-  local a = 3 + 5 * i
+for i = 0, #KEYS / 6 - 1 do
+  local kconv, khist, kseen, kaudit = KEYS[6 * i + 1], KEYS[6 * i + 2], KEYS[6 * i + 3], KEYS[6 * i + 4]
+  local a = 3 + 7 * i
   local ref, item, ch, addr = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   -- NX: the first sighting's time is kept; 0 added = seen before.
   if redis.call('ZADD', kseen, 'NX', now, ref) == 0 then
@@ -58,6 +64,13 @@ for i = 0, #KEYS / 4 - 1 do
     -- The conversation's creation fields on its first inbound (unless an outbound created it).
     if n == 1 and not f[5] then
       redis.call('HSET', kconv, 'created_ms', now, 'state', 'open', 'unidentified', ARGV[a + 5])
+    end
+    local turn = ARGV[a + 6]
+    if turn ~= '' then
+      local last = redis.call('ZRANGE', KEYS[6 * i + 5], -1, -1, 'WITHSCORES')
+      local order = (tonumber(last[2]) or 0) + 1
+      redis.call('ZADD', KEYS[6 * i + 5], string.format('%d', order), turn)
+      redis.call('HSET', KEYS[6 * i + 6], turn, now .. '|' .. id .. '|' .. ARGV[a + 5] .. '|' .. addr .. '|' .. ARGV[a + 7])
     end
     if n % PRUNE_EVERY == 0 then
       redis.call('ZREMRANGEBYSCORE', kseen, '-inf', string.format('%d', tonumber(now) - tonumber(ARGV[3])))

@@ -4,7 +4,9 @@
 -- KEYS[1] hilo:{d:ID}:conv    KEYS[2] hilo:{d:ID}:hist    KEYS[3] hilo:{d:ID}:out
 -- KEYS[4] hilo:{d:ID}:audit   KEYS[5] hilo:{d:ID}:promises
 -- KEYS[6] hilo:{d:ID}:oq:<channel of the replies>   KEYS[7] hilo:queue:<skill> (any key when not
--- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due   KEYS[10] hilo:{d:ID}:odisp
+-- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due
+-- KEYS[10] hilo:{d:ID}:turnq   KEYS[11] hilo:{d:ID}:turns (the debtor's pending turns)
+-- KEYS[12] hilo:{d:ID}:odisp
 -- (the router marks the debtor in the partitioned dispatch index before this: lib/outbox.lua)
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
@@ -12,17 +14,41 @@
 --    "set":{field:value}, "del":[field],
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0","disp":json}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
---    "queue":{"skill":s,"score":n}}
+--    "queue":{"skill":s,"score":n}, "turn":key}
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
--- engine reads it again and re-runs the turn). Keys 7-9 are global (see docs/architecture.md
--- on Redis Cluster).
+-- engine reads it again and re-runs the turn); {2, current rev} when the turn is no longer
+-- pending (applied already, by this router or another: nothing is written again); {3, key of
+-- the oldest pending turn} when an older turn of the debtor is still pending (the engine applies
+-- that one first: a debtor's turns take effect in the order their messages were committed).
+-- Applying removes the turn from the pending ones in the same step as its effects, so a turn
+-- takes effect exactly once (docs/architecture.md, "Durable turns"). Keys 7-9 are global (see
+-- docs/architecture.md on Redis Cluster).
 -- @include conv_rev.lua
 -- @include outbox.lua
 local e = cjson.decode(ARGV[2])
 local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
+if e.turn then
+  if redis.call('HEXISTS', KEYS[11], e.turn) == 0 then
+    return {2, rev}
+  end
+  local head = redis.call('ZRANGE', KEYS[10], 0, 0)[1]
+  -- An order entry without its record (only a hand edit makes one) is dropped: it would hold
+  -- back every later turn of the debtor, and there is nothing to apply for it.
+  while head and head ~= e.turn and redis.call('HEXISTS', KEYS[11], head) == 0 do
+    redis.call('ZREM', KEYS[10], head)
+    head = redis.call('ZRANGE', KEYS[10], 0, 0)[1]
+  end
+  if head and head ~= e.turn then
+    return {3, head}
+  end
+end
 if rev ~= conv_rev_value(ARGV[1]) then
   return {0, rev}
+end
+if e.turn then
+  redis.call('ZREM', KEYS[10], e.turn)
+  redis.call('HDEL', KEYS[11], e.turn)
 end
 local now = e.now
 for f, v in pairs(e.set or {}) do
@@ -35,7 +61,7 @@ redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'updated_ms', n
 for i, ob in ipairs(e.outbound or {}) do
   local hid = redis.call('XADD', KEYS[2], 'MAXLEN', e.hist_max, '*', 'j', ob.item)
   if ob.dispatch == '1' then
-    outbox_enqueue(KEYS[1], KEYS[3], KEYS[6], KEYS[10], ob.oid, ARGV[2 + i], ob.disp)
+    outbox_enqueue(KEYS[1], KEYS[3], KEYS[6], KEYS[12], ob.oid, ARGV[2 + i], ob.disp)
   elseif ob.pending == '1' then
     redis.call('HSET', KEYS[3], ob.oid, ARGV[2 + i])
   end

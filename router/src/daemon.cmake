@@ -12,6 +12,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
   ${CMAKE_CURRENT_LIST_DIR}/promise_ledger.c
   ${CMAKE_CURRENT_LIST_DIR}/promises.c
+  ${CMAKE_CURRENT_LIST_DIR}/turns.c
   ${CMAKE_CURRENT_LIST_DIR}/clock_check.c
   ${CMAKE_CURRENT_LIST_DIR}/http.c
   ${CMAKE_CURRENT_LIST_DIR}/console/console.c

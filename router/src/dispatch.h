@@ -21,6 +21,10 @@ void hilo_dispatch_kick(hilo_dispatch_t *self, int channel);
 /* Looks at one debtor's queue on `channel` now (something was just committed or settled). */
 void hilo_dispatch_kick_debtor(hilo_dispatch_t *self, int channel, const char *debtor);
 
+/* Moves the messages of the dispatch index older routers kept (hilo:outbox:<channel>) to their
+ * debtors' queues; run whenever Redis becomes ready (a no-op once the old index is empty). */
+void hilo_dispatch_migrate(hilo_dispatch_t *self);
+
 /* SIGHUP: reads the compliance rule packs again. 0, or -1 with err set (the old ones stay). */
 int hilo_dispatch_reload_gate(hilo_dispatch_t *self, char *err, size_t errlen);
 /* The gate the dispatcher decides with (NULL when the rule packs could not be read). */

@@ -1,4 +1,9 @@
-/* engine.c — one conversation turn: load, decide (keywords, bot), gate, apply, answer. */
+/* engine.c — one conversation turn: load, decide (keywords, bot), gate, apply, answer.
+ * Turns are durable (docs/architecture.md, "Durable turns"): commit_inbound.lua records each
+ * one pending with its message, engine_apply.lua applies its effects and removes it in one
+ * step, and a turn that cannot be applied now (Redis error, NOSCRIPT, the conversation
+ * changing under it) is tried again with bounded backoff, then left pending for the sweep
+ * (turns.c), which hands it back here (hilo_engine_resume) on any router. */
 #include "engine.h"
 
 #include <jansson.h>
@@ -18,8 +23,16 @@
 #include "hilo/optout.h"
 #include "hilo/outbound_record.h"
 #include "hilo/tz.h"
+#include "turns.h"
 
-#define MAX_TRIES 5          /* re-runs of a turn when the conversation moved on meanwhile */
+/* A turn that fails (Redis error, NOSCRIPT, the conversation moved on) is tried again after
+ * 0, 25, 50, ... ms, doubling up to RETRY_MAX_MS, at most MAX_ATTEMPTS times (about 9 s in
+ * all); then it is left pending and a sweep resumes it ([engine] turn_resume_ms after its
+ * commit, on whichever router sweeps first). Bounded so that a fault that lasts costs a few
+ * commands a second, not a busy loop, and the router's other debtors go on. */
+#define MAX_ATTEMPTS 12
+#define RETRY_MIN_MS 25
+#define RETRY_MAX_MS 2000
 #define MAX_REPLIES 8        /* replies one turn may send */
 #define PRIORITY_MINUTE_MS 60000 /* one priority point = one minute of waiting in the queue */
 
@@ -33,6 +46,7 @@ typedef struct turn turn_t;
  * rare and the state stays consistent. */
 typedef struct busy {
     char debtor[HILO_DEBTOR_ID_MAX + 32];
+    turn_t *running;                     /* the turn in progress (maybe waiting for a retry) */
     turn_t *waiting_head, *waiting_tail; /* queued turns, oldest first */
     struct busy *next;                   /* bucket chain */
 } busy_t;
@@ -43,6 +57,8 @@ struct hilo_engine {
     hilo_compliance_t *gate;
     hilo_tzdb_t *tz;                /* for the debtor's "today" */
     busy_t *busy[BUSY_BUCKETS];     /* debtors with a turn running */
+    uv_timer_t retry_timer;         /* fires at the earliest retry */
+    turn_t *retries;                /* turns waiting for their retry, unordered */
 };
 
 /* A hash read with HGETALL, copied out of the reply (replies die with their callback). */
@@ -65,9 +81,19 @@ struct turn {
     char debtor[HILO_DEBTOR_ID_MAX + 32];
     char addr[24];                      /* the debtor's address (E.164) */
     bool unidentified;
-    int tries;
+    char turn[HILO_TURN_KEY_MAX];       /* the turn's key among the debtor's pending turns */
+    int64_t in_ms;                      /* when its message was committed (the engine's clock) */
+    bool live;                          /* the envelope came in now: its connector may wait for a voice answer */
+    bool stored;                        /* resumed: the envelope comes from the pending record */
+    bool dropped;                       /* the pending record is unreadable: applied as a removal */
+    int attempts;                       /* failed tries so far */
     int waiting;                        /* load replies outstanding */
     bool load_failed;
+    bool pending;                       /* the load found the turn still pending */
+    char *record;                       /* stored: the pending record read (malloc'd) */
+    size_t record_len;
+    uint64_t retry_at;                  /* uv_now() of the next try, while on the retry list */
+    turn_t *next_retry;
     fields_t debtor_f, conv_f;
     int64_t now_ms;
     /* decision */
@@ -118,6 +144,7 @@ static void turn_free(turn_t *t) {
     fields_free(&t->debtor_f);
     fields_free(&t->conv_f);
     hilo_frame_free(&t->frame);
+    free(t->record);
     free(t);
 }
 
@@ -131,13 +158,16 @@ static busy_t **busy_slot(hilo_engine_t *eng, const char *debtor) {
     return pp; /* points at the entry, or at the NULL where it would go */
 }
 
-/* The turn is over (done or given up): free it and start the debtor's next turn, if any. */
+/* The turn is over here (applied, found applied, or left pending for a sweep): free it and
+ * start the debtor's next turn, if any. */
 static void turn_end(turn_t *t) {
     hilo_engine_t *eng = t->eng;
     busy_t **pp = busy_slot(eng, t->debtor);
     turn_free(t);
     busy_t *b = *pp;
-    if (!b || eng->ctx->closing) return; /* destroy frees what still waits */
+    if (!b) return;
+    b->running = NULL;
+    if (eng->ctx->closing) return; /* destroy frees what still waits */
     turn_t *next = b->waiting_head;
     if (!next) {
         *pp = b->next;
@@ -146,7 +176,136 @@ static void turn_end(turn_t *t) {
     }
     b->waiting_head = next->next_waiting;
     if (!b->waiting_head) b->waiting_tail = NULL;
+    next->next_waiting = NULL;
+    b->running = next;
     load(next);
+}
+
+/* Starts `t` now, or queues it behind the debtor's turn in progress. */
+static void turn_start(hilo_engine_t *eng, turn_t *t) {
+    busy_t **pp = busy_slot(eng, t->debtor);
+    if (*pp) { /* a turn of this debtor is running: wait behind it */
+        busy_t *b = *pp;
+        if (b->waiting_tail) b->waiting_tail->next_waiting = t; else b->waiting_head = t;
+        b->waiting_tail = t;
+        return;
+    }
+    busy_t *b = hilo_xcalloc(1, sizeof *b);
+    snprintf(b->debtor, sizeof b->debtor, "%s", t->debtor);
+    b->running = t;
+    *pp = b;
+    load(t);
+}
+
+static turn_t *turn_new(hilo_engine_t *eng, const char *debtor, const char *turn) {
+    turn_t *t = hilo_xcalloc(1, sizeof *t);
+    t->eng = eng;
+    snprintf(t->debtor, sizeof t->debtor, "%s", debtor);
+    snprintf(t->turn, sizeof t->turn, "%s", turn);
+    return t;
+}
+
+/* --- retries -------------------------------------------------------------------------- */
+
+static void on_retry_timer(uv_timer_t *h);
+
+static void arm_retry_timer(hilo_engine_t *eng) {
+    if (!eng->retries) {
+        uv_timer_stop(&eng->retry_timer);
+        return;
+    }
+    uint64_t first = eng->retries->retry_at;
+    for (turn_t *r = eng->retries->next_retry; r; r = r->next_retry)
+        if (r->retry_at < first) first = r->retry_at;
+    uint64_t now = uv_now(eng->ctx->loop);
+    uv_timer_start(&eng->retry_timer, on_retry_timer, first > now ? first - now : 0, 0);
+}
+
+static void on_retry_timer(uv_timer_t *h) {
+    hilo_engine_t *eng = h->data;
+    uint64_t now = uv_now(eng->ctx->loop);
+    turn_t *due = NULL, **pp = &eng->retries;
+    while (*pp) { /* take the due ones off first: load() may put a turn back on the list */
+        turn_t *r = *pp;
+        if (r->retry_at <= now) {
+            *pp = r->next_retry;
+            r->next_retry = due;
+            due = r;
+        } else {
+            pp = &r->next_retry;
+        }
+    }
+    while (due) {
+        turn_t *r = due;
+        due = r->next_retry;
+        r->next_retry = NULL;
+        load(r);
+    }
+    arm_retry_timer(eng);
+}
+
+/* The turn is left pending in Redis: a sweep resumes it (turns.c). Nothing is lost. */
+static void defer(turn_t *t, const char *why) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    ctx->metrics.turns_deferred++;
+    hilo_log_warn("engine", "event=turn_deferred debtor=%s turn=%s attempts=%d reason=\"%s\" resume=\"sweep\"",
+                  t->debtor, t->turn, t->attempts, why);
+    turn_end(t);
+}
+
+/* The try failed (`why`): tries again later with backoff, or leaves the turn to a sweep. */
+static void retry(turn_t *t, const char *why) {
+    hilo_engine_t *eng = t->eng;
+    if (eng->ctx->closing) {
+        turn_end(t);
+        return;
+    }
+    reset_decision(t);
+    if (++t->attempts >= MAX_ATTEMPTS) {
+        defer(t, why);
+        return;
+    }
+    eng->ctx->metrics.turn_retries++;
+    uint64_t delay = 0;
+    if (t->attempts > 1) {
+        delay = (uint64_t)RETRY_MIN_MS << (t->attempts - 2 < 16 ? t->attempts - 2 : 16);
+        if (delay > RETRY_MAX_MS) delay = RETRY_MAX_MS;
+    }
+    hilo_log_info("engine", "event=turn_retry debtor=%s turn=%s attempt=%d delay_ms=%llu reason=\"%s\"", t->debtor,
+                  t->turn, t->attempts, (unsigned long long)delay, why);
+    t->retry_at = uv_now(eng->ctx->loop) + delay;
+    t->next_retry = eng->retries;
+    eng->retries = t;
+    arm_retry_timer(eng);
+}
+
+/* Another router (or this one, earlier) applied the turn already: nothing to do again. */
+static void already_applied(turn_t *t) {
+    hilo_router_ctx_t *ctx = t->eng->ctx;
+    ctx->metrics.turns_already_applied++;
+    hilo_log_info("engine", "event=turn_already_applied debtor=%s turn=%s", t->debtor, t->turn);
+    hilo_turns_unindex(ctx, t->debtor, t->turn);
+    turn_end(t);
+}
+
+/* An older turn of the debtor is still pending (`head`): it goes first, then this one again.
+ * Turns of one debtor take effect in the order their messages were committed. */
+static void yield_to(turn_t *t, const char *head) {
+    hilo_engine_t *eng = t->eng;
+    if (++t->attempts >= MAX_ATTEMPTS) {
+        defer(t, "older turns still pending");
+        return;
+    }
+    reset_decision(t);
+    busy_t *b = *busy_slot(eng, t->debtor);
+    turn_t *h = turn_new(eng, t->debtor, head);
+    h->stored = true;
+    hilo_log_info("engine", "event=turn_waits_for_older debtor=%s turn=%s older=%s", t->debtor, t->turn, head);
+    t->next_waiting = b->waiting_head; /* back at the front, behind the older one */
+    b->waiting_head = t;
+    if (!b->waiting_tail) b->waiting_tail = t;
+    b->running = h;
+    load(h);
 }
 
 /* --- effects helpers ------------------------------------------------------------------ */
@@ -215,14 +374,16 @@ static void add_reply(turn_t *t, const char *text, hilo_msg_kind_t kind, const h
     hilo_attempt_t a;
     hilo_attempt_load_facts(&a, fields_get, &t->debtor_f, &t->conv_f);
     /* This turn's own inbound is committed, but the conv fields were read after it: make
-     * sure the window check sees it even if the read raced. */
-    a.last_in_ms[e->channel] = t->now_ms;
+     * sure the window check sees it even if the read raced. Its commit time, not "now": a
+     * turn resumed late (turns.c) answers a message that old, and the gate must see that
+     * (the WhatsApp window, the hours exemption of replies). */
+    if (a.last_in_ms[e->channel] < t->in_ms) a.last_in_ms[e->channel] = t->in_ms;
     /* The gate judges the conversation as this turn leaves it: an opt-out this turn records
      * already counts (so its confirmation is allowed, and nothing else), an opt-in this turn
      * records has already lifted it. */
     char optf[32];
     snprintf(optf, sizeof optf, "optout:%s", hilo_channel_name(e->channel));
-    if (json_object_get(json_object_get(t->effects, "set"), optf)) a.optout_ms[e->channel] = t->now_ms;
+    if (json_object_get(json_object_get(t->effects, "set"), optf)) a.optout_ms[e->channel] = t->in_ms;
     size_t di;
     json_t *dv;
     json_array_foreach(json_object_get(t->effects, "del"), di, dv) {
@@ -327,7 +488,8 @@ static bool decide_keyword(turn_t *t) {
     json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
     json_object_set_new(j, "keyword", json_string(kw.keyword));
     if (kw.kind == HILO_KEYWORD_OPTOUT) {
-        set_field_ms(t, field, t->now_ms);
+        /* When the debtor said it, also when the turn is resumed late: the opt-out held from then. */
+        set_field_ms(t, field, t->in_ms);
         audit(t, "optout", j);
     } else {
         json_array_append_new(arr(t->effects, "del"), json_string(field));
@@ -423,7 +585,7 @@ static void decide_bot(turn_t *t) {
         case HILO_BOT_OPTOUT: {
             char field[32];
             snprintf(field, sizeof field, "optout:%s", hilo_channel_name(e->channel));
-            set_field_ms(t, field, t->now_ms);
+            set_field_ms(t, field, t->in_ms);
             optout = true;
             json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
             json_object_set_new(j, "keyword", json_string("(bot intent)"));
@@ -480,6 +642,13 @@ static void on_cap(redisReply *r, void *arg) {
         turn_end(t);
         return;
     }
+    /* Redis unreachable or its scripts flushed: the turn is tried again (the cap then
+     * checked), rather than its replies refused for a fault of ours. */
+    if (!r || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)) {
+        if (r) hilo_store_reset(t->eng->ctx->store, "script cache flushed");
+        retry(t, r ? "NOSCRIPT (frequency cap)" : "storage connection lost (frequency cap)");
+        return;
+    }
     reply_t *rp = &t->replies[0];
     hilo_freq_cap_verdict(r, t->frame->envelope->channel, rp->verdict.cap, &rp->verdict);
     if (!rp->verdict.allowed) {
@@ -528,8 +697,9 @@ static void decide(turn_t *t) {
     } else {
         decide_bot(t);
     }
-    t->voice_reply = e->channel == HILO_CHANNEL_VOICE && e->wants_reply;
-    /* Nobody listens to a voice reply outside a live turn (e.g. a call-end event). */
+    /* Nobody listens to a voice reply outside a live turn (e.g. a call-end event, or a turn
+     * resumed from its pending record: the call it answered is over). */
+    t->voice_reply = e->channel == HILO_CHANNEL_VOICE && e->wants_reply && t->live;
     if (t->voice_reply) make_voice_reply(t);
     if (t->nreplies && t->replies[0].verdict.cap.limit > 0) {
         hilo_freq_cap_cmd_t cmd;
@@ -556,31 +726,48 @@ static void on_applied(redisReply *r, void *arg) {
         return;
     }
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
-        hilo_log_error("engine", "event=apply_failed debtor=%s reply=\"%s\"", t->debtor,
-                       r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+        const char *why = r && r->type == REDIS_REPLY_ERROR ? r->str : r ? "unexpected reply" : "no reply";
+        hilo_log_error("engine", "event=apply_failed debtor=%s turn=%s reply=\"%s\"", t->debtor, t->turn, why);
         if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
             hilo_store_reset(ctx->store, "script cache flushed");
-        turn_end(t);
+        retry(t, r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 ? "NOSCRIPT"
+                 : r ? "apply refused" : "storage connection lost");
         return;
     }
-    if (r->element[0]->integer == 0) {
-        if (++t->tries >= MAX_TRIES) {
-            hilo_log_error("engine", "event=turn_abandoned debtor=%s reason=\"conversation kept changing\"", t->debtor);
+    switch (r->element[0]->integer) {
+    case 1:
+        hilo_turns_unindex(ctx, t->debtor, t->turn);
+        if (t->dropped) {
+            ctx->metrics.turns_dropped++;
             turn_end(t);
             return;
         }
-        reset_decision(t);
-        load(t); /* someone else changed the conversation: decide again on fresh state */
+        ctx->metrics.turns_applied++;
+        finish_turn(t);
+        return;
+    case 2:
+        already_applied(t);
+        return;
+    case 3:
+        if (r->element[1]->type == REDIS_REPLY_STRING && r->element[1]->len > 0 &&
+            r->element[1]->len < HILO_TURN_KEY_MAX) {
+            yield_to(t, r->element[1]->str);
+            return;
+        }
+        retry(t, "unexpected older turn");
+        return;
+    default:
+        retry(t, "conversation changed meanwhile"); /* decide again on fresh state */
         return;
     }
-    finish_turn(t);
 }
 
 static void apply(turn_t *t) {
     hilo_router_ctx_t *ctx = t->eng->ctx;
-    const hilo_envelope_t *e = t->frame->envelope;
     json_t *obs = arr(t->effects, "outbound");
-    const char *chname = hilo_channel_name(e->channel);
+    /* (A dropped record has no envelope and no replies: its outbox key is declared, unused.) */
+    const char *chname = hilo_channel_name(t->frame ? (int)t->frame->envelope->channel : HILO_CHANNEL_UNSPECIFIED);
+    json_object_set_new(t->effects, "turn", json_string(t->turn));
     for (size_t i = 0; i < t->nreplies; i++) {
         hilo_outbound_record_t *rec = t->replies[i].rec;
         json_t *o = json_object();
@@ -596,7 +783,7 @@ static void apply(turn_t *t) {
     }
     char *effects = json_dumps(t->effects, JSON_COMPACT);
     char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kout[HILO_KEY_MAX], kaudit[HILO_KEY_MAX], kprom[HILO_KEY_MAX],
-        koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX], kqueue[HILO_KEY_MAX];
+        koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX], kqueue[HILO_KEY_MAX], kturnq[HILO_KEY_MAX], kturns[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, t->debtor, HILO_KEY_CONV);
     hilo_key_debtor(khist, sizeof khist, t->debtor, HILO_KEY_HIST);
     hilo_key_debtor(kout, sizeof kout, t->debtor, HILO_KEY_OUT);
@@ -604,6 +791,8 @@ static void apply(turn_t *t) {
     hilo_key_debtor(kprom, sizeof kprom, t->debtor, HILO_KEY_PROMISES);
     hilo_key_debtor_channel(koq, sizeof koq, t->debtor, HILO_KEY_OQ, chname);
     hilo_key_debtor(kodisp, sizeof kodisp, t->debtor, HILO_KEY_ODISP);
+    hilo_key_debtor(kturnq, sizeof kturnq, t->debtor, HILO_KEY_TURNQ);
+    hilo_key_debtor(kturns, sizeof kturns, t->debtor, HILO_KEY_TURNS);
     if (t->nreplies && !t->voice_reply) {
         /* The mark in the dispatch index first (lib/outbox.lua): pipelined ahead of the apply. */
         int iargc;
@@ -614,11 +803,12 @@ static void apply(turn_t *t) {
     }
     json_t *q = json_object_get(t->effects, "queue");
     hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
-    const char *argv[16 + MAX_REPLIES];
-    size_t lens[16 + MAX_REPLIES];
+    const char *argv[18 + MAX_REPLIES];
+    size_t lens[18 + MAX_REPLIES];
     int argc = 0;
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "10", kconv, khist, kout,
-                           kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kodisp, t->rev, effects};
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "12", kconv, khist, kout,
+                           kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kturnq, kturns,
+                           kodisp, t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);
@@ -631,8 +821,8 @@ static void apply(turn_t *t) {
     int rc = hilo_store_argv(ctx->store, on_applied, t, argc, argv, lens);
     free(effects);
     if (rc != HILO_OK) {
-        hilo_log_warn("engine", "event=apply_unavailable debtor=%s", t->debtor);
-        turn_end(t);
+        hilo_log_warn("engine", "event=apply_unavailable debtor=%s turn=%s", t->debtor, t->turn);
+        retry(t, "storage unavailable");
     }
 }
 
@@ -684,14 +874,81 @@ static void finish_turn(turn_t *t) {
 
 /* --- load ----------------------------------------------------------------------------- */
 
+/* A resumed turn's envelope and facts, from its pending record
+ * "<in ms>|<history id>|<unidentified>|<address>|<Frame>" (commit_inbound.lua). */
+static int parse_record(turn_t *t) {
+    const char *p = t->record, *end = t->record + t->record_len;
+    const char *f[4];
+    size_t flen[4];
+    for (int i = 0; i < 4; i++) {
+        const char *bar = memchr(p, '|', (size_t)(end - p));
+        if (!bar) return HILO_ERR;
+        f[i] = p;
+        flen[i] = (size_t)(bar - p);
+        p = bar + 1;
+    }
+    if (flen[3] == 0 || flen[3] >= sizeof t->addr) return HILO_ERR;
+    t->in_ms = strtoll(f[0], NULL, 10);
+    t->unidentified = flen[2] == 1 && f[2][0] == '1';
+    memcpy(t->addr, f[3], flen[3]);
+    t->addr[flen[3]] = '\0';
+    hilo_frame_t *frame = hilo_frame_unpack((const uint8_t *)p, (size_t)(end - p));
+    if (!frame || frame->body_case != HILO_FRAME_ENVELOPE || !frame->envelope) {
+        hilo_frame_free(&frame);
+        return HILO_ERR;
+    }
+    t->frame = frame;
+    return HILO_OK;
+}
+
+/* A pending record that cannot be read is removed (with an audit entry saying so), not left
+ * to block the debtor's later turns forever. */
+static void drop_record(turn_t *t) {
+    hilo_log_error("engine", "event=turn_record_unreadable debtor=%s turn=%s bytes=%zu", t->debtor, t->turn,
+                   t->record_len);
+    t->dropped = true;
+    t->effects = json_object();
+    json_object_set_new(t->effects, "debtor", json_string(t->debtor));
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)t->now_ms);
+    json_object_set_new(t->effects, "now", json_string(s));
+    snprintf(s, sizeof s, "%ld", t->eng->ctx->cfg->history_max);
+    json_object_set_new(t->effects, "hist_max", json_string(s));
+    const char *rev = get(&t->conv_f, "rev");
+    snprintf(t->rev, sizeof t->rev, "%s", rev ? rev : "0");
+    json_t *j = json_object();
+    json_object_set_new(j, "turn", json_string(t->turn));
+    json_object_set_new(j, "reason", json_string("pending turn record unreadable"));
+    audit(t, "turn_dropped", j);
+    apply(t);
+}
+
 static void loaded(turn_t *t) {
     if (t->load_failed) {
-        hilo_log_warn("engine", "event=turn_skipped debtor=%s reason=\"storage unavailable\"", t->debtor);
-        turn_end(t);
+        retry(t, "storage unavailable");
+        return;
+    }
+    if (!t->pending) { /* applied meanwhile, maybe by another router's sweep */
+        already_applied(t);
         return;
     }
     if (!t->now_ms) t->now_ms = hilo_now_ms();
+    if (t->stored && !t->frame && parse_record(t) != HILO_OK) {
+        drop_record(t);
+        return;
+    }
+    if (!t->in_ms) t->in_ms = t->now_ms;
     decide(t);
+}
+
+static void load_step(turn_t *t) {
+    if (--t->waiting == 0) {
+        if (t->eng->ctx->closing) {
+            turn_end(t);
+            return;
+        }
+        loaded(t);
+    }
 }
 
 static void on_load(redisReply *r, void *arg, fields_t *into) {
@@ -702,57 +959,81 @@ static void on_load(redisReply *r, void *arg, fields_t *into) {
         fields_copy(into, r);
     else if (r->type == REDIS_REPLY_STRING)
         t->now_ms = strtoll(r->str, NULL, 10); /* the test clock */
-    if (--t->waiting == 0) {
-        if (t->eng->ctx->closing) {
-            turn_end(t);
-            return;
-        }
-        loaded(t);
-    }
+    load_step(t);
 }
 
 static void on_debtor(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->debtor_f); }
 static void on_conv(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->conv_f); }
 static void on_clock(redisReply *r, void *arg) { on_load(r, arg, NULL); }
 
+/* Whether the turn is still pending: HEXISTS for a turn that has its envelope, HGET of the
+ * record for a resumed one. */
+static void on_pending(redisReply *r, void *arg) {
+    turn_t *t = arg;
+    if (!r || r->type == REDIS_REPLY_ERROR || t->eng->ctx->closing) {
+        t->load_failed = true;
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        t->pending = r->integer == 1;
+    } else if (r->type == REDIS_REPLY_STRING) {
+        t->pending = true;
+        if (!t->frame && !t->record) {
+            t->record = hilo_xmalloc(r->len + 1);
+            memcpy(t->record, r->str, r->len);
+            t->record[r->len] = '\0';
+            t->record_len = r->len;
+        }
+    } else {
+        t->pending = false; /* nil: no such turn pending */
+    }
+    load_step(t);
+}
+
 static void load(turn_t *t) {
     hilo_router_ctx_t *ctx = t->eng->ctx;
-    char kd[HILO_KEY_MAX], kc[HILO_KEY_MAX];
+    char kd[HILO_KEY_MAX], kc[HILO_KEY_MAX], kt[HILO_KEY_MAX];
     hilo_key_debtor(kd, sizeof kd, t->debtor, HILO_KEY_DEBTOR);
     hilo_key_debtor(kc, sizeof kc, t->debtor, HILO_KEY_CONV);
+    hilo_key_debtor(kt, sizeof kt, t->debtor, HILO_KEY_TURNS);
     t->now_ms = 0;
     t->load_failed = false;
+    t->pending = false;
     /* Pipelined; replies come back in order and never before this function returns, so the
      * count can be set after queuing. The last reply decides. */
-    int n = 0;
+    int n = 0, want = ctx->cfg->test_clock ? 4 : 3;
     n += hilo_store_command(ctx->store, on_debtor, t, "HGETALL %s", kd) == HILO_OK;
     n += hilo_store_command(ctx->store, on_conv, t, "HGETALL %s", kc) == HILO_OK;
     if (ctx->cfg->test_clock) n += hilo_store_command(ctx->store, on_clock, t, "GET " HILO_KEY_TEST_CLOCK) == HILO_OK;
-    if (n < (ctx->cfg->test_clock ? 3 : 2)) t->load_failed = true;
+    n += hilo_store_command(ctx->store, on_pending, t, t->frame ? "HEXISTS %s %s" : "HGET %s %s", kt, t->turn) ==
+         HILO_OK;
+    if (n < want) t->load_failed = true;
     t->waiting = n;
     if (n == 0) loaded(t);
 }
 
 void hilo_engine_turn(hilo_engine_t *eng, const hilo_peer_ref_t *peer, hilo_frame_t *frame, const char *debtor,
-                      bool unidentified, const char *addr) {
-    turn_t *t = hilo_xcalloc(1, sizeof *t);
-    t->eng = eng;
+                      bool unidentified, const char *addr, const char *turn, int64_t in_ms) {
+    turn_t *t = turn_new(eng, debtor, turn);
     t->peer = *peer;
     t->frame = frame;
     t->unidentified = unidentified;
-    snprintf(t->debtor, sizeof t->debtor, "%s", debtor);
+    t->live = true;
+    t->in_ms = in_ms;
     snprintf(t->addr, sizeof t->addr, "%s", addr);
-    busy_t **pp = busy_slot(eng, t->debtor);
-    if (*pp) { /* a turn of this debtor is running: wait behind it */
-        busy_t *b = *pp;
-        if (b->waiting_tail) b->waiting_tail->next_waiting = t; else b->waiting_head = t;
-        b->waiting_tail = t;
-        return;
+    turn_start(eng, t);
+}
+
+void hilo_engine_resume(hilo_engine_t *eng, const char *debtor, const char *turn) {
+    busy_t *b = *busy_slot(eng, debtor);
+    if (b) { /* already in hand here (running, waiting for a retry, or queued)? */
+        if (b->running && strcmp(b->running->turn, turn) == 0) return;
+        for (turn_t *w = b->waiting_head; w; w = w->next_waiting)
+            if (strcmp(w->turn, turn) == 0) return;
     }
-    busy_t *b = hilo_xcalloc(1, sizeof *b);
-    snprintf(b->debtor, sizeof b->debtor, "%s", t->debtor);
-    *pp = b;
-    load(t);
+    turn_t *t = turn_new(eng, debtor, turn);
+    t->stored = true;
+    eng->ctx->metrics.turns_resumed++;
+    hilo_log_info("engine", "event=turn_resumed debtor=%s turn=%s", debtor, turn);
+    turn_start(eng, t);
 }
 
 /* --- lifecycle ------------------------------------------------------------------------ */
@@ -775,6 +1056,8 @@ static int load_files(const hilo_router_config_t *cfg, hilo_flow_t **flow, hilo_
 hilo_engine_t *hilo_engine_new(hilo_router_ctx_t *ctx, char *err, size_t errlen) {
     hilo_engine_t *eng = hilo_xcalloc(1, sizeof *eng);
     eng->ctx = ctx;
+    uv_timer_init(ctx->loop, &eng->retry_timer);
+    eng->retry_timer.data = eng;
     if (load_files(ctx->cfg, &eng->flow, &eng->gate, err, errlen) != 0) {
         hilo_engine_destroy(&eng);
         return NULL;
@@ -809,16 +1092,22 @@ int hilo_engine_reload(hilo_engine_t *eng, char *err, size_t errlen) {
     return 0;
 }
 
+static void on_timer_closed(uv_handle_t *h) { free(h->data); }
+
 void hilo_engine_destroy(hilo_engine_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_engine_t *eng = *self_p;
     hilo_flow_destroy(&eng->flow);
     hilo_compliance_destroy(&eng->gate);
     hilo_tzdb_destroy(&eng->tz);
+    /* The store is gone (router.c destroys it first): no turn waits on Redis any more; the
+     * running ones left wait for a retry. Their records stay pending in Redis for a sweep. */
+    eng->retries = NULL;
     for (int i = 0; i < BUSY_BUCKETS; i++)
         while (eng->busy[i]) {
             busy_t *b = eng->busy[i];
             eng->busy[i] = b->next;
+            if (b->running) turn_free(b->running);
             while (b->waiting_head) {
                 turn_t *t = b->waiting_head;
                 b->waiting_head = t->next_waiting;
@@ -826,6 +1115,7 @@ void hilo_engine_destroy(hilo_engine_t **self_p) {
             }
             free(b);
         }
-    free(eng);
+    uv_timer_stop(&eng->retry_timer);
+    uv_close((uv_handle_t *)&eng->retry_timer, on_timer_closed);
     *self_p = NULL;
 }

@@ -25,8 +25,14 @@ int hilo_engine_reload(hilo_engine_t *self, char *err, size_t errlen);
 const hilo_compliance_t *hilo_engine_gate(const hilo_engine_t *self);
 
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
- * by `peer`, from the normalized address `addr`. Takes ownership of `frame`. */
+ * by `peer`, from the normalized address `addr`; `turn` is the key its pending record was
+ * committed under and `in_ms` the commit's time (commit_inbound.lua). Takes ownership of
+ * `frame`. The turn is applied exactly once (by this router or a sweep's), after the debtor's
+ * older pending turns. */
 void hilo_engine_turn(hilo_engine_t *self, const hilo_peer_ref_t *peer, hilo_frame_t *frame, const char *debtor,
-                      bool unidentified, const char *addr);
+                      bool unidentified, const char *addr, const char *turn, int64_t in_ms);
+/* Takes up the debtor's pending turn `turn` from its record in Redis (the sweep, turns.c),
+ * unless this router has it in hand already. A turn applied meanwhile is a no-op. */
+void hilo_engine_resume(hilo_engine_t *self, const char *debtor, const char *turn);
 
 #endif

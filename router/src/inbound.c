@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "console/console.h"
 #include "identity_cache.h"
+#include "turns.h"
 
 #define PMID_MAX 256 /* longest provider message id accepted */
 
@@ -46,6 +47,7 @@ typedef struct job {
     char addr[24];                         /* sender, E.164 */
     char debtor[HILO_DEBTOR_ID_MAX + 32];  /* resolved debtor id, or u:<E.164> */
     char dedupe[PMID_MAX + 16];            /* "<channel>:<provider message id>" */
+    char turn[HILO_TURN_KEY_MAX];          /* the engine turn's key; "" when the engine is off */
     bool unidentified;
 } job_t;
 
@@ -104,6 +106,7 @@ static int check_content(const hilo_envelope_t *e, char *reason, size_t n) {
 typedef struct {
     hilo_inbound_t *in;
     uint64_t epoch;   /* the identity cache's, when the MGET was sent */
+    int64_t now;      /* the commit's time (the engine's clock) */
     size_t n;
     job_t *jobs[];
 } batch_t;
@@ -112,6 +115,7 @@ static batch_t *batch_take(hilo_inbound_t *in, job_t **queue, size_t *n) {
     batch_t *b = hilo_xmalloc(sizeof *b + *n * sizeof b->jobs[0]);
     b->in = in;
     b->epoch = 0;
+    b->now = 0;
     b->n = *n;
     memcpy(b->jobs, queue, *n * sizeof b->jobs[0]);
     *n = 0;
@@ -180,8 +184,9 @@ static void on_commit(redisReply *r, void *arg) {
     if (nreopen) hilo_console_closed_written(ctx->console, reopen, nreopen);
     free(zargv);
     free(zlens);
-    /* Ack first (the message is durable), then the conversation engine takes the envelope
-     * for its turn. Duplicates get no second turn. */
+    /* Ack first (the message is durable, and so is its engine turn: recorded pending by the
+     * same script), then the conversation engine takes the envelope for its turn. Duplicates
+     * get no second turn; their index entries name no turn and go. */
     for (size_t i = 0; i < b->n; i++) {
         job_t *j = b->jobs[i];
         int channel = j->frame->envelope->channel;
@@ -197,34 +202,63 @@ static void on_commit(redisReply *r, void *arg) {
         bool unidentified = j->unidentified;
         memcpy(debtor, j->debtor, sizeof debtor);
         memcpy(addr, j->addr, sizeof addr);
+        char turn[sizeof j->turn];
+        memcpy(turn, j->turn, sizeof turn);
         finish(j, true, duplicate, 0, NULL);
-        if (!duplicate && ctx->engine)
-            hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr);
-        else
+        if (!duplicate && ctx->engine && *turn) {
+            hilo_engine_turn(ctx->engine, &peer, frame, debtor, unidentified, addr, turn, b->now);
+        } else {
+            if (*turn) hilo_turns_unindex(ctx, debtor, turn);
             hilo_frame_free(&frame);
+        }
     }
     free(b);
+}
+
+/* With the engine on, each envelope gets a turn key and an entry in the pending-turns index
+ * before its commit (turns.h): sent first on the same connection, the entry is in Redis before
+ * the turn it names, so a crash at any point leaves no recorded turn that the sweep cannot
+ * find (an entry with no turn behind it is removed by the sweep). HILO_OK, or HILO_AGAIN when
+ * nothing may be committed. */
+static int index_turns(batch_t *b) {
+    hilo_router_ctx_t *ctx = b->in->ctx;
+    for (size_t i = 0; i < b->n; i++) {
+        job_t *j = b->jobs[i];
+        j->turn[0] = '\0';
+        if (!ctx->engine) continue;
+        hilo_turns_key_new(j->turn);
+        if (hilo_turns_index(ctx, j->debtor, j->turn, b->now + ctx->cfg->turn_resume_ms) != HILO_OK) return HILO_AGAIN;
+    }
+    return HILO_OK;
 }
 
 /* Sends one batch as one call of commit_inbound.lua (its argument layout), stamped `now`. */
 static void send_commit(batch_t *b, int64_t now) {
     hilo_router_ctx_t *ctx = b->in->ctx;
-    size_t argc = 6 + 9 * b->n;
+    b->now = now;
+    if (index_turns(b) != HILO_OK) {
+        batch_fail(b, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+        return;
+    }
+    size_t argc = 6 + 13 * b->n;
     const char **argv = hilo_xmalloc(argc * sizeof *argv);
     size_t *lens = hilo_xmalloc(argc * sizeof *lens);
-    char *keys = hilo_xmalloc(4 * b->n * HILO_KEY_MAX);
+    char *keys = hilo_xmalloc(6 * b->n * HILO_KEY_MAX);
     size_t *item_end = hilo_xmalloc(b->n * sizeof *item_end);
+    uint8_t **frames = hilo_xcalloc(b->n, sizeof *frames);
+    size_t *frame_len = hilo_xcalloc(b->n, sizeof *frame_len);
     hilo_buf_t items = HILO_BUF_INIT; /* every history item of the batch, one after another */
     char nkeys[24], now_s[24], cap_s[24], window_s[24];
-    snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
+    snprintf(nkeys, sizeof nkeys, "%zu", 6 * b->n);
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     snprintf(cap_s, sizeof cap_s, "%ld", ctx->cfg->history_max);
     snprintf(window_s, sizeof window_s, "%lld", (long long)ctx->cfg->dedupe_window_ms);
     argv[0] = "EVALSHA";
     argv[1] = hilo_store_sha(ctx->store, HILO_SCRIPT_COMMIT_INBOUND);
     argv[2] = nkeys;
-    static const char *const suffix[4] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT};
-    size_t a = 3 + 4 * b->n; /* first ARGV */
+    static const char *const suffix[6] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT,
+                                          HILO_KEY_TURNQ, HILO_KEY_TURNS};
+    size_t a = 3 + 6 * b->n; /* first ARGV */
     argv[a] = now_s;
     argv[a + 1] = cap_s;
     argv[a + 2] = window_s;
@@ -232,28 +266,38 @@ static void send_commit(batch_t *b, int64_t now) {
         job_t *j = b->jobs[i];
         const hilo_envelope_t *e = j->frame->envelope;
         const char *chname = hilo_channel_name(e->channel);
-        for (size_t k = 0; k < 4; k++) {
-            char *key = keys + (4 * i + k) * HILO_KEY_MAX;
+        for (size_t k = 0; k < 6; k++) {
+            char *key = keys + (6 * i + k) * HILO_KEY_MAX;
             hilo_key_debtor(key, HILO_KEY_MAX, j->debtor, suffix[k]);
-            argv[3 + 4 * i + k] = key;
+            argv[3 + 6 * i + k] = key;
         }
         snprintf(j->dedupe, sizeof j->dedupe, "%s:%s", chname, e->provider_message_id);
         hilo_history_item_inbound(&items, e, j->addr, now);
         item_end[i] = items.len;
-        const char **m = argv + a + 3 + 5 * i;
+        /* The turn's record keeps the whole envelope: a router that resumes the turn decides
+         * on exactly what this one would have. */
+        if (*j->turn) frames[i] = hilo_frame_pack(j->frame, &frame_len[i]);
+        const char **m = argv + a + 3 + 7 * i;
         m[0] = j->dedupe;
         m[1] = NULL; /* the item: set below */
         m[2] = chname;
         m[3] = j->addr;
         m[4] = j->unidentified ? "1" : "0";
+        m[5] = j->turn;
+        m[6] = NULL; /* the frame: set below */
     }
     for (size_t k = 0; k < argc; k++) lens[k] = argv[k] ? strlen(argv[k]) : 0;
     for (size_t i = 0; i < b->n; i++) { /* the items' bytes stay put now that all are written */
         size_t start = i ? item_end[i - 1] : 0;
-        argv[a + 4 + 5 * i] = items.data + start;
-        lens[a + 4 + 5 * i] = item_end[i] - start;
+        argv[a + 4 + 7 * i] = items.data + start;
+        lens[a + 4 + 7 * i] = item_end[i] - start;
+        argv[a + 9 + 7 * i] = frames[i] ? (const char *)frames[i] : "";
+        lens[a + 9 + 7 * i] = frame_len[i];
     }
     int rc = hilo_store_argv(ctx->store, on_commit, b, (int)argc, argv, lens);
+    for (size_t i = 0; i < b->n; i++) free(frames[i]);
+    free(frames);
+    free(frame_len);
     hilo_buf_free(&items);
     free(item_end);
     free(keys);

@@ -37,6 +37,16 @@ int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider
     return fit(snprintf(buf, n, "hilo:pmid:%s:%s", channel, provider_id), n);
 }
 
+int hilo_turn_partition(const char *debtor_id) {
+    uint32_t h = 2166136261u;
+    for (const char *c = debtor_id; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    return (int)(h % HILO_TURN_PARTITIONS);
+}
+
+int hilo_key_turn_index(char *buf, size_t n, int partition) {
+    return fit(snprintf(buf, n, "hilo:{p:%d}:turns", partition), n);
+}
+
 bool hilo_debtor_id_valid(const char *id) {
     size_t len = strlen(id);
     if (len == 0 || len > HILO_DEBTOR_ID_MAX) return false;

@@ -90,6 +90,20 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     "# TYPE hilo_reloads_total counter\nhilo_reloads_total{result=\"ok\"} %llu\n"
                     "hilo_reloads_total{result=\"failed\"} %llu\n",
                     (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
+    hilo_buf_printf(o,
+                    "# HELP hilo_turns_total Engine turns ended by this router, by result: applied, "
+                    "already_applied (by this or another router), deferred (left pending for a sweep after "
+                    "the retries), dropped (pending record unreadable).\n# TYPE hilo_turns_total counter\n"
+                    "hilo_turns_total{result=\"applied\"} %llu\nhilo_turns_total{result=\"already_applied\"} %llu\n"
+                    "hilo_turns_total{result=\"deferred\"} %llu\nhilo_turns_total{result=\"dropped\"} %llu\n"
+                    "# HELP hilo_turn_retries_total Engine turn attempts retried after a Redis error, NOSCRIPT "
+                    "or a conversation changed meanwhile.\n# TYPE hilo_turn_retries_total counter\n"
+                    "hilo_turn_retries_total %llu\n"
+                    "# HELP hilo_turns_resumed_total Pending engine turns taken up by this router's sweep.\n"
+                    "# TYPE hilo_turns_resumed_total counter\nhilo_turns_resumed_total %llu\n",
+                    (unsigned long long)m->turns_applied, (unsigned long long)m->turns_already_applied,
+                    (unsigned long long)m->turns_deferred, (unsigned long long)m->turns_dropped,
+                    (unsigned long long)m->turn_retries, (unsigned long long)m->turns_resumed);
     if (g->gate) {
         hilo_buf_printf(o, "# HELP hilo_compliance_holidays_until_seconds When a rule pack's holiday calendar ends "
                            "(Unix time, 00:00 UTC after its last day): from then on the pack blocks contact "

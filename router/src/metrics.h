@@ -40,6 +40,12 @@ typedef struct {
     uint64_t identity_invalidated;               /* addresses Redis said changed */
     uint64_t identity_drops;                     /* whole-cache drops (subscription lost, FLUSHALL) */
     uint64_t reloads_ok, reloads_failed;         /* SIGHUP reloads of the flow and rule packs */
+    uint64_t turns_applied;                      /* engine turns whose effects this router applied */
+    uint64_t turns_already_applied;              /* turns found applied already (by a router) */
+    uint64_t turns_deferred;                     /* turns left pending for a sweep after the retries */
+    uint64_t turns_dropped;                      /* pending records that could not be read: removed */
+    uint64_t turn_retries;                       /* turn attempts retried (Redis error, NOSCRIPT, rev) */
+    uint64_t turns_resumed;                      /* pending turns a sweep of this router took up */
     hilo_histogram_t redis_latency;              /* one command's round trip */
     hilo_histogram_t commit_latency;             /* envelope received -> ack sent */
 } hilo_metrics_t;

@@ -51,6 +51,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     STR("engine", "compliance_dir", "compliance", compliance_dir);
     if (hilo_config_bool(c, "engine", "test_clock", false, &o->test_clock) != HILO_OK) return HILO_ERR;
     INT("engine", "promise_sweep_ms", 60000, 10, 86400000, promise_sweep_ms);
+    INT("engine", "turn_resume_ms", 10000, 100, 3600000, turn_resume_ms);
+    INT("engine", "turn_sweep_ms", 1000, 10, 600000, turn_sweep_ms);
     STR("console", "assets_dir", "../router/console", console_assets_dir);
     STR("console", "allowed_origins", "http://127.0.0.1:8080,http://localhost:8080", console_allowed_origins);
     INT("console", "session_ttl_s", 43200, 60, 30 * 86400, console_session_ttl_s);

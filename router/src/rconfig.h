@@ -39,6 +39,9 @@ typedef struct {
     const char *compliance_dir;   /* [engine] compliance rule packs directory (same) */
     bool test_clock;              /* [engine] test_clock: "now" from Redis key hilo:test:now_ms */
     long promise_sweep_ms;        /* [engine] promise_sweep_ms: how often due promises are checked */
+    long turn_resume_ms;          /* [engine] turn_resume_ms: a turn pending this long may be resumed
+                                     by any router's sweep (also the sweep's lease on it) */
+    long turn_sweep_ms;           /* [engine] turn_sweep_ms: how often pending turns are looked for */
     /* [console] — the agent and supervisor console (router/src/console/) */
     const char *console_assets_dir;      /* the page's files (relative: to the config's directory) */
     const char *console_allowed_origins; /* comma-separated Origins allowed on /ws and login; "*" = any */

@@ -17,6 +17,7 @@
 #include "identity_cache.h"
 #include "inbound.h"
 #include "promises.h"
+#include "turns.h"
 #include "router_ctx.h"
 
 struct hilo_router {
@@ -26,6 +27,7 @@ struct hilo_router {
     hilo_http_t *http;
     hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
     hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
+    hilo_turns_t *turns;       /* pending-turns sweeper; NULL when the engine is off */
     hilo_clock_check_t *clock; /* this router's clock against Redis's */
     hilo_watchdog_t *watchdog; /* systemd READY/STOPPING/WATCHDOG notices from this loop */
     uv_signal_t sigterm, sigint, sighup;
@@ -55,8 +57,10 @@ static void on_peers_changed(int channel, void *arg) {
 static void on_store_state(bool ready, void *arg) {
     hilo_router_ctx_t *ctx = arg;
     hilo_identity_cache_store_state(ctx->identity, ready);
-    if (ready && ctx->dispatch)
+    if (ready && ctx->dispatch) {
+        hilo_dispatch_migrate(ctx->dispatch);
         for (int c = 1; c < HILO_CHANNEL_MAX; c++) hilo_dispatch_kick(ctx->dispatch, c);
+    }
 }
 
 static void gauges(const hilo_router_t *r, hilo_metrics_gauges_t *g) {
@@ -158,6 +162,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
         }
     }
     if (cfg->engine) r->promises = hilo_promises_new(ctx);
+    if (cfg->engine) r->turns = hilo_turns_new(ctx);
     r->clock = hilo_clock_check_new(ctx);
     r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key,
                                 cfg->http_request_timeout_ms);
@@ -188,6 +193,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     hilo_identity_cache_start(ctx->identity);
     hilo_dispatch_start(ctx->dispatch);
     if (r->promises) hilo_promises_start(r->promises);
+    if (r->turns) hilo_turns_start(r->turns);
     hilo_clock_check_start(r->clock);
     hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
                   cfg->http_bind, cfg->http_port);
@@ -222,6 +228,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     if (r->console) hilo_console_stop(r->console); /* its own Redis connection */
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);
+    hilo_turns_destroy(&r->turns);
     hilo_clock_check_destroy(&r->clock);
     hilo_engine_destroy(&ctx->engine);
     hilo_inbound_destroy(&ctx->inbound);

@@ -58,6 +58,8 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_ENGINE_APPLY: return hilo_script_engine_apply;
     case HILO_SCRIPT_FREQ_CAP: return hilo_script_freq_cap;
     case HILO_SCRIPT_PROMISE_BREAK: return hilo_script_promise_break;
+    case HILO_SCRIPT_TURN_CLAIM: return hilo_script_turn_claim;
+    case HILO_SCRIPT_OUTBOX_MIGRATE: return hilo_script_outbox_migrate;
     default: return NULL;
     }
 }

@@ -7,8 +7,9 @@
  *                                   (not for an address answered before: the router's
  *                                   identity cache, router/src/identity_cache.c)
  *   once that reply is in:
- *   EVALSHA <commit_inbound> 4N <conv> <hist> <seen> <audit> ... <now> <max> <window>
- *           <ch>:<pmid> <item> <ch> <addr> <0|1> ...
+ *   EVALSHA <commit_inbound> 6N <conv> <hist> <seen> <audit> <turnq> <turns> ...
+ *           <now> <max> <window> <ch>:<pmid> <item> <ch> <addr> <0|1> "" "" ...
+ *           (no engine turn: the router measured runs with the engine off)
  *   once that reply is in, for the messages stored, without waiting for its reply:
  *   ZADD hilo:convs <history stream id's ms> <debtor id> ...
  *
@@ -163,41 +164,44 @@ static void on_eval(redisAsyncContext *ac, void *reply, void *privdata) {
 static void flush_commits(replay_t *r) {
     if (r->n_commit == 0) return;
     batch_t *b = batch_take(r, r->commit_q, &r->n_commit);
-    size_t argc = 6 + 9 * b->n;
+    size_t argc = 6 + 13 * b->n;
     const char **argv = hilo_xmalloc(argc * sizeof *argv);
     size_t *argl = hilo_xmalloc(argc * sizeof *argl);
-    char *keys = hilo_xmalloc(4 * b->n * HILO_KEY_MAX);
+    char *keys = hilo_xmalloc(6 * b->n * HILO_KEY_MAX);
     char **items = hilo_xcalloc(b->n, sizeof *items);
     char nkeys[24], now[24], hmax[24], dwin[24];
     int64_t now_ms = hilo_now_ms();
-    snprintf(nkeys, sizeof nkeys, "%zu", 4 * b->n);
+    snprintf(nkeys, sizeof nkeys, "%zu", 6 * b->n);
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(hmax, sizeof hmax, "%lld", r->o.history_max);
     snprintf(dwin, sizeof dwin, "%lld", r->o.dedupe_ms);
     argv[0] = "EVALSHA";
     argv[1] = r->sha;
     argv[2] = nkeys;
-    static const char *const suffix[4] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT};
-    size_t a = 3 + 4 * b->n;
+    static const char *const suffix[6] = {HILO_KEY_CONV, HILO_KEY_HIST, HILO_KEY_SEEN, HILO_KEY_AUDIT,
+                                          HILO_KEY_TURNQ, HILO_KEY_TURNS};
+    size_t a = 3 + 6 * b->n;
     argv[a] = now;
     argv[a + 1] = hmax;
     argv[a + 2] = dwin;
     for (size_t i = 0; i < b->n; i++) {
         slot_t *s = b->slots[i];
-        for (size_t k = 0; k < 4; k++) {
-            char *key = keys + (4 * i + k) * HILO_KEY_MAX;
+        for (size_t k = 0; k < 6; k++) {
+            char *key = keys + (6 * i + k) * HILO_KEY_MAX;
             hilo_key_debtor(key, HILO_KEY_MAX, s->debtor, suffix[k]);
-            argv[3 + 4 * i + k] = key;
+            argv[3 + 6 * i + k] = key;
         }
         const char *ch = hilo_channel_name(s->m.channel);
         snprintf(s->member, sizeof s->member, "%s:%s", ch, s->m.pmid);
         items[i] = bench_item_json(&s->m, now_ms, now_ms);
-        const char **m = argv + a + 3 + 5 * i;
+        const char **m = argv + a + 3 + 7 * i;
         m[0] = s->member;
         m[1] = items[i];
         m[2] = ch;
         m[3] = s->m.e164;
         m[4] = s->unidentified ? "1" : "0";
+        m[5] = ""; /* no engine turn */
+        m[6] = "";
     }
     for (size_t k = 0; k < argc; k++) argl[k] = strlen(argv[k]);
     redisAsyncCommandArgv(r->ac, on_eval, b, (int)argc, argv, argl);

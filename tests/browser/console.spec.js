@@ -145,8 +145,8 @@ async function main() {
     // Wrap-up: promise to pay, close.
     await agent.selectOption(tid('disp-code'), 'promise_to_pay');
     await agent.fill(tid('disp-amount'), '50');
-    // A due date a year ahead of the real clock (this router runs without the test clock).
-    await agent.fill(tid('disp-due'), new Date(Date.now() + 365 * 86400e3).toISOString().slice(0, 10));
+    // A due date a month after the test clock (Tuesday 2026-11-24, tests/lib/hilo_harness.py).
+    await agent.fill(tid('disp-due'), '2026-12-24');
     await agent.click(tid('disp-close'));
     await agent.waitForSelector(tid('conv-head') + ':has-text("closed")', { timeout: TIMEOUT });
     await agent.waitForSelector(tid('conv-' + DEBTOR), { state: 'detached', timeout: TIMEOUT });

@@ -15,8 +15,9 @@ import threading
 import unittest
 import urllib.request
 
-from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, _clean_env, cli_path, debtor_key, free_port, history,
-                          seed_debtor, spawn, terminate, wait_until, write_conf)
+from hilo_harness import (BUILD_DIR, SOURCE_DIR, TEST_CLOCK_OVERRIDES, HiloTestCase, _clean_env, cli_path, debtor_key,
+                          free_port, history, seed_debtor, spawn, terminate, use_workday_clock, wait_until,
+                          write_conf)
 from hilo_console import PASSWORD, add_agent, console_overrides, escalate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +57,10 @@ class ConsoleBrowser(HiloTestCase):
         overrides["sms"] = {"http_port": sms_port, "api_base": sandbox, "account_sid": "AC" + "0" * 32,
                             "auth_token": "sandbox-auth-token", "from": "+15005550006",
                             "public_url": "http://127.0.0.1:%d" % sms_port}
+        # The agent's reply passes the compliance gate (contact hours apply to agents) at commit
+        # and at hand-off: on the test clock, a working morning in the debtor's zone.
+        overrides["engine"] = dict(overrides.get("engine", {}), **TEST_CLOCK_OVERRIDES["engine"])
+        use_workday_clock(redis.client())
         router = self.router(redis, overrides=overrides, start=False)
         origin = "http://127.0.0.1:%d" % router.http_port
         router.conf["console"]["allowed_origins"] = origin

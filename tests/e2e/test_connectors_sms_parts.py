@@ -20,7 +20,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import ConnectorStackCase  # noqa: E402
-from hilo_harness import run_cli, wait_until  # noqa: E402
+from hilo_harness import TEST_CLOCK_OVERRIDES, run_cli, use_workday_clock, wait_until  # noqa: E402
 
 PHONE = "+16505551234"
 DEBTOR = "D-8001"
@@ -32,8 +32,10 @@ class SmsParts(ConnectorStackCase):
 
     def setUp(self):
         super().setUp()
-        self.start_stack(engine=False, channels=("sms",), connector_overrides={"sms": {"max_parts": 3}})
+        self.start_stack(engine=False, channels=("sms",), connector_overrides={"sms": {"max_parts": 3}},
+                         router_overrides=TEST_CLOCK_OVERRIDES)
         self.seed(DEBTOR, PHONE, language="es")
+        use_workday_clock(self.r)  # the gate at hand-off: within contact hours whatever the real time
 
     def send_long(self):
         out = run_cli(self.router_.conf_path, "send", DEBTOR, "sms", TEXT)

@@ -3,7 +3,7 @@ the lease when nobody reports.
 
 `hilo send <debtor> sms "text"` commits an outbound; the router sends it as an Outbound frame to
 the connected SMS connector. A DeliveryReport(SENT) settles it: it leaves hilo:{d:ID}:out and
-hilo:outbox:sms, hilo:{d:ID}:ostat has its state; a later report that carries only the
+the debtor's queue (oq:sms), hilo:{d:ID}:ostat has its state; a later report that carries only the
 provider's id (DELIVERED) is matched through that id. A connector that receives an outbound and
 dies without reporting: after the lease (outbound_lease_ms = 1000 here) the router sends it
 again to the connector that took its place, with attempt > 1.
@@ -14,8 +14,8 @@ import time
 import unittest
 
 import hilo_link_pb2 as pb
-from hilo_harness import (HiloTestCase, cli_path, debtor_key, history, run_cli, seed_debtor,
-                          wait_until)
+from hilo_harness import (TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, debtor_key, history, run_cli,
+                          seed_debtor, use_workday_clock, wait_until)
 
 DEBTOR = "D-7001"
 PHONE = "+16505550177"
@@ -40,7 +40,8 @@ class Outbound(HiloTestCase):
         redis = self.redis()
         r = redis.client()
         seed_debtor(r, DEBTOR, [PHONE], full_name="Ana Outbound")
-        router = self.router(redis, overrides={"router": {"outbound_lease_ms": LEASE_MS,
+        use_workday_clock(r)  # the gate at hand-off: within contact hours whatever the real time
+        router = self.router(redis, overrides={**TEST_CLOCK_OVERRIDES, "router": {"outbound_lease_ms": LEASE_MS,
                                                           "outbound_poll_ms": 50}})
         a = self.connector(router, "sms", "sms-a")
 
@@ -66,7 +67,7 @@ class Outbound(HiloTestCase):
                    "the SENT report to settle the outbound")
         dispatched = len(a.outbound_seen[o.outbound_id])  # 1, unless the lease ran out first
         self.assertEqual(self.ostat(r, o.outbound_id)["state"], "sent")
-        self.assertEqual(r.zrange("hilo:outbox:sms", 0, -1), [], "left the dispatch index")
+        self.assertEqual(r.zrange(debtor_key(DEBTOR, "oq:sms"), 0, -1), [], "left the debtor's queue")
         res = a.wait_result(a.send_envelope(
             provider_message_id="dr:SMout-1:delivered", from_=PHONE,
             delivery=pb.DeliveryReport(provider_message_id="SMout-1",
@@ -110,6 +111,33 @@ class Outbound(HiloTestCase):
         # Delivery reports are not conversation messages: the thread has the two outbounds only.
         self.assertEqual([(i["dir"], i.get("oid")) for _, i in history(r, DEBTOR)],
                          [("out", o.outbound_id), ("out", o2.outbound_id)])
+
+    def test_pending_messages_of_an_older_router_are_sent_in_order(self):
+        """An upgrade loses nothing already accepted: messages an older router committed to the
+        dispatch index of its time (hilo:outbox:<channel>, "<debtor>|<outbound id>") are moved to
+        the debtor's queue when the router starts and go out, oldest first, after the gate."""
+        redis = self.redis()
+        r = redis.client()
+        seed_debtor(r, DEBTOR, [PHONE], full_name="Ana Outbound")
+        use_workday_clock(r)
+        oids = ["o1795000000000-00000000000%d" % i for i in (1, 2)]
+        for i, oid in enumerate(oids):  # as the old commit_outbound.lua wrote them
+            ob = pb.Outbound(outbound_id=oid, channel=pb.CHANNEL_SMS, to=PHONE, debtor_id=DEBTOR,
+                             text="Mensaje %d" % (i + 1), created_ms=1795000000000 + i)
+            r.hset(debtor_key(DEBTOR, "out"), oid, ob.SerializeToString())
+            r.zadd("hilo:outbox:sms", {"%s|%s" % (DEBTOR, oid): 1795000000000 + i})
+        r.zadd("hilo:outbox:sms", {"%s|o-gone" % DEBTOR: 1, "malformed": 2})  # no payload; no debtor
+        router = self.router(redis, overrides={**TEST_CLOCK_OVERRIDES, "router": {"outbound_poll_ms": 50}})
+        a = self.connector(router, "sms", "sms-a")
+        got = a.wait_outbound(15)
+        self.assertEqual([o.outbound_id for o in got], oids[:1], "the oldest first, alone")
+        a.wait_result(a.report_delivery(oids[0], "sent", provider_message_id="SMold-1"), 10)
+        got = a.wait_outbound(15, count=2)
+        self.assertEqual([o.outbound_id for o in got], oids)
+        a.wait_result(a.report_delivery(oids[1], "sent", provider_message_id="SMold-2"), 10)
+        wait_until(lambda: r.hlen(debtor_key(DEBTOR, "out")) == 0, 10, "both settled")
+        self.assertEqual(r.zrange("hilo:outbox:sms", 0, -1), [], "the old index is gone")
+        self.assertTrue(router.log_lines("dispatch", "event=outbound_migrated"))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ Example:
 import atexit
 import configparser
 import ctypes
+import datetime
 import glob
 import json
 import os
@@ -49,6 +50,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import zoneinfo
 
 import zmq
 
@@ -76,6 +78,21 @@ _port_rng = random.Random(os.getpid() ^ time.time_ns())
 
 
 OUTBOX_PARTITIONS = 8  # router/include/hilo/keys.h HILO_OUTBOX_PARTITIONS
+
+
+TEST_CLOCK_KEY = "hilo:test:now_ms"
+# Tuesday 2026-11-24 10:00 in America/New_York (seed_debtor's zone; not a holiday there): a test
+# that sends collector-initiated messages runs its router with [engine] test_clock = true and
+# this clock (use_workday_clock), so the compliance gate's contact hours pass whatever the real
+# time of day is.
+WORKDAY_10AM_MS = int(datetime.datetime(2026, 11, 24, 10, 0,
+                                        tzinfo=zoneinfo.ZoneInfo("America/New_York")).timestamp() * 1000)
+TEST_CLOCK_OVERRIDES = {"engine": {"test_clock": "true"}}
+
+
+def use_workday_clock(r):
+    """Sets the test clock to WORKDAY_10AM_MS (the router needs TEST_CLOCK_OVERRIDES)."""
+    r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS))
 
 
 def lua_script(path):

@@ -26,12 +26,14 @@
 #define HILO_KEY_PAYMENTS "payments" /* HASH payment reference -> payment JSON (import-payments) */
 #define HILO_KEY_CONTACTS "contacts" /* ZSET per channel, ":<channel>" appended: collector-initiated
                                        attempts in the frequency-cap window (freq_cap.lua) */
+#define HILO_KEY_TURNQ "turnq"   /* ZSET  pending engine turns in commit order: turn key -> 1, 2, ... */
+#define HILO_KEY_TURNS "turns"   /* HASH  pending engine turn key -> record (commit_inbound.lua) */
 
 /* STRING debtor id, one per known address ("hilo:addr:<E.164>"); the routers cache them
  * (router/src/identity_cache.c) and hear of every change to this prefix. */
 #define HILO_KEY_ADDR_PREFIX "hilo:addr:"
 
-/* STRING Unix ms: "now" for the gate, the engine, the promise sweeper and inbound commits while
+/* STRING Unix ms: "now" for the gate, the engine, the promise and turn sweepers and inbound commits while
  * [engine] test_clock is on (tests only; docs/operations.md). */
 #define HILO_KEY_TEST_CLOCK "hilo:test:now_ms"
 #define HILO_KEY_CONVS "hilo:convs"     /* ZSET debtor id -> last activity ms (listing index) */
@@ -59,6 +61,16 @@ int hilo_key_queue(char *buf, size_t n, const char *skill);
 /* "hilo:pmid:<channel>:<provider message id>" — the provider's id of one of our outbound
  * messages -> "<debtor id>|<outbound id>" (delivery reports that carry only the provider id). */
 int hilo_key_pmid(char *buf, size_t n, const char *channel, const char *provider_id);
+
+/* The index of debtors' pending engine turns is split into HILO_TURN_PARTITIONS keys
+ * "hilo:{p:<n>}:turns" (ZSET "<debtor id>|<turn key>" -> when a sweep may resume it), each its
+ * own hash slot, all swept by every router (router/src/turns.c). Changing the count strands the
+ * entries of the partitions that go away: it is a constant, not a setting. */
+#define HILO_TURN_PARTITIONS 16
+/* The partition of a debtor's turns (FNV-1a of the id). */
+int hilo_turn_partition(const char *debtor_id);
+/* "hilo:{p:<n>}:turns". */
+int hilo_key_turn_index(char *buf, size_t n, int partition);
 
 /* Debtor ids: 1..64 of [A-Za-z0-9._:+-], not starting with "u:" (reserved for unidentified
  * contacts, "u:<E.164>"). Braces and '|' would break hash tags and index members. */

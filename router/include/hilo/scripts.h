@@ -6,11 +6,13 @@
 extern const char hilo_script_commit_inbound[];  /* dedupe + history + state, one debtor */
 extern const char hilo_script_commit_outbound[]; /* outbound item + the debtor's queue */
 extern const char hilo_script_outbox_index[];    /* the partitioned dispatch index: claim, set_if */
+extern const char hilo_script_outbox_migrate[];  /* an older router's index entry -> the debtor's queue */
 extern const char hilo_script_outbound_handoff[]; /* one debtor's queue: peek, take, cancel, release */
 extern const char hilo_script_settle_outbound[]; /* delivery report: status, unpend */
 extern const char hilo_script_engine_apply[];    /* one conversation turn's effects, rev-checked */
 extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */
 extern const char hilo_script_payment_apply[];   /* imported payment: dedupe, keep promises it covers */
 extern const char hilo_script_promise_break[];   /* a due promise still pending becomes broken */
+extern const char hilo_script_turn_claim[];      /* lease due entries of the pending-turns index */
 
 #endif
