@@ -83,6 +83,15 @@ class BadInput(HiloTestCase):
                                   delivery=pb.DeliveryReport(state=pb.DeliveryReport.STATE_SENT,
                                                              provider_message_id="SMq", part=1, parts=101))),
              "INVALID", 34),
+            ("returned message named only by the provider's id",
+             frame_bytes(envelope(35, "sms", "dr:o9:returned:1", PHONE,
+                                  delivery=pb.DeliveryReport(state=pb.DeliveryReport.STATE_RETURNED,
+                                                             provider_message_id="SMr", attempt=1))),
+             "INVALID", 35),
+            ("delivery state out of range",
+             frame_bytes(envelope(36, "sms", "dr:o9:x", PHONE,
+                                  delivery=pb.DeliveryReport(state=6, outbound_id="o9", debtor_id=DEBTOR))),
+             "INVALID", 36),
         ]
         good_seqs = []
         for n, (what, data, code, want_seq) in enumerate(cases):
