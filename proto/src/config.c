@@ -252,3 +252,22 @@ int hilo_config_check_unused(hilo_config_t *c, const char *prefix) {
     }
     return HILO_OK;
 }
+
+bool hilo_config_test_clock_allowed(void) {
+#ifdef HILO_TEST_CLOCK
+    return true;
+#else
+    return false;
+#endif
+}
+
+int hilo_config_test_clock(hilo_config_t *self, bool *out) {
+    if (hilo_config_bool(self, "engine", "test_clock", false, out) != HILO_OK) return HILO_ERR;
+    if (*out && !hilo_config_test_clock_allowed()) {
+        *out = false;
+        return hilo_config_reject(self, "engine", "test_clock",
+                                  "this build cannot move its clock (only a test build, configured with "
+                                  "-DHILO_TEST_CLOCK=ON, accepts it)");
+    }
+    return HILO_OK;
+}

@@ -123,6 +123,37 @@ static void test_config_values_and_env(void **state) {
     free(path);
 }
 
+/* "One clock": only a test build (-DHILO_TEST_CLOCK=ON) lets [engine] test_clock move the clock;
+ * any other build refuses the key with file:line. tests/run.sh runs this in both kinds. */
+static void test_config_test_clock_only_in_test_builds(void **state) {
+    char err[256] = "";
+    char *path = write_tmp("[engine]\nenabled = true\ntest_clock = true\n");
+    hilo_config_t *c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    bool on = false;
+    if (hilo_config_test_clock_allowed()) {
+        assert_int_equal(hilo_config_test_clock(c, &on), HILO_OK);
+        assert_true(on);
+    } else {
+        assert_int_equal(hilo_config_test_clock(c, &on), HILO_ERR);
+        assert_false(on);
+        char want[300];
+        snprintf(want, sizeof want, "%s:3: [engine] test_clock: this build cannot move its clock", path);
+        assert_non_null(strstr(hilo_config_error(c), want));
+    }
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
+    path = write_tmp("[engine]\ntest_clock = false\n"); /* off is fine everywhere */
+    c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(hilo_config_test_clock(c, &on), HILO_OK);
+    assert_false(on);
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
+}
+
 static void test_config_errors_name_file_and_line(void **state) {
     char err[256] = "";
     char *path = write_tmp("[router]\nbind = x\nthis is not valid\n");
@@ -267,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_log_library_lines_are_limited),
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
+        cmocka_unit_test(test_config_test_clock_only_in_test_builds),
         cmocka_unit_test(test_phone_spellings_agree),
         cmocka_unit_test(test_buf_appends),
         cmocka_unit_test(test_utf8),

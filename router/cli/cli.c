@@ -34,7 +34,7 @@ static int read_settings(hilo_cli_t *c) {
         hilo_config_int(c->config, "redis", "timeout_ms", 3000, 1, 600000, &timeout) ||
         hilo_config_str(c->config, "identity", "default_country_code", "", &s->default_cc) ||
         hilo_config_int(c->config, "router", "history_max", 1000, 1, 100000000, &hmax) ||
-        hilo_config_bool(c->config, "engine", "test_clock", false, &s->test_clock) ||
+        hilo_config_test_clock(c->config, &s->test_clock) ||
         hilo_config_bool(c->config, "engine", "enabled", false, &s->gate) ||
         /* The SMS connector's own default and bound (connectors/sms/adapter_sms.c), which
          * checks the value when it starts: a text it would refuse is refused before commit. */

@@ -49,7 +49,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     if (hilo_config_bool(c, "engine", "enabled", false, &o->engine) != HILO_OK) return HILO_ERR;
     STR("engine", "flow", "flows/collections.flow", flow_path);
     STR("engine", "compliance_dir", "compliance", compliance_dir);
-    if (hilo_config_bool(c, "engine", "test_clock", false, &o->test_clock) != HILO_OK) return HILO_ERR;
+    if (hilo_config_test_clock(c, &o->test_clock) != HILO_OK) return HILO_ERR;
     INT("engine", "promise_sweep_ms", 60000, 10, 86400000, promise_sweep_ms);
     INT("engine", "turn_resume_ms", 10000, 100, 3600000, turn_resume_ms);
     INT("engine", "turn_sweep_ms", 1000, 10, 600000, turn_sweep_ms);

@@ -37,6 +37,14 @@ void hilo_config_env_name(const char *section, const char *key, char *buf, size_
  * typed getters cannot make. */
 int hilo_config_reject(hilo_config_t *self, const char *section, const char *key, const char *why);
 
+/* Reads [engine] test_clock: true only in a build configured with -DHILO_TEST_CLOCK=ON; there
+ * "now" for the gate, the engine, commits and sweeps may come from the Redis key
+ * hilo:test:now_ms. Any other build refuses test_clock = true with file:line ("this build
+ * cannot move its clock"). Returns HILO_OK or HILO_ERR with the error set. */
+int hilo_config_test_clock(hilo_config_t *self, bool *out);
+/* Whether this build accepts [engine] test_clock. */
+bool hilo_config_test_clock_allowed(void);
+
 /* Calls fn for each section whose name starts with `prefix` (file order). */
 void hilo_config_each_section(const hilo_config_t *self, const char *prefix,
                               void (*fn)(const char *section, void *arg), void *arg);
