@@ -67,6 +67,41 @@ class ConsoleWithEngine(EngineTestCase):
             await a.close()
         run(scenario())
 
+    def test_reply_cancelled_at_handoff_is_shown_to_the_agent(self):
+        """The gate decides again when the reply is handed to a connector: the agent's reply is
+        committed while no SMS connector is there, the debtor opts out of SMS meanwhile, and when
+        a connector comes the reply is cancelled, never sent, and the agent's view shows why."""
+        router = self.start_engine()
+        self.import_debtors([{"debtor_id": EN, "full_name": "James Whitfield", "phones": [EN_PHONE],
+                              "language": "en"}])
+        now = self.set_clock_local("America/New_York", 2026, 11, 24, 11, 0)
+        add_agent(router.conf_path, "ana", skills="en.collections,es.collections")
+        james = self.debtor(EN, EN_PHONE)
+
+        async def scenario():
+            a = await Console(router, token_for(router, "ana")).connect()
+            await a.latest("hello")
+            await a.request("state", state="available")
+            james.say("sms", "I want to talk to a person")
+            await a.latest("agent", lambda m: m["offers"], timeout=10)
+            self.assertEqual((await a.request("accept", debtor=EN))["t"], "ok")
+            self.assertEqual((await a.request("open", debtor=EN))["t"], "ok")
+            await a.latest("conv", lambda m: not m["readonly"])
+            self.conn("sms").close()  # no SMS connector: the reply waits in the debtor's queue
+            wait_until(lambda: router.metrics().value("hilo_connectors", channel="sms") == 0, 10, "connector gone")
+            ans = await a.request("reply", debtor=EN, channel="sms", text="Hi James, this is Ana.")
+            self.assertTrue(ans["ok"], ans)
+            self.r.hset(debtor_key(EN, "conv"), "optout:sms", str(now))  # STOP recorded meanwhile
+            late = self.connector(router, "sms", "sms-late")
+            conv = await a.latest("conv", lambda m: any(i.get("oid") == ans["oid"] and i.get("status")
+                                                        for i in m["items"]), timeout=10)
+            item = next(i for i in conv["items"] if i.get("oid") == ans["oid"])
+            self.assertEqual((item["status"]["state"], item["status"]["reason"]), ("cancelled", "opted_out"))
+            self.assertTrue(item["status"]["text"])
+            self.assertNotIn(ans["oid"], [o.outbound_id for o in late.outbounds], "never sent")
+            await a.close()
+        run(scenario())
+
     def test_agents_reply_and_the_clock_skew(self):
         """An agent's message counts as a reply (not counted by the frequency cap) while the
         debtor's last SMS is at most reply_window (60 min) old. A last inbound up to 2 s in the
