@@ -166,7 +166,14 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
         r = hilo_cli_evalsha(cli, hilo_script_commit_outbound, n, v, len);
     }
     if (r) {
-        freeReplyObject(r); /* a stream id; 0 would mean this id was committed before */
+        /* The mark again: a router's sweep that found the queue empty between the first mark and
+         * the commit may have removed it. */
+        freeReplyObject(r);
+        hilo_outbound_record_index_argv(rec, &n, &v, &len);
+        r = hilo_cli_cmdv(cli, n, v, len);
+    }
+    if (r) {
+        freeReplyObject(r);
         hilo_outbound_record_listing_argv(rec, &n, &v, &len);
         if ((r = hilo_cli_cmdv(cli, n, v, len))) {
             freeReplyObject(r);

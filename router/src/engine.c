@@ -866,6 +866,14 @@ static void finish_turn(turn_t *t) {
         msg->voice = NULL;
         if (packed) hilo__link__v1__outbound__free_unpacked(packed, NULL);
     } else if (t->nreplies) {
+        /* The debtor's mark in the dispatch index again, now that the replies are in its queue:
+         * a sweep that found the queue empty between the first mark and the apply may have
+         * removed the first one (lib/outbox.lua). */
+        int iargc;
+        const char **iargv;
+        const size_t *ilens;
+        hilo_outbound_record_index_argv(t->replies[0].rec, &iargc, &iargv, &ilens);
+        hilo_store_argv(ctx->store, NULL, NULL, iargc, iargv, ilens);
         hilo_dispatch_kick_debtor(ctx->dispatch, e->channel, t->debtor);
     }
     ctx->metrics.outbound_committed[e->channel] += t->nreplies;

@@ -515,6 +515,10 @@ static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     batch_argv(b, argc, argv, lens);
     hilo_outbound_record_argv(r->rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
+    /* And again after it: a sweep that found the queue empty in between may have removed the
+     * first mark. */
+    hilo_outbound_record_index_argv(r->rec, &argc, &argv, &lens);
+    batch_argv(b, argc, argv, lens);
     hilo_outbound_record_listing_argv(r->rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
     char ak[HILO_KEY_MAX];
