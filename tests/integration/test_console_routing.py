@@ -213,8 +213,9 @@ class ConsoleRouting(HiloTestCase):
 
         async def scenario():
             a = await self.online("ana")
-            escalate(r, "D1", addr="+15550000001")
-            r.hset(debtor_key("D1", "conv"), "rev", "not a number")
+            # In one transaction: a routing pass between the escalation and the edit would offer
+            # D1 with a good rev and leave the bad one behind.
+            escalate(r, "D1", addr="+15550000001", rev="not a number")
             escalate(r, "D2", skill="en.collections", channel="sms", addr="+15550000002")
             await a.latest("agent", lambda m: {"D1", "D2"} <= set(offers_of(m)), timeout=10)
             self.assertEqual(r.hget(debtor_key("D1", "conv"), "rev"), "1")

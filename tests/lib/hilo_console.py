@@ -69,8 +69,9 @@ def token_for(router, agent_id, password=PASSWORD):
 
 
 def escalate(r, debtor, skill="en.collections", channel="whatsapp", priority=0, reason="requested_agent",
-             addr=None, now_ms=None):
-    """Puts a conversation in a human queue the way engine_apply.lua does."""
+             addr=None, now_ms=None, rev=None):
+    """Puts a conversation in a human queue the way engine_apply.lua does. rev: write this value
+    as the conversation's rev in the same transaction (a hand-edited record) instead of bumping it."""
     now = now_ms or int(time.time() * 1000)
     conv = debtor_key(debtor, "conv")
     fields = {"state": "queued", "esc_reason": reason, "esc_detail": "", "esc_topic": "", "esc_skill": skill,
@@ -82,7 +83,10 @@ def escalate(r, debtor, skill="en.collections", channel="whatsapp", priority=0, 
         fields["created_ms"] = str(now)
     p = r.pipeline(transaction=True)
     p.hset(conv, mapping=fields)
-    p.hincrby(conv, "rev", 1)
+    if rev is None:
+        p.hincrby(conv, "rev", 1)
+    else:
+        p.hset(conv, "rev", rev)
     p.zadd("hilo:queue:" + skill, {debtor: now - priority * 60000})
     p.sadd("hilo:queues", skill)
     p.execute()
