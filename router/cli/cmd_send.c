@@ -125,19 +125,18 @@ int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     if (!text_fits(cli, id, channel, argv[3], template_name != NULL)) return HILO_EXIT_DATA;
     char sha[41];
     if (!hilo_cli_script_load(cli, hilo_script_commit_outbound, sha)) return HILO_EXIT_REDIS;
-    hilo_outbound_record_t *rec =
-        hilo_outbound_record_new(&spec, hilo_now_ms(), hilo_cli_settings(cli)->history_max, sha);
+    /* One clock for the gate and the commit: the test clock under [engine] test_clock. */
+    int64_t now = hilo_send_gate_now(cli);
+    if (now < 0) return HILO_EXIT_REDIS;
+    hilo_outbound_record_t *rec = hilo_outbound_record_new(&spec, now, hilo_cli_settings(cli)->history_max, sha);
     if (!rec) {
         fprintf(stderr, "hilo: cannot build the outbound message (no random bytes for its id?)\n");
         return HILO_EXIT_DATA;
     }
     if (hilo_cli_settings(cli)->gate) {
         /* Where the engine runs, its compliance gate applies to the operator too (send_gate.h). */
-        int64_t now = hilo_send_gate_now(cli);
         hilo_send_verdict_t gv;
-        rc = now < 0 ? HILO_EXIT_REDIS
-                     : hilo_send_gate_check(cli, id, channel, template_name != NULL, hilo_outbound_record_id(rec),
-                                            now, &gv);
+        rc = hilo_send_gate_check(cli, id, channel, template_name != NULL, hilo_outbound_record_id(rec), now, &gv);
         if (rc == HILO_EXIT_OK && !gv.allowed && wait_window && gv.waitable) {
             /* Refused for the hour, the day or the cap: committed anyway, the gate at hand-off
              * holds it until it is allowed. */

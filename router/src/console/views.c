@@ -491,9 +491,10 @@ static bool build_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     snprintf(by, sizeof by, "agent:%s", c->agent);
     hilo_outbound_spec_t spec = {.debtor_id = r->debtor, .channel = r->channel, .to = r->to, .text = r->text,
                                  .by = by, .reply = true, .wait_window = r->wait};
-    /* Committed with the real clock even under [engine] test_clock (r->now only feeds the
-     * gate): the dispatch index is claimed with the real clock (dispatch.c). */
-    r->rec = hilo_outbound_record_new(&spec, hilo_now_ms(), k->cfg->history_max,
+    /* Committed on the gate's clock (the test clock under [engine] test_clock), like the
+     * debtor's messages: the thread's times agree (the dispatch index needs no clock: a commit
+     * marks the debtor with score 0). */
+    r->rec = hilo_outbound_record_new(&spec, r->now, k->cfg->history_max,
                                       hilo_store_sha(k->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
     if (!r->rec) {
         conn_error(c, r->rid, "bad_request", "the reply could not be built");
