@@ -110,18 +110,22 @@ start_bg router "http://127.0.0.1:$HTTP_PORT/healthz" "$build/router/hilo-router
 hilo_wait_http router "http://127.0.0.1:$HTTP_PORT/healthz" "$WAIT_S" || { echo "see $run/router.log" >&2; exit 1; }
 
 started=()
+# Webhook ports (the providers') and metrics ports (/healthz, /metrics: never on a webhook port),
+# as in deploy/hilo.conf.
 declare -A conn_port=([whatsapp]=8081 [sms]=8082 [voice]=8083)
+declare -A metrics_port=([whatsapp]=9081 [sms]=9082 [voice]=9083)
 for channel in whatsapp sms voice; do
   bin=$build/connectors/$channel/hilo-$channel
   if [ -x "$bin" ]; then
     hilo_require_port "the $channel connector" "${conn_port[$channel]}" || exit 1
-    start_bg "$channel" "http://127.0.0.1:${conn_port[$channel]}/healthz" "$bin" -c "$run/hilo.conf"
+    hilo_require_port "the $channel connector" "${metrics_port[$channel]}" || exit 1
+    start_bg "$channel" "http://127.0.0.1:${metrics_port[$channel]}/healthz" "$bin" -c "$run/hilo.conf"
     started+=("$channel")
   fi
 done
 # A connector's /healthz is 200 once its link to the router has a session.
 for channel in "${started[@]}"; do
-  hilo_wait_http "the $channel connector" "http://127.0.0.1:${conn_port[$channel]}/healthz" "$WAIT_S" ||
+  hilo_wait_http "the $channel connector" "http://127.0.0.1:${metrics_port[$channel]}/healthz" "$WAIT_S" ||
     { echo "see $run/$channel.log" >&2; exit 1; }
 done
 if [ -f connectors/sandbox/sandbox.py ]; then
@@ -156,6 +160,7 @@ for channel in "${started[@]}"; do
   sms) echo "  sms connector       http://127.0.0.1:${conn_port[sms]}/webhooks/twilio/sms" ;;
   voice) echo "  voice connector     http://127.0.0.1:${conn_port[voice]}/webhooks/twilio/voice" ;;
   esac
+  echo "                      http://127.0.0.1:${metrics_port[$channel]}/healthz  /metrics"
 done
 [ ${#started[@]} -gt 0 ] && echo "  dead letters        run/*.dead-letters.jsonl   (webhooks the router refused for good)"
 [ -f "$run/sandbox.pid" ] && echo "  provider sandbox    http://127.0.0.1:$SANDBOX_PORT/   <- open this to play the debtor's phone"

@@ -115,6 +115,30 @@ void hilo_log_library_line(hilo_log_level_t level, const char *module, const cha
     suppressed = 0;
 }
 
+void hilo_log_limited(hilo_log_limit_t *lim, hilo_log_level_t level, const char *module, const char *fmt, ...) {
+    if (level < min_level) return;
+    long long now_s = (long long)(hilo_mono_us() / 1000000);
+    if (now_s != lim->window_s) {
+        lim->window_s = now_s;
+        lim->in_window = 0;
+    }
+    if (lim->in_window >= HILO_LOG_LIMIT_PER_S) {
+        lim->suppressed++;
+        return;
+    }
+    lim->in_window++;
+    char tail[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tail, sizeof tail, fmt, ap);
+    va_end(ap);
+    if (lim->suppressed)
+        hilo_log(level, module, "%s suppressed=%lu", tail, lim->suppressed);
+    else
+        hilo_log(level, module, "%s", tail);
+    lim->suppressed = 0;
+}
+
 void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...) {
     if (level < min_level) return;
     char line[2048];

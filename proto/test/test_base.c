@@ -55,6 +55,14 @@ static void log_library_flood(void *arg) {
     hilo_log_library_line(HILO_LOG_WARN, "lws", "after");
 }
 
+static void log_limited_flood(void *arg) {
+    (void)arg;
+    hilo_log_limit_t lim = {0};
+    for (int i = 0; i < 100; i++) hilo_log_limited(&lim, HILO_LOG_WARN, "http", "event=header_too_large n=%d", i);
+    usleep(1100 * 1000);
+    hilo_log_limited(&lim, HILO_LOG_WARN, "http", "event=header_too_large n=last");
+}
+
 /* Outside values in log lines: plain ones as they are, the rest quoted and escaped; phone
  * numbers masked; and no byte of a value can end the line (docs/security.md). */
 static void test_log_values(void **state) {
@@ -91,6 +99,17 @@ static void test_log_library_lines_are_limited(void **state) {
     assert_in_range(lines, 11, 21); /* 10 (20 if the loop straddled a second) + the last one */
     assert_non_null(strstr(buf, "event=lws msg=\"header too long \\\"x\\\"\""));
     assert_non_null(strstr(buf, "msg=after suppressed="));
+}
+
+/* An event a stranger causes per request goes through a caller's limiter: the same budget. */
+static void test_log_limited_events(void **state) {
+    ssize_t n;
+    const char *buf = captured_stderr(log_limited_flood, NULL, &n);
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')); p++) lines++;
+    assert_in_range(lines, 11, 21);
+    assert_non_null(strstr(buf, "event=header_too_large n=0\n"));
+    assert_non_null(strstr(buf, "n=last suppressed="));
 }
 
 static void test_config_values_and_env(void **state) {
@@ -296,6 +315,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_values),
         cmocka_unit_test(test_log_library_lines_are_limited),
+        cmocka_unit_test(test_log_limited_events),
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
         cmocka_unit_test(test_config_test_clock_only_in_test_builds),

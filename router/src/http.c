@@ -21,6 +21,12 @@
 #define CHUNK 4096                    /* bytes written per writable callback */
 #define MAX_STATIC_FILE (4u << 20)    /* console assets are small */
 #define CLOSE_WAIT_S 3                /* after our close frame, how long the peer has to answer it */
+/* Request line + the headers the router reads (what lws knows by name): more gets 431. lws's
+ * own header table is LWS_TABLE_FACTOR times as large, so that such a head is parsed and
+ * answered; past the table lws closes the connection without a status (its complaint goes
+ * through the rate-limited library log). Headers lws does not know count only there. */
+#define MAX_HEAD 8192
+#define LWS_TABLE_FACTOR 4
 
 typedef struct {
     const char *path;
@@ -335,6 +341,26 @@ static void post_complete(struct lws *wsi, session_t *s) {
     hilo_buf_free(&body);
 }
 
+/* The bytes of the request line and of every header lws parsed by name. */
+static size_t head_bytes(struct lws *wsi) {
+    size_t n = 0;
+    for (int t = 0; t < (int)WSI_TOKEN_COUNT; t++) {
+        int l = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
+        if (l > 0) n += (size_t)l;
+    }
+    return n;
+}
+
+static hilo_log_limit_t head_refusals; /* a stranger can send one oversize head after another */
+
+static int head_too_large(struct lws *wsi) {
+    size_t n = head_bytes(wsi);
+    if (n <= MAX_HEAD) return 0;
+    hilo_log_limited(&head_refusals, HILO_LOG_WARN, "http", "event=header_too_large status=431 bytes=%zu max=%d", n,
+                     MAX_HEAD);
+    return 1;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     session_t *s = user;
     hilo_http_t *h = lws_context_user(lws_get_context(wsi));
@@ -344,6 +370,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memset(s, 0, sizeof *s);
         s->reply.status = 200;
         s->reply.content_type = "text/plain; charset=utf-8";
+        if (head_too_large(wsi)) {
+            s->reply.status = 431;
+            hilo_buf_printf(&s->reply.body, "request header fields too large\n");
+            return start_reply(wsi, s); /* a POST's body is never read: closed after the answer */
+        }
         bool is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         route_t *r = NULL;
         for (int i = 0; i < h->nroutes; i++)
@@ -422,6 +453,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (head_too_large(wsi)) return 1; /* (lws refuses the upgrade) */
         return ws_filter(wsi, h, s);
     case LWS_CALLBACK_ESTABLISHED:
         ws_open(wsi, h, s);
@@ -470,6 +502,7 @@ hilo_http_t *hilo_http_new_tls(uv_loop_t *loop, const char *bind, int port, cons
     if (bind && inet_pton(AF_INET, bind, &v4) == 1) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = h;
+    info.max_http_header_data2 = MAX_HEAD * LWS_TABLE_FACTOR;
     /* Room for many console sockets: lws sizes its fd table from this. */
     info.fd_limit_per_thread = 0;
     bool tls = cert && *cert && key && *key;

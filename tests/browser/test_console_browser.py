@@ -51,10 +51,13 @@ class ConsoleBrowser(HiloTestCase):
         sandbox_port, wa_port, sms_port = free_port(), free_port(), free_port()
         sandbox = "http://127.0.0.1:%d" % sandbox_port
         overrides = console_overrides()
-        overrides["whatsapp"] = {"http_port": wa_port, "api_base": sandbox, "app_secret": "sandbox-app-secret",
+        # Each connector's /metrics and /healthz port: a free one too (the defaults are fixed).
+        overrides["whatsapp"] = {"http_port": wa_port, "metrics_port": free_port(), "api_base": sandbox,
+                                 "app_secret": "sandbox-app-secret",
                                  "verify_token": "sandbox-verify-token", "access_token": "sandbox-access-token",
                                  "phone_number_id": "106540352242922", "display_phone_number": "15550783881"}
-        overrides["sms"] = {"http_port": sms_port, "api_base": sandbox, "account_sid": "AC" + "0" * 32,
+        overrides["sms"] = {"http_port": sms_port, "metrics_port": free_port(), "api_base": sandbox,
+                            "account_sid": "AC" + "0" * 32,
                             "auth_token": "sandbox-auth-token", "from": "+15005550006",
                             "public_url": "http://127.0.0.1:%d" % sms_port}
         # The agent's reply passes the compliance gate (contact hours apply to agents) at commit

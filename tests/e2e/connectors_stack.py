@@ -167,16 +167,26 @@ class Sandbox:
 # ---------------------------------------------------------------------------------------------
 
 class ConnectorProc:
-    """One hilo-<channel> process reading the stack's config."""
+    """One hilo-<channel> process reading the stack's config. `port` is its webhook port (url()
+    and base); /healthz and /metrics are on its metrics port (metrics_bind:metrics_port of its
+    section, read from the config when it starts: admin_url())."""
 
     def __init__(self, channel, workdir, conf_path, port, env=None):
         self.channel = channel
         self.conf_path = conf_path
         self.port = port
         self.base = "http://127.0.0.1:%d" % port
+        self.metrics_port = None
         self.log_path = os.path.join(workdir, "%s.log" % channel)
         self.env = env or {}
         self.proc = None
+
+    def read_metrics_port(self):
+        sec = read_conf(self.conf_path).get(self.channel, {})
+        if not sec.get("metrics_port") or sec["metrics_port"] == "0":
+            raise AssertionError("[%s] of %s has no metrics_port: connector_conf() sets one" % (self.channel,
+                                                                                              self.conf_path))
+        return int(sec["metrics_port"])
 
     def start(self, wait=True, timeout=20):
         binary = connector_bin(self.channel)
@@ -185,6 +195,7 @@ class ConnectorProc:
                                  % (binary, BUILD_DIR, self.channel))
         env = {k: v for k, v in os.environ.items() if not k.startswith("HILO_")}
         env.update(self.env)
+        self.metrics_port = self.read_metrics_port()
         self.proc = spawn([binary, "-c", self.conf_path], self.log_path, env=env)
         if wait:
             self.wait_health(200, timeout)
@@ -193,8 +204,12 @@ class ConnectorProc:
     def url(self, path):
         return self.base + path
 
+    def admin_url(self, path):
+        """A URL on the metrics port (never the provider-facing one)."""
+        return "http://127.0.0.1:%d%s" % (self.metrics_port or self.read_metrics_port(), path)
+
     def healthz(self):
-        return http("GET", self.url("/healthz"), timeout=3)[0]
+        return http("GET", self.admin_url("/healthz"), timeout=3)[0]
 
     def wait_health(self, status, timeout):
         def check():
@@ -205,7 +220,7 @@ class ConnectorProc:
         wait_until(check, timeout, lambda: "hilo-%s /healthz == %s\n%s" % (self.channel, status, tail(self.log_path)))
 
     def metrics(self):
-        status, _, body, _ = http("GET", self.url("/metrics"), timeout=5)
+        status, _, body, _ = http("GET", self.admin_url("/metrics"), timeout=5)
         if status != 200:
             raise AssertionError("hilo-%s /metrics: %s" % (self.channel, status))
         return Metrics.parse(body.decode())
@@ -243,16 +258,18 @@ class ConnectorProc:
 # The test case
 # ---------------------------------------------------------------------------------------------
 
-def connector_conf(router_link, ports, workdir, sandbox_base=None, overrides=None):
+def connector_conf(router_link, ports, workdir, sandbox_base=None, overrides=None, metrics_ports=None):
     """The connectors' config: deploy/hilo.conf's channel sections with the test's values (the
-    dead-letter files in the test's workdir: dead_letter_path())."""
+    dead-letter files in the test's workdir: dead_letter_path(); each connector's metrics port
+    from `metrics_ports`, else a free one)."""
     example = read_conf(os.path.join(SOURCE_DIR, "deploy", "hilo.conf"))
     conf = {}
     for ch, port in ports.items():
         sec = dict(example.get(ch, {}))
         sec.update({
             "link_connect": router_link, "instance": "%s-e2e" % ch, "http_bind": "127.0.0.1",
-            "http_port": str(port), "log_level": "info",
+            "http_port": str(port), "log_level": "info", "metrics_bind": "127.0.0.1",
+            "metrics_port": str((metrics_ports or {}).get(ch) or free_port()),
             # Quick retries and a short voice deadline keep the suites short; the semantics
             # are the production ones.
             "retry_min_ms": "200", "retry_max_ms": "1000", "rate_per_s": "0", "rate_burst": "0",
@@ -309,10 +326,11 @@ class ConnectorStackCase(HiloTestCase):
             self.assertTrue(self.router_.log_lines("engine", "event=ready"),
                             "the engine did not start:\n%s" % tail(self.router_.log_path))
         self.ports = {ch: free_port() for ch in CHANNELS}
+        self.metrics_ports = {ch: free_port() for ch in CHANNELS}
         self.conf_path = os.path.join(self.workdir, "connectors.conf")
         self.connector_overrides = connector_overrides
-        write_conf(self.conf_path,
-                   connector_conf(self.router_.link, self.ports, self.workdir, None, connector_overrides))
+        write_conf(self.conf_path, connector_conf(self.router_.link, self.ports, self.workdir, None, connector_overrides,
+                                                  self.metrics_ports))
         webhooks = {ch: "http://127.0.0.1:%d%s" % (self.ports[ch], WEBHOOK_PATH[ch]) for ch in CHANNELS}
         self.sandbox = Sandbox(self.workdir, self.conf_path, webhooks, sandbox_args)
         self._logs.append(("sandbox", self.sandbox.log_path))
@@ -320,7 +338,7 @@ class ConnectorStackCase(HiloTestCase):
         self.addCleanup(self.sandbox.stop)
         # The connectors' API base is the sandbox, known only now.
         self.conf = connector_conf(self.router_.link, self.ports, self.workdir, self.sandbox.base,
-                                   connector_overrides)
+                                   connector_overrides, self.metrics_ports)
         write_conf(self.conf_path, self.conf)
         for ch in channels:
             self.start_connector(ch)

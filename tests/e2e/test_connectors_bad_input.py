@@ -112,13 +112,14 @@ class ConnectorBadInput(ConnectorStackCase):
                                               twilio_signature("not-the-token", vurl, vparams))
         self.assertEqual(status, 403, resp)
 
-        # Nothing reached the router; the connectors counted the rejections.
+        # Nothing reached the router; the connectors counted the rejections (without the header
+        # at all: "unsigned", refused before the body was read).
         time.sleep(0.3)
         self.assert_router_saw_nothing("D1")
-        self.assertEqual(self.conns["whatsapp"].metrics().value("hilo_connector_webhooks_total",
-                                                                result="bad_signature"), 5)
-        self.assertEqual(self.conns["sms"].metrics().value("hilo_connector_webhooks_total",
-                                                           result="bad_signature"), 6)
+        for ch, bad in (("whatsapp", 4), ("sms", 5)):
+            m = self.conns[ch].metrics()
+            self.assertEqual(m.value("hilo_connector_webhooks_total", result="bad_signature"), bad, ch)
+            self.assertEqual(m.value("hilo_connector_webhooks_total", result="unsigned"), 1, ch)
         self.assertEqual(self.conns["whatsapp"].metrics().value("hilo_connector_envelopes_submitted_total"), 0)
 
         # Positive controls: the same requests, correctly signed, are accepted and stored.

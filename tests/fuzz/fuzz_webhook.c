@@ -80,7 +80,7 @@ static void consume(hilo_adapter_t *a, hilo_webhook_result_t *out) {
 }
 
 static void webhook(const kind_t *k, bool json, const uint8_t *data, size_t size) {
-    /* The query comes from libwebsockets as a C string: it ends at a NUL. */
+    /* The query comes from the webhook server as a C string (raw, as received): it ends at a NUL. */
     size_t qlen = 0, skip = 0;
     if (k->method == HILO_HTTP_GET) {
         qlen = skip = size;

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from hilo_console import console_overrides
-from hilo_fuzz import trickle
+from hilo_fuzz import exchange, trickle
 from hilo_harness import HiloTestCase, self_signed_cert, wait_until
 from hilo_sockets import listening
 
@@ -103,6 +103,29 @@ class HttpPort(HiloTestCase):
         self.assertIsNotNone(cut, "trickled headers kept the connection for 16 s")
         self.assertTrue(router.log_lines("mod=http", "event=request_too_slow"))
         self.assertEqual(router.healthz(), 200)
+
+    def test_oversize_heads_get_431(self):
+        """A head (request line + the headers the router reads) over 8 KiB is answered 431 and
+        closed; libwebsockets alone dropped anything over its 4 KB table without a status, with
+        an error line per request."""
+        router = self.router(self.redis(), overrides=console_overrides(origins="*"))
+
+        def status(data):
+            answer = exchange(router.http_port, data)
+            return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else None
+        get = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n"
+        self.assertEqual(status(get % (b"c" * 6000)), 200)     # under the limit, over lws's old table
+        self.assertEqual(status(get % (b"c" * 12000)), 431)
+        self.assertEqual(status(b"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % (b"p" * 9000)), 431)
+        self.assertEqual(status(b"POST /api/login HTTP/1.1\r\nHost: x\r\nUser-Agent: %s\r\nContent-Length: 2\r\n"
+                                b"\r\n{}" % (b"u" * 10000)), 431)
+        # Past libwebsockets' own table (32 KiB): closed without a status; the process serves on.
+        for _ in range(50):
+            self.assertIsNone(status(get % (b"c" * 40000)))
+        self.assertEqual(router.healthz(), 200)
+        # 50 dropped heads, a few complaints (the library's lines are rate-limited).
+        self.assertLessEqual(len(router.log_lines("mod=lws")), 25)
+        self.assertTrue(router.log_lines("mod=http", "event=header_too_large"))
 
 
 if __name__ == "__main__":

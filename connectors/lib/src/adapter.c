@@ -83,6 +83,13 @@ int hilo_webhook_add_envelope(hilo_webhook_result_t *out, const hilo_envelope_t 
 
 /* ----- query parameters ----- */
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 const char *hilo_http_query_param(const hilo_http_request_t *req, const char *name, char *buf,
                                   size_t buflen) {
     if (!req->query || !buflen) return NULL;
@@ -94,10 +101,22 @@ const char *hilo_http_query_param(const hilo_http_request_t *req, const char *na
         const char *eq = memchr(p, '=', plen);
         size_t klen = eq ? (size_t)(eq - p) : plen;
         if (klen == nlen && memcmp(p, name, nlen) == 0) {
-            size_t vlen = eq ? plen - klen - 1 : 0;
-            if (vlen + 1 > buflen) return NULL;
-            if (vlen) memcpy(buf, eq + 1, vlen);
-            buf[vlen] = '\0';
+            size_t vlen = eq ? plen - klen - 1 : 0, o = 0;
+            const char *v = eq ? eq + 1 : p + plen;
+            for (size_t i = 0; i < vlen; i++, o++) {
+                if (o + 1 >= buflen) return NULL;
+                if (v[i] == '+') {
+                    buf[o] = ' ';
+                } else if (v[i] == '%') {
+                    int hi = i + 2 < vlen ? hex_digit(v[i + 1]) : -1, lo = hi >= 0 ? hex_digit(v[i + 2]) : -1;
+                    if (lo < 0) return NULL;
+                    buf[o] = (char)(hi << 4 | lo);
+                    i += 2;
+                } else {
+                    buf[o] = v[i];
+                }
+            }
+            buf[o] = '\0';
             return buf;
         }
         if (!end) break;

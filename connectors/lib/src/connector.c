@@ -31,8 +31,8 @@
 #endif
 
 typedef struct {
-    const char *link_connect, *instance, *http_bind;
-    long long http_port, max_body, request_timeout_ms, ack_timeout_ms, webhook_deadline_ms, voice_reply_deadline_ms;
+    const char *link_connect, *instance, *http_bind, *metrics_bind;
+    long long http_port, metrics_port, max_body, max_header, max_buffered, request_timeout_ms, ack_timeout_ms, webhook_deadline_ms, voice_reply_deadline_ms;
     long long max_pending, max_inflight, max_outbound, envelope_ttl_ms, rate_per_s, rate_burst, send_timeout_ms;
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
     const char *log_level;
@@ -56,6 +56,7 @@ typedef struct {
     hilo_metrics_t *metrics;
     hilo_dead_letter_t *dead_letter; /* NULL when dead_letter_file is "" */
     hilo_watchdog_t *watchdog;  /* systemd READY/STOPPING/WATCHDOG notices from this loop */
+    hilo_log_limit_t refusals;  /* log budget for unsigned webhooks (strangers can repeat them) */
     int stopping;               /* 0 running, 1 draining, 2 closing */
     int64_t stop_deadline;
 } connector_t;
@@ -219,10 +220,36 @@ static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_resu
     hilo_pending_arm(c->pending, pid);
 }
 
+/* The metrics port serves /healthz and /metrics, nothing else; the webhook port never serves
+ * them (docs/security.md: what a provider-facing port shows). */
+static void on_admin_request(connector_t *c, uint64_t conn_id, const hilo_http_request_t *in) {
+    if (in->method == HILO_HTTP_GET && (strcmp(in->path, "/healthz") == 0 || strcmp(in->path, "/metrics") == 0))
+        serve_builtin(c, conn_id, in->path);
+    else
+        hilo_webhook_server_respond_text(c->http, conn_id, 404, "not found\n");
+}
+
+/* A POST's head, before its body: one without the provider's signature header is refused
+ * unread (docs/security.md, "Memory before the signature check"). */
+static void on_head(void *arg, uint64_t conn_id, const hilo_http_request_t *in) {
+    connector_t *c = arg;
+    if (in->listener != 0) {
+        on_admin_request(c, conn_id, in);
+        return;
+    }
+    const char *sig = c->ops->signed_by == HILO_SIGNED_META     ? in->x_hub_signature_256
+                      : c->ops->signed_by == HILO_SIGNED_TWILIO ? in->x_twilio_signature
+                                                                : NULL;
+    if (!sig || sig[0] || find_route(c->ops, in->path) < 0) return;
+    hilo_log_limited(&c->refusals, HILO_LOG_WARN, MOD, "event=unsigned_webhook path=%s remote=%s",
+                     hilo_log_value(in->path), in->remote_addr);
+    answer_text(c, conn_id, c->ops->unsigned_status, "missing signature\n", "unsigned");
+}
+
 static void on_request(void *arg, uint64_t conn_id, const hilo_http_request_t *in) {
     connector_t *c = arg;
-    if (in->method == HILO_HTTP_GET && (strcmp(in->path, "/healthz") == 0 || strcmp(in->path, "/metrics") == 0)) {
-        serve_builtin(c, conn_id, in->path);
+    if (in->listener != 0) {
+        on_admin_request(c, conn_id, in);
         return;
     }
     int route = find_route(c->ops, in->path);
@@ -362,7 +389,12 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_str(cfg, sec, "instance", defaults_instance, &s->instance) ||
         hilo_config_str(cfg, sec, "http_bind", "127.0.0.1", &s->http_bind) ||
         hilo_config_int(cfg, sec, "http_port", o->default_http_port, 0, 65535, &s->http_port) ||
+        /* /metrics and /healthz: never on the provider-facing port. 0 = not served. */
+        hilo_config_str(cfg, sec, "metrics_bind", "127.0.0.1", &s->metrics_bind) ||
+        hilo_config_int(cfg, sec, "metrics_port", o->default_http_port + 1000, 0, 65535, &s->metrics_port) ||
         hilo_config_int(cfg, sec, "max_body", 1 << 20, 1024, 64LL << 20, &s->max_body) ||
+        hilo_config_int(cfg, sec, "max_header", 8192, 1024, 65536, &s->max_header) ||
+        hilo_config_int(cfg, sec, "max_buffered", 16LL << 20, 1024, 4LL << 30, &s->max_buffered) ||
         hilo_config_int(cfg, sec, "request_timeout_ms", 30000, 500, 600000, &s->request_timeout_ms) ||
         hilo_config_int(cfg, sec, "ack_timeout_ms", 5000, 50, 600000, &s->ack_timeout_ms) ||
         hilo_config_int(cfg, sec, "max_inflight", 256, 1, 100000, &s->max_inflight) ||
@@ -383,6 +415,10 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_str(cfg, sec, "log_level", "info", &s->log_level) ||
         hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file))
         return HILO_ERR;
+    if (s->metrics_port && s->metrics_port == s->http_port && !strcmp(s->metrics_bind, s->http_bind))
+        return hilo_config_reject(cfg, sec, "metrics_port", "must differ from http_port (or 0: off)");
+    if (s->max_buffered < s->max_body)
+        return hilo_config_reject(cfg, sec, "max_buffered", "must be at least max_body");
     return HILO_OK;
 }
 
@@ -452,9 +488,11 @@ static int start(connector_t *c, char *err, size_t errlen) {
     };
     c->sender = hilo_sender_new(&c->loop, &so);
     hilo_webhook_server_options_t wo = {
-        .bind = c->set.http_bind, .port = (int)c->set.http_port, .max_body = (size_t)c->set.max_body,
-        .request_timeout_ms = (int)c->set.request_timeout_ms,
-        .on_request = on_request, .on_gone = on_gone, .arg = c,
+        .bind = c->set.http_bind, .port = (int)c->set.http_port,
+        .admin_bind = c->set.metrics_bind, .admin_port = c->set.metrics_port ? (int)c->set.metrics_port : -1,
+        .max_body = (size_t)c->set.max_body, .max_head = (size_t)c->set.max_header,
+        .max_buffered = (size_t)c->set.max_buffered, .request_timeout_ms = (int)c->set.request_timeout_ms,
+        .on_request = on_request, .on_head = on_head, .on_gone = on_gone, .arg = c,
     };
     c->http = hilo_webhook_server_new(&c->loop, &wo, err, errlen);
     if (!c->http) return HILO_ERR;
@@ -556,8 +594,9 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
         close_all(c);
         uv_run(&c->loop, UV_RUN_DEFAULT);
     } else {
-        hilo_log_info(MOD, "event=started channel=%s section=%s instance=%s link=%s http=%s:%d", ops->name, section,
-                      c->set.instance, c->set.link_connect, c->set.http_bind, hilo_webhook_server_port(c->http));
+        hilo_log_info(MOD, "event=started channel=%s section=%s instance=%s link=%s http=%s:%d metrics=%s:%d", ops->name,
+                      section, c->set.instance, c->set.link_connect, c->set.http_bind, hilo_webhook_server_port(c->http),
+                      c->set.metrics_port ? c->set.metrics_bind : "-", hilo_webhook_server_admin_port(c->http));
         hilo_watchdog_ready(c->watchdog); /* the webhook server listens: ready to serve */
         uv_run(&c->loop, UV_RUN_DEFAULT);
         rc = 0;

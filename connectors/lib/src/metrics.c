@@ -117,8 +117,12 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         counter(m, "hilo_connector_http_requests_total", "HTTP requests received", "", h->requests);
         counter(m, "hilo_connector_http_too_large_total", "Requests refused with 413", "", h->too_large);
         counter(m, "hilo_connector_http_client_gone_total", "Clients that left before their answer", "", h->gone);
-        counter(m, "hilo_connector_http_too_slow_total", "Requests closed: body not in within request_timeout_ms", "",
+        counter(m, "hilo_connector_http_too_slow_total", "Requests closed: head or body not in within its time", "",
                 h->too_slow);
+        counter(m, "hilo_connector_http_header_too_large_total", "Requests refused with 431 (max_header)", "",
+                h->head_too_large);
+        counter(m, "hilo_connector_http_overloaded_total",
+                "POSTs refused with 503 unread: max_buffered body bytes held already", "", h->overloaded);
     }
     if (l) {
         counter(m, "hilo_connector_envelopes_submitted_total", "Envelopes handed to the link", "", l->submitted);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,7 +149,7 @@ static const hilo_adapter_ops_t t_ops = {
 static void *zctx, *router;
 static uint8_t peer_id[256];
 static size_t peer_id_len;
-static int http_port;
+static int http_port, metrics_port; /* /healthz and /metrics: on metrics_port only */
 static pid_t child;
 static char dir[64], cfg_path[128];
 static int64_t last_hb;
@@ -259,6 +260,7 @@ static void peer_outbound(const char *oid, const char *text, uint64_t reply_to) 
 typedef struct {
     pthread_t th;
     char method[8], path[256], body[256], header[128];
+    int port;
     long status;
     char resp[8192];
     size_t resp_len;
@@ -279,7 +281,7 @@ static void *req_thread(void *arg) {
     req_t *r = arg;
     CURL *e = curl_easy_init();
     char url[300];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, r->path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", r->port, r->path);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
@@ -295,14 +297,21 @@ static void *req_thread(void *arg) {
     return NULL;
 }
 
-static req_t *req_start(const char *method, const char *path, const char *body, const char *header) {
+/* A request on `port` (0: the metrics port for /healthz and /metrics, else the webhook port). */
+static req_t *req_start_on(int port, const char *method, const char *path, const char *body, const char *header) {
     req_t *r = calloc(1, sizeof *r);
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->path, sizeof r->path, "%s", path);
+    bool admin = strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0;
+    r->port = port ? port : admin ? metrics_port : http_port;
     snprintf(r->body, sizeof r->body, "%s", body ? body : "");
     snprintf(r->header, sizeof r->header, "%s", header ? header : "");
     pthread_create(&r->th, NULL, req_thread, r);
     return r;
+}
+
+static req_t *req_start(const char *method, const char *path, const char *body, const char *header) {
+    return req_start_on(0, method, path, body, header);
 }
 
 /* Waits for the answer (heartbeating); returns the status. The caller frees r. */
@@ -312,6 +321,14 @@ static long req_wait(req_t *r, int timeout_ms) {
     assert_true(r->done);
     pthread_join(r->th, NULL);
     return r->status;
+}
+
+/* A GET on the webhook port, whatever the path. */
+static long get_webhook_port(const char *path) {
+    req_t *r = req_start_on(http_port, "GET", path, NULL, NULL);
+    long st = req_wait(r, 5000);
+    free(r);
+    return st;
 }
 
 static long get(const char *path, char *out, size_t outlen) {
@@ -328,10 +345,10 @@ static void write_config(const char *extra) {
     size_t len = sizeof ep;
     zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len);
     fprintf(f,
-            "[router]\nlink_bind = %s\n\n[test]\nlink_connect = %s\ninstance = test-1\nhttp_port = %d\n"
+            "[router]\nlink_bind = %s\n\n[test]\nlink_connect = %s\ninstance = test-1\nhttp_port = %d\nmetrics_port = %d\n"
             "ack_timeout_ms = 300\nwebhook_deadline_ms = 1500\nvoice_reply_deadline_ms = 800\n"
             "provider_url = http://127.0.0.1:%d/provider\nretry_min_ms = 50\nlog_level = warn\n%s",
-            ep, ep, http_port, http_port, extra ? extra : "");
+            ep, ep, http_port, metrics_port, http_port, extra ? extra : "");
     fclose(f);
 }
 
@@ -378,6 +395,8 @@ static int setup(void **state) {
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
     assert_int_equal(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
     http_port = free_port();
+    do metrics_port = free_port();
+    while (metrics_port == http_port);
     peer_id_len = 0;
     return 0;
 }
@@ -531,8 +550,10 @@ static void test_runtime(void **state) {
     assert_int_equal(get("/provider-count", body, sizeof body), 200);
     assert_string_equal(body, "1");
 
-    /* routing and metrics */
+    /* routing and metrics; /healthz and /metrics are not on the webhook port */
     assert_int_equal(get("/nope", NULL, 0), 404);
+    assert_int_equal(get_webhook_port("/healthz"), 404);
+    assert_int_equal(get_webhook_port("/metrics"), 404);
     assert_int_equal(get("/voice", NULL, 0), 405);
     assert_int_equal(get("/metrics", body, sizeof body), 200);
     assert_non_null(strstr(body, "hilo_connector_link_up{channel=\"voice\",connector=\"test-1\"} 1"));
@@ -725,7 +746,7 @@ static void test_bad_config(void **state) {
     child = 0;
     char *err = read_all(fd);
     char want[200];
-    snprintf(want, sizeof want, "%s:14: [test] max_pending", cfg_path);
+    snprintf(want, sizeof want, "%s:15: [test] max_pending", cfg_path);
     if (!strstr(err, want)) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, want));
     /* an unknown key (typo) */
@@ -734,7 +755,7 @@ static void test_bad_config(void **state) {
     assert_int_equal(wait_exit(child, 5000), 2);
     child = 0;
     err = read_all(fd);
-    snprintf(want, sizeof want, "%s:14:", cfg_path);
+    snprintf(want, sizeof want, "%s:15:", cfg_path);
     if (!strstr(err, want) || !strstr(err, "htp_port")) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, "htp_port"));
     /* the adapter's own check */
@@ -752,7 +773,7 @@ static void test_bad_config(void **state) {
     assert_int_equal(wait_exit(child, 5000), 2);
     child = 0;
     err = read_all(fd);
-    snprintf(want, sizeof want, "%s:14: [test] dead_letter_file: cannot open '/nonexistent-hilo-dir/dead.jsonl'",
+    snprintf(want, sizeof want, "%s:15: [test] dead_letter_file: cannot open '/nonexistent-hilo-dir/dead.jsonl'",
              cfg_path);
     if (!strstr(err, want)) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, want));

@@ -192,8 +192,11 @@ static void test_requests(void **state) {
     char buf[64];
     assert_string_equal(hilo_http_query_param(&q, "hub.challenge", buf, sizeof buf), "1158201444");
     assert_string_equal(hilo_http_query_param(&q, "hub.verify_token", buf, sizeof buf), "t k");
-    /* lws decodes escapes and '+' before we see the query (documented in adapter.h) */
+    /* the query and the uri are the bytes as sent (lws alone would have decoded them) */
     assert_string_equal(hilo_http_query_param(&q, "p", buf, sizeof buf), "a b+c%41");
+    assert_string_equal(sl.query, "hub.mode=subscribe&hub.verify_token=t%20k&hub.challenge=1158201444&p=a+b%2Bc%2541");
+    assert_string_equal(sl.uri, "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=t%20k&hub.challenge=1158201444"
+                                "&p=a+b%2Bc%2541");
     assert_string_equal(hilo_http_query_param(&q, "hub.mode", buf, sizeof buf), "subscribe");
 
     /* POST: raw body byte for byte, signature headers, content type, host */

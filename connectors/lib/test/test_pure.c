@@ -299,8 +299,9 @@ static void test_u64map(void **state) {
 
 static void test_query_param(void **state) {
     (void)state;
-    /* as the server hands it over: lws has decoded the escapes already */
-    hilo_http_request_t req = {.query = "hub.mode=subscribe&hub.verify_token=a b+c%41&hub.challenge=1158201444&flag&e="};
+    /* as the server hands it over: raw, as received; values are decoded once */
+    hilo_http_request_t req = {.query = "hub.mode=subscribe&hub.verify_token=a+b%2Bc%2541&hub.challenge=1158201444&flag&e="
+                                        "&bad=%4&bad2=%zz"};
     char buf[64];
     assert_string_equal(hilo_http_query_param(&req, "hub.mode", buf, sizeof buf), "subscribe");
     assert_string_equal(hilo_http_query_param(&req, "hub.verify_token", buf, sizeof buf), "a b+c%41");
@@ -309,6 +310,8 @@ static void test_query_param(void **state) {
     assert_string_equal(hilo_http_query_param(&req, "e", buf, sizeof buf), "");
     assert_null(hilo_http_query_param(&req, "hub", buf, sizeof buf));
     assert_null(hilo_http_query_param(&req, "hub.challenge", buf, 5)); /* does not fit */
+    assert_null(hilo_http_query_param(&req, "bad", buf, sizeof buf));  /* badly escaped */
+    assert_null(hilo_http_query_param(&req, "bad2", buf, sizeof buf));
     req.query = "";
     assert_null(hilo_http_query_param(&req, "x", buf, sizeof buf));
 }

@@ -32,6 +32,18 @@ const char *hilo_log_phone(const char *e164);
  * the next line let through says how many were dropped (suppressed=N). */
 void hilo_log_library_line(hilo_log_level_t level, const char *module, const char *line);
 
+/* A budget of log lines for an event a stranger can cause once per request (a refused header,
+ * an unsigned webhook): at most HILO_LOG_LIMIT_PER_S lines a second through one limiter, the
+ * next line let through ends with suppressed=N. The caller owns it, zero-initialised. */
+#define HILO_LOG_LIMIT_PER_S 10
+typedef struct {
+    long long window_s;       /* the second being counted */
+    unsigned in_window;       /* lines written in it */
+    unsigned long suppressed; /* lines dropped since the last one written */
+} hilo_log_limit_t;
+void hilo_log_limited(hilo_log_limit_t *lim, hilo_log_level_t level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #define hilo_log_debug(mod, ...) hilo_log(HILO_LOG_DEBUG, mod, __VA_ARGS__)
 #define hilo_log_info(mod, ...) hilo_log(HILO_LOG_INFO, mod, __VA_ARGS__)
 #define hilo_log_warn(mod, ...) hilo_log(HILO_LOG_WARN, mod, __VA_ARGS__)

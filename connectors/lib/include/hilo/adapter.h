@@ -23,7 +23,8 @@
  * adapter must not read them, and reads its own provider keys (app_secret, account_sid, ...)
  * from the same section in configure(). Secrets come from the environment:
  * HILO_<SECTION>_<KEY> (config.h does it), e.g. HILO_WHATSAPP_APP_SECRET.
- *   link_connect, instance, http_port, http_bind, max_body, ack_timeout_ms, max_inflight,
+ *   link_connect, instance, http_port, http_bind, metrics_bind, metrics_port, max_body,
+ *   max_header, max_buffered, request_timeout_ms, ack_timeout_ms, max_inflight,
  *   webhook_deadline_ms, voice_reply_deadline_ms, max_pending, max_outbound, envelope_ttl_ms,
  *   rate_per_s, rate_burst, send_timeout_ms, retry_min_ms, retry_max_ms, retry_give_up_ms,
  *   dedupe_size, stop_grace_ms, log_level   (meanings and defaults: docs/connectors.md)
@@ -47,13 +48,11 @@ typedef struct {
     int route;                     /* index in ops->routes of the matched path */
     unsigned method;               /* HILO_HTTP_GET or HILO_HTTP_POST */
     const char *path;              /* "/webhooks/twilio/sms" */
-    const char *query;             /* query string without '?', "" when none. NOTE: libwebsockets
-                                    * has already percent-decoded it ('+' too): fine to read
-                                    * parameters, not byte-exact (see uri) */
-    const char *uri;               /* path + ("?" + query when there is one): append it to the
-                                    * configured public base URL to get what Twilio signed. Exact
-                                    * only when the query needs no escaping: configure Twilio
-                                    * webhooks as POST to URLs without (escaped) query strings */
+    const char *query;             /* query string without '?', "" when none, exactly as received
+                                    * (still percent-encoded: hilo_form_parse() decodes it) */
+    const char *uri;               /* the request-target exactly as received (path, then "?" and
+                                    * the query when there is one): append it to the configured
+                                    * public base URL to get the URL Twilio signed */
     const uint8_t *body;           /* raw body bytes exactly as received (sign over these);
                                     * always followed by a '\0' not counted in body_len */
     size_t body_len;
@@ -62,11 +61,12 @@ typedef struct {
     const char *x_hub_signature_256; /* X-Hub-Signature-256 (Meta), "" when absent */
     const char *x_twilio_signature;  /* X-Twilio-Signature, "" when absent */
     const char *remote_addr;       /* peer IP, for logs */
+    int listener;                  /* the runtime's: 0 the webhook port, 1 the metrics port */
 } hilo_http_request_t;
 
-/* Returns a query parameter's value (already decoded, see `query`) copied into buf; NULL when
- * absent or when it does not fit. For GET verification handshakes (hub.mode, hub.challenge...).
- * A value that contained an escaped '&' cannot be told apart (the decoding happened first). */
+/* Returns a query parameter's value, decoded ('%XX' and '+'), copied into buf; NULL when absent,
+ * when it does not fit or when it is badly escaped. For GET verification handshakes (hub.mode,
+ * hub.challenge...). */
 const char *hilo_http_query_param(const hilo_http_request_t *req, const char *name, char *buf,
                                   size_t buflen);
 
@@ -203,12 +203,21 @@ typedef struct {
 /* ----- The adapter ---------------------------------------------------------------------------- */
 typedef struct hilo_adapter hilo_adapter_t;
 
+#define HILO_SIGNED_NONE 0
+#define HILO_SIGNED_META 1   /* X-Hub-Signature-256 */
+#define HILO_SIGNED_TWILIO 2 /* X-Twilio-Signature */
+
 typedef struct hilo_adapter_ops {
     const char *name;             /* "whatsapp": default config section, logs, metrics */
     int channel;                  /* HILO_CHANNEL_* sent in Hello and checked on envelopes */
     int default_http_port;        /* whatsapp 8081, sms 8082, voice 8083 */
     double default_rate_per_s;    /* per-sender send rate (token bucket); 0 = unlimited */
     const hilo_adapter_route_t *routes; /* webhook paths, ending with {NULL, 0} */
+    /* Which signature header every POST to a route must carry. A POST without it is answered
+     * `unsigned_status` from its head alone, its body never read (docs/security.md); one with
+     * it still goes through handle_webhook's full check. HILO_SIGNED_NONE: no such check. */
+    int signed_by;                /* HILO_SIGNED_* */
+    int unsigned_status;          /* 401 (Meta's habit), 403 (Twilio's) */
 
     /* Reads the adapter's keys from `section` and sets self->state. HILO_OK, or HILO_ERR with
      * either the config error set (hilo_config_error(cfg), when a getter failed) or a reason in
