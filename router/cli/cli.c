@@ -68,12 +68,23 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
         hilo_cli_destroy(&c);
         return NULL;
     }
+    /* The outbound strategies (`hilo strategy check|plan`), the same way. */
+    const char *sdir = NULL;
+    if (hilo_config_str(c->config, "strategies", "dir", "strategies", &sdir) != HILO_OK) {
+        snprintf(err, errlen, "%s", hilo_config_error(c->config));
+        hilo_cli_destroy(&c);
+        return NULL;
+    }
     const char *slash = config_path ? strrchr(config_path, '/') : NULL;
-    if (cdir[0] == '/' || !config_path)
-        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%s", cdir);
-    else
-        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%.*s/%s",
-                 slash ? (int)(slash - config_path) : 1, slash ? config_path : ".", cdir);
+    const char *dirs[2] = {cdir, sdir};
+    char *outs[2] = {c->settings.compliance_dir, c->settings.strategies_dir};
+    for (int i = 0; i < 2; i++) {
+        if (dirs[i][0] == '/' || !config_path)
+            snprintf(outs[i], sizeof c->settings.compliance_dir, "%s", dirs[i]);
+        else
+            snprintf(outs[i], sizeof c->settings.compliance_dir, "%.*s/%s", slash ? (int)(slash - config_path) : 1,
+                     slash ? config_path : ".", dirs[i]);
+    }
     return c;
 }
 

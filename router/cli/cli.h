@@ -27,6 +27,7 @@ typedef struct {
     const char *default_cc;  /* [identity] default_country_code ("" = none) */
     long history_max;        /* [router] history_max: the history stream cap */
     char compliance_dir[600]; /* [engine] compliance_dir, resolved against the config's folder */
+    char strategies_dir[600]; /* [strategies] dir, resolved the same way */
     bool test_clock;         /* [engine] test_clock: the gate's "now" from hilo:test:now_ms */
     bool gate;               /* [engine] enabled: `hilo send` passes the compliance gate too */
     int sms_max_parts;       /* [sms] max_parts: the SMS connector's limit, which `hilo send` checks */
