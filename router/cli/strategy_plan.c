@@ -363,14 +363,21 @@ static int run_batch(plan_t *p, char **ids, size_t n) {
     return rc;
 }
 
-static void print_counts(hilo_buf_t *b, const char *title, const counts_t *c) {
+static int cmp_count(const void *a, const void *b) {
+    return strcmp(((const count_t *)a)->key, ((const count_t *)b)->key);
+}
+
+/* Counts in name order: the scan's order is Redis's, not the operator's. */
+static void print_counts(hilo_buf_t *b, const char *title, counts_t *c) {
     if (!c->n) return;
+    qsort(c->c, c->n, sizeof *c->c, cmp_count);
     hilo_buf_printf(b, "  %s:", title);
     for (size_t i = 0; i < c->n; i++) hilo_buf_printf(b, "%s %s %ld", i ? "," : "", c->c[i].key, c->c[i].n);
     hilo_buf_printf(b, "\n");
 }
 
-static void json_counts(hilo_jobj_t *o, const char *key, const counts_t *c) {
+static void json_counts(hilo_jobj_t *o, const char *key, counts_t *c) {
+    if (c->n) qsort(c->c, c->n, sizeof *c->c, cmp_count);
     hilo_jobj_key(o, key);
     hilo_jobj_t in;
     hilo_jobj_begin(&in, o->b);
