@@ -68,12 +68,23 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
         hilo_cli_destroy(&c);
         return NULL;
     }
+    /* The outbound strategies (`hilo strategy check|plan`), the same way. */
+    const char *sdir = NULL;
+    if (hilo_config_str(c->config, "strategies", "dir", "strategies", &sdir) != HILO_OK) {
+        snprintf(err, errlen, "%s", hilo_config_error(c->config));
+        hilo_cli_destroy(&c);
+        return NULL;
+    }
     const char *slash = config_path ? strrchr(config_path, '/') : NULL;
-    if (cdir[0] == '/' || !config_path)
-        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%s", cdir);
-    else
-        snprintf(c->settings.compliance_dir, sizeof c->settings.compliance_dir, "%.*s/%s",
-                 slash ? (int)(slash - config_path) : 1, slash ? config_path : ".", cdir);
+    const char *dirs[2] = {cdir, sdir};
+    char *outs[2] = {c->settings.compliance_dir, c->settings.strategies_dir};
+    for (int i = 0; i < 2; i++) {
+        if (dirs[i][0] == '/' || !config_path)
+            snprintf(outs[i], sizeof c->settings.compliance_dir, "%s", dirs[i]);
+        else
+            snprintf(outs[i], sizeof c->settings.compliance_dir, "%.*s/%s", slash ? (int)(slash - config_path) : 1,
+                     slash ? config_path : ".", dirs[i]);
+    }
     return c;
 }
 
@@ -186,13 +197,38 @@ void hilo_cli_args_clear(hilo_cli_args_t *a) {
     *a = (hilo_cli_args_t){0};
 }
 
-redisReply **hilo_cli_pipeline(hilo_cli_t *c, const hilo_cli_args_t *cmds, size_t n) {
-    if (!connect_redis(c)) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        assert(cmds[i].n > 0);
-        redisAppendCommandArgv(c->redis, cmds[i].n, (const char **)cmds[i].v, cmds[i].len);
-    }
-    redisReply **replies = hilo_xcalloc(n, sizeof *replies);
+bool hilo_cli_append(hilo_cli_t *c, int argc, const char **argv, const size_t *argvlen) {
+    assert(argc > 0);
+    if (!connect_redis(c)) return false;
+    return redisAppendCommandArgv(c->redis, argc, argv, argvlen) == REDIS_OK;
+}
+
+bool hilo_cli_append_resp(hilo_cli_t *c, const char *resp, size_t len) {
+    if (!connect_redis(c)) return false;
+    return redisAppendFormattedCommand(c->redis, resp, len) == REDIS_OK;
+}
+
+bool hilo_cli_flush(hilo_cli_t *c) {
+    if (!c->redis) return false;
+    /* Written now, so that Redis works on them while the caller does something else. */
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c->redis, &done) != REDIS_OK) {
+            checked(c, NULL, NULL);
+            return false;
+        }
+    return true;
+}
+
+bool hilo_cli_send(hilo_cli_t *c, const hilo_cli_args_t *cmds, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!hilo_cli_append(c, cmds[i].n, (const char **)cmds[i].v, cmds[i].len)) return false;
+    return hilo_cli_flush(c);
+}
+
+redisReply **hilo_cli_recv(hilo_cli_t *c, size_t n) {
+    if (!c->redis) return NULL;
+    redisReply **replies = hilo_xcalloc(n ? n : 1, sizeof *replies);
     for (size_t i = 0; i < n; i++) {
         void *r = NULL;
         if (redisGetReply(c->redis, &r) != REDIS_OK || !r) {
@@ -203,6 +239,10 @@ redisReply **hilo_cli_pipeline(hilo_cli_t *c, const hilo_cli_args_t *cmds, size_
         replies[i] = r;
     }
     return replies;
+}
+
+redisReply **hilo_cli_pipeline(hilo_cli_t *c, const hilo_cli_args_t *cmds, size_t n) {
+    return hilo_cli_send(c, cmds, n) ? hilo_cli_recv(c, n) : NULL;
 }
 
 void hilo_cli_replies_free(redisReply **replies, size_t n) {

@@ -27,6 +27,7 @@ typedef struct {
     const char *default_cc;  /* [identity] default_country_code ("" = none) */
     long history_max;        /* [router] history_max: the history stream cap */
     char compliance_dir[600]; /* [engine] compliance_dir, resolved against the config's folder */
+    char strategies_dir[600]; /* [strategies] dir, resolved the same way */
     bool test_clock;         /* [engine] test_clock: the gate's "now" from hilo:test:now_ms */
     bool gate;               /* [engine] enabled: `hilo send` passes the compliance gate too */
     int sms_max_parts;       /* [sms] max_parts: the SMS connector's limit, which `hilo send` checks */
@@ -62,6 +63,18 @@ void hilo_cli_args_clear(hilo_cli_args_t *a); /* frees the arguments; `a` can be
  * where they add up: the import writes each debtor in three. */
 redisReply **hilo_cli_pipeline(hilo_cli_t *self, const hilo_cli_args_t *cmds, size_t n);
 void hilo_cli_replies_free(redisReply **replies, size_t n);
+/* hilo_cli_pipeline in two halves, for a caller that works on one batch's replies while Redis
+ * answers the next: send writes the commands out at once; recv reads the n oldest replies owed
+ * (in order). Same failures as above (false / NULL after printing why). */
+bool hilo_cli_send(hilo_cli_t *self, const hilo_cli_args_t *cmds, size_t n);
+/* The same without copies, for many small commands: append (argv is copied into the output
+ * buffer at once), then flush; the replies are read with hilo_cli_recv. */
+bool hilo_cli_append(hilo_cli_t *self, int argc, const char **argv, const size_t *argvlen);
+bool hilo_cli_flush(hilo_cli_t *self);
+/* Appends commands already in RESP (several at once: one copy into the output buffer instead of
+ * one growth per command, which costs more than Redis's work for small commands). */
+bool hilo_cli_append_resp(hilo_cli_t *self, const char *resp, size_t len);
+redisReply **hilo_cli_recv(hilo_cli_t *self, size_t n);
 
 /* Runs EVALSHA `argv` (argv[1] is the SHA of `body`), loading the script first when Redis
  * answers NOSCRIPT (a restart or SCRIPT FLUSH since SCRIPT LOAD). Same result as above. */

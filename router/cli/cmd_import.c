@@ -1,6 +1,6 @@
 /* cmd_import.c — `hilo import-debtors FILE.csv`: reads the portfolio CSV, validates each row
  * (debtor_schema.c) and writes each good one as one transaction: the debtor hash, the debtors
- * set and the phone -> debtor identity map. A bad row is reported as FILE:LINE and skipped. */
+ * set, the phone -> debtor identity map and the consent columns' records. A bad row is reported as FILE:LINE and skipped. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -14,6 +14,8 @@
 #include "debtor_schema.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
+#include "hilo/strategy.h" /* HILO_KEY_CONSENT */
+#include "hilo/tz.h"
 
 #define STORE_ATTEMPTS 5 /* optimistic retries when a watched key changes under us */
 
@@ -35,6 +37,48 @@ static void add_addr(hilo_cli_args_t *a, const char *phone) {
 static bool refused(const redisReply *r, const char *id) {
     if (r->type != REDIS_REPLY_ERROR) return false;
     fprintf(stderr, "hilo: Redis refused part of debtor %s's import: %s\n", id, r->str);
+    return true;
+}
+
+/* ---- consent columns ----------------------------------------------------------------------
+ * consent_<channel> (sms, whatsapp): YYYY-MM-DD = granted that day, yes = granted (now), no =
+ * revoked (now), empty = unchanged; consent_source: where it was given ("web form"), default
+ * none. They set hilo:{d:ID}:consent "<channel>:<phone>" = "granted|<ms>|import[:<source>]" for
+ * every phone of the row (docs/strategies.md, "Consent"); the columns are also kept as
+ * attributes like any other. A record the import did not write (a STOP in a conversation, an
+ * agent) is never overwritten by an import: the debtor's own word is newer than the file. */
+static const char *const consent_channels[] = {"sms", "whatsapp"};
+
+static const char *row_value(const hilo_debtor_row_t *row, const char *field) {
+    for (size_t i = 0; i < row->nset; i++)
+        if (strcmp(row->set_field[i], field) == 0) return row->set_value[i];
+    return NULL;
+}
+
+/* The consent value of one column as "<state>|<ms>|<source>" into out; false with why when bad. */
+static bool consent_value(const hilo_debtor_row_t *row, const char *ch, int64_t now, char *out, size_t n, char *why,
+                          size_t whylen) {
+    char col[48];
+    snprintf(col, sizeof col, "attr:consent_%s", ch);
+    const char *v = row_value(row, col), *src = row_value(row, "attr:consent_source");
+    out[0] = '\0';
+    if (!v || !*v) return true;
+    char source[160];
+    snprintf(source, sizeof source, "import%s%.120s", src && *src ? ":" : "", src && *src ? src : "");
+    for (char *p = source; *p; p++)
+        if (*p == '|' || (unsigned char)*p < 0x20) *p = ' ';
+    int y, m, d, k = 0;
+    if (strcmp(v, "yes") == 0) {
+        snprintf(out, n, "granted|%" PRId64 "|%s", now, source);
+    } else if (strcmp(v, "no") == 0) {
+        snprintf(out, n, "revoked|%" PRId64 "|%s", now, source);
+    } else if (sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &k) == 3 && k == 10 && !v[10] && y >= 1970 &&
+               hilo_date_valid(y, m, d)) {
+        snprintf(out, n, "granted|%" PRId64 "|%s", (int64_t)(hilo_days_from_civil(y, m, d) * 86400000LL), source);
+    } else {
+        snprintf(why, whylen, "consent_%s: want YYYY-MM-DD (granted that day), yes, no or empty, got '%.40s'", ch, v);
+        return false;
+    }
     return true;
 }
 
@@ -61,9 +105,13 @@ static size_t dropped_phones(const hilo_debtor_row_t *row, const redisReply *pre
  * a watched key changed since, and the caller tries again. A dropped phone is unmapped only
  * while it still names this debtor. `why` gets the reason of a CONFLICT. */
 static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, char *why, size_t whylen) {
-    char dkey[HILO_KEY_MAX];
+    char dkey[HILO_KEY_MAX], ckey[HILO_KEY_MAX];
     hilo_key_debtor(dkey, sizeof dkey, row->id, HILO_KEY_DEBTOR);
+    hilo_key_debtor(ckey, sizeof ckey, row->id, HILO_KEY_CONSENT);
     store_result_t result = FAILED;
+    int64_t now_ms = hilo_now_ms();
+    char consent[HILO_ARRAY_LEN(consent_channels)][200];
+    redisReply *prev_consent = NULL; /* the consent hash as it was, under WATCH */
     char **old = NULL;        /* phones of the previous import that this row drops */
     size_t nold = 0;
     const char **gone = NULL; /* ... and that still map to this debtor: to unmap */
@@ -73,14 +121,22 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     size_t n = 0;
 
     /* 1 */
+    for (size_t c = 0; c < HILO_ARRAY_LEN(consent_channels); c++)
+        if (!consent_value(row, consent_channels[c], now_ms, consent[c], sizeof consent[c], why, whylen))
+            return CONFLICT; /* checked before: not reached */
     hilo_cli_args_add(&cmd[0], "WATCH");
     hilo_cli_args_add(&cmd[0], dkey);
+    hilo_cli_args_add(&cmd[0], ckey);
     hilo_cli_args_add(&cmd[1], "HGET");
     hilo_cli_args_add(&cmd[1], dkey);
     hilo_cli_args_add(&cmd[1], "phones");
-    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 2))) goto out;
-    if (refused(rep[0], row->id) || refused(rep[1], row->id)) goto out;
+    hilo_cli_args_add(&cmd[2], "HGETALL");
+    hilo_cli_args_add(&cmd[2], ckey);
+    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 3))) goto out;
+    if (refused(rep[0], row->id) || refused(rep[1], row->id) || refused(rep[2], row->id)) goto out;
     nold = dropped_phones(row, rep[1], &old);
+    prev_consent = rep[2];
+    rep[2] = NULL;
     hilo_cli_replies_free(rep, n);
     rep = NULL;
     for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
@@ -142,7 +198,7 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         hilo_cli_args_add(&cmd[n], row->set_value[i]);
     }
     char now[32];
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
     hilo_cli_args_add(&cmd[n], "imported_ms");
     hilo_cli_args_add(&cmd[n++], now);
     if (row->nclear) { /* a column emptied since the last import is emptied here too */
@@ -167,6 +223,23 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         for (size_t i = 0; i < ngone; i++) add_addr(&cmd[n], gone[i]);
         n++;
     }
+    bool any_consent = false;
+    for (size_t c = 0; c < HILO_ARRAY_LEN(consent_channels); c++)
+        for (size_t i = 0; consent[c][0] && i < row->nphones; i++) {
+            char field[128];
+            snprintf(field, sizeof field, "%s:%s", consent_channels[c], row->phones[i]);
+            const char *was = hilo_cli_reply_field(prev_consent, field);
+            const char *src = was ? strchr(strchr(was, '|') ? strchr(was, '|') + 1 : was, '|') : NULL;
+            if (was && !(src && strncmp(src + 1, "import", 6) == 0)) continue; /* not the file's to change */
+            if (!any_consent) {
+                hilo_cli_args_add(&cmd[n], "HSET");
+                hilo_cli_args_add(&cmd[n], ckey);
+                any_consent = true;
+            }
+            hilo_cli_args_add(&cmd[n], field);
+            hilo_cli_args_add(&cmd[n], consent[c]);
+        }
+    if (any_consent) n++;
     hilo_cli_args_add(&cmd[n++], "EXEC");
     if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
     const redisReply *exec = rep[n - 1];
@@ -180,6 +253,7 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         ok = !refused(exec->element[i], row->id);
     result = ok ? STORED : FAILED;
 out:
+    if (prev_consent) freeReplyObject(prev_consent);
     hilo_cli_replies_free(rep, n);
     for (size_t i = 0; i < HILO_ARRAY_LEN(cmd); i++) hilo_cli_args_clear(&cmd[i]);
     for (size_t i = 0; i < nold; i++) free(old[i]);
@@ -243,7 +317,16 @@ static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
             rejected++;
             continue;
         }
-        char why[256] = "";
+        char why[256] = "", cv[200];
+        bool consent_ok = true;
+        for (size_t c = 0; c < HILO_ARRAY_LEN(consent_channels) && consent_ok; c++)
+            consent_ok = consent_value(row, consent_channels[c], 0, cv, sizeof cv, why, sizeof why);
+        if (!consent_ok) {
+            fprintf(stderr, "%s:%ld: debtor %s: %s\n", path, line, row->id, why);
+            rejected++;
+            hilo_debtor_row_destroy(&row);
+            continue;
+        }
         store_result_t res = BUSY;
         for (int attempt = 0; attempt < STORE_ATTEMPTS && res == BUSY; attempt++)
             res = store_once(cli, row, why, sizeof why);

@@ -46,17 +46,27 @@ static const char usage[] =
     "                                    the promise ledger: promises and payment plans, each plan\n"
     "                                    followed by its instalments, with state and payments used\n"
     "                                    (--json: one stored entry per line, plus \"id\")\n"
+    "  strategy check FILE.strategy...   check outbound strategy files: syntax and references\n"
+    "                                    (FILE:LINE: reason), privacy (no disclosure variable where an\n"
+    "                                    unverified debtor can be), the opt-out notice and first-contact\n"
+    "                                    disclosure each country's rule pack requires (docs/strategies.md)\n"
+    "  strategy plan [--at TIME] [--json] [--limit N] [FILE.strategy...]\n"
+    "                                    dry run on the portfolio in Redis ([strategies] dir by default):\n"
+    "                                    who would get which step when, on which channel, with which\n"
+    "                                    text, who is excluded and why. TIME: 2026-11-24T09:00:00Z or\n"
+    "                                    Unix ms (default now). Sends and writes nothing.\n"
     "\n"
     "options:\n"
     "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present, else\n"
     "              none). Read: [redis] host port password db timeout_ms, [identity]\n"
     "              default_country_code, [router] history_max, [engine] enabled\n"
-    "              compliance_dir test_clock, [sms] max_parts; HILO_<SECTION>_<KEY> overrides.\n"
+    "              compliance_dir test_clock, [sms] max_parts, [strategies] dir; HILO_<SECTION>_<KEY> overrides.\n"
     "  -h, --help  this text\n"
     "\n"
     "exit codes:\n"
     "  0   done (import-debtors: the file was read; rejected rows are reported on stderr)\n"
-    "  1   unreadable file or bad CSV header, unknown debtor, nothing to send to, text too long\n"
+    "  1   unreadable file or bad CSV header, unknown debtor, nothing to send to, text too long,\n"
+    "      a strategy file refused by check (its problems printed as FILE:LINE: reason)\n"
     "  2   broken config file (file:line: reason)\n"
     "  3   Redis unreachable or failing\n"
     "  64  bad command line\n";
@@ -75,6 +85,7 @@ static const command_t commands[] = {
     {"agent", hilo_cmd_agent},
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
+    {"strategy", hilo_cmd_strategy},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

@@ -17,7 +17,7 @@
 #include "render.h"
 
 #define FLOW_FILE_MAX (1024 * 1024)
-#define LINE_BUF 4200 /* a line is at most 4096 bytes (flow_read.c) */
+#define LINE_BUF 4200 /* a line is at most 4096 bytes (hilo/sections.h) */
 
 typedef struct {
     hilo_flow_t *f;

@@ -219,3 +219,29 @@ void hilo_attempt_load_facts(hilo_attempt_t *a, hilo_fact_fn get, const void *de
         a->last_in_ms[c] = (v = get(conv, f)) ? strtoll(v, NULL, 10) : 0;
     }
 }
+
+bool hilo_compliance_pack_rules(const hilo_compliance_t *c, const char *country, hilo_pack_rules_t *out) {
+    memset(out, 0, sizeof *out);
+    const hilo_pack_t *p = hilo_hours_find_pack(c->hours, country);
+    if (!p) return false;
+    out->pack_id = p->id;
+    out->optout_notice = p->optout_notice;
+    memcpy(out->consent, p->consent, sizeof out->consent);
+    return true;
+}
+
+const char *hilo_compliance_disclosure(const hilo_compliance_t *c, const char *country, const char *lang) {
+    const hilo_pack_t *p = hilo_hours_find_pack(c->hours, country);
+    if (!p) return NULL;
+    const char *any = NULL;
+    for (size_t i = 0; i < p->ndisclosure; i++) {
+        if (lang && strcmp(p->disclosure_lang[i], lang) == 0) return p->disclosure[i];
+        if (!p->disclosure_lang[i][0]) any = p->disclosure[i];
+    }
+    return any;
+}
+
+void hilo_compliance_each_country(const hilo_compliance_t *c,
+                                  void (*fn)(const char *country, const char *pack_id, void *arg), void *arg) {
+    hilo_hours_each_country(c->hours, fn, arg);
+}

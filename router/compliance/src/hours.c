@@ -165,6 +165,12 @@ const hilo_pack_t *hilo_hours_find_pack(const hilo_hours_t *h, const char *count
     return idx >= 0 ? &h->packs[idx] : NULL;
 }
 
+void hilo_hours_each_country(const hilo_hours_t *h, void (*fn)(const char *cc, const char *pack_id, void *arg),
+                             void *arg) {
+    for (size_t i = 0; i < h->nmap; i++)
+        fn(h->map[i].cc, h->map[i].pack >= 0 ? h->packs[h->map[i].pack].id : NULL, arg);
+}
+
 /* ---- the check ------------------------------------------------------------------------------ */
 
 static const char *const wday_name[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",

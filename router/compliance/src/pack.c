@@ -188,6 +188,46 @@ static int pack_line(char *line, void *arg, char *why, size_t whylen) {
         }
         return HILO_OK;
     }
+    if (strcmp(key, "optout_notice") == 0) {
+        if (p->optout_notice) goto dup;
+        for (const char *w = value; *w; w++)
+            if (*w != '|' && *w != ' ' && !isalnum((unsigned char)*w)) {
+                snprintf(why, whylen, "optout_notice: want words of letters and digits separated by '|' "
+                         "(e.g. STOP | BAJA), got '%s'", value);
+                return HILO_ERR;
+            }
+        p->optout_notice = hilo_xstrdup(value);
+        return HILO_OK;
+    }
+    if (strcmp(key, "first_contact_disclosure") == 0 || strncmp(key, "first_contact_disclosure.", 25) == 0) {
+        const char *lang = key[24] ? key + 25 : "";
+        if (strlen(lang) >= sizeof p->disclosure_lang[0] || (key[24] && !*lang)) {
+            snprintf(why, whylen, "'%s': want first_contact_disclosure or first_contact_disclosure.<language>", key);
+            return HILO_ERR;
+        }
+        for (size_t i = 0; i < p->ndisclosure; i++)
+            if (strcmp(p->disclosure_lang[i], lang) == 0) goto dup;
+        if (p->ndisclosure == HILO_PACK_LANGS) {
+            snprintf(why, whylen, "more than %d first_contact_disclosure lines", HILO_PACK_LANGS);
+            return HILO_ERR;
+        }
+        snprintf(p->disclosure_lang[p->ndisclosure], sizeof p->disclosure_lang[0], "%s", lang);
+        p->disclosure[p->ndisclosure++] = hilo_xstrdup(value);
+        return HILO_OK;
+    }
+    if (strncmp(key, "consent.", 8) == 0) {
+        int ch = hilo_channel_parse(key + 8);
+        if (ch == HILO_CHANNEL_UNSPECIFIED) {
+            snprintf(why, whylen, "unknown channel in '%s' (whatsapp, sms, voice)", key);
+            return HILO_ERR;
+        }
+        if (strcmp(value, "required") == 0) p->consent[ch] = true;
+        else if (strcmp(value, "none") != 0) {
+            snprintf(why, whylen, "%s: want required or none, got '%s'", key, value);
+            return HILO_ERR;
+        }
+        return HILO_OK;
+    }
     if (strcmp(key, "replies_outside_hours") == 0)
         return hilo_parse_bool(value, &p->replies_outside_hours, why, whylen);
     if (strncmp(key, "cap.", 4) == 0) {
@@ -283,6 +323,8 @@ void hilo_pack_clear(hilo_pack_t *p) {
     free(p->source);
     for (size_t i = 0; i < p->nzones; i++) free(p->zones[i]);
     free(p->zones);
+    free(p->optout_notice);
+    for (size_t i = 0; i < p->ndisclosure; i++) free(p->disclosure[i]);
     memset(p, 0, sizeof *p);
 }
 

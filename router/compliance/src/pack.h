@@ -14,6 +14,7 @@
 
 #define HILO_PACK_SPANS 4  /* time ranges per day */
 #define HILO_PACK_ZONES 16 /* fallback zones per pack */
+#define HILO_PACK_LANGS 8  /* first-contact disclosure phrases per pack (one per language) */
 
 typedef struct {
     int16_t from, to; /* minutes after local midnight, [from, to), to <= 1440 */
@@ -46,6 +47,13 @@ typedef struct {
     bool replies_outside_hours;   /* a reply in a debtor-started exchange ignores the hours */
     hilo_cap_t caps[HILO_CHANNEL_MAX];   /* per-channel cap overrides ... */
     bool cap_set[HILO_CHANNEL_MAX];      /* ... when set (limit 0 = explicitly uncapped) */
+    /* Content and consent rules for collector-initiated messages, read by strategy checks
+     * (hilo_compliance_pack_rules); the gate itself does not read message text. */
+    char *optout_notice;          /* "STOP | BAJA": one of these words in every electronic message */
+    char *disclosure[HILO_PACK_LANGS];      /* first-contact disclosure phrase ... */
+    char disclosure_lang[HILO_PACK_LANGS][8]; /* ... per language ("" = any language) */
+    size_t ndisclosure;
+    bool consent[HILO_CHANNEL_MAX];      /* the channel needs the debtor's recorded consent */
 } hilo_pack_t;
 
 /* Parses one pack file; zone names in `timezones` are checked against tzdb. HILO_ERR with
@@ -68,6 +76,10 @@ int hilo_parse_bool(const char *s, bool *out, char *why, size_t whylen);       /
 /* The pack that applies to `country` (hours.c), NULL when the mapping says block. */
 struct hilo_hours;
 const hilo_pack_t *hilo_hours_find_pack(const struct hilo_hours *h, const char *country);
+
+/* Calls fn for every country mapped in compliance.conf, with its pack id (NULL = block). */
+void hilo_hours_each_country(const struct hilo_hours *h, void (*fn)(const char *cc, const char *pack_id, void *arg),
+                             void *arg);
 
 /* "08:00-12:00, 14:00-18:00" or "closed" for messages. */
 void hilo_dayhours_format(const hilo_dayhours_t *h, char *buf, size_t n);

@@ -81,4 +81,25 @@ int64_t hilo_inbound_age(int64_t last_in_ms, int64_t now_ms);
  * (last_in_ms, 0 = never; its age as hilo_inbound_age counts it); a template at any time. */
 bool hilo_whatsapp_may_send(int64_t last_in_ms, int64_t now_ms, bool is_template);
 
+/* What a country's rule pack asks of the content and channels of collector-initiated messages
+ * (pack keys optout_notice, first_contact_disclosure[.<lang>], consent.<channel>;
+ * docs/compliance.md, "Content and consent"). The gate does not read message text: these are
+ * for whoever writes automated messages ahead of time (router/strategy/ checks them). Strings
+ * belong to the gate. */
+typedef struct {
+    const char *pack_id;           /* "us_reg_f" */
+    const char *optout_notice;     /* "STOP | BAJA": one of these words must be in every electronic
+                                      message; NULL when the pack asks for none */
+    bool consent[HILO_CHANNEL_MAX]; /* the channel needs the debtor's recorded consent */
+} hilo_pack_rules_t;
+
+/* The rules of the pack for `country`; false when the country is blocked (no pack). */
+bool hilo_compliance_pack_rules(const hilo_compliance_t *self, const char *country, hilo_pack_rules_t *out);
+/* The phrase the first communication must carry in `lang` ("es"): the pack's
+ * first_contact_disclosure.<lang>, else its first_contact_disclosure, else NULL (none asked). */
+const char *hilo_compliance_disclosure(const hilo_compliance_t *self, const char *country, const char *lang);
+/* Calls fn for each country compliance.conf maps, with its pack id (NULL when blocked). */
+void hilo_compliance_each_country(const hilo_compliance_t *self,
+                                  void (*fn)(const char *country, const char *pack_id, void *arg), void *arg);
+
 #endif

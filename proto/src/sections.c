@@ -1,6 +1,8 @@
-/* flow_read.c — splitting a flow file into sections and key = value lines. */
-#include "flow_read.h"
+/* sections.c — splitting a flow or strategy file into sections and key = value lines
+ * (see hilo/sections.h). */
+#include "hilo/sections.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +10,7 @@
 #include "hilo/common.h"
 #include "hilo/utf8.h"
 
-#define LINE_MAX_BYTES 4096
+#define LINE_MAX_BYTES HILO_SECTIONS_LINE_MAX
 
 static bool name_char(char c, bool key) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -29,7 +31,8 @@ static char *trim(char *s) {
     return s;
 }
 
-int bot_doc_parse(const char *name, const char *text, size_t len, bot_doc_t *doc, char *err, size_t errlen) {
+int hilo_sections_parse(const char *name, const char *text, size_t len, hilo_sect_doc_t *doc, char *err,
+                        size_t errlen) {
     memset(doc, 0, sizeof *doc);
     char *buf = hilo_xmalloc(LINE_MAX_BYTES + 1);
     size_t pos = 0;
@@ -71,7 +74,7 @@ int bot_doc_parse(const char *name, const char *text, size_t len, bot_doc_t *doc
                 goto fail;
             }
             doc->s = hilo_xrealloc(doc->s, (size_t)(doc->n + 1) * sizeof *doc->s);
-            doc->s[doc->n++] = (bot_sect_t){hilo_xstrdup(type), hilo_xstrdup(sname), lineno, NULL, 0};
+            doc->s[doc->n++] = (hilo_sect_t){hilo_xstrdup(type), hilo_xstrdup(sname), lineno, NULL, 0};
             continue;
         }
         char *eq = strchr(s, '=');
@@ -89,21 +92,21 @@ int bot_doc_parse(const char *name, const char *text, size_t len, bot_doc_t *doc
             snprintf(err, errlen, "%s:%d: '%s = …' before any [section]", name, lineno, key);
             goto fail;
         }
-        bot_sect_t *sec = &doc->s[doc->n - 1];
+        hilo_sect_t *sec = &doc->s[doc->n - 1];
         sec->kv = hilo_xrealloc(sec->kv, (size_t)(sec->nkv + 1) * sizeof *sec->kv);
-        sec->kv[sec->nkv++] = (bot_kv_t){hilo_xstrdup(key), hilo_xstrdup(value), lineno, false};
+        sec->kv[sec->nkv++] = (hilo_sect_kv_t){hilo_xstrdup(key), hilo_xstrdup(value), lineno, false};
     }
     free(buf);
     return 0;
 fail:
     free(buf);
-    bot_doc_free(doc);
+    hilo_sections_free(doc);
     return -1;
 }
 
-void bot_doc_free(bot_doc_t *doc) {
+void hilo_sections_free(hilo_sect_doc_t *doc) {
     for (int i = 0; i < doc->n; i++) {
-        bot_sect_t *s = &doc->s[i];
+        hilo_sect_t *s = &doc->s[i];
         for (int j = 0; j < s->nkv; j++) {
             free(s->kv[j].key);
             free(s->kv[j].value);
@@ -114,4 +117,25 @@ void bot_doc_free(bot_doc_t *doc) {
     }
     free(doc->s);
     memset(doc, 0, sizeof *doc);
+}
+
+char *hilo_sections_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = hilo_xmalloc(max_bytes + 2);
+    size_t n = fread(buf, 1, max_bytes + 1, fp);
+    bool bad = ferror(fp);
+    fclose(fp);
+    if (bad || n > max_bytes) {
+        if (bad) snprintf(err, errlen, "%s:0: cannot read", path);
+        else snprintf(err, errlen, "%s:0: larger than %zu bytes", path, max_bytes);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
