@@ -14,5 +14,6 @@ int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv);         /* cmd_debt
 int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv);          /* cmd_agent.c */
 int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv); /* cmd_payments.c */
 int hilo_cmd_promises(hilo_cli_t *cli, int argc, char **argv);       /* cmd_promises.c */
+int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv); /* cmd_migrate.c */
 
 #endif
