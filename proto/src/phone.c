@@ -78,13 +78,14 @@ static int spelling(const char *in, char *digits, size_t *nd, bool *intl, const 
 }
 
 /* Parses "+<digits>" after WhatsApp's spellings (the header comment). */
-static hilo_phonelib_err_t parse_international(const char *digits, size_t n, hilo_phonelib_number_t *num) {
+static hilo_phonelib_err_t parse_international(const char *digits, size_t n, int check_valid,
+                                               hilo_phonelib_number_t *num) {
     char text[DIGITS_MAX + 2];
     text[0] = '+';
     memcpy(text + 1, digits, n + 1);
     /* MX: 52 1 + ten digits -> 52 + ten digits. */
     if (n == 13 && strncmp(digits, "521", 3) == 0) memmove(text + 3, text + 4, n - 2);
-    hilo_phonelib_err_t err = hilo_phonelib_parse(text, NULL, num);
+    hilo_phonelib_err_t err = hilo_phonelib_parse(text, NULL, check_valid, num);
     /* AR: 54 9 <area of 2-4 digits> 15 <the rest: 10 digits in all with the area>. */
     if (n == 15 && strncmp(digits, "549", 3) == 0 && !(err == HILO_PHONELIB_OK && num->valid)) {
         for (size_t area = 2; area <= 4; area++) {
@@ -93,7 +94,7 @@ static hilo_phonelib_err_t parse_international(const char *digits, size_t n, hil
             char alt[DIGITS_MAX + 2];
             snprintf(alt, sizeof alt, "+549%.*s%s", (int)area, digits + 3, p + 2);
             hilo_phonelib_number_t m;
-            if (hilo_phonelib_parse(alt, NULL, &m) == HILO_PHONELIB_OK && m.valid && m.type == HILO_PHONELIB_MOBILE) {
+            if (hilo_phonelib_parse(alt, NULL, 1, &m) == HILO_PHONELIB_OK && m.valid && m.type == HILO_PHONELIB_MOBILE) {
                 *num = m;
                 return HILO_PHONELIB_OK;
             }
@@ -128,7 +129,7 @@ int hilo_phone_parse(const char *in, const char *region, const char *default_cc,
     if (spelling(in, digits, &n, &intl, why) != HILO_OK) return HILO_ERR;
     hilo_phonelib_number_t num;
     if (intl || (flags & HILO_PHONE_WA_ID)) {
-        hilo_phonelib_err_t err = parse_international(digits, n, &num);
+        hilo_phonelib_err_t err = parse_international(digits, n, (flags & HILO_PHONE_VALID) != 0, &num);
         if ((*why = verdict(err, &num, flags))) return HILO_ERR;
         return emit(&num, out, outlen, why);
     }
@@ -150,7 +151,7 @@ int hilo_phone_parse(const char *in, const char *region, const char *default_cc,
         }
     }
     hilo_phonelib_number_t intl_num;
-    hilo_phonelib_err_t intl_err = parse_international(digits, n, &intl_num);
+    hilo_phonelib_err_t intl_err = parse_international(digits, n, 1, &intl_num);
     /* The international reading of bare digits must be valid, never only possible: nearly any
      * run of digits is a possible number of the country its first digits happen to name
      * ("6502530000" would be Singapore's +65 0253 0000). */
@@ -160,7 +161,7 @@ int hilo_phone_parse(const char *in, const char *region, const char *default_cc,
         *why = "national number and no default country code";
         return HILO_ERR;
     }
-    hilo_phonelib_err_t nat_err = hilo_phonelib_parse(digits, reg, &num);
+    hilo_phonelib_err_t nat_err = hilo_phonelib_parse(digits, reg, 1, &num);
     bool nat_valid = nat_err == HILO_PHONELIB_OK && num.valid && num.possible;
     if (nat_valid) return emit(&num, out, outlen, why);
     if (intl_valid) return emit(&intl_num, out, outlen, why);
@@ -198,7 +199,7 @@ typedef struct {
 } slot_t;
 
 struct hilo_phone_cache {
-    slot_t *slots;              /* direct-mapped */
+    slot_t *slots;              /* two-way set-associative: pairs of slots */
     size_t mask;                /* slots - 1 */
     char cc[8];                 /* the default_cc the entries were parsed with */
     unsigned long long hits;    /* lookups answered here */
@@ -237,7 +238,12 @@ int hilo_phone_cache_parse(hilo_phone_cache_t *c, const char *in, const char *de
     }
     size_t len = strlen(in);
     if (len == 0 || len > CACHE_IN_MAX) return hilo_phone_parse(in, NULL, default_cc, flags, out, outlen, why);
-    slot_t *s = &c->slots[cache_hash(in, len, flags) & c->mask];
+    /* Two-way: an input may sit in either slot of its pair; a new one replaces the pair's
+     * slot picked by another bit of the hash (as good as LRU here, and no bookkeeping). */
+    size_t h = cache_hash(in, len, flags);
+    slot_t *pair = &c->slots[h & c->mask & ~(size_t)1];
+    slot_t *s = &pair[0];
+    if (!(s->flags == flags && strcmp(s->in, in) == 0)) s = &pair[1];
     if (s->flags == flags && strcmp(s->in, in) == 0) {
         size_t olen = strlen(s->out);
         if (olen + 1 > outlen) {
@@ -249,6 +255,7 @@ int hilo_phone_cache_parse(hilo_phone_cache_t *c, const char *in, const char *de
         return HILO_OK;
     }
     if (hilo_phone_parse(in, NULL, default_cc, flags, out, outlen, why) != HILO_OK) return HILO_ERR;
+    s = &pair[!pair[0].in[0] ? 0 : !pair[1].in[0] ? 1 : (h >> 40) & 1];
     if (strlen(out) < sizeof s->out) {
         memcpy(s->in, in, len + 1);
         memcpy(s->out, out, strlen(out) + 1);

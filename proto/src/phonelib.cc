@@ -78,7 +78,7 @@ hilo_phonelib_err_t length_error(PhoneNumberUtil::ValidationResult v) {
 
 }  // namespace
 
-extern "C" hilo_phonelib_err_t hilo_phonelib_parse(const char *text, const char *region,
+extern "C" hilo_phonelib_err_t hilo_phonelib_parse(const char *text, const char *region, int check_valid,
                                                     hilo_phonelib_number_t *out) {
     std::memset(out, 0, sizeof *out);
     try {
@@ -94,7 +94,7 @@ extern "C" hilo_phonelib_err_t hilo_phonelib_parse(const char *text, const char 
         out->country_code = n.country_code();
         out->why_impossible = length_error(u.IsPossibleNumberWithReason(n));
         out->possible = out->why_impossible == HILO_PHONELIB_OK;
-        out->valid = u.IsValidNumber(n);
+        out->valid = check_valid && u.IsValidNumber(n);
         if (out->valid) {
             out->type = type_of(u.GetNumberType(n));
             u.GetRegionCodeForNumber(n, &s);

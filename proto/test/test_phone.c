@@ -40,31 +40,37 @@ static void expect_refused(const char *in, const char *region, const char *cc, u
 static void test_shim_parse(void **state) {
     (void)state;
     hilo_phonelib_number_t n;
-    assert_int_equal(hilo_phonelib_parse("+52 55 1234 5678", NULL, &n), HILO_PHONELIB_OK);
+    assert_int_equal(hilo_phonelib_parse("+52 55 1234 5678", NULL, 1, &n), HILO_PHONELIB_OK);
     assert_string_equal(n.e164, "+525512345678");
     assert_int_equal(n.country_code, 52);
     assert_string_equal(n.region, "MX");
     assert_true(n.possible && n.valid);
 
-    assert_int_equal(hilo_phonelib_parse("01 4567890", "PE", &n), HILO_PHONELIB_OK);
+    assert_int_equal(hilo_phonelib_parse("01 4567890", "PE", 1, &n), HILO_PHONELIB_OK);
     assert_string_equal(n.e164, "+5114567890");
     assert_int_equal(n.type, HILO_PHONELIB_FIXED_LINE);
-    assert_int_equal(hilo_phonelib_parse("912 345 678", "PE", &n), HILO_PHONELIB_OK);
+    assert_int_equal(hilo_phonelib_parse("912 345 678", "PE", 1, &n), HILO_PHONELIB_OK);
     assert_int_equal(n.type, HILO_PHONELIB_MOBILE);
+    /* Without the validity check: the same E.164, nothing said about the ranges. */
+    assert_int_equal(hilo_phonelib_parse("912 345 678", "PE", 0, &n), HILO_PHONELIB_OK);
+    assert_string_equal(n.e164, "+51912345678");
+    assert_true(n.possible);
+    assert_false(n.valid);
+    assert_int_equal(n.type, HILO_PHONELIB_UNKNOWN);
 
     /* Possible (a US length) but in no assigned range: the caller decides. */
-    assert_int_equal(hilo_phonelib_parse("+1 555 555 0100", NULL, &n), HILO_PHONELIB_OK);
+    assert_int_equal(hilo_phonelib_parse("+1 555 555 0100", NULL, 1, &n), HILO_PHONELIB_OK);
     assert_true(n.possible);
     assert_false(n.valid);
     assert_string_equal(n.region, "");
 
-    assert_int_equal(hilo_phonelib_parse("01 999", "PE", &n), HILO_PHONELIB_OK);
+    assert_int_equal(hilo_phonelib_parse("01 999", "PE", 1, &n), HILO_PHONELIB_OK);
     assert_false(n.possible);
     assert_int_equal(n.why_impossible, HILO_PHONELIB_TOO_SHORT);
 
-    assert_int_equal(hilo_phonelib_parse("hello", "US", &n), HILO_PHONELIB_NOT_A_NUMBER);
-    assert_int_equal(hilo_phonelib_parse("+999 1234 5678", NULL, &n), HILO_PHONELIB_BAD_COUNTRY_CODE);
-    assert_int_equal(hilo_phonelib_parse("6502530000", NULL, &n), HILO_PHONELIB_BAD_COUNTRY_CODE);
+    assert_int_equal(hilo_phonelib_parse("hello", "US", 1, &n), HILO_PHONELIB_NOT_A_NUMBER);
+    assert_int_equal(hilo_phonelib_parse("+999 1234 5678", NULL, 1, &n), HILO_PHONELIB_BAD_COUNTRY_CODE);
+    assert_int_equal(hilo_phonelib_parse("6502530000", NULL, 1, &n), HILO_PHONELIB_BAD_COUNTRY_CODE);
     assert_string_equal(n.e164, ""); /* zeroed on failure */
 }
 

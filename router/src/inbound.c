@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hilo/common.h"
 #include "hilo/history_item.h"
@@ -448,6 +449,29 @@ static void queue_identity(hilo_inbound_t *in, job_t *j) {
     wake(in);
 }
 
+/* The identity cache in front of the library. A sender spelled as a plain international number
+ * ("+<digits>", "whatsapp:+<digits>", or a WhatsApp wa_id "<digits>") whose "+<digits>" is an
+ * address of the identity cache is that address, with no parse: every cache entry is a canonical
+ * number (put by on_identity from a parse, or found here), the canonical form of "+<digits>" is
+ * the same whatever the spelling, and a canonical number is its own canonical form (parsing
+ * "+525512345678" gives "+525512345678"; hilo's WhatsApp rules rewrite only 13-digit "521…" and
+ * 15-digit "549…" numbers, which are never canonical). A parse costs 10-20 µs; this costs one
+ * hash lookup, and the senders the cache knows are most of the traffic. */
+static bool known_sender(const hilo_router_ctx_t *ctx, const char *from, bool wa_id, char *addr, size_t n) {
+    if (!ctx->identity) return false;
+    const char *s = from;
+    if (strncasecmp(s, "whatsapp:", 9) == 0) s += 9;
+    if (*s == '+')
+        s++;
+    else if (!wa_id)
+        return false; /* bare digits elsewhere may be national: the library decides */
+    size_t len = strspn(s, "0123456789");
+    if (s[len] || len < 6 || len > 15 || len + 2 > n) return false;
+    addr[0] = '+';
+    memcpy(addr + 1, s, len + 1);
+    return hilo_identity_cache_has(ctx->identity, addr);
+}
+
 void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_t recv_us) {
     hilo_router_ctx_t *ctx = in->ctx;
     job_t *j = hilo_xcalloc(1, sizeof *j);
@@ -475,8 +499,9 @@ void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_f
      * "521…", not by "+52…" (docs/architecture.md, "Addresses"). */
     const char *why;
     unsigned flags = e->channel == HILO_CHANNEL_WHATSAPP ? HILO_PHONE_WA_ID : 0;
-    if (hilo_phone_cache_parse(in->phones, e->from, ctx->cfg->default_cc, flags, j->addr, sizeof j->addr, &why) !=
-        HILO_OK) {
+    if (!known_sender(ctx, e->from, flags & HILO_PHONE_WA_ID, j->addr, sizeof j->addr) &&
+        hilo_phone_cache_parse(in->phones, e->from, ctx->cfg->default_cc, flags, j->addr, sizeof j->addr, &why) !=
+            HILO_OK) {
         snprintf(reason, sizeof reason, "from '%.40s': %s", e->from, why);
         finish(j, false, false, HILO_NACK_INVALID, reason);
         return;

@@ -45,8 +45,9 @@ int hilo_phone_normalize(const char *in, const char *default_cc, char *out, size
 bool hilo_phone_reply_address(const char *in, const char *e164, char *out, size_t outlen);
 
 /* A cache of hilo_phone_parse() results for the router's inbound path, where the same senders
- * come again and again and the library costs 10-20 µs a parse: a direct-mapped table of `slots`
- * (rounded up to a power of two) inputs of up to 47 bytes, each with its flags and result.
+ * come again and again and the library costs 10-20 µs a parse: a two-way set-associative table
+ * of `slots` (rounded up to a power of two) inputs of up to 47 bytes, each with its flags and
+ * result.
  * Only successes are kept; a different default_cc than the one cached under empties it. */
 typedef struct hilo_phone_cache hilo_phone_cache_t;
 
