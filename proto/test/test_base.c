@@ -1,4 +1,4 @@
-/* test_base.c — unit tests for the shared base modules: config, phone, utf8, frame. */
+/* test_base.c — unit tests for the shared base modules: config, log, utf8, frame. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,6 @@
 #include "hilo/config.h"
 #include "hilo/frame.h"
 #include "hilo/log.h"
-#include "hilo/phone.h"
 #include "hilo/utf8.h"
 
 static char *write_tmp(const char *text) {
@@ -204,26 +203,6 @@ static void test_config_errors_name_file_and_line(void **state) {
     free(path);
 }
 
-static void test_phone_spellings_agree(void **state) {
-    const char *same[] = {"16505551234", "+16505551234", "whatsapp:+16505551234", "+1 (650) 555-1234",
-                          "001 650 555 1234", "tel:+1-650-555-1234", "sip:+16505551234@pbx.example.com;transport=udp",
-                          "6505551234"};
-    char out[32];
-    const char *why;
-    for (size_t i = 0; i < HILO_ARRAY_LEN(same); i++) {
-        assert_int_equal(hilo_phone_normalize(same[i], "1", out, sizeof out, &why), HILO_OK);
-        assert_string_equal(out, "+16505551234");
-    }
-    assert_int_equal(hilo_phone_normalize("3001234567", "57", out, sizeof out, &why), HILO_OK);
-    assert_string_equal(out, "+573001234567");
-    assert_int_equal(hilo_phone_normalize("5215512345678", NULL, out, sizeof out, &why), HILO_OK);
-    assert_string_equal(out, "+5215512345678");
-    assert_int_equal(hilo_phone_normalize("6505551234", NULL, out, sizeof out, &why), HILO_ERR);
-    assert_int_equal(hilo_phone_normalize("hello", "1", out, sizeof out, &why), HILO_ERR);
-    assert_int_equal(hilo_phone_normalize("+1234", "1", out, sizeof out, &why), HILO_ERR);
-    assert_int_equal(hilo_phone_normalize("+1234567890123456", "1", out, sizeof out, &why), HILO_ERR);
-}
-
 /* An empty append may come with no data pointer at all (libwebsockets hands an empty body as
  * NULL, 0); the buffer is still a C string. */
 static void test_buf_appends(void **state) {
@@ -319,7 +298,6 @@ int main(void) {
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
         cmocka_unit_test(test_config_test_clock_only_in_test_builds),
-        cmocka_unit_test(test_phone_spellings_agree),
         cmocka_unit_test(test_buf_appends),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_utf8_clean_copy),

@@ -1,6 +1,8 @@
 /* cmd_import.c — `hilo import-debtors FILE.csv`: reads the portfolio CSV, validates each row
  * (debtor_schema.c) and writes each good one as one transaction: the debtor hash, the debtors
- * set, the phone -> debtor identity map and the consent columns' records. A bad row is reported as FILE:LINE and skipped. */
+ * set, the phone -> debtor identity map and the consent columns' records. A bad row is reported as
+ * FILE:LINE and skipped; so is a phone that is not a valid number of the row's country, and the row
+ * loads without it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -317,6 +319,9 @@ static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
             rejected++;
             continue;
         }
+        /* A phone that is not a valid number is reported and left out; the row's others load. */
+        for (size_t i = 0; i < row->nbad; i++)
+            fprintf(stderr, "%s:%ld: debtor %s: %s\n", path, line, row->id, row->bad[i]);
         char why[256] = "", cv[200];
         bool consent_ok = true;
         for (size_t c = 0; c < HILO_ARRAY_LEN(consent_channels) && consent_ok; c++)

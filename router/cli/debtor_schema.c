@@ -43,7 +43,8 @@ struct hilo_debtor_schema {
     char **field;        /* hash field per column: the known name, or "attr:<name>" */
     col_kind_t *kind;    /* what each column is */
     size_t id_col;       /* where debtor_id is */
-    char *default_cc;    /* for national phone numbers, may be NULL */
+    long country_col;    /* where country is, -1 when the file has none */
+    char *default_cc;    /* for national phone numbers of rows without a country, may be NULL */
     char *zoneinfo;      /* time zone database directory */
     char err[256];       /* why the last row was refused */
     char err_id[96];     /* that row's debtor id, printable */
@@ -65,6 +66,7 @@ hilo_debtor_schema_t *hilo_debtor_schema_new(const char *const *names, const siz
     s->n = n;
     s->field = hilo_xcalloc(n, sizeof *s->field);
     s->kind = hilo_xcalloc(n, sizeof *s->kind);
+    s->country_col = -1;
     s->default_cc = default_cc ? hilo_xstrdup(default_cc) : NULL;
     s->zoneinfo = hilo_xstrdup(zoneinfo_dir ? zoneinfo_dir : HILO_ZONEINFO_DIR);
     bool have_id = false, have_name = false;
@@ -103,6 +105,7 @@ hilo_debtor_schema_t *hilo_debtor_schema_new(const char *const *names, const siz
             s->id_col = i;
         }
         if (s->kind[i] == COL_NAME) have_name = true;
+        if (s->kind[i] == COL_COUNTRY) s->country_col = (long)i;
     }
     if (!have_id || !have_name) {
         snprintf(err, errlen, "missing required column %s", have_id ? "full_name" : "debtor_id");
@@ -218,23 +221,29 @@ static void list_free(list_t *l) {
     l->n = 0;
 }
 
-/* Splits "a; b;c" on ';', normalizes each phone, drops duplicates. Returns false (reason set). */
-static bool parse_phones(hilo_debtor_schema_t *s, const char *v, list_t *out) {
+/* Splits "a; b;c" on ';', parses each phone as a number of `country` (ISO 3166-1 alpha-2, ""
+ * = none: the default country code's), drops duplicates. A number that is not valid (not only
+ * impossible: in no range its country assigned) goes to `bad` with its reason; the others load.
+ * Why valid and not only possible: a portfolio's number becomes an identity key, and a typo that
+ * still has the right length would name nobody, or somebody else. */
+static void parse_phones(hilo_debtor_schema_t *s, const char *v, const char *country, list_t *out, list_t *bad) {
     char *copy = hilo_xstrdup(v), *save = NULL;
-    bool ok = true;
     for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
         size_t len = strlen(tok);
         const char *t = trim_ws(tok, &len);
         if (len == 0) continue;
-        char *one = hilo_xstrndup(t, len), e164[24];
+        char *one = hilo_xstrndup(t, len), e164[HILO_PHONE_MAX];
         const char *why = NULL;
-        if (hilo_phone_normalize(one, s->default_cc, e164, sizeof e164, &why) != HILO_OK) {
-            char *shown = hilo_text_printable(one, len, 40);
-            refuse(s, "phone '%s': %s", shown, why);
+        if (hilo_phone_parse(one, country, s->default_cc, HILO_PHONE_VALID, e164, sizeof e164, &why) != HILO_OK) {
+            char *shown = hilo_text_printable(one, len, 40), msg[256];
+            if (*country)
+                snprintf(msg, sizeof msg, "phone '%s' (country %s): %s", shown, country, why);
+            else
+                snprintf(msg, sizeof msg, "phone '%s': %s", shown, why);
+            list_add(bad, hilo_xstrdup(msg));
             free(shown);
             free(one);
-            ok = false;
-            break;
+            continue;
         }
         free(one);
         bool dup = false;
@@ -242,7 +251,23 @@ static bool parse_phones(hilo_debtor_schema_t *s, const char *v, list_t *out) {
         if (!dup) list_add(out, hilo_xstrdup(e164));
     }
     free(copy);
-    return ok;
+}
+
+/* The row's country for its phones: the `country` column, trimmed and upper-cased; "" when
+ * absent or empty; "?" when it is not two ASCII letters (the phone parser then refuses national
+ * numbers as of no known country, phone by phone, and international ones still load). */
+static void row_country(const hilo_debtor_schema_t *s, const char *const *fields, const size_t *lens, char out[3]) {
+    out[0] = '\0';
+    if (s->country_col < 0) return;
+    size_t len = lens[s->country_col];
+    const char *c = trim_ws(fields[s->country_col], &len);
+    if (len == 0) return;
+    for (size_t i = 0; i < 2 && i < len; i++) out[i] = (c[i] >= 'a' && c[i] <= 'z') ? (char)(c[i] - 'a' + 'A') : c[i];
+    out[2] = '\0';
+    if (len != 2 || out[0] < 'A' || out[0] > 'Z' || out[1] < 'A' || out[1] > 'Z') {
+        out[0] = '?';
+        out[1] = '\0';
+    }
 }
 
 static char *join(const list_t *l, char sep) {
@@ -260,11 +285,13 @@ static char *join(const list_t *l, char sep) {
 }
 
 /* Checks one known column's trimmed, non-empty value. */
-static bool value_ok(hilo_debtor_schema_t *s, col_kind_t kind, const char *v, list_t *phones) {
+static bool value_ok(hilo_debtor_schema_t *s, col_kind_t kind, const char *v, const char *country, list_t *phones,
+                     list_t *bad) {
     const char *what = NULL;
     switch (kind) {
     case COL_PHONES:
-        return parse_phones(s, v, phones);
+        parse_phones(s, v, country, phones, bad);
+        return true;
     case COL_BALANCE:
         if (!balance_ok(v)) what = "is not a decimal number >= 0";
         break;
@@ -312,7 +339,7 @@ hilo_debtor_row_t *hilo_debtor_schema_row(hilo_debtor_schema_t *s, const char *c
     }
 
     hilo_debtor_row_t *row = hilo_xcalloc(1, sizeof *row);
-    list_t set_f = {0}, set_v = {0}, clear = {0}, phones = {0};
+    list_t set_f = {0}, set_v = {0}, clear = {0}, phones = {0}, bad = {0};
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) { /* encoding first: nothing below looks at bad bytes */
         if (memchr(fields[i], '\0', lens[i])) {
@@ -323,6 +350,8 @@ hilo_debtor_row_t *hilo_debtor_schema_row(hilo_debtor_schema_t *s, const char *c
             ok = false;
         }
     }
+    char country[3] = ""; /* the phones' country: the row's own before the default */
+    if (ok) row_country(s, fields, lens, country);
     for (size_t i = 0; i < n && ok; i++) {
         size_t len = lens[i];
         const char *t = trim_ws(fields[i], &len);
@@ -342,7 +371,7 @@ hilo_debtor_row_t *hilo_debtor_schema_row(hilo_debtor_schema_t *s, const char *c
         } else if (kind == COL_NAME && !*v) {
             refuse(s, "missing full_name");
             ok = false;
-        } else if (*v && !value_ok(s, kind, v, &phones)) {
+        } else if (*v && !value_ok(s, kind, v, country, &phones, &bad)) {
             ok = false;
         }
         if (ok && *v && kind == COL_PHONES) {
@@ -368,6 +397,8 @@ hilo_debtor_row_t *hilo_debtor_schema_row(hilo_debtor_schema_t *s, const char *c
     row->clear_field = clear.v;
     row->nphones = phones.n;
     row->phones = phones.v;
+    row->nbad = bad.n;
+    row->bad = bad.v;
     if (!ok) {
         hilo_debtor_row_destroy(&row);
         return NULL;
@@ -386,6 +417,8 @@ void hilo_debtor_row_destroy(hilo_debtor_row_t **row_p) {
     l = (list_t){r->clear_field, r->nclear};
     list_free(&l);
     l = (list_t){r->phones, r->nphones};
+    list_free(&l);
+    l = (list_t){r->bad, r->nbad};
     list_free(&l);
     free(r->id);
     free(r);

@@ -20,7 +20,10 @@ static const char usage[] =
     "                                    header row: debtor_id, full_name, phones (;-separated), email,\n"
     "                                    document_last4, balance, currency, days_past_due, timezone,\n"
     "                                    language, country; other columns kept as attr:<name>).\n"
-    "                                    Bad rows are reported as FILE:LINE and skipped.\n"
+    "                                    Bad rows are reported as FILE:LINE and skipped. Phones are\n"
+    "                                    read in the row's country (ISO code; none: [identity]\n"
+    "                                    default_country_code); one that is not a valid number is\n"
+    "                                    reported as FILE:LINE and left out, the others load.\n"
     "  thread [--json] <debtor-id|phone> a debtor's whole cross-channel history, oldest first\n"
     "                                    (--json: one stored item per line, plus \"id\", no header)\n"
     "  conversations [--limit N]         conversations by last activity, newest first (default 50)\n"
@@ -42,6 +45,10 @@ static const char usage[] =
     "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
     "                                    each reference once; promises to pay they cover become\n"
     "                                    kept (docs/promises.md). Bad rows: FILE:LINE, skipped.\n"
+    "  migrate-addresses [--dry-run]     rewrite identity keys (hilo:addr:) and debtors' phones\n"
+    "                                    written under an older phone normalisation into today's\n"
+    "                                    canonical E.164 (docs/operations.md); safe to run again;\n"
+    "                                    --dry-run prints what would change. Exit 1 on conflicts.\n"
     "  promises [--json] <debtor-id|phone>\n"
     "                                    the promise ledger: promises and payment plans, each plan\n"
     "                                    followed by its instalments, with state and payments used\n"
@@ -86,6 +93,7 @@ static const command_t commands[] = {
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
     {"strategy", hilo_cmd_strategy},
+    {"migrate-addresses", hilo_cmd_migrate_addresses},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

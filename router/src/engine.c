@@ -22,6 +22,7 @@
 #include "hilo/log.h"
 #include "hilo/optout.h"
 #include "hilo/outbound_record.h"
+#include "hilo/phone.h"
 #include "hilo/tz.h"
 #include "turns.h"
 
@@ -79,7 +80,7 @@ struct turn {
     hilo_peer_ref_t peer;               /* the connector that sent the envelope */
     hilo_frame_t *frame;                /* owned */
     char debtor[HILO_DEBTOR_ID_MAX + 32];
-    char addr[24];                      /* the debtor's address (E.164) */
+    char addr[HILO_REPLY_ADDR_MAX];     /* where to reply: the debtor's address as received */
     bool unidentified;
     char turn[HILO_TURN_KEY_MAX];       /* the turn's key among the debtor's pending turns */
     int64_t in_ms;                      /* when its message was committed (the engine's clock) */

@@ -225,6 +225,11 @@ bool hilo_identity_cache_get(hilo_identity_cache_t *c, const char *addr, const c
     return false;
 }
 
+bool hilo_identity_cache_has(const hilo_identity_cache_t *c, const char *addr) {
+    const char *debtor;
+    return c && c->live && hilo_identity_table_get(&c->table, addr, &debtor);
+}
+
 uint64_t hilo_identity_cache_epoch(const hilo_identity_cache_t *c) { return c && c->live ? c->epoch : 0; }
 
 void hilo_identity_cache_put(hilo_identity_cache_t *c, uint64_t epoch, const char *addr, const char *debtor) {

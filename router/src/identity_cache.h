@@ -37,6 +37,10 @@ void hilo_identity_cache_destroy(hilo_identity_cache_t **self_p);
 /* true when addr's answer is cached: *debtor is the debtor id, or NULL for an address of no
  * debtor. Valid until the next return to the loop. Counts a hit or a miss. */
 bool hilo_identity_cache_get(hilo_identity_cache_t *self, const char *addr, const char **debtor);
+/* true when addr has an entry (a debtor or none), without counting a lookup: every entry's
+ * address is a canonical number (inbound.c puts only those), which the inbound path uses to skip
+ * parsing a sender it has seen (inbound.c, "The identity cache in front of the library"). */
+bool hilo_identity_cache_has(const hilo_identity_cache_t *self, const char *addr);
 /* Taken when a lookup is sent; 0 = not caching now. */
 uint64_t hilo_identity_cache_epoch(const hilo_identity_cache_t *self);
 /* A lookup's answer (debtor NULL = no debtor): kept only if `epoch` (from when the lookup

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hilo/common.h"
 #include "hilo/history_item.h"
@@ -35,7 +36,12 @@ struct hilo_inbound {
     struct job **commit_q;     /* identity known, waiting for the next commit call */
     size_t n_commit;
     long lookups_out;          /* MGETs sent and not answered */
+    hilo_phone_cache_t *phones; /* sender spelling -> canonical E.164 (libphonenumber is slow) */
 };
+
+/* Senders whose normalised address is remembered (phone.h): 32768 slots of 72 bytes, 2.3 MiB. A
+ * miss costs one libphonenumber parse (10-20 µs) on the loop; docs/performance.md. */
+#define PHONE_CACHE_SLOTS 32768
 
 /* One envelope on its way through Redis. */
 typedef struct job {
@@ -44,7 +50,8 @@ typedef struct job {
     hilo_frame_t *frame;                   /* owned (NULL once handed to the engine) */
     uint64_t seq;                          /* the envelope's seq, for the answer */
     int64_t recv_us;                       /* monotonic receive time */
-    char addr[24];                         /* sender, E.164 */
+    char addr[HILO_PHONE_MAX];             /* sender, canonical E.164: identity key, history */
+    char reply[HILO_REPLY_ADDR_MAX];       /* sender as received, where replies go (phone.h) */
     char debtor[HILO_DEBTOR_ID_MAX + 32];  /* resolved debtor id, or u:<E.164> */
     char dedupe[PMID_MAX + 16];            /* "<channel>:<provider message id>" */
     char turn[HILO_TURN_KEY_MAX];          /* the engine turn's key; "" when the engine is off */
@@ -198,10 +205,10 @@ static void on_commit(redisReply *r, void *arg) {
         hilo_frame_t *frame = j->frame;
         j->frame = NULL;
         hilo_peer_ref_t peer = j->peer;
-        char debtor[sizeof j->debtor], addr[sizeof j->addr];
+        char debtor[sizeof j->debtor], addr[sizeof j->reply];
         bool unidentified = j->unidentified;
         memcpy(debtor, j->debtor, sizeof debtor);
-        memcpy(addr, j->addr, sizeof addr);
+        memcpy(addr, j->reply, sizeof addr);
         char turn[sizeof j->turn];
         memcpy(turn, j->turn, sizeof turn);
         finish(j, true, duplicate, 0, NULL);
@@ -281,7 +288,7 @@ static void send_commit(batch_t *b, int64_t now) {
         m[0] = j->dedupe;
         m[1] = NULL; /* the item: set below */
         m[2] = chname;
-        m[3] = j->addr;
+        m[3] = j->reply; /* the conversation's addr:<channel>: where replies go */
         m[4] = j->unidentified ? "1" : "0";
         m[5] = j->turn;
         m[6] = NULL; /* the frame: set below */
@@ -442,6 +449,29 @@ static void queue_identity(hilo_inbound_t *in, job_t *j) {
     wake(in);
 }
 
+/* The identity cache in front of the library. A sender spelled as a plain international number
+ * ("+<digits>", "whatsapp:+<digits>", or a WhatsApp wa_id "<digits>") whose "+<digits>" is an
+ * address of the identity cache is that address, with no parse: every cache entry is a canonical
+ * number (put by on_identity from a parse, or found here), the canonical form of "+<digits>" is
+ * the same whatever the spelling, and a canonical number is its own canonical form (parsing
+ * "+525512345678" gives "+525512345678"; hilo's WhatsApp rules rewrite only 13-digit "521…" and
+ * 15-digit "549…" numbers, which are never canonical). A parse costs 10-20 µs; this costs one
+ * hash lookup, and the senders the cache knows are most of the traffic. */
+static bool known_sender(const hilo_router_ctx_t *ctx, const char *from, bool wa_id, char *addr, size_t n) {
+    if (!ctx->identity) return false;
+    const char *s = from;
+    if (strncasecmp(s, "whatsapp:", 9) == 0) s += 9;
+    if (*s == '+')
+        s++;
+    else if (!wa_id)
+        return false; /* bare digits elsewhere may be national: the library decides */
+    size_t len = strspn(s, "0123456789");
+    if (s[len] || len < 6 || len > 15 || len + 2 > n) return false;
+    addr[0] = '+';
+    memcpy(addr + 1, s, len + 1);
+    return hilo_identity_cache_has(ctx->identity, addr);
+}
+
 void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_t recv_us) {
     hilo_router_ctx_t *ctx = in->ctx;
     job_t *j = hilo_xcalloc(1, sizeof *j);
@@ -464,12 +494,20 @@ void hilo_inbound_handle(hilo_inbound_t *in, const hilo_peer_ref_t *peer, hilo_f
         free(j);
         return;
     }
+    /* The canonical number names the debtor (identity key, unidentified contact, history);
+     * the spelling received is where replies go: WhatsApp knows a Mexican mobile by its wa_id
+     * "521…", not by "+52…" (docs/architecture.md, "Addresses"). */
     const char *why;
-    if (hilo_phone_normalize(e->from, ctx->cfg->default_cc, j->addr, sizeof j->addr, &why) != HILO_OK) {
+    unsigned flags = e->channel == HILO_CHANNEL_WHATSAPP ? HILO_PHONE_WA_ID : 0;
+    if (!known_sender(ctx, e->from, flags & HILO_PHONE_WA_ID, j->addr, sizeof j->addr) &&
+        hilo_phone_cache_parse(in->phones, e->from, ctx->cfg->default_cc, flags, j->addr, sizeof j->addr, &why) !=
+            HILO_OK) {
         snprintf(reason, sizeof reason, "from '%.40s': %s", e->from, why);
         finish(j, false, false, HILO_NACK_INVALID, reason);
         return;
     }
+    if (!hilo_phone_reply_address(e->from, j->addr, j->reply, sizeof j->reply))
+        snprintf(j->reply, sizeof j->reply, "%s", j->addr);
     if (!hilo_store_ready(ctx->store)) {
         finish(j, false, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
         return;
@@ -485,6 +523,7 @@ hilo_inbound_t *hilo_inbound_new(hilo_router_ctx_t *ctx) {
     in->commit_q = hilo_xcalloc(in->batch_max, sizeof *in->commit_q);
     uv_check_init(ctx->loop, &in->check);
     in->check.data = in;
+    in->phones = hilo_phone_cache_new(PHONE_CACHE_SLOTS);
     return in;
 }
 
@@ -492,6 +531,7 @@ static void on_check_closed(uv_handle_t *h) {
     hilo_inbound_t *in = h->data;
     free(in->identity_q);
     free(in->commit_q);
+    hilo_phone_cache_destroy(&in->phones);
     free(in);
 }
 

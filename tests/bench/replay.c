@@ -8,7 +8,7 @@
  *                                   identity cache, router/src/identity_cache.c)
  *   once that reply is in:
  *   EVALSHA <commit_inbound> 6N <conv> <hist> <seen> <audit> <turnq> <turns> ...
- *           <now> <max> <window> <ch>:<pmid> <item> <ch> <addr> <0|1> "" "" ...
+ *           <now> <max> <window> <ch>:<pmid> <item> <ch> <from> <0|1> "" "" ...
  *           (no engine turn: the router measured runs with the engine off)
  *   once that reply is in, for the messages stored, without waiting for its reply:
  *   ZADD hilo:convs <history stream id's ms> <debtor id> ...
@@ -198,7 +198,7 @@ static void flush_commits(replay_t *r) {
         m[0] = s->member;
         m[1] = items[i];
         m[2] = ch;
-        m[3] = s->m.e164;
+        m[3] = s->m.from; /* the sender as received: where the router's replies go (a plain spelling) */
         m[4] = s->unidentified ? "1" : "0";
         m[5] = ""; /* no engine turn */
         m[6] = "";

@@ -79,7 +79,9 @@ class ThreadAcrossChannels(HiloTestCase):
         self.assertEqual(conv.get("msgs_in"), "3", conv)
         self.assertEqual(conv.get("last_channel"), "voice", conv)
         self.assertNotEqual(conv.get("unidentified"), "1", conv)
-        for ch in ("whatsapp", "sms", "voice"):
+        # Where replies go: the address as received (WhatsApp's wa_id has no '+').
+        self.assertEqual(conv.get("addr:whatsapp"), "16505551234", conv)
+        for ch in ("sms", "voice"):
             self.assertEqual(conv.get("addr:" + ch), PHONE, conv)
         self.assertIsNotNone(r.zscore("hilo:convs", DEBTOR))
 

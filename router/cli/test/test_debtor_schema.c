@@ -133,8 +133,6 @@ static void test_each_rejection_reason(void **state) {
          "invalid debtor_id (1-64 of A-Z a-z 0-9 . _ : + -, not starting with u:)"},
         {"D{1},Ana,,,,,,,,,,", "D{1}", "invalid debtor_id (1-64 of A-Z a-z 0-9 . _ : + -, not starting with u:)"},
         {"D1,  ,,,,,,,,,,", "D1", "missing full_name"},
-        {"D1,Ana,+1650555,,,,,,,,,", "D1", "phone '+1650555': E.164 numbers have 8 to 15 digits"},
-        {"D1,Ana,+16505551234;call me,,,,,,,,,", "D1", "phone 'call me': unexpected character in phone number"},
         {"D1,Ana,,,12345,,,,,,,", "D1", "document_last4 '12345' is not exactly 4 digits"},
         {"D1,Ana,,,43a1,,,,,,,", "D1", "document_last4 '43a1' is not exactly 4 digits"},
         {"D1,Ana,,,,-5,,,,,,", "D1", "balance '-5' is not a decimal number >= 0"},
@@ -173,16 +171,109 @@ static void test_each_rejection_reason(void **state) {
     size_t len[12] = {2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     assert_null(hilo_debtor_schema_row(s, f, len, 12));
     assert_string_equal(hilo_debtor_schema_error(s), "full_name contains a NUL byte");
+    hilo_debtor_schema_destroy(&s);
+}
 
-    /* No default country code: a national number cannot be placed. */
-    hilo_debtor_schema_t *nocc = NULL;
+/* A phone that is not a valid number is left out and named; the row and its other phones load. */
+static void test_bad_phone_others_load(void **state) {
+    char err[256];
+    hilo_debtor_schema_t *s = schema_of(HEADER, err, sizeof err);
+    assert_non_null(s);
+    hilo_debtor_row_t *row = row_of(s, "D1,Ana,+1650555; +16505551234;call me,,,,,,,,,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 1);
+    assert_string_equal(row->phones[0], "+16505551234");
+    assert_string_equal(value_of(row, "phones"), "+16505551234");
+    assert_int_equal(row->nbad, 2);
+    assert_string_equal(row->bad[0], "phone '+1650555': too short for its country");
+    assert_string_equal(row->bad[1], "phone 'call me': unexpected character in phone number");
+    hilo_debtor_row_destroy(&row);
+
+    /* Of the right length but in no range the country assigned. */
+    row = row_of(s, "D2,Bo,+1 555 555 0100;+16505551234,,,,,,,,US,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 1);
+    assert_int_equal(row->nbad, 1);
+    assert_string_equal(row->bad[0], "phone '+1 555 555 0100' (country US): not a valid number in its country");
+    hilo_debtor_row_destroy(&row);
+
+    /* Its only phone refused: the row loads without phones. */
+    row = row_of(s, "D3,Cy,01 999,,,,,,,,PE,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 0);
+    assert_null(value_of(row, "phones"));
+    assert_int_equal(row->nbad, 1);
+    assert_string_equal(row->bad[0], "phone '01 999' (country PE): too short for its country");
+    hilo_debtor_row_destroy(&row);
+    hilo_debtor_schema_destroy(&s);
+
+    /* No country and no default country code: a national number cannot be placed. */
     split_t h = split(HEADER);
-    nocc = hilo_debtor_schema_new(h.f, h.len, h.n, NULL, NULL, err, sizeof err);
+    s = hilo_debtor_schema_new(h.f, h.len, h.n, NULL, NULL, err, sizeof err);
     free(h.buf);
-    assert_null(row_of(nocc, "D1,Ana,6505551234,,,,,,,,,"));
-    assert_string_equal(hilo_debtor_schema_error(nocc),
-                        "phone '6505551234': national number and no default country code");
-    hilo_debtor_schema_destroy(&nocc);
+    row = row_of(s, "D1,Ana,6505551234;+16505551234,,,,,,,,,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 1);
+    assert_string_equal(row->bad[0], "phone '6505551234': national number and no default country code");
+    hilo_debtor_row_destroy(&row);
+    hilo_debtor_schema_destroy(&s);
+}
+
+/* National numbers are read in the row's own country (column `country`), the default country
+ * code (1 here) only for rows without one. */
+static void test_phones_in_row_country(void **state) {
+    char err[256];
+    hilo_debtor_schema_t *s = schema_of(HEADER, err, sizeof err);
+    assert_non_null(s);
+    hilo_debtor_row_t *row = row_of(s, "P1,Pedro,01 4567890; 912 345 678,,,,,,,,PE,");
+    assert_non_null(row);
+    assert_int_equal(row->nbad, 0);
+    assert_int_equal(row->nphones, 2);
+    assert_string_equal(row->phones[0], "+5114567890"); /* not +1014567890 */
+    assert_string_equal(row->phones[1], "+51912345678");
+    hilo_debtor_row_destroy(&row);
+
+    /* Any case; Mexico's old mobile spelling is the same number. */
+    row = row_of(s, "M1,Marta,55 1234 5678; +52 1 55 1234 5678,,,,,,,, mx ,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 1);
+    assert_string_equal(row->phones[0], "+525512345678");
+    hilo_debtor_row_destroy(&row);
+
+    row = row_of(s, "A1,Ariel,011 15 2345-6789,,,,,,,,AR,");
+    assert_non_null(row);
+    assert_string_equal(row->phones[0], "+5491123456789");
+    hilo_debtor_row_destroy(&row);
+
+    row = row_of(s, "C1,Carla,321 123 4567,,,,,,,,CO,");
+    assert_non_null(row);
+    assert_string_equal(row->phones[0], "+573211234567");
+    hilo_debtor_row_destroy(&row);
+
+    row = row_of(s, "L1,Luis,9 6123 4567,,,,,,,,CL,");
+    assert_non_null(row);
+    assert_string_equal(row->phones[0], "+56961234567");
+    hilo_debtor_row_destroy(&row);
+
+    /* No country: the default's. An unknown country: only international numbers load. */
+    row = row_of(s, "U1,Uma,(650) 253-0000,,,,,,,,,");
+    assert_non_null(row);
+    assert_string_equal(row->phones[0], "+16502530000");
+    hilo_debtor_row_destroy(&row);
+    row = row_of(s, "X1,Xavi,4567890; +16505551234,,,,,,,,XX,");
+    assert_non_null(row);
+    assert_int_equal(row->nphones, 1);
+    assert_string_equal(row->phones[0], "+16505551234");
+    assert_int_equal(row->nbad, 1);
+    assert_string_equal(row->bad[0],
+                        "phone '4567890' (country XX): unknown country (want an ISO 3166-1 alpha-2 code, e.g. PE)");
+    hilo_debtor_row_destroy(&row);
+    row = row_of(s, "X2,Xavi,4567890,,,,,,,,Peru,");
+    assert_non_null(row);
+    assert_int_equal(row->nbad, 1);
+    assert_string_equal(row->bad[0],
+                        "phone '4567890' (country ?): unknown country (want an ISO 3166-1 alpha-2 code, e.g. PE)");
+    hilo_debtor_row_destroy(&row);
     hilo_debtor_schema_destroy(&s);
 }
 
@@ -191,6 +282,8 @@ int main(void) {
         cmocka_unit_test(test_header_mapping),
         cmocka_unit_test(test_good_row),
         cmocka_unit_test(test_each_rejection_reason),
+        cmocka_unit_test(test_bad_phone_others_load),
+        cmocka_unit_test(test_phones_in_row_country),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
