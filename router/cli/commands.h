@@ -14,5 +14,6 @@ int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv);         /* cmd_debt
 int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv);          /* cmd_agent.c */
 int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv); /* cmd_payments.c */
 int hilo_cmd_promises(hilo_cli_t *cli, int argc, char **argv);       /* cmd_promises.c */
+int hilo_cmd_link(hilo_cli_t *cli, int argc, char **argv);           /* cmd_link.c */
 
 #endif

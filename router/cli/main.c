@@ -38,6 +38,10 @@ static const char usage[] =
     "        [--password-env VAR]        create or update a console account (password: $VAR or stdin)\n"
     "  agent passwd <id> [--password-env VAR]   change a console password\n"
     "  agent list                        console accounts with role, state, skills and capacity\n"
+    "  link keygen <name> [--out FILE]   a CURVE key pair for the connector link: the secret key\n"
+    "                                    into FILE (default <name>.key, mode 0600), the public key\n"
+    "                                    on stdout (for [router] link_keys or link_server_key)\n"
+    "  link pubkey FILE                  the public key of a secret-key file\n"
     "  import-payments FILE.csv          apply payments (header row: debtor_id, amount, currency,\n"
     "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
     "                                    each reference once; promises to pay they cover become\n"
@@ -75,6 +79,7 @@ static const command_t commands[] = {
     {"agent", hilo_cmd_agent},
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
+    {"link", hilo_cmd_link},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */
