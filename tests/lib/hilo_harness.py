@@ -280,9 +280,12 @@ def _clean_env():
 
 class RedisServer:
     """A real redis-server on a free 127.0.0.1 port, data in `workdir`/redis (AOF everysec, no
-    RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded."""
+    RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded.
+    acl=True: the ACL users of deploy/lib/redis_users.sh (the quickstart's), the default user
+    off; their password files are in self.secrets (redis-hilo-router.pass, ...), and client()
+    logs in as an admin user of the test's own."""
 
-    def __init__(self, workdir, port=None, unix_socket=False):
+    def __init__(self, workdir, port=None, unix_socket=False, acl=False):
         self.dir = os.path.join(workdir, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -300,6 +303,16 @@ class RedisServer:
                     "logfile \"\"\nloglevel notice\n" % (self.port, self.dir))
             if self.socket:
                 f.write("unixsocket %s\nunixsocketperm 700\n" % self.socket)
+        self.secrets = None
+        self.admin = None
+        if acl:
+            self.secrets = os.path.join(workdir, "redis-secrets")
+            self.admin = ("hilo-admin", "admin-%d" % random.getrandbits(64))
+            env = dict(_clean_env(), HILO_REDIS_ADMIN_PASSWORD=self.admin[1])
+            subprocess.run(["bash", os.path.join(SOURCE_DIR, "deploy", "lib", "redis_users.sh"), self.secrets],
+                           check=True, env=env, timeout=30)
+            with open(self.conf_path, "a") as f:
+                f.write("aclfile %s\n" % os.path.join(self.secrets, "users.acl"))
         self.proc = None
 
     def start(self, timeout=20):
@@ -346,6 +359,8 @@ class RedisServer:
     def client(self, **kw):
         import redis
         kw.setdefault("socket_timeout", 10)
+        if self.admin and "username" not in kw:
+            kw["username"], kw["password"] = self.admin
         return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, **kw)
 
 
@@ -805,8 +820,8 @@ class HiloTestCase(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return result
 
-    def redis(self, unix_socket=False):
-        r = RedisServer(self.workdir, unix_socket=unix_socket).start()
+    def redis(self, unix_socket=False, acl=False):
+        r = RedisServer(self.workdir, unix_socket=unix_socket, acl=acl).start()
         self.addCleanup(r.stop)
         if r.socket:
             self.addCleanup(shutil.rmtree, os.path.dirname(r.socket), True)
