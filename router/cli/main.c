@@ -38,6 +38,8 @@ static const char usage[] =
     "        [--password-env VAR]        create or update a console account (password: $VAR or stdin)\n"
     "  agent passwd <id> [--password-env VAR]   change a console password\n"
     "  agent list                        console accounts with role, state, skills and capacity\n"
+    "  agent disable|enable <id>         stop / allow an account's logins (disable ends its sessions)\n"
+    "  agent logout <id>                 end every session of an agent (open consoles close)\n"
     "  link keygen <name> [--out FILE]   a CURVE key pair for the connector link: the secret key\n"
     "                                    into FILE (default <name>.key, mode 0600), the public key\n"
     "                                    on stdout (for [router] link_keys or link_server_key)\n"
