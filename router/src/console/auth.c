@@ -221,7 +221,9 @@ void console_auth_install(hilo_console_t *k, hilo_http_t *http) {
 
 static void on_account_for_conn(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)k;
-    char *session_gen = arg;
+    char session_gen[24];
+    snprintf(session_gen, sizeof session_gen, "%s", (char *)arg);
+    free(arg); /* the callback owns it (batch.c) */
     if (!c->ws || c->state == CONN_CLOSING) return;
     const char *name = n >= 1 ? json_string_value(json_array_get(res[0], 0)) : NULL;
     const char *disabled = n >= 1 ? json_string_value(json_array_get(res[0], 1)) : NULL;
