@@ -6,6 +6,9 @@
 #   Every wait is bounded (deploy/lib/wait.sh), a port already taken stops the start with the
 #   process that holds it, and a supervisor (run/supervisor.log) restarts a process whose
 #   /healthz gives no answer several times in a row (HILO_QS_SUPERVISE=0: none).
+#   Secrets, made once in run/secrets (mode 0700, each file 0600): the link's CURVE keys (the
+#   router's and one per connector; run/secrets/link_keys lists the connectors' public keys)
+#   and the Redis ACL users' passwords (deploy/lib/redis_users.sh; Redis's default user is off).
 # Usage: ./deploy/quickstart.sh [start|stop|status]   (`supervise` is the supervisor itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,7 +85,27 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHILO_TEST_CLOCK=
 cmake --build "$build" -j"$(nproc)"
 
 mkdir -p "$run/redis"
+chmod 700 "$run" "$run/redis"
 stop_all
+
+# Secrets (kept across restarts): the link's keys and the Redis users. Nothing secret goes on a
+# command line or into run/hilo.conf: the config names files of mode 0600.
+secrets=$run/secrets
+umask 077
+mkdir -p "$secrets"
+chmod 700 "$secrets"
+for name in router whatsapp sms voice; do
+  [ -f "$secrets/$name.key" ] || "$build/router/cli/hilo" link keygen "$name" --out "$secrets/$name.key" >/dev/null
+done
+router_pub=$("$build/router/cli/hilo" link pubkey "$secrets/router.key")
+{
+  echo "# connectors allowed on the router's link: <public key> <channels> <name>"
+  for name in whatsapp sms voice; do
+    echo "$("$build/router/cli/hilo" link pubkey "$secrets/$name.key") $name $name"
+  done
+} >"$secrets/link_keys"
+"$top/deploy/lib/redis_users.sh" "$secrets"
+umask 022
 
 # The config in use: the example config with the quickstart's Redis port, absolute paths (the
 # copy in run/ must work for the hilo CLI too: export HILO_CONFIG=run/hilo.conf), and the
@@ -94,13 +117,21 @@ sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     -e "s|^assets_dir = .*|assets_dir = $top/router/console|" \
     -e "s|^api_base = .*|api_base = http://127.0.0.1:$SANDBOX_PORT|" \
     -e "s|^dead_letter_file = /var/lib/hilo/|dead_letter_file = $run/|" \
+    -e "s|^link_secret_key_file = /etc/hilo/keys/|link_secret_key_file = $secrets/|" \
+    -e "s|^link_keys = .*|link_keys = $secrets/link_keys|" \
+    -e "s|^link_server_key =.*|link_server_key = ${router_pub//&/\\&}|" \
+    -e "s|^# password_file = .*|password_file = $secrets/redis-hilo-router.pass|" \
+    -e "s|^# user = .*|user = hilo-router|" \
     deploy/hilo.conf >"$run/hilo.conf"
+# The CLI logs in as its own user.
+printf '\n[cli]\nredis_user = hilo-cli\nredis_password_file = %s\n' "$secrets/redis-hilo-cli.pass" >>"$run/hilo.conf"
 export HILO_CONFIG=$run/hilo.conf
 
 # Our own processes are stopped now: whatever still listens on a port of ours is another
 # process's, and our service would fail to bind (or the waits would talk to the wrong process).
 hilo_require_port redis "$REDIS_PORT" || exit 1
 redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
+  --aclfile "$secrets/users.acl" \
   --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
 hilo_wait_redis "$REDIS_PORT" "$WAIT_S" || { echo "see $run/redis.log" >&2; exit 1; }
 
@@ -150,8 +181,9 @@ fi
 cat <<EOT
 
 hilo is running (logs and data in $run):
-  Redis               127.0.0.1:$REDIS_PORT   (AOF everysec, data in run/redis)
-  router link         tcp://127.0.0.1:$LINK_PORT   (connectors connect here)
+  Redis               127.0.0.1:$REDIS_PORT   (AOF everysec, data in run/redis; ACL users hilo-router,
+                      hilo-cli, hilo-read, passwords in run/secrets/redis-*.pass; default user off)
+  router link         tcp://127.0.0.1:$LINK_PORT   (CURVE: connector keys in run/secrets/link_keys)
   router HTTP         http://127.0.0.1:$HTTP_PORT/healthz  /metrics
 EOT
 for channel in "${started[@]}"; do

@@ -73,7 +73,8 @@ hilo_wait_redis() { # port seconds
   local deadline
   deadline=$(($(date +%s%N) + $2 * 1000000000))
   while :; do
-    [ "$(timeout 1 redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
+    # NOAUTH is an answer too: with the default user off (ACL users), PING needs a login.
+    case "$(timeout 1 redis-cli -p "$1" ping 2>/dev/null)" in PONG | NOAUTH*) return 0 ;; esac
     [ "$(date +%s%N)" -lt "$deadline" ] || break
     sleep 0.1
   done

@@ -271,3 +271,12 @@ int hilo_config_test_clock(hilo_config_t *self, bool *out) {
     }
     return HILO_OK;
 }
+
+const char *hilo_config_path_of(const hilo_config_t *c, const char *path, char *buf, size_t n) {
+    const char *slash = c->path ? strrchr(c->path, '/') : NULL;
+    if (path[0] == '/' || !slash)
+        snprintf(buf, n, "%s", path);
+    else
+        snprintf(buf, n, "%.*s/%s", (int)(slash - c->path), c->path, path);
+    return buf;
+}

@@ -83,7 +83,7 @@ int hilo_channel_parse(const char *name) {
 
 const char *hilo_nack_code_name(int code) {
     static const char *names[] = {"UNSPECIFIED", "MALFORMED", "VERSION", "TOO_LARGE", "UNKNOWN_CHANNEL",
-                                  "INVALID_UTF8", "INVALID", "HELLO_REQUIRED", "UNAVAILABLE"};
+                                  "INVALID_UTF8", "INVALID", "HELLO_REQUIRED", "UNAVAILABLE", "FORBIDDEN"};
     return code >= 0 && (size_t)code < HILO_ARRAY_LEN(names) ? names[code] : "UNSPECIFIED";
 }
 

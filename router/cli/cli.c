@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include "hilo/common.h"
+#include "hilo/secret_file.h"
 #include "hilo/config.h"
 #include "hilo/keys.h"
 #include "hilo/phone.h"
@@ -21,6 +22,36 @@ struct hilo_cli {
     redisContext *redis;            /* NULL until the first command */
     bool redis_failed;              /* connecting failed once: do not retry (or print) again */
 };
+
+/* Redis ACL user of the CLI: [cli] redis_user / redis_password_file (the operator's own user,
+ * deploy/quickstart.sh makes one), else the [redis] user / password / password_file the router
+ * uses. A password file must be private (mode 0600). */
+static int read_redis_user(hilo_cli_t *c) {
+    hilo_cli_settings_t *s = &c->settings;
+    const char *cli_user = NULL, *cli_file = NULL, *user = NULL, *file = NULL;
+    if (hilo_config_str(c->config, "cli", "redis_user", "", &cli_user) ||
+        hilo_config_str(c->config, "cli", "redis_password_file", "", &cli_file) ||
+        hilo_config_str(c->config, "redis", "user", "", &user) ||
+        hilo_config_str(c->config, "redis", "password_file", "", &file))
+        return HILO_ERR;
+    const char *sec = "redis", *key = "password_file";
+    if (*cli_user || *cli_file) {
+        user = cli_user;
+        file = cli_file;
+        sec = "cli";
+        key = "redis_password_file";
+        s->password = "";
+    }
+    s->user = user;
+    if (*file) {
+        char full[4096], err[4600];
+        const char *path = hilo_config_path_of(c->config, file, full, sizeof full);
+        if (hilo_secret_file_read(path, s->password_buf, sizeof s->password_buf, err, sizeof err) != HILO_OK)
+            return hilo_config_reject(c->config, sec, key, err);
+        s->password = s->password_buf;
+    }
+    return HILO_OK;
+}
 
 static int read_settings(hilo_cli_t *c) {
     hilo_cli_settings_t *s = &c->settings;
@@ -38,7 +69,7 @@ static int read_settings(hilo_cli_t *c) {
         hilo_config_bool(c->config, "engine", "enabled", false, &s->gate) ||
         /* The SMS connector's own default and bound (connectors/sms/adapter_sms.c), which
          * checks the value when it starts: a text it would refuse is refused before commit. */
-        hilo_config_int(c->config, "sms", "max_parts", 3, 1, 8, &sms_parts))
+        hilo_config_int(c->config, "sms", "max_parts", 3, 1, 8, &sms_parts) || read_redis_user(c))
         return HILO_ERR;
     s->port = (int)port;
     s->db = (int)db;
@@ -125,15 +156,18 @@ static bool connect_redis(hilo_cli_t *c) {
     redisSetTimeout(r, tv); /* a silent Redis must not hang an operator's terminal */
     for (int step = 0; step < 2; step++) {
         redisReply *rep = NULL;
-        if (step == 0 && s->password[0])
+        if (step == 0 && s->password[0] && s->user[0])
+            rep = redisCommand(r, "AUTH %s %s", s->user, s->password); /* an ACL user (Redis 6+) */
+        else if (step == 0 && s->password[0])
             rep = redisCommand(r, "AUTH %s", s->password);
         else if (step == 1 && s->db != 0)
             rep = redisCommand(r, "SELECT %d", s->db);
         else
             continue;
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "hilo: Redis at %s refused %s: %s\n", at, step == 0 ? "AUTH" : "SELECT",
-                    rep ? rep->str : r->errstr);
+            fprintf(stderr, "hilo: Redis at %s refused %s%s%s%s: %s\n", at, step == 0 ? "AUTH" : "SELECT",
+                    step == 0 ? " (user " : "", step == 0 ? (s->user[0] ? s->user : "default") : "",
+                    step == 0 ? ")" : "", rep ? rep->str : r->errstr);
             if (rep) freeReplyObject(rep);
             redisFree(r);
             c->redis_failed = true;

@@ -21,7 +21,9 @@
 typedef struct {
     const char *host;        /* [redis] host (a path starting with '/' is a Unix socket) */
     int port;                /* [redis] port */
-    const char *password;    /* [redis] password ("" = no AUTH) */
+    const char *password;    /* [redis] password ("" = no AUTH), or what the password file held */
+    const char *user;        /* the ACL user: [cli] redis_user, else [redis] user ("" = default) */
+    char password_buf[256];  /* [cli] redis_password_file, else [redis] password_file */
     int db;                  /* [redis] db */
     int timeout_ms;          /* [redis] timeout_ms: connect and per-command timeout */
     const char *default_cc;  /* [identity] default_country_code ("" = none) */

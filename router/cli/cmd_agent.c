@@ -1,8 +1,9 @@
-/* cmd_agent.c — `hilo agent add|list|passwd`: console accounts (agents and supervisors) in
+/* cmd_agent.c — `hilo agent add|list|passwd|disable|enable|logout`: console accounts (agents and supervisors) in
  * Redis: hilo:agent:<id> (name, role, skills, cap:<channel>, pwhash = libsodium Argon2id
  * string), hilo:agents (the set of ids) and hilo:skill:<skill> (agents per skill, read by
  * route_offer.lua). Passwords come from stdin (first line) or --password-env VAR, never from
- * the command line. */
+ * the command line. A password change, a role change (add on an existing account), disable and
+ * logout revoke every session of the agent at once (revoke(), router/src/console/auth.c). */
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,9 @@ static const char usage_text[] =
     "                      [--capacity whatsapp=3,sms=3,voice=1] [--password-env VAR]\n"
     "       hilo agent passwd <id> [--password-env VAR]\n"
     "       hilo agent list\n"
+    "       hilo agent disable <id>       no more logins; every session ends, open consoles close\n"
+    "       hilo agent enable <id>\n"
+    "       hilo agent logout <id>        every session of the agent ends, open consoles close\n"
     "The password is read from $VAR, else from the first line of stdin (at least 8 characters).\n";
 
 static bool token_ok(const char *s, size_t n) { return n >= 1 && n <= 64 && strspn(s, ID_CHARS) >= n; }
@@ -71,6 +75,66 @@ static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ends every session of `id`: a new session generation (so that a login that was checking the
+ * old password meanwhile is void too), the session keys deleted, and a `revoke` event on which
+ * every router closes the agent's open sockets. HILO_EXIT_OK or HILO_EXIT_REDIS. */
+static int revoke(hilo_cli_t *cli, const char *id, const char *why) {
+    redisReply *r = hilo_cli_cmd(cli, "HINCRBY hilo:agent:%s sgen 1", id);
+    if (!r) return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    redisReply *set = hilo_cli_cmd(cli, "SMEMBERS hilo:agent:%s:sessions", id);
+    if (!set) return HILO_EXIT_REDIS;
+    for (size_t i = 0; set->type == REDIS_REPLY_ARRAY && i < set->elements; i++) {
+        if (set->element[i]->type != REDIS_REPLY_STRING) continue;
+        if (!(r = hilo_cli_cmd(cli, "DEL hilo:session:%s", set->element[i]->str))) {
+            freeReplyObject(set);
+            return HILO_EXIT_REDIS;
+        }
+        freeReplyObject(r);
+    }
+    size_t n = set->type == REDIS_REPLY_ARRAY ? set->elements : 0;
+    freeReplyObject(set);
+    if (!(r = hilo_cli_cmd(cli, "DEL hilo:agent:%s:sessions", id))) return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    if (!(r = hilo_cli_cmd(cli, "XADD hilo:console:events MAXLEN ~ 10000 * k revoke a %s d %s", id, why)))
+        return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    printf("sessions of %s revoked (%zu)\n", id, n);
+    return HILO_EXIT_OK;
+}
+
+/* 1 when hilo:agent:<id> exists, 0 when not (message printed), -1 when Redis failed. */
+static int agent_exists(hilo_cli_t *cli, const char *id) {
+    redisReply *r = hilo_cli_cmd(cli, "EXISTS hilo:agent:%s", id);
+    if (!r) return -1;
+    bool exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    if (!exists) fprintf(stderr, "hilo: agent: no agent '%s'\n", id);
+    return exists ? 1 : 0;
+}
+
+/* `agent disable|enable|logout <id>`. */
+static int cmd_state(hilo_cli_t *cli, int argc, char **argv) {
+    const char *op = argv[1], *id = argc == 3 ? argv[2] : NULL;
+    if (!id || !token_ok(id, strlen(id))) {
+        fputs(usage_text, stderr);
+        return HILO_EXIT_USAGE;
+    }
+    int e = agent_exists(cli, id);
+    if (e != 1) return e < 0 ? HILO_EXIT_REDIS : HILO_EXIT_DATA;
+    redisReply *r = NULL;
+    if (strcmp(op, "disable") == 0)
+        r = hilo_cli_cmd(cli, "HSET hilo:agent:%s disabled 1 updated_ms %lld", id, now_ms());
+    else if (strcmp(op, "enable") == 0)
+        r = hilo_cli_cmd(cli, "HDEL hilo:agent:%s disabled", id);
+    else
+        return revoke(cli, id, "logged out by an operator");
+    if (!r) return HILO_EXIT_REDIS;
+    freeReplyObject(r);
+    printf("agent %s %sd\n", id, op);
+    return strcmp(op, "disable") == 0 ? revoke(cli, id, "account disabled") : HILO_EXIT_OK;
 }
 
 static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
@@ -131,8 +195,13 @@ static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
     sodium_memzero(pw, sizeof pw);
     if (!hashed) return HILO_EXIT_DATA;
 
+    /* An existing account gets a new password (and maybe a new role): its sessions end. */
+    redisReply *r = hilo_cli_cmd(cli, "EXISTS hilo:agent:%s", id);
+    if (!r) return HILO_EXIT_REDIS;
+    bool existed = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
     /* Skills the agent leaves: out of those routing sets. */
-    redisReply *r = hilo_cli_cmd(cli, "HGET hilo:agent:%s skills", id);
+    r = hilo_cli_cmd(cli, "HGET hilo:agent:%s skills", id);
     if (!r) return HILO_EXIT_REDIS;
     if (r->type == REDIS_REPLY_STRING && *r->str) {
         char *old = hilo_xstrdup(r->str);
@@ -166,7 +235,7 @@ static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
     free(sk);
     printf("agent %s (%s): skills %s; capacity whatsapp=%ld sms=%ld voice=%ld\n", id, role, *skills ? skills : "-",
            cap[0], cap[1], cap[2]);
-    return HILO_EXIT_OK;
+    return existed ? revoke(cli, id, "account changed") : HILO_EXIT_OK;
 }
 
 static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
@@ -183,14 +252,9 @@ static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
     }
-    redisReply *r = hilo_cli_cmd(cli, "EXISTS hilo:agent:%s", id);
-    if (!r) return HILO_EXIT_REDIS;
-    bool exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    if (!exists) {
-        fprintf(stderr, "hilo: agent: no agent '%s'\n", id);
-        return HILO_EXIT_DATA;
-    }
+    int e = agent_exists(cli, id);
+    if (e != 1) return e < 0 ? HILO_EXIT_REDIS : HILO_EXIT_DATA;
+    redisReply *r;
     char pw[1100], hash[crypto_pwhash_STRBYTES];
     if (!read_password(env, pw, sizeof pw)) return HILO_EXIT_DATA;
     bool hashed = hash_password(pw, hash);
@@ -199,8 +263,8 @@ static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
     if (!(r = hilo_cli_cmd(cli, "HSET hilo:agent:%s pwhash %s updated_ms %lld", id, hash, now_ms())))
         return HILO_EXIT_REDIS;
     freeReplyObject(r);
-    printf("password of %s changed (open sessions stay valid until they expire or log out)\n", id);
-    return HILO_EXIT_OK;
+    printf("password of %s changed\n", id);
+    return revoke(cli, id, "password changed");
 }
 
 static int cmd_list(hilo_cli_t *cli) {
@@ -231,6 +295,9 @@ int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "add") == 0) return cmd_add(cli, argc, argv);
     if (argc >= 2 && strcmp(argv[1], "passwd") == 0) return cmd_passwd(cli, argc, argv);
     if (argc == 2 && strcmp(argv[1], "list") == 0) return cmd_list(cli);
+    if (argc >= 2 && (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0 ||
+                      strcmp(argv[1], "logout") == 0))
+        return cmd_state(cli, argc, argv);
     fputs(usage_text, stderr);
     return HILO_EXIT_USAGE;
 }

@@ -41,6 +41,12 @@ static const char usage[] =
     "        [--password-env VAR]        create or update a console account (password: $VAR or stdin)\n"
     "  agent passwd <id> [--password-env VAR]   change a console password\n"
     "  agent list                        console accounts with role, state, skills and capacity\n"
+    "  agent disable|enable <id>         stop / allow an account's logins (disable ends its sessions)\n"
+    "  agent logout <id>                 end every session of an agent (open consoles close)\n"
+    "  link keygen <name> [--out FILE]   a CURVE key pair for the connector link: the secret key\n"
+    "                                    into FILE (default <name>.key, mode 0600), the public key\n"
+    "                                    on stdout (for [router] link_keys or link_server_key)\n"
+    "  link pubkey FILE                  the public key of a secret-key file\n"
     "  import-payments FILE.csv          apply payments (header row: debtor_id, amount, currency,\n"
     "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
     "                                    each reference once; promises to pay they cover become\n"
@@ -94,6 +100,7 @@ static const command_t commands[] = {
     {"promises", hilo_cmd_promises},
     {"strategy", hilo_cmd_strategy},
     {"migrate-addresses", hilo_cmd_migrate_addresses},
+    {"link", hilo_cmd_link},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

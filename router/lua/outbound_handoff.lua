@@ -15,6 +15,8 @@
 --           {'head', oid, payload, dispatch json, facts signature, fact values...}
 -- 'take' ARGV[5] facts signature  ARGV[6] lease ms  ARGV[7] token (unique per claim)
 --        ARGV[8] gate's now  ARGV[9] cap window ms  ARGV[10] cap limit (0 = no cap)
+--        ARGV[11] the connector's group (its key's name in link_keys; '' without link auth):
+--        added to the message's `to`, the groups it was ever handed to (settle_outbound.lua)
 --     -> {'ok', attempt, payload, parts sent} | {'capped', next ms} | {'changed'} | {'moved'} |
 --        {'leased', until}.  The same token again returns 'ok' with the same attempt.
 -- 'cancel' ARGV[5] facts signature ('' = none)  ARGV[6] state ('cancelled' or 'failed')
@@ -22,7 +24,9 @@
 --     -> {'ok', messages left} | {'changed'} | {'moved'}
 -- 'release' ARGV[5] due ms  ARGV[6] parts sent ('' = unchanged)  ARGV[7] attempt ('' = any)
 --        ARGV[8] reason ('' = none): the message is back (returned by its connector, or waiting
---        for its window) and is looked at again at `due`.  -> {'ok'} | {'gone'}
+--        for its window) and is looked at again at `due`.  ARGV[9] the returning connector's group
+--        ('' = no check): one the message was never handed to gets {'forbidden'}.
+--        -> {'ok'} | {'gone'} | {'forbidden'}
 -- Delivery reports settle messages with settle_outbound.lua.
 -- @include contact_cap.lua
 local op, now, ch, oid = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -59,6 +63,13 @@ end
 
 local function ms(x) return string.format('%d', x) end
 
+local function handed_to(d, group)
+  for _, g in ipairs(d.to or {}) do
+    if g == group then return true end
+  end
+  return false
+end
+
 if op == 'peek' then
   for _ = 1, 100 do
     local id = head()
@@ -82,6 +93,7 @@ end
 if op == 'release' then
   if not redis.call('HGET', KEYS[3], oid) then return {'gone'} end
   local d = disp_of(oid)
+  if (ARGV[9] or '') ~= '' and not handed_to(d, ARGV[9]) then return {'forbidden'} end
   if ARGV[7] ~= '' and tonumber(ARGV[7]) ~= (d.att or 0) then return {'gone'} end
   d['until'] = 0
   d.tok = nil
@@ -114,6 +126,10 @@ if op == 'take' then
   d.due = nil
   d.why = nil
   if not d.first then d.first = now end
+  if (ARGV[11] or '') ~= '' and not handed_to(d, ARGV[11]) then
+    d.to = d.to or {}
+    d.to[#d.to + 1] = ARGV[11]
+  end
   redis.call('HSET', KEYS[5], oid, cjson.encode(d))
   return {'ok', d.att, redis.call('HGET', KEYS[3], oid), d.ps or 0}
 end

@@ -10,9 +10,24 @@
 -- may go (the router marks the debtor in the dispatch index when messages are left). A report
 -- about one part updates that part, and the message's state follows its parts
 -- (lib/delivery_state.lua).
+-- ARGV[4] the reporting connector's group (its key's name in link_keys; '' = no check, link_auth
+-- = none): while the message is pending, only a group it was handed to in some attempt
+-- (outbound_handoff.lua 'take' keeps them in the dispatch state's `to`) may report on it.
 -- Returns {1 when the status was recorded, 0 when nothing changed (reports arrive out of order:
--- "read" must not be overwritten by a late "delivered"), messages left in the queue}.
+-- "read" must not be overwritten by a late "delivered"), messages left in the queue}, or
+-- {-1, 0} for a report from a group the pending message was never handed to (nothing changed).
 -- @include delivery_state.lua
+local group = ARGV[4] or ''
+if group ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  local j = redis.call('HGET', KEYS[4], ARGV[1])
+  local ok = false
+  if j then
+    for _, g in ipairs(cjson.decode(j).to or {}) do
+      if g == group then ok = true end
+    end
+  end
+  if not ok then return {-1, 0} end
+end
 if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])

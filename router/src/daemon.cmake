@@ -24,7 +24,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance hilo_state hilo_base hilo_phone hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
                       PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO PkgConfig::SODIUM)
 hilo_strict(hilo_router)
 

@@ -19,6 +19,7 @@
 #include "hilo/common.h"
 #include "hilo/compliance.h"
 #include "hilo/keys.h"
+#include "hilo/link_keys.h"
 #include "hilo/log.h"
 
 #define CLAIM_BATCH 100                 /* debtors claimed per poll, channel and partition */
@@ -71,6 +72,7 @@ typedef struct {
     hilo_peer_ref_t peer;
     bool expiry;                        /* the chosen connector honours expires_in_ms */
     char token[96];
+    char group[HILO_LINK_NAME_MAX];     /* the chosen connector's key name ("" without link auth) */
     const char *why;                    /* the reason code of a cancel in flight */
 } visit_t;
 
@@ -81,6 +83,7 @@ typedef struct {
     hilo_frame_t *frame;
     char debtor[HILO_DEBTOR_ID_MAX + 32];
     char oid[128];
+    char group[HILO_LINK_NAME_MAX];     /* the reporter's key name; "" = no check (link_auth = none) */
 } report_t;
 
 static int64_t mono_ms(void) { return (int64_t)(hilo_mono_us() / 1000); }
@@ -373,8 +376,11 @@ static void decide(visit_t *v) {
     snprintf(win, sizeof win, "%" PRId64, v->v.cap.window_ms);
     snprintf(lim, sizeof lim, "%d", v->v.cap.limit > 0 ? v->v.cap.limit : 0);
     snprintf(v->token, sizeof v->token, "%s:%" PRIu64, ctx->cfg->instance, ++ob->tokens);
-    const char *args[] = {v->oid, v->sig, lease, v->token, gnow, v->v.cap.limit > 0 ? win : "0", lim};
-    if (handoff(v, on_taken, "take", 7, args) != HILO_OK) visit_end(v, -2);
+    /* The connector's group goes into the message's dispatch state: only a connector of a group
+     * that was handed it may report on it while it is pending (settle_outbound.lua). */
+    snprintf(v->group, sizeof v->group, "%s", hilo_link_server_peer_group(ctx->link, &v->peer));
+    const char *args[] = {v->oid, v->sig, lease, v->token, gnow, v->v.cap.limit > 0 ? win : "0", lim, v->group};
+    if (handoff(v, on_taken, "take", 8, args) != HILO_OK) visit_end(v, -2);
 }
 
 static void on_peeked(redisReply *r, void *arg) {
@@ -529,6 +535,16 @@ static void report_finish(report_t *rp, bool ok, int code, const char *reason) {
     free(rp);
 }
 
+/* A report about a pending message from a connector whose group was never handed it. */
+static void forbidden(report_t *rp) {
+    char reason[256];
+    snprintf(reason, sizeof reason, "delivery: outbound %s was not handed to this connector (key %s)", rp->oid,
+             rp->group);
+    hilo_log_warn("dispatch", "event=delivery_forbidden channel=%s outbound_id=%s key_name=%s",
+                  hilo_channel_name(rp->frame->envelope->channel), hilo_log_value(rp->oid), rp->group);
+    report_finish(rp, false, HILO_NACK_FORBIDDEN, reason);
+}
+
 static void on_settled(redisReply *r, void *arg) {
     report_t *rp = arg;
     if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -537,6 +553,10 @@ static void on_settled(redisReply *r, void *arg) {
         return;
     }
     const hilo_envelope_t *e = rp->frame->envelope;
+    if (r->type == REDIS_REPLY_ARRAY && reply_int(r, 0) < 0) {
+        forbidden(rp);
+        return;
+    }
     if (r->type == REDIS_REPLY_ARRAY && reply_int(r, 1) > 0 && !rp->ob->ctx->closing) {
         /* The next message of the debtor's queue may go now. */
         index_mark(rp->ob, e->channel, rp->debtor, 0);
@@ -582,7 +602,7 @@ static void settle(report_t *rp) {
      * the whole message settles it. */
     const char *settles = d->part == 0 ? "1" : "0";
     const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_SETTLE_OUTBOUND), "4", kout, kstat,
-                          koq, kodisp, rp->oid, status, settles};
+                          koq, kodisp, rp->oid, status, settles, rp->group};
     int rc = run(rp->ob, on_settled, rp, (int)HILO_ARRAY_LEN(argv), argv);
     free(status);
     if (rc != HILO_OK) report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
@@ -602,6 +622,11 @@ static void on_returned(redisReply *r, void *arg) {
         if (r) hilo_log_error("dispatch", "event=return_failed reply=\"%s\"", r->str);
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
     } else {
+        if (rstr(r, 0) && strcmp(rstr(r, 0), "forbidden") == 0) {
+            free(rt);
+            forbidden(rp);
+            return;
+        }
         /* 'gone' (settled meanwhile, or an older attempt's return): nothing to do. */
         if (!rp->ob->ctx->closing && rstr(r, 0) && strcmp(rstr(r, 0), "ok") == 0)
             index_mark(rp->ob, rp->frame->envelope->channel, rp->debtor, rt->due);
@@ -636,7 +661,7 @@ static void returned(report_t *rp) {
     snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
     const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8", k[0], k[1], k[2],
                           k[3], k[4], k[5], k[6], k[7], "release", now, hilo_channel_name(e->channel), rp->oid, due,
-                          d->parts_sent ? ps : "", d->attempt ? att : "", why};
+                          d->parts_sent ? ps : "", d->attempt ? att : "", why, rp->group};
     if (run(rp->ob, on_returned, rt, (int)HILO_ARRAY_LEN(argv), argv) != HILO_OK) {
         free(rt);
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
@@ -669,6 +694,7 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
     rp->ob = ob;
     rp->peer = *peer;
     rp->frame = frame;
+    snprintf(rp->group, sizeof rp->group, "%s", hilo_link_server_peer_group(ctx->link, peer));
     hilo_router_inflight_begin(ctx);
     const hilo_envelope_t *e = frame->envelope;
     const hilo_delivery_t *d = e->delivery;

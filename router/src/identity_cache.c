@@ -146,8 +146,12 @@ static void on_connect(const redisAsyncContext *ac, int status) {
         return;
     }
     redisAsyncContext *w = c->ac;
-    if (c->cfg->redis_password && *c->cfg->redis_password)
-        redisAsyncCommand(w, on_auth, c, "AUTH %s", c->cfg->redis_password);
+    if (c->cfg->redis_password && *c->cfg->redis_password) {
+        if (*c->cfg->redis_user)
+            redisAsyncCommand(w, on_auth, c, "AUTH %s %s", c->cfg->redis_user, c->cfg->redis_password);
+        else
+            redisAsyncCommand(w, on_auth, c, "AUTH %s", c->cfg->redis_password);
+    }
     redisAsyncCommand(w, on_client_id, c, "CLIENT ID");
 }
 

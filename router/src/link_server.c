@@ -1,4 +1,8 @@
-/* link_server.c — ZeroMQ ROUTER socket, connector peers, frame checks. */
+/* link_server.c — ZeroMQ ROUTER socket, connector peers, frame checks, and with link_auth =
+ * curve (the default) the link's authentication: CURVE on the ROUTER socket and a ZAP handler
+ * on this loop that lets in only the public keys of [router] link_keys. ZeroMQ then stamps
+ * every message with the key it came through (the ZAP "user id"), which the Hello is checked
+ * against: a key is allowed only the channels listed for it. */
 #include "link_server.h"
 
 #include <errno.h>
@@ -8,6 +12,7 @@
 #include <zmq.h>
 
 #include "hilo/common.h"
+#include "hilo/link_keys.h"
 #include "hilo/log.h"
 
 #define DRAIN_BUDGET 512 /* frames read per loop turn before yielding to Redis replies */
@@ -18,6 +23,8 @@ typedef struct {
     int channel;              /* from Hello */
     char instance[64];        /* from Hello, for logs */
     bool expiry;              /* Hello.supports_expiry (protocol 1.1) */
+    char key[41];             /* its CURVE public key (Z85), "" with link_auth = none */
+    char name[HILO_LINK_NAME_MAX]; /* the key's name in link_keys: its group, "" without auth */
     int64_t last_seen_us;     /* any frame received */
 } peer_t;
 
@@ -36,6 +43,9 @@ struct hilo_link_server {
     int npeers, cap;
     int rr[HILO_CHANNEL_MAX]; /* round-robin cursor per channel */
     int closing;              /* handles still to close */
+    hilo_link_allow_t *allow; /* link_keys; NULL with link_auth = none */
+    void *zap;                /* ZMQ_REP on inproc://zeromq.zap.01: the ZAP handler */
+    uv_poll_t zap_poll;       /* on the ZAP socket's ZMQ_FD */
 };
 
 static peer_t *find_peer(hilo_link_server_t *ls, const hilo_peer_ref_t *ref) {
@@ -136,10 +146,28 @@ static void send_welcome(hilo_link_server_t *ls, const hilo_peer_ref_t *peer) {
     send_frame(ls, peer, &f);
 }
 
-static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const hilo_hello_t *hello, int64_t now) {
+static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const char *key,
+                     const hilo_hello_t *hello, int64_t now) {
     if (hello->channel <= HILO_CHANNEL_UNSPECIFIED || hello->channel >= HILO_CHANNEL_MAX) {
         hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_UNKNOWN_CHANNEL, "hello: unknown channel");
         return;
+    }
+    const char *name = "";
+    if (ls->allow) {
+        /* The key is the one ZeroMQ authenticated (ZAP let it in, so it is listed); what it may
+         * serve is the allowlist's business, not the Hello's. */
+        unsigned channels = 0;
+        name = hilo_link_allow_find(ls->allow, key, &channels);
+        if (!name || !(channels & (1u << hello->channel))) {
+            char reason[160];
+            snprintf(reason, sizeof reason, "hello: this connector's key (%s) is not allowed for channel %s",
+                     name ? name : "unlisted", hilo_channel_name((int)hello->channel));
+            hilo_log_warn("link", "event=hello_refused channel=%s key_name=%s instance=%s",
+                          hilo_channel_name((int)hello->channel), name ? name : "unlisted",
+                          hilo_log_value(hello->instance ? hello->instance : ""));
+            hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_FORBIDDEN, reason);
+            return;
+        }
     }
     peer_t *p = find_peer(ls, ref);
     bool joined = !p;
@@ -157,13 +185,16 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const h
     }
     p->channel = hello->channel;
     p->expiry = hello->supports_expiry;
+    snprintf(p->key, sizeof p->key, "%s", ls->allow ? key : "");
+    snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->instance, sizeof p->instance, "%s", hello->instance ? hello->instance : "");
     p->last_seen_us = now;
     send_welcome(ls, ref);
     if (joined) {
-        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s expiry=%d",
+        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s expiry=%d key_name=%s",
                       hilo_channel_name(p->channel), hilo_log_value(p->instance),
-                      hilo_log_value(hello->software ? hello->software : ""), p->expiry);
+                      hilo_log_value(hello->software ? hello->software : ""), p->expiry,
+                      *p->name ? p->name : "-");
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
 }
@@ -177,7 +208,8 @@ static void remove_peer(hilo_link_server_t *ls, int i, const char *why) {
 }
 
 /* One message from the socket: [routing id][frame bytes]. */
-static void handle(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const uint8_t *data, size_t len) {
+static void handle(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const char *key, const uint8_t *data,
+                   size_t len) {
     int64_t now = hilo_mono_us();
     hilo_frame_t *f = hilo_frame_unpack(data, len);
     if (len > (size_t)ls->cfg->max_payload) {
@@ -209,11 +241,12 @@ static void handle(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const uin
         return;
     }
     if (f->body_case == HILO_FRAME_HELLO) {
-        on_hello(ls, ref, f->hello, now);
+        on_hello(ls, ref, key, f->hello, now);
         hilo_frame_free(&f);
         return;
     }
     peer_t *p = find_peer(ls, ref);
+    if (p && ls->allow && strcmp(p->key, key) != 0) p = NULL; /* never another key's session */
     if (!p) {
         /* Unknown peer: after a router restart ZeroMQ reconnects transparently with a new
          * routing id. Ask for a Hello; the connector then re-sends what is unacked. */
@@ -271,8 +304,10 @@ static void drain(hilo_link_server_t *ls) {
             ref.len = (uint8_t)zmq_msg_size(&id);
             memcpy(ref.id, zmq_msg_data(&id), ref.len);
         }
+        /* The key this message came through, as the ZAP handler named it (NULL without auth). */
+        const char *key = ok ? zmq_msg_gets(&body, "User-Id") : NULL;
         if (ok && ref.len)
-            handle(ls, &ref, zmq_msg_data(&body), zmq_msg_size(&body));
+            handle(ls, &ref, key ? key : "", zmq_msg_data(&body), zmq_msg_size(&body));
         else if (ref.len)
             hilo_link_server_send_nack(ls, &ref, 0, HILO_NACK_MALFORMED, "expected exactly one frame part");
         zmq_msg_close(&id);
@@ -298,6 +333,117 @@ static void on_heartbeat(uv_timer_t *t) {
     for (int i = 0; i < ls->npeers; i++) send_frame(ls, &ls->peers[i].ref, &f);
 }
 
+static void on_closed(uv_handle_t *h) {
+    hilo_link_server_t *ls = h->data;
+    if (--ls->closing == 0) {
+        hilo_link_allow_destroy(&ls->allow);
+        free(ls->peers);
+        free(ls);
+    }
+}
+
+/* --- ZAP (ZeroMQ RFC 27): one request per CURVE handshake ------------------------------
+ * libzmq asks the handler bound at inproc://zeromq.zap.01 in the socket's context and holds the
+ * handshake until the answer: 200 lets the peer in with our "user id" (its key in Z85, which
+ * then labels each of its messages), 400 closes the connection. Answered here on the loop,
+ * without waiting for anything. Without a handler libzmq would let every CURVE client in. */
+
+static void zap_answer(void *zap, zmq_msg_t *reqid, const char *status, const char *text, const char *user) {
+    zmq_send(zap, "1.0", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_msg_send(reqid, zap, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(zap, status, strlen(status), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(zap, text, strlen(text), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(zap, user, strlen(user), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(zap, "", 0, ZMQ_DONTWAIT);
+}
+
+static void zap_one(hilo_link_server_t *ls) {
+    /* version, request id, domain, address, identity, mechanism, credentials... */
+    zmq_msg_t part[8];
+    int n = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, ls->zap, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < 8)
+            part[n++] = m;
+        else
+            zmq_msg_close(&m);
+    }
+    if (n < 2) {
+        for (int i = 0; i < n; i++) zmq_msg_close(&part[i]);
+        return;
+    }
+    char address[64] = "", mech[16] = "", key[41] = "";
+    if (n >= 4) snprintf(address, sizeof address, "%.*s", (int)zmq_msg_size(&part[3]), (char *)zmq_msg_data(&part[3]));
+    if (n >= 6) snprintf(mech, sizeof mech, "%.*s", (int)zmq_msg_size(&part[5]), (char *)zmq_msg_data(&part[5]));
+    if (n >= 7 && strcmp(mech, "CURVE") == 0 && zmq_msg_size(&part[6]) == 32)
+        zmq_z85_encode(key, zmq_msg_data(&part[6]), 32);
+    unsigned channels = 0;
+    const char *name = *key ? hilo_link_allow_find(ls->allow, key, &channels) : NULL;
+    if (name) {
+        hilo_log_debug("link", "event=link_auth_ok key_name=%s address=%s", name, hilo_log_value(address));
+        zap_answer(ls->zap, &part[1], "200", "OK", key);
+    } else {
+        ls->metrics->link_auth_refused++;
+        hilo_log_warn("link", "event=link_auth_refused reason=%s key=%s address=%s",
+                      *key ? "key_not_in_link_keys" : "not_curve", *key ? key : "-", hilo_log_value(address));
+        zap_answer(ls->zap, &part[1], "400", "key not allowed", "");
+    }
+    for (int i = 0; i < n; i++) zmq_msg_close(&part[i]);
+}
+
+static void on_zap(uv_poll_t *h, int status, int events) {
+    hilo_link_server_t *ls = h->data;
+    (void)status;
+    (void)events;
+    /* ZMQ_FD is edge-triggered: serve until ZMQ_EVENTS says nothing is waiting. */
+    for (int guard = 0; guard < 1024; guard++) {
+        uint32_t ev = 0;
+        size_t sz = sizeof ev;
+        if (zmq_getsockopt(ls->zap, ZMQ_EVENTS, &ev, &sz) != 0 || !(ev & ZMQ_POLLIN)) return;
+        zap_one(ls);
+    }
+}
+
+static int zap_start(hilo_link_server_t *ls, void *zctx) {
+    char err[600];
+    ls->allow = hilo_link_allow_load(ls->cfg->link_keys, err, sizeof err);
+    if (!ls->allow) {
+        hilo_log_error("link", "event=link_keys_failed reason=%s", hilo_log_value(err));
+        return HILO_ERR;
+    }
+    ls->zap = zmq_socket(zctx, ZMQ_REP);
+    int zero = 0;
+    zmq_setsockopt(ls->zap, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(ls->zap, "inproc://zeromq.zap.01") != 0) {
+        hilo_log_error("link", "event=zap_bind_failed err=\"%s\"", zmq_strerror(errno));
+        return HILO_ERR;
+    }
+    int fd;
+    size_t fdlen = sizeof fd;
+    zmq_getsockopt(ls->zap, ZMQ_FD, &fd, &fdlen);
+    uv_poll_init(ls->loop, &ls->zap_poll, fd);
+    ls->zap_poll.data = ls;
+    uv_poll_start(&ls->zap_poll, UV_READABLE, on_zap);
+    int one = 1;
+    zmq_setsockopt(ls->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(ls->sock, ZMQ_CURVE_SECRETKEY, ls->cfg->link_secret, 41);
+    /* A domain makes libzmq ask the handler (and refuse when it is gone: ZAP_ENFORCE_DOMAIN). */
+    zmq_setsockopt(ls->sock, ZMQ_ZAP_DOMAIN, "hilo-link", 9);
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+    zmq_setsockopt(ls->sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one);
+#endif
+    hilo_log_info("link", "event=link_auth mode=curve keys=%d file=%s", hilo_link_allow_count(ls->allow),
+                  hilo_log_value(ls->cfg->link_keys));
+    return HILO_OK;
+}
+
 hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zctx, const hilo_router_config_t *cfg,
                                          hilo_metrics_t *metrics, const hilo_link_handlers_t *handlers) {
     hilo_link_server_t *ls = hilo_xcalloc(1, sizeof *ls);
@@ -313,12 +459,24 @@ hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zctx, const hilo
     zmq_setsockopt(ls->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(ls->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(ls->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    if (zmq_bind(ls->sock, cfg->link_bind) != 0) {
+    int bound = -1;
+    if ((!cfg->link_curve || zap_start(ls, zctx) == HILO_OK) && (bound = zmq_bind(ls->sock, cfg->link_bind)) != 0)
         hilo_log_error("link", "event=bind_failed endpoint=%s err=\"%s\"", cfg->link_bind, zmq_strerror(errno));
+    if (bound != 0) {
+        if (ls->zap) zmq_close(ls->zap);
         zmq_close(ls->sock);
-        free(ls);
+        if (ls->zap_poll.data) {
+            /* an initialised uv handle is freed only after the loop closed it */
+            ls->closing = 1;
+            uv_close((uv_handle_t *)&ls->zap_poll, on_closed);
+        } else {
+            hilo_link_allow_destroy(&ls->allow);
+            free(ls);
+        }
         return NULL;
     }
+    if (!cfg->link_curve)
+        hilo_log_warn("link", "event=link_auth mode=none effect=\"any local process may act as a connector\"");
     int fd;
     size_t fdlen = sizeof fd;
     zmq_getsockopt(ls->sock, ZMQ_FD, &fd, &fdlen);
@@ -336,18 +494,15 @@ hilo_link_server_t *hilo_link_server_new(uv_loop_t *loop, void *zctx, const hilo
     return ls;
 }
 
-static void on_closed(uv_handle_t *h) {
-    hilo_link_server_t *ls = h->data;
-    if (--ls->closing == 0) {
-        free(ls->peers);
-        free(ls);
-    }
-}
 
 void hilo_link_server_destroy(hilo_link_server_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_link_server_t *ls = *self_p;
-    ls->closing = 4;
+    ls->closing = ls->zap ? 5 : 4;
+    if (ls->zap) {
+        uv_close((uv_handle_t *)&ls->zap_poll, on_closed);
+        zmq_close(ls->zap);
+    }
     uv_close((uv_handle_t *)&ls->poll, on_closed);
     uv_close((uv_handle_t *)&ls->idle, on_closed);
     uv_close((uv_handle_t *)&ls->recheck, on_closed);
@@ -370,6 +525,13 @@ int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry,
     }
     return HILO_AGAIN;
 }
+
+const char *hilo_link_server_peer_group(const hilo_link_server_t *ls, const hilo_peer_ref_t *ref) {
+    peer_t *p = find_peer((hilo_link_server_t *)ls, ref);
+    return p ? p->name : "";
+}
+
+bool hilo_link_server_auth(const hilo_link_server_t *ls) { return ls->allow != NULL; }
 
 int hilo_link_server_peer_count(const hilo_link_server_t *ls, int channel) {
     int n = 0;

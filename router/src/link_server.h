@@ -49,6 +49,11 @@ int hilo_link_server_send_outbound(hilo_link_server_t *self, const hilo_peer_ref
  * HILO_AGAIN when there is none. */
 int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, hilo_peer_ref_t *out,
                           bool *expiry);
+/* The name its key has in link_keys (the peer's group: every instance of one connector), ""
+ * for an unknown peer or with link_auth = none. Valid until the next call into the server. */
+const char *hilo_link_server_peer_group(const hilo_link_server_t *self, const hilo_peer_ref_t *ref);
+/* Whether the link authenticates its peers (link_auth = curve). */
+bool hilo_link_server_auth(const hilo_link_server_t *self);
 int hilo_link_server_peer_count(const hilo_link_server_t *self, int channel);
 
 /* Backpressure: stop / resume reading the socket. */

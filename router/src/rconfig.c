@@ -2,10 +2,59 @@
 #include "rconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hilo/common.h"
+#include "hilo/link_keys.h"
 #include "hilo/log.h"
+#include "hilo/secret_file.h"
+
+/* [router] link_auth, link_secret_key_file (or $HILO_ROUTER_LINK_SECRET_KEY), link_keys. The
+ * secret itself is never a key of the file: only a path to a file of mode 0600, or the
+ * environment. */
+static int load_link_auth(hilo_config_t *c, hilo_router_config_t *o) {
+    const char *mode = NULL, *file = NULL, *keys = NULL;
+    if (hilo_config_str(c, "router", "link_auth", "curve", &mode) != HILO_OK ||
+        hilo_config_str(c, "router", "link_secret_key_file", "", &file) != HILO_OK ||
+        hilo_config_str(c, "router", "link_keys", "", &keys) != HILO_OK)
+        return HILO_ERR;
+    if (strcmp(mode, "none") == 0) {
+        o->link_curve = false;
+        return HILO_OK;
+    }
+    if (strcmp(mode, "curve") != 0)
+        return hilo_config_reject(c, "router", "link_auth", "must be curve (connectors authenticate) or none");
+    o->link_curve = true;
+    char env[64], full[512], err[600];
+    hilo_config_env_name("router", "link_secret_key", env, sizeof env);
+    const char *inline_key = getenv(env);
+    if (inline_key && *inline_key) {
+        if (!hilo_link_key_valid(inline_key))
+            return hilo_config_reject(c, "router", "link_secret_key_file",
+                                      "the environment's HILO_ROUTER_LINK_SECRET_KEY is not a Z85 key of 40 characters");
+        snprintf(o->link_secret, sizeof o->link_secret, "%s", inline_key);
+    } else if (!*file) {
+        return hilo_config_reject(c, "router", "link_secret_key_file",
+                                  "link_auth = curve needs the router's secret key: a file made by `hilo link keygen "
+                                  "router` (or $HILO_ROUTER_LINK_SECRET_KEY); link_auth = none turns authentication off");
+    } else if (hilo_link_read_secret_file(hilo_router_config_path(o, file, full, sizeof full), o->link_secret, err,
+                                          sizeof err) != HILO_OK) {
+        return hilo_config_reject(c, "router", "link_secret_key_file", err);
+    }
+    char pub[41];
+    if (hilo_link_public_of(o->link_secret, pub) != HILO_OK)
+        return hilo_config_reject(c, "router", "link_secret_key_file",
+                                  "not a usable CURVE key (or this libzmq has no CURVE support)");
+    if (!*keys)
+        return hilo_config_reject(c, "router", "link_keys",
+                                  "link_auth = curve needs the allowlist of connector keys (a file or directory)");
+    hilo_router_config_path(o, keys, o->link_keys, sizeof o->link_keys);
+    hilo_link_allow_t *a = hilo_link_allow_load(o->link_keys, err, sizeof err);
+    if (!a) return hilo_config_reject(c, "router", "link_keys", err);
+    hilo_link_allow_destroy(&a); /* checked here; the link server keeps its own copy */
+    return HILO_OK;
+}
 
 int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_config_t *o) {
     long long v;
@@ -43,6 +92,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("identity", "cache_max", 200000, 0, 100000000, identity_cache_max);
     STR("redis", "host", "127.0.0.1", redis_host);
     INT("redis", "port", 6379, 1, 65535, redis_port);
+    STR("redis", "user", "", redis_user);
     STR("redis", "password", NULL, redis_password);
     INT("redis", "db", 0, 0, 15, redis_db);
     INT("redis", "timeout_ms", 3000, 100, 600000, redis_timeout_ms);
@@ -76,6 +126,18 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
         return hilo_config_reject(c, "identity", "default_country_code", "must be 1 to 3 digits");
     if (strncmp(o->link_bind, "tcp://", 6) != 0 && strncmp(o->link_bind, "ipc://", 6) != 0)
         return hilo_config_reject(c, "router", "link_bind", "must start with tcp:// or ipc://");
+    if (load_link_auth(c, o) != HILO_OK) return HILO_ERR;
+    const char *pwfile = NULL;
+    if (hilo_config_str(c, "redis", "password_file", "", &pwfile) != HILO_OK) return HILO_ERR;
+    if (*pwfile) {
+        if (o->redis_password && *o->redis_password)
+            return hilo_config_reject(c, "redis", "password_file", "set either password or password_file, not both");
+        char full[512], err[600];
+        if (hilo_secret_file_read(hilo_router_config_path(o, pwfile, full, sizeof full), o->redis_password_buf,
+                                  sizeof o->redis_password_buf, err, sizeof err) != HILO_OK)
+            return hilo_config_reject(c, "redis", "password_file", err);
+        o->redis_password = o->redis_password_buf;
+    }
     return HILO_OK;
 }
 

@@ -13,6 +13,10 @@
 typedef struct {
     const char *instance;         /* router name in logs, metrics and Welcome */
     const char *link_bind;        /* ZeroMQ endpoint connectors connect to */
+    bool link_curve;              /* [router] link_auth = curve (default) | none: CURVE + allowlist */
+    char link_secret[41];         /* the router's CURVE secret key (Z85), from link_secret_key_file
+                                     or $HILO_ROUTER_LINK_SECRET_KEY; "" with link_auth = none */
+    char link_keys[512];          /* [router] link_keys: allowlist file or directory (resolved path) */
     const char *http_bind;        /* interface for /healthz, /metrics, console */
     int http_port;
     int http_request_timeout_ms;  /* a POST's body must be in by then (docs/security.md) */
@@ -31,7 +35,10 @@ typedef struct {
     long identity_cache_max;      /* [identity] cache_max: addresses cached (0 = no cache) */
     const char *redis_host;
     int redis_port;
-    const char *redis_password;   /* NULL or "" = none */
+    const char *redis_user;       /* ACL user ("" = the default user / legacy requirepass) */
+    const char *redis_password;   /* NULL or "" = none; from [redis] password (environment:
+                                     HILO_REDIS_PASSWORD) or the file [redis] password_file */
+    char redis_password_buf[256]; /* what password_file held */
     long redis_db;
     long redis_timeout_ms;        /* a command unanswered this long = Redis silent */
     bool engine;                  /* [engine] enabled: run the bot and the gate on inbound */

@@ -192,6 +192,16 @@ static void on_setup_reply(redisReply *reply, void *arg) {
     }
 }
 
+static void on_auth_reply(redisReply *reply, void *arg) {
+    hilo_store_t *s = arg;
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        /* Wrong password, unknown or disabled ACL user: say which user, never the password. */
+        hilo_log_error("store", "event=redis_auth_refused user=%s reply=\"%s\"",
+                       *s->cfg->redis_user ? hilo_log_value(s->cfg->redis_user) : "default", reply->str);
+        drop(s, "AUTH refused");
+    }
+}
+
 static void on_connect(const redisAsyncContext *ac, int status) {
     hilo_store_t *s = ac->data;
     if (status != REDIS_OK) {
@@ -203,8 +213,14 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     }
     /* AUTH and SELECT go first on the pipeline; the scripts are loaded on every connect
      * because a restarted Redis has forgotten them (EVALSHA would answer NOSCRIPT). */
-    if (s->cfg->redis_password && *s->cfg->redis_password)
-        send_setup(s, on_setup_reply, s, "AUTH %s", s->cfg->redis_password);
+    /* AUTH <user> <password>: an ACL user (Redis 6+; hiredis 0.14 has no helper for it, the
+     * two-argument form is a plain command). */
+    if (s->cfg->redis_password && *s->cfg->redis_password) {
+        if (*s->cfg->redis_user)
+            send_setup(s, on_auth_reply, s, "AUTH %s %s", s->cfg->redis_user, s->cfg->redis_password);
+        else
+            send_setup(s, on_auth_reply, s, "AUTH %s", s->cfg->redis_password);
+    }
     if (s->cfg->redis_db) send_setup(s, on_setup_reply, s, "SELECT %ld", s->cfg->redis_db);
     s->scripts_pending = HILO_SCRIPT_COUNT;
     for (int i = 0; i < HILO_SCRIPT_COUNT; i++) {

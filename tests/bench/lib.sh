@@ -62,7 +62,9 @@ redis_info() { # FIELD
     redis-cli -p "$redis_port" info all | tr -d '\r' | awk -F: -v k="$1" '$1==k {print $2}'
 }
 
-# start_router [CPU]: hilo-router on the current Redis; returns when /healthz says 200.
+# start_router [CPU]: hilo-router on the current Redis; returns when /healthz says 200. The link
+# does not authenticate (link_auth = none): the load generator speaks ZMTP by hand (zmtp.c),
+# without CURVE; the bench measures the router's work, not the handshake (once per connection).
 start_router() {
     local cpu=${1:-}
     link_port=$(free_port)
@@ -71,6 +73,7 @@ start_router() {
     [ -n "$cpu" ] && pin=(taskset -c "$cpu")
     HILO_REDIS_HOST=$redis_host HILO_REDIS_PORT=$redis_port HILO_REDIS_DB=0 \
         HILO_ROUTER_LINK_BIND=tcp://127.0.0.1:$link_port HILO_ROUTER_HTTP_BIND=127.0.0.1 \
+        HILO_ROUTER_LINK_AUTH=none \
         HILO_ROUTER_HTTP_PORT=$http_port HILO_ROUTER_LOG_LEVEL=${ROUTER_LOG_LEVEL:-warn} \
         HILO_ROUTER_INSTANCE=bench-router HILO_ENGINE_ENABLED=${BENCH_ENGINE:-false} \
         "${pin[@]}" "$router_bin" -c "$conf" 2>>"$redis_dir/router.log" &

@@ -69,6 +69,7 @@ class ConsoleBrowser(HiloTestCase):
         router.conf["console"]["allowed_origins"] = origin
         for ch in ("whatsapp", "sms"):
             router.conf[ch]["link_connect"] = router.link
+            router.conf[ch].update(router.keys.connector_conf(ch))  # the link's CURVE keys
         write_conf(router.conf_path, router.conf)
         router.start()
         procs = []

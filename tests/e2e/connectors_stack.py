@@ -258,10 +258,14 @@ class ConnectorProc:
 # The test case
 # ---------------------------------------------------------------------------------------------
 
-def connector_conf(router_link, ports, workdir, sandbox_base=None, overrides=None, metrics_ports=None):
+def connector_conf(router, ports, workdir, sandbox_base=None, overrides=None, metrics_ports=None):
     """The connectors' config: deploy/hilo.conf's channel sections with the test's values (the
     dead-letter files in the test's workdir: dead_letter_path(); each connector's metrics port
-    from `metrics_ports`, else a free one)."""
+    from `metrics_ports`, else a free one). `router`: a harness Router (its link endpoint, and its
+    link keys: each connector authenticates with the router's "<channel>-test" key, as in
+    production) or a bare endpoint (then link_auth = none)."""
+    router_link = getattr(router, "link", router)
+    keys = getattr(router, "keys", None)
     example = read_conf(os.path.join(SOURCE_DIR, "deploy", "hilo.conf"))
     conf = {}
     for ch, port in ports.items():
@@ -276,6 +280,10 @@ def connector_conf(router_link, ports, workdir, sandbox_base=None, overrides=Non
             "voice_reply_deadline_ms": "2000", "webhook_deadline_ms": "5000", "stop_grace_ms": "1000",
             "dead_letter_file": dead_letter_path(workdir, ch),
         })
+        if keys is not None:
+            sec.update(keys.connector_conf(ch))
+        else:
+            sec.update({"link_auth": "none", "link_server_key": ""})
         if ch in ("sms", "voice"):
             sec["public_url"] = "http://127.0.0.1:%d" % port
         if sandbox_base:
@@ -329,7 +337,7 @@ class ConnectorStackCase(HiloTestCase):
         self.metrics_ports = {ch: free_port() for ch in CHANNELS}
         self.conf_path = os.path.join(self.workdir, "connectors.conf")
         self.connector_overrides = connector_overrides
-        write_conf(self.conf_path, connector_conf(self.router_.link, self.ports, self.workdir, None, connector_overrides,
+        write_conf(self.conf_path, connector_conf(self.router_, self.ports, self.workdir, None, connector_overrides,
                                                   self.metrics_ports))
         webhooks = {ch: "http://127.0.0.1:%d%s" % (self.ports[ch], WEBHOOK_PATH[ch]) for ch in CHANNELS}
         self.sandbox = Sandbox(self.workdir, self.conf_path, webhooks, sandbox_args)
@@ -337,7 +345,7 @@ class ConnectorStackCase(HiloTestCase):
         self.sandbox.start()
         self.addCleanup(self.sandbox.stop)
         # The connectors' API base is the sandbox, known only now.
-        self.conf = connector_conf(self.router_.link, self.ports, self.workdir, self.sandbox.base,
+        self.conf = connector_conf(self.router_, self.ports, self.workdir, self.sandbox.base,
                                    connector_overrides, self.metrics_ports)
         write_conf(self.conf_path, self.conf)
         for ch in channels:

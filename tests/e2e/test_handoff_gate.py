@@ -202,7 +202,7 @@ class HandoffGate(ConnectorStackCase):
         conf2 = os.path.join(wd2, "connectors.conf")
         overrides = {ch: dict((self.connector_overrides or {}).get(ch, {}), instance="%s-2" % ch)
                      for ch in ("whatsapp", "sms")}
-        write_conf(conf2, connector_conf(r2.link, {ch: ports2[ch] for ch in ("whatsapp", "sms")}, wd2,
+        write_conf(conf2, connector_conf(r2, {ch: ports2[ch] for ch in ("whatsapp", "sms")}, wd2,
                                          self.sandbox.base, overrides))
         second = []
         for ch in ("whatsapp", "sms"):

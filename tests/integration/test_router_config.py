@@ -16,7 +16,9 @@ import tempfile
 import unittest
 
 from hilo_fuzz import damage_lines
-from hilo_harness import ROUTER_BIN, SOURCE_DIR, _clean_env, sanitizer_reports
+import zmq
+
+from hilo_harness import ROUTER_BIN, SOURCE_DIR, _clean_env, sanitizer_reports, write_secret
 
 SEED = int(os.environ.get("HILO_FUZZ_SEED", "20261123"))
 CONFIGS = int(os.environ.get("HILO_FUZZ_CONFIGS", "200"))    # per kind of file
@@ -34,6 +36,17 @@ class RouterConfig(unittest.TestCase):
         self.conf = os.path.join(self.dir, "hilo.conf")
         self.flow = os.path.join(self.dir, "flows", "collections.flow")
         self.pack = os.path.join(self.dir, "compliance", "mx.pack")
+        # The link keys the example names (/etc/hilo/...), made here as the quickstart does.
+        self.router_key = os.path.join(self.dir, "router.key")
+        self.link_keys = os.path.join(self.dir, "link_keys")
+        pub, sec = zmq.curve_keypair()
+        write_secret(self.router_key, sec.decode())
+        cpub, _ = zmq.curve_keypair()
+        with open(self.link_keys, "w") as f:
+            f.write("# connectors allowed on the link\n%s sms,voice sms\n" % cpub.decode())
+        self.edit(self.conf, "link_secret_key_file = /etc/hilo/keys/router.key",
+                  "link_secret_key_file = " + self.router_key)
+        self.edit(self.conf, "link_keys = /etc/hilo/link_keys", "link_keys = " + self.link_keys)
 
     def router(self, *args, timeout=30):
         p = subprocess.run([ROUTER_BIN, "-c", self.conf] + list(args), stdin=subprocess.DEVNULL,

@@ -162,7 +162,7 @@ class TestConnectorWatchdog(WatchdogCase):
         router = self.router(redis)
         port = free_port()
         conf_path = os.path.join(self.workdir, "connectors.conf")
-        write_conf(conf_path, connector_conf(router.link, {self.CHANNEL: port}, self.workdir))
+        write_conf(conf_path, connector_conf(router, {self.CHANNEL: port}, self.workdir))
         c = ConnectorProc(self.CHANNEL, self.workdir, conf_path, port, env=self.env(n))
         self._logs.append(("hilo-" + self.CHANNEL, c.log_path))
         self.addCleanup(c.stop_and_check)

@@ -10,7 +10,10 @@ What it does (section numbers refer to docs/protocol.md):
 
 * §2 transport: one DEALER socket connected to the router's ROUTER; one ZeroMQ message = one
   serialized Frame. ZMQ_IMMEDIATE is set so that nothing is queued towards a dead router: while
-  the link is down a send fails and the envelope simply stays pending.
+  the link is down a send fails and the envelope simply stays pending. With `server_key` and
+  `secret_key` (Z85 text, as `hilo link keygen` makes them) the socket is a CURVE client: the
+  router must hold the secret of server_key, and it lets us in only if our public key (derived
+  from secret_key) is in its link_keys, for the channel we say Hello on.
 * §4 session: Hello -> Welcome. Hello is re-sent every interval until a Welcome arrives. The
   Welcome's heartbeat_ms and max_payload are adopted. Heartbeats are sent every heartbeat_ms;
   a router silent for 3 intervals is considered dead (session down, Hello again). A Nack
@@ -68,6 +71,15 @@ def channel_value(channel):
     if isinstance(channel, str):
         return CHANNELS[channel]
     return int(channel)
+
+
+def curve_client(sock, server_key, secret_key):
+    """Makes `sock` a CURVE client of the router whose public key is server_key (Z85, str or
+    bytes), with our secret key (Z85); must be called before connect()."""
+    enc = (lambda k: k.encode() if isinstance(k, str) else k)
+    sock.curve_serverkey = enc(server_key)
+    sock.curve_secretkey = enc(secret_key)
+    sock.curve_publickey = zmq.curve_public(enc(secret_key))
 
 
 def nack_code_name(code):
@@ -128,8 +140,11 @@ class Connector:
 
     def __init__(self, endpoint, channel, instance="pyconn", software="hilo_connector.py/1.0",
                  ack_timeout=5.0, hello_interval=1.0, window=256, max_outbound=0,
-                 on_outbound=None, on_result=None, backoff_min=0.2, backoff_max=2.0, supports_expiry=True):
+                 on_outbound=None, on_result=None, backoff_min=0.2, backoff_max=2.0, supports_expiry=True,
+                 server_key=None, secret_key=None):
         self.endpoint = endpoint
+        self.server_key = server_key          # the router's CURVE public key (Z85); None = plain link
+        self.secret_key = secret_key          # ours (Z85); the public key is derived from it
         self.channel = channel_value(channel)
         self.instance = instance
         self.software = software
@@ -184,6 +199,8 @@ class Connector:
         s.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         s.setsockopt(zmq.SNDHWM, 10000)
         s.setsockopt(zmq.RCVHWM, 10000)
+        if self.server_key:
+            curve_client(s, self.server_key, self.secret_key)
         s.connect(self.endpoint)
         self._sock = s
         self._thread = threading.Thread(target=self._run, name="conn-" + self.instance, daemon=True)

@@ -17,6 +17,8 @@ Pieces:
     seed_debtor(r, id, phones)   writes a debtor like `hilo import-debtors` does (no CLI needed)
     history(r, debtor_id)        the debtor's thread: [(stream id, item dict)]
     RawLink(endpoint)            a bare DEALER for hand-made (bad) frames
+    LinkKeys(dir)                CURVE keys for a router's link: its own, and link_keys entries
+                                 (every Router has one: the link authenticates as in production)
     HiloTestCase                 unittest base: a work dir per test, log tails on failure
 The reference connector is in hilo_connector.py (Connector).
 
@@ -55,7 +57,7 @@ import zoneinfo
 import zmq
 
 import hilo_link_pb2 as pb
-from hilo_connector import Connector, MAJOR, MINOR, channel_value
+from hilo_connector import CHANNELS, Connector, MAJOR, MINOR, channel_value, curve_client
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -278,9 +280,12 @@ def _clean_env():
 
 class RedisServer:
     """A real redis-server on a free 127.0.0.1 port, data in `workdir`/redis (AOF everysec, no
-    RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded."""
+    RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded.
+    acl=True: the ACL users of deploy/lib/redis_users.sh (the quickstart's), the default user
+    off; their password files are in self.secrets (redis-hilo-router.pass, ...), and client()
+    logs in as an admin user of the test's own."""
 
-    def __init__(self, workdir, port=None, unix_socket=False):
+    def __init__(self, workdir, port=None, unix_socket=False, acl=False):
         self.dir = os.path.join(workdir, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -298,6 +303,16 @@ class RedisServer:
                     "logfile \"\"\nloglevel notice\n" % (self.port, self.dir))
             if self.socket:
                 f.write("unixsocket %s\nunixsocketperm 700\n" % self.socket)
+        self.secrets = None
+        self.admin = None
+        if acl:
+            self.secrets = os.path.join(workdir, "redis-secrets")
+            self.admin = ("hilo-admin", "admin-%d" % random.getrandbits(64))
+            env = dict(_clean_env(), HILO_REDIS_ADMIN_PASSWORD=self.admin[1])
+            subprocess.run(["bash", os.path.join(SOURCE_DIR, "deploy", "lib", "redis_users.sh"), self.secrets],
+                           check=True, env=env, timeout=30)
+            with open(self.conf_path, "a") as f:
+                f.write("aclfile %s\n" % os.path.join(self.secrets, "users.acl"))
         self.proc = None
 
     def start(self, timeout=20):
@@ -344,6 +359,8 @@ class RedisServer:
     def client(self, **kw):
         import redis
         kw.setdefault("socket_timeout", 10)
+        if self.admin and "username" not in kw:
+            kw["username"], kw["password"] = self.admin
         return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, **kw)
 
 
@@ -405,6 +422,58 @@ class Metrics(dict):
         return any(n == name for n, _, _ in self.series)
 
 
+def write_secret(path, text):
+    """A file only its owner may read (mode 0600), as the router and connectors require."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    return path
+
+
+class LinkKeys:
+    """The CURVE keys of one router's link (docs/protocol.md §2), generated with pyzmq: the
+    router's key pair (secret in `router_key_file`), and one key per connector name in the
+    allowlist file `allow_file` ("<public> <channels> <name>" lines). By default: "<channel>-test"
+    for each channel (the reference connectors and the C connectors of that channel: one group)
+    and "raw-test" for every channel (RawLink). add() lists more before the router starts."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        pub, sec = zmq.curve_keypair()
+        self.router_public, self.router_secret = pub.decode(), sec.decode()
+        self.router_key_file = write_secret(os.path.join(directory, "router.key"), self.router_secret)
+        self.allow_file = os.path.join(directory, "link_keys")
+        self.keys = {}  # name -> (public, secret, channels)
+        for ch in CHANNELS:
+            self.add("%s-test" % ch, [ch])
+        self.add("raw-test", list(CHANNELS))
+
+    def add(self, name, channels, listed=True):
+        """A new key pair named `name` allowed for `channels` (listed=False: not in the
+        allowlist, a stranger's key). Returns (public, secret)."""
+        pub, sec = (k.decode() for k in zmq.curve_keypair())
+        self.keys[name] = (pub, sec, list(channels))
+        if listed:
+            with open(self.allow_file, "a") as f:
+                f.write("%s %s %s\n" % (pub, ",".join(channels), name))
+        return pub, sec
+
+    def secret_file(self, name):
+        """The secret key of `name` in a file of mode 0600 (a connector's link_secret_key_file)."""
+        return write_secret(os.path.join(self.dir, "%s.key" % name), self.keys[name][1])
+
+    def client(self, name):
+        """Keyword arguments for Connector / RawLink: server_key and secret_key."""
+        return {"server_key": self.router_public, "secret_key": self.keys[name][1]}
+
+    def connector_conf(self, channel, name=None):
+        """A connector section's keys for the C connectors."""
+        name = name or "%s-test" % channel
+        return {"link_auth": "curve", "link_server_key": self.router_public,
+                "link_secret_key_file": self.secret_file(name)}
+
+
 class Router:
     """One hilo-router process. The config is deploy/hilo.conf with the test's values: link and
     HTTP on free 127.0.0.1 ports, the given Redis, a unique instance name, log_level info, the
@@ -413,10 +482,12 @@ class Router:
     clock_offset_s: the router's wall clock runs this many seconds off (Debian's libfaketime;
     monotonic time is left alone), as on a host whose clock is not synchronised.
     env: extra environment variables for the router process (e.g. systemd's NOTIFY_SOCKET and
-    WATCHDOG_USEC), added to the cleaned environment at every start."""
+    WATCHDOG_USEC), added to the cleaned environment at every start.
+    link_auth: "curve" (the default, as in production: self.keys is the LinkKeys of its link, and
+    HiloTestCase.connector() / raw_link() use them) or "none" ([router] link_auth = none)."""
 
     def __init__(self, redis, workdir, name="router-1", overrides=None, binary=None, clock_offset_s=None,
-                 env=None):
+                 env=None, link_auth="curve"):
         self.redis = redis
         self.name = name
         self.clock_offset_s = clock_offset_s
@@ -442,6 +513,15 @@ class Router:
         conf.setdefault("router", {}).update({
             "instance": name, "link_bind": self.link, "http_bind": "127.0.0.1",
             "http_port": str(self.http_port), "log_level": "info"})
+        self.keys = None
+        if link_auth == "curve":
+            self.keys = LinkKeys(os.path.join(self.dir, "keys"))
+            conf["router"].update({"link_auth": "curve", "link_secret_key_file": self.keys.router_key_file,
+                                   "link_keys": self.keys.allow_file})
+        else:
+            conf["router"]["link_auth"] = link_auth
+            for k in ("link_secret_key_file", "link_keys"):
+                conf["router"].pop(k, None)
         if "engine" in conf:
             # The conversation engine (bot, escalation) is off unless a test turns it on: these
             # suites check the link and the storage, and a bot reply would add outbound items.
@@ -649,9 +729,11 @@ class RawLink:
     """A DEALER without any protocol logic: send arbitrary bytes, read frames. Heartbeats from
     the router are counted and skipped by recv()."""
 
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, server_key=None, secret_key=None):
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        if server_key:
+            curve_client(self.sock, server_key, secret_key)
         self.sock.connect(endpoint)
         self.heartbeats = 0
 
@@ -697,6 +779,12 @@ class RawLink:
         self.sock.close(0)
 
 
+def channel_name(channel):
+    """"sms", pb.CHANNEL_SMS or 2 -> "sms"."""
+    v = channel_value(channel)
+    return next(name for name, value in CHANNELS.items() if value == v)
+
+
 def envelope(seq, channel, pmid, from_, text="", **kw):
     """A pb.Envelope with the usual fields (sent_at_ms = now)."""
     e = pb.Envelope(seq=seq, channel=channel_value(channel), provider_message_id=pmid, text=text,
@@ -732,24 +820,31 @@ class HiloTestCase(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return result
 
-    def redis(self, unix_socket=False):
-        r = RedisServer(self.workdir, unix_socket=unix_socket).start()
+    def redis(self, unix_socket=False, acl=False):
+        r = RedisServer(self.workdir, unix_socket=unix_socket, acl=acl).start()
         self.addCleanup(r.stop)
         if r.socket:
             self.addCleanup(shutil.rmtree, os.path.dirname(r.socket), True)
         self._logs.append(("redis", r.log_path))
         return r
 
-    def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None, env=None):
-        rt = Router(redis, self.workdir, name=name, overrides=overrides, clock_offset_s=clock_offset_s, env=env)
+    def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None, env=None,
+               link_auth="curve"):
+        rt = Router(redis, self.workdir, name=name, overrides=overrides, clock_offset_s=clock_offset_s, env=env,
+                    link_auth=link_auth)
         self._logs.append((name, rt.log_path))
         self.addCleanup(rt.stop_and_check)
         if start:
             rt.start()
         return rt
 
-    def connector(self, router_or_endpoint, channel, instance=None, wait=True, **kw):
+    def connector(self, router_or_endpoint, channel, instance=None, wait=True, key=None, **kw):
+        """A reference connector, session open (wait). With a Router whose link authenticates,
+        it uses the router's key "<channel>-test" (or `key`, a name in router.keys)."""
         endpoint = getattr(router_or_endpoint, "link", router_or_endpoint)
+        keys = getattr(router_or_endpoint, "keys", None)
+        if keys is not None and "server_key" not in kw:
+            kw.update(keys.client(key or "%s-test" % channel_name(channel)))
         c = Connector(endpoint, channel, instance=instance or "%s-test" % channel, **kw).start()
         self.addCleanup(c.close)
         if wait and not c.wait_session(15):
@@ -757,7 +852,10 @@ class HiloTestCase(unittest.TestCase):
                                  % (c.instance, endpoint))
         return c
 
-    def raw_link(self, router_or_endpoint):
-        link = RawLink(getattr(router_or_endpoint, "link", router_or_endpoint))
+    def raw_link(self, router_or_endpoint, key="raw-test"):
+        """A RawLink; to a Router whose link authenticates, with its key `key` (None: none)."""
+        keys = getattr(router_or_endpoint, "keys", None)
+        auth = keys.client(key) if keys is not None and key else {}
+        link = RawLink(getattr(router_or_endpoint, "link", router_or_endpoint), **auth)
         self.addCleanup(link.close)
         return link

@@ -17,6 +17,7 @@
 #include "hilo/config.h"
 #include "hilo/dead_letter.h"
 #include "hilo/link_client.h"
+#include "hilo/link_keys.h"
 #include "hilo/log.h"
 #include "hilo/metrics.h"
 #include "hilo/pending.h"
@@ -37,6 +38,9 @@ typedef struct {
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
     const char *log_level;
     const char *dead_letter_file; /* "" = none: a final Nack is answered 500 */
+    const char *link_auth;        /* curve (default) | none */
+    const char *link_server_key;  /* the router's public key (Z85) */
+    char link_secret[41];         /* ours, from link_secret_key_file or $HILO_<SECTION>_LINK_SECRET_KEY */
 } settings_t;
 
 typedef struct {
@@ -381,7 +385,51 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 /* ----- configuration ----- */
 
-static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, char *defaults_instance) {
+/* [section] link_auth, link_server_key, link_secret_key_file (relative: to the config file's
+ * directory) or $HILO_<SECTION>_LINK_SECRET_KEY. The secret itself is never a key of the file. */
+static int read_link_keys(connector_t *c, hilo_config_t *cfg, const char *sec, const char *config_path) {
+    settings_t *s = &c->set;
+    const char *file = NULL;
+    if (hilo_config_str(cfg, sec, "link_server_key", "", &s->link_server_key) ||
+        hilo_config_str(cfg, sec, "link_secret_key_file", "", &file))
+        return HILO_ERR;
+    if (strcmp(s->link_auth, "none") == 0) return HILO_OK;
+    if (strcmp(s->link_auth, "curve") != 0)
+        return hilo_config_reject(cfg, sec, "link_auth", "must be curve (the link authenticates) or none");
+    if (!hilo_link_key_valid(s->link_server_key))
+        return hilo_config_reject(cfg, sec, "link_server_key",
+                                  "link_auth = curve needs the router's public key, 40 Z85 characters "
+                                  "(`hilo link pubkey` of the router's key file)");
+    char env[128], full[4096], err[4200];
+    hilo_config_env_name(sec, "link_secret_key", env, sizeof env);
+    const char *inline_key = getenv(env);
+    if (inline_key && *inline_key) {
+        if (!hilo_link_key_valid(inline_key)) {
+            char why[256];
+            snprintf(why, sizeof why, "$%s is not a Z85 key of 40 characters", env);
+            return hilo_config_reject(cfg, sec, "link_secret_key_file", why);
+        }
+        snprintf(s->link_secret, sizeof s->link_secret, "%s", inline_key);
+        return HILO_OK;
+    }
+    if (!*file) {
+        char why[300];
+        snprintf(why, sizeof why, "link_auth = curve needs this connector's secret key: a file made by `hilo link "
+                 "keygen NAME` (or $%s)", env);
+        return hilo_config_reject(cfg, sec, "link_secret_key_file", why);
+    }
+    const char *slash = config_path ? strrchr(config_path, '/') : NULL;
+    if (file[0] != '/' && slash)
+        snprintf(full, sizeof full, "%.*s/%s", (int)(slash - config_path), config_path, file);
+    else
+        snprintf(full, sizeof full, "%s", file);
+    if (hilo_link_read_secret_file(full, s->link_secret, err, sizeof err) != HILO_OK)
+        return hilo_config_reject(cfg, sec, "link_secret_key_file", err);
+    return HILO_OK;
+}
+
+static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, char *defaults_instance,
+                         const char *config_path) {
     settings_t *s = &c->set;
     const hilo_adapter_ops_t *o = c->ops;
     snprintf(defaults_instance, 64, "%s-1", sec);
@@ -413,7 +461,8 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_int(cfg, sec, "dedupe_size", 100000, 1, 100000000, &s->dedupe_size) ||
         hilo_config_int(cfg, sec, "stop_grace_ms", 2000, 0, 600000, &s->stop_grace_ms) ||
         hilo_config_str(cfg, sec, "log_level", "info", &s->log_level) ||
-        hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file))
+        hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file) ||
+        hilo_config_str(cfg, sec, "link_auth", "curve", &s->link_auth) || read_link_keys(c, cfg, sec, config_path))
         return HILO_ERR;
     if (s->metrics_port && s->metrics_port == s->http_port && !strcmp(s->metrics_bind, s->http_bind))
         return hilo_config_reject(cfg, sec, "metrics_port", "must differ from http_port (or 0: off)");
@@ -471,8 +520,13 @@ static int start(connector_t *c, char *err, size_t errlen) {
         .ack_timeout_ms = (int)c->set.ack_timeout_ms, .max_pending = (size_t)c->set.max_pending,
         .max_inflight = (size_t)c->set.max_inflight, .dead_letter = c->dead_letter,
         .on_outbound = on_outbound, .on_state = on_link_state, .arg = c,
+        .curve_server_key = strcmp(c->set.link_auth, "none") == 0 ? NULL : c->set.link_server_key,
+        .curve_secret_key = c->set.link_secret,
     };
+    if (!lo.curve_server_key)
+        hilo_log_warn(MOD, "event=link_auth mode=none effect=\"the router is not authenticated\"");
     c->link = hilo_link_new(&c->loop, &lo, err, errlen);
+    memset(c->set.link_secret, 0, sizeof c->set.link_secret); /* libzmq keeps its own copy */
     if (!c->link) return HILO_ERR;
     c->curl = hilo_http_client_new(&c->loop);
     if (!c->curl) {
@@ -537,7 +591,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     c->adapter.section = section;
     char def_instance[64];
     int rc = 2;
-    if (read_settings(c, cfg, section, def_instance) != HILO_OK) {
+    if (read_settings(c, cfg, section, def_instance, path) != HILO_OK) {
         fprintf(stderr, "%s\n", hilo_config_error(cfg));
         goto out_cfg;
     }

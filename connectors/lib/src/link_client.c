@@ -12,6 +12,7 @@
 
 #include "hilo/backoff.h"
 #include "hilo/common.h"
+#include "hilo/link_keys.h"
 #include "hilo/log.h"
 #include "u64map.h"
 
@@ -435,6 +436,22 @@ hilo_link_t *hilo_link_new(uv_loop_t *loop, const hilo_link_options_t *opts, cha
     zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     zmq_setsockopt(l->sock, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
+    if (opts->curve_server_key && *opts->curve_server_key) {
+        /* CURVE: the router proves it holds the secret of curve_server_key, we prove ours; the
+         * router lets in only the keys of its link_keys. The keys are not kept here. */
+        char pub[41];
+        if (!hilo_link_key_valid(opts->curve_server_key) || !opts->curve_secret_key ||
+            hilo_link_public_of(opts->curve_secret_key, pub) != HILO_OK) {
+            snprintf(err, errlen, "link: the CURVE keys are not Z85 keys of 40 characters");
+            goto fail;
+        }
+        if (zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, opts->curve_server_key, 41) != 0 ||
+            zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, pub, 41) != 0 ||
+            zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, opts->curve_secret_key, 41) != 0) {
+            snprintf(err, errlen, "link: CURVE keys refused by libzmq: %s", zmq_strerror(errno));
+            goto fail;
+        }
+    }
     if (zmq_connect(l->sock, l->endpoint) != 0) {
         snprintf(err, errlen, "link_connect %s: %s", l->endpoint, zmq_strerror(errno));
         goto fail;

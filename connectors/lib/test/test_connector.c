@@ -339,13 +339,16 @@ static long get(const char *path, char *out, size_t outlen) {
     return st;
 }
 
+/* The router here is a bare ROUTER socket of this test: a plain link (link_auth = none). The
+ * link's authentication is tested with the real router (tests/integration/test_link_auth.py,
+ * and the e2e suites, whose C connectors all use CURVE). */
 static void write_config(const char *extra) {
     FILE *f = fopen(cfg_path, "w");
     char ep[64];
     size_t len = sizeof ep;
     zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len);
     fprintf(f,
-            "[router]\nlink_bind = %s\n\n[test]\nlink_connect = %s\ninstance = test-1\nhttp_port = %d\nmetrics_port = %d\n"
+            "[router]\nlink_bind = %s\n\n[test]\nlink_connect = %s\nlink_auth = none\ninstance = test-1\nhttp_port = %d\nmetrics_port = %d\n"
             "ack_timeout_ms = 300\nwebhook_deadline_ms = 1500\nvoice_reply_deadline_ms = 800\n"
             "provider_url = http://127.0.0.1:%d/provider\nretry_min_ms = 50\nlog_level = warn\n%s",
             ep, ep, http_port, metrics_port, http_port, extra ? extra : "");
@@ -746,7 +749,7 @@ static void test_bad_config(void **state) {
     child = 0;
     char *err = read_all(fd);
     char want[200];
-    snprintf(want, sizeof want, "%s:15: [test] max_pending", cfg_path);
+    snprintf(want, sizeof want, "%s:16: [test] max_pending", cfg_path);
     if (!strstr(err, want)) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, want));
     /* an unknown key (typo) */
@@ -755,25 +758,35 @@ static void test_bad_config(void **state) {
     assert_int_equal(wait_exit(child, 5000), 2);
     child = 0;
     err = read_all(fd);
-    snprintf(want, sizeof want, "%s:15:", cfg_path);
+    snprintf(want, sizeof want, "%s:16:", cfg_path);
     if (!strstr(err, want) || !strstr(err, "htp_port")) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, "htp_port"));
     /* the adapter's own check */
     FILE *f = fopen(cfg_path, "w");
-    fprintf(f, "[test]\nhttp_port = %d\n", http_port);
+    fprintf(f, "[test]\nlink_auth = none\nhttp_port = %d\n", http_port);
     fclose(f);
     child = spawn(&fd);
     assert_int_equal(wait_exit(child, 5000), 2);
     child = 0;
     err = read_all(fd);
     assert_non_null(strstr(err, "[test] provider_url: required"));
+    /* link authentication (the default) without the router's key: said at start */
+    f = fopen(cfg_path, "w");
+    fprintf(f, "[test]\nprovider_url = http://127.0.0.1:%d/provider\nhttp_port = %d\n", http_port, http_port);
+    fclose(f);
+    child = spawn(&fd);
+    assert_int_equal(wait_exit(child, 5000), 2);
+    child = 0;
+    err = read_all(fd);
+    if (!strstr(err, "[test] link_server_key")) fprintf(stderr, "stderr was: %s\n", err);
+    assert_non_null(strstr(err, "[test] link_server_key"));
     /* a dead-letter file that cannot be written: said at start, not at the first refusal */
     write_config("dead_letter_file = /nonexistent-hilo-dir/dead.jsonl\n");
     child = spawn(&fd);
     assert_int_equal(wait_exit(child, 5000), 2);
     child = 0;
     err = read_all(fd);
-    snprintf(want, sizeof want, "%s:15: [test] dead_letter_file: cannot open '/nonexistent-hilo-dir/dead.jsonl'",
+    snprintf(want, sizeof want, "%s:16: [test] dead_letter_file: cannot open '/nonexistent-hilo-dir/dead.jsonl'",
              cfg_path);
     if (!strstr(err, want)) fprintf(stderr, "stderr was: %s\n", err);
     assert_non_null(strstr(err, want));

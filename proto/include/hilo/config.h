@@ -45,6 +45,10 @@ int hilo_config_test_clock(hilo_config_t *self, bool *out);
 /* Whether this build accepts [engine] test_clock. */
 bool hilo_config_test_clock_allowed(void);
 
+/* `path` resolved against the config file's directory unless it is absolute (or there is no
+ * file), into buf; returns buf. */
+const char *hilo_config_path_of(const hilo_config_t *self, const char *path, char *buf, size_t n);
+
 /* Calls fn for each section whose name starts with `prefix` (file order). */
 void hilo_config_each_section(const hilo_config_t *self, const char *prefix,
                               void (*fn)(const char *section, void *arg), void *arg);

@@ -2,7 +2,15 @@
  * libuv's thread pool, then a random session token whose SHA-256 names the Redis session
  * hash hilo:session:<hash>, with a TTL), token checks for new websockets, and logout (the
  * session is deleted and every socket holding it, on any router, is closed through the event
- * stream). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c). */
+ * stream). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c).
+ *
+ * Revocation: each account has a session generation (hilo:agent:<id> field sgen) that the CLI
+ * bumps on a password change, a role change, `agent disable` and `agent logout`, deleting the
+ * agent's sessions (the set hilo:agent:<id>:sessions) and writing a `revoke` event that closes
+ * every socket of that agent on every router. A session records the generation it was made
+ * under; a websocket is let in only when it is still the account's, so a login that raced a
+ * revocation is void too. The role and the disabled flag are read from the account on every
+ * connect, never trusted from the session. */
 #include <openssl/sha.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -48,6 +56,7 @@ typedef struct {
     uv_work_t work;
     char agent[CONSOLE_ID_MAX + 1];
     char role[16];
+    char gen[24];                   /* the account's session generation at the check */
     char *password;                 /* wiped and freed after the check */
     char pwhash[crypto_pwhash_STRBYTES];
     bool ok;
@@ -125,9 +134,12 @@ static void verify_done(uv_work_t *w, int status) {
     batch_t *b = batch_new(k, NULL, on_session_stored, l, login_free_arg);
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", l->session);
-    batch_cmd(b, "HSET %s agent %s role %s created_ms %lld exp_ms %lld", key, l->agent, l->role, (long long)now,
-              (long long)l->exp_ms);
+    batch_cmd(b, "HSET %s agent %s role %s gen %s created_ms %lld exp_ms %lld", key, l->agent, l->role, l->gen,
+              (long long)now, (long long)l->exp_ms);
     batch_cmd(b, "PEXPIREAT %s %lld", key, (long long)l->exp_ms);
+    /* The agent's sessions, for revoking them all (kept as long as the newest of them). */
+    batch_cmd(b, "SADD hilo:agent:%s:sessions %s", l->agent, l->session);
+    batch_cmd(b, "PEXPIREAT hilo:agent:%s:sessions %lld", l->agent, (long long)l->exp_ms);
     batch_run(b);
 }
 
@@ -149,6 +161,8 @@ static void on_account(hilo_console_t *k, conn_t *conn, json_t **res, int n, voi
     const char *hash = json_string_value(json_array_get(res[0], 0));
     const char *role = json_string_value(json_array_get(res[0], 1));
     const char *disabled = json_string_value(json_array_get(res[0], 2));
+    const char *gen = json_string_value(json_array_get(res[0], 3));
+    snprintf(l->gen, sizeof l->gen, "%s", gen && *gen ? gen : "0");
     if (!hash || !role || strlen(hash) >= sizeof l->pwhash || (disabled && strcmp(disabled, "1") == 0)) {
         hilo_log_warn("console", "event=login_failed agent=%s reason=unknown_or_disabled", hilo_log_value(l->agent));
         answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
@@ -193,7 +207,7 @@ static void on_login(hilo_http_req_t *req, const char *body, size_t len, const c
     l->password = hilo_xstrdup(pw);
     json_decref(j);
     batch_t *b = batch_new(k, NULL, on_account, l, login_free_arg);
-    batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled", l->agent);
+    batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled sgen", l->agent);
     batch_cmd(b, "GET hilo:login_fail:%s", l->agent);
     batch_run(b);
 }
@@ -207,17 +221,28 @@ void console_auth_install(hilo_console_t *k, hilo_http_t *http) {
 
 static void on_account_for_conn(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)k;
-    (void)arg;
+    char session_gen[24];
+    snprintf(session_gen, sizeof session_gen, "%s", (char *)arg);
+    free(arg); /* the callback owns it (batch.c) */
     if (!c->ws || c->state == CONN_CLOSING) return;
     const char *name = n >= 1 ? json_string_value(json_array_get(res[0], 0)) : NULL;
     const char *disabled = n >= 1 ? json_string_value(json_array_get(res[0], 1)) : NULL;
-    if (n < 1 || !json_is_array(res[0]) || !name || (disabled && strcmp(disabled, "1") == 0)) {
-        conn_error(c, NULL, "unauthorized", "the account is unknown or disabled");
+    const char *role = n >= 1 ? json_string_value(json_array_get(res[0], 2)) : NULL;
+    const char *gen = n >= 1 ? json_string_value(json_array_get(res[0], 3)) : NULL;
+    if (!gen || !*gen) gen = "0";
+    if (n < 1 || !json_is_array(res[0]) || !name || !role || (disabled && strcmp(disabled, "1") == 0) ||
+        strcmp(gen, session_gen) != 0) {
+        hilo_log_info("console", "event=ws_refused agent=%s reason=%s", c->agent,
+                      !name || !role ? "unknown_account" : disabled && strcmp(disabled, "1") == 0 ? "disabled"
+                                                                                               : "session_revoked");
+        conn_error(c, NULL, "unauthorized", "the account is unknown or disabled, or the session was revoked");
         c->state = CONN_CLOSING;
         hilo_ws_close(c->ws, 4401, "unauthorized");
         return;
     }
     snprintf(c->name, sizeof c->name, "%s", name);
+    /* The account's role now, not the one the session was made with. */
+    c->supervisor = strcmp(role, "supervisor") == 0;
     console_ready(c);
 }
 
@@ -242,11 +267,13 @@ static void on_session(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
         return;
     }
     snprintf(c->agent, sizeof c->agent, "%s", agent);
-    c->supervisor = strcmp(role, "supervisor") == 0;
+    c->supervisor = false; /* from the account, in on_account_for_conn */
     c->session_exp_ms = exp_ms;
+    const char *gen = jstr(s, "gen");
+    char *session_gen = hilo_xstrdup(gen && *gen ? gen : "0");
     json_decref(s);
-    batch_t *b = batch_new(k, c, on_account_for_conn, NULL, NULL);
-    batch_cmd(b, "HMGET hilo:agent:%s name disabled", c->agent);
+    batch_t *b = batch_new(k, c, on_account_for_conn, session_gen, free);
+    batch_cmd(b, "HMGET hilo:agent:%s name disabled role sgen", c->agent);
     batch_run(b);
 }
 
@@ -289,6 +316,7 @@ void console_auth_logout(conn_t *c, json_t *rid) {
     char key[96];
     snprintf(key, sizeof key, "hilo:session:%s", c->session);
     batch_cmd(b, "DEL %s", key);
+    batch_cmd(b, "SREM hilo:agent:%s:sessions %s", c->agent, c->session);
     /* Every router closes the sockets of this session (console_events_apply). */
     batch_cmd(b, "XADD hilo:console:events MAXLEN ~ 10000 * k logout a %s d %s", c->session, "");
     batch_run(b);

@@ -327,6 +327,20 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
             }
             continue;
         }
+        if (kind && strcmp(kind, "revoke") == 0) {
+            /* All of an agent's sessions were revoked (password or role changed, account
+             * disabled, `hilo agent logout`): close every socket of that agent here. */
+            for (conn_t *c = a ? *agent_bucket(k, a) : NULL, *next; c; c = next) {
+                next = c->agent_next;
+                if (c->state != CONN_READY || !c->ws || strcmp(c->agent, a) != 0) continue;
+                hilo_log_info("console", "event=sessions_revoked agent=%s reason=%s", c->agent,
+                              d && *d ? hilo_log_value(d) : "revoked");
+                conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason",
+                                       d && *d ? d : "session revoked"));
+                conn_close(c, 4401, "session revoked");
+            }
+            continue;
+        }
         if (a && *a) console_send_agent_of(k, a);
         if (d && *d) {
             size_t j = 0;

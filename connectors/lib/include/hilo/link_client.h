@@ -50,6 +50,9 @@ typedef struct {
     int retry_min_ms;            /* backoff after a retryable Nack (default 200) */
     int retry_max_ms;            /* (default 5000) */
     hilo_dead_letter_t *dead_letter; /* may be NULL: where refused envelopes are kept (not owned) */
+    const char *curve_server_key; /* the router's CURVE public key (Z85): the link authenticates
+                                   * both ways (docs/protocol.md §2); NULL or "" = plain link */
+    const char *curve_secret_key; /* this connector's CURVE secret key (Z85), with server key */
     hilo_link_outbound_fn *on_outbound;
     hilo_link_state_fn *on_state;  /* may be NULL */
     void *arg;                   /* for on_outbound / on_state */
