@@ -102,7 +102,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     hilo_log_set_level(HILO_LOG_DEBUG);
     char text[1024];
     int n = snprintf(text, sizeof text,
-                     "[router]\ninstance = fuzz\n[engine]\ncompliance_dir = %s\n"
+                     "[router]\ninstance = fuzz\nlink_auth = none\n[engine]\ncompliance_dir = %s\n"
                      "[console]\nassets_dir = /nonexistent\nrate_burst = 100\n",
                      HILO_FUZZ_COMPLIANCE_DIR);
     char path[] = "/tmp/hilo-fuzz-console-XXXXXX";
