@@ -114,6 +114,7 @@ umask 022
 sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     -e "s|^flow = .*|flow = $top/deploy/flows/collections.flow|" \
     -e "s|^compliance_dir = .*|compliance_dir = $top/deploy/compliance|" \
+    -e "/^\[strategies\]/,/^\[/ s|^dir = .*|dir = $top/deploy/strategies|" \
     -e "s|^assets_dir = .*|assets_dir = $top/router/console|" \
     -e "s|^api_base = .*|api_base = http://127.0.0.1:$SANDBOX_PORT|" \
     -e "s|^dead_letter_file = /var/lib/hilo/|dead_letter_file = $run/|" \
