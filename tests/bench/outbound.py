@@ -67,7 +67,9 @@ def main():
     redis.start()
     r = redis.client()
     router = Router(redis, work, overrides={**TEST_CLOCK_OVERRIDES,
-                                            "router": {"log_level": "warn", "outbound_poll_ms": "20"}})
+                                            "router": {"log_level": "warn", "outbound_poll_ms": "20",
+                                                       # hilo-sink speaks the plain link
+                                                       "link_auth": "none"}})
     router.start()
     try:
         use_workday_clock(r)
