@@ -118,7 +118,7 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     size_t nold = 0;
     const char **gone = NULL; /* ... and that still map to this debtor: to unmap */
     size_t ngone = 0;
-    hilo_cli_args_t cmd[8] = {{0}};
+    hilo_cli_args_t cmd[10] = {{0}};
     redisReply **rep = NULL;
     size_t n = 0;
 
@@ -243,14 +243,23 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         }
     if (any_consent) n++;
     hilo_cli_args_add(&cmd[n++], "EXEC");
+    /* The strategy runners look at the debtor again (router/src/strategy_run.c): its segment may
+     * have changed. A step of its own on the index's partition, after the record (a crash in
+     * between leaves the debtor for `hilo strategy start`, which enrolls everyone). */
+    char sched[HILO_KEY_MAX];
+    hilo_key_sched(sched, sizeof sched, hilo_outbox_partition(row->id));
+    hilo_cli_args_add(&cmd[n], "ZADD");
+    hilo_cli_args_add(&cmd[n], sched);
+    hilo_cli_args_add(&cmd[n], "0");
+    hilo_cli_args_add(&cmd[n++], row->id);
     if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
-    const redisReply *exec = rep[n - 1];
+    const redisReply *exec = rep[n - 2];
     if (exec->type == REDIS_REPLY_NIL) {
         result = BUSY;
         goto out;
     }
     bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) ok = !refused(rep[i], row->id); /* queued, and EXEC itself */
+    for (size_t i = 0; ok && i + 1 < n; i++) ok = !refused(rep[i], row->id); /* queued, and EXEC itself */
     for (size_t i = 0; ok && exec->type == REDIS_REPLY_ARRAY && i < exec->elements; i++)
         ok = !refused(exec->element[i], row->id);
     result = ok ? STORED : FAILED;

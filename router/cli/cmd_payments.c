@@ -228,6 +228,13 @@ static int apply(hilo_cli_t *cli, const char *path, long line, const payment_t *
                          : -100;
     if (code == 1) {
         t->applied++;
+        /* payment_apply.lua held the debtor's pending strategy step; the runners decide again
+         * now (router/src/strategy_run.c: paid in full stops the strategy). */
+        char sched[HILO_KEY_MAX];
+        hilo_key_sched(sched, sizeof sched, hilo_outbox_partition(pm->debtor));
+        redisReply *k = hilo_cli_cmd(cli, "ZADD %s XX 0 %s", sched, pm->debtor);
+        if (!k) rc = HILO_EXIT_REDIS;
+        else freeReplyObject(k);
         for (size_t i = 1; i < r->elements; i++) {
             t->kept++;
             printf("%s: promise %s kept\n", pm->debtor, r->element[i]->str ? r->element[i]->str : "?");

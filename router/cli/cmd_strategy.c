@@ -1,5 +1,5 @@
 /* cmd_strategy.c — `hilo strategy check FILE...` and the dispatch of `hilo strategy plan`
- * (strategy_plan.c). Check loads each file (syntax and references: the loader's FILE:LINE),
+ * (strategy_plan.c) and start|pause|resume|report (strategy_control.c). Check loads each file (syntax and references: the loader's FILE:LINE),
  * then runs the library's checks against the rule packs of [engine] compliance_dir: privacy,
  * opt-out notices, first-contact disclosures, reachability (docs/strategies.md). */
 #include <stdio.h>
@@ -8,11 +8,14 @@
 #include "commands.h"
 #include "hilo/common.h"
 #include "hilo/strategy.h"
+#include "strategy_control.h"
 #include "strategy_plan.h"
 
 static const char usage[] =
     "usage: hilo strategy check FILE.strategy...\n"
-    "       hilo strategy plan [--at TIME] [--json] [--limit N] [FILE.strategy...]\n";
+    "       hilo strategy plan [--at TIME] [--json] [--limit N] [FILE.strategy...]\n"
+    "       hilo strategy start|pause|resume NAME\n"
+    "       hilo strategy report NAME [--json]\n";
 
 static void print_problem(const char *problem, void *arg) {
     (void)arg;
@@ -70,6 +73,9 @@ static int check(hilo_cli_t *cli, int argc, char **argv) {
 int hilo_cmd_strategy(hilo_cli_t *cli, int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) return check(cli, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "plan") == 0) return hilo_strategy_plan(cli, argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "start") == 0 || strcmp(argv[1], "pause") == 0 ||
+                      strcmp(argv[1], "resume") == 0 || strcmp(argv[1], "report") == 0))
+        return hilo_strategy_control(cli, argc - 1, argv + 1);
     fputs(usage, stderr);
     return HILO_EXIT_USAGE;
 }

@@ -18,7 +18,6 @@
 
 #define BATCH 1000     /* debtors per SSCAN and per pipeline (5 HGETALLs each) */
 #define PARTS 5        /* debtor, conv, consent, promises, payments */
-#define GATE_TRIES 32  /* times the plan moves a step to the gate's next allowed time */
 
 /* ---- time ------------------------------------------------------------------------------------ */
 
@@ -172,38 +171,9 @@ static bool over_budget(plan_t *p, const hilo_strategy_t *st, int64_t at_ms) {
     return false;
 }
 
-/* When the step can go out: its due time moved into its window, then asked of the gate at that
- * time; a refusal that time lifts (hours, closed day, holiday) moves it to the gate's next allowed
- * time and into the window again. */
 static void schedule(plan_t *p, const hilo_strategy_facts_t *f, const hilo_tz_t *tz, item_t *it, int64_t due) {
-    const hilo_strategy_step_t *step = it->step;
-    int ch = hilo_strategy_step_channel(step);
-    int64_t t = due;
-    for (int i = 0; i < GATE_TRIES; i++) {
-        t = hilo_strategy_window_next(step, tz, t);
-        if (t < 0) {
-            it->excl = HILO_EXCL_NO_WINDOW;
-            return;
-        }
-        hilo_attempt_t a;
-        hilo_attempt_load_facts(&a, get, f->debtor, f->conv);
-        a.channel = ch;
-        a.kind = hilo_strategy_step_template(step) ? HILO_MSG_TEMPLATE : HILO_MSG_FREEFORM;
-        a.now_ms = t;
-        hilo_verdict_t v;
-        if (hilo_compliance_check(p->gate, &a, &v)) {
-            it->at_ms = t;
-            it->in = true;
-            return;
-        }
-        if (!hilo_reason_waitable(v.reason) || v.next_ms <= t) {
-            it->excl = HILO_EXCL_GATE;
-            snprintf(it->detail, sizeof it->detail, "%s", hilo_reason_name(v.reason));
-            return;
-        }
-        t = v.next_ms;
-    }
-    it->excl = HILO_EXCL_NO_WINDOW;
+    it->at_ms = hilo_strategy_send_time(p->gate, f, tz, it->step, due, &it->excl, it->detail, sizeof it->detail);
+    it->in = it->at_ms >= 0;
 }
 
 static void plan_debtor(plan_t *p, const char *id, redisReply **r, item_t *it) {

@@ -19,6 +19,7 @@ local sup = role == 'supervisor'
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
 -- @include conv_rev.lua
+-- @include strategy_state.lua
 local function event(kind, a, deb)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', deb or '')
 end
@@ -87,6 +88,7 @@ end
 local function enqueue(skill)
   local prio = tonumber(c.esc_priority or '0') or 0
   redis.call('HSET', ck, 'state', 'queued', 'queue', skill, 'esc_skill', skill)
+  strat_hold(ck, 'agent') -- a person takes over: no automated contact meanwhile
   if not c.esc_ms then redis.call('HSET', ck, 'esc_ms', now) end
   redis.call('ZADD', 'hilo:queue:' .. skill, now - prio * 60000, d)
   redis.call('SADD', 'hilo:queues', skill)
@@ -101,6 +103,7 @@ if op == 'accept' then
   redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
   if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
   redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms', 'declined')
+  strat_hold(ck, 'agent')
   redis.call('HSET', ck, 'state', 'assigned', 'agent', actor, 'agent_ch', ch, 'last_agent', actor,
              'assigned_ms', now)
   local wait = now - (tonumber(c.esc_ms or now) or now)

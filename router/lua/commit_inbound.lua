@@ -25,6 +25,10 @@
 -- history append failed is not marked seen, so its retry is stored.
 -- The dedupe set is pruned every PRUNE_EVERY messages of a debtor, so it keeps at least
 -- the window (and a few entries more).
+-- A debtor in an outbound strategy whose step is pending gets it held here, in the same step
+-- that records the reply (lib/strategy_state.lua): the runner decides again before anything of
+-- the strategy goes out.
+-- @include strategy_state.lua
 local PRUNE_EVERY = 32
 -- `now` stays a string: a Lua number passed to redis.call is formatted with printf, which
 -- costs more than the command it feeds.
@@ -48,7 +52,7 @@ for i = 0, #KEYS / 6 - 1 do
     end
     -- The audit trail is append-only (never trimmed here): it outlives the capped history.
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
-    local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch, 'msgs_in', 'created_ms')
+    local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch, 'msgs_in', 'created_ms', 'strat')
     local closed = f[1] == 'closed'
     -- The inbound count is read above and written with the other fields: one command less
     -- than HINCRBY + HSET, in the script and in the AOF.
@@ -65,6 +69,7 @@ for i = 0, #KEYS / 6 - 1 do
     if n == 1 and not f[5] then
       redis.call('HSET', kconv, 'created_ms', now, 'state', 'open', 'unidentified', ARGV[a + 5])
     end
+    if f[6] then strat_hold(kconv, 'reply') end
     local turn = ARGV[a + 6]
     if turn ~= '' then
       local last = redis.call('ZRANGE', KEYS[6 * i + 5], -1, -1, 'WITHSCORES')

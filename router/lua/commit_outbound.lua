@@ -7,10 +7,21 @@
 -- The caller marks the debtor in hilo:{p:N}:outbox:<channel> before this (a second, idempotent
 -- step on the partition's slot: a crash between the two leaves a mark with nothing behind it,
 -- which the next sweep removes).
--- Returns the history stream id, or 0 when this outbound id was committed before.
+-- ARGV[9], ARGV[10] (a strategy's step only; router/src/strategy_run.c): the conv field `strat`
+-- as the runner read it, and what it becomes (state out, this outbound id). The message is
+-- committed only if the field is unchanged (lib/strategy_state.lua): two routers that decided
+-- the same step commit it once, and an event that held the step since the read wins.
+-- Returns the history stream id, or 0 when this outbound id was committed before, or -1 when the
+-- strategy field changed (nothing written).
 -- @include outbox.lua
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
   return 0
+end
+if ARGV[9] then
+  if (redis.call('HGET', KEYS[1], 'strat') or '') ~= ARGV[9] then
+    return -1
+  end
+  redis.call('HSET', KEYS[1], 'strat', ARGV[10])
 end
 local now = tonumber(ARGV[2])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'j', ARGV[3])

@@ -26,6 +26,7 @@
 -- docs/architecture.md on Redis Cluster).
 -- @include conv_rev.lua
 -- @include outbox.lua
+-- @include strategy_state.lua
 local e = cjson.decode(ARGV[2])
 local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
 if e.turn then
@@ -58,6 +59,9 @@ for _, f in ipairs(e.del or {}) do
   redis.call('HDEL', KEYS[1], f)
 end
 redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'updated_ms', now)
+-- A turn may record a promise, an opt-out, a dispute, an escalation: a pending strategy step
+-- is held in this same step (lib/strategy_state.lua), and the runner decides again.
+strat_hold(KEYS[1], 'conversation')
 for i, ob in ipairs(e.outbound or {}) do
   local hid = redis.call('XADD', KEYS[2], 'MAXLEN', e.hist_max, '*', 'j', ob.item)
   if ob.dispatch == '1' then

@@ -27,8 +27,12 @@
 --        for its window) and is looked at again at `due`.  ARGV[9] the returning connector's group
 --        ('' = no check): one the message was never handed to gets {'forbidden'}.
 --        -> {'ok'} | {'gone'} | {'forbidden'}
+-- A strategy's step (dispatch state `strat`) goes only while it is still the debtor's current
+-- step (conv field `strat`, lib/strategy_state.lua): 'peek' cancels one an event has held or
+-- stopped since its commit (reason strategy_stopped), 'take' answers {'changed'} for it.
 -- Delivery reports settle messages with settle_outbound.lua.
 -- @include contact_cap.lua
+-- @include strategy_state.lua
 local op, now, ch, oid = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local FACTS_CONV = {'dnc', 'optout:whatsapp', 'optout:sms', 'optout:voice',
                     'last_in:whatsapp', 'last_in:sms', 'last_in:voice'}
@@ -79,12 +83,24 @@ if op == 'peek' then
       forget(id) -- settled or cancelled by an older router version: nothing to send
     else
       local d = disp_of(id)
-      if (d['until'] or 0) > now then return {'leased', ms(d['until'])} end
-      if (d.due or 0) > now then return {'wait', ms(d.due)} end
-      local f = facts()
-      local r = {'head', id, payload, cjson.encode(d), table.concat(f, '\n')}
-      for _, x in ipairs(f) do r[#r + 1] = x end
-      return r
+      local current, why = true, ''
+      if d.strat and (d['until'] or 0) <= now then current, why = strat_current(KEYS[1], id) end
+      if not current then
+        -- Never sent: the strategy's step was held or stopped by an event since its commit.
+        forget(id)
+        redis.call('ZREM', KEYS[6], id)
+        redis.call('HSET', KEYS[7], id, cjson.encode({state = 'cancelled', rank = 4, reason = 'strategy_stopped',
+                                                      error = why, ms = now, attempts = d.att or 0}))
+        redis.call('XADD', KEYS[8], '*', 'ev', 'outbound_cancelled', 'ch', ch, 'ref', id,
+                   'reason', 'strategy_stopped', 'text', why, 'by', d.by or '')
+      else
+        if (d['until'] or 0) > now then return {'leased', ms(d['until'])} end
+        if (d.due or 0) > now then return {'wait', ms(d.due)} end
+        local f = facts()
+        local r = {'head', id, payload, cjson.encode(d), table.concat(f, '\n')}
+        for _, x in ipairs(f) do r[#r + 1] = x end
+        return r
+      end
     end
   end
   return {'empty'}
@@ -115,6 +131,7 @@ if op == 'take' then
     return {'leased', ms(d['until'])}
   end
   if table.concat(facts(), '\n') ~= ARGV[5] then return {'changed'} end
+  if d.strat and not strat_current(KEYS[1], oid) then return {'changed'} end
   local limit = tonumber(ARGV[10])
   if limit > 0 then
     local c = contact_cap(KEYS[6], tonumber(ARGV[8]), tonumber(ARGV[9]), limit, oid)

@@ -23,6 +23,7 @@
 --     may complete it).
 -- A kept instalment of a payment plan (a promise with `plan`) also updates its plan's state.
 -- @include plan_state.lua
+-- @include strategy_state.lua
 local DAY = 86400000
 local debtor, ref = ARGV[1], ARGV[2]
 local amount, currency = tonumber(ARGV[3]), ARGV[4]
@@ -131,6 +132,9 @@ changed[ref] = payment
 for r, pay in pairs(changed) do
   redis.call('HSET', KEYS[2], r, cjson.encode(pay))
 end
+-- A payment ends or changes the reason to contact: a pending strategy step is held in this
+-- same step (lib/strategy_state.lua) and the runner decides again (paid in full: stop).
+strat_hold(KEYS[4], 'payment')
 redis.call('XADD', KEYS[5], '*', 'ev', 'payment', 'j', cjson.encode({
   reference = ref, amount_cents = amount, currency = currency, paid_at = ARGV[5],
   kept = #kept}))

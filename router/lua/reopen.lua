@@ -8,6 +8,7 @@
 -- ARGV[1] now (Unix ms)  ARGV[2] reopen window (ms)  ARGV[3..] debtor ids
 -- Returns the number of conversations reopened.
 -- @include conv_rev.lua
+-- @include strategy_state.lua
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = 0
@@ -35,6 +36,7 @@ for i = 3, #ARGV do
       redis.call('HSET', ck, 'state', 'queued', 'esc_reason', 'reopened', 'esc_detail', '', 'esc_ms', now,
                  'updated_ms', now)
       conv_rev_bump(ck)
+      strat_hold(ck, 'agent')
       redis.call('ZADD', 'hilo:queue:' .. f[4], now - prio * 60000, d)
       redis.call('SADD', 'hilo:queues', f[4])
       redis.call('ZREM', 'hilo:closed', d)

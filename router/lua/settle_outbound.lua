@@ -14,8 +14,10 @@
 -- = none): while the message is pending, only a group it was handed to in some attempt
 -- (outbound_handoff.lua 'take' keeps them in the dispatch state's `to`) may report on it.
 -- Returns {1 when the status was recorded, 0 when nothing changed (reports arrive out of order:
--- "read" must not be overwritten by a late "delivered"), messages left in the queue}, or
--- {-1, 0} for a report from a group the pending message was never handed to (nothing changed).
+-- "read" must not be overwritten by a late "delivered"), messages left in the queue, 1 when the
+-- message is a strategy's step (the router then has the strategy runner look at the debtor)},
+-- or {-1, 0, 0} for a report from a group the pending message was never handed to (nothing
+-- changed).
 -- @include delivery_state.lua
 local group = ARGV[4] or ''
 if group ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
@@ -26,7 +28,15 @@ if group ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
       if g == group then ok = true end
     end
   end
-  if not ok then return {-1, 0} end
+  if not ok then return {-1, 0, 0} end
+end
+-- A strategy's step: its dispatch state says so while it is pending, its status ("strat":1)
+-- once the first settling report removed that.
+local strat = 0
+local dj = redis.call('HGET', KEYS[4], ARGV[1])
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if (dj and string.find(dj, '"strat"', 1, true)) or (old and string.find(old, '"strat":1', 1, true)) then
+  strat = 1
 end
 if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -34,9 +44,14 @@ if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[4], ARGV[1])
 end
 local left = redis.call('ZCARD', KEYS[3])
-local status = delivery_state_merge(redis.call('HGET', KEYS[2], ARGV[1]), ARGV[2])
+local status = delivery_state_merge(old, ARGV[2])
 if not status then
-  return {0, left}
+  return {0, left, strat}
+end
+if strat == 1 and not string.find(status, '"strat":1', 1, true) then
+  local t = cjson.decode(status)
+  t.strat = 1
+  status = cjson.encode(t)
 end
 redis.call('HSET', KEYS[2], ARGV[1], status)
-return {1, left}
+return {1, left, strat}

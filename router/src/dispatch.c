@@ -10,6 +10,8 @@
  * from kicks right after a commit or a settle. */
 #include "dispatch.h"
 
+#include "strategy_run.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -227,6 +229,7 @@ static void on_cancelled(redisReply *r, void *arg) {
         hilo_log_info("dispatch", "event=outbound_cancelled debtor=%s channel=%s outbound_id=%s reason=%s", v->debtor,
                       hilo_channel_name(v->channel), v->oid, v->why);
         tell_console(v);
+        if (json_object_get(v->disp, "strat")) hilo_strategy_run_kick(v->ob->ctx, v->debtor); /* a refused step */
         if (reply_int(r, 1) == 0) {
             visit_end(v, -1);
             return;
@@ -557,6 +560,8 @@ static void on_settled(redisReply *r, void *arg) {
         forbidden(rp);
         return;
     }
+    if (r->type == REDIS_REPLY_ARRAY && reply_int(r, 2) == 1 && !rp->ob->ctx->closing)
+        hilo_strategy_run_kick(rp->ob->ctx, rp->debtor); /* a strategy step's result */
     if (r->type == REDIS_REPLY_ARRAY && reply_int(r, 1) > 0 && !rp->ob->ctx->closing) {
         /* The next message of the debtor's queue may go now. */
         index_mark(rp->ob, e->channel, rp->debtor, 0);

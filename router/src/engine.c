@@ -24,6 +24,7 @@
 #include "hilo/outbound_record.h"
 #include "hilo/phone.h"
 #include "hilo/tz.h"
+#include "strategy_run.h"
 #include "turns.h"
 
 /* A turn that fails (Redis error, NOSCRIPT, the conversation moved on) is tried again after
@@ -738,6 +739,8 @@ static void on_applied(redisReply *r, void *arg) {
     switch (r->element[0]->integer) {
     case 1:
         hilo_turns_unindex(ctx, t->debtor, t->turn);
+        /* The turn may have held a pending strategy step (engine_apply.lua): decide now. */
+        hilo_strategy_run_kick(ctx, t->debtor);
         if (t->dropped) {
             ctx->metrics.turns_dropped++;
             turn_end(t);

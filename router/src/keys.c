@@ -59,3 +59,11 @@ bool hilo_debtor_id_valid(const char *id) {
     }
     return true;
 }
+
+int hilo_key_sched(char *buf, size_t n, int partition) {
+    return fit(snprintf(buf, n, "hilo:{p:%d}:sched", partition), n);
+}
+
+int hilo_key_strategy(char *buf, size_t n, const char *strategy, const char *part) {
+    return fit(snprintf(buf, n, "hilo:{s:%s}:%s", strategy, part), n);
+}

@@ -75,6 +75,11 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
     hilo_buf_printf(o, "# HELP hilo_delivery_unmatched_total Delivery reports for no known outbound.\n"
                        "# TYPE hilo_delivery_unmatched_total counter\nhilo_delivery_unmatched_total %llu\n",
                     (unsigned long long)m->delivery_unmatched);
+    hilo_buf_printf(o, "# HELP hilo_strategy_sends_total Strategy steps committed for sending by this router.\n"
+                       "# TYPE hilo_strategy_sends_total counter\nhilo_strategy_sends_total %llu\n"
+                       "# HELP hilo_strategy_looks_total Debtors' strategy places looked at by this router.\n"
+                       "# TYPE hilo_strategy_looks_total counter\nhilo_strategy_looks_total %llu\n",
+                    (unsigned long long)m->strategy_sends, (unsigned long long)m->strategy_looks);
     hilo_buf_printf(o, "# HELP hilo_connectors Connectors attached to this router.\n# TYPE hilo_connectors gauge\n");
     for (int c = 1; c < HILO_CHANNEL_MAX; c++)
         hilo_buf_printf(o, "hilo_connectors{channel=\"%s\"} %d\n", hilo_channel_name(c), g->connectors[c]);

@@ -33,6 +33,8 @@ typedef struct {
     uint64_t outbound_waiting[HILO_CHANNEL_MAX];   /* held for their next allowed window */
     uint64_t outbound_returned[HILO_CHANNEL_MAX];  /* given back by a connector (not handed off) */
     uint64_t delivery_unmatched;                 /* reports naming no known outbound */
+    uint64_t strategy_sends;                     /* strategy steps committed by this router */
+    uint64_t strategy_looks;                     /* debtors' strategy places decided by this router */
     uint64_t link_auth_refused;                  /* link handshakes the ZAP handler refused */
     uint64_t redis_reconnects;                   /* successful (re)connections after the first */
     uint64_t redis_timeouts;                     /* times Redis was declared silent */

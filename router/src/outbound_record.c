@@ -181,6 +181,7 @@ static char *dispatch_json(const hilo_outbound_spec_t *spec) {
     json_t *o = json_pack("{s:s, s:b, s:b, s:s, s:b}", "by", spec->by, "bot", strcmp(spec->by, "bot") == 0, "reply",
                           spec->reply, "kind", tpl ? "template" : spec->optout_confirm ? "optout_confirm" : "freeform",
                           "wait", spec->wait_window);
+    if (spec->strategy && *spec->strategy) json_object_set_new(o, "strat", json_string(spec->strategy));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

@@ -1,6 +1,8 @@
 /* promises.c — the promise sweeper: due promises still pending become broken. */
 #include "promises.h"
 
+#include "strategy_run.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,12 @@ static void on_broken(redisReply *r, void *arg) {
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
         p->broken++;
         hilo_log_info("promises", "event=promise_broken member=\"%s\"", b->member);
+        /* A broken promise puts the debtor back into its strategy (docs/strategies.md). */
+        char *bar = strchr(b->member, '|');
+        if (bar) {
+            *bar = '\0';
+            hilo_strategy_run_kick(p->ctx, b->member);
+        }
     } else if (r && r->type == REDIS_REPLY_ERROR) {
         hilo_log_error("promises", "event=break_failed member=\"%s\" reply=\"%s\"", b->member, r->str);
         if (strncmp(r->str, "NOSCRIPT", 8) == 0 && !p->ctx->closing)

@@ -103,6 +103,12 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("engine", "promise_sweep_ms", 60000, 10, 86400000, promise_sweep_ms);
     INT("engine", "turn_resume_ms", 10000, 100, 3600000, turn_resume_ms);
     INT("engine", "turn_sweep_ms", 1000, 10, 600000, turn_sweep_ms);
+    STR("strategies", "dir", "", strategies_dir);
+    INT("strategies", "poll_ms", 1000, 10, 600000, strategy_poll_ms);
+    INT("strategies", "batch", 500, 1, 100000, strategy_batch);
+    INT("strategies", "lease_ms", 60000, 1000, 3600000, strategy_lease_ms);
+    INT("strategies", "recheck_s", 86400, 1, 30 * 86400, strategy_recheck_ms);
+    o->strategy_recheck_ms *= 1000;
     STR("console", "assets_dir", "../router/console", console_assets_dir);
     STR("console", "allowed_origins", "http://127.0.0.1:8080,http://localhost:8080", console_allowed_origins);
     INT("console", "session_ttl_s", 43200, 60, 30 * 86400, console_session_ttl_s);

@@ -49,6 +49,13 @@ typedef struct {
     long turn_resume_ms;          /* [engine] turn_resume_ms: a turn pending this long may be resumed
                                      by any router's sweep (also the sweep's lease on it) */
     long turn_sweep_ms;           /* [engine] turn_sweep_ms: how often pending turns are looked for */
+    /* [strategies] — outbound strategies (router/src/strategy_run.c, docs/strategies.md) */
+    const char *strategies_dir;   /* the *.strategy files (relative: to the config's directory);
+                                     "" = this router runs no strategies */
+    long strategy_poll_ms;        /* how often the time index is swept */
+    long strategy_batch;          /* debtors claimed per partition and sweep */
+    long strategy_lease_ms;       /* a claimed debtor is left to this router for this long */
+    int64_t strategy_recheck_ms;  /* a stopped or waiting debtor is looked at again after this */
     /* [console] — the agent and supervisor console (router/src/console/) */
     const char *console_assets_dir;      /* the page's files (relative: to the config's directory) */
     const char *console_allowed_origins; /* comma-separated Origins allowed on /ws and login; "*" = any */

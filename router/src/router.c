@@ -17,6 +17,7 @@
 #include "identity_cache.h"
 #include "inbound.h"
 #include "promises.h"
+#include "strategy_run.h"
 #include "turns.h"
 #include "router_ctx.h"
 
@@ -28,6 +29,7 @@ struct hilo_router {
     hilo_console_t *console;  /* agent and supervisor console on the HTTP server */
     hilo_promises_t *promises; /* promise sweeper; NULL when the engine is off */
     hilo_turns_t *turns;       /* pending-turns sweeper; NULL when the engine is off */
+    hilo_strategy_run_t *strategies; /* the outbound strategies' runner (none loaded: idle) */
     hilo_clock_check_t *clock; /* this router's clock against Redis's */
     hilo_watchdog_t *watchdog; /* systemd READY/STOPPING/WATCHDOG notices from this loop */
     uv_signal_t sigterm, sigint, sighup;
@@ -116,9 +118,10 @@ static void on_signal(uv_signal_t *h, int signum) {
     uv_stop(&r->loop);
 }
 
-/* SIGHUP: the bot flow and the compliance rule packs read again (docs/operations.md,
- * "Reloading"). Both or neither: the engine's load checks every file first, and the console
- * then reads the same packs. Everything else in the config needs a restart. */
+/* SIGHUP: the bot flow, the compliance rule packs and the strategies read again
+ * (docs/operations.md, "Reloading"). The flow and the packs both or neither: the engine's load
+ * checks every file first, and the console then reads the same packs; then the strategies (a bad
+ * file keeps the strategies loaded before). Everything else in the config needs a restart. */
 static void on_reload(uv_signal_t *h, int signum) {
     (void)signum;
     hilo_router_t *r = h->data;
@@ -127,6 +130,7 @@ static void on_reload(uv_signal_t *h, int signum) {
     int rc = ctx->engine ? hilo_engine_reload(ctx->engine, err, sizeof err) : 0;
     if (rc == 0 && r->console) rc = hilo_console_reload_gate(r->console, err, sizeof err);
     if (rc == 0) rc = hilo_dispatch_reload_gate(ctx->dispatch, err, sizeof err);
+    if (rc == 0 && r->strategies) rc = hilo_strategy_run_reload(r->strategies, err, sizeof err);
     if (rc == 0) {
         ctx->metrics.reloads_ok++;
         hilo_log_info("router", "event=reloaded flow=%s compliance_dir=%s", ctx->engine ? ctx->cfg->flow_path : "-",
@@ -163,6 +167,13 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     }
     if (cfg->engine) r->promises = hilo_promises_new(ctx);
     if (cfg->engine) r->turns = hilo_turns_new(ctx);
+    char serr[512];
+    r->strategies = hilo_strategy_run_new(ctx, serr, sizeof serr);
+    if (!r->strategies) {
+        hilo_log_error("router", "event=strategies_failed reason=\"%s\"", serr);
+        hilo_router_destroy(&r);
+        return NULL;
+    }
     r->clock = hilo_clock_check_new(ctx);
     r->http = hilo_http_new_tls(ctx->loop, cfg->http_bind, cfg->http_port, cfg->console_tls_cert, cfg->console_tls_key,
                                 cfg->http_request_timeout_ms);
@@ -194,6 +205,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     hilo_dispatch_start(ctx->dispatch);
     if (r->promises) hilo_promises_start(r->promises);
     if (r->turns) hilo_turns_start(r->turns);
+    hilo_strategy_run_start(r->strategies);
     hilo_clock_check_start(r->clock);
     hilo_log_info("router", "event=started instance=%s link=%s http=%s:%d", cfg->instance, cfg->link_bind,
                   cfg->http_bind, cfg->http_port);
@@ -229,6 +241,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);
     hilo_turns_destroy(&r->turns);
+    hilo_strategy_run_destroy(&r->strategies);
     hilo_clock_check_destroy(&r->clock);
     hilo_engine_destroy(&ctx->engine);
     hilo_inbound_destroy(&ctx->inbound);

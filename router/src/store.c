@@ -60,6 +60,8 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_PROMISE_BREAK: return hilo_script_promise_break;
     case HILO_SCRIPT_TURN_CLAIM: return hilo_script_turn_claim;
     case HILO_SCRIPT_OUTBOX_MIGRATE: return hilo_script_outbox_migrate;
+    case HILO_SCRIPT_STRATEGY_READ: return hilo_script_strategy_read;
+    case HILO_SCRIPT_STRATEGY_SET: return hilo_script_strategy_set;
     default: return NULL;
     }
 }

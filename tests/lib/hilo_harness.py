@@ -526,6 +526,8 @@ class Router:
             # The conversation engine (bot, escalation) is off unless a test turns it on: these
             # suites check the link and the storage, and a bot reply would add outbound items.
             conf["engine"]["enabled"] = "false"
+        # No outbound strategies run unless a test gives its own [strategies] dir.
+        conf.setdefault("strategies", {})["dir"] = ""
         for section, items in (overrides or {}).items():
             conf.setdefault(section, {}).update({k: str(v) for k, v in items.items()})
         self.conf = conf

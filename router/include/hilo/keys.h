@@ -72,6 +72,17 @@ int hilo_turn_partition(const char *debtor_id);
 /* "hilo:{p:<n>}:turns". */
 int hilo_key_turn_index(char *buf, size_t n, int partition);
 
+/* The strategy runner's time index (router/src/strategy_run.c): "hilo:{p:<n>}:sched", ZSET
+ * debtor id -> when to look at the debtor's place in its strategy (Unix ms on the runner's clock;
+ * 0 = now), n = hilo_outbox_partition(debtor id). The debtor's place itself is the conv field
+ * `strat` (router/lua/lib/strategy_state.lua). */
+int hilo_key_sched(char *buf, size_t n, int partition);
+/* A strategy's own keys, tagged by its name (docs/strategies.md, "Running"):
+ * "hilo:{s:<name>}:<part>" — part "state" (STRING running|paused: set by `hilo strategy
+ * start|pause|resume`, absent = the file's state), "funnel" (HASH "<variant>|<step>|<metric>" ->
+ * count), "budget:<UTC day number>" (STRING: sends that day). */
+int hilo_key_strategy(char *buf, size_t n, const char *strategy, const char *part);
+
 /* Debtor ids: 1..64 of [A-Za-z0-9._:+-], not starting with "u:" (reserved for unidentified
  * contacts, "u:<E.164>"). Braces and '|' would break hash tags and index members. */
 bool hilo_debtor_id_valid(const char *id);

@@ -32,6 +32,10 @@ typedef struct {
     bool optout_confirm;   /* the confirmation of an opt-out just received (the bot's) */
     bool wait_window;      /* refused for the hour, day or cap: wait for the next allowed time
                               instead of being cancelled */
+    /* Optional (NULL or ""): the outbound strategy whose step this is (router/src/strategy_run.c):
+     * the dispatch state gets "strat", and the gate at hand-off sends it only while it is still
+     * the debtor's current step (outbound_handoff.lua). */
+    const char *strategy;
 } hilo_outbound_spec_t;
 
 #define HILO_OUTBOUND_BUTTONS_MAX 3 /* WhatsApp's limit for reply buttons */
@@ -73,7 +77,8 @@ int hilo_outbound_record_argv(const hilo_outbound_record_t *r, int *argc, const 
 int hilo_outbound_record_index_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                                     const size_t **argvlen);
 
-/* The dispatch state JSON (ARGV[8] of the script): {"by","bot","reply","kind","wait"}. */
+/* The dispatch state JSON (ARGV[8] of the script): {"by","bot","reply","kind","wait"} and
+ * "strat" for a strategy's step. */
 const char *hilo_outbound_record_dispatch(const hilo_outbound_record_t *r);
 
 /* The follow-up command once the script succeeded: EVAL of a one-line script that does

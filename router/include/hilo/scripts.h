@@ -13,6 +13,8 @@ extern const char hilo_script_engine_apply[];    /* one conversation turn's effe
 extern const char hilo_script_freq_cap[];        /* rolling-window contact cap, one channel */
 extern const char hilo_script_payment_apply[];   /* imported payment: dedupe, keep promises it covers */
 extern const char hilo_script_promise_break[];   /* a due promise still pending becomes broken */
+extern const char hilo_script_strategy_read[]; /* what the strategy runner reads about a debtor */
+extern const char hilo_script_strategy_set[];  /* the runner's decision, compare-and-set */
 extern const char hilo_script_turn_claim[];      /* lease due entries of the pending-turns index */
 
 #endif

@@ -147,13 +147,25 @@ static const st_text_t *pick_text(const hilo_strategy_t *st, const hilo_strategy
     return best;
 }
 
-int hilo_strategy_render(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
-                         const hilo_strategy_facts_t *f, char **out, char *why, size_t whylen) {
-    *out = NULL;
+/* The text render() uses for the debtor: the debtor's language, else the default one. */
+static const st_text_t *debtor_text(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
+                                    const hilo_strategy_facts_t *f) {
     const char *dl = fact(f, f->debtor, "language");
     char lang[16] = "";
     if (dl) snprintf(lang, sizeof lang, "%.*s", (int)strcspn(dl, "-_"), dl);
-    const st_text_t *t = pick_text(st, step, variant, lang);
+    return pick_text(st, step, variant, lang);
+}
+
+const char *hilo_strategy_text_language(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
+                                        const hilo_strategy_facts_t *f) {
+    const st_text_t *t = debtor_text(st, step, variant, f);
+    return t ? t->lang : NULL;
+}
+
+int hilo_strategy_render(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
+                         const hilo_strategy_facts_t *f, char **out, char *why, size_t whylen) {
+    *out = NULL;
+    const st_text_t *t = debtor_text(st, step, variant, f);
     if (!t) {
         snprintf(why, whylen, "step %s has no text", step->name);
         return HILO_ERR;

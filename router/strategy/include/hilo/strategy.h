@@ -206,6 +206,18 @@ typedef struct {
     int64_t now_ms;
 } hilo_strategy_facts_t;
 
+/* ---- When a step can go out ------------------------------------------------------------------ */
+
+/* The earliest instant >= due_ms at which `step` may be sent to the debtor of `f` in zone tz:
+ * the due time moved into the step's window, then the compliance gate asked at that instant; a
+ * refusal that time lifts (hours, a closed day, a holiday, a cap) moves it to the gate's next
+ * allowed time and into the window again. The gate decides again at hand-off: this is when to
+ * try. -1 when there is none: *why is HILO_EXCL_GATE (detail: the gate's reason name) or
+ * HILO_EXCL_NO_WINDOW. Used by `hilo strategy plan` and the router's strategy runner. */
+int64_t hilo_strategy_send_time(const hilo_compliance_t *gate, const hilo_strategy_facts_t *f, const hilo_tz_t *tz,
+                                const hilo_strategy_step_t *step, int64_t due_ms, hilo_strategy_excl_t *why,
+                                char *detail, size_t detaillen);
+
 /* ---- Matching ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -255,6 +267,11 @@ bool hilo_strategy_var_disclosure(const char *name);
  * last guard). */
 int hilo_strategy_render(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
                          const hilo_strategy_facts_t *f, char **out, char *why, size_t whylen);
+
+/* The language of the text hilo_strategy_render() picks for the debtor ("es"; NULL when the
+ * step has no text): the Outbound's language, and a WhatsApp template's. */
+const char *hilo_strategy_text_language(const hilo_strategy_t *st, const hilo_strategy_step_t *step, int variant,
+                                        const hilo_strategy_facts_t *f);
 
 /* ---- Checking ------------------------------------------------------------------------------- */
 

@@ -1,0 +1,21 @@
+-- strategy_set.lua — the strategy runner's decision about one debtor, written if nothing changed
+-- since it read (router/src/strategy_run.c; the field's format: lib/strategy_state.lua).
+-- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:audit
+-- ARGV[1] the conv field `strat` as the runner read it ('' = absent)
+-- ARGV[2] what it becomes ('' = removed)
+-- ARGV[3...] audit entries (JSON), one XADD each: every step scheduled, skipped, stopped or ended
+-- Returns 1 when written, 0 when the field had changed (an event held the step, or another
+-- router decided first: the runner reads again).
+local cur = redis.call('HGET', KEYS[1], 'strat') or ''
+if cur ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], 'strat')
+else
+  redis.call('HSET', KEYS[1], 'strat', ARGV[2])
+end
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[2], '*', 'ev', 'strategy', 'j', ARGV[i])
+end
+return 1
