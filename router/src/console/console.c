@@ -720,6 +720,7 @@ void hilo_console_destroy(hilo_console_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_console_t *k = *self_p;
     hilo_console_stop(k);
+    console_auth_stop(k);
     uv_timer_stop(&k->tick);
     uv_close((uv_handle_t *)&k->tick, on_tick_closed);
     *self_p = NULL;
