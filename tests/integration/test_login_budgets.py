@@ -6,36 +6,14 @@ logins are admitted at once (503 busy beyond) and the websocket stays responsive
 Real redis-server + hilo-router; logins over real HTTP connections from 127.0.0.x sources."""
 
 import asyncio
-import http.client
-import json
 import statistics
 import threading
 import time
 import unittest
 
 from hilo_harness import HiloTestCase, cli_path
-from hilo_console import PASSWORD, Console, add_agent, console_overrides, run, token_for
-
-
-def post_login(router, agent, password, source="127.0.0.1", xff=None, timeout=30):
-    """(status, body, seconds) of POST /api/login over a connection from `source`."""
-    c = http.client.HTTPConnection("127.0.0.1", router.http_port, timeout=timeout, source_address=(source, 0))
-    headers = {"Content-Type": "application/json"}
-    if xff:
-        headers["X-Forwarded-For"] = xff
-    t0 = time.monotonic()
-    try:
-        c.request("POST", "/api/login", json.dumps({"agent": agent, "password": password}), headers)
-        r = c.getresponse()
-        raw = r.read()
-        took = time.monotonic() - t0
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = {"raw": raw.decode("utf-8", "replace")}
-        return r.status, body, took
-    finally:
-        c.close()
+from hilo_console import (PASSWORD, Console, LoginFlood, add_agent, console_overrides, post_login, run,
+                          token_for)
 
 
 def parallel(n, fn):
@@ -156,18 +134,7 @@ class LoginBudgets(HiloTestCase):
     def test_a_login_flood_leaves_the_console_alive(self):
         rt = self.start(trusted_proxies="127.0.0.1", login_checks=1, login_queue=4, login_source_burst=1000)
         token = token_for(rt, "ben")
-        stop = threading.Event()
-        answers = []
-
-        def flood(w):
-            i = 0
-            while not stop.is_set():
-                i += 1
-                answers.append(post_login(rt, "x%d" % w, "guess", xff="198.51.%d.%d" % (w, i % 250 + 1))[0])
-
-        threads = [threading.Thread(target=flood, args=(w,)) for w in range(16)]
-        for t in threads:
-            t.start()
+        flood = LoginFlood(rt, 16)
 
         async def pings():
             c = await Console(rt, token).connect()
@@ -186,9 +153,7 @@ class LoginBudgets(HiloTestCase):
             time.sleep(0.5)
             rtts = run(pings(), timeout=120)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(60)
+            answers = flood.stop()
         rtts.sort()
         busy, wrong = answers.count(503), answers.count(401)
         self.assertGreater(busy, 0, answers[:50])
