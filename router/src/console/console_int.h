@@ -192,6 +192,10 @@ void console_send_conv(conn_t *c, const char *debtor);       /* a followed conve
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
 
+/* --- access_log.c --- */
+void console_access_record(conn_t *c, const char *debtor);   /* c opened debtor's record */
+void console_access_read(conn_t *c, json_t *rid, const char *debtor, const char *agent, json_int_t limit);
+
 /* --- supervisor.c --- */
 void console_floor_tick(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
