@@ -42,6 +42,8 @@ static const char usage[] =
     "  agent passwd <id> [--password-env VAR]   change a console password\n"
     "  agent list                        console accounts with role, state, skills and capacity\n"
     "  agent disable|enable <id>         stop / allow an account's logins (disable ends its sessions)\n"
+    "  access-log --debtor ID | --agent ID [--limit N] [--json]\n"
+    "                                    who opened which debtor's record in the console, newest first\n"
     "  agent logout <id>                 end every session of an agent (open consoles close)\n"
     "  link keygen <name> [--out FILE]   a CURVE key pair for the connector link: the secret key\n"
     "                                    into FILE (default <name>.key, mode 0600), the public key\n"
@@ -106,6 +108,7 @@ static const command_t commands[] = {
     {"strategy", hilo_cmd_strategy},
     {"migrate-addresses", hilo_cmd_migrate_addresses},
     {"link", hilo_cmd_link},
+    {"access-log", hilo_cmd_access_log},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */

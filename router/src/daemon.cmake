@@ -19,6 +19,9 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/console.c
   ${CMAKE_CURRENT_LIST_DIR}/console/batch.c
   ${CMAKE_CURRENT_LIST_DIR}/console/auth.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/login_source.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/login_throttle.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/access_log.c
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c

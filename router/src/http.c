@@ -53,6 +53,8 @@ struct hilo_http_req {
     struct lws *wsi;                  /* NULL once the client has gone */
     struct session *s;
     bool answered;
+    char peer[64];                    /* the connection's address */
+    char xff[512];                    /* X-Forwarded-For's tail ("" when absent) */
 };
 
 /* One queued websocket message, with LWS_PRE bytes of headroom before the text. */
@@ -86,6 +88,8 @@ typedef struct session {
     bool body_too_big;
     hilo_http_req_t *req;             /* the POST waiting for its answer */
     char origin[256];
+    char peer[64];                    /* POST: the connection's address */
+    char xff[512];                    /* POST: X-Forwarded-For's tail */
     hilo_ws_t *ws;                    /* websocket connections */
 } session_t;
 
@@ -334,11 +338,33 @@ static void post_complete(struct lws *wsi, session_t *s) {
     hilo_http_req_t *req = hilo_xcalloc(1, sizeof *req);
     req->wsi = wsi;
     req->s = s;
+    memcpy(req->peer, s->peer, sizeof req->peer);
+    memcpy(req->xff, s->xff, sizeof req->xff);
     s->req = req;
     hilo_buf_t body = s->body;
     memset(&s->body, 0, sizeof s->body);
     r->post(req, body.data ? body.data : "", body.len, s->origin, r->arg);
     hilo_buf_free(&body);
+}
+
+const char *hilo_http_req_peer(const hilo_http_req_t *req) { return req->peer; }
+const char *hilo_http_req_forwarded_for(const hilo_http_req_t *req) { return req->xff; }
+
+/* X-Forwarded-For into out: only its tail matters (the entries the nearest proxies appended),
+ * so a long header keeps its last bytes from an entry boundary. The head is at most MAX_HEAD. */
+static void copy_forwarded_for(struct lws *wsi, char *out, size_t n) {
+    char all[MAX_HEAD + 1];
+    out[0] = 0;
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (len <= 0 || len > MAX_HEAD || lws_hdr_copy(wsi, all, sizeof all, WSI_TOKEN_X_FORWARDED_FOR) < 0) return;
+    const char *p = all;
+    size_t l = strlen(all);
+    if (l >= n) {
+        p = all + l - (n - 1);
+        const char *comma = strchr(p, ',');
+        p = comma ? comma + 1 : all + l; /* no boundary in the tail: nothing usable */
+    }
+    snprintf(out, n, "%s", p);
 }
 
 /* The bytes of the request line and of every header lws parsed by name. */
@@ -386,6 +412,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
                 lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) < (int)sizeof s->origin)
                 lws_hdr_copy(wsi, s->origin, sizeof s->origin, WSI_TOKEN_ORIGIN);
+            lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
+            copy_forwarded_for(wsi, s->xff, sizeof s->xff);
             return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY */
         }
         size_t plen = h->static_prefix ? strlen(h->static_prefix) : 0;

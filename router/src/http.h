@@ -42,6 +42,10 @@ typedef struct hilo_http_req hilo_http_req_t;
 typedef void (*hilo_http_post_fn)(hilo_http_req_t *req, const char *body, size_t len, const char *origin,
                                   void *arg);
 void hilo_http_post_route(hilo_http_t *self, const char *path, size_t max_body, hilo_http_post_fn fn, void *arg);
+/* The client's address as the connection shows it ("" when unknown) and the X-Forwarded-For
+ * header's last 512 bytes from an entry boundary ("" when absent); valid until the answer. */
+const char *hilo_http_req_peer(const hilo_http_req_t *req);
+const char *hilo_http_req_forwarded_for(const hilo_http_req_t *req);
 /* Sends the answer (body copied) and frees req. */
 void hilo_http_req_answer(hilo_http_req_t *req, int status, const char *content_type, const char *body, size_t len);
 

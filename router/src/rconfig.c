@@ -1,5 +1,6 @@
 /* rconfig.c — reads and checks the router's settings. */
 #include "rconfig.h"
+#include "console/login_source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,8 +124,21 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("console", "reopen_sweep_s", 60, 1, 86400, console_reopen_sweep_s);
     STR("console", "tls_cert", "", console_tls_cert);
     STR("console", "tls_key", "", console_tls_key);
+    STR("console", "trusted_proxies", "", console_trusted_proxies);
+    INT("console", "login_source_burst", 20, 1, 100000, console_login_source_burst);
+    INT("console", "login_source_per_min", 10, 1, 100000, console_login_source_per_min);
+    INT("console", "login_account_source_max", 5, 1, 1000, console_login_account_source_max);
+    INT("console", "login_account_source_window_s", 900, 1, 86400, console_login_account_source_window_s);
+    INT("console", "login_account_free", 10, 1, 10000, console_login_account_free);
+    INT("console", "login_delay_max_s", 300, 1, 86400, console_login_delay_max_s);
+    INT("console", "login_account_window_s", 3600, 1, 7 * 86400, console_login_account_window_s);
+    INT("console", "login_checks", 1, 1, 64, console_login_checks);
+    INT("console", "login_queue", 8, 0, 10000, console_login_queue);
 #undef STR
 #undef INT
+    char perr[160];
+    if (!hilo_login_trusted_list_ok(o->console_trusted_proxies, perr, sizeof perr))
+        return hilo_config_reject(c, "console", "trusted_proxies", perr);
     if (hilo_log_level_parse(o->log_level) < 0)
         return hilo_config_reject(c, "router", "log_level", "must be debug, info, warn or error");
     size_t cclen = strlen(o->default_cc);

@@ -71,6 +71,16 @@ typedef struct {
     long console_reopen_sweep_s;         /* how often hilo:closed is swept for reopens left undone */
     const char *console_tls_cert;        /* PEM certificate: the HTTP port speaks TLS ("" = plain) */
     const char *console_tls_key;         /* its private key (PEM) */
+    const char *console_trusted_proxies; /* addresses/CIDR whose X-Forwarded-For names the client */
+    long console_login_source_burst;     /* login attempts a source may make at once ... */
+    long console_login_source_per_min;   /* ... and per minute after that (token bucket) */
+    long console_login_account_source_max; /* attempts on one account from one source without success */
+    long console_login_account_source_window_s; /* ... forgotten this long after the last */
+    long console_login_account_free;     /* failures on an account (unknown sources) before delays */
+    long console_login_delay_max_s;      /* the doubling delay's ceiling */
+    long console_login_account_window_s; /* an account's failures forgotten this long after the last */
+    long console_login_checks;           /* Argon2 checks running at once */
+    long console_login_queue;            /* logins waiting for a check; past it: 503 busy */
     char config_dir[512];         /* directory of the config file, for relative paths */
 } hilo_router_config_t;
 

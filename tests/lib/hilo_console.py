@@ -5,10 +5,15 @@
     login(router, id, password)    POST /api/login -> (status, json)
     escalate(r, debtor, skill, ...) what the engine writes when it escalates (engine_apply.lua)
     Console(router, token)         an asyncio websocket client of the JSON protocol
+    post_login(router, id, pw, source, xff)  POST /api/login from a 127.0.0.x source -> (status, json, s)
+    LoginFlood(router, workers)    threads posting wrong passwords for unknown ids, each from its
+                                   own X-Forwarded-For address, until stop()
 """
 
 import asyncio
+import http.client
 import json
+import threading
 import os
 import subprocess
 import time
@@ -59,6 +64,57 @@ def login(router, agent_id, password=PASSWORD, origin=None):
             return e.code, json.loads(body)
         except ValueError:
             return e.code, {"raw": body.decode("utf-8", "replace")}
+
+
+def post_login(router, agent, password, source="127.0.0.1", xff=None, timeout=60):
+    """(status, body, seconds) of POST /api/login over a connection from `source` (status 0:
+    the connection failed)."""
+    c = http.client.HTTPConnection("127.0.0.1", router.http_port, timeout=timeout, source_address=(source, 0))
+    headers = {"Content-Type": "application/json"}
+    if xff:
+        headers["X-Forwarded-For"] = xff
+    t0 = time.monotonic()
+    try:
+        c.request("POST", "/api/login", json.dumps({"agent": agent, "password": password}), headers)
+        r = c.getresponse()
+        raw = r.read()
+        took = time.monotonic() - t0
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {"raw": raw.decode("utf-8", "replace")}
+        return r.status, body, took
+    except OSError as e:
+        return 0, {"raw": str(e)}, time.monotonic() - t0
+    finally:
+        c.close()
+
+
+class LoginFlood:
+    """`workers` threads posting wrong passwords for unknown ids back to back, each attempt from
+    its own X-Forwarded-For address (the router must trust 127.0.0.1 as a proxy for the
+    addresses to count). answers: the statuses, in no particular order."""
+
+    def __init__(self, router, workers=16):
+        self.answers = []
+        self._stop = threading.Event()
+
+        def flood(w):
+            i = 0
+            while not self._stop.is_set():
+                i += 1
+                xff = "198.%d.%d.%d" % (w, i // 250 % 250, i % 250 + 1)
+                self.answers.append(post_login(router, "u%d-%d" % (w, i), "guess", xff=xff)[0])
+
+        self._threads = [threading.Thread(target=flood, args=(w,)) for w in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(120)
+        return self.answers
 
 
 def token_for(router, agent_id, password=PASSWORD):

@@ -1,5 +1,7 @@
-/* auth.c — who may use the console: the Origin allowlist, POST /api/login (Argon2id check in
- * libuv's thread pool, then a random session token whose SHA-256 names the Redis session
+/* auth.c — who may use the console: the Origin allowlist, POST /api/login (budgets charged
+ * first, login_throttle.c; then the Argon2id check in libuv's thread pool, at most
+ * [console] login_checks at once and login_queue waiting, a dummy hash for unknown ids; then a
+ * random session token whose SHA-256 names the Redis session
  * hash hilo:session:<hash>, with a TTL), token checks for new websockets, and logout (the
  * session is deleted and every socket holding it, on any router, is closed through the event
  * stream). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c).
@@ -22,8 +24,15 @@
 #include "hilo/log.h"
 
 #define LOGIN_MAX_BODY 4096
-#define LOGIN_FAILS_MAX 10      /* failed logins per agent per window before 429 */
-#define LOGIN_FAILS_WINDOW_S 300
+
+/* Checked instead of the account's hash when the id is unknown or the account disabled, with
+ * the parameters `hilo agent add` uses (Argon2id, libsodium's interactive limits), so that such
+ * a login costs the same time as a wrong password for a real account: ids cannot be told
+ * apart by timing. Its password is random and was thrown away: it never matches. */
+static const char DUMMY_HASH[] =
+    "$argon2id$v=19$m=65536,t=2,p=1$BzeR6IK83sJc2beb6xaX3w$qebv6k/CU+65RGUyjOmLbZuHZbHgAsJDvKvza2Tf7rU";
+
+static hilo_log_limit_t login_refusals; /* throttled and busy logins: a stranger can repeat them */
 
 void console_token_hash(const char *token, char out[65]) {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -50,10 +59,15 @@ bool console_origin_allowed(const hilo_console_t *k, const char *origin) {
 
 /* --- login ---------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct login {
     hilo_console_t *k;
     hilo_http_req_t *req;
     uv_work_t work;
+    struct login *next;             /* in the console's queue of logins waiting for a check */
+    bool admitted;                  /* counted in k->logins_admitted */
+    bool charged;                   /* charged to the account's ceiling (given back on success) */
+    bool dummy;                     /* unknown or disabled: checked against DUMMY_HASH */
+    char source[HILO_LOGIN_SOURCE_MAX];
     char agent[CONSOLE_ID_MAX + 1];
     char role[16];
     char gen[24];                   /* the account's session generation at the check */
@@ -69,6 +83,7 @@ static void answer(hilo_http_req_t *req, int status, const char *fmt_json) {
 }
 
 static void login_free(login_t *l) {
+    if (l->admitted) l->k->logins_admitted--;
     if (l->password) {
         sodium_memzero(l->password, strlen(l->password));
         free(l->password);
@@ -102,10 +117,27 @@ static void verify_work(uv_work_t *w) {
     l->ok = crypto_pwhash_str_verify(l->pwhash, l->password, strlen(l->password)) == 0;
 }
 
+static void login_start(login_t *l);
+
+/* The next waiting login, if any, takes the check slot just freed. */
+static void login_start_next(hilo_console_t *k) {
+    while (k->logins_head && k->logins_checking < k->cfg->console_login_checks) {
+        login_t *l = k->logins_head;
+        k->logins_head = l->next;
+        if (!k->logins_head) k->logins_tail = NULL;
+        l->next = NULL;
+        login_start(l);
+    }
+}
+
 static void verify_done(uv_work_t *w, int status) {
     login_t *l = w->data;
     hilo_console_t *k = l->k;
+    k->logins_checking--;
+    k->logins_admitted--; /* the check is over: the rest is two Redis calls */
+    l->admitted = false;
     bool gone = k->tick_closed;
+    if (!gone && !k->closing) login_start_next(k);
     console_work_done(k); /* may free k when the console was destroyed meanwhile */
     if (gone) {
         hilo_http_req_answer(l->req, 503, "application/json", "{}", 2);
@@ -117,14 +149,14 @@ static void verify_done(uv_work_t *w, int status) {
         login_free(l);
         return;
     }
-    if (!l->ok) {
-        hilo_log_warn("console", "event=login_failed agent=%s reason=password", hilo_log_value(l->agent));
-        hilo_store_command(k->ctx->store, NULL, NULL, "INCR hilo:login_fail:%s", l->agent);
-        hilo_store_command(k->ctx->store, NULL, NULL, "EXPIRE hilo:login_fail:%s %d", l->agent, LOGIN_FAILS_WINDOW_S);
+    if (!l->ok || l->dummy) {
+        hilo_log_warn("console", "event=login_failed agent=%s source=%s reason=%s", hilo_log_value(l->agent),
+                      hilo_log_value(l->source), l->dummy ? "unknown_or_disabled" : "password");
         answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
         login_free(l);
         return;
     }
+    console_login_succeeded(k, l->agent, l->source, l->charged);
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
     for (size_t i = 0; i < sizeof raw; i++) snprintf(l->token + 2 * i, 3, "%02x", raw[i]);
@@ -143,18 +175,48 @@ static void verify_done(uv_work_t *w, int status) {
     batch_run(b);
 }
 
+/* Argon2id takes about 340 ms of a core and 64 MiB on purpose: off the loop, in libuv's thread
+ * pool, at most [console] login_checks at once so that a flood of logins leaves the loop (and
+ * the pool's other users) the rest of the machine. */
+static void login_start(login_t *l) {
+    hilo_console_t *k = l->k;
+    l->work.data = l;
+    k->works++;
+    k->logins_checking++;
+    if (uv_queue_work(k->ctx->loop, &l->work, verify_work, verify_done) != 0) {
+        k->works--;
+        k->logins_checking--;
+        answer(l->req, 503, "{\"error\":\"unavailable\"}");
+        login_free(l);
+    }
+}
+
+static void login_enqueue(login_t *l) {
+    hilo_console_t *k = l->k;
+    if (k->logins_checking < k->cfg->console_login_checks && !k->logins_head) {
+        login_start(l);
+        return;
+    }
+    if (k->logins_tail) k->logins_tail->next = l;
+    else k->logins_head = l;
+    k->logins_tail = l;
+}
+
+void console_auth_stop(hilo_console_t *k) {
+    while (k->logins_head) {
+        login_t *l = k->logins_head;
+        k->logins_head = l->next;
+        hilo_http_req_answer(l->req, 503, "application/json", "{}", 2);
+        login_free(l);
+    }
+    k->logins_tail = NULL;
+}
+
 static void on_account(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
     login_t *l = arg;
-    if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
+    if (n < 1 || !res_ok(res[0])) {
         answer(l->req, 503, "{\"error\":\"unavailable\",\"text\":\"the account store is unavailable\"}");
-        login_free(l);
-        return;
-    }
-    json_int_t fails = 0;
-    if (json_is_string(res[1])) fails = strtoll(json_string_value(res[1]), NULL, 10);
-    if (fails >= LOGIN_FAILS_MAX) {
-        answer(l->req, 429, "{\"error\":\"too_many_attempts\",\"text\":\"too many failed logins; wait 5 minutes\"}");
         login_free(l);
         return;
     }
@@ -163,25 +225,44 @@ static void on_account(hilo_console_t *k, conn_t *conn, json_t **res, int n, voi
     const char *disabled = json_string_value(json_array_get(res[0], 2));
     const char *gen = json_string_value(json_array_get(res[0], 3));
     snprintf(l->gen, sizeof l->gen, "%s", gen && *gen ? gen : "0");
-    if (!hash || !role || strlen(hash) >= sizeof l->pwhash || (disabled && strcmp(disabled, "1") == 0)) {
-        hilo_log_warn("console", "event=login_failed agent=%s reason=unknown_or_disabled", hilo_log_value(l->agent));
-        answer(l->req, 401, "{\"error\":\"invalid_credentials\",\"text\":\"unknown agent or wrong password\"}");
+    l->dummy = !hash || !role || strlen(hash) >= sizeof l->pwhash || (disabled && strcmp(disabled, "1") == 0);
+    snprintf(l->pwhash, sizeof l->pwhash, "%s", l->dummy ? DUMMY_HASH : hash);
+    snprintf(l->role, sizeof l->role, "%s", role && strcmp(role, "supervisor") == 0 ? "supervisor" : "agent");
+    (void)k;
+    login_enqueue(l);
+}
+
+static void on_charged(hilo_console_t *k, const console_login_verdict_t *v, void *arg) {
+    login_t *l = arg;
+    if (v->unavailable) {
+        answer(l->req, 503, "{\"error\":\"unavailable\",\"text\":\"the account store is unavailable\"}");
         login_free(l);
         return;
     }
-    snprintf(l->pwhash, sizeof l->pwhash, "%s", hash);
-    snprintf(l->role, sizeof l->role, "%s", strcmp(role, "supervisor") == 0 ? "supervisor" : "agent");
-    l->work.data = l;
-    /* Argon2id takes tens of milliseconds and a lot of memory on purpose: off the loop. */
-    k->works++;
-    if (uv_queue_work(k->ctx->loop, &l->work, verify_work, verify_done) != 0) {
-        k->works--;
-        answer(l->req, 503, "{\"error\":\"unavailable\"}");
+    if (!v->allowed) {
+        long s = v->retry_after_s > 0 ? v->retry_after_s : 1;
+        hilo_log_limited(&login_refusals, HILO_LOG_WARN, "console",
+                         "event=login_throttled agent=%s source=%s limit=%s retry_after_s=%ld",
+                         hilo_log_value(l->agent), hilo_log_value(l->source), v->limit ? v->limit : "?", s);
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"error\":\"too_many_attempts\",\"limit\":\"%s\",\"retry_after_s\":%ld,"
+                 "\"text\":\"too many login attempts; try again in %ld s\"}",
+                 v->limit ? v->limit : "source", s, s);
+        answer(l->req, 429, body);
         login_free(l);
+        return;
     }
+    l->charged = v->charged;
+    batch_t *b = batch_new(k, NULL, on_account, l, login_free_arg);
+    batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled sgen", l->agent);
+    batch_run(b);
 }
 
-/* POST /api/login {"agent": id, "password": pw} -> {"token", "agent", "role", "expires_ms"}. */
+/* POST /api/login {"agent": id, "password": pw} -> {"token", "agent", "role", "expires_ms"}.
+ * Order: admission (a place among the logins being checked or waiting, else 503 busy, no
+ * Redis call), the budgets (login_throttle.c, else 429), the account, the Argon2 check (a
+ * dummy hash for unknown ids), the session. */
 static void on_login(hilo_http_req_t *req, const char *body, size_t len, const char *origin, void *arg) {
     hilo_console_t *k = arg;
     if (!console_origin_allowed(k, origin)) {
@@ -200,16 +281,26 @@ static void on_login(hilo_http_req_t *req, const char *body, size_t len, const c
         answer(req, 503, "{\"error\":\"unavailable\",\"text\":\"Redis is unavailable\"}");
         return;
     }
+    if (k->logins_admitted >= k->cfg->console_login_checks + k->cfg->console_login_queue) {
+        json_decref(j);
+        hilo_log_limited(&login_refusals, HILO_LOG_WARN, "console", "event=login_busy admitted=%ld",
+                         k->logins_admitted);
+        answer(req, 503, "{\"error\":\"busy\",\"retry_after_s\":1,"
+                         "\"text\":\"many logins are being checked; try again in a second\"}");
+        return;
+    }
     login_t *l = hilo_xcalloc(1, sizeof *l);
     l->k = k;
     l->req = req;
+    l->admitted = true;
+    k->logins_admitted++;
     snprintf(l->agent, sizeof l->agent, "%s", agent);
     l->password = hilo_xstrdup(pw);
     json_decref(j);
-    batch_t *b = batch_new(k, NULL, on_account, l, login_free_arg);
-    batch_cmd(b, "HMGET hilo:agent:%s pwhash role disabled sgen", l->agent);
-    batch_cmd(b, "GET hilo:login_fail:%s", l->agent);
-    batch_run(b);
+    if (!hilo_login_source(hilo_http_req_peer(req), hilo_http_req_forwarded_for(req), k->cfg->console_trusted_proxies,
+                           l->source))
+        snprintf(l->source, sizeof l->source, "unknown"); /* no address: all such logins share one budget */
+    console_login_charge(k, l->agent, l->source, on_charged, l, login_free_arg);
 }
 
 void console_auth_install(hilo_console_t *k, hilo_http_t *http) {

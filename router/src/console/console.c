@@ -273,6 +273,9 @@ static void ws_message(void *conn, const char *data, size_t len) {
             conn_ok(c, rid, NULL);
             console_floor_tick(c->console);
         }
+    } else if (strcmp(t, "access_log") == 0) {
+        json_t *lim = json_object_get(m, "limit");
+        console_access_read(c, rid, debtor, jstr(m, "agent"), json_is_integer(lim) ? json_integer_value(lim) : 0);
     } else if (strcmp(t, "agents") == 0) {
         if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
         else console_agents_list(c, rid);
@@ -720,6 +723,7 @@ void hilo_console_destroy(hilo_console_t **self_p) {
     if (!self_p || !*self_p) return;
     hilo_console_t *k = *self_p;
     hilo_console_stop(k);
+    console_auth_stop(k);
     uv_timer_stop(&k->tick);
     uv_close((uv_handle_t *)&k->tick, on_tick_closed);
     *self_p = NULL;

@@ -12,6 +12,7 @@
 #include "console.h"
 #include "hilo/compliance.h"
 #include "http.h"
+#include "login_source.h"
 #include "router_ctx.h"
 
 #define CONSOLE_ID_MAX 64      /* agent ids: 1..64 of [A-Za-z0-9._-] */
@@ -66,6 +67,9 @@ struct hilo_console {
     conn_t *by_agent[CONSOLE_AGENT_BUCKETS]; /* authenticated sockets by agent id (events) */
     long nconns;                   /* sockets, authenticated or not */
     int works;                     /* login checks running in libuv's thread pool */
+    long logins_admitted;          /* logins between admission and their answer (auth.c) */
+    int logins_checking;           /* Argon2 checks running (at most [console] login_checks) */
+    struct login *logins_head, *logins_tail; /* logins charged and waiting for a check */
     bool tick_closed;              /* destroyed; freed once works drops to 0 */
     uv_timer_t tick;
     int64_t tick_n;
@@ -137,6 +141,26 @@ bool console_origin_allowed(const hilo_console_t *k, const char *origin);
 void console_auth_connect(conn_t *c, const char *token);     /* validates, then console_ready */
 void console_auth_logout(conn_t *c, json_t *rid);
 void console_token_hash(const char *token, char out[65]);
+/* The console is going: logins waiting for a check are answered 503 and freed. */
+void console_auth_stop(hilo_console_t *k);
+
+/* --- login_throttle.c --- */
+typedef struct {
+    bool allowed;                  /* charged: the password may be checked */
+    bool unavailable;              /* Redis failed: neither allowed nor refused */
+    bool charged;                  /* charged to the account's ceiling (given back on success) */
+    long retry_after_s;            /* refused: seconds until this budget has room again */
+    const char *limit;             /* refused: "source", "account_source" or "account" */
+} console_login_verdict_t;
+typedef void (*console_login_charged_fn)(hilo_console_t *k, const console_login_verdict_t *v, void *arg);
+/* Charges one attempt for `agent` from `source` to every budget (the source's, then the
+ * account's), atomically on each slot, then calls fn (not called when the router closes
+ * first: free_arg(arg) then). */
+void console_login_charge(hilo_console_t *k, const char *agent, const char *source, console_login_charged_fn fn,
+                          void *arg, void (*free_arg)(void *));
+/* The password was right: the attempt's charges are given back, the source is remembered as
+ * one the account logs in from. */
+void console_login_succeeded(hilo_console_t *k, const char *agent, const char *source, bool charged);
 
 /* --- console.c --- */
 void console_ready(conn_t *c);                               /* authenticated: hello + snapshot */
@@ -167,6 +191,10 @@ void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
 void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
+
+/* --- access_log.c --- */
+void console_access_record(conn_t *c, const char *debtor);   /* c opened debtor's record */
+void console_access_read(conn_t *c, json_t *rid, const char *debtor, const char *agent, json_int_t limit);
 
 /* --- supervisor.c --- */
 void console_floor_tick(hilo_console_t *k);

@@ -243,6 +243,11 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
             console_send_agent_of(k, o->target);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
+        /* An agent gets the same answer for a conversation that does not exist as for one that
+         * is not theirs (the script's "not yours" code for that op), so debtor ids cannot be
+         * probed; supervisors see every conversation anyway and may learn that one is absent. */
+        if (code && strcmp(code, "not_found") == 0 && !c->supervisor)
+            code = strcmp(o->op, "accept") == 0 || strcmp(o->op, "decline") == 0 ? "not_offered" : "not_assigned";
         conn_error(c, o->rid, code ? code : "refused", code ? code : "refused");
     }
     op_free(o);
@@ -250,6 +255,16 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
 
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {
     hilo_console_t *k = c->console;
+    /* An agent named by the client must be an account id: agent_ops.lua builds key names from
+     * it (hilo:agent:<id>, ...:live), so "ana:live" would pass its EXISTS check on another key
+     * and have it write keys for an agent that does not exist. */
+    const char *named[2] = {jstr(args, "agent"), jstr(args, "to_agent")};
+    for (int i = 0; i < 2; i++) {
+        if (!named[i] || console_agent_id_ok(named[i])) continue;
+        if (i == 0 && !c->supervisor) conn_error(c, rid, "forbidden", "forbidden");
+        else conn_error(c, rid, "unknown_agent", "unknown_agent");
+        return;
+    }
     /* Who may do what (another agent's state, someone else's conversation) is decided in
      * the script from the actor's id and role, atomically with the change. */
     json_t *a = json_deep_copy(args);

@@ -405,6 +405,7 @@ static void on_open_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
         if (!c->open[i][0]) slot = i;
     if (slot < 0) slot = 0; /* follow at most CONSOLE_OPEN_MAX: the oldest slot is reused */
     conn_follow(c, slot, o->debtor);
+    console_access_record(c, o->debtor);
     conn_ok(c, o->rid, json_pack("{s:s}", "debtor", o->debtor));
     console_send_conv(c, o->debtor);
 out:
