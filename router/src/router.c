@@ -168,7 +168,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     if (cfg->engine) r->promises = hilo_promises_new(ctx);
     if (cfg->engine) r->turns = hilo_turns_new(ctx);
     char serr[512];
-    r->strategies = hilo_strategy_run_new(ctx, serr, sizeof serr);
+    r->strategies = ctx->strategies = hilo_strategy_run_new(ctx, serr, sizeof serr);
     if (!r->strategies) {
         hilo_log_error("router", "event=strategies_failed reason=\"%s\"", serr);
         hilo_router_destroy(&r);
@@ -241,6 +241,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     hilo_dispatch_destroy(&ctx->dispatch);
     hilo_promises_destroy(&r->promises);
     hilo_turns_destroy(&r->turns);
+    ctx->strategies = NULL;
     hilo_strategy_run_destroy(&r->strategies);
     hilo_clock_check_destroy(&r->clock);
     hilo_engine_destroy(&ctx->engine);

@@ -17,6 +17,7 @@ typedef struct hilo_dispatch hilo_dispatch_t;
 typedef struct hilo_engine hilo_engine_t;
 typedef struct hilo_identity_cache hilo_identity_cache_t;
 typedef struct hilo_console hilo_console_t;
+typedef struct hilo_strategy_run hilo_strategy_run_t;
 
 typedef struct {
     uv_loop_t *loop;
@@ -29,6 +30,7 @@ typedef struct {
     hilo_dispatch_t *dispatch;
     hilo_engine_t *engine;    /* NULL when [engine] enabled = false: a pure relay */
     hilo_console_t *console;  /* NULL until the console is up, and again once it is stopped */
+    hilo_strategy_run_t *strategies; /* the strategy runner (strategy_run.h); NULL while stopping */
     long inflight;            /* envelopes received and not yet answered */
     bool closing;             /* shutting down: late callbacks only free their work */
 } hilo_router_ctx_t;

@@ -1025,6 +1025,8 @@ void hilo_strategy_run_destroy(hilo_strategy_run_t **self_p) {
     *self_p = NULL;
 }
 
+const hilo_strategy_set_t *hilo_strategy_run_set(const hilo_strategy_run_t *sr) { return sr ? sr->set : NULL; }
+
 void hilo_strategy_run_kick(hilo_router_ctx_t *ctx, const char *debtor_id) {
     if (!debtor_id || !hilo_debtor_id_valid(debtor_id) || ctx->closing) return;
     char k[HILO_KEY_MAX];

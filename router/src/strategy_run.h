@@ -20,7 +20,11 @@
 
 #include "router_ctx.h"
 
-typedef struct hilo_strategy_run hilo_strategy_run_t;
+struct hilo_strategy_set;
+
+/* The strategies this router runs (NULL when [strategies] dir is empty). Valid until the next
+ * reload (SIGHUP) or destroy: read it within one callback, do not keep it. */
+const struct hilo_strategy_set *hilo_strategy_run_set(const hilo_strategy_run_t *self);
 
 /* Loads the strategies of [strategies] dir (none when the setting is empty). NULL with err set
  * when a file is refused ("FILE:LINE: reason"). */
