@@ -72,7 +72,9 @@ typedef struct {
     int naudit;
     char funnel_strategy[NAME_MAX_];
     char *funnel[MAX_FUNNEL];  /* "<variant>|<step>|<metric>" */
+    long long funnel_by[MAX_FUNNEL]; /* ... and how much to add */
     int nfunnel;
+    int64_t paid_mark;         /* conv strat_paid to write (0: unchanged) */
     hilo_outbound_record_t *send; /* a step to commit */
     int channel;
     long budget;               /* the strategy's daily budget (0 = none) */
@@ -156,12 +158,18 @@ static void add_audit(look_t *lk, json_t *o) {
     json_decref(o);
 }
 
-static void add_funnel(look_t *lk, const char *strategy, const char *variant, const char *step, const char *metric) {
+static void add_funnel_by(look_t *lk, const char *strategy, const char *variant, const char *step, const char *metric,
+                          long long by) {
     if (lk->nfunnel >= MAX_FUNNEL || !*strategy) return;
     snprintf(lk->funnel_strategy, sizeof lk->funnel_strategy, "%s", strategy);
     char buf[256];
     snprintf(buf, sizeof buf, "%s|%s|%s", variant, step, metric);
+    lk->funnel_by[lk->nfunnel] = by;
     lk->funnel[lk->nfunnel++] = hilo_xstrdup(buf);
+}
+
+static void add_funnel(look_t *lk, const char *strategy, const char *variant, const char *step, const char *metric) {
+    add_funnel_by(lk, strategy, variant, step, metric, 1);
 }
 
 /* What decide() works with. */
@@ -395,6 +403,31 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     lk->score = within > 0 ? d->rec.sent + within : lk->now + recheck_ms(d);
 }
 
+/* Attribution: payments made within the strategy's attribution window after the debtor's last
+ * step count for that step and variant (funnel "paid" and "collected_cents"), each once (conv
+ * strat_paid keeps the import time of the newest one counted). */
+static void attribute(look_t *lk, const srec_t *rec, const redisReply *conv, const redisReply *payments) {
+    if (!*rec->last || rec->sent <= 0 || payments->type != REDIS_REPLY_ARRAY) return;
+    const hilo_strategy_t *st = hilo_strategy_set_find(lk->sr->set, rec->strategy);
+    if (!st) return;
+    int64_t window = hilo_strategy_attribution_ms(st), seen = get_ms(conv, "strat_paid"), newest = seen;
+    for (size_t i = 1; i < payments->elements; i += 2) {
+        json_t *p = json_loadb(payments->element[i]->str, payments->element[i]->len, 0, NULL);
+        int64_t paid = json_integer_value(json_object_get(p, "paid_ms"));
+        int64_t imported = json_integer_value(json_object_get(p, "imported_ms"));
+        int64_t cents = json_integer_value(json_object_get(p, "amount_cents"));
+        /* A payment dated by day alone counts from the start of the step's UTC day. */
+        int64_t from = json_is_true(json_object_get(p, "date_only")) ? rec->sent - rec->sent % 86400000 : rec->sent;
+        if (imported > seen && paid >= from && paid <= rec->sent + window && cents > 0) {
+            add_funnel(lk, rec->strategy, rec->variant, rec->last, "paid");
+            add_funnel_by(lk, rec->strategy, rec->variant, rec->last, "collected_cents", cents);
+            if (imported > newest) newest = imported;
+        }
+        json_decref(p);
+    }
+    if (newest > seen) lk->paid_mark = newest;
+}
+
 static int ctl_of(const hilo_strategy_run_t *sr, const hilo_strategy_t *st) {
     for (size_t i = 0; i < hilo_strategy_set_count(sr->set); i++)
         if (hilo_strategy_set_get(sr->set, i) == st) return sr->ctl[i];
@@ -411,6 +444,7 @@ static void decide(look_t *lk, const redisReply *r) {
     snprintf(lk->old, sizeof lk->old, "%s", old ? old : "");
     dctx_t d = {.lk = lk, .sr = sr, .ostat = r->element[5]};
     bool had = srec_parse(lk->old, &d.rec);
+    if (had) attribute(lk, &d.rec, conv, r->element[4]);
     if (debtor->type != REDIS_REPLY_ARRAY || debtor->elements == 0) { /* no portfolio record (any more) */
         if (had && !is(d.rec.st, "end")) end_run(&d, "no_debtor");
         lk->score = -1;
@@ -562,6 +596,7 @@ static void look_reset(look_t *lk) {
     hilo_outbound_record_destroy(&lk->send);
     lk->naudit = lk->nfunnel = 0;
     lk->write = false;
+    lk->paid_mark = 0;
     lk->old[0] = lk->new_[0] = '\0';
 }
 
@@ -584,7 +619,9 @@ static void look_end(look_t *lk, bool decided) {
             char fk[HILO_KEY_MAX];
             hilo_key_strategy(fk, sizeof fk, lk->funnel_strategy, "funnel");
             for (int i = 0; i < lk->nfunnel; i++) {
-                const char *fa[] = {"HINCRBY", fk, lk->funnel[i], "1"};
+                char by[24];
+                snprintf(by, sizeof by, "%lld", lk->funnel_by[i]);
+                const char *fa[] = {"HINCRBY", fk, lk->funnel[i], by};
                 run(sr, NULL, NULL, 4, fa);
             }
         }
@@ -637,9 +674,11 @@ static void write_set(look_t *lk) {
     char kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
     hilo_key_debtor(kaudit, sizeof kaudit, lk->debtor, HILO_KEY_AUDIT);
+    char paid[24] = "";
+    if (lk->paid_mark > 0) snprintf(paid, sizeof paid, "%" PRId64, lk->paid_mark);
     const char *argv[8 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
-                                       kaudit, lk->old, lk->new_};
-    int argc = 7;
+                                       kaudit, lk->old, lk->new_, paid};
+    int argc = 8;
     for (int i = 0; i < lk->naudit; i++) argv[argc++] = lk->audit[i];
     if (run(sr, on_set, lk, argc, argv) != HILO_OK) look_end(lk, false);
 }
@@ -677,6 +716,13 @@ static void on_committed(redisReply *r, void *arg) {
             const char *a[] = {"XADD", kaudit, "*", "ev", "strategy", "j", lk->audit[i]};
             run(sr, NULL, NULL, 7, a);
         }
+    }
+    if (lk->paid_mark > 0) { /* attribution counted in this look (see attribute()) */
+        char kconv[HILO_KEY_MAX], paid[24];
+        hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
+        snprintf(paid, sizeof paid, "%" PRId64, lk->paid_mark);
+        const char *a[] = {"HSET", kconv, "strat_paid", paid};
+        run(sr, NULL, NULL, 4, a);
     }
     sr->ctx->metrics.strategy_sends++;
     hilo_log_info("strategy", "event=step_committed debtor=%s channel=%s outbound_id=%s", lk->debtor,
@@ -754,8 +800,10 @@ static void write_decision(look_t *lk) {
     }
     if (lk->send)
         commit(lk);
-    else if (lk->write)
+    else if (lk->write || lk->paid_mark) {
+        if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_paid changes */
         write_set(lk);
+    }
     else
         look_end(lk, true);
 }

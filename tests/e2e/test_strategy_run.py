@@ -194,7 +194,11 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(self.strat("D2")["st"], "stop")
         stops = [e for e in self.strategy_audit("D2") if e["event"] == "stopped"]
         self.assertEqual([e["reason"] for e in stops], ["paid"], stops)
-        self.assertEqual(self.report().get(("default", "later", "stopped:paid")), 1, self.report())
+        rep = self.report()
+        self.assertEqual(rep.get(("default", "later", "stopped:paid")), 1, rep)
+        # The payment came within the attribution window (default) after the WhatsApp step.
+        self.assertEqual(rep.get(("default", "wa", "paid")), 1, rep)
+        self.assertEqual(rep.get(("default", "wa", "collected_cents")), 10000, rep)
 
     def test_a_step_committed_then_held_by_a_payment_is_never_sent(self):
         """The SMS step is committed while no SMS connector is attached; the payment holds it in
