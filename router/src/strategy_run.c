@@ -46,6 +46,7 @@ struct hilo_strategy_run {
     bool again[HILO_OUTBOX_PARTITIONS];
     int outstanding[HILO_OUTBOX_PARTITIONS]; /* looks in flight per partition */
     int64_t now_ms;            /* this sweep's clock */
+    uint64_t claims;           /* claims made (their marks' jitter) */
     bool closed;
 };
 
@@ -350,7 +351,9 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     hilo_strategy_result_t seen[3];
     int n = 0;
     const char *codes = "";
-    if (is(state, "failed") || is(state, "cancelled")) {
+    if (is(state, "failed") || is(state, "cancelled") || is(state, "unknown")) {
+        /* unknown: the connector lost track during the provider's call (at most once: never
+         * sent again); the strategy goes on as for a failure, counted apart. */
         seen[n++] = HILO_RESULT_FAILED;
         codes = "f";
     } else if (is(state, "read")) {
@@ -368,7 +371,9 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     if (strcmp(codes, d->rec.why) != 0) {
         for (int i = 0; i < n; i++) {
             if ((size_t)i < counted && codes[i] == d->rec.why[i]) continue;
-            if (seen[i] == HILO_RESULT_FAILED && is(state, "cancelled")) {
+            if (is(state, "unknown")) {
+                funnel(d, name, "unknown");
+            } else if (seen[i] == HILO_RESULT_FAILED && is(state, "cancelled")) {
                 char metric[128];
                 snprintf(metric, sizeof metric, "refused:%s", reason);
                 funnel(d, name, metric);
@@ -841,6 +846,7 @@ static void look_read(look_t *lk) {
 typedef struct {
     hilo_strategy_run_t *sr;
     int part;
+    int64_t now;               /* the clock of the sweep that claimed (its looks decide on it) */
 } claim_t;
 
 static void claim(hilo_strategy_run_t *sr, int part);
@@ -858,6 +864,7 @@ static void on_claimed(redisReply *r, void *arg) {
     claim_t *c = arg;
     hilo_strategy_run_t *sr = c->sr;
     int part = c->part;
+    int64_t now = c->now;
     free(c);
     if (sr->ctx->closing) return;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
@@ -880,7 +887,7 @@ static void on_claimed(redisReply *r, void *arg) {
         lk->sr = sr;
         memcpy(lk->debtor, e->str, e->len);
         lk->mark = mark;
-        lk->now = sr->now_ms;
+        lk->now = now;
         if (!hilo_debtor_id_valid(lk->debtor)) { /* not a debtor: out of the index */
             char k[HILO_KEY_MAX];
             hilo_key_sched(k, sizeof k, part);
@@ -903,11 +910,15 @@ static void claim(hilo_strategy_run_t *sr, int part) {
     char k[HILO_KEY_MAX], now[24], lease[24], batch[16];
     hilo_key_sched(k, sizeof k, part);
     snprintf(now, sizeof now, "%" PRId64, sr->now_ms);
-    snprintf(lease, sizeof lease, "%ld", sr->ctx->cfg->strategy_lease_ms);
+    /* Every claim's mark differs (set_if: a look only sets the score its own claim gave): two
+     * claims of one debtor at the same instant (a kick between two sweeps; the test clock
+     * standing still; another router) must not let the older look's decision win. */
+    snprintf(lease, sizeof lease, "%ld", sr->ctx->cfg->strategy_lease_ms + (long)(++sr->claims % 9973));
     snprintf(batch, sizeof batch, "%ld", sr->ctx->cfg->strategy_batch);
     claim_t *c = hilo_xcalloc(1, sizeof *c);
     c->sr = sr;
     c->part = part;
+    c->now = sr->now_ms;
     const char *argv[] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_OUTBOX_INDEX), "1", k, "claim", now,
                           lease, batch};
     if (run(sr, on_claimed, c, (int)HILO_ARRAY_LEN(argv), argv) == HILO_OK)
@@ -966,6 +977,7 @@ static void on_clock(redisReply *r, void *arg) {
         sr->sweeping = false;
         return;
     }
+    sr->now_ms = hilo_now_ms(); /* no test clock set: the real one */
     if (r->type == REDIS_REPLY_STRING) {
         long long v = strtoll(r->str, NULL, 10);
         if (v > 0) sr->now_ms = v;
@@ -979,11 +991,11 @@ static void sweep(hilo_strategy_run_t *sr) {
         !hilo_store_ready(ctx->store))
         return;
     sr->sweeping = true;
-    sr->now_ms = hilo_now_ms();
     if (ctx->cfg->test_clock) { /* the test clock, when set, is "now" (as for the gate) */
         if (hilo_store_command(ctx->store, on_clock, sr, "GET %s", HILO_KEY_TEST_CLOCK) != HILO_OK) sr->sweeping = false;
         return;
     }
+    sr->now_ms = hilo_now_ms();
     read_controls(sr);
 }
 
@@ -1031,6 +1043,7 @@ hilo_strategy_run_t *hilo_strategy_run_new(hilo_router_ctx_t *ctx, char *err, si
     }
     sr->ctl = hilo_xcalloc(sr->set ? hilo_strategy_set_count(sr->set) + 1 : 1, sizeof *sr->ctl);
     sr->tzdb = hilo_tzdb_new(NULL);
+    sr->claims = (uint64_t)hilo_mono_us(); /* another router starts its marks elsewhere */
     uv_timer_init(ctx->loop, &sr->timer);
     sr->timer.data = sr;
     return sr;
