@@ -16,32 +16,12 @@ import time
 import unittest
 
 import hilo_link_pb2 as pb
-from hilo_harness import (SOURCE_DIR, TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, debtor_key, lua_script,
-                          outbox_key, run_cli, seed_debtor, use_workday_clock, wait_until)
+from hilo_harness import (TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, commit_strategy_step, debtor_key, run_cli,
+                          seed_debtor, use_workday_clock, wait_until)
 
 DEBTOR, PHONE = "D-8001", "+16505550181"
 LEASE_MS = 1500
-COMMIT_OUTBOUND = lua_script(SOURCE_DIR + "/router/lua/commit_outbound.lua")
 RS = pb.DeliveryReport
-
-
-def commit_strategy_step(r, oid, text, debtor=DEBTOR, channel="sms"):
-    """What router/src/strategy_run.c commits for a step: the message, its dispatch state with
-    "strat", the conv field `strat` (state out, this outbound id), the debtor marked in the index."""
-    now = int(time.time() * 1000)
-    ob = pb.Outbound(outbound_id=oid, channel=pb.CHANNEL_SMS, to=PHONE, debtor_id=debtor, text=text, created_ms=now)
-    item = json.dumps({"ch": channel, "dir": "out", "kind": "text", "text": text, "oid": oid, "ms": now,
-                       "by": "strategy"})
-    disp = json.dumps({"by": "strategy:demo", "bot": False, "reply": False, "kind": "freeform", "wait": False,
-                       "strat": "demo"})
-    old = r.hget(debtor_key(debtor, "conv"), "strat") or ""
-    field = "out|demo|all|A|first||0|%d|%s|||1" % (now, oid)
-    r.zadd(outbox_key(debtor, channel), {debtor: 0})
-    keys = [debtor_key(debtor, p) for p in ("conv", "hist", "out", "oq:" + channel, "odisp")]
-    res = r.eval(COMMIT_OUTBOUND, len(keys), *keys, oid, now, item, 1000, ob.SerializeToString(), debtor, channel,
-                 disp, old, field)
-    assert res not in (0, -1), res
-    r.zadd(outbox_key(debtor, channel), {debtor: 0})
 
 
 class Peer:
@@ -147,7 +127,7 @@ class AtMostOnce(HiloTestCase):
 
     def test_lease_runs_out_after_calling_settles_unknown_never_resent(self):
         a = self.peer(instance="sms-a")
-        commit_strategy_step(self.r, "o-step-1", "Recordatorio de pago")
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-step-1", "Recordatorio de pago")
         o = a.outbound()
         self.assertEqual((o.outbound_id, o.attempt, o.at_most_once), ("o-step-1", 1, True))
         self.assert_ack(a.report("o-step-1", RS.STATE_CALLING, attempt=1))
@@ -179,7 +159,7 @@ class AtMostOnce(HiloTestCase):
 
     def test_a_1_1_connector_keeps_at_least_once(self):
         old = self.peer(amo=False, instance="sms-1.1")
-        commit_strategy_step(self.r, "o-step-2", "Recordatorio")
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-step-2", "Recordatorio")
         o = old.outbound()
         self.assertEqual((o.outbound_id, o.attempt, o.at_most_once), ("o-step-2", 1, False))
         # Nothing reported: handed off again after the lease, as before 1.2.
@@ -195,7 +175,7 @@ class AtMostOnce(HiloTestCase):
         new = self.peer(amo=True, instance="sms-1.2")
         for i in range(3):
             oid = "o-pref-%d" % i
-            commit_strategy_step(self.r, oid, "Paso %d" % i)
+            commit_strategy_step(self.r, DEBTOR, PHONE, oid, "Paso %d" % i)
             o = new.outbound()
             self.assertEqual((o.outbound_id, o.at_most_once), (oid, True))
             self.assert_ack(new.report(oid, RS.STATE_CALLING, attempt=o.attempt))
@@ -204,7 +184,7 @@ class AtMostOnce(HiloTestCase):
 
     def test_unknown_report_settles_unknown(self):
         a = self.peer()
-        commit_strategy_step(self.r, "o-step-3", "Recordatorio")
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-step-3", "Recordatorio")
         o = a.outbound()
         self.assert_ack(a.report("o-step-3", RS.STATE_CALLING, attempt=o.attempt))
         self.assert_ack(a.report("o-step-3", RS.STATE_UNKNOWN, attempt=o.attempt, error_code="network",
@@ -223,7 +203,7 @@ class AtMostOnce(HiloTestCase):
 
     def test_returned_after_calling_is_retried(self):
         a = self.peer()
-        commit_strategy_step(self.r, "o-step-4", "Recordatorio")
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-step-4", "Recordatorio")
         o = a.outbound()
         self.assert_ack(a.report("o-step-4", RS.STATE_CALLING, attempt=1))
         # The provider refused it with its own error (nothing sent): given back.
@@ -240,7 +220,7 @@ class AtMostOnce(HiloTestCase):
 
     def test_calling_refused(self):
         a = self.peer()
-        commit_strategy_step(self.r, "o-step-5", "Recordatorio")
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-step-5", "Recordatorio")
         o = a.outbound()
         # Another group's connector, never handed the message.
         other = self.peer(key="sms-other", instance="sms-other")
