@@ -83,11 +83,12 @@ int hilo_channel_parse(const char *name) {
 
 const char *hilo_nack_code_name(int code) {
     static const char *names[] = {"UNSPECIFIED", "MALFORMED", "VERSION", "TOO_LARGE", "UNKNOWN_CHANNEL",
-                                  "INVALID_UTF8", "INVALID", "HELLO_REQUIRED", "UNAVAILABLE", "FORBIDDEN"};
+                                  "INVALID_UTF8", "INVALID", "HELLO_REQUIRED", "UNAVAILABLE", "FORBIDDEN", "GONE"};
     return code >= 0 && (size_t)code < HILO_ARRAY_LEN(names) ? names[code] : "UNSPECIFIED";
 }
 
 const char *hilo_delivery_state_name(int state) {
-    static const char *names[] = {"unspecified", "sent", "delivered", "read", "failed", "returned"};
+    static const char *names[] = {"unspecified", "sent", "delivered", "read", "failed", "returned",
+                                  "calling", "unknown"};
     return state >= 0 && (size_t)state < HILO_ARRAY_LEN(names) ? names[state] : "unspecified";
 }

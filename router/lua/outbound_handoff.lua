@@ -12,7 +12,10 @@
 -- are still the same (else {'changed'}: the router reads and decides again).
 --
 -- 'peek' -> {'empty'} | {'leased', until} | {'wait', due} |
---           {'head', oid, payload, dispatch json, facts signature, fact values...}
+--           {'head', oid, payload, dispatch json, facts signature, fact values...} |
+--           {'unknown', oid, strat, messages left}: the head's connector said CALLING for its
+--           current attempt and its lease ran out without an outcome; it was settled as unknown
+--           (below) instead of being handed off again, and the router looks again.
 -- 'take' ARGV[5] facts signature  ARGV[6] lease ms  ARGV[7] token (unique per claim)
 --        ARGV[8] gate's now  ARGV[9] cap window ms  ARGV[10] cap limit (0 = no cap)
 --        ARGV[11] the connector's group (its key's name in link_keys; '' without link auth):
@@ -27,6 +30,20 @@
 --        for its window) and is looked at again at `due`.  ARGV[9] the returning connector's group
 --        ('' = no check): one the message was never handed to gets {'forbidden'}.
 --        -> {'ok'} | {'gone'} | {'forbidden'}
+-- 'calling' ARGV[5] attempt  ARGV[6] lease ms  ARGV[7] the reporting connector's group ('' = no
+--        check): a connector is about to call the provider for this attempt (protocol 1.2,
+--        at-most-once). Recorded as `calling` = attempt in the dispatch state, with a fresh lease,
+--        only while the attempt is the current one and its lease holds.
+--        -> {'ok', until} | {'gone'} (settled, cancelled, handed out again, or the lease ran out:
+--        the connector must not call) | {'forbidden'}
+-- 'unknown' ARGV[5] attempt ('' = any)  ARGV[6] group ('' = no check)  ARGV[7] error code
+--        ARGV[8] error text: the connector called the provider and cannot tell whether it took
+--        the message. -> {'unknown', oid, strat, messages left} | {'gone'} | {'forbidden'}
+-- At most once: a message whose dispatch state has `calling` for its current attempt is never
+-- handed off again. When its lease runs out ('peek'), or its connector reports UNKNOWN, it is
+-- settled as `unknown` (status rank 4, like failed: it leaves the queue and the next message may
+-- go; it stays counted against the frequency cap, since it may have been sent). A RETURNED
+-- ('release') clears `calling`: the provider refused it, it was not sent.
 -- A strategy's step (dispatch state `strat`) goes only while it is still the debtor's current
 -- step (conv field `strat`, lib/strategy_state.lua): 'peek' cancels one an event has held or
 -- stopped since its commit (reason strategy_stopped), 'take' answers {'changed'} for it.
@@ -74,6 +91,24 @@ local function handed_to(d, group)
   return false
 end
 
+-- Settles `id` as unknown: maybe sent, never sent again. Its status keeps "strat":1 for a
+-- strategy's step (as settle_outbound.lua does), which the strategy runner reads.
+local function settle_unknown(id, d, reason, code, text)
+  forget(id)
+  local st = {state = 'unknown', rank = 4, reason = reason, error = text, ms = now, attempts = d.att or 0}
+  if code ~= '' then st.error_code = code end
+  if (d.ps or 0) > 0 then st.parts_sent = d.ps end
+  if d.strat then st.strat = 1 end
+  redis.call('HSET', KEYS[7], id, cjson.encode(st))
+  redis.call('XADD', KEYS[8], '*', 'ev', 'outbound_unknown', 'ch', ch, 'ref', id, 'reason', reason,
+             'text', text, 'by', d.by or '', 'attempt', tostring(d.att or 0))
+  return {'unknown', id, d.strat and 1 or 0, redis.call('ZCARD', KEYS[4])}
+end
+
+local function calling_now(d)
+  return d.calling ~= nil and d.calling == (d.att or 0)
+end
+
 if op == 'peek' then
   for _ = 1, 100 do
     local id = head()
@@ -83,6 +118,11 @@ if op == 'peek' then
       forget(id) -- settled or cancelled by an older router version: nothing to send
     else
       local d = disp_of(id)
+      if calling_now(d) and (d['until'] or 0) <= now then
+        -- Its connector may have called the provider, then died or went silent.
+        return settle_unknown(id, d, 'connector_lost_during_call', '',
+                              'the provider was called; no outcome was reported within the lease')
+      end
       local current, why = true, ''
       if d.strat and (d['until'] or 0) <= now then current, why = strat_current(KEYS[1], id) end
       if not current then
@@ -113,11 +153,28 @@ if op == 'release' then
   if ARGV[7] ~= '' and tonumber(ARGV[7]) ~= (d.att or 0) then return {'gone'} end
   d['until'] = 0
   d.tok = nil
+  d.calling = nil -- returned: the provider did not take it
   d.due = tonumber(ARGV[5])
   if ARGV[6] ~= '' then d.ps = tonumber(ARGV[6]) end
   if ARGV[8] ~= '' then d.why = ARGV[8] end
   redis.call('HSET', KEYS[5], oid, cjson.encode(d))
   return {'ok'}
+end
+
+if op == 'calling' or op == 'unknown' then
+  if not redis.call('HGET', KEYS[3], oid) then return {'gone'} end
+  local d = disp_of(oid)
+  local group = op == 'calling' and ARGV[7] or ARGV[6]
+  if (group or '') ~= '' and not handed_to(d, group) then return {'forbidden'} end
+  if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= (d.att or 0) then return {'gone'} end
+  if op == 'unknown' then
+    return settle_unknown(oid, d, 'provider_outcome_unknown', ARGV[7], ARGV[8])
+  end
+  if (d['until'] or 0) <= now then return {'gone'} end -- any router may hand it out again now
+  d.calling = d.att
+  d['until'] = now + tonumber(ARGV[6])
+  redis.call('HSET', KEYS[5], oid, cjson.encode(d))
+  return {'ok', ms(d['until'])}
 end
 
 if head() ~= oid then return {'moved'} end
@@ -132,6 +189,7 @@ if op == 'take' then
   end
   if table.concat(facts(), '\n') ~= ARGV[5] then return {'changed'} end
   if d.strat and not strat_current(KEYS[1], oid) then return {'changed'} end
+  if calling_now(d) then return {'changed'} end -- never again: 'peek' settles it as unknown
   local limit = tonumber(ARGV[10])
   if limit > 0 then
     local c = contact_cap(KEYS[6], tonumber(ARGV[8]), tonumber(ARGV[9]), limit, oid)
@@ -142,6 +200,7 @@ if op == 'take' then
   d.tok = ARGV[7]
   d.due = nil
   d.why = nil
+  d.calling = nil
   if not d.first then d.first = now end
   if (ARGV[11] or '') ~= '' and not handed_to(d, ARGV[11]) then
     d.to = d.to or {}

@@ -7,7 +7,14 @@
  * reason), or let it wait for its window. Only the first message of a queue is ever with a
  * connector, so a debtor's messages reach the provider in committed order. Visits come from the
  * partitioned dispatch index (outbox_index.lua, swept every outbound_poll_ms by every router) and
- * from kicks right after a commit or a settle. */
+ * from kicks right after a commit or a settle.
+ *
+ * At most once (protocol 1.2): a strategy's step goes to a connector that honours
+ * Outbound.at_most_once when one is connected. Such a connector reports CALLING before the
+ * provider call and calls only after our Ack; the Ack comes after `calling` is in the message's
+ * dispatch state (Redis, atomically with the lease check), so a connector that dies after the
+ * call leaves a trace that outlives it: when that lease runs out the message is settled as
+ * `unknown` (maybe sent) instead of being handed off again. No connector-side journal is needed. */
 #include "dispatch.h"
 
 #include "strategy_run.h"
@@ -72,7 +79,7 @@ typedef struct {
     hilo_verdict_t v;
     uint64_t decided_ms;                /* monotonic ms of the gate's yes */
     hilo_peer_ref_t peer;
-    bool expiry;                        /* the chosen connector honours expires_in_ms */
+    hilo_peer_caps_t caps;              /* what the chosen connector honours (expiry, at most once) */
     char token[96];
     char group[HILO_LINK_NAME_MAX];     /* the chosen connector's key name ("" without link auth) */
     const char *why;                    /* the reason code of a cancel in flight */
@@ -214,10 +221,22 @@ static bool step_failed(visit_t *v, redisReply *r, const char *step) {
 }
 
 /* Agents following the conversation see the change (the console re-sends it). */
-static void tell_console(visit_t *v) {
+static void tell_console(hilo_dispatch_t *ob, const char *debtor) {
     const char *argv[] = {"XADD", "hilo:console:events", "MAXLEN", "~", "10000", "*", "k", "outbound", "a", "", "d",
-                          v->debtor};
-    run(v->ob, NULL, NULL, (int)HILO_ARRAY_LEN(argv), argv);
+                          debtor};
+    run(ob, NULL, NULL, (int)HILO_ARRAY_LEN(argv), argv);
+}
+
+/* An at-most-once message was settled as unknown (outbound_handoff.lua: maybe sent, never sent
+ * again): counted, logged, shown; a strategy's step goes back to the strategy runner, as every
+ * settled step does. */
+static void unknown_settled(hilo_dispatch_t *ob, int channel, const char *debtor, const char *oid, bool strat,
+                            const char *reason) {
+    ob->ctx->metrics.outbound_unknown[channel]++;
+    hilo_log_warn("dispatch", "event=outbound_unknown debtor=%s channel=%s outbound_id=%s reason=%s strategy=%d",
+                  debtor, hilo_channel_name(channel), hilo_log_value(oid), reason, strat);
+    tell_console(ob, debtor);
+    if (strat) hilo_strategy_run_kick(ob->ctx, debtor);
 }
 
 static void on_cancelled(redisReply *r, void *arg) {
@@ -228,7 +247,7 @@ static void on_cancelled(redisReply *r, void *arg) {
         v->ob->ctx->metrics.outbound_cancelled[v->channel]++;
         hilo_log_info("dispatch", "event=outbound_cancelled debtor=%s channel=%s outbound_id=%s reason=%s", v->debtor,
                       hilo_channel_name(v->channel), v->oid, v->why);
-        tell_console(v);
+        tell_console(v->ob, v->debtor);
         if (json_object_get(v->disp, "strat")) hilo_strategy_run_kick(v->ob->ctx, v->debtor); /* a refused step */
         if (reply_int(r, 1) == 0) {
             visit_end(v, -1);
@@ -285,14 +304,18 @@ static void send_head(visit_t *v, uint32_t attempt, const redisReply *payload, u
     }
     msg->attempt = attempt;
     msg->parts_sent = parts_sent;
-    if (v->expiry) {
+    /* A strategy's step is sent at most once (no provider gives an idempotency key): a second
+     * copy of a collection reminder is worse than an unknown one, which is counted and shown.
+     * Everything else stays at-least-once (a lost agent reply or bot answer is worse). */
+    msg->at_most_once = v->caps.at_most_once && json_object_get(v->disp, "strat") != NULL;
+    if (v->caps.expiry) {
         int64_t left = ctx->cfg->handoff_expiry_ms - (mono_ms() - (int64_t)v->decided_ms);
         msg->expires_in_ms = (uint32_t)(left > 1 ? left : 1);
     }
     hilo_link_server_send_outbound(ctx->link, &v->peer, msg);
     ctx->metrics.outbound_sent[v->channel]++;
-    hilo_log_debug("dispatch", "event=dispatched channel=%s outbound_id=%s attempt=%u expires_in_ms=%u",
-                   hilo_channel_name(v->channel), msg->outbound_id, attempt, msg->expires_in_ms);
+    hilo_log_debug("dispatch", "event=dispatched channel=%s outbound_id=%s attempt=%u expires_in_ms=%u at_most_once=%d",
+                   hilo_channel_name(v->channel), msg->outbound_id, attempt, msg->expires_in_ms, msg->at_most_once);
     hilo__link__v1__outbound__free_unpacked(msg, NULL);
 }
 
@@ -367,7 +390,8 @@ static void decide(visit_t *v) {
     }
     /* The bot's answers to the debtor's own message may still go through a 1.0 connector; every
      * collector-initiated message only through one that honours the expiry. */
-    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, &v->peer, &v->expiry) != HILO_OK) {
+    bool strat = json_object_get(v->disp, "strat") != NULL;
+    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, &v->peer, &v->caps) != HILO_OK) {
         hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d",
                        hilo_channel_name(v->channel), v->debtor, !a.bot);
         visit_end(v, now + NO_PEER_RETRY_MS);
@@ -395,6 +419,12 @@ static void on_peeked(redisReply *r, void *arg) {
         visit_end(v, -1);
     } else if (strcmp(st, "leased") == 0 || strcmp(st, "wait") == 0) {
         visit_end(v, reply_int(r, 1));
+    } else if (strcmp(st, "unknown") == 0 && rstr(r, 1)) {
+        unknown_settled(v->ob, v->channel, v->debtor, rstr(r, 1), reply_int(r, 2) == 1, "connector_lost_during_call");
+        if (reply_int(r, 3) == 0)
+            visit_end(v, -1);
+        else
+            peek(v); /* the next message of the queue goes on */
     } else if (strcmp(st, "head") == 0 && r->elements == 5 + NFACTS && rstr(r, 1) && rstr(r, 3) && rstr(r, 4) &&
                r->element[2]->type == REDIS_REPLY_STRING) {
         visit_clear_head(v);
@@ -613,6 +643,93 @@ static void settle(report_t *rp) {
     if (rc != HILO_OK) report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
+/* EVALSHA outbound_handoff <op> for a report about rp's message (its debtor's keys). */
+static int report_handoff(report_t *rp, hilo_store_reply_fn cb, void *arg, const char *op, int nargs,
+                          const char **args) {
+    int channel = rp->frame->envelope->channel;
+    visit_t tmp = {.ob = rp->ob, .channel = channel};
+    snprintf(tmp.debtor, sizeof tmp.debtor, "%s", rp->debtor);
+    char k[8][HILO_KEY_MAX], now[24];
+    handoff_keys(&tmp, k);
+    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    const char *argv[24] = {"EVALSHA", hilo_store_sha(rp->ob->ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8",
+                            k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], op, now, hilo_channel_name(channel),
+                            rp->oid};
+    int argc = 15;
+    for (int i = 0; i < nargs && argc < 24; i++) argv[argc++] = args[i];
+    return run(rp->ob, cb, arg, argc, argv);
+}
+
+/* --- at most once: CALLING and UNKNOWN (protocol 1.2) ---------------------------------- */
+
+static void on_calling(redisReply *r, void *arg) {
+    report_t *rp = arg;
+    const char *st = r && r->type == REDIS_REPLY_ARRAY ? rstr(r, 0) : NULL;
+    if (!st) {
+        if (r && r->type == REDIS_REPLY_ERROR) hilo_log_error("dispatch", "event=calling_failed reply=\"%s\"", r->str);
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+    } else if (strcmp(st, "ok") == 0) {
+        /* Recorded: the Ack is the connector's go-ahead for the provider call. */
+        hilo_log_debug("dispatch", "event=outbound_calling outbound_id=%s attempt=%u", rp->oid,
+                       rp->frame->envelope->delivery->attempt);
+        report_finish(rp, true, 0, NULL);
+    } else if (strcmp(st, "forbidden") == 0) {
+        forbidden(rp);
+    } else {
+        char reason[256];
+        snprintf(reason, sizeof reason,
+                 "delivery: CALLING for attempt %u of outbound %s refused: settled, handed out again or its lease ran "
+                 "out; do not call the provider",
+                 rp->frame->envelope->delivery->attempt, rp->oid);
+        report_finish(rp, false, HILO_NACK_GONE, reason);
+    }
+}
+
+/* CALLING: `calling` = attempt in the message's dispatch state, with a fresh lease, only while
+ * the attempt is current and its lease holds (else the connector must not call). */
+static void calling(report_t *rp) {
+    char att[16], lease[24];
+    snprintf(att, sizeof att, "%u", rp->frame->envelope->delivery->attempt);
+    snprintf(lease, sizeof lease, "%ld", rp->ob->ctx->cfg->outbound_lease_ms);
+    const char *args[] = {att, lease, rp->group};
+    if (report_handoff(rp, on_calling, rp, "calling", 3, args) != HILO_OK)
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
+static void on_unknown_report(redisReply *r, void *arg) {
+    report_t *rp = arg;
+    const char *st = r && r->type == REDIS_REPLY_ARRAY ? rstr(r, 0) : NULL;
+    int channel = rp->frame->envelope->channel;
+    if (!st) {
+        if (r && r->type == REDIS_REPLY_ERROR) hilo_log_error("dispatch", "event=unknown_failed reply=\"%s\"", r->str);
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+        return;
+    }
+    if (strcmp(st, "forbidden") == 0) {
+        forbidden(rp);
+        return;
+    }
+    if (strcmp(st, "unknown") == 0 && !rp->ob->ctx->closing) {
+        unknown_settled(rp->ob, channel, rp->debtor, rp->oid, reply_int(r, 2) == 1, "provider_outcome_unknown");
+        if (reply_int(r, 3) > 0) { /* the next message of the debtor's queue may go now */
+            index_mark(rp->ob, channel, rp->debtor, 0);
+            hilo_dispatch_kick_debtor(rp->ob, channel, rp->debtor);
+        }
+    }
+    /* 'gone': settled already (or an older attempt): nothing to do. */
+    report_finish(rp, true, 0, NULL);
+}
+
+/* UNKNOWN: the connector called the provider and cannot tell whether it took the message. */
+static void unknown_report(report_t *rp) {
+    const hilo_delivery_t *d = rp->frame->envelope->delivery;
+    char att[16];
+    snprintf(att, sizeof att, "%u", d->attempt);
+    const char *args[] = {d->attempt ? att : "", rp->group, d->error_code, d->error_message};
+    if (report_handoff(rp, on_unknown_report, rp, "unknown", 4, args) != HILO_OK)
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
 /* --- returned messages: back to the queue, due again after a backoff ------------------ */
 
 typedef struct {
@@ -654,20 +771,13 @@ static void returned(report_t *rp) {
     rt->due = hilo_now_ms() + delay;
     hilo_log_info("dispatch", "event=outbound_returned channel=%s outbound_id=%s attempt=%u code=%s delay_ms=%" PRId64,
                   hilo_channel_name(e->channel), rp->oid, d->attempt, hilo_log_value(d->error_code), delay);
-    visit_t tmp = {.ob = rp->ob, .channel = e->channel};
-    snprintf(tmp.debtor, sizeof tmp.debtor, "%s", rp->debtor);
     char due[24], ps[16], att[16], why[80];
     snprintf(due, sizeof due, "%" PRId64, rt->due);
     snprintf(ps, sizeof ps, "%u", d->parts_sent);
     snprintf(att, sizeof att, "%u", d->attempt);
     snprintf(why, sizeof why, "returned:%s", *d->error_code ? d->error_code : "unknown");
-    char k[8][HILO_KEY_MAX], now[24];
-    handoff_keys(&tmp, k);
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
-    const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8", k[0], k[1], k[2],
-                          k[3], k[4], k[5], k[6], k[7], "release", now, hilo_channel_name(e->channel), rp->oid, due,
-                          d->parts_sent ? ps : "", d->attempt ? att : "", why, rp->group};
-    if (run(rp->ob, on_returned, rt, (int)HILO_ARRAY_LEN(argv), argv) != HILO_OK) {
+    const char *args[] = {due, d->parts_sent ? ps : "", d->attempt ? att : "", why, rp->group};
+    if (report_handoff(rp, on_returned, rt, "release", 5, args) != HILO_OK) {
         free(rt);
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
     }
@@ -703,8 +813,17 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
     hilo_router_inflight_begin(ctx);
     const hilo_envelope_t *e = frame->envelope;
     const hilo_delivery_t *d = e->delivery;
-    if (d->state < HILO_DELIVERY_SENT || d->state > HILO_DELIVERY_RETURNED) {
-        report_finish(rp, false, HILO_NACK_INVALID, "delivery.state must be SENT, DELIVERED, READ, FAILED or RETURNED");
+    if (d->state < HILO_DELIVERY_SENT || d->state >= HILO_DELIVERY_STATES) {
+        report_finish(rp, false, HILO_NACK_INVALID,
+                      "delivery.state must be SENT, DELIVERED, READ, FAILED, RETURNED, CALLING or UNKNOWN");
+        return;
+    }
+    bool amo = d->state == HILO_DELIVERY_CALLING || d->state == HILO_DELIVERY_UNKNOWN;
+    if (amo && (!*d->outbound_id || !*d->debtor_id || d->part != 0 ||
+                (d->state == HILO_DELIVERY_CALLING && d->attempt == 0))) {
+        report_finish(rp, false, HILO_NACK_INVALID,
+                      "delivery: CALLING and UNKNOWN are about the whole message and need outbound_id and debtor_id "
+                      "(CALLING also its attempt)");
         return;
     }
     if (d->parts > PARTS_MAX || d->part > d->parts) {
@@ -727,6 +846,10 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
         snprintf(rp->debtor, sizeof rp->debtor, "%s", d->debtor_id);
         if (d->state == HILO_DELIVERY_RETURNED)
             returned(rp);
+        else if (d->state == HILO_DELIVERY_CALLING)
+            calling(rp);
+        else if (d->state == HILO_DELIVERY_UNKNOWN)
+            unknown_report(rp);
         else
             settle(rp);
         return;

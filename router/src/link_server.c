@@ -23,6 +23,7 @@ typedef struct {
     int channel;              /* from Hello */
     char instance[64];        /* from Hello, for logs */
     bool expiry;              /* Hello.supports_expiry (protocol 1.1) */
+    bool amo;                 /* Hello.supports_at_most_once (protocol 1.2) */
     char key[41];             /* its CURVE public key (Z85), "" with link_auth = none */
     char name[HILO_LINK_NAME_MAX]; /* the key's name in link_keys: its group, "" without auth */
     int64_t last_seen_us;     /* any frame received */
@@ -185,15 +186,17 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const c
     }
     p->channel = hello->channel;
     p->expiry = hello->supports_expiry;
+    p->amo = hello->supports_at_most_once && hello->supports_expiry; /* 1.2 builds on 1.1 */
     snprintf(p->key, sizeof p->key, "%s", ls->allow ? key : "");
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->instance, sizeof p->instance, "%s", hello->instance ? hello->instance : "");
     p->last_seen_us = now;
     send_welcome(ls, ref);
     if (joined) {
-        hilo_log_info("link", "event=connector_joined channel=%s instance=%s software=%s expiry=%d key_name=%s",
+        hilo_log_info("link",
+                      "event=connector_joined channel=%s instance=%s software=%s expiry=%d at_most_once=%d key_name=%s",
                       hilo_channel_name(p->channel), hilo_log_value(p->instance),
-                      hilo_log_value(hello->software ? hello->software : ""), p->expiry,
+                      hilo_log_value(hello->software ? hello->software : ""), p->expiry, p->amo,
                       *p->name ? p->name : "-");
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
@@ -511,15 +514,20 @@ void hilo_link_server_destroy(hilo_link_server_t **self_p) {
     *self_p = NULL;
 }
 
-int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, hilo_peer_ref_t *out,
-                          bool *expiry) {
+int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, bool prefer_amo,
+                          hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
     if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
-    for (int k = 0; k < ls->npeers; k++) {
-        int i = (ls->rr[channel] + k) % ls->npeers;
-        if (ls->peers[i].channel == channel && (ls->peers[i].expiry || !need_expiry)) {
+    /* Two rounds when at-most-once is preferred: a 1.2 peer first; a 1.1 peer (at-least-once)
+     * only when no 1.2 peer of the channel is there, so that a mixed fleet during an upgrade
+     * still sends. */
+    for (int round = prefer_amo ? 0 : 1; round < 2; round++) {
+        for (int k = 0; k < ls->npeers; k++) {
+            int i = (ls->rr[channel] + k) % ls->npeers;
+            const peer_t *p = &ls->peers[i];
+            if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo)) continue;
             ls->rr[channel] = i + 1;
-            *out = ls->peers[i].ref;
-            if (expiry) *expiry = ls->peers[i].expiry;
+            *out = p->ref;
+            if (caps) *caps = (hilo_peer_caps_t){.expiry = p->expiry, .at_most_once = p->amo};
             return HILO_OK;
         }
     }

@@ -44,11 +44,18 @@ void hilo_link_server_send_nack(hilo_link_server_t *self, const hilo_peer_ref_t 
 /* HILO_OK when handed to ZeroMQ. */
 int hilo_link_server_send_outbound(hilo_link_server_t *self, const hilo_peer_ref_t *peer, hilo_outbound_t *ob);
 
+/* What a peer's Hello said it supports. */
+typedef struct {
+    bool expiry;              /* supports_expiry (protocol 1.1) */
+    bool at_most_once;        /* supports_at_most_once (protocol 1.2) */
+} hilo_peer_caps_t;
+
 /* Next live peer of `channel` (round robin); with need_expiry, only a peer whose Hello said
- * supports_expiry (protocol 1.1). *expiry (may be NULL) tells whether the chosen one does.
- * HILO_AGAIN when there is none. */
-int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, hilo_peer_ref_t *out,
-                          bool *expiry);
+ * supports_expiry (protocol 1.1); with prefer_amo, a peer that honours at_most_once (1.2) when
+ * one is connected, else any other that qualifies. *caps (may be NULL) says what the chosen one
+ * supports. HILO_AGAIN when there is none. */
+int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, bool prefer_amo,
+                          hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
 /* The name its key has in link_keys (the peer's group: every instance of one connector), ""
  * for an unknown peer or with link_auth = none. Valid until the next call into the server. */
 const char *hilo_link_server_peer_group(const hilo_link_server_t *self, const hilo_peer_ref_t *ref);

@@ -48,7 +48,7 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                     (unsigned long long)m->acks, (unsigned long long)m->acks_duplicate);
     hilo_buf_printf(o, "# HELP hilo_nacks_total Nacks sent to connectors, by reason code.\n"
                        "# TYPE hilo_nacks_total counter\n");
-    for (int c = 1; c <= HILO_NACK_FORBIDDEN; c++)
+    for (int c = 1; c <= HILO_NACK_GONE; c++)
         hilo_buf_printf(o, "hilo_nacks_total{code=\"%s\"} %llu\n", hilo_nack_code_name(c),
                         (unsigned long long)m->nacks[c]);
     per_channel(o, "hilo_outbound_committed_total", "counter", "Outbound messages committed by this router.",
@@ -63,10 +63,13 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
     per_channel(o, "hilo_outbound_returned_total", "counter",
                 "Outbound messages a connector gave back without handing them to the provider.",
                 m->outbound_returned);
+    per_channel(o, "hilo_outbound_unknown_total", "counter",
+                "At-most-once messages whose fate is unknown (the provider was called, no outcome): never re-sent.",
+                m->outbound_unknown);
     hilo_buf_printf(o, "# HELP hilo_delivery_reports_total Delivery reports, by channel and state.\n"
                        "# TYPE hilo_delivery_reports_total counter\n");
     for (int c = 1; c < HILO_CHANNEL_MAX; c++)
-        for (int s = 1; s <= HILO_DELIVERY_RETURNED; s++)
+        for (int s = 1; s < HILO_DELIVERY_STATES; s++)
             hilo_buf_printf(o, "hilo_delivery_reports_total{channel=\"%s\",state=\"%s\"} %llu\n", hilo_channel_name(c),
                             hilo_delivery_state_name(s), (unsigned long long)m->delivery[c][s]);
     hilo_buf_printf(o, "# HELP hilo_link_auth_refused_total Link handshakes refused: a key not in link_keys.\n"

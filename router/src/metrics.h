@@ -28,10 +28,11 @@ typedef struct {
     uint64_t nacks[16];                          /* nacks by Nack.Code */
     uint64_t outbound_sent[HILO_CHANNEL_MAX];    /* Outbound frames sent to connectors */
     uint64_t outbound_committed[HILO_CHANNEL_MAX]; /* outbound messages committed by this router */
-    uint64_t delivery[HILO_CHANNEL_MAX][6];      /* delivery reports by channel and state */
+    uint64_t delivery[HILO_CHANNEL_MAX][HILO_DELIVERY_STATES]; /* delivery reports by channel and state */
     uint64_t outbound_cancelled[HILO_CHANNEL_MAX]; /* refused by the gate at hand-off, or given up */
     uint64_t outbound_waiting[HILO_CHANNEL_MAX];   /* held for their next allowed window */
     uint64_t outbound_returned[HILO_CHANNEL_MAX];  /* given back by a connector (not handed off) */
+    uint64_t outbound_unknown[HILO_CHANNEL_MAX];   /* at-most-once messages settled as unknown (maybe sent) */
     uint64_t delivery_unmatched;                 /* reports naming no known outbound */
     uint64_t strategy_sends;                     /* strategy steps committed by this router */
     uint64_t strategy_looks;                     /* debtors' strategy places decided by this router */

@@ -23,7 +23,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import ConnectorProc, ConnectorStackCase, connector_conf  # noqa: E402
 from engine_helpers import CLOCK_KEY, audit, local_ms  # noqa: E402
-from hilo_harness import cli_path, debtor_key, free_port, run_cli, wait_until, write_conf  # noqa: E402
+from hilo_harness import (cli_path, commit_strategy_step, debtor_key, free_port, run_cli, wait_until,  # noqa: E402
+                          write_conf)
 
 PHONE = "+16505551234"
 TZ = "America/New_York"
@@ -126,6 +127,34 @@ class HandoffGate(ConnectorStackCase):
         self.assertEqual(self.twilio_calls(oid), [], "the provider was never called for the reminder")
         self.assert_never_sent(oid, REMINDER)
         self.assert_cancel_shown(oid, "opted_out")
+
+    def test_strategy_step_never_sent_twice_when_the_connector_dies_during_the_call(self):
+        """At most once (protocol 1.2): the connector reports CALLING, the router records it, the
+        provider is called (slowly) and the connector is killed before it can report. The lease
+        runs out: the step is settled unknown instead of going to the connector that took its
+        place — the phone has one copy, the provider one call."""
+        self.start(lease_ms=3000, channels=("sms",))
+        self.seed("D1", PHONE, language="es")
+        self.clock(TUESDAY_10AM)
+        self.sandbox.fail(api="twilio", delay_ms=4000, count=1)  # answered after the kill
+        oid = "o-step-e2e-1"
+        commit_strategy_step(self.r, "D1", PHONE, oid, REMINDER)
+        wait_until(lambda: json.loads(self.r.hget(debtor_key("D1", "odisp"), oid) or "{}").get("calling") == 1, 10,
+                   "the connector's CALLING recorded")
+        sms = self.conns["sms"]
+        time.sleep(0.5)  # the provider call is under way
+        os.kill(sms.proc.pid, signal.SIGSTOP)
+        os.kill(sms.proc.pid, signal.SIGKILL)
+        sms.proc.wait(10)
+        self.start_connector("sms")
+        st = self.wait_state(oid, "unknown", 15)
+        self.assertEqual((st["reason"], st.get("strat")), ("connector_lost_during_call", 1), st)
+        wait_until(lambda: REMINDER in self.phone_texts(), 10, "the one copy the provider took")
+        time.sleep(3.5)  # a lease more: nothing goes out again
+        self.assertEqual(self.phone_texts().count(REMINDER), 1, self.phone_texts())
+        self.assertEqual(self.twilio_calls(oid), [201])
+        self.assertEqual(self.router_.metrics().value("hilo_outbound_unknown_total", channel="sms"), 1)
+        self.assertEqual(self.ostat("D1")[oid]["state"], "unknown")
 
     def test_2059_then_2101_under_the_test_clock(self):
         self.start()

@@ -90,7 +90,7 @@ class BadInput(HiloTestCase):
              "INVALID", 35),
             ("delivery state out of range",
              frame_bytes(envelope(36, "sms", "dr:o9:x", PHONE,
-                                  delivery=pb.DeliveryReport(state=6, outbound_id="o9", debtor_id=DEBTOR))),
+                                  delivery=pb.DeliveryReport(state=99, outbound_id="o9", debtor_id=DEBTOR))),
              "INVALID", 36),
         ]
         good_seqs = []

@@ -108,6 +108,30 @@ def lua_script(path):
     return body
 
 
+def commit_strategy_step(r, debtor_id, phone, oid, text, channel="sms", strategy="demo"):
+    """Commits outbound `oid` as the strategy runner (router/src/strategy_run.c) commits a step:
+    commit_outbound.lua with a dispatch state carrying "strat", the conv field `strat` naming the
+    message (state out: router/lua/lib/strategy_state.lua), the debtor marked in the dispatch
+    index before and after. The gate judges it as collector-initiated free text."""
+    now = int(time.time() * 1000)
+    ob = pb.Outbound(outbound_id=oid, channel=channel_value(channel), to=phone, debtor_id=debtor_id, text=text,
+                     created_ms=now)
+    item = json.dumps({"ch": channel, "dir": "out", "kind": "text", "text": text, "oid": oid, "ms": now,
+                       "by": "strategy:" + strategy})
+    disp = json.dumps({"by": "strategy:" + strategy, "bot": False, "reply": False, "kind": "freeform",
+                       "wait": False, "strat": strategy})
+    old = r.hget(debtor_key(debtor_id, "conv"), "strat") or ""
+    field = "out|%s|all|A|first||0|%d|%s|||1" % (strategy, now, oid)
+    keys = [debtor_key(debtor_id, p) for p in ("conv", "hist", "out", "oq:" + channel, "odisp")]
+    script = lua_script(os.path.join(SOURCE_DIR, "router", "lua", "commit_outbound.lua"))
+    r.zadd(outbox_key(debtor_id, channel), {debtor_id: 0})
+    res = r.eval(script, len(keys), *keys, oid, now, item, 1000, ob.SerializeToString(), debtor_id, channel, disp,
+                 old, field)
+    if res in (0, -1):
+        raise AssertionError("commit_outbound.lua answered %r for %s" % (res, oid))
+    r.zadd(outbox_key(debtor_id, channel), {debtor_id: 0})
+
+
 def outbox_partition(debtor_id):
     """The dispatch index partition of a debtor, as router/src/keys.c computes it (FNV-1a)."""
     h = 2166136261

@@ -316,6 +316,40 @@ static void on_report(void *arg, const hilo_envelope_t *env) {
         hilo_log_error(MOD, "event=report_dropped outbound_id=%s", env->delivery ? env->delivery->outbound_id : "");
 }
 
+/* A CALLING report on its way: the link's answer is the sender's go-ahead (protocol 1.2). */
+typedef struct {
+    connector_t *c;
+    uint64_t ticket;
+} calling_t;
+
+static void on_calling_done(void *arg, uint64_t seq, hilo_link_result_t result, const char *reason) {
+    (void)seq;
+    calling_t *k = arg;
+    connector_t *c = k->c;
+    hilo_sender_call_answer_t a = HILO_SENDER_CALL_NO_ANSWER;
+    if (result == HILO_LINK_ACKED) {
+        a = HILO_SENDER_CALL_GO;
+    } else if (result == HILO_LINK_REFUSED || result == HILO_LINK_DEAD_LETTER) {
+        a = HILO_SENDER_CALL_REFUSED;
+        hilo_log_info(MOD, "event=calling_refused reason=%s", hilo_log_value(reason));
+    }
+    if (c->sender) hilo_sender_calling_answer(c->sender, k->ticket, a); /* NULL once stopping */
+    free(k);
+}
+
+static void on_calling(void *arg, const hilo_envelope_t *env, int64_t ttl_ms, uint64_t ticket) {
+    connector_t *c = arg;
+    calling_t *k = hilo_xcalloc(1, sizeof *k);
+    k->c = c;
+    k->ticket = ticket;
+    uint64_t seq;
+    /* ttl: an answer after the gate's expiry is of no use (the sender gives the message back). */
+    if (hilo_link_submit(c->link, env, ttl_ms > 0 ? ttl_ms : 1, true, on_calling_done, k, &seq) != HILO_OK) {
+        hilo_log_error(MOD, "event=calling_dropped outbound_id=%s", env->delivery ? env->delivery->outbound_id : "");
+        free(k); /* the sender's own deadline gives the message back */
+    }
+}
+
 static bool on_try_reply(void *arg, const hilo_outbound_t *ob) {
     connector_t *c = arg;
     return hilo_pending_reply(c->pending, ob->reply_to_seq, ob);
@@ -538,7 +572,8 @@ static int start(connector_t *c, char *err, size_t errlen) {
         .rate_per_s = (double)c->set.rate_per_s, .rate_burst = (double)c->set.rate_burst,
         .send_timeout_ms = (long)c->set.send_timeout_ms,
         .retry = {c->set.retry_min_ms, c->set.retry_max_ms}, .give_up_ms = c->set.retry_give_up_ms,
-        .dedupe_size = (size_t)c->set.dedupe_size, .report = on_report, .try_reply = on_try_reply, .arg = c,
+        .dedupe_size = (size_t)c->set.dedupe_size, .report = on_report, .try_reply = on_try_reply,
+        .calling = on_calling, .arg = c,
     };
     c->sender = hilo_sender_new(&c->loop, &so);
     hilo_webhook_server_options_t wo = {

@@ -75,8 +75,15 @@ static void check_done(hilo_http_client_t *c) {
         long status = 0;
         if (rc == CURLE_OK) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         const char *err = rc == CURLE_OK ? "" : (x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        /* The transfer phase starts once the connection (and TLS) is up: before it, not a byte
+         * of the request was written. */
+        curl_off_t pretransfer = 0;
+        long request_size = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+        curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_size);
+        bool maybe_sent = status != 0 || pretransfer > 0 || request_size > 0;
         if (x->truncated) hilo_log_warn(MOD, "event=response_truncated bytes=%d", MAX_RESPONSE);
-        if (x->done) x->done(x->arg, (int)status, x->resp ? x->resp : "", x->resp_len, err);
+        if (x->done) x->done(x->arg, (int)status, x->resp ? x->resp : "", x->resp_len, err, maybe_sent);
         free_xfer(c, x);
         if (c->destroyed) return;
     }

@@ -100,6 +100,7 @@ static void send_hello(hilo_link_t *l) {
     h.software = l->software;
     h.max_outbound = l->opt.max_outbound;
     h.supports_expiry = true; /* the sender honours Outbound.expires_in_ms (protocol 1.1) */
+    h.supports_at_most_once = true; /* ... and Outbound.at_most_once: CALLING, UNKNOWN (1.2) */
     hilo_frame_t f = HILO_FRAME_INIT;
     f.body_case = HILO_FRAME_HELLO;
     f.hello = &h;
@@ -159,7 +160,12 @@ static void refuse(hilo_link_t *l, entry_t *e, const char *code, const char *why
     hilo_link_result_t result = HILO_LINK_REFUSED;
     if (l->opt.dead_letter) {
         hilo_frame_t *f = hilo_frame_unpack(e->frame, e->len);
-        if (f && f->body_case == HILO_FRAME_ENVELOPE &&
+        /* A refused CALLING is the router's "do not call", not a lost event: nothing to keep. */
+        bool calling = f && f->body_case == HILO_FRAME_ENVELOPE && f->envelope->delivery &&
+                       f->envelope->delivery->state == HILO_DELIVERY_CALLING;
+        if (calling)
+            result = HILO_LINK_REFUSED;
+        else if (f && f->body_case == HILO_FRAME_ENVELOPE &&
             hilo_dead_letter_write(l->opt.dead_letter, f->envelope, code, why) == HILO_OK)
             result = HILO_LINK_DEAD_LETTER;
         else

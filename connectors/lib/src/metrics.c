@@ -154,6 +154,7 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         put(m, "hilo_connector_outbound_total{%s,result=\"sent\"} %" PRIu64 "\n", m->labels, s->sent);
         put(m, "hilo_connector_outbound_total{%s,result=\"failed\"} %" PRIu64 "\n", m->labels, s->failed);
         put(m, "hilo_connector_outbound_total{%s,result=\"returned\"} %" PRIu64 "\n", m->labels, s->returned);
+        put(m, "hilo_connector_outbound_total{%s,result=\"unknown\"} %" PRIu64 "\n", m->labels, s->unknown);
         counter(m, "hilo_connector_outbound_expired_total",
                 "Outbounds returned because the gate's decision expired before a provider call (also counted returned)",
                 "", s->expired);

@@ -11,6 +11,7 @@
 #include "hilo/log.h"
 #include "hilo/token_bucket.h"
 #include "hilo/utf8.h"
+#include "u64map.h"
 
 #define MOD "sender"
 #define PROVIDER_ID_MAX 128 /* longer provider message ids are not used (the link allows 256 in all) */
@@ -20,6 +21,9 @@ typedef struct bucket {
     hilo_token_bucket_t tb;
     struct bucket *next;
 } bucket_t;
+
+/* At most once (Outbound.at_most_once, protocol 1.2): where a job stands with its CALLING. */
+enum { AMO_OFF = 0, AMO_ASK, AMO_WAIT, AMO_GO };
 
 typedef struct job {
     char *oid, *debtor_id;       /* outbound id, its debtor (both go in the report) */
@@ -34,6 +38,8 @@ typedef struct job {
     size_t first_call;           /* the plan's call this hand-off starts at (Outbound.parts_sent) */
     uint32_t attempt;            /* Outbound.attempt */
     unsigned failures;           /* retryable failures of the current call */
+    int amo;                     /* AMO_*: AMO_OFF for an at-least-once Outbound */
+    uint64_t ticket;             /* AMO_WAIT: the CALLING report waiting for the router's answer */
     uint64_t http_id;            /* call in flight, 0 = none */
     char last_code[64], last_msg[256];
     struct hilo_sender *s;
@@ -45,6 +51,8 @@ struct hilo_sender {
     hilo_sender_options_t opt;
     uv_timer_t timer;            /* wakes the earliest waiting job */
     hilo_dedupe_t *dedupe;
+    hilo_u64map_t *calling;      /* ticket → job waiting for the router's answer to CALLING */
+    uint64_t tickets;            /* tickets issued */
     bucket_t *buckets;
     job_t *head, *tail;          /* arrival order = sending order */
     hilo_sender_stats_t stats;
@@ -67,6 +75,8 @@ static bool usable_provider_id(const char *id) {
  * error text is made valid UTF-8. */
 typedef struct {
     uint32_t parts, parts_sent, attempt, retry_after_ms;
+    int64_t ttl_ms;              /* CALLING: how long its answer is worth waiting for */
+    uint64_t ticket;             /* CALLING: the job's ticket */
 } report_extra_t;
 
 static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *debtor_addr,
@@ -95,8 +105,8 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
     /* The envelope's own id must be stable per (message, state) so that a re-sent report is
      * deduplicated: dr:<provider id, or our outbound id when there is none>:<state>. */
     char env_id[300];
-    if (state == HILO_DELIVERY_RETURNED) /* one per attempt */
-        snprintf(env_id, sizeof env_id, "dr:%s:returned:%u", oid, x ? x->attempt : 0);
+    if (state == HILO_DELIVERY_RETURNED || state == HILO_DELIVERY_CALLING) /* one per attempt */
+        snprintf(env_id, sizeof env_id, "dr:%s:%s:%u", oid, hilo_delivery_state_name(state), x ? x->attempt : 0);
     else
         snprintf(env_id, sizeof env_id, "dr:%s:%s", pmid && pmid[0] ? pmid : oid, hilo_delivery_state_name(state));
     hilo_envelope_t env = HILO_ENVELOPE_INIT;
@@ -106,13 +116,17 @@ static void report(hilo_sender_t *s, const char *oid, const char *debtor_id, con
     env.to = (char *)(our_addr ? our_addr : "");
     env.sent_at_ms = hilo_now_ms();
     env.delivery = &d;
-    if (s->opt.report) s->opt.report(s->opt.arg, &env);
+    if (state == HILO_DELIVERY_CALLING)
+        s->opt.calling(s->opt.arg, &env, x->ttl_ms, x->ticket);
+    else if (s->opt.report)
+        s->opt.report(s->opt.arg, &env);
 }
 
 static void finish(hilo_sender_t *s, const char *oid, const char *debtor_id, const char *to, const char *from,
                    int state, const char *pmid, const char *code, const char *msg, const report_extra_t *x) {
     hilo_dedupe_finish(s->dedupe, oid, &(hilo_dedupe_outcome_t){state, pmid, code, msg});
     if (state == HILO_DELIVERY_SENT) s->stats.sent++;
+    else if (state == HILO_DELIVERY_UNKNOWN) s->stats.unknown++;
     else s->stats.failed++;
     report(s, oid, debtor_id, to, from, state, pmid, code, msg, x);
 }
@@ -133,6 +147,7 @@ static void free_job(hilo_sender_t *s, job_t *j) {
     if (j->prev) j->prev->next = j->next; else s->head = j->next;
     if (j->next) j->next->prev = j->prev; else s->tail = j->prev;
     s->stats.jobs--;
+    if (j->ticket) hilo_u64map_del(s->calling, j->ticket);
     hilo_send_plan_release(&j->plan);
     free(j->oid);
     free(j->debtor_id);
@@ -163,9 +178,46 @@ static void job_return(hilo_sender_t *s, job_t *j, const char *code, const char 
     free_job(s, j);
 }
 
+/* At most once: the provider was called and may have taken the message. Reported UNKNOWN
+ * (the router settles it so, never sends it again); remembered like any fate, so a copy of the
+ * Outbound that still comes is answered with the same report. */
+static void job_unknown(hilo_sender_t *s, job_t *j, const char *code, const char *msg) {
+    hilo_log_warn(MOD, "event=outbound_unknown outbound_id=%s attempt=%u calls=%zu/%zu code=%s", j->oid, j->attempt,
+                  j->call, j->plan.n_calls, code);
+    report_extra_t x = {.parts = (uint32_t)j->plan.n_calls, .parts_sent = (uint32_t)j->call, .attempt = j->attempt};
+    finish(s, j->oid, j->debtor_id, j->to, j->from, HILO_DELIVERY_UNKNOWN, j->first_pmid, code, msg, &x);
+    free_job(s, j);
+}
+
+/* At most once: asks the router to record the call (CALLING) and waits for its answer until the
+ * gate's expiry; the token of the rate limiter is already taken. */
+static void ask_calling(hilo_sender_t *s, job_t *j, int64_t now) {
+    int64_t deadline = j->expires_ms ? j->expires_ms : now + s->opt.send_timeout_ms;
+    if (deadline <= now) deadline = now + 1;
+    j->amo = AMO_WAIT;
+    j->next_ms = deadline;
+    j->ticket = ++s->tickets;
+    hilo_u64map_put(s->calling, j->ticket, j);
+    hilo_log_debug(MOD, "event=outbound_calling outbound_id=%s attempt=%u", j->oid, j->attempt);
+    report_extra_t x = {.parts = (uint32_t)j->plan.n_calls, .attempt = j->attempt, .ttl_ms = deadline - now,
+                        .ticket = j->ticket};
+    report(s, j->oid, j->debtor_id, j->to, j->from, HILO_DELIVERY_CALLING, "", "", "", &x);
+}
+
+/* At most once: did this failed call prove that the provider did not take the message? A
+ * provider's answer does (a 4xx, or a 5xx with a body: its error), and so does a request that
+ * was never written (DNS, connection refused, TLS). A timeout, a connection lost after the
+ * request went out, a 5xx without a body (a proxy's 502/504: the provider behind it may have
+ * taken it) or a 2xx we cannot read do not. */
+static bool proves_not_taken(int status, size_t len, bool maybe_sent) {
+    if (status == 0) return !maybe_sent;
+    if (status >= 400 && status < 500) return true;
+    return status >= 500 && len > 0;
+}
+
 static void kick(hilo_sender_t *s);
 
-static void on_http_done(void *arg, int status, const char *body, size_t len, const char *error) {
+static void on_http_done(void *arg, int status, const char *body, size_t len, const char *error, bool maybe_sent) {
     job_t *j = arg;
     hilo_sender_t *s = j->s;
     j->http_id = 0;
@@ -197,10 +249,12 @@ static void on_http_done(void *arg, int status, const char *body, size_t len, co
         if (j->call > 0) /* some parts went out: never re-send them, say so */
             snprintf(partial, sizeof partial, "%zu of %zu parts sent; %s", j->call, j->plan.n_calls, j->last_msg);
         const char *msg = j->call > 0 ? partial : j->last_msg;
-        if (!res.retryable) {
+        if (j->amo && !proves_not_taken(status, len, maybe_sent)) {
+            job_unknown(s, j, status == 0 ? "network" : j->last_code, msg);
+        } else if (!res.retryable) {
             hilo_log_warn(MOD, "event=send_refused outbound_id=%s status=%d code=%s", j->oid, status, j->last_code);
             job_done(s, j, HILO_DELIVERY_FAILED, j->last_code, msg);
-        } else if (j->expires_ms) {
+        } else if (j->expires_ms || j->amo) {
             /* Retries go back through the router and the gate (protocol 1.1). */
             job_return(s, j, j->last_code, msg, 0);
         } else {
@@ -224,6 +278,57 @@ static void on_http_done(void *arg, int status, const char *body, size_t len, co
 
 static void on_timer(uv_timer_t *t) { kick(t->data); }
 
+/* May job j's next call start now? Returns the jobs that must wait with their wake-up time in
+ * j->next_ms (*wake = true), and gives back (frees) those that cannot go in time. */
+static bool may_call(hilo_sender_t *s, job_t *j, int64_t now, bool *wake) {
+    *wake = false;
+    if (j->amo == AMO_WAIT) { /* the router has not answered CALLING yet */
+        if (now >= j->next_ms) {
+            s->stats.expired++;
+            job_return(s, j, "calling_unconfirmed", "the router did not confirm the call before the gate's decision expired",
+                       0);
+            return false;
+        }
+        *wake = true;
+        return false;
+    }
+    if (j->next_ms > now) {
+        *wake = true;
+        return false;
+    }
+    bool first = j->call == j->first_call;
+    /* A confirmed CALLING: the expiry and the rate limit were checked before it; call at once. */
+    if (first && j->amo == AMO_GO) return true;
+    if (first && j->expires_ms && now >= j->expires_ms) {
+        /* The gate's yes is too old to call the provider on. */
+        s->stats.expired++;
+        job_return(s, j, "expired", "not handed to the provider before the gate's decision expired", 0);
+        return false;
+    }
+    int64_t wait = hilo_token_bucket_peek(&j->bucket->tb, now);
+    if (first && j->expires_ms && wait > 0 && now + wait >= j->expires_ms) {
+        s->stats.expired++;
+        job_return(s, j, "rate_limited", "the connector's rate limit holds it past the gate's expiry", wait);
+        return false;
+    }
+    wait = hilo_token_bucket_take(&j->bucket->tb, now);
+    if (wait > 0) {
+        j->next_ms = now + wait;
+        *wake = true;
+        return false;
+    }
+    if (j->amo == AMO_ASK) { /* at most once: the router records the call first */
+        if (!s->opt.calling) {
+            job_return(s, j, "unsupported", "this connector cannot send at most once", 0);
+            return false;
+        }
+        ask_calling(s, j, now);
+        *wake = true;
+        return false;
+    }
+    return true;
+}
+
 /* Starts every job that is due and has a token; re-arms the timer for the earliest other. */
 static void kick(hilo_sender_t *s) {
     if (s->destroyed) return;
@@ -231,27 +336,9 @@ static void kick(hilo_sender_t *s) {
     for (job_t *j = s->head, *nj; j; j = nj) {
         nj = j->next;
         if (j->http_id) continue;
-        if (j->next_ms > now) {
-            if (j->next_ms < next) next = j->next_ms;
-            continue;
-        }
-        bool first = j->call == j->first_call;
-        if (first && j->expires_ms && now >= j->expires_ms) {
-            /* The gate's yes is too old to call the provider on. */
-            s->stats.expired++;
-            job_return(s, j, "expired", "not handed to the provider before the gate's decision expired", 0);
-            continue;
-        }
-        int64_t wait = hilo_token_bucket_peek(&j->bucket->tb, now);
-        if (first && j->expires_ms && wait > 0 && now + wait >= j->expires_ms) {
-            s->stats.expired++;
-            job_return(s, j, "rate_limited", "the connector's rate limit holds it past the gate's expiry", wait);
-            continue;
-        }
-        wait = hilo_token_bucket_take(&j->bucket->tb, now);
-        if (wait > 0) {
-            j->next_ms = now + wait;
-            if (j->next_ms < next) next = j->next_ms;
+        bool wake;
+        if (!may_call(s, j, now, &wake)) {
+            if (wake && j->next_ms < next) next = j->next_ms;
             continue;
         }
         j->http_id = hilo_http_client_start(s->opt.http, &j->plan.calls[j->call], s->opt.send_timeout_ms, on_http_done, j);
@@ -325,6 +412,7 @@ void hilo_sender_outbound(hilo_sender_t *s, const hilo_outbound_t *ob) {
     j->bucket = bucket_for(s, key);
     j->first_ms = j->next_ms = now_ms(s);
     j->attempt = ob->attempt;
+    if (ob->at_most_once) j->amo = AMO_ASK;
     if (ob->expires_in_ms) j->expires_ms = j->first_ms + ob->expires_in_ms;
     if (ob->parts_sent) {
         /* Parts the provider took on an earlier attempt are never sent again. */
@@ -348,6 +436,7 @@ hilo_sender_t *hilo_sender_new(uv_loop_t *loop, const hilo_sender_options_t *opt
     if (s->opt.retry.max_ms < s->opt.retry.min_ms) s->opt.retry.max_ms = s->opt.retry.min_ms > 30000 ? s->opt.retry.min_ms : 30000;
     if (s->opt.give_up_ms <= 0) s->opt.give_up_ms = 300000;
     s->dedupe = hilo_dedupe_new(s->opt.dedupe_size ? s->opt.dedupe_size : 100000);
+    s->calling = hilo_u64map_new();
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
     return s;
@@ -360,6 +449,7 @@ static void on_closed(uv_handle_t *h) {
         free(b);
     }
     hilo_dedupe_destroy(&s->dedupe);
+    hilo_u64map_destroy(&s->calling);
     free(s);
 }
 
@@ -377,6 +467,27 @@ void hilo_sender_destroy(hilo_sender_t **self_p) {
     }
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, on_closed);
+}
+
+void hilo_sender_calling_answer(hilo_sender_t *s, uint64_t ticket, hilo_sender_call_answer_t answer) {
+    if (s->destroyed) return;
+    job_t *j = hilo_u64map_del(s->calling, ticket);
+    if (!j) return; /* given back meanwhile (the expiry came first) */
+    j->ticket = 0;
+    if (answer == HILO_SENDER_CALL_GO) {
+        j->amo = AMO_GO;
+        j->next_ms = now_ms(s);
+    } else if (answer == HILO_SENDER_CALL_REFUSED) {
+        /* Settled, or handed out again: not ours to call nor to report on. */
+        s->stats.calling_refused++;
+        hilo_log_warn(MOD, "event=outbound_calling_refused outbound_id=%s attempt=%u", j->oid, j->attempt);
+        hilo_dedupe_forget(s->dedupe, j->oid);
+        free_job(s, j);
+    } else {
+        s->stats.expired++;
+        job_return(s, j, "calling_unconfirmed", "the router did not confirm the call", 0);
+    }
+    kick(s);
 }
 
 void hilo_sender_stats(const hilo_sender_t *s, hilo_sender_stats_t *out) { *out = s->stats; }

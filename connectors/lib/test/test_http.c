@@ -44,6 +44,7 @@ typedef struct {
     int defer_ms;       /* answer later (0 = now) */
     int odd_status;     /* != 0: answer the next call with this status and odd_body */
     const char *odd_body;
+    int silent_next;    /* never answer this many calls (the client times out) */
 } srv_log_t;
 static srv_log_t sl;
 
@@ -73,7 +74,9 @@ static void on_request(void *arg, uint64_t conn_id, const hilo_http_request_t *r
     assert_int_equal(req->body[req->body_len], '\0');
     if (strcmp(req->path, "/provider") == 0) {
         sl.provider_calls++;
-        if (sl.odd_status) {
+        if (sl.silent_next > 0) {
+            sl.silent_next--;
+        } else if (sl.odd_status) {
             hilo_webhook_server_respond_text(srv, conn_id, sl.odd_status, sl.odd_body);
             sl.odd_status = 0;
         } else if (sl.fail_next > 0) {
@@ -107,14 +110,16 @@ static void on_gone(void *arg, uint64_t conn_id) {
 typedef struct {
     int done;
     int status;
+    bool maybe_sent;
     char body[256];
     char error[256];
 } reply_t;
 
-static void on_reply(void *arg, int status, const char *body, size_t len, const char *error) {
+static void on_reply(void *arg, int status, const char *body, size_t len, const char *error, bool maybe_sent) {
     reply_t *r = arg;
     r->done++;
     r->status = status;
+    r->maybe_sent = maybe_sent;
     snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
     snprintf(r->error, sizeof r->error, "%s", error);
 }
@@ -262,6 +267,7 @@ static void test_requests(void **state) {
     run_until(&r.done, 1, 3000);
     assert_int_equal(r.status, 0);
     assert_true(r.error[0] != '\0');
+    assert_true(r.maybe_sent); /* written, never answered: the server may have acted on it */
     run_until(&sl.gone, 1, 3000);
     assert_int_equal(hilo_webhook_server_respond_text(srv, sl.conn_id, 200, "too late"), HILO_ERR);
 
@@ -274,6 +280,7 @@ static void test_requests(void **state) {
     hilo_send_plan_release(&p);
     run_until(&r.done, 1, 3000);
     assert_int_equal(r.status, 0);
+    assert_false(r.maybe_sent); /* refused before a byte of the request was written */
 
     hilo_http_client_destroy(&cl);
     assert_null(cl);
@@ -480,12 +487,144 @@ static void test_sender_rate_limit(void **state) {
     assert_int_equal(rep.reports, 6);
 }
 
+/* ----- at most once (protocol 1.2) ----- */
+
+static struct {
+    int asked;
+    uint64_t ticket;
+    int64_t ttl_ms;
+    uint32_t attempt;
+    char oid[64], env_id[300];
+} cl_ask;
+
+static void on_calling(void *arg, const hilo_envelope_t *env, int64_t ttl_ms, uint64_t ticket) {
+    (void)arg;
+    assert_int_equal(env->delivery->state, HILO_DELIVERY_CALLING);
+    cl_ask.asked++;
+    cl_ask.ticket = ticket;
+    cl_ask.ttl_ms = ttl_ms;
+    cl_ask.attempt = env->delivery->attempt;
+    snprintf(cl_ask.oid, sizeof cl_ask.oid, "%s", env->delivery->outbound_id);
+    snprintf(cl_ask.env_id, sizeof cl_ask.env_id, "%s", env->provider_message_id);
+}
+
+static void send_amo(hilo_sender_t *s, const char *oid, uint32_t expires_in_ms) {
+    hilo_outbound_t ob = HILO_OUTBOUND_INIT;
+    ob.outbound_id = (char *)oid;
+    ob.to = "+16505551234";
+    ob.text = "hola";
+    ob.channel = HILO_CHANNEL_SMS;
+    ob.attempt = 3;
+    ob.expires_in_ms = expires_in_ms;
+    ob.at_most_once = true;
+    hilo_sender_outbound(s, &ob);
+}
+
+/* Sends `oid`, says yes to its CALLING, runs until the n-th report. */
+static void send_amo_go(hilo_sender_t *s, const char *oid, int n) {
+    send_amo(s, oid, 2000);
+    hilo_sender_calling_answer(s, cl_ask.ticket, HILO_SENDER_CALL_GO);
+    run_until(&rep.reports, n, 3000);
+}
+
+static void run_ms(int ms) {
+    int64_t end = hilo_mono_us() + (int64_t)ms * 1000;
+    while (hilo_mono_us() < end) uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void test_sender_at_most_once(void **state) {
+    (void)state;
+    memset(&rep, 0, sizeof rep);
+    memset(&cl_ask, 0, sizeof cl_ask);
+    hilo_adapter_t adapter = {.ops = &t_ops};
+    hilo_http_client_t *cl = hilo_http_client_new(&loop);
+    hilo_sender_options_t o = {.adapter = &adapter, .http = cl, .channel = HILO_CHANNEL_SMS, .retry = {50, 200},
+                               .give_up_ms = 5000, .send_timeout_ms = 300, .dedupe_size = 100,
+                               .report = on_report, .calling = on_calling};
+    hilo_sender_t *s = hilo_sender_new(&loop, &o);
+
+    /* CALLING first; the provider is called only after the router's yes */
+    int calls = sl.provider_calls;
+    send_amo(s, "a1", 2000);
+    assert_int_equal(cl_ask.asked, 1);
+    assert_string_equal(cl_ask.oid, "a1");
+    assert_int_equal(cl_ask.attempt, 3);
+    assert_string_equal(cl_ask.env_id, "dr:a1:calling:3");
+    assert_in_range(cl_ask.ttl_ms, 1, 2000);
+    run_ms(100);
+    assert_int_equal(sl.provider_calls, calls);
+    assert_int_equal(rep.reports, 0);
+    hilo_sender_calling_answer(s, cl_ask.ticket, HILO_SENDER_CALL_GO);
+    run_until(&rep.reports, 1, 3000);
+    assert_int_equal(rep.state, HILO_DELIVERY_SENT);
+    assert_int_equal(sl.provider_calls, calls + 1);
+    hilo_sender_calling_answer(s, cl_ask.ticket, HILO_SENDER_CALL_GO); /* a late repeat: ignored */
+
+    /* no answer within the expiry: given back, never called */
+    calls = sl.provider_calls;
+    send_amo(s, "a2", 150);
+    assert_int_equal(cl_ask.asked, 2);
+    run_until(&rep.reports, 2, 3000);
+    assert_int_equal(rep.state, HILO_DELIVERY_RETURNED);
+    assert_string_equal(rep.code, "calling_unconfirmed");
+    hilo_sender_calling_answer(s, cl_ask.ticket, HILO_SENDER_CALL_GO); /* too late: ignored */
+    run_ms(100);
+    assert_int_equal(sl.provider_calls, calls);
+
+    /* refused (GONE): dropped, no call, no report */
+    send_amo(s, "a3", 2000);
+    hilo_sender_calling_answer(s, cl_ask.ticket, HILO_SENDER_CALL_REFUSED);
+    run_ms(100);
+    assert_int_equal(sl.provider_calls, calls);
+    assert_int_equal(rep.reports, 2);
+
+    /* the provider never answers (timeout after the request was written): UNKNOWN, no retry */
+    sl.silent_next = 1;
+    send_amo_go(s, "a4", 3);
+    assert_int_equal(rep.state, HILO_DELIVERY_UNKNOWN);
+    assert_string_equal(rep.code, "network");
+    assert_string_equal(rep.env_id, "dr:a4:unknown");
+    run_ms(400);
+    assert_int_equal(sl.provider_calls, calls + 1);
+    /* the router sends it again anyway: the same report, no call */
+    send_amo(s, "a4", 2000);
+    assert_int_equal(rep.reports, 4);
+    assert_int_equal(rep.state, HILO_DELIVERY_UNKNOWN);
+    assert_int_equal(cl_ask.asked, 4);
+
+    /* a 5xx without a body (a proxy's): UNKNOWN; a 503 with the provider's error: RETURNED */
+    sl.odd_status = 502;
+    sl.odd_body = "";
+    send_amo_go(s, "a5", 5);
+    assert_int_equal(rep.state, HILO_DELIVERY_UNKNOWN);
+    sl.odd_status = 503;
+    sl.odd_body = "code=20503 try later";
+    send_amo_go(s, "a6", 6);
+    assert_int_equal(rep.state, HILO_DELIVERY_RETURNED);
+
+    /* connection refused: nothing was written, RETURNED */
+    sender_port_override = 1;
+    send_amo_go(s, "a7", 7);
+    sender_port_override = 0;
+    assert_int_equal(rep.state, HILO_DELIVERY_RETURNED);
+    assert_string_equal(rep.code, "network");
+
+    hilo_sender_stats_t st;
+    hilo_sender_stats(s, &st);
+    assert_int_equal(st.unknown, 2);
+    assert_int_equal(st.calling_refused, 1);
+    assert_int_equal(st.jobs, 0);
+    hilo_sender_destroy(&s);
+    hilo_http_client_destroy(&cl);
+}
+
 int main(void) {
     hilo_log_set_level(HILO_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sender, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sender_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sender_at_most_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

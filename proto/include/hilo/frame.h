@@ -12,7 +12,7 @@
 #include "hilo_link.pb-c.h"
 
 #define HILO_PROTO_MAJOR 1
-#define HILO_PROTO_MINOR 1
+#define HILO_PROTO_MINOR 2
 
 typedef Hilo__Link__V1__Frame hilo_frame_t;
 typedef Hilo__Link__V1__Hello hilo_hello_t;
@@ -69,6 +69,7 @@ typedef Hilo__Link__V1__Channel hilo_channel_t;
 #define HILO_NACK_HELLO_REQUIRED HILO__LINK__V1__NACK__CODE__CODE_HELLO_REQUIRED
 #define HILO_NACK_UNAVAILABLE HILO__LINK__V1__NACK__CODE__CODE_UNAVAILABLE
 #define HILO_NACK_FORBIDDEN HILO__LINK__V1__NACK__CODE__CODE_FORBIDDEN
+#define HILO_NACK_GONE HILO__LINK__V1__NACK__CODE__CODE_GONE
 
 #define HILO_VOICE_CALL_START HILO__LINK__V1__VOICE_EVENT__KIND__KIND_CALL_START
 #define HILO_VOICE_GATHER HILO__LINK__V1__VOICE_EVENT__KIND__KIND_GATHER
@@ -79,6 +80,9 @@ typedef Hilo__Link__V1__Channel hilo_channel_t;
 #define HILO_DELIVERY_READ HILO__LINK__V1__DELIVERY_REPORT__STATE__STATE_READ
 #define HILO_DELIVERY_FAILED HILO__LINK__V1__DELIVERY_REPORT__STATE__STATE_FAILED
 #define HILO_DELIVERY_RETURNED HILO__LINK__V1__DELIVERY_REPORT__STATE__STATE_RETURNED
+#define HILO_DELIVERY_CALLING HILO__LINK__V1__DELIVERY_REPORT__STATE__STATE_CALLING
+#define HILO_DELIVERY_UNKNOWN HILO__LINK__V1__DELIVERY_REPORT__STATE__STATE_UNKNOWN
+#define HILO_DELIVERY_STATES 8 /* one past the last known state: size for per-state arrays */
 
 #define HILO_VOICE_ACTION_SAY_GATHER HILO__LINK__V1__VOICE_ACTION__KIND__KIND_SAY_GATHER
 #define HILO_VOICE_ACTION_SAY_HANGUP HILO__LINK__V1__VOICE_ACTION__KIND__KIND_SAY_HANGUP
@@ -101,7 +105,7 @@ const char *hilo_channel_name(int channel);
 int hilo_channel_parse(const char *name);
 /* "MALFORMED", "VERSION", ... for logs and metrics. */
 const char *hilo_nack_code_name(int code);
-/* "sent", "delivered", "read", "failed", "unspecified". */
+/* "sent", "delivered", "read", "failed", "returned", "calling", "unknown"; "unspecified" otherwise. */
 const char *hilo_delivery_state_name(int state);
 
 #endif

@@ -19,6 +19,11 @@
 --   - else what the whole-message report said (sent when there is none yet: a part went out).
 -- Every input only moves forward (a part's rank, the report's rank, n), so the derived state
 -- never goes back: reports arrive in any order and may repeat.
+--
+-- A status "unknown" (an at-most-once message whose provider call had no known outcome,
+-- outbound_handoff.lua) is final: a report that comes later (the provider answered after the
+-- lease ran out) is kept beside it as "late": {"state","rank","pmid","error_code","ms"} (its
+-- highest whole-message report), and "state" stays "unknown".
 
 local DELIVERY_NAMES = {'sent', 'delivered', 'read', 'failed'}
 local DELIVERY_FAILED = 4
@@ -73,6 +78,12 @@ local function delivery_state_merge(prev, report)
   local ok, p = pcall(cjson.decode, prev or 'null')
   if not ok or type(p) ~= 'table' then p = nil end
   local part = delivery_num(r.part)
+  if p and p.state == 'unknown' then
+    local late = type(p.late) == 'table' and p.late or nil
+    if part ~= 0 or (late and delivery_num(late.rank) >= delivery_num(r.rank)) then return nil end
+    p.late = {state = r.state, rank = delivery_num(r.rank), pmid = r.pmid, error_code = r.error_code, ms = r.ms}
+    return cjson.encode(p)
+  end
   local parts = p and type(p.part_states) == 'table' and p.part_states or nil
   if not parts and part == 0 then
     -- No part has reported: the whole-message report of the highest rank, stored as it came.

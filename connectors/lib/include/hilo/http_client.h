@@ -5,6 +5,7 @@
 #ifndef HILO_HTTP_CLIENT_H
 #define HILO_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,8 +16,12 @@
 typedef struct hilo_http_client hilo_http_client_t;
 
 /* The outcome of one call. http_status 0 = transport failure (DNS, connect, TLS, timeout), with
- * curl's text in `error`. body (NUL-terminated, capped at 1 MiB) is valid only during the call. */
-typedef void(hilo_http_done_fn)(void *arg, int http_status, const char *body, size_t len, const char *error);
+ * curl's text in `error`. body (NUL-terminated, capped at 1 MiB) is valid only during the call.
+ * maybe_sent: the request may have reached the server (it got past connecting, or an answer
+ * came); false only when it certainly did not (DNS, connection refused, TLS handshake) — what an
+ * at-most-once sender needs to tell "not sent" from "unknown". */
+typedef void(hilo_http_done_fn)(void *arg, int http_status, const char *body, size_t len, const char *error,
+                                bool maybe_sent);
 
 /* NULL on failure (curl could not be initialised). */
 hilo_http_client_t *hilo_http_client_new(uv_loop_t *loop);
