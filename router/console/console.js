@@ -98,7 +98,7 @@ function handle(m) {
       // Full resync after any (re)connect: the server sends the agent snapshot by itself;
       // what we followed is asked for again.
       if (S.open) send('open', { debtor: S.open });
-      if (S.view === 'floor') send('floor');
+      if (S.view === 'floor') { send('floor'); send('strategies'); }
       break;
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; renderAgent(); break;
@@ -107,6 +107,7 @@ function handle(m) {
       if (m.debtor === S.open) { S.open = null; S.conv = null; renderConv(); }
       break;
     case 'floor': renderFloor(m); break;
+    case 'strategies': renderStrategies(m); break;
     case 'logged_out': break;
     default: break;
   }
@@ -159,7 +160,7 @@ $('logout').addEventListener('click', async () => {
   showLogin();
 });
 $('availability').addEventListener('change', () => send('state', { state: $('availability').value }));
-$('to-floor').addEventListener('click', () => { S.view = 'floor'; showApp(); send('floor'); });
+$('to-floor').addEventListener('click', () => { S.view = 'floor'; showApp(); send('floor'); send('strategies'); });
 $('to-desk').addEventListener('click', () => { S.view = 'desk'; showApp(); });
 
 // --- the agent workspace ----------------------------------------------------------------
@@ -197,6 +198,66 @@ function openConv(debtor) {
   if (S.open && S.open !== debtor) send('unfollow', { debtor: S.open });
   S.open = debtor;
   send('open', { debtor }).then((r) => { if (r.t === 'error') $('conv-head').textContent = r.text; });
+}
+
+// --- the debtor's outbound strategy (docs/console-protocol.md, "Strategies") -------------
+
+const CHANNEL_NAMES = { sms: 'SMS', whatsapp: 'WhatsApp', voice: 'Call' };
+const HOLD_WORDS = { reply: 'the debtor replied', conversation: 'the debtor is in a conversation',
+  payment: 'a payment came in', agent: 'an agent has the conversation' };
+const STOP_WORDS = { paid: 'paid', promise: 'a promise to pay is pending', dispute: 'dispute', hardship: 'hardship',
+  cease_contact: 'asked not to be contacted', wrong_number: 'wrong number', agent_conversation: 'an agent has the conversation',
+  opted_out: 'opted out', no_consent: 'no consent', no_phone: 'no phone', no_window: 'no allowed time',
+  render: 'the text cannot be made', daily_budget: 'over the daily budget', paused: 'the strategy is paused',
+  no_segment: 'in no segment', attribute: 'attribute', gate: 'compliance gate' };
+
+// "Fri 27 Nov 10:00" in the debtor's zone (UTC, and said so, when the zone is unknown).
+function debtorTime(ms, tz) {
+  const fmt = (zone) => {
+    const p = {};
+    for (const x of new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms))) p[x.type] = x.value;
+    return p.weekday + ' ' + p.day + ' ' + p.month + ' ' + p.hour + ':' + p.minute;
+  };
+  try { return fmt(tz || 'UTC') + (tz ? " (debtor's time)" : ' (UTC)'); } catch (e) { return fmt('UTC') + ' (UTC)'; }
+}
+
+// "stopped: paid", "attribute:attorney" -> "attribute attorney", "gate:holiday" -> "compliance gate: holiday".
+function stopWords(why) {
+  const [code, detail] = (why || '').split(/:(.*)/s);
+  const w = STOP_WORDS[code] || code || 'unknown reason';
+  return detail ? w + (code === 'gate' ? ': ' : ' ') + detail : w;
+}
+
+function strategyNow(c, tz) {
+  const step = (CHANNEL_NAMES[c.channel] || 'Step') + " '" + c.step + "'";
+  switch (c.state) {
+    case 'due': return step + ' due ' + debtorTime(c.at_ms, tz);
+    case 'out': return step + ' sent ' + (c.sent_ms ? debtorTime(c.sent_ms, tz) : '') +
+      (c.at_ms ? '; waiting for its result until ' + debtorTime(c.at_ms, tz) : '; waiting for its result');
+    case 'hold': return 'held: ' + (HOLD_WORDS[c.why] || c.why || 'an event came') +
+      (c.step ? ' (' + step + (c.prev === 'out' ? ' was sent)' : ' was due)') : '');
+    case 'stop': return 'stopped: ' + stopWords(c.why);
+    case 'end': return 'ended' + (c.last ? " after '" + c.last + "'" : '');
+    default: return c.state + (c.step ? ' ' + step : '');
+  }
+}
+
+function strategyPanel(st, tz) {
+  if (!st) return [];
+  const out = [el('h3', {}, 'Strategy')];
+  const c = st.current;
+  if (c) {
+    out.push(el('div', { class: 'strat-now', testid: 'strategy-step' }, strategyNow(c, tz)),
+      el('div', { class: 'muted', testid: 'strategy-meta' }, c.strategy + ' · segment ' + (c.segment || '–') +
+        ' · variant ' + (c.variant || '–') + (c.last && c.state !== 'end' ? " · last sent '" + c.last + "'" : '')));
+  }
+  if (st.events && st.events.length) {
+    out.push(el('ul', { class: 'strat-events', testid: 'strategy-events' }, ...st.events.map((e) => el('li', {},
+      (e.ms ? debtorTime(e.ms, tz).replace(/ \(.*\)$/, '') + ' · ' : '') + e.event + (e.step ? " '" + e.step + "'" : '') +
+      (e.reason ? ': ' + e.reason : '')))));
+  }
+  return out;
 }
 
 function renderConv() {
@@ -247,7 +308,7 @@ function renderConv() {
   const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
     { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
   $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, el('h3', {}, 'Promises'), promises,
-    el('h3', {}, 'Channels'), chans);
+    el('h3', {}, 'Channels'), chans, ...strategyPanel(m.strategy, d.timezone));
   // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
   $('readonly').hidden = !m.readonly;
   $('composer').hidden = m.readonly;
@@ -370,6 +431,78 @@ function renderFloor(f) {
   list('f-reasons', f.escalations);
   list('f-blocks', f.compliance_blocks);
   list('f-mix', f.channel_mix);
+}
+
+// The strategies panel: one table per strategy, a row per variant and step (the file's order,
+// then counts of steps or variants no longer in it), a column per result; stops, refusals and
+// skips by reason; any other metric as it comes. Cells carry data-testid
+// "funnel-<strategy>-<variant>-<step>-<metric>" (the browser test reads them).
+const FUNNEL_COLUMNS = [['entered', 'entered'], ['committed', 'committed'], ['sent', 'sent'], ['delivered', 'delivered'],
+  ['read', 'read'], ['failed', 'failed'], ['replied', 'replied'], ['timeout', 'timed out'], ['ended', 'ended']];
+const FUNNEL_RATES = { delivered: 1, read: 1, failed: 1, replied: 1 }; // shown as a share of `sent` too
+const FUNNEL_GROUPS = ['stopped', 'refused', 'skipped'];
+
+function renderStrategies(m) {
+  const list = Array.isArray(m.strategies) ? m.strategies : [];
+  if (!list.length) {
+    $('f-strategies').replaceChildren(el('p', { class: 'muted' }, 'No strategy is loaded on this router.'));
+    return;
+  }
+  $('f-strategies').replaceChildren(...list.map(strategyCard));
+}
+
+function metricLabel(k, n) {
+  return k.endsWith('_cents') ? k.slice(0, -6) + ' ' + (n / 100).toFixed(2) : k.replace(/_/g, ' ') + ' ' + n;
+}
+
+function strategyCard(st) {
+  const funnel = st.funnel && typeof st.funnel === 'object' ? st.funnel : {};
+  const known = new Set(FUNNEL_COLUMNS.map(([k]) => k));
+  const tid = (v, step, metric) => 'funnel-' + st.name + '-' + v + '-' + step + '-' + metric;
+  const numCell = (v, step, metric, counts) => {
+    const n = counts[metric] || 0;
+    const sent = counts.sent || 0;
+    return el('td', { class: 'n' }, el('span', { class: n ? '' : 'zero', testid: tid(v, step, metric) }, String(n)),
+      FUNNEL_RATES[metric] && sent && n ? el('small', {}, Math.round(100 * n / sent) + '%') : null);
+  };
+  // Stops, refusals and skips by their reason ("paid 2 · promise 1"); other metrics by name.
+  const listCell = (v, step, counts, pick, strip) => el('td', { class: 'why' }, ...Object.keys(counts).filter(pick).sort()
+    .map((k, i) => el('span', { testid: tid(v, step, k) }, (i ? ' · ' : '') +
+      metricLabel(strip ? k.slice(k.indexOf(':') + 1) : k, counts[k]))));
+  // A step's row; step null: the variant's total over its steps (test id step "*").
+  const row = (v, step, channel, counts, cls) => {
+    const id = step === null ? '*' : step;
+    return el('tr', { class: cls || '' }, el('td', {}, step === null ? 'all steps' : step === '' ? '(no step)' : step),
+      el('td', {}, channel ? el('span', { class: 'badge ' + channel }, channel) : ''),
+      ...FUNNEL_COLUMNS.map(([k]) => numCell(v, id, k, counts)),
+      ...FUNNEL_GROUPS.map((g) => listCell(v, id, counts, (k) => k.startsWith(g + ':'), true)),
+      listCell(v, id, counts, (k) => !known.has(k) && !FUNNEL_GROUPS.some((g) => k.startsWith(g + ':')), false));
+  };
+  const variants = (st.variants || []).map((v) => ({ name: v.name, share: v.share, steps: v.steps || [] }));
+  for (const v of Object.keys(funnel)) if (!variants.some((x) => x.name === v)) variants.push({ name: v, steps: [] });
+  const rows = [];
+  for (const v of variants) {
+    const counts = funnel[v.name] || {};
+    const steps = v.steps.map((s) => s.name);
+    for (const s of Object.keys(counts)) if (!steps.includes(s)) steps.push(s);
+    rows.push(el('tr', { class: 'variant' }, el('td', { colspan: String(3 + FUNNEL_COLUMNS.length + FUNNEL_GROUPS.length) },
+      'variant ' + v.name + (v.share !== undefined ? ' (' + v.share + '% of debtors)' : ' (no longer in the file)'))));
+    const total = {};
+    for (const s of steps) {
+      const c = counts[s] || {};
+      for (const [k, n] of Object.entries(c)) total[k] = (total[k] || 0) + n;
+      const def = v.steps.find((x) => x.name === s);
+      rows.push(row(v.name, s, def && def.channel, c));
+    }
+    rows.push(row(v.name, null, null, total, 'total'));
+  }
+  const state = st.state + (st.state_from === 'file' ? ' (as in its file)' : '');
+  return el('section', { class: 'strategy', testid: 'strategy-' + st.name },
+    el('h3', {}, st.name, el('span', { class: 'st-state ' + st.state, testid: 'strategy-state-' + st.name }, state),
+      el('span', { class: 'meta' }, 'priority ' + st.priority)),
+    el('table', { class: 'funnel' }, el('thead', {}, el('tr', {}, el('th', {}, 'step'), el('th', {}, 'channel'),
+      ...FUNNEL_COLUMNS.map(([, label]) => el('th', { class: 'n' }, label)), ...FUNNEL_GROUPS.map((g) => el('th', {}, g + ' (by reason)')),
+      el('th', {}, 'other'))), el('tbody', {}, ...rows)));
 }
 
 $('sup-open').addEventListener('click', () => {

@@ -8,30 +8,17 @@ Screenshots: tests/artifacts/browser/."""
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import threading
 import unittest
 import urllib.request
 
 from hilo_harness import (BUILD_DIR, SOURCE_DIR, TEST_CLOCK_OVERRIDES, HiloTestCase, _clean_env, cli_path, debtor_key,
                           free_port, history, seed_debtor, spawn, terminate, use_workday_clock, wait_until,
                           write_conf)
+from hilo_browser import CHROMIUM, NODE, playwright_ready, run_spec
 from hilo_console import PASSWORD, add_agent, console_overrides, escalate
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ARTIFACTS = os.path.join(SOURCE_DIR, "tests", "artifacts", "browser")
-CHROMIUM = "/usr/bin/chromium"
-NODE = shutil.which("node")
 DEBTOR, PHONE = "DB1", "+16505551234"
 REPLY = "Hello from your account specialist: we can set up a plan."
-
-
-def playwright_ready():
-    if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")) and NODE:
-        subprocess.run([os.path.join(HERE, "install.sh")], timeout=300, check=False)
-    return os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core"))
 
 
 def http_json(method, url, body=None, timeout=10):
@@ -46,7 +33,6 @@ class ConsoleBrowser(HiloTestCase):
     def test_agent_and_supervisor_in_chromium(self):
         if not playwright_ready():
             self.skipTest("playwright-core is not installed (tests/browser/install.sh)")
-        os.makedirs(ARTIFACTS, exist_ok=True)
         redis = self.redis()
         sandbox_port, wa_port, sms_port = free_port(), free_port(), free_port()
         sandbox = "http://127.0.0.1:%d" % sandbox_port
@@ -118,21 +104,10 @@ class ConsoleBrowser(HiloTestCase):
         debtor_says("sms", "Hi, I got your letter about my account")
         debtor_says("whatsapp", "I would like to talk to a person please")
 
-        env = dict(os.environ, HILO_URL=origin + "/console/", HILO_AGENT="ana", HILO_SUPERVISOR="sue",
-                   HILO_PASSWORD=PASSWORD, HILO_DEBTOR=DEBTOR, HILO_REPLY=REPLY, HILO_ARTIFACTS=ARTIFACTS)
-        node = subprocess.Popen([NODE, os.path.join(HERE, "console.spec.js")], cwd=HERE, env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.addCleanup(lambda: node.poll() is None and node.kill())
-        killer = threading.Timer(300, node.kill)
-        killer.start()
-        self.addCleanup(killer.cancel)
-        out = []
-        for line in node.stdout:
-            out.append(line)
-            sys.stderr.write("node: " + line)
-            if not line.startswith("STEP "):
-                continue
-            step = line.split()[1]
+        env = dict(HILO_URL=origin + "/console/", HILO_AGENT="ana", HILO_SUPERVISOR="sue",
+                   HILO_PASSWORD=PASSWORD, HILO_DEBTOR=DEBTOR, HILO_REPLY=REPLY)
+
+        def on_step(step):
             if step == "escalate":
                 escalate(r, DEBTOR, channel="whatsapp", reason="requested_agent", addr=PHONE)
             elif step == "replied":
@@ -148,11 +123,7 @@ class ConsoleBrowser(HiloTestCase):
                 router.restart()
             elif step == "after-restart":
                 debtor_says("whatsapp", "Are you still there after the restart?")
-            node.stdin.write("OK %s\n" % step)
-            node.stdin.flush()
-        status = node.wait(30)
-        self.assertEqual(status, 0, "console.spec.js failed:\n" + "".join(out[-40:]))
-        self.assertIn("DONE\n", out)
+        run_spec(self, "console.spec.js", env, on_step)
         conv = r.hgetall("hilo:{d:%s}:conv" % DEBTOR)
         self.assertEqual(conv["state"], "closed")
         self.assertIn("promise_to_pay", conv["disposition"])

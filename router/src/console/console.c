@@ -32,6 +32,7 @@ extern const char hilo_script_reopen[];
 #define RESYNC_MAX_PER_S 200    /* ...but no more than this many per second in all: with more
                                  * than 6,000 sockets each one's period grows */
 #define FLOOR_MS 1000           /* supervisor floor refresh */
+#define STRATEGIES_MS 1000      /* supervisor strategies panel refresh */
 
 /* --- small helpers -------------------------------------------------------------------- */
 
@@ -276,6 +277,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "access_log") == 0) {
         json_t *lim = json_object_get(m, "limit");
         console_access_read(c, rid, debtor, jstr(m, "agent"), json_is_integer(lim) ? json_integer_value(lim) : 0);
+    } else if (strcmp(t, "strategies") == 0) {
+        console_strategies_request(c, rid, m);
     } else if (strcmp(t, "agents") == 0) {
         if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
         else console_agents_list(c, rid);
@@ -579,6 +582,8 @@ static void on_tick(uv_timer_t *t) {
         read_events(k);
         poll_activity(k);
         if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);
+        /* Half a period after the floor: the two reads do not land on the same tick. */
+        if (k->tick_n % (STRATEGIES_MS / TICK_MS) == STRATEGIES_MS / TICK_MS / 2) console_strategies_tick(k);
     }
     if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) return;
     if (ready) presence(k, now);

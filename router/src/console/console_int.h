@@ -1,5 +1,5 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c,
- * supervisor.c): the console object, one websocket connection, and the batch helper that
+ * supervisor.c, strategies.c): the console object, one websocket connection, and the batch helper that
  * runs a few Redis commands and hands their replies over as JSON. Not for use outside
  * router/src/console/. */
 #ifndef HILO_CONSOLE_INT_H
@@ -11,6 +11,7 @@
 
 #include "console.h"
 #include "hilo/compliance.h"
+#include "hilo/strategy.h"
 #include "http.h"
 #include "login_source.h"
 #include "router_ctx.h"
@@ -43,6 +44,8 @@ typedef struct conn {
     int64_t tokens_ms;
     int rejected;                  /* messages refused by the rate limit */
     bool floor;                    /* a supervisor following the floor stats */
+    bool strategies;               /* a supervisor following the strategies panel */
+    char strategy_filter[HILO_STRATEGY_NAME_MAX + 1]; /* ...of this strategy only ("" = all) */
     char open[CONSOLE_OPEN_MAX][CONSOLE_ID_MAX + 32]; /* debtors followed ("" = free slot) */
     bool dirty_agent;              /* agent snapshot to re-send */
     int64_t snap_ms;               /* last snapshot requested (periodic resync) */
@@ -76,6 +79,7 @@ struct hilo_console {
     console_script_t scripts[SCRIPT_N];
     char events_id[48];            /* last hilo:console:events id read ("": not started) */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
+    bool strategies_inflight;      /* the strategies panel is being read (strategies.c) */
     int64_t activity_since_ms;     /* highest hilo:convs score seen (Redis ms); -1: not read yet */
     char **activity_tied;          /* the debtors already seen at exactly that score */
     size_t activity_ntied;
@@ -199,6 +203,16 @@ void console_access_read(conn_t *c, json_t *rid, const char *debtor, const char 
 /* --- supervisor.c --- */
 void console_floor_tick(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
+
+/* --- strategies.c --- */
+/* Once a second: the strategies panel to the supervisors following it. */
+void console_strategies_tick(hilo_console_t *k);
+/* {"t":"strategies"}: follow (or, with "follow": false, stop following) the panel. */
+void console_strategies_request(conn_t *c, json_t *rid, const json_t *m);
+/* The strategy part of a debtor panel (strategy_view.h) from the conv hash (as an object) and
+ * the newest entries of the debtor's audit stream (XREVRANGE); NULL when there is none. */
+json_t *console_strategy_of_debtor(hilo_console_t *k, const json_t *conv, const json_t *audit);
+#define CONSOLE_STRATEGY_AUDIT_SCAN 100 /* audit entries looked through for strategy events */
 
 bool console_debtor_ok(const char *id);
 bool console_agent_id_ok(const char *id);

@@ -1,9 +1,9 @@
 /* views.c — what an agent sees and sends: the agent snapshot (state, load, offers,
- * conversations), a conversation (the cross-channel thread with bot turns, the debtor panel,
- * which channels the gate allows now and why not, private notes), replies (compliance gate,
- * frequency cap, commit_outbound.lua, dispatch) and notes. Authorization is checked on every
- * read: an agent sees only conversations offered or assigned to them; a supervisor sees all,
- * read-only. */
+ * conversations), a conversation (the cross-channel thread with bot turns, the debtor panel
+ * with the debtor's strategy step, which channels the gate allows now and why not, private
+ * notes), replies (compliance gate, frequency cap, commit_outbound.lua, dispatch) and notes.
+ * Authorization is checked on every read: an agent sees only conversations offered or assigned
+ * to them; a supervisor sees all, read-only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,7 +293,7 @@ static const char *const debtor_fields[] = {"full_name", "balance", "currency", 
 
 static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     char *debtor = arg;
-    if (!conn_alive(c) || n < 6) goto out;
+    if (!conn_alive(c) || n < 7) goto out;
     json_t *conv = res_hash(res[0]), *deb = res_hash(res[1]);
     if (json_object_size(conv) == 0 || !may_read(c, conv)) {
         conn_unfollow(c, debtor);
@@ -302,7 +302,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
         json_decref(deb);
         goto out;
     }
-    int64_t now = clock_now(k, n > 6 ? res[6] : NULL);
+    int64_t now = clock_now(k, n > 7 ? res[7] : NULL);
     json_t *cv = json_object(), *dv = json_object(), *chans = json_object(), *promises = json_array();
     for (const char *const *f = conv_fields; *f; f++)
         if (jstr(conv, *f)) json_object_set(cv, *f, json_object_get(conv, *f));
@@ -343,6 +343,9 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
     add_status(items, res[5]);
     json_object_set_new(m, "items", items);
     json_object_set_new(m, "notes", items_of(res[4], true));
+    /* The debtor's place in its outbound strategy and its last strategy events (strategies.c). */
+    json_t *strat = console_strategy_of_debtor(k, conv, res[6]);
+    json_object_set_new(m, "strategy", strat ? strat : json_null());
     conn_send(c, m);
     json_decref(conv);
     json_decref(deb);
@@ -360,6 +363,8 @@ void console_send_conv(conn_t *c, const char *debtor) {
     key(hk, sizeof hk, debtor, HILO_KEY_HIST);
     key(pk, sizeof pk, debtor, HILO_KEY_PROMISES);
     key(nk, sizeof nk, debtor, "notes");
+    char ak[HILO_KEY_MAX];
+    key(ak, sizeof ak, debtor, HILO_KEY_AUDIT);
     batch_t *b = batch_new(k, c, on_conv, hilo_xstrdup(debtor), free);
     batch_cmd(b, "HGETALL %s", ck);
     batch_cmd(b, "HGETALL %s", dk);
@@ -367,6 +372,7 @@ void console_send_conv(conn_t *c, const char *debtor) {
     batch_cmd(b, "HGETALL %s", pk);
     batch_cmd(b, "XREVRANGE %s + - COUNT %lld", nk, (long long)NOTES_MAX);
     batch_cmd(b, "HGETALL %s", sk);
+    batch_cmd(b, "XREVRANGE %s + - COUNT %lld", ak, (long long)CONSOLE_STRATEGY_AUDIT_SCAN);
     if (k->cfg->test_clock) batch_cmd(b, "GET " HILO_KEY_TEST_CLOCK);
     batch_run(b);
 }

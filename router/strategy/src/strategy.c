@@ -82,6 +82,16 @@ const hilo_strategy_step_t *hilo_strategy_step_find(const hilo_strategy_segment_
     return NULL;
 }
 
+int hilo_strategy_segment_step_count(const hilo_strategy_segment_t *seg, int variant) {
+    if (variant < 0 || variant >= seg->st->nvariants) variant = 0;
+    return seg->nsteps[variant];
+}
+
+const hilo_strategy_step_t *hilo_strategy_segment_step(const hilo_strategy_segment_t *seg, int variant, int i) {
+    if (variant < 0 || variant >= seg->st->nvariants) variant = 0;
+    return i >= 0 && i < seg->nsteps[variant] ? &seg->st->steps[seg->steps[variant][i]] : NULL;
+}
+
 const hilo_strategy_step_t *hilo_strategy_first_step(const hilo_strategy_segment_t *seg, int variant) {
     if (variant < 0 || variant >= seg->st->nvariants) variant = 0;
     return &seg->st->steps[seg->steps[variant][0]];

@@ -62,6 +62,13 @@ static void test_demo_loads(void **state) {
     assert_non_null(hilo_strategy_step_find(early, 0, "sms_day3"));
     assert_null(hilo_strategy_step_find(early, 1, "hello_whatsapp"));
     assert_null(hilo_strategy_step_find(early, 0, "late_sms"));
+    /* The listed order per variant (the console's funnel rows); the variant's own list. */
+    assert_int_equal(hilo_strategy_segment_step_count(early, 0), 3);
+    assert_string_equal(hilo_strategy_step_name(hilo_strategy_segment_step(early, 0, 2)), "sms_day3");
+    assert_int_equal(hilo_strategy_segment_step_count(early, 1), 2);
+    assert_string_equal(hilo_strategy_step_name(hilo_strategy_segment_step(early, 1, 0)), "hello_sms");
+    assert_null(hilo_strategy_segment_step(early, 1, 2));
+    assert_null(hilo_strategy_segment_step(early, 0, -1));
     hilo_strategy_set_destroy(&set);
     assert_null(set);
 }

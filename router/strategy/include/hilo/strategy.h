@@ -152,6 +152,10 @@ int64_t hilo_strategy_step_within_ms(const hilo_strategy_step_t *step);
  * segment, otherwise it restarts at hilo_strategy_first_step(). */
 const hilo_strategy_step_t *hilo_strategy_step_find(const hilo_strategy_segment_t *seg, int variant,
                                                     const char *name);
+/* The segment's steps for `variant` in their listed order (the supervisor console's funnel
+ * rows): how many, and the i-th (NULL outside 0..count-1). */
+int hilo_strategy_segment_step_count(const hilo_strategy_segment_t *seg, int variant);
+const hilo_strategy_step_t *hilo_strategy_segment_step(const hilo_strategy_segment_t *seg, int variant, int i);
 /* The segment's first step for `variant`. Never NULL (a segment has at least one step). */
 const hilo_strategy_step_t *hilo_strategy_first_step(const hilo_strategy_segment_t *seg, int variant);
 
