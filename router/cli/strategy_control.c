@@ -51,7 +51,8 @@ static int set_state(hilo_cli_t *cli, const char *name, const char *state) {
 static int enroll(hilo_cli_t *cli, long *count) {
     char cursor[32] = "0";
     *count = 0;
-    hilo_cli_args_t *cmds = hilo_xcalloc(ENROLL_BATCH, sizeof *cmds);
+    size_t cap = ENROLL_BATCH;
+    hilo_cli_args_t *cmds = hilo_xcalloc(cap, sizeof *cmds);
     int rc = HILO_EXIT_OK;
     do {
         redisReply *r = hilo_cli_cmd(cli, "SSCAN %s %s COUNT %d", HILO_KEY_DEBTORS, cursor, ENROLL_BATCH);
@@ -68,7 +69,13 @@ static int enroll(hilo_cli_t *cli, long *count) {
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         const redisReply *m = r->element[1];
         size_t n = 0;
-        for (size_t i = 0; i < m->elements && n < ENROLL_BATCH; i++) {
+        /* COUNT is a hint: a reply may hold more ids than asked. */
+        if (m->elements > cap) {
+            cmds = hilo_xrealloc(cmds, m->elements * sizeof *cmds);
+            memset(cmds + cap, 0, (m->elements - cap) * sizeof *cmds);
+            cap = m->elements;
+        }
+        for (size_t i = 0; i < m->elements; i++) {
             const char *id = m->element[i]->str;
             if (m->element[i]->type != REDIS_REPLY_STRING || !hilo_debtor_id_valid(id)) continue;
             char k[HILO_KEY_MAX];

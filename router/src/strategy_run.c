@@ -25,7 +25,7 @@
 
 #define NAME_MAX_ (HILO_STRATEGY_NAME_MAX + 1)
 #define HOLD_TURN_MS 5000       /* a turn of the debtor is pending: look again after this */
-#define PAUSED_RECHECK_MS 60000 /* a paused strategy's debtors are looked at again after this */
+#define RETRY_MS 60000          /* a look that could not decide (Redis, rule packs) is retried after this */
 #define MAX_HOPS 16             /* steps one look may pass (skipped steps, immediate transitions) */
 #define MAX_AUDIT 8             /* audit entries one look writes */
 #define MAX_FUNNEL 8            /* funnel counters one look bumps */
@@ -451,6 +451,7 @@ static void decide(look_t *lk, const redisReply *r) {
     bool had = srec_parse(lk->old, &d.rec);
     if (had) attribute(lk, &d.rec, conv, r->element[4]);
     if (debtor->type != REDIS_REPLY_ARRAY || debtor->elements == 0) { /* no portfolio record (any more) */
+        hilo_log_info("strategy", "event=left_index debtor=%s reason=no_debtor", lk->debtor);
         if (had && !is(d.rec.st, "end")) end_run(&d, "no_debtor");
         lk->score = -1;
         return;
@@ -470,7 +471,7 @@ static void decide(look_t *lk, const redisReply *r) {
     hilo_strategy_match_t m;
     bool in = gate && hilo_strategy_match(sr->set, gate, &f, &m);
     if (!gate) { /* the rule packs are unreadable: decide nothing, look again soon */
-        lk->score = lk->now + PAUSED_RECHECK_MS;
+        lk->score = lk->now + RETRY_MS;
         return;
     }
     int ctl = m.strategy ? ctl_of(sr, m.strategy) : CTL_FILE;
@@ -481,8 +482,10 @@ static void decide(look_t *lk, const redisReply *r) {
         in = true;
         m.excluded = HILO_EXCL_NONE;
     }
-    if (m.excluded == HILO_EXCL_PAUSED) { /* nothing changes while the strategy is paused */
-        lk->score = lk->now + PAUSED_RECHECK_MS;
+    if (m.excluded == HILO_EXCL_PAUSED) {
+        /* Nothing changes while the strategy is paused; `hilo strategy start|resume` puts every
+         * debtor at the front of the index again. */
+        lk->score = lk->now + recheck_ms(&(dctx_t){.sr = sr});
         return;
     }
     if (!in) {
@@ -492,6 +495,7 @@ static void decide(look_t *lk, const redisReply *r) {
             /* Never started: in no strategy at all leaves the index (an import or `hilo strategy
              * start` brings it back); a stop is looked at again later. */
             lk->score = m.excluded == HILO_EXCL_NO_SEGMENT ? -1 : lk->now + recheck_ms(&d);
+            if (lk->score < 0) hilo_log_debug("strategy", "event=left_index debtor=%s reason=no_segment", lk->debtor);
             return;
         }
         if (is(d.rec.st, "end")) {
@@ -615,7 +619,7 @@ static void look_end(look_t *lk, bool decided) {
         int part = hilo_outbox_partition(lk->debtor);
         hilo_key_sched(k, sizeof k, part);
         snprintf(mark, sizeof mark, "%" PRId64, lk->mark);
-        int64_t next = decided ? lk->score : lk->now + PAUSED_RECHECK_MS;
+        int64_t next = decided ? lk->score : lk->now + RETRY_MS;
         if (next >= 0) snprintf(score, sizeof score, "%" PRId64, next);
         const char *argv[] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_OUTBOX_INDEX), "1", k, "set_if",
                               lk->debtor, mark, score};

@@ -11,7 +11,8 @@ days moved on the test clock. One failure per step:
 Between days the clock stands at 21:30 in the debtors' zone, when their steps are due but the
 gate (US: 08:00-21:00) and the steps' windows forbid sending: nothing may reach a phone then.
 At the end: no phone got a step twice, every debtor's run ended, and every step is either at the
-phone or counted (failed or unknown, never re-sent).
+phone or counted (failed, or unknown: the connector died during the provider's call, so the step
+may or may not be at the phone, and it is never sent again).
 """
 
 import json
@@ -138,10 +139,30 @@ class StrategyReliability(ConnectorStackCase):
                             "ostat": self.r.hgetall(debtor_key(d, "ostat")), "oq": self.r.keys("hilo:{d:%s}:oq:*" % d)})
         return c, odd
 
+    def settle_phones(self, timeout=60):
+        """Waits until no phone has received anything for a second: the provider calls handed off
+        before the clock moves are over (a call may outlast the router's lease: it is then counted
+        unknown and still reaches the phone)."""
+        last = [None]
+
+        def stable():
+            now = self.phone_counts()
+            same = now == last[0]
+            last[0] = now
+            return same
+        wait_until(stable, timeout, "the phones to settle", interval=1.0)
+
     def assert_quiet(self, seconds, what):
         before = self.phone_counts()
         time.sleep(seconds)
-        self.assertEqual(self.phone_counts(), before, what)
+        after = self.phone_counts()
+        changed = [i for i in range(N) for ch in after if after[ch][i] != before[ch][i]]
+        detail = [{"debtor": did(i), "items": [(it["channel"], it["text"][:30]) for it in
+                                               self.sandbox.phone(phone(i))["items"] if it["dir"] == "out"],
+                   "strat": self.r.hget(debtor_key(did(i), "conv"), "strat"),
+                   "ostat": self.r.hgetall(debtor_key(did(i), "ostat"))} for i in changed[:3]]
+        if changed:
+            self.fail("%s: %d phones got messages: %s" % (what, len(changed), json.dumps(detail)))
 
     def test_kill_router_then_connector_then_restart_redis(self):
         sdir = os.path.join(self.workdir, "strategies")
@@ -172,6 +193,7 @@ class StrategyReliability(ConnectorStackCase):
         self.wait_all_past("s1", 120 + N / 20)
 
         # 21:30: the SMS steps are due and the gate is closed: nothing goes.
+        self.settle_phones()
         self.clock(local_ms(TZ, 2026, 11, 25, 21, 30))
         self.assert_quiet(2.0, "nothing reaches a phone while the gate and the windows are closed")
 
@@ -185,6 +207,7 @@ class StrategyReliability(ConnectorStackCase):
         self.start_connector("sms")
         self.wait_all_past("s2", 120 + N / 20)
 
+        self.settle_phones()
         self.clock(local_ms(TZ, 2026, 11, 27, 21, 30))
         self.assert_quiet(2.0, "nothing reaches a phone while the gate and the windows are closed")
 
@@ -212,9 +235,14 @@ class StrategyReliability(ConnectorStackCase):
                 unknown += st == "unknown"
                 failed += st in ("failed", "cancelled")
         delivered = sum(counts["whatsapp"]) + sum(counts["sms"])
-        self.assertEqual(delivered + unknown + failed, 3 * N,
-                         "every step is at the phone or counted: %d at phones, %d unknown, %d failed"
-                         % (delivered, unknown, failed))
+        # An unknown step may have reached the phone (the connector died after the provider took
+        # it) or not: it is counted, never sent again.
+        self.assertLessEqual(delivered, 3 * N)
+        self.assertGreaterEqual(delivered + unknown + failed, 3 * N,
+                                "every step is at the phone or counted: %d at phones, %d unknown, %d failed"
+                                % (delivered, unknown, failed))
+        self.assertEqual(self.funnel("s2", "unknown") + self.funnel("s1", "unknown") + self.funnel("s3", "unknown"),
+                         unknown, "the unknowns are in the strategy's report")
         print("strategy reliability: N=%d debtors, %d steps at phones, %d unknown, %d failed, %.1f s"
               % (N, delivered, unknown, failed, elapsed))
 
