@@ -9,11 +9,21 @@
 #   Secrets, made once in run/secrets (mode 0700, each file 0600): the link's CURVE keys (the
 #   router's and one per connector; run/secrets/link_keys lists the connectors' public keys)
 #   and the Redis ACL users' passwords (deploy/lib/redis_users.sh; Redis's default user is off).
+#   Everything it and the processes it starts write is its owner's only (umask 077: files 0600,
+#   directories 0700): logs, Redis's data, dead letters and secrets all hold debtors' data or keys.
+#   Anything in run/ that group or others may read (an older run/) is tightened at start, named.
+# Knobs: HILO_QS_RUN_DIR (run/ elsewhere), HILO_QS_BUILD=0 (no install, no build: use the
+#   binaries already in HILO_QS_BUILD_DIR), and the ones below.
 # Usage: ./deploy/quickstart.sh [start|stop|status]   (`supervise` is the supervisor itself)
 set -euo pipefail
+# Before anything is created: every file of ours and of the processes started from here
+# (redis-server included: its AOF directory and files, its log; the services' logs; the
+# connectors' dead letters) is then 0600, every directory 0700 (docs/security.md, "Files").
+# tests/integration/test_quickstart_modes.py stats them.
+umask 077
 cd "$(dirname "$0")/.."
 top=$(pwd)
-run=$top/run
+run=${HILO_QS_RUN_DIR:-$top/run}
 # shellcheck source=lib/wait.sh
 . "$top/deploy/lib/wait.sh"
 # How long each service may take to become healthy at start (seconds); the supervisor's check
@@ -79,19 +89,27 @@ start) ;;
 *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
 esac
 
-HILO_WITH_BROWSER=0 ./deploy/install-deps.sh
-# A production-like build: it refuses [engine] test_clock (tests/run.sh builds its own way).
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHILO_TEST_CLOCK=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)"
+if [ "${HILO_QS_BUILD:-1}" = 1 ]; then
+  HILO_WITH_BROWSER=0 ./deploy/install-deps.sh
+  # A production-like build: it refuses [engine] test_clock (tests/run.sh builds its own way).
+  cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHILO_TEST_CLOCK=OFF >/dev/null
+  cmake --build "$build" -j"$(nproc)"
+fi
 
 mkdir -p "$run/redis"
 chmod 700 "$run" "$run/redis"
+# A run/ from an older quickstart (umask 022) has logs, Redis's data and the config that group
+# and others may read: the umask above covers only what is created from now on (an existing
+# log is appended to, its mode kept). Take their bits away, and say which.
+if [ -n "$(find "$run" ! -type l -perm /077 -print -quit)" ]; then
+  echo "note: taking group and other access away from files of an older run/ (now 0600, directories 0700):" >&2
+  find "$run" ! -type l -perm /077 -printf '  %p\n' -exec chmod go= {} + >&2
+fi
 stop_all
 
 # Secrets (kept across restarts): the link's keys and the Redis users. Nothing secret goes on a
 # command line or into run/hilo.conf: the config names files of mode 0600.
 secrets=$run/secrets
-umask 077
 mkdir -p "$secrets"
 chmod 700 "$secrets"
 for name in router whatsapp sms voice; do
@@ -105,7 +123,6 @@ router_pub=$("$build/router/cli/hilo" link pubkey "$secrets/router.key")
   done
 } >"$secrets/link_keys"
 "$top/deploy/lib/redis_users.sh" "$secrets"
-umask 022
 
 # The config in use: the example config with the quickstart's Redis port, absolute paths (the
 # copy in run/ must work for the hilo CLI too: export HILO_CONFIG=run/hilo.conf), and the
@@ -130,6 +147,8 @@ export HILO_CONFIG=$run/hilo.conf
 
 # Our own processes are stopped now: whatever still listens on a port of ours is another
 # process's, and our service would fail to bind (or the waits would talk to the wrong process).
+# redis-server creates its files with the umask it inherits (under 022 its AOF directory is 0755,
+# the AOF, RDB and log files 0644): 0700 and 0600 under ours.
 hilo_require_port redis "$REDIS_PORT" || exit 1
 redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
   --aclfile "$secrets/users.acl" \

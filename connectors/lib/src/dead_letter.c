@@ -31,6 +31,24 @@ static int open_append(const char *path) {
     return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
+/* The records hold debtors' phone numbers and texts: owner only. A new file gets 0600 from
+ * open_append(); one an older install left wider (a group-readable umask, a copy) is tightened
+ * here, once at start, with a warning — the file is ours, the narrower mode cannot break a
+ * reader that is not its owner's. Failing to tighten (not our file) is logged, not fatal: the
+ * records are still better written than lost. docs/security.md, "Files". */
+static void tighten(int fd, const char *path) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !(st.st_mode & 077)) return;
+    unsigned was = (unsigned)(st.st_mode & 07777);
+    if (fchmod(fd, 0600) != 0) {
+        int e = errno;
+        hilo_log_warn(MOD, "event=dead_letter_mode_loose path=%s mode=%04o error=%s", hilo_log_value(path), was,
+                      hilo_log_value(strerror(e)));
+        return;
+    }
+    hilo_log_warn(MOD, "event=dead_letter_mode_tightened path=%s mode=%04o now=0600", hilo_log_value(path), was);
+}
+
 hilo_dead_letter_t *hilo_dead_letter_open(const char *path, const char *connector, char *err, size_t errlen) {
     int fd = path && path[0] ? open_append(path) : -1;
     if (fd < 0) {
@@ -38,6 +56,7 @@ hilo_dead_letter_t *hilo_dead_letter_open(const char *path, const char *connecto
                  path && path[0] ? strerror(errno) : "empty path");
         return NULL;
     }
+    tighten(fd, path);
     close(fd);
     hilo_dead_letter_t *d = hilo_xcalloc(1, sizeof *d);
     d->path = hilo_xstrdup(path);

@@ -337,6 +337,29 @@ static void test_dead_letter(void **state) {
     assert_int_equal(st.dead_letter_failures, 1);
 }
 
+/* A new dead-letter file is 0600; one an older install left 0644 is 0600 after the open. */
+static void test_dead_letter_modes(void **state) {
+    (void)state;
+    char path[128], err[256];
+    struct stat st;
+    snprintf(path, sizeof path, "/tmp/hilo-linktest-modes-%d.jsonl", (int)getpid());
+    unlink(path);
+    mode_t old = umask(022);
+    hilo_dead_letter_t *d = hilo_dead_letter_open(path, "sms-test", err, sizeof err);
+    assert_non_null(d);
+    hilo_dead_letter_close(&d);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(chmod(path, 0644), 0);
+    d = hilo_dead_letter_open(path, "sms-test", err, sizeof err);
+    assert_non_null(d);
+    hilo_dead_letter_close(&d);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    umask(old);
+    unlink(path);
+}
+
 static int setup_dead_letter(void **state) {
     snprintf(dead_path, sizeof dead_path, "/tmp/hilo-linktest-%d.jsonl", (int)getpid());
     unlink(dead_path);
@@ -613,6 +636,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hello_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter, setup_dead_letter, teardown_dead_letter),
+        cmocka_unit_test(test_dead_letter_modes),
         cmocka_unit_test_setup_teardown(test_bound_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inflight_window, setup_window, teardown),
         cmocka_unit_test_setup_teardown(test_hello_required_burst, setup, teardown),

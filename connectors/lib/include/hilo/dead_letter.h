@@ -12,9 +12,10 @@
 
 typedef struct hilo_dead_letter hilo_dead_letter_t;
 
-/* Checks that `path` can be opened for appending (creating it, mode 0600) and returns the
- * store; NULL with the reason in err when it cannot. `connector` names this instance in every
- * record ("whatsapp-1"). */
+/* Checks that `path` can be opened for appending (creating it, mode 0600; an existing file that
+ * group or others may access is set to 0600, with a warning) and returns the store; NULL with
+ * the reason in err when it cannot. `connector` names this instance in every record
+ * ("whatsapp-1"). */
 hilo_dead_letter_t *hilo_dead_letter_open(const char *path, const char *connector, char *err, size_t errlen);
 void hilo_dead_letter_close(hilo_dead_letter_t **self_p);
 
