@@ -2,7 +2,8 @@
  * with debtor_id, amount, currency, paid_at, reference in any order; other columns ignored),
  * checks each row and applies each good one with payment_apply.lua: recorded once per
  * reference, and the debtor's promises to pay it covers become kept (docs/promises.md).
- * A bad row is reported as FILE:LINE: reason and skipped; a summary ends the run. */
+ * A bad row is reported as FILE:LINE: reason and skipped; a summary ends the run. The rows go
+ * to Redis in batches (below, BATCH_MAX), reported in the file's order. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -199,9 +200,40 @@ static const char *check_row(hilo_csv_t *csv, const int *col, payment_t *pm) {
     return NULL;
 }
 
-/* Applies one payment. Returns HILO_EXIT_OK (counted in *t, a refused row printed) or
- * HILO_EXIT_REDIS. */
-static int apply(hilo_cli_t *cli, const char *path, long line, const payment_t *pm, tally_t *t) {
+/* Payments go to Redis in batches, one round trip each: the EVALSHAs of up to BATCH_MAX rows,
+ * written at once and answered in order. One payment_apply.lua per row is what the import pays
+ * in Redis either way; sending them one by one added two round trips per row (EVALSHA, then the
+ * kick), which at 100,000 rows was most of the import's time (docs/performance.md, "Payments
+ * cancel pending steps"). Redis runs a connection's commands in the order they were sent, so two
+ * rows with the same reference in one batch meet as they would one by one: the second is a
+ * duplicate or a conflict. Rows refused before Redis wait in the batch too, so every report
+ * comes out in the file's order. */
+#define BATCH_MAX 1000
+
+/* One row of the batch: a payment to apply, or a row already refused (reported in its turn). */
+typedef struct {
+    long line;
+    char *refused;  /* the reason a refused row is reported with (owned), or NULL: a payment */
+    payment_t pm;   /* the checked payment (refused == NULL) */
+    int64_t now_ms; /* the import time it is recorded with */
+} row_t;
+
+typedef struct {
+    row_t rows[BATCH_MAX];
+    size_t n;          /* rows waiting */
+    size_t payments;   /* of which payments */
+    char sha[41];      /* payment_apply.lua's SHA, "" until the first batch loads it */
+} batch_t;
+
+static void batch_refuse(batch_t *b, long line, const char *why) {
+    row_t *row = &b->rows[b->n++];
+    row->line = line;
+    row->refused = hilo_xstrdup(why);
+}
+
+/* Appends row's EVALSHA to the output buffer (nothing is sent yet). */
+static bool append_apply(hilo_cli_t *cli, const char *sha, const row_t *row) {
+    const payment_t *pm = &row->pm;
     char kdebtor[HILO_KEY_MAX], kpay[HILO_KEY_MAX], kprom[HILO_KEY_MAX], kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kdebtor, sizeof kdebtor, pm->debtor, HILO_KEY_DEBTOR);
     hilo_key_debtor(kpay, sizeof kpay, pm->debtor, HILO_KEY_PAYMENTS);
@@ -211,52 +243,134 @@ static int apply(hilo_cli_t *cli, const char *path, long line, const payment_t *
     char amount[24], paid_ms[24], now[24];
     snprintf(amount, sizeof amount, "%" PRId64, pm->amount_cents);
     snprintf(paid_ms, sizeof paid_ms, "%" PRId64, pm->paid_ms);
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
-    /* The SHA of the embedded body; hilo_cli_evalsha loads it on NOSCRIPT. */
-    static char sha[41];
-    if (!sha[0] && !hilo_cli_script_load(cli, hilo_script_payment_apply, sha)) return HILO_EXIT_REDIS;
+    snprintf(now, sizeof now, "%" PRId64, row->now_ms);
     const char *argv[] = {"EVALSHA", sha, "6", kdebtor, kpay, kprom, kconv, kaudit, HILO_KEY_PROMISES_DUE,
                           pm->debtor, pm->reference, amount, pm->currency, pm->paid_at, paid_ms,
                           pm->date_only ? "1" : "0", now};
     size_t lens[HILO_ARRAY_LEN(argv)];
     for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
-    redisReply *r = hilo_cli_evalsha(cli, hilo_script_payment_apply, (int)HILO_ARRAY_LEN(argv), argv, lens);
-    if (!r) return HILO_EXIT_REDIS;
-    int rc = HILO_EXIT_OK;
-    long long code = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->element[0]->type == REDIS_REPLY_INTEGER
-                         ? r->element[0]->integer
-                         : -100;
-    if (code == 1) {
-        t->applied++;
-        /* payment_apply.lua held the debtor's pending strategy step; the runners decide again
-         * now (router/src/strategy_run.c: paid in full stops the strategy). */
-        char sched[HILO_KEY_MAX];
-        hilo_key_sched(sched, sizeof sched, hilo_outbox_partition(pm->debtor));
-        redisReply *k = hilo_cli_cmd(cli, "ZADD %s XX 0 %s", sched, pm->debtor);
-        if (!k) rc = HILO_EXIT_REDIS;
-        else freeReplyObject(k);
-        for (size_t i = 1; i < r->elements; i++) {
-            t->kept++;
-            printf("%s: promise %s kept\n", pm->debtor, r->element[i]->str ? r->element[i]->str : "?");
+    return hilo_cli_append(cli, (int)HILO_ARRAY_LEN(argv), argv, lens);
+}
+
+static bool is_noscript(const redisReply *r) {
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* Sends the batch's payments and reads their replies into rep[i] (one per row; NULL for a
+ * refused row). A NOSCRIPT answer (SCRIPT FLUSH since the load) loads the script again and
+ * sends those rows again, once. Rows that ran before the flush are not sent twice: resending
+ * them would turn their result into "duplicate". (Should another client load the script again
+ * between two of our rows, a later row of the batch can run before an earlier one sent again;
+ * that reorders two rows only when they share a debtor, and takes a SCRIPT FLUSH during the
+ * import to happen.) Returns false after printing why (Redis unreachable or gone). */
+static bool batch_send(hilo_cli_t *cli, batch_t *b, redisReply **rep) {
+    if (!b->sha[0] && !hilo_cli_script_load(cli, hilo_script_payment_apply, b->sha)) return false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        size_t n = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            if (b->rows[i].refused || (attempt > 0 && !is_noscript(rep[i]))) continue;
+            if (!append_apply(cli, b->sha, &b->rows[i])) return false;
+            n++;
         }
-    } else if (code == 0) {
-        t->duplicates++;
-    } else if (code == -1) {
-        fprintf(stderr, "%s:%ld: payment %s: unknown debtor %s (import the portfolio first)\n", path, line,
-                pm->reference, pm->debtor);
-        t->rejected++;
-    } else if (code == -2) {
-        fprintf(stderr, "%s:%ld: payment %s: reference already imported for debtor %s with another amount, "
-                        "currency or date: %s\n",
-                path, line, pm->reference, pm->debtor,
-                r->elements > 1 && r->element[1]->str ? r->element[1]->str : "?");
-        t->rejected++;
-    } else {
-        fprintf(stderr, "hilo: unexpected reply from payment_apply.lua for %s\n", pm->reference);
-        rc = HILO_EXIT_REDIS;
+        if (n == 0) return true;
+        redisReply **got = hilo_cli_flush(cli) ? hilo_cli_recv(cli, n) : NULL;
+        if (!got) return false;
+        bool noscript = false;
+        for (size_t i = 0, k = 0; i < b->n; i++) {
+            if (b->rows[i].refused || (attempt > 0 && !is_noscript(rep[i]))) continue;
+            if (rep[i]) freeReplyObject(rep[i]);
+            rep[i] = got[k++];
+            noscript = noscript || is_noscript(rep[i]);
+        }
+        free(got); /* the replies now belong to rep */
+        if (!noscript) return true;
+        if (attempt == 0 && !hilo_cli_script_load(cli, hilo_script_payment_apply, b->sha)) return false;
     }
-    freeReplyObject(r);
-    return rc;
+    return true; /* NOSCRIPT again right after a load: reported as Redis's refusal below */
+}
+
+/* Prints why a payment failed, once per batch (the import stops after it): an OOM or a missing
+ * script answers every row of the batch the same. */
+static void failed(bool *failed_p, const char *fmt, const char *a) {
+    if (!*failed_p) fprintf(stderr, fmt, a);
+    *failed_p = true;
+}
+
+/* Applies the batch and reports every row in order. Returns HILO_EXIT_OK (counted in *t) or
+ * HILO_EXIT_REDIS. What Redis answered is reported and counted, rows after a refused command
+ * included (Redis ran them), and the import stops after the batch. When the connection broke,
+ * which payments of the batch ran is unknown: only its rows refused before Redis are reported
+ * (re-running the file is safe: what ran comes back as duplicates). */
+static int batch_run(hilo_cli_t *cli, const char *path, batch_t *b, tally_t *t) {
+    bool broken = false, refused = false;
+    redisReply **rep = hilo_xcalloc(b->n ? b->n : 1, sizeof *rep);
+    if (b->payments > 0 && !batch_send(cli, b, rep)) broken = true;
+    /* payment_apply.lua held each applied debtor's pending strategy step; a kick (ZADD XX 0 in
+     * the debtor's schedule partition) makes the runners decide again now (router/src/
+     * strategy_run.c: paid in full stops the strategy). Only applied payments kick, as they
+     * always did: a re-imported file must not wake every debtor in it. The kicks go in one
+     * round trip after the batch's replies, which say which payments were applied. */
+    size_t kicks = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const row_t *row = &b->rows[i];
+        const payment_t *pm = &row->pm;
+        if (row->refused) {
+            fprintf(stderr, "%s:%ld: %s\n", path, row->line, row->refused);
+            t->rejected++;
+            continue;
+        }
+        redisReply *r = rep[i];
+        if (broken) continue;
+        if (r->type == REDIS_REPLY_ERROR) {
+            failed(&refused, "hilo: Redis refused EVALSHA: %s\n", r->str);
+            continue;
+        }
+        long long code = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                                 r->element[0]->type == REDIS_REPLY_INTEGER
+                             ? r->element[0]->integer
+                             : -100;
+        if (code == 1) {
+            t->applied++;
+            char sched[HILO_KEY_MAX];
+            hilo_key_sched(sched, sizeof sched, hilo_outbox_partition(pm->debtor));
+            const char *argv[] = {"ZADD", sched, "XX", "0", pm->debtor};
+            size_t lens[HILO_ARRAY_LEN(argv)];
+            for (size_t k = 0; k < HILO_ARRAY_LEN(argv); k++) lens[k] = strlen(argv[k]);
+            if (hilo_cli_append(cli, (int)HILO_ARRAY_LEN(argv), argv, lens)) kicks++;
+            for (size_t k = 1; k < r->elements; k++) {
+                t->kept++;
+                printf("%s: promise %s kept\n", pm->debtor, r->element[k]->str ? r->element[k]->str : "?");
+            }
+        } else if (code == 0) {
+            t->duplicates++;
+        } else if (code == -1) {
+            fprintf(stderr, "%s:%ld: payment %s: unknown debtor %s (import the portfolio first)\n", path,
+                    row->line, pm->reference, pm->debtor);
+            t->rejected++;
+        } else if (code == -2) {
+            fprintf(stderr, "%s:%ld: payment %s: reference already imported for debtor %s with another amount, "
+                            "currency or date: %s\n",
+                    path, row->line, pm->reference, pm->debtor,
+                    r->elements > 1 && r->element[1]->str ? r->element[1]->str : "?");
+            t->rejected++;
+        } else {
+            failed(&refused, "hilo: unexpected reply from payment_apply.lua for %s\n", pm->reference);
+        }
+    }
+    if (kicks > 0) {
+        redisReply **k = hilo_cli_flush(cli) ? hilo_cli_recv(cli, kicks) : NULL;
+        if (!k) broken = true;
+        for (size_t i = 0; k && i < kicks; i++)
+            if (k[i]->type == REDIS_REPLY_ERROR) failed(&refused, "hilo: Redis refused ZADD: %s\n", k[i]->str);
+        hilo_cli_replies_free(k, kicks);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->rows[i].refused);
+        if (rep[i]) freeReplyObject(rep[i]);
+    }
+    free(rep);
+    b->n = b->payments = 0;
+    return broken || refused ? HILO_EXIT_REDIS : HILO_EXIT_OK;
 }
 
 /* Maps the header; returns false after printing why. */
@@ -290,6 +404,7 @@ static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
     int rc = HILO_EXIT_DATA, col[NCOLS];
     bool header = false;
     tally_t t = {0, 0, 0, 0};
+    batch_t *b = NULL; /* the rows waiting for Redis */
     int got = hilo_csv_next(csv);
     if (got == HILO_CSV_END) {
         fprintf(stderr, "%s:1: empty file: a header row is required\n", path);
@@ -301,32 +416,43 @@ static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
         goto done;
     }
     if (!(header = map_header(csv, path, col))) goto done;
+    b = hilo_xcalloc(1, sizeof *b);
     while ((got = hilo_csv_next(csv)) != HILO_CSV_END) {
         long line = hilo_csv_line(csv);
         if (got == HILO_ERR) {
-            fprintf(stderr, "%s: %s: %s\n", path, hilo_csv_error(csv), strerror(errno));
+            int err = errno;
+            /* The rows read before the error are applied and reported first, as they were
+             * read; then the error (a broken Redis wins: exit 3). */
+            if ((rc = batch_run(cli, path, b, &t)) == HILO_EXIT_OK) {
+                fprintf(stderr, "%s: %s: %s\n", path, hilo_csv_error(csv), strerror(err));
+                rc = HILO_EXIT_DATA;
+            }
             goto done;
         }
         if (got == HILO_CSV_BAD) {
-            fprintf(stderr, "%s:%ld: %s\n", path, line, hilo_csv_error(csv));
-            t.rejected++;
-            continue;
+            batch_refuse(b, line, hilo_csv_error(csv));
+        } else {
+            row_t *row = &b->rows[b->n];
+            const char *why = check_row(csv, col, &row->pm);
+            if (why) {
+                batch_refuse(b, line, why);
+            } else {
+                row->line = line;
+                row->refused = NULL;
+                row->now_ms = hilo_now_ms();
+                b->n++;
+                b->payments++;
+            }
         }
-        payment_t pm;
-        const char *why = check_row(csv, col, &pm);
-        if (why) {
-            fprintf(stderr, "%s:%ld: %s\n", path, line, why);
-            t.rejected++;
-            continue;
-        }
-        if ((rc = apply(cli, path, line, &pm, &t)) != HILO_EXIT_OK) goto done;
+        if (b->n == BATCH_MAX && (rc = batch_run(cli, path, b, &t)) != HILO_EXIT_OK) goto done;
     }
-    rc = HILO_EXIT_OK;
+    rc = batch_run(cli, path, b, &t);
 done:
     /* The summary also when Redis failed half-way: re-running the import is safe (references
      * are recorded once), and the operator sees how far it got. */
     if (header) printf("applied %ld, duplicates %ld, rejected %ld; promises kept %ld\n", t.applied, t.duplicates,
                        t.rejected, t.kept);
+    free(b);
     hilo_csv_destroy(&csv);
     return rc;
 }
