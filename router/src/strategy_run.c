@@ -260,7 +260,6 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
         skip(d, step, reason, hops + 1);
         return;
     }
-    bool new_step = !is(d->rec.step, name) || !(is(d->rec.st, "due") || is(d->rec.prev, "due"));
     snprintf(d->rec.step, sizeof d->rec.step, "%s", name);
     d->rec.oid[0] = d->rec.why[0] = d->rec.prev[0] = '\0';
     if (t > lk->now + 1000) { /* not yet: due at the first instant the window and the gate allow */
@@ -269,7 +268,6 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
         d->rec.at = t;
         if (moved) write_rec(d);
         lk->score = t;
-        if (new_step) audit(d, "scheduled", name, NULL);
         return;
     }
     char *text = NULL;
@@ -542,7 +540,6 @@ static void decide(look_t *lk, const redisReply *r) {
         snprintf(d.rec.segment, sizeof d.rec.segment, "%s", hilo_strategy_segment_name(d.seg));
         snprintf(d.rec.variant, sizeof d.rec.variant, "%s", hilo_strategy_variant_name(d.st, d.variant));
         snprintf(d.rec.st, sizeof d.rec.st, "new");
-        audit(&d, "entered", hilo_strategy_step_name(first), d.rec.segment);
         funnel(&d, hilo_strategy_step_name(first), "entered");
         schedule_or_send(&d, first, lk->now + hilo_strategy_step_wait_ms(first));
         return;

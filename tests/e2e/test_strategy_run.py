@@ -170,10 +170,9 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(rep.get(("default", "wa", "delivered")), 1, rep)
         self.assertEqual(rep.get(("default", "later", "committed")), 1, rep)
         self.assertEqual(rep.get(("default", "later", "ended")), 1, rep)
+        # The audit has what changed the course (skips, stops, the end), not every schedule.
         events = [e["event"] for e in self.strategy_audit("D1")]
-        self.assertEqual(events[0], "entered", events)
-        self.assertIn("scheduled", events)
-        self.assertEqual(events[-1], "ended", events)
+        self.assertEqual(events, ["ended"], events)
 
     def test_pays_at_nine_never_gets_the_ten_oclock_step(self):
         self.start()
