@@ -224,5 +224,8 @@ Try:
   export HILO_CONFIG=$run/hilo.conf
   $build/router/cli/hilo conversations
   $build/router/cli/hilo thread +16505551234
+  $build/router/cli/hilo strategy plan                   # the demo strategy's dry run (paused)
+  $build/router/cli/hilo strategy start demo_reminders   # reminders go out (sandbox phone page)
+  $build/router/cli/hilo strategy report demo_reminders
 Stop everything with: ./deploy/quickstart.sh stop
 EOT

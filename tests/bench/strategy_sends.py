@@ -36,6 +36,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--debtors", type=int, default=20000)
 parser.add_argument("--build", default=os.environ.get("HILO_BUILD_DIR", os.path.join(HERE, "..", "..", "build")))
 parser.add_argument("--window", type=int, default=256, help="the replay's commands in flight")
+parser.add_argument("--no-replay", action="store_true", help="the timed run alone (MONITOR's capture is slow "
+                    "at large sizes: run the comparison at a few thousand debtors)")
 args = parser.parse_args()
 os.environ["HILO_BUILD_DIR"] = os.path.abspath(args.build)
 os.environ.setdefault("HILO_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -221,6 +223,9 @@ def main():
                                          if v["calls"] >= n / 10}
     finally:
         rs.stop()
+    if args.no_replay:
+        print(json.dumps(res))
+        return 0
     # The capture: the same run on a copy, MONITOR on during the morning (slower: not timed).
     cap = os.path.join(work, "capture")
     rs2 = redis_from(rdb, work, "r2")
