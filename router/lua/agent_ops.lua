@@ -20,6 +20,7 @@ local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
 -- @include conv_rev.lua
 -- @include strategy_state.lua
+-- @include ledger.lua
 local function event(kind, a, deb)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', deb or '')
 end
@@ -174,16 +175,31 @@ if op == 'wrapup' or op == 'close' then
     if code == 'promise_to_pay' then
       local amount = tonumber(args.amount_cents)
       local due = str(args.due)
-      if not amount or amount <= 0 or not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') then
+      local due_ms = tonumber(args.due_ms) -- the end of that day where the debtor lives (console/routing.c)
+      if not amount or amount <= 0 or amount ~= math.floor(amount) or amount >= 2 ^ 53 or not due
+          or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
         return {0, 'bad_promise'}
       end
       disp.amount_cents = amount
       disp.due = due
-      local cur = redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'currency') or ''
+      local dk = 'hilo:{d:' .. d .. '}:debtor'
+      local pk = 'hilo:{d:' .. d .. '}:promises'
+      local cur = redis.call('HGET', dk, 'currency') or ''
+      -- Commitments never exceed what is owed: the balance less the pending promises (the bot's,
+      -- a plan's instalments, other agents'), in the balance's currency (docs/promises.md).
+      local balance = tonumber(redis.call('HGET', dk, 'balance') or '')
+      if balance then
+        local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, cur)
+        if amount > open then return {0, 'over_committed'} end
+      end
       local id = 'p' .. now .. '-' .. actor
-      redis.call('HSET', 'hilo:{d:' .. d .. '}:promises', id, cjson.encode({kind = 'promise', amount_cents = amount,
-        currency = cur, due = due, channel = c.agent_ch or '', created_ms = now, state = 'pending',
-        by = 'agent:' .. actor}))
+      local p = {kind = 'promise', amount_cents = amount, currency = cur, due = due, due_ms = due_ms,
+        channel = c.agent_ch or '', created_ms = now, state = 'pending', by = 'agent:' .. actor}
+      redis.call('HSET', pk, id, cjson.encode(p))
+      -- Settled like the bot's promises: payments keep it, the sweeper breaks it once due.
+      redis.call('ZADD', 'hilo:promises:due', due_ms, d .. '|' .. id)
+      p.id = id
+      audit('promise', p)
     elseif code == 'callback' then
       local at = tonumber(args.callback_ms)
       if not at or at <= now then return {0, 'bad_callback'} end

@@ -14,7 +14,9 @@
 --    "set":{field:value}, "del":[field],
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0","disp":json}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
---    "queue":{"skill":s,"score":n}, "turn":key}
+--    "queue":{"skill":s,"score":n}, "turn":key,
+--    "committed":cents, "currency":c}   (committed: what the engine saw pending in the ledger when
+--    the turn adds promises; a ledger that changed since is a conversation that moved on)
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
 -- engine reads it again and re-runs the turn); {2, current rev} when the turn is no longer
@@ -27,6 +29,7 @@
 -- @include conv_rev.lua
 -- @include outbox.lua
 -- @include strategy_state.lua
+-- @include ledger.lua
 local e = cjson.decode(ARGV[2])
 local rev = conv_rev_value(redis.call('HGET', KEYS[1], 'rev'))
 if e.turn then
@@ -45,6 +48,11 @@ if e.turn then
   end
 end
 if rev ~= conv_rev_value(ARGV[1]) then
+  return {0, rev}
+end
+-- A promise or plan was sized on what the ledger left of the balance: an agent's promise or a
+-- payment since changes that, and the turn is decided again (never over-committing).
+if e.committed and ledger_committed(KEYS[5], e.currency) ~= tonumber(e.committed) then
   return {0, rev}
 end
 if e.turn then

@@ -7,6 +7,7 @@
 #include "engine.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ struct turn {
     uint64_t retry_at;                  /* uv_now() of the next try, while on the retry list */
     turn_t *next_retry;
     fields_t debtor_f, conv_f;
+    int64_t committed_cents;            /* the ledger's pending promises in the balance's currency */
     int64_t now_ms;
     /* decision */
     json_t *effects;
@@ -478,6 +480,17 @@ static hilo_promise_ledger_t ledger_of(turn_t *t) {
     return (hilo_promise_ledger_t){t->effects, t->now_ms, hilo_channel_name(t->frame->envelope->channel), tz};
 }
 
+/* A turn that commits money says what the ledger committed when it was read: engine_apply.lua
+ * applies it only if the ledger still says so (else the turn is decided again on the fresh
+ * ledger), so two commitments made at once never add up past the balance. */
+static void committed(turn_t *t) {
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)t->committed_cents);
+    json_object_set_new(t->effects, "committed", json_string(s));
+    const char *currency = get(&t->debtor_f, "currency");
+    json_object_set_new(t->effects, "currency", json_string(currency ? currency : ""));
+}
+
 /* Opt-out / opt-in keywords are handled before the bot: they are the debtor's right, not a
  * conversation step. Returns true when the message was one. */
 static bool decide_keyword(turn_t *t) {
@@ -522,6 +535,7 @@ static void decide_bot(turn_t *t) {
         d.language = get(&t->debtor_f, "language");
         const char *bp = get(&t->conv_f, "broken_promises");
         d.broken_promises = bp ? atoi(bp) : 0;
+        d.committed_cents = t->committed_cents;
         d.segment = get(&t->debtor_f, "attr:segment");
         d.payment_token = get(&t->debtor_f, "attr:payment_token");
         dp = &d;
@@ -568,6 +582,7 @@ static void decide_bot(turn_t *t) {
             break;
         case HILO_BOT_PROMISE:
             json_decref(j);
+            committed(t);
             {
                 hilo_promise_ledger_t l = ledger_of(t);
                 hilo_promise_ledger_promise(&l, a);
@@ -575,6 +590,7 @@ static void decide_bot(turn_t *t) {
             break;
         case HILO_BOT_PLAN_ACCEPTED:
             json_decref(j);
+            committed(t);
             {
                 hilo_promise_ledger_t l = ledger_of(t);
                 hilo_promise_ledger_plan(&l, a);
@@ -975,6 +991,29 @@ static void on_load(redisReply *r, void *arg, fields_t *into) {
 }
 
 static void on_debtor(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->debtor_f); }
+
+/* The ledger (HVALS): what its pending promises commit of the balance, in the balance's
+ * currency (the debtor's record was read first: replies come in order). The same sum as
+ * ledger_committed() in lua/lib/ledger.lua, which engine_apply.lua compares it with. */
+static void on_promises(redisReply *r, void *arg) {
+    turn_t *t = arg;
+    t->committed_cents = 0;
+    const char *currency = get(&t->debtor_f, "currency");
+    if (!currency) currency = "";
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) continue;
+        json_t *p = json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL);
+        const char *kind = json_string_value(json_object_get(p, "kind"));
+        const char *state = json_string_value(json_object_get(p, "state"));
+        const char *cur = json_string_value(json_object_get(p, "currency"));
+        json_t *amount = json_object_get(p, "amount_cents");
+        if (kind && strcmp(kind, "promise") == 0 && state && strcmp(state, "pending") == 0 && cur &&
+            strcmp(cur, currency) == 0 && json_is_number(amount) && json_number_value(amount) == floor(json_number_value(amount)))
+            t->committed_cents += (int64_t)json_number_value(amount);
+        json_decref(p);
+    }
+    on_load(r, arg, NULL);
+}
 static void on_conv(redisReply *r, void *arg) { on_load(r, arg, &((turn_t *)arg)->conv_f); }
 static void on_clock(redisReply *r, void *arg) { on_load(r, arg, NULL); }
 
@@ -1011,8 +1050,11 @@ static void load(turn_t *t) {
     t->pending = false;
     /* Pipelined; replies come back in order and never before this function returns, so the
      * count can be set after queuing. The last reply decides. */
-    int n = 0, want = ctx->cfg->test_clock ? 4 : 3;
+    char kp[HILO_KEY_MAX];
+    hilo_key_debtor(kp, sizeof kp, t->debtor, HILO_KEY_PROMISES);
+    int n = 0, want = ctx->cfg->test_clock ? 5 : 4;
     n += hilo_store_command(ctx->store, on_debtor, t, "HGETALL %s", kd) == HILO_OK;
+    n += hilo_store_command(ctx->store, on_promises, t, "HVALS %s", kp) == HILO_OK;
     n += hilo_store_command(ctx->store, on_conv, t, "HGETALL %s", kc) == HILO_OK;
     if (ctx->cfg->test_clock) n += hilo_store_command(ctx->store, on_clock, t, "GET " HILO_KEY_TEST_CLOCK) == HILO_OK;
     n += hilo_store_command(ctx->store, on_pending, t, t->frame ? "HEXISTS %s %s" : "HGET %s %s", kt, t->turn) ==

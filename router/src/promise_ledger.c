@@ -42,10 +42,8 @@ static void new_id(const hilo_promise_ledger_t *l, char id[40]) {
     snprintf(id, 40, "p%lld-%02x%02x%02x%02x", (long long)l->now_ms, b[0], b[1], b[2], b[3]);
 }
 
-/* The end of day y-m-d in the debtor's zone, in Unix ms: a promise for that day is kept by a
- * payment made any time on it there. */
-static int64_t day_end_ms(const hilo_promise_ledger_t *l, int y, int m, int d) {
-    int64_t end_s = l->tz ? hilo_tz_utc(l->tz, y, m, d, 23, 59, 59) : hilo_days_from_civil(y, m, d) * 86400 + 86399;
+int64_t hilo_promise_ledger_day_end_ms(const hilo_tz_t *tz, int y, int m, int d) {
+    int64_t end_s = tz ? hilo_tz_utc(tz, y, m, d, 23, 59, 59) : hilo_days_from_civil(y, m, d) * 86400 + 86399;
     return end_s * 1000 + 999;
 }
 
@@ -63,7 +61,7 @@ static void entry_tail(const hilo_promise_ledger_t *l, json_t *p) {
  * index (the sweeper breaks it once that day is over). */
 static void add(const hilo_promise_ledger_t *l, const char *id, json_t *p, int y, int m, int d) {
     if (y) {
-        int64_t due_ms = day_end_ms(l, y, m, d);
+        int64_t due_ms = hilo_promise_ledger_day_end_ms(l->tz, y, m, d);
         char due[24];
         snprintf(due, sizeof due, "%lld", (long long)due_ms);
         json_object_set_new(member(l->effects, "due"), id, json_string(due));

@@ -24,6 +24,10 @@ void hilo_promise_ledger_promise(const hilo_promise_ledger_t *l, const hilo_bot_
  * first due on a->due_date, the next ones monthly, the last one what remains of the total. */
 void hilo_promise_ledger_plan(const hilo_promise_ledger_t *l, const hilo_bot_action_t *a);
 
+/* The end of day y-m-d in the zone (NULL: UTC), in Unix ms: a promise due that day is kept by
+ * a payment made any time on it there, and broken once it is over. */
+int64_t hilo_promise_ledger_day_end_ms(const hilo_tz_t *tz, int y, int m, int d);
+
 /* The date `months` months after y-m-d: the same day or, in a shorter month, its last day. */
 void hilo_promise_ledger_add_months(int y, int m, int d, int months, int *oy, int *om, int *od);
 

@@ -21,7 +21,7 @@ bool bot_take_promise_text(turn_t *t) {
     bot_state_t *st = t->st;
     if (p.has_amount && p.amount_cents > 0) st->promise_cents = p.amount_cents;
     if (p.has_amount && p.amount_cents <= 0) t->zero_amount = true;
-    if (!p.has_amount && p.full) st->promise_cents = t->d->balance_cents > 0 ? t->d->balance_cents : 0;
+    if (!p.has_amount && p.full) st->promise_cents = bot_open_cents(t->d->balance_cents, t->d->committed_cents);
     if (p.has_date) {
         st->has_promise_date = true;
         st->promise_date = p.date;
@@ -38,12 +38,27 @@ static void commit_promise(turn_t *t) {
     t->clear_subject = true;
 }
 
+/* Pending promises already commit the whole balance: nothing more may be promised or planned
+ * (docs/promises.md). Says so ([template all_committed], else `otherwise`) and moves on. */
+static bool all_committed(turn_t *t, int otherwise) {
+    const hilo_bot_debtor_t *d = t->d;
+    if (d->committed_cents <= 0 || bot_open_cents(d->balance_cents, d->committed_cents) > 0) return false;
+    bot_say(t, t->f->tpl[t->f->tpl[BT_ALL_COMMITTED] >= 0 ? BT_ALL_COMMITTED : otherwise]);
+    t->st->promise_cents = 0;
+    t->st->has_promise_date = false;
+    bot_forget_subject(t->st);
+    bot_enter(t, t->f->steps[t->cur].next, false);
+    return true;
+}
+
 /* Checks what has been collected, explains what is wrong (and drops it), asks for what is
- * missing, or — both parts valid — moves on to confirmation. Error templates re-ask. */
+ * missing, or — both parts valid — moves on to confirmation. Error templates re-ask. The
+ * amount is checked against what the balance leaves over pending promises. */
 void bot_promise_progress(turn_t *t) {
     const hilo_flow_t *f = t->f;
     bot_state_t *st = t->st;
     bool said = false;
+    if (all_committed(t, BT_PROMISE_AMOUNT_HIGH)) return;
     if (t->bad_date) {
         bot_say(t, f->tpl[BT_PROMISE_DATE_INVALID]);
         said = true;
@@ -53,7 +68,8 @@ void bot_promise_progress(turn_t *t) {
         said = true;
     }
     if (st->promise_cents > 0) {
-        bot_promise_check_t c = bot_promise_check_amount(&f->rules, t->d->balance_cents, st->promise_cents);
+        bot_promise_check_t c = bot_promise_check_amount(
+            &f->rules, bot_open_cents(t->d->balance_cents, t->d->committed_cents), st->promise_cents);
         if (c != BOT_PROMISE_OK) {
             bot_say(t, f->tpl[c == BOT_PROMISE_AMOUNT_LOW ? BT_PROMISE_AMOUNT_LOW : BT_PROMISE_AMOUNT_HIGH]);
             st->promise_cents = 0;
@@ -102,6 +118,23 @@ static void commit_plan(turn_t *t) {
     t->clear_subject = true;
 }
 
+/* Whether the promise or plan being confirmed still fits what the balance leaves over the
+ * pending promises: a promise made elsewhere since it was offered (an agent's, another
+ * channel's) may have taken part of it. A plan fits when the offer on today's open amount
+ * still holds the very same option. */
+static bool still_fits(turn_t *t, bool plan) {
+    int64_t open = bot_open_cents(t->d->balance_cents, t->d->committed_cents);
+    if (!plan) return t->st->promise_cents <= open;
+    const bot_plan_option_t *o = &t->st->plan[t->st->plan_choice];
+    bot_plan_option_t now[BOT_PLAN_MAX];
+    int n = bot_plan_offer(&t->f->rules, open, now, BOT_PLAN_MAX);
+    for (int i = 0; i < n; i++)
+        if (now[i].n == o->n && now[i].instalment_cents == o->instalment_cents && now[i].total_cents == o->total_cents &&
+            now[i].discount_bp == o->discount_bp)
+            return true;
+    return false;
+}
+
 static bool has_word(const bot_words_t *w, const char *const *list) {
     for (int i = 0; i < w->n; i++)
         for (const char *const *l = list; *l; l++)
@@ -145,7 +178,9 @@ void bot_choose_plan(turn_t *t, int option) {
 void bot_offer_plan(turn_t *t, bool consume) {
     bot_state_t *st = t->st;
     const bot_step_t *s = &t->f->steps[t->cur];
-    st->nplan = bot_plan_offer(&t->f->rules, t->d->balance_cents, st->plan, BOT_PLAN_MAX);
+    if (all_committed(t, BT_PLAN_NONE)) return;
+    st->nplan = bot_plan_offer(&t->f->rules, bot_open_cents(t->d->balance_cents, t->d->committed_cents), st->plan,
+                               BOT_PLAN_MAX);
     bot_forget_subject(st);
     if (st->nplan == 0) {
         bot_say(t, t->f->tpl[BT_PLAN_NONE]);
@@ -247,6 +282,13 @@ bool bot_capture_confirm(turn_t *t, int picked) {
     if (yn == f->intent_yes) {
         if (!plan && !promise) {
             bot_enter(t, f->after_verify, false);
+        } else if (!still_fits(t, plan)) {
+            /* Say why and collect again: the no-step offers what is left, if anything. */
+            int why = f->tpl[BT_ALL_COMMITTED] >= 0 ? BT_ALL_COMMITTED : plan ? BT_PLAN_NONE : BT_PROMISE_AMOUNT_HIGH;
+            bot_say(t, f->tpl[why]);
+            bot_forget_subject(st);
+            t->reoffer = true;
+            bot_enter(t, s->no, false);
         } else {
             if (plan)
                 commit_plan(t);

@@ -626,6 +626,7 @@ static const struct {
     [BT_PLAN_LINE] = {"plan_line", NEED_PLAN, false},
     [BT_PLAN_LINE_LUMP] = {"plan_line_lump", NEED_LUMP, false},
     [BT_PLAN_NONE] = {"plan_none", NEED_PLAN, false},
+    [BT_ALL_COMMITTED] = {"all_committed", NEED_OPTIONAL, false},
     [BT_MENU_ITEM] = {"menu_item", NEED_MENU, true},
     [BT_WELCOME] = {"welcome", NEED_OPTIONAL, true},
 };

@@ -22,6 +22,8 @@ static const struct {
     [BOT_V_MIN_AMOUNT] = {"min_amount", BOT_SCOPE_REPLY}, /* can reveal a small balance */
     [BOT_V_PLAN_OPTIONS] = {"plan_options", BOT_SCOPE_REPLY},
     [BOT_V_PAYMENT_LINK] = {"payment_link", BOT_SCOPE_REPLY},
+    [BOT_V_OPEN_BALANCE] = {"open_balance", BOT_SCOPE_REPLY}, /* the balance less pending promises */
+    [BOT_V_COMMITTED] = {"committed", BOT_SCOPE_REPLY},       /* what pending promises commit */
     [BOT_V_CURRENCY] = {"currency", BOT_SCOPE_REPLY | BOT_SCOPE_LINK},
     [BOT_V_N] = {"n", BOT_SCOPE_REPLY},
     [BOT_V_OPTION] = {"option", BOT_SCOPE_REPLY},
@@ -219,7 +221,14 @@ static bool render_var(const bot_render_ctx_t *c, int var, sb_t *b) {
         bot_money_format(c->total_cents, lang, buf, sizeof buf);
         break;
     case BOT_V_MIN_AMOUNT:
-        bot_money_format(bot_promise_min(&f->rules, d->balance_cents), lang, buf, sizeof buf);
+        bot_money_format(bot_promise_min(&f->rules, bot_open_cents(d->balance_cents, d->committed_cents)), lang, buf,
+                         sizeof buf);
+        break;
+    case BOT_V_OPEN_BALANCE:
+        bot_money_format(bot_open_cents(d->balance_cents, d->committed_cents), lang, buf, sizeof buf);
+        break;
+    case BOT_V_COMMITTED:
+        bot_money_format(d->committed_cents > 0 ? d->committed_cents : 0, lang, buf, sizeof buf);
         break;
     case BOT_V_PLAN_OPTIONS:
         for (int i = 0; i < c->nplan; i++) {

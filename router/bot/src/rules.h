@@ -48,6 +48,12 @@ typedef enum {
     BOT_PROMISE_DATE_FAR,    /* after today + promise_max_days */
 } bot_promise_check_t;
 
+/* What a new promise or plan may commit: the balance less what pending promises (plan
+ * instalments included) already commit of it, never below 0. */
+static inline int64_t bot_open_cents(int64_t balance_cents, int64_t committed_cents) {
+    return committed_cents > 0 ? (balance_cents > committed_cents ? balance_cents - committed_cents : 0) : balance_cents;
+}
+
 /* The smallest amount a debtor may promise: the rule's minimum, or the balance if smaller. */
 int64_t bot_promise_min(const bot_rules_t *r, int64_t balance_cents);
 bot_promise_check_t bot_promise_check_amount(const bot_rules_t *r, int64_t balance_cents, int64_t amount_cents);

@@ -32,7 +32,7 @@ typedef struct {
 
 static conv_t *conv_new(const char *lang) {
     conv_t *c = hilo_xcalloc(1, sizeof *c);
-    c->debtor = (hilo_bot_debtor_t){"d-100", "María Pérez", "4321", 123456, "MXN", 45, lang, 0, "retail", "tok/1"};
+    c->debtor = (hilo_bot_debtor_t){"d-100", "María Pérez", "4321", 123456, "MXN", 45, lang, 0, "retail", "tok/1", 0};
     c->channel = HILO_BOT_CH_WHATSAPP;
     c->now = T0;
     c->today = "2024-12-01";

@@ -235,7 +235,7 @@ static void test_load_file_errors(void **state) {
 
 /* ---- the renderer's privacy lock ---- */
 
-static const hilo_bot_debtor_t DEBTOR = {"d-1", "María Pérez", "4321", 123456, "MXN", 45, "es", 0, "", "tok"};
+static const hilo_bot_debtor_t DEBTOR = {"d-1", "María Pérez", "4321", 123456, "MXN", 45, "es", 0, "", "tok", 0};
 
 static void ctx_for(const hilo_flow_t *f, bool verified, int variant, bot_render_ctx_t *c) {
     memset(c, 0, sizeof *c);

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     hilo_bot_debtor_t debtor = {"d-100", "María Pérez", env("HILO_BOT_TRY_LAST4", "4321"), balance, "MXN", 45,
-                                env("HILO_BOT_TRY_LANGUAGE", "es"), 0, "retail", "tok-example"};
+                                env("HILO_BOT_TRY_LANGUAGE", "es"), 0, "retail", "tok-example", 0};
     bool unknown = getenv("HILO_BOT_TRY_UNKNOWN") != NULL;
     hilo_bot_channel_t channel = HILO_BOT_CH_WHATSAPP;
     char *state = NULL, line[2048];

@@ -256,6 +256,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "accept") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "close") == 0) {
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0) {
+        json_object_del(m, "due_ms"); /* the router works it out from the debtor's zone (routing.c) */
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "open") == 0) {
         console_open_conv(c, rid, debtor);
@@ -666,6 +667,7 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     if (!k->gate)
         hilo_log_warn("console", "event=gate_unavailable reason=\"%s\" effect=\"agent replies are blocked\"",
                       k->gate_err);
+    k->tz = hilo_tzdb_new(NULL);
     script_init(&k->scripts[SCRIPT_ROUTE], hilo_script_route_offer);
     script_init(&k->scripts[SCRIPT_OPS], hilo_script_agent_ops);
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
@@ -703,6 +705,7 @@ static void console_free(hilo_console_t *k) {
         free(c);
     }
     hilo_compliance_destroy(&k->gate);
+    hilo_tzdb_destroy(&k->tz);
     hilo_buf_free(&k->floor_msg);
     activity_untie(k);
     console_reopen_forget(k);

@@ -12,6 +12,7 @@
 #include "console.h"
 #include "hilo/compliance.h"
 #include "hilo/strategy.h"
+#include "hilo/tz.h"
 #include "http.h"
 #include "login_source.h"
 #include "router_ctx.h"
@@ -65,6 +66,7 @@ struct hilo_console {
     hilo_router_ctx_t *ctx;
     const hilo_router_config_t *cfg;
     hilo_compliance_t *gate;       /* NULL: rules not loadable, every agent reply is blocked */
+    hilo_tzdb_t *tz;               /* debtors' zones: when an agent's promise falls due (routing.c) */
     char gate_err[256];
     conn_t *conns;                 /* every live connection */
     conn_t *by_agent[CONSOLE_AGENT_BUCKETS]; /* authenticated sockets by agent id (events) */

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "console_int.h"
+#include "promise_ledger.h"
 #include "hilo/common.h"
+#include "hilo/keys.h"
 #include "hilo/log.h"
 
 #define ROUTE_SCAN 50 /* queue entries examined per queue and pass */
@@ -253,8 +255,56 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
     op_free(o);
 }
 
+/* A promise an agent records in the wrap-up is settled like the bot's (docs/promises.md): due
+ * at the end of its day where the debtor lives, kept by payments, broken by the sweeper. The
+ * debtor's zone is read first; the op then runs with "due_ms" (agent_ops.lua needs it). */
+typedef struct {
+    json_t *rid;
+    json_t *args;
+    char debtor[HILO_DEBTOR_ID_MAX + 1];
+    int y, m, d;
+} wrapup_t;
+
+static void wrapup_free(void *arg) {
+    wrapup_t *w = arg;
+    json_decref(w->rid);
+    json_decref(w->args);
+    free(w);
+}
+
+static void on_wrapup_zone(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    wrapup_t *w = arg;
+    const char *zone = n == 1 && json_is_string(res[0]) ? json_string_value(res[0]) : NULL;
+    if (n != 1 || !res_ok(res[0])) {
+        conn_error(c, w->rid, "unavailable", "the debtor's record could not be read; try again");
+    } else {
+        char err[128];
+        const hilo_tz_t *tz = zone && *zone ? hilo_tzdb_get(k->tz, zone, err, sizeof err) : NULL;
+        if (zone && *zone && !tz) hilo_log_warn("console", "event=promise_zone_unknown debtor=%s zone=\"%s\" effect=\"due at the end of the UTC day\"", w->debtor, zone);
+        json_object_set_new(w->args, "due_ms", json_integer(hilo_promise_ledger_day_end_ms(tz, w->y, w->m, w->d)));
+        console_op(c, w->rid, "wrapup", w->debtor, w->args);
+    }
+    wrapup_free(w);
+}
+
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {
     hilo_console_t *k = c->console;
+    const char *code = jstr(args, "code"), *due = jstr(args, "due");
+    int y, m, d;
+    char tail;
+    if (strcmp(op, "wrapup") == 0 && code && strcmp(code, "promise_to_pay") == 0 && due &&
+        !json_object_get(args, "due_ms") && sscanf(due, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 &&
+        m <= 12 && d >= 1 && d <= 31) {
+        wrapup_t *w = hilo_xcalloc(1, sizeof *w);
+        w->rid = json_incref(rid);
+        w->args = json_deep_copy(args);
+        snprintf(w->debtor, sizeof w->debtor, "%s", debtor);
+        w->y = y, w->m = m, w->d = d;
+        batch_t *b = batch_new(k, c, on_wrapup_zone, w, wrapup_free);
+        batch_cmd(b, "HGET hilo:{d:%s}:debtor timezone", debtor);
+        batch_run(b);
+        return;
+    }
     /* An agent named by the client must be an account id: agent_ops.lua builds key names from
      * it (hilo:agent:<id>, ...:live), so "ana:live" would pass its EXISTS check on another key
      * and have it write keys for an agent that does not exist. */

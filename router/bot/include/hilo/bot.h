@@ -35,6 +35,8 @@ typedef struct {
     int broken_promises;        /* broken promises so far (promise ledger) */
     const char *segment;        /* portfolio segment, copied into escalations; NULL or "" */
     const char *payment_token;  /* opaque token for {token} in the payment link; NULL or "" */
+    int64_t committed_cents;    /* pending promises (plan instalments included) in the balance's currency:
+                                   new promises and plans only commit what the balance leaves over them */
 } hilo_bot_debtor_t;
 
 /* One inbound turn. A turn with no text, digits or button (a voice call start, a photo)
