@@ -1,7 +1,9 @@
 // console.js — the hilo console in the browser: login (POST /api/login), one websocket to /ws
 // with reconnect (backoff + jitter) and a full resync after every reconnect, the agent
 // workspace and the supervisor floor. Protocol: docs/console-protocol.md. All text is put in
-// the page with textContent (never innerHTML) — message bodies come from debtors.
+// the page with textContent (never innerHTML) — message bodies come from debtors. What the
+// agent types belongs to one conversation (drafts.js): every send names the debtor whose draft
+// it is, never "whichever conversation is open when the answer comes back".
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -97,15 +99,13 @@ function handle(m) {
       showApp();
       // Full resync after any (re)connect: the server sends the agent snapshot by itself;
       // what we followed is asked for again.
-      if (S.open) send('open', { debtor: S.open });
+      if (S.open) follow(S.open);
       if (S.view === 'floor') { send('floor'); send('strategies'); }
       break;
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; renderAgent(); break;
     case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); } break;
-    case 'conv_gone':
-      if (m.debtor === S.open) { S.open = null; S.conv = null; renderConv(); }
-      break;
+    case 'conv_gone': lose(m.debtor, 'is no longer yours (closed or transferred)'); break;
     case 'floor': renderFloor(m); break;
     case 'strategies': renderStrategies(m); break;
     case 'logged_out': break;
@@ -116,6 +116,9 @@ function handle(m) {
 // --- login ------------------------------------------------------------------------------
 
 function showLogin(msg) {
+  // Nothing typed for a debtor survives for whoever signs in next on this page.
+  Drafts.forgetAll();
+  S.open = null; S.conv = null;
   $('login').hidden = false;
   $('desk').hidden = true;
   $('floor').hidden = true;
@@ -183,6 +186,7 @@ function renderAgent() {
     testid: 'conv-' + c.debtor, class: S.open === c.debtor ? 'active' : '', onclick: () => openConv(c.debtor),
   }, el('div', {}, el('span', { class: 'badge ' + (c.channel || '') }, c.channel || '?'), c.name || c.debtor),
   el('div', { class: 'meta' }, c.state + (c.reason ? ' · ' + c.reason : '')))));
+  Drafts.retain(a.convs.map((c) => c.debtor).concat(a.offers.map((o) => o.debtor)));
   const l = a.load, cap = a.capacity;
   $('load').textContent = 'load: whatsapp ' + l.whatsapp + '/' + cap.whatsapp + ' · sms ' + l.sms + '/' + cap.sms +
     ' · voice ' + l.voice + '/' + cap.voice + ' · handled today ' + a.handled_today;
@@ -191,13 +195,39 @@ function renderAgent() {
 async function accept(debtor) {
   const r = await send('accept', { debtor });
   if (r.t === 'ok') openConv(debtor);
-  else $('tool-status').textContent = 'Accept failed: ' + r.text;
+  else if (S.conv) Drafts.status(S.open, 'tool', 'Accept failed: ' + r.text);
+  else $('conv-head').textContent = 'Accept failed: ' + r.text;
 }
 
+// The page's fields follow the conversation: the one left keeps what was typed for it, the one
+// opened gets its own back (drafts.js). Until its thread arrives, nothing can be typed or sent.
 function openConv(debtor) {
   if (S.open && S.open !== debtor) send('unfollow', { debtor: S.open });
   S.open = debtor;
-  send('open', { debtor }).then((r) => { if (r.t === 'error') $('conv-head').textContent = r.text; });
+  Drafts.show(debtor);
+  if (!S.conv || S.conv.debtor !== debtor) {
+    S.conv = null;
+    renderConv('Opening ' + debtor + '…');
+  }
+  follow(debtor);
+}
+
+function follow(debtor) {
+  send('open', { debtor }).then((r) => {
+    if (r.t !== 'error' || S.open !== debtor) return;
+    if (r.code === 'forbidden' || r.code === 'not_found') lose(debtor, 'cannot be opened: ' + r.text);
+    else $('conv-head').textContent = r.text;
+  });
+}
+
+// The conversation is not (or no longer) this agent's: what was typed for it is dropped, so it
+// can never be sent to anyone else.
+function lose(debtor, why) {
+  const name = S.conv && S.conv.debtor === debtor ? (S.conv.debtor_info.full_name || debtor) : debtor;
+  Drafts.forget(debtor);
+  if (debtor !== S.open) return;
+  S.open = null; S.conv = null;
+  renderConv('The conversation with ' + name + ' ' + why + '; anything typed for it was discarded.');
 }
 
 // --- the debtor's outbound strategy (docs/console-protocol.md, "Strategies") -------------
@@ -260,16 +290,17 @@ function strategyPanel(st, tz) {
   return out;
 }
 
-function renderConv() {
+function renderConv(head) {
   const m = S.conv;
   const thread = $('thread');
   if (!m) {
-    $('conv-head').textContent = 'No conversation open';
+    $('conv-head').textContent = head || 'No conversation open';
     thread.replaceChildren();
     $('composer').hidden = true; $('tools').hidden = true; $('readonly').hidden = true;
     $('debtor-panel').replaceChildren();
     return;
   }
+  Drafts.show(m.debtor);
   const c = m.conv, d = m.debtor_info;
   $('conv-head').textContent = (d.full_name || m.debtor) + ' — ' + c.state +
     (c.esc_reason ? ' · escalated: ' + c.esc_reason + (c.esc_detail ? ' (' + c.esc_detail + ')' : '') : '');
@@ -336,16 +367,19 @@ function showReason() {
   $('channel-reason').textContent = blocked.join(' · ');
 }
 
+// The reply goes to the debtor whose thread and draft are on the page, and its answer is
+// written to that debtor's draft and status line, wherever the agent is by then.
 $('reply-send').addEventListener('click', async () => {
+  const d = Drafts.shown();
   const text = $('reply-text').value.trim();
-  if (!text || !S.open) return;
-  $('reply-status').textContent = 'sending…';
-  const r = await send('reply', { debtor: S.open, channel: $('reply-channel').value, text, wait: $('reply-wait').checked });
+  if (!text || !d || d !== S.open || !S.conv || S.conv.debtor !== d) return;
+  Drafts.status(d, 'reply', 'sending…');
+  const r = await send('reply', { debtor: d, channel: $('reply-channel').value, text, wait: $('reply-wait').checked });
   if (r.t === 'reply_result' && r.ok) {
-    $('reply-status').textContent = (r.waits ? 'waits for its window on ' : 'sent on ') + r.channel;
-    $('reply-text').value = '';
+    Drafts.status(d, 'reply', (r.waits ? 'waits for its window on ' : 'sent on ') + r.channel);
+    Drafts.clear(d, 'reply-text', text);
   } else {
-    $('reply-status').textContent = 'not sent: ' + (r.text || r.code);
+    Drafts.status(d, 'reply', 'not sent: ' + (r.text || r.code));
   }
 });
 
@@ -360,11 +394,12 @@ fetch('canned.json').then((r) => r.json()).then((list) => {
 }).catch(() => {});
 
 $('note-add').addEventListener('click', async () => {
+  const d = Drafts.shown();
   const text = $('note-text').value.trim();
-  if (!text || !S.open) return;
-  const r = await send('note', { debtor: S.open, text });
-  if (r.t === 'ok') $('note-text').value = '';
-  else $('tool-status').textContent = r.text;
+  if (!text || !d || d !== S.open) return;
+  const r = await send('note', { debtor: d, text });
+  if (r.t === 'ok') Drafts.clear(d, 'note-text', text);
+  else Drafts.status(d, 'tool', r.text);
 });
 
 $('disp-code').addEventListener('change', () => {
@@ -373,32 +408,39 @@ $('disp-code').addEventListener('change', () => {
 });
 
 $('disp-close').addEventListener('click', async () => {
-  if (!S.open) return;
+  const d = Drafts.shown();
+  if (!d || d !== S.open) return;
   const code = $('disp-code').value;
-  const body = { debtor: S.open, code, comment: $('disp-comment').value, close: true };
+  const body = { debtor: d, code, comment: $('disp-comment').value, close: true };
   if (code === 'promise_to_pay') {
     body.amount_cents = Math.round(parseFloat($('disp-amount').value || '0') * 100);
     body.due = $('disp-due').value;
   }
   if (code === 'callback') body.callback_ms = new Date($('disp-callback').value).getTime();
   const r = await send('wrapup', body);
-  $('tool-status').textContent = r.t === 'ok' ? 'closed' : 'not closed: ' + r.text;
-  if (r.t === 'ok') {
-    const d = S.open;
+  if (r.t !== 'ok') {
+    Drafts.status(d, 'tool', 'not closed: ' + r.text);
+    return;
+  }
+  Drafts.forget(d);
+  if (S.open === d) { // still on it: the page empties; else the agent has moved on already
     send('unfollow', { debtor: d });
-    S.open = null; S.conv = null; renderConv();
-    $('conv-head').textContent = 'Conversation with ' + d + ' closed';
+    S.open = null; S.conv = null;
+    renderConv('Conversation with ' + d + ' closed');
   }
 });
 
+// status: an element id (the supervisor's line), or null: the debtor's own tool status line.
 async function transfer(kind, target, debtor, status) {
   if (!target || !debtor) return;
   const r = await send('transfer', Object.assign({ debtor }, kind === 'agent' ? { to_agent: target } : { to_queue: target }));
-  $(status).textContent = r.t === 'ok' ? 'transferred' : 'not transferred: ' + r.text;
+  const text = r.t === 'ok' ? 'transferred' : 'not transferred: ' + r.text;
+  if (status) $(status).textContent = text;
+  else Drafts.status(debtor, 'tool', text);
   return r;
 }
-$('xfer-agent').addEventListener('click', () => transfer('agent', $('xfer-to').value.trim(), S.open, 'tool-status'));
-$('xfer-queue').addEventListener('click', () => transfer('queue', $('xfer-to').value.trim(), S.open, 'tool-status'));
+$('xfer-agent').addEventListener('click', () => transfer('agent', $('xfer-to').value.trim(), Drafts.shown(), null));
+$('xfer-queue').addEventListener('click', () => transfer('queue', $('xfer-to').value.trim(), Drafts.shown(), null));
 
 // --- the supervisor floor ---------------------------------------------------------------
 

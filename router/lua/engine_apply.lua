@@ -7,6 +7,8 @@
 -- escalating)   KEYS[8] hilo:queues   KEYS[9] hilo:promises:due
 -- KEYS[10] hilo:{d:ID}:turnq   KEYS[11] hilo:{d:ID}:turns (the debtor's pending turns)
 -- KEYS[12] hilo:{d:ID}:odisp
+-- KEYS[13] hilo:queue:<skill> the conversation leaves (any key when it moves to no other queue)
+-- KEYS[14] hilo:console:events
 -- (the router marks the debtor in the partitioned dispatch index before this: lib/outbox.lua)
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
@@ -14,9 +16,12 @@
 --    "set":{field:value}, "del":[field],
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0","disp":json}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
---    "queue":{"skill":s,"score":n}, "turn":key,
---    "committed":cents, "currency":c}   (committed: what the engine saw pending in the ledger when
---    the turn adds promises; a ledger that changed since is a conversation that moved on)
+--    "queue":{"skill":s,"score":n}, "unqueue":skill, "notify":agent, "turn":key,
+--    "committed":cents, "currency":c}
+--   (unqueue: the queue it leaves for `queue` — a stronger reason raised while it waited;
+--    notify: the conversation's reason changed: consoles are told, that agent's list too;
+--    committed: what the engine saw pending in the ledger when the turn adds promises; a ledger
+--    that changed since is a conversation that moved on)
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
 -- Returns {1, new rev} when applied; {0, current rev} when the conversation moved on (the
 -- engine reads it again and re-runs the turn); {2, current rev} when the turn is no longer
@@ -24,7 +29,7 @@
 -- the oldest pending turn} when an older turn of the debtor is still pending (the engine applies
 -- that one first: a debtor's turns take effect in the order their messages were committed).
 -- Applying removes the turn from the pending ones in the same step as its effects, so a turn
--- takes effect exactly once (docs/architecture.md, "Durable turns"). Keys 7-9 are global (see
+-- takes effect exactly once (docs/architecture.md, "Durable turns"). Keys 7-9, 13 and 14 are global (see
 -- docs/architecture.md on Redis Cluster).
 -- @include conv_rev.lua
 -- @include outbox.lua
@@ -91,8 +96,14 @@ end
 for id, due in pairs(e.due or {}) do
   redis.call('ZADD', KEYS[9], due, e.debtor .. '|' .. id)
 end
+if e.unqueue then
+  redis.call('ZREM', KEYS[13], e.debtor)
+end
 if e.queue then
   redis.call('ZADD', KEYS[7], e.queue.score, e.debtor)
   redis.call('SADD', KEYS[8], e.queue.skill)
+end
+if e.notify then
+  redis.call('XADD', KEYS[14], 'MAXLEN', '~', 10000, '*', 'k', 'escalation', 'a', e.notify, 'd', e.debtor)
 end
 return {1, rev + 1}

@@ -472,6 +472,57 @@ static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
                   a->reason ? a->reason : "", a->skill ? a->skill : "", a->priority);
 }
 
+/* A person holds the conversation (queued or assigned) and the debtor names a reason of their
+ * own — a legal threat, a complaint. Priority says which reason is stronger (docs/bot-flow.md,
+ * "The stronger reason"): a stronger one becomes the conversation's reason, detail, topic and
+ * priority, so the agent sees it and nothing hides it behind the rule or request that escalated
+ * first. Still queued, the conversation moves to that reason's queue, keeping the time it has
+ * waited (the score counts from the first esc_ms); assigned, it stays with its agent, who may
+ * transfer it. A reason that is not stronger is only recorded (audit `escalation_kept`). */
+static void decide_stronger_reason(turn_t *t, bool queued) {
+    const hilo_envelope_t *e = t->frame->envelope;
+    const char *text = *e->text ? e->text : (e->voice && *e->voice->speech ? e->voice->speech : NULL);
+    hilo_bot_named_escalation_t n;
+    if (!text || !hilo_bot_escalation_named(t->eng->flow, text, &n)) return;
+    const char *cur_reason = get(&t->conv_f, "esc_reason"), *cur_prio = get(&t->conv_f, "esc_priority");
+    int prio = cur_prio ? atoi(cur_prio) : 0;
+    json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:i}", "reason", n.reason, "detail", n.detail, "priority", n.priority,
+                          "previous", cur_reason ? cur_reason : "", "previous_priority", prio);
+    if (n.priority <= prio) {
+        audit(t, "escalation_kept", j);
+        return;
+    }
+    set_field(t, "esc_reason", n.reason);
+    set_field(t, "esc_detail", n.detail);
+    set_field(t, "esc_topic", n.topic);
+    char v[24];
+    snprintf(v, sizeof v, "%d", n.priority);
+    set_field(t, "esc_priority", v);
+    const char *agent = get(&t->conv_f, queued ? "offer_agent" : "agent");
+    json_object_set_new(t->effects, "notify", json_string(agent ? agent : ""));
+    if (queued) {
+        /* The queue's language: the one the conversation was queued in ("es.high_balance"). */
+        const char *skill = get(&t->conv_f, "esc_skill"), *dot = skill ? strchr(skill, '.') : NULL;
+        char nskill[96];
+        if (dot && dot > skill)
+            snprintf(nskill, sizeof nskill, "%.*s.%s", (int)(dot - skill), skill, n.topic);
+        else
+            snprintf(nskill, sizeof nskill, "%s.%s", conv_lang(t), n.topic);
+        set_field(t, "esc_skill", nskill);
+        set_field(t, "queue", nskill);
+        const char *old = get(&t->conv_f, "queue"), *since = get(&t->conv_f, "esc_ms");
+        int64_t esc_ms = since ? strtoll(since, NULL, 10) : t->now_ms;
+        snprintf(v, sizeof v, "%lld", (long long)(esc_ms - (int64_t)n.priority * PRIORITY_MINUTE_MS));
+        json_object_set_new(t->effects, "queue", json_pack("{s:s,s:s}", "skill", nskill, "score", v));
+        if (old && *old && strcmp(old, nskill) != 0) json_object_set_new(t->effects, "unqueue", json_string(old));
+        json_object_set_new(j, "skill", json_string(nskill));
+        snprintf(t->voice_target, sizeof t->voice_target, "%s", nskill);
+    }
+    audit(t, "escalated", j);
+    hilo_log_info("engine", "event=escalation_raised debtor=%s reason=%s priority=%d previous=%s", t->debtor, n.reason,
+                  n.priority, cur_reason ? hilo_log_value(cur_reason) : "");
+}
+
 /* The promise ledger's view of this turn (promise_ledger.h). */
 static hilo_promise_ledger_t ledger_of(turn_t *t) {
     const char *zone_name = get(&t->debtor_f, "timezone");
@@ -712,6 +763,7 @@ static void decide(turn_t *t) {
          * agent sees the message in the thread. */
         t->voice_kind = HILO_VOICE_ACTION_ENQUEUE;
         snprintf(t->voice_target, sizeof t->voice_target, "%s", get(&t->conv_f, "queue") ? get(&t->conv_f, "queue") : "agents");
+        if (human && !recently_closed) decide_stronger_reason(t, strcmp(state, "queued") == 0);
     } else {
         decide_bot(t);
     }
@@ -823,12 +875,14 @@ static void apply(turn_t *t) {
     }
     json_t *q = json_object_get(t->effects, "queue");
     hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
-    const char *argv[18 + MAX_REPLIES];
-    size_t lens[18 + MAX_REPLIES];
+    char kunqueue[HILO_KEY_MAX];
+    hilo_key_queue(kunqueue, sizeof kunqueue, json_string_value(json_object_get(t->effects, "unqueue")) ?: "");
+    const char *argv[20 + MAX_REPLIES];
+    size_t lens[20 + MAX_REPLIES];
     int argc = 0;
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "12", kconv, khist, kout,
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "14", kconv, khist, kout,
                            kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kturnq, kturns,
-                           kodisp, t->rev, effects};
+                           kodisp, kunqueue, "hilo:console:events", t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);

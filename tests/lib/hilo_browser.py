@@ -7,15 +7,22 @@ Chromium driven by playwright-core).
                                              line it prints calls on_step(name), then answers
                                              "OK <name>" on its stdin; fails `case` unless the
                                              script exits 0 after printing DONE
+    console_stack(case)                      redis-server, hilo-router with the console, the
+                                             provider sandbox and the WhatsApp and SMS connectors
+                                             on the test clock's working morning: a ConsoleStack
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 
-from hilo_harness import SOURCE_DIR
+from hilo_harness import (BUILD_DIR, SOURCE_DIR, TEST_CLOCK_OVERRIDES, _clean_env, free_port, history, spawn,
+                          terminate, use_workday_clock, wait_until, write_conf)
+from hilo_console import console_overrides
 
 CHROMIUM = "/usr/bin/chromium"
 NODE = shutil.which("node")
@@ -53,3 +60,85 @@ def run_spec(case, spec, env, on_step=lambda step: None, timeout=300):
     case.assertEqual(status, 0, "%s failed:\n%s" % (spec, "".join(out[-40:])))
     case.assertIn("DONE\n", out)
     return out
+
+
+def http_json(method, url, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def _healthy(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+class ConsoleStack:
+    """What a console browser test runs against: `router` (origin: its console's address),
+    `r` (a Redis client), `sandbox` (the provider sandbox's base URL) and `procs` (the sandbox
+    and the connectors, stopped at the case's cleanup)."""
+
+    def __init__(self, case):
+        redis = case.redis()
+        sandbox_port, wa_port, sms_port = free_port(), free_port(), free_port()
+        self.sandbox = "http://127.0.0.1:%d" % sandbox_port
+        overrides = console_overrides()
+        # Each connector's /metrics and /healthz port: a free one too (the defaults are fixed).
+        overrides["whatsapp"] = {"http_port": wa_port, "metrics_port": free_port(), "api_base": self.sandbox,
+                                 "app_secret": "sandbox-app-secret",
+                                 "verify_token": "sandbox-verify-token", "access_token": "sandbox-access-token",
+                                 "phone_number_id": "106540352242922", "display_phone_number": "15550783881"}
+        overrides["sms"] = {"http_port": sms_port, "metrics_port": free_port(), "api_base": self.sandbox,
+                            "account_sid": "AC" + "0" * 32,
+                            "auth_token": "sandbox-auth-token", "from": "+15005550006",
+                            "public_url": "http://127.0.0.1:%d" % sms_port}
+        # Agents' replies pass the compliance gate (contact hours apply to agents) at commit
+        # and at hand-off: on the test clock, a working morning in the debtor's zone.
+        overrides["engine"] = dict(overrides.get("engine", {}), **TEST_CLOCK_OVERRIDES["engine"])
+        use_workday_clock(redis.client())
+        router = self.router = case.router(redis, overrides=overrides, start=False)
+        self.origin = "http://127.0.0.1:%d" % router.http_port
+        router.conf["console"]["allowed_origins"] = self.origin
+        for ch in ("whatsapp", "sms"):
+            router.conf[ch]["link_connect"] = router.link
+            router.conf[ch].update(router.keys.connector_conf(ch))  # the link's CURVE keys
+        write_conf(router.conf_path, router.conf)
+        router.start()
+        self.r = redis.client()
+        self.procs = []
+        self._start(case, "sandbox", ["/usr/bin/python3", os.path.join(SOURCE_DIR, "connectors", "sandbox", "sandbox.py"),
+                                      "--port", str(sandbox_port), "--config", router.conf_path, "--quiet"])
+        for ch in ("whatsapp", "sms"):
+            self._start(case, ch, [os.path.join(BUILD_DIR, "connectors", ch, "hilo-" + ch), "-c", router.conf_path])
+        wait_until(lambda: _healthy(self.sandbox + "/healthz"), 20, "sandbox up")
+
+    def _start(self, case, name, args):
+        log = os.path.join(case.workdir, name + ".log")
+        case._logs.append((name, log))
+        p = spawn(args, log, env=_clean_env(), cwd=case.workdir)
+        self.procs.append(p)
+        case.addCleanup(terminate, p)
+
+    def debtor_says(self, debtor, phone, channel, text):
+        """The debtor writes through the sandbox; returns once it is in the thread."""
+        def sent():
+            res = http_json("POST", self.sandbox + "/_sandbox/send", {"channel": channel, "from": phone, "text": text})
+            return res.get("status") == 200
+        wait_until(sent, 30, "the %s connector accepts the debtor's message" % channel, interval=0.5)
+        wait_until(lambda: any(i.get("text") == text for _, i in history(self.r, debtor)), 15,
+                   "%s message in the thread" % channel)
+
+    def provider_calls(self, api):
+        """What the connectors sent the provider's API (the sandbox's record)."""
+        return http_json("GET", self.sandbox + "/_sandbox/calls?api=" + api)
+
+    def alive(self):
+        return all(p.poll() is None for p in self.procs)
+
+
+def console_stack(case):
+    return ConsoleStack(case)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "extract.h"
 #include "flow_int.h"
@@ -424,9 +425,48 @@ static int lang_index(const hilo_flow_t *f, const char *code) {
     return -1;
 }
 
+/* The balance condition in the debtor's own currency; none given for it: not met (a rule
+ * cannot say a balance is large without knowing what it is counted in). */
+static bool balance_matches(const bot_escalation_t *r, const hilo_bot_debtor_t *d) {
+    if (!r->nbalance_min) return true;
+    const char *cur = d->currency ? d->currency : "";
+    for (int i = 0; i < r->nbalance_min; i++)
+        if (strlen(cur) == 3 && strncasecmp(cur, r->balance_min[i].code, 3) == 0)
+            return d->balance_cents >= r->balance_min[i].min_cents;
+    return false;
+}
+
 static bool rule_matches(const bot_escalation_t *r, const hilo_bot_debtor_t *d) {
-    return (!r->has_balance || d->balance_cents >= r->balance_min_cents) &&
-           (!r->has_dpd || d->days_past_due >= r->dpd_min) && (!r->has_broken || d->broken_promises >= r->broken_min);
+    return balance_matches(r, d) && (!r->has_dpd || d->days_past_due >= r->dpd_min) &&
+           (!r->has_broken || d->broken_promises >= r->broken_min);
+}
+
+/* Of the escalation intents the words name, the one of highest priority (file order breaks
+ * ties); -1 when none. */
+static int strongest_named(const hilo_flow_t *f, const bot_words_t *w) {
+    int best = -1;
+    for (int i = 0; i < f->nintents; i++) {
+        const bot_intent_t *in = &f->intents[i];
+        if (in->act != BOT_DO_ESCALATE) continue;
+        if (best >= 0 && f->escs[in->target].priority <= f->escs[f->intents[best].target].priority) continue;
+        for (int p = 0; p < in->npats; p++)
+            if (bot_pattern_match(&in->pats[p], w)) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+bool hilo_bot_escalation_named(const hilo_flow_t *flow, const char *text, hilo_bot_named_escalation_t *out) {
+    bot_words_t *w = hilo_xmalloc(sizeof *w);
+    bot_words(text ? text : "", NULL, w);
+    int i = w->n ? strongest_named(flow, w) : -1;
+    free(w);
+    if (i < 0) return false;
+    const bot_escalation_t *e = &flow->escs[flow->intents[i].target];
+    *out = (hilo_bot_named_escalation_t){e->reason, flow->intents[i].name, e->topic, e->priority};
+    return true;
 }
 
 static int variant_of(hilo_bot_channel_t ch) {
@@ -475,7 +515,13 @@ static bool first_contact(turn_t *t) {
     }
     for (int i = 0; t->identified && i < f->npfrules; i++)
         if (rule_matches(&f->pfrules[i], t->d)) {
-            bot_escalate(t, &f->pfrules[i], f->pfrules[i].name);
+            /* The same message may name a reason of its own ("hola, los voy a demandar"): the
+             * stronger one (higher priority; the rule on a tie) is the conversation's reason. */
+            int named = strongest_named(f, &t->words);
+            if (named >= 0 && f->escs[f->intents[named].target].priority > f->pfrules[i].priority)
+                bot_escalate(t, &f->escs[f->intents[named].target], f->intents[named].name);
+            else
+                bot_escalate(t, &f->pfrules[i], f->pfrules[i].name);
             return true;
         }
     return false;

@@ -516,6 +516,34 @@ static int build_steps(ld_t *L) {
 
 /* ---- [escalation name] and [portfolio_rule name] ------------------------------------------ */
 
+/* A balance means nothing without its currency: 5000 is a large USD debt and a small COP one.
+ * So a rule's balance condition is one threshold per currency, `balance_min.USD = 5000.00`,
+ * and a bare `balance_min` is refused rather than compared with every currency's numbers. A
+ * debtor whose currency has no threshold does not meet the condition (docs/bot-flow.md). */
+static int balance_thresholds(ld_t *L, bot_sect_t *s, bot_escalation_t *e) {
+    for (int i = 0; i < s->nkv; i++) {
+        bot_kv_t *kv = &s->kv[i];
+        if (strcmp(kv->key, "balance_min") == 0)
+            return fail(L, kv->line, "balance_min: say the currency, one line per currency: balance_min.USD = %s, "
+                        "balance_min.COP = ... (a balance compared whatever its currency sends every peso "
+                        "debtor to a person)", kv->value);
+        if (strncmp(kv->key, "balance_min.", 12) != 0) continue;
+        kv->used = true;
+        const char *code = kv->key + 12;
+        bool ok = strlen(code) == 3;
+        for (int k = 0; ok && k < 3; k++) ok = code[k] >= 'A' && code[k] <= 'Z';
+        if (!ok)
+            return fail(L, kv->line, "%s: '%s' is not a currency code like USD or COP (ISO 4217, capitals)", kv->key,
+                        code);
+        if (e->nbalance_min == BOT_CURRENCIES_MAX)
+            return fail(L, kv->line, "%s: at most %d currencies in one rule", kv->key, BOT_CURRENCIES_MAX);
+        bot_money_min_t *m = &e->balance_min[e->nbalance_min++];
+        snprintf(m->code, sizeof m->code, "%s", code);
+        if (parse_money(L, kv, &m->min_cents)) return -1;
+    }
+    return 0;
+}
+
 static int build_escalation(ld_t *L, bot_sect_t *s, bot_escalation_t *e, bool rule) {
     bot_kv_t *kv;
     e->priority = 50;
@@ -532,10 +560,7 @@ static int build_escalation(ld_t *L, bot_sect_t *s, bot_escalation_t *e, bool ru
     if (!(kv = kv_get(s, "reply"))) return fail(L, s->line, "[%s %s] needs reply = <template>", s->type, e->name);
     if (ref_tpl(L, kv, &e->reply) || must_be_public(L, kv->line, e->reply, "an escalation's reply")) return -1;
     if (!rule) return 0;
-    if ((kv = kv_get(s, "balance_min"))) {
-        if (parse_money(L, kv, &e->balance_min_cents)) return -1;
-        e->has_balance = true;
-    }
+    if (balance_thresholds(L, s, e)) return -1;
     if ((kv = kv_get(s, "days_past_due_min"))) {
         if (parse_int(L, kv, 0, 100000, &e->dpd_min)) return -1;
         e->has_dpd = true;
@@ -544,8 +569,8 @@ static int build_escalation(ld_t *L, bot_sect_t *s, bot_escalation_t *e, bool ru
         if (parse_int(L, kv, 1, 1000, &e->broken_min)) return -1;
         e->has_broken = true;
     }
-    if (!e->has_balance && !e->has_dpd && !e->has_broken)
-        return fail(L, s->line, "portfolio rule '%s' needs balance_min, days_past_due_min or broken_promises_min",
+    if (!e->nbalance_min && !e->has_dpd && !e->has_broken)
+        return fail(L, s->line, "portfolio rule '%s' needs balance_min.<currency>, days_past_due_min or broken_promises_min",
                     e->name);
     return 0;
 }

@@ -77,6 +77,13 @@ typedef struct {
     int nbuttons;
 } bot_step_t;
 
+#define BOT_CURRENCIES_MAX 32 /* balance thresholds one portfolio rule may give */
+
+typedef struct {
+    char code[4];      /* ISO 4217, "USD" */
+    int64_t min_cents; /* the rule holds from this balance up, in that currency's hundredths */
+} bot_money_min_t;
+
 typedef struct {
     char *name;
     int line;
@@ -85,8 +92,9 @@ typedef struct {
     int priority;      /* 0..100 */
     int reply;         /* template said to the debtor */
     /* portfolio rules only: every condition given must hold */
-    bool has_balance, has_dpd, has_broken;
-    int64_t balance_min_cents;
+    bool has_dpd, has_broken;
+    bot_money_min_t balance_min[BOT_CURRENCIES_MAX]; /* balance_min.<CUR>: one per currency */
+    int nbalance_min;  /* 0: no balance condition */
     int dpd_min, broken_min;
 } bot_escalation_t;
 

@@ -241,7 +241,7 @@ static void test_topic_escalations(void **state) {
         {"es", "perdí mi trabajo y no me alcanza", "hardship", "es.hardship", 60},
         {"en", "I lost my job", "hardship", "en.hardship", 60},
         {"es", "son unos idiotas", "abusive", "es.supervisor", 30},
-        {"es", "quiero poner una queja", "complaint", "es.complaints", 70},
+        {"es", "quiero poner una queja", "complaint", "es.complaints", 85},
         {"es", "número equivocado", "wrong_number", "es.wrong_party", 40},
     };
     for (size_t i = 0; i < HILO_ARRAY_LEN(cases); i++) {
@@ -289,6 +289,7 @@ static void test_not_understood_escalates(void **state) {
 static void test_portfolio_rules_on_first_contact(void **state) {
     conv_t *c = conv_new("es");
     c->debtor.balance_cents = 600000;
+    c->debtor.currency = "USD";
     hilo_bot_result_t *r = say(c, "hola");
     const hilo_bot_action_t *a = expect_escalation(r, "portfolio_rule");
     assert_string_equal(a->detail, "high_balance");
@@ -308,6 +309,84 @@ static void test_portfolio_rules_on_first_contact(void **state) {
     a = expect_escalation(say(c, "hola"), "portfolio_rule");
     assert_string_equal(a->detail, "late_stage");
     conv_free(&c);
+}
+
+/* The shipped high_balance rule compares the balance with the threshold of the debtor's own
+ * currency: 6,000.00 is over it in dollars, far under it in Mexican or Colombian pesos. A
+ * currency the rule does not list is not matched by its balance condition, whatever the
+ * number; the other rules still apply to that debtor. */
+static void test_high_balance_in_the_debtors_currency(void **state) {
+    static const struct {
+        const char *currency;
+        int64_t cents;
+        bool escalates;
+    } cases[] = {
+        {"USD", 600000, true},           {"USD", 499999, false},          {"usd", 500000, true},
+        {"MXN", 600000, false},          {"MXN", 9000000, true},          {"COP", 345000000, false},
+        {"COP", 2500000000LL, true},     {"CLP", 45230000, false},        {"CLP", 450000000, true},
+        {"PEN", 215000, false},          {"BRL", 99999999999LL, false},   {"", 99999999999LL, false},
+    };
+    for (size_t i = 0; i < HILO_ARRAY_LEN(cases); i++) {
+        conv_t *c = conv_new("es");
+        c->debtor.currency = cases[i].currency;
+        c->debtor.balance_cents = cases[i].cents;
+        hilo_bot_result_t *r = say(c, "hola");
+        if (r->handoff != cases[i].escalates)
+            fail_msg("%s %lld: handoff %d, wanted %d", cases[i].currency, (long long)cases[i].cents, r->handoff,
+                     cases[i].escalates);
+        if (cases[i].escalates) assert_string_equal(expect_escalation(r, "portfolio_rule")->detail, "high_balance");
+        conv_free(&c);
+    }
+    /* An unlisted currency still meets the rules that do not count money. */
+    conv_t *c = conv_new("es");
+    c->debtor.currency = "BRL";
+    c->debtor.days_past_due = 200;
+    assert_string_equal(expect_escalation(say(c, "hola"), "portfolio_rule")->detail, "late_stage");
+    conv_free(&c);
+}
+
+/* A first message that names a reason of its own while a portfolio rule holds: the stronger
+ * one (priority) is the conversation's reason — a legal threat (90) or a complaint (85) over
+ * high_balance (80); "talk to a person" (50) does not hide the rule. */
+static void test_stronger_reason_in_the_first_message(void **state) {
+    static const struct {
+        const char *text, *reason, *detail;
+        int priority;
+    } cases[] = {
+        {"hola, los voy a demandar", "legal_threat", "legal", 90},
+        {"I want to talk to my lawyer", "legal_threat", "legal", 90},
+        {"quiero poner una queja", "complaint", "complaint", 85},
+        {"quiero hablar con un asesor", "portfolio_rule", "high_balance", 80},
+        {"hola", "portfolio_rule", "high_balance", 80},
+        /* two reasons in one message: the stronger, not the first in the flow file */
+        {"son unos idiotas, tengo una queja", "complaint", "complaint", 85},
+    };
+    for (size_t i = 0; i < HILO_ARRAY_LEN(cases); i++) {
+        conv_t *c = conv_new("es");
+        c->debtor.currency = "USD";
+        c->debtor.balance_cents = 900000;
+        const hilo_bot_action_t *a = expect_escalation(say(c, cases[i].text), cases[i].reason);
+        assert_string_equal(a->detail, cases[i].detail);
+        assert_int_equal(a->priority, cases[i].priority);
+        conv_free(&c);
+    }
+}
+
+/* What the router asks when a person already holds the conversation. */
+static void test_escalation_named(void **state) {
+    hilo_bot_named_escalation_t e;
+    assert_true(hilo_bot_escalation_named(flow, "Voy a DEMANDARLOS ante un juzgado", &e));
+    assert_string_equal(e.reason, "legal_threat");
+    assert_string_equal(e.topic, "legal");
+    assert_int_equal(e.priority, 90);
+    assert_true(hilo_bot_escalation_named(flow, "I want to file a complaint", &e));
+    assert_string_equal(e.reason, "complaint");
+    assert_int_equal(e.priority, 85);
+    assert_true(hilo_bot_escalation_named(flow, "file a complaint, or I will sue", &e));
+    assert_string_equal(e.reason, "legal_threat");
+    assert_false(hilo_bot_escalation_named(flow, "hola, ¿cuánto debo?", &e));
+    assert_false(hilo_bot_escalation_named(flow, "", &e));
+    assert_false(hilo_bot_escalation_named(flow, NULL, &e));
 }
 
 /* Promises broken after the first contact count when the debtor comes back in a new session
@@ -688,6 +767,9 @@ int main(void) {
         cmocka_unit_test(test_not_understood_escalates),
         cmocka_unit_test(test_portfolio_rules_on_first_contact),
         cmocka_unit_test(test_portfolio_rules_on_a_new_session),
+        cmocka_unit_test(test_high_balance_in_the_debtors_currency),
+        cmocka_unit_test(test_stronger_reason_in_the_first_message),
+        cmocka_unit_test(test_escalation_named),
         cmocka_unit_test(test_unknown_sender),
         cmocka_unit_test(test_optout),
         cmocka_unit_test(test_promise_es),

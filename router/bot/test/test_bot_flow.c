@@ -178,6 +178,36 @@ static void test_structure_errors(void **state) {
     expect_error("[template x]\nes = {payment_link}\nen = x\n", b + 1, "[rules] has no payment_link");
 }
 
+/* A portfolio rule's balance is per currency: a bare balance_min (compared whatever the
+ * currency) is refused, and so is a code that is not one. */
+static void test_balance_thresholds_per_currency(void **state) {
+    int b = base_lines();
+    const char *rule = "[portfolio_rule big]\ntopic = big\nreply = bye\n";
+    char extra[512];
+    snprintf(extra, sizeof extra, "%sbalance_min = 5000.00\n", rule);
+    expect_error(extra, b + 4, "balance_min: say the currency");
+    snprintf(extra, sizeof extra, "%sbalance_min.usd = 5000.00\n", rule);
+    expect_error(extra, b + 4, "'usd' is not a currency code");
+    snprintf(extra, sizeof extra, "%sbalance_min.DOLLARS = 5000.00\n", rule);
+    expect_error(extra, b + 4, "'DOLLARS' is not a currency code");
+    snprintf(extra, sizeof extra, "%sbalance_min.USD = lots\n", rule);
+    expect_error(extra, b + 4, "balance_min.USD: expected an amount");
+    snprintf(extra, sizeof extra, "%sbalance_min.USD = 1\nbalance_min.USD = 2\n", rule);
+    expect_error(extra, b + 5, "duplicate key 'balance_min.USD'");
+
+    char text[4096], err[512] = "";
+    snprintf(text, sizeof text, "%s%sbalance_min.USD = 5000.00\nbalance_min.COP = 20000000\n", MIN_FLOW, rule);
+    hilo_flow_t *f = hilo_flow_parse("t.flow", text, strlen(text), err, sizeof err);
+    if (!f) fail_msg("%s", err);
+    assert_int_equal(f->npfrules, 1);
+    assert_int_equal(f->pfrules[0].nbalance_min, 2);
+    assert_string_equal(f->pfrules[0].balance_min[0].code, "USD");
+    assert_int_equal(f->pfrules[0].balance_min[0].min_cents, 500000);
+    assert_string_equal(f->pfrules[0].balance_min[1].code, "COP");
+    assert_int_equal(f->pfrules[0].balance_min[1].min_cents, 2000000000LL);
+    hilo_flow_destroy(&f);
+}
+
 /* The loader refuses any flow where a private template can be said before verification. */
 static void test_private_templates_refused_where_public(void **state) {
     int b = base_lines();
@@ -342,6 +372,7 @@ static void test_formatting(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_balance_thresholds_per_currency),
         cmocka_unit_test(test_min_flow_loads),
         cmocka_unit_test(test_shipped_flow_loads),
         cmocka_unit_test(test_syntax_error),

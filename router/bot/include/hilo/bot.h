@@ -108,6 +108,20 @@ typedef struct {
 hilo_bot_result_t *hilo_bot_turn(const hilo_flow_t *flow, const hilo_bot_debtor_t *debtor,
                                  const char *state, const hilo_bot_input_t *in);
 
+/* An escalation the flow's intents find in a text. The strings belong to the flow. */
+typedef struct {
+    const char *reason; /* what the agent sees: "legal_threat", "complaint"… */
+    const char *detail; /* the intent that named it */
+    const char *topic;  /* the skill topic: the queue is "<language>.<topic>" */
+    int priority;       /* 0..100 */
+} hilo_bot_named_escalation_t;
+
+/* The strongest escalation (highest priority) the text names through the flow's intents
+ * ("I'll sue you": legal_threat), without running a turn: the router asks it when a person
+ * already holds the conversation, so a reason stronger than the one it was escalated for
+ * (a portfolio rule, "talk to a person") is not lost. Returns false when it names none. */
+bool hilo_bot_escalation_named(const hilo_flow_t *flow, const char *text, hilo_bot_named_escalation_t *out);
+
 /* Accepts NULL; nulls the caller's pointer. */
 void hilo_bot_result_destroy(hilo_bot_result_t **self_p);
 
