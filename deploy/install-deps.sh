@@ -13,6 +13,7 @@ packages=(
   python3-yaml # tests: deploy/prometheus/hilo-alerts.yml is read (tests/e2e/test_alert_rules.py)
   libfaketime # tests: a router whose clock runs off (tests/lib/hilo_harness.py)
   libsystemd-dev # sd_notify: READY/STOPPING and the watchdog pings (proto/src/watchdog.c)
+  libutf8proc-dev # Unicode tables for the one text normaliser (proto/src/textnorm.c)
   libphonenumber-dev # phone numbers (proto/src/phonelib.cc, the C++ shim); pulls g++'s libstdc++ deps
   g++ # the C++ compiler for that one shim (build-essential has it; named for minimal images)
   iproute2 # ss: the quickstart names the process on a port it needs (deploy/lib/wait.sh)

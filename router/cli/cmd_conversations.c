@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
+#include "hilo/utf8.h"
 #include "text.h"
 
 #define DEFAULT_LIMIT 50
@@ -62,7 +63,7 @@ int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
     }
     size_t idw = strlen("DEBTOR");
     for (size_t i = 0; i + 1 < list->elements; i += 2) {
-        size_t w = hilo_text_chars(list->element[i]->str);
+        size_t w = hilo_utf8_chars(list->element[i]->str);
         if (w > idw) idw = w < 24 ? w : 24;
     }
     cell("DEBTOR", idw, 0);

@@ -8,23 +8,14 @@
 #include "hilo/common.h"
 #include "hilo/utf8.h"
 
-/* Length of the UTF-8 sequence led by byte c: 1 for ASCII, 0 for a byte that leads nothing. */
-static size_t seq_len(unsigned char c) {
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return 2;
-    if (c >= 0xE0 && c <= 0xEF) return 3;
-    if (c >= 0xF0 && c <= 0xF4) return 4;
-    return 0;
-}
-
 char *hilo_text_printable(const char *s, size_t len, size_t max_chars) {
     /* Each input byte gives at most one output byte, plus "…" (3 bytes) and the NUL. */
     char *out = hilo_xmalloc(len + 4);
     size_t o = 0, chars = 0, i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
-        size_t n = seq_len(c);
-        if (n > 1 && (n > len - i || !hilo_utf8_valid(s + i, n))) n = 0; /* invalid: one '?' per byte */
+        uint32_t cp;
+        size_t n = hilo_utf8_decode(s + i, len - i, &cp); /* 0: invalid, one '?' per byte */
         if (max_chars && chars + 1 == max_chars && i + (n ? n : 1) < len) {
             memcpy(out + o, "\xE2\x80\xA6", 3); /* "…": more follows than fits */
             o += 3;
@@ -48,15 +39,8 @@ char *hilo_text_printable(const char *s, size_t len, size_t max_chars) {
     return out;
 }
 
-size_t hilo_text_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
 void hilo_text_pad(FILE *f, const char *s, size_t width) {
     fputs(s, f);
-    for (size_t n = hilo_text_chars(s); n < width; n++) fputc(' ', f);
+    for (size_t n = hilo_utf8_chars(s); n < width; n++) fputc(' ', f);
 }
 

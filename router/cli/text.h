@@ -1,6 +1,7 @@
 /* text.h — terminal-safe output for the hilo CLI: debtors' messages and names are untrusted, so
  * control characters (an escape sequence could repaint the operator's terminal) and invalid
- * UTF-8 are replaced before printing; columns are padded by characters, not bytes.
+ * UTF-8 are replaced before printing; columns are padded by characters, not bytes (counted
+ * with hilo/utf8.h, the one decoder).
  * Pure helpers; returned strings are malloc'd and owned by the caller. */
 #ifndef HILO_TEXT_H
 #define HILO_TEXT_H
@@ -13,9 +14,6 @@
  * invalid UTF-8 bytes become '?'. max_chars > 0 truncates to that many characters, the last
  * one being "…". */
 char *hilo_text_printable(const char *s, size_t len, size_t max_chars);
-
-/* Characters (code points) in a valid UTF-8 string. */
-size_t hilo_text_chars(const char *s);
 
 /* Prints s (printable), then spaces up to `width` characters. */
 void hilo_text_pad(FILE *f, const char *s, size_t width);

@@ -14,6 +14,7 @@
 #include "flow_read.h"
 #include "hilo/bot_flow.h"
 #include "hilo/common.h"
+#include "hilo/utf8.h"
 #include "render.h"
 
 #define FLOW_FILE_MAX (1024 * 1024)
@@ -412,19 +413,13 @@ static const char *const KINDS[] = {[BOT_STEP_MENU] = "menu",       [BOT_STEP_VE
                                     [BOT_STEP_PROMISE] = "promise", [BOT_STEP_PLAN] = "plan",
                                     [BOT_STEP_CONFIRM] = "confirm"};
 
-static size_t utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* Menus and buttons show an intent's label in every language. */
 static int need_labels(ld_t *L, const bot_kv_t *kv, int intent, bool button) {
     const bot_intent_t *in = &L->f->intents[intent];
     for (int li = 0; li < L->f->nlangs; li++) {
         if (!in->label[li])
             return fail(L, kv->line, "%s: intent '%s' has no label.%s", kv->key, in->name, L->f->langs[li].code);
-        if (button && utf8_chars(in->label[li]) > BOT_BUTTON_TITLE_MAX)
+        if (button && hilo_utf8_chars(in->label[li]) > BOT_BUTTON_TITLE_MAX)
             return fail(L, kv->line, "%s: label.%s of intent '%s' is longer than %d characters (a button title)",
                         kv->key, L->f->langs[li].code, in->name, BOT_BUTTON_TITLE_MAX);
     }

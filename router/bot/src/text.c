@@ -1,4 +1,4 @@
-/* text.c — folding, word splitting and phrase matching. */
+/* text.c — word splitting and phrase matching over the one text normaliser (textnorm.h). */
 #include "text.h"
 
 #include <assert.h>
@@ -7,74 +7,11 @@
 #include <string.h>
 
 #include "hilo/common.h"
-
-/* Latin-1 supplement letters (C3 xx) and the ordinal indicators (C2 AA/BA) to ASCII.
- * Returns 0 for anything that is not a letter we know. */
-static char fold2(unsigned char a, unsigned char b) {
-    if (a == 0xC2) return b == 0xAA ? 'a' : b == 0xBA ? 'o' : 0;
-    if (a != 0xC3) return 0;
-    if (b == 0x9F) return 's'; /* ß */
-    if (b >= 0x80 && b <= 0x9E && b != 0x97) b = (unsigned char)(b + 0x20); /* upper → lower */
-    if (b >= 0xA0 && b <= 0xA6) return 'a';
-    if (b == 0xA7) return 'c';
-    if (b >= 0xA8 && b <= 0xAB) return 'e';
-    if (b >= 0xAC && b <= 0xAF) return 'i';
-    if (b == 0xB0) return 'd';
-    if (b == 0xB1) return 'n';
-    if ((b >= 0xB2 && b <= 0xB6) || b == 0xB8) return 'o';
-    if (b >= 0xB9 && b <= 0xBC) return 'u';
-    if (b == 0xBD || b == 0xBF) return 'y';
-    return 0;
-}
-
-/* Length of the UTF-8 sequence at p, or 1 for a stray byte (then treated as punctuation;
- * the router has validated UTF-8 already, this only keeps us safe). */
-static size_t seq_len(const unsigned char *p) {
-    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 1;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80) return 1;
-    return n;
-}
+#include "hilo/textnorm.h"
 
 size_t bot_fold(const char *in, char *out, size_t outlen, const char *keep) {
     assert(out && outlen > 0);
-    size_t o = 0;
-    bool space = true; /* the last character written is a space (or nothing is written) */
-    const unsigned char *p = (const unsigned char *)(in ? in : "");
-    while (*p && o + 1 < outlen) {
-        char c;
-        unsigned char b = *p;
-        if (b < 0x80) {
-            p++;
-            if (b >= 'A' && b <= 'Z')
-                c = (char)(b + 32);
-            else if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9'))
-                c = (char)b;
-            else if (b == '\'' || b == '`')
-                continue; /* don't → dont */
-            else if (keep && strchr(keep, b))
-                c = (char)b;
-            else
-                c = ' ';
-        } else {
-            size_t n = seq_len(p);
-            c = n == 2 ? fold2(p[0], p[1]) : 0;
-            bool quote = n == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0x98 || p[2] == 0x99);
-            p += n;
-            if (quote) continue; /* ’ as in don’t */
-            if (!c) c = ' ';
-        }
-        if (c == ' ') {
-            if (space) continue;
-            space = true;
-        } else {
-            space = false;
-        }
-        out[o++] = c;
-    }
-    while (o > 0 && out[o - 1] == ' ') o--;
-    out[o] = '\0';
-    return o;
+    return hilo_textnorm_fold(in, in ? strlen(in) : 0, out, outlen, keep, NULL);
 }
 
 void bot_words(const char *in, const char *keep, bot_words_t *w) {

@@ -1,7 +1,9 @@
 /* text.h — folding and phrase matching for the bot (internal to router/bot).
- * What a debtor wrote and the flow's phrases are compared after folding both the same way:
- * lower case, accents removed (á→a, ñ→n), apostrophes dropped (don't→dont), any other
- * punctuation a space. Used by the flow loader (patterns) and the turn engine (matching). */
+ * What a debtor wrote and the flow's phrases are compared after folding both the same way,
+ * with the one text normaliser (hilo/textnorm.h) the opt-out keywords also use: Unicode
+ * compatibility forms (full-width, ligatures), case, accents (precomposed or not) and
+ * apostrophes (don't→dont) folded away, any other punctuation a space. Used by the flow
+ * loader (patterns) and the turn engine (matching). */
 #ifndef HILO_BOT_TEXT_H
 #define HILO_BOT_TEXT_H
 
@@ -18,9 +20,9 @@ typedef struct {
     int n;                      /* number of words */
 } bot_words_t;
 
-/* Folds `in` into out (always NUL-terminated). ASCII characters listed in `keep` survive
- * (the extractor keeps "/.,-$" for dates and amounts); other punctuation becomes one space.
- * Returns the folded length. */
+/* Folds `in` into out (always NUL-terminated) with hilo_textnorm_fold(). ASCII characters
+ * listed in `keep` survive (the extractor keeps "/.,-$" for dates and amounts); other
+ * punctuation becomes one space. Returns the folded length. */
 size_t bot_fold(const char *in, char *out, size_t outlen, const char *keep);
 
 /* Folds and splits into words. */

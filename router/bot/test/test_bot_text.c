@@ -49,6 +49,25 @@ static void test_fold_case_accents_punctuation(void **state) {
     assert_string_equal(out, "abc");
 }
 
+static bool matches(const char *pattern, const char *text);
+
+/* The one normaliser (textnorm.h): the bot folds as the opt-out keywords do. */
+static void test_fold_unicode_forms(void **state) {
+    char out[128];
+    bot_fold("¿Cua\xcc\x81nto debo?", out, sizeof out, NULL); /* decomposed á (NFD) */
+    assert_string_equal(out, "cuanto debo");
+    bot_fold("ＳＡＬＤＯ", out, sizeof out, NULL); /* full-width */
+    assert_string_equal(out, "saldo");
+    bot_fold("\xef\xac\x81nal", out, sizeof out, NULL); /* the ligature fi */
+    assert_string_equal(out, "final");
+    bot_fold("sal\xff" "do", out, sizeof out, NULL); /* invalid UTF-8: a separator */
+    assert_string_equal(out, "sal do");
+    bot_fold("＄１.５００", out, sizeof out, "/.,$");
+    assert_string_equal(out, "$1.500");
+    assert_true(matches("cuanto debo", "¿Cua\xcc\x81nto DEBO?"));
+    assert_true(matches("=stop", "ＳＴＯＰ"));
+}
+
 static bool matches(const char *pattern, const char *text) {
     bot_pattern_t p;
     char why[128];
@@ -345,6 +364,7 @@ static void test_state_json_round_trip(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold_case_accents_punctuation),
+        cmocka_unit_test(test_fold_unicode_forms),
         cmocka_unit_test(test_phrases),
         cmocka_unit_test(test_digits_typed_and_spoken),
         cmocka_unit_test(test_options),

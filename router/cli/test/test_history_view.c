@@ -11,6 +11,7 @@
 
 #include "hilo/common.h"
 #include "history_view.h"
+#include "hilo/utf8.h"
 #include "text.h"
 
 static char *line_of(int64_t ms, const char *json, const char *delivery) {
@@ -88,7 +89,7 @@ static void test_text_helpers(void **state) {
     p = hilo_text_printable("exactly8", 8, 8);
     assert_string_equal(p, "exactly8");
     free(p);
-    assert_int_equal(hilo_text_chars("Gómez"), 5);
+    assert_int_equal(hilo_utf8_chars("Gómez"), 5);
     char when[40];
     hilo_iso_ms(0, when, sizeof when);
     assert_string_equal(when, "1970-01-01T00:00:00.000Z");

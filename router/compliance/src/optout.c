@@ -11,12 +11,13 @@
 #include <strings.h>
 
 #include "hilo/frame.h"
+#include "hilo/textnorm.h"
 
-#define NORM_MAX 96   /* normalized bytes kept; a longer message is never a whole keyword */
+#define NORM_MAX 96   /* folded bytes kept; a longer message is never a whole keyword */
 #define WORDS_MAX 12  /* words kept */
 
 typedef struct {
-    const char *word; /* normalized: upper-case ASCII, single spaces */
+    const char *word; /* upper-case ASCII, single spaces; compared with folded (lower-case) text */
     hilo_keyword_kind_t kind;
     const char *lang;
     bool first_word;  /* also matches as the first word of a longer text message */
@@ -49,48 +50,6 @@ static const keyword_t keywords[] = {
 static const char *const courtesy[] = {"POR FAVOR", "PORFAVOR", "PORFA", "GRACIAS", "PLEASE", "PLS",
                                        "THANKS", "THANK YOU"};
 
-/* Maps one code point to an upper-case ASCII letter or digit, 0 for a separator, -1 to skip. */
-static int fold(unsigned cp) {
-    if (cp >= 'a' && cp <= 'z') return (int)(cp - 32);
-    if ((cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) return (int)cp;
-    if (cp >= 0x300 && cp <= 0x36f) return -1; /* combining accents of decomposed text */
-    if (cp >= 0xc0 && cp <= 0xff) {
-        unsigned c = cp >= 0xe0 ? cp - 0x20 : cp; /* Latin-1 lower -> upper (except ß, ÿ) */
-        if (c >= 0xc0 && c <= 0xc5) return 'A';
-        if (c == 0xc7) return 'C';
-        if (c >= 0xc8 && c <= 0xcb) return 'E';
-        if (c >= 0xcc && c <= 0xcf) return 'I';
-        if (c == 0xd1) return 'N';
-        if (c >= 0xd2 && c <= 0xd6) return 'O';
-        if (c >= 0xd9 && c <= 0xdc) return 'U';
-        if (c == 0xdd || cp == 0xff) return 'Y';
-    }
-    return 0;
-}
-
-/* Decodes one UTF-8 sequence; returns its length, 1 with *cp = 0xfffd for an invalid byte. */
-static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp) {
-    unsigned c = s[0];
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    if (len == 0 || len > n) goto bad;
-    if (len == 1) {
-        *cp = c;
-        return 1;
-    }
-    unsigned v = c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) goto bad;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto bad;
-    *cp = v;
-    return len;
-bad:
-    *cp = 0xfffd;
-    return 1;
-}
-
 typedef struct {
     char buf[NORM_MAX + 1];
     const char *word[WORDS_MAX]; /* into buf, NUL-terminated each */
@@ -98,34 +57,22 @@ typedef struct {
     bool truncated;              /* more text than kept: no whole-message match */
 } words_t;
 
+/* Folds with the one text normaliser (the bot's too, so both read a message alike), then
+ * splits into words. */
 static void split(const char *text, size_t len, words_t *w) {
     memset(w, 0, sizeof *w);
-    size_t o = 0;
-    bool in_word = false;
-    for (size_t i = 0; i < len;) {
-        unsigned cp;
-        i += utf8_next((const unsigned char *)text + i, len - i, &cp);
-        int c = fold(cp);
-        if (c < 0) continue;
-        if (c == 0) {
-            if (in_word) w->buf[o++] = '\0';
-            in_word = false;
-            continue;
-        }
-        if (!in_word) {
-            if (w->n == WORDS_MAX || o + 2 > NORM_MAX) {
-                w->truncated = true;
-                break;
-            }
-            w->word[w->n++] = w->buf + o;
-            in_word = true;
-        } else if (o + 2 > NORM_MAX) {
+    hilo_textnorm_fold(text, len, w->buf, sizeof w->buf, NULL, &w->truncated);
+    for (char *s = w->buf; *s;) {
+        if (w->n == WORDS_MAX) {
             w->truncated = true;
             break;
         }
-        w->buf[o++] = (char)c;
+        w->word[w->n++] = s;
+        char *sp = strchr(s, ' ');
+        if (!sp) break;
+        *sp = '\0';
+        s = sp + 1;
     }
-    w->buf[o] = '\0';
 }
 
 /* Does the phrase (space-separated) equal words [at, at + k)? Returns k or 0. */
@@ -134,7 +81,7 @@ static int phrase_at(const words_t *w, int at, const char *phrase) {
     for (const char *p = phrase; *p;) {
         const char *sp = strchr(p, ' ');
         size_t n = sp ? (size_t)(sp - p) : strlen(p);
-        if (at + k >= w->n || strlen(w->word[at + k]) != n || memcmp(w->word[at + k], p, n) != 0) return 0;
+        if (at + k >= w->n || strlen(w->word[at + k]) != n || strncasecmp(w->word[at + k], p, n) != 0) return 0;
         k++;
         p += n + (sp ? 1 : 0);
     }
@@ -175,7 +122,7 @@ bool hilo_optout_detect(const char *text, size_t len, int channel, hilo_keyword_
     }
     if (!k && (channel == HILO_CHANNEL_SMS || channel == HILO_CHANNEL_WHATSAPP))
         for (size_t i = 0; i < sizeof keywords / sizeof *keywords && !k; i++)
-            if (keywords[i].first_word && strcmp(w.word[0], keywords[i].word) == 0) k = &keywords[i];
+            if (keywords[i].first_word && strcasecmp(w.word[0], keywords[i].word) == 0) k = &keywords[i];
     if (!k) return false;
     *out = (hilo_keyword_t){k->kind, k->word, k->lang};
     return true;

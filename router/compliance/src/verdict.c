@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hilo/utf8.h"
+
 static const char *const names[HILO_REASON_COUNT] = {
     [HILO_REASON_OK] = "ok",
     [HILO_REASON_INVALID] = "invalid_request",
@@ -40,15 +42,7 @@ void hilo_verdict_block(hilo_verdict_t *v, hilo_reason_t reason, const char *fmt
     va_end(ap);
     /* Texts carry UTF-8 (pack and holiday names) and end up in JSON for the console: when cut,
      * drop a trailing incomplete sequence rather than emit invalid UTF-8. */
-    if (n >= (int)sizeof v->text) {
-        size_t len = sizeof v->text - 1, start = len;
-        while (start > 0 && ((unsigned char)v->text[start - 1] & 0xc0) == 0x80) start--;
-        if (start > 0) {
-            unsigned char lead = (unsigned char)v->text[start - 1];
-            size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-            if (len - (start - 1) < need) v->text[start - 1] = '\0';
-        }
-    }
+    if (n >= (int)sizeof v->text) v->text[hilo_utf8_complete(v->text, sizeof v->text - 1)] = '\0';
 }
 
 void hilo_verdict_allow(hilo_verdict_t *v) {

@@ -78,6 +78,18 @@ static void test_spanish_and_accents(void **state) {
     expect("\xff\xfe" "STOP\xc3", SMS, OUT, "STOP", "en");
 }
 
+/* The one normaliser (textnorm.h): what the bot folds the same way. */
+static void test_unicode_forms(void **state) {
+    expect("ＳＴＯＰ", SMS, OUT, "STOP", "en");               /* full-width letters */
+    expect("ＢＡＪＡ", WA, OUT, "BAJA", "es");
+    expect("B\xc3\x81JA", SMS, OUT, "BAJA", "es");            /* precomposed Á */
+    expect("BA\xcc\x81JA", SMS, OUT, "BAJA", "es");           /* A + combining acute */
+    expect("Ｎｏ　ｍáｓ", SMS, OUT, "NO MAS", "es");           /* full-width, ideographic space */
+    expect("ba\xc2\xadja", SMS, OUT, "BAJA", "es");           /* a soft hyphen inside */
+    expect("ｓｔａｒｔ", SMS, IN, "START", "en");
+    expect("ＳＴＯＰ texting me", SMS, OUT, "STOP", "en");     /* first-word rule */
+}
+
 static void test_optin(void **state) {
     expect("START", SMS, IN, "START", "en");
     expect("unstop", SMS, IN, "UNSTOP", "en");
@@ -98,6 +110,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_english),
         cmocka_unit_test(test_spanish_and_accents),
+        cmocka_unit_test(test_unicode_forms),
         cmocka_unit_test(test_optin),
         cmocka_unit_test(test_confirmations),
     };

@@ -4,29 +4,43 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "hilo/common.h"
+#include "hilo/textnorm.h"
 #include "strategy_int.h"
 
+/* text folded by the one normaliser (textnorm.h) that reads debtors' replies, with a space at
+ * either end so that " word " finds whole words; the caller frees. A template's notice is
+ * then found however it is written (accents, full-width letters, case). */
+static char *folded(const char *text) {
+    size_t len = strlen(text), size = 3 * len + 3;
+    char *out = hilo_xmalloc(size);
+    out[0] = ' ';
+    size_t n = hilo_textnorm_fold(text, len, out + 1, size - 2, NULL, NULL);
+    out[n + 1] = ' ';
+    out[n + 2] = '\0';
+    return out;
+}
+
 bool st_has_word(const char *text, const char *word) {
-    size_t n = strlen(word);
-    if (!n) return false;
-    for (const char *p = text; *p; p++) {
-        if (strncasecmp(p, word, n) != 0) continue;
-        bool before = p == text || !isalnum((unsigned char)p[-1]);
-        bool after = !isalnum((unsigned char)p[n]);
-        if (before && after) return true;
-    }
-    return false;
+    char *t = folded(text), *w = folded(word);
+    bool has = strlen(w) > 2 && strstr(t, w) != NULL;
+    free(t);
+    free(w);
+    return has;
 }
 
 bool st_has_phrase(const char *text, const char *phrase) {
-    size_t n = strlen(phrase);
-    for (const char *p = text; n && *p; p++)
-        if (strncasecmp(p, phrase, n) == 0) return true;
-    return false;
+    char *t = folded(text), *p = folded(phrase);
+    size_t n = strlen(p);
+    p[n - 1] = '\0'; /* a substring: its end need not close a word */
+    bool has = n > 2 && strstr(t, p + 1) != NULL;
+    free(t);
+    free(p);
+    return has;
 }
 
 /* "STOP | BAJA": is one of the words in text? */

@@ -134,9 +134,9 @@ struct hilo_strategy_set {
 
 void st_strategy_free(hilo_strategy_t *st);
 bool st_words_has(const st_words_t *w, const char *s);
-/* Is `word` in text as a whole word (case-insensitive, ASCII letters and digits)? */
+/* Is `word` in text as a whole word? Both folded by the text normaliser (textnorm.h). */
 bool st_has_word(const char *text, const char *word);
-/* Case-insensitive substring. */
+/* Is phrase in text (a substring, both folded by the text normaliser)? */
 bool st_has_phrase(const char *text, const char *phrase);
 
 #endif
