@@ -363,10 +363,15 @@ static void random_hex(char *out, size_t nbytes) {
 
 /* --- the decision --------------------------------------------------------------------- */
 
+/* The language of what the router writes in this conversation (docs/bot-flow.md, "Languages"):
+ * the conversation's own — the language the bot holds it in, which starts as the portfolio
+ * record's and changes only when the debtor asks ("in english") — else the record's, else the
+ * flow's default. The bot chooses the same way (hilo_bot_turn), so the debtor never gets a
+ * confirmation in one language and the bot's next answer in another. */
 static const char *conv_lang(const turn_t *t) {
     const char *l = get(&t->conv_f, "language");
     if (!l || !*l) l = get(&t->debtor_f, "language");
-    return l && *l ? l : "es";
+    return l && *l ? l : hilo_flow_language(t->eng->flow, NULL);
 }
 
 /* Queues one reply text through the gate. Blocked replies are recorded, never sent. */
@@ -561,9 +566,14 @@ static bool decide_keyword(turn_t *t) {
         json_array_append_new(arr(t->effects, "del"), json_string(field));
         audit(t, "optin", j);
     }
-    /* The opt-in confirmation is an ordinary reply: there is no opt-out left to confirm. */
-    add_reply(t, hilo_optout_confirmation(kw.kind, e->channel, kw.lang),
-              kw.kind == HILO_KEYWORD_OPTOUT ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, NULL, true);
+    /* The confirmation is in the conversation's language, not the keyword's: a Spanish debtor
+     * may well type STOP. The opt-in confirmation is an ordinary reply: there is no opt-out
+     * left to confirm. */
+    char *text = hilo_bot_text(t->eng->flow,
+                               kw.kind == HILO_KEYWORD_OPTOUT ? HILO_BOT_TEXT_OPTOUT_KEYWORD : HILO_BOT_TEXT_OPTIN_KEYWORD,
+                               conv_lang(t), hilo_bot_channel_parse(hilo_channel_name(e->channel)));
+    add_reply(t, text, kw.kind == HILO_KEYWORD_OPTOUT ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, NULL, true);
+    free(text);
     t->voice_kind = HILO_VOICE_ACTION_SAY_HANGUP;
     return true;
 }

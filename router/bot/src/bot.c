@@ -618,3 +618,23 @@ hilo_bot_result_t *hilo_bot_turn(const hilo_flow_t *flow, const hilo_bot_debtor_
     free(t);
     return r;
 }
+
+/* ---- texts the router says outside a turn ------------------------------------------------ */
+
+const char *hilo_flow_language(const hilo_flow_t *flow, const char *lang) {
+    int li = lang_index(flow, lang);
+    return flow->langs[li >= 0 ? li : flow->default_lang].code;
+}
+
+char *hilo_bot_text(const hilo_flow_t *flow, hilo_bot_text_t which, const char *lang, hilo_bot_channel_t channel) {
+    static const hilo_bot_debtor_t nobody = {0};
+    int tpl = which == HILO_BOT_TEXT_OPTIN_KEYWORD ? flow->tpl[BT_OPTIN_KEYWORD] : flow->tpl[BT_OPTOUT_KEYWORD];
+    int li = lang_index(flow, lang);
+    bot_render_ctx_t c = {.flow = flow,
+                          .lang = li >= 0 ? li : flow->default_lang,
+                          .variant = variant_of(channel),
+                          .debtor = &nobody,
+                          .step = -1};
+    char *text = bot_render(&c, tpl);
+    return text ? text : hilo_xstrdup(""); /* only if a public template failed to render */
+}

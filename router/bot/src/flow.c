@@ -649,6 +649,8 @@ static const struct {
     [BT_ALL_COMMITTED] = {"all_committed", NEED_OPTIONAL, false},
     [BT_MENU_ITEM] = {"menu_item", NEED_MENU, true},
     [BT_WELCOME] = {"welcome", NEED_OPTIONAL, true},
+    [BT_OPTOUT_KEYWORD] = {"optout_keyword", NEED_ALWAYS, true},
+    [BT_OPTIN_KEYWORD] = {"optin_keyword", NEED_ALWAYS, true},
 };
 
 static int first_step_of(const hilo_flow_t *f, bot_step_kind_t kind) {

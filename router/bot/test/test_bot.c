@@ -749,6 +749,30 @@ static int setup(void **state) {
     return flow ? 0 : -1;
 }
 
+/* The texts the router says itself (keyword confirmations) come from the flow, in the
+ * language asked for ("es-MX" reads as es), else the flow's default, per channel. */
+static void test_router_texts_per_language(void **state) {
+    assert_string_equal(hilo_flow_language(flow, "es-MX"), "es");
+    assert_string_equal(hilo_flow_language(flow, "EN"), "en");
+    assert_string_equal(hilo_flow_language(flow, NULL), "es");
+    assert_string_equal(hilo_flow_language(flow, "fr"), "es");
+    char *t = hilo_bot_text(flow, HILO_BOT_TEXT_OPTOUT_KEYWORD, "es-MX", HILO_BOT_CH_SMS);
+    assert_non_null(strstr(t, "Ya no recibirá SMS"));
+    free(t);
+    t = hilo_bot_text(flow, HILO_BOT_TEXT_OPTOUT_KEYWORD, "en", HILO_BOT_CH_WHATSAPP);
+    assert_non_null(strstr(t, "no longer receive WhatsApp messages"));
+    free(t);
+    t = hilo_bot_text(flow, HILO_BOT_TEXT_OPTIN_KEYWORD, "en", HILO_BOT_CH_SMS);
+    assert_non_null(strstr(t, "Reply STOP"));
+    free(t);
+    t = hilo_bot_text(flow, HILO_BOT_TEXT_OPTOUT_KEYWORD, NULL, HILO_BOT_CH_VOICE);
+    assert_non_null(strstr(t, "No volveremos a llamarle"));
+    free(t);
+    t = hilo_bot_text(flow, HILO_BOT_TEXT_OPTOUT_KEYWORD, "fr", HILO_BOT_CH_OTHER);
+    assert_non_null(strstr(t, "Responda ALTA"));
+    free(t);
+}
+
 static int teardown(void **state) {
     hilo_flow_destroy(&flow);
     return 0;
@@ -772,6 +796,7 @@ int main(void) {
         cmocka_unit_test(test_escalation_named),
         cmocka_unit_test(test_unknown_sender),
         cmocka_unit_test(test_optout),
+        cmocka_unit_test(test_router_texts_per_language),
         cmocka_unit_test(test_promise_es),
         cmocka_unit_test(test_promise_en),
         cmocka_unit_test(test_promise_invalid),

@@ -1,4 +1,4 @@
-/* optout.c — keyword detection and confirmation texts (see optout.h, docs/compliance.md).
+/* optout.c — opt-out / opt-in keyword detection (see optout.h, docs/compliance.md).
  *
  * Why whole-message matching for most keywords: in collections Spanish, "cancelar" is also "to
  * pay off" ("quiero cancelar la deuda" = "I want to pay off the debt") and "baja" is also
@@ -126,28 +126,4 @@ bool hilo_optout_detect(const char *text, size_t len, int channel, hilo_keyword_
     if (!k) return false;
     *out = (hilo_keyword_t){k->kind, k->word, k->lang};
     return true;
-}
-
-const char *hilo_optout_confirmation(hilo_keyword_kind_t kind, int channel, const char *lang) {
-    bool es = lang && strncasecmp(lang, "es", 2) == 0;
-    bool in = kind == HILO_KEYWORD_OPTIN;
-    switch (channel) {
-    case HILO_CHANNEL_VOICE:
-        if (in) return es ? "Podremos volver a llamarle." : "We may call you again.";
-        return es ? "No volveremos a llamarle a este número." : "We will no longer call you at this number.";
-    case HILO_CHANNEL_WHATSAPP:
-        if (in)
-            return es ? "Volverá a recibir mensajes de WhatsApp de nuestra parte. "
-                        "Responda BAJA para dejar de recibirlos."
-                      : "You will receive WhatsApp messages from us again. Reply STOP to opt out.";
-        return es ? "Ya no recibirá mensajes de WhatsApp de nuestra parte. "
-                    "Responda ALTA para volver a recibirlos."
-                  : "You will no longer receive WhatsApp messages from us. Reply START to resume.";
-    default:
-        if (in)
-            return es ? "Volverá a recibir SMS de nuestra parte. Responda BAJA para dejar de recibirlos."
-                      : "You will receive SMS from us again. Reply STOP to opt out.";
-        return es ? "Ya no recibirá SMS de nuestra parte. Responda ALTA para volver a recibirlos."
-                  : "You will no longer receive SMS from us. Reply START to resume.";
-    }
 }

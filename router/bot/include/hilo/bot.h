@@ -137,6 +137,22 @@ const char *hilo_bot_action_name(hilo_bot_action_kind_t kind);
  * Returns HILO_OK or HILO_ERR. */
 int hilo_bot_parse_amount(const char *s, int64_t *cents);
 
+/* Texts the router says itself, outside a bot turn. They are the flow's templates (named in
+ * docs/bot-flow.md), so they exist in every language the flow declares, per channel. */
+typedef enum {
+    HILO_BOT_TEXT_OPTOUT_KEYWORD = 0, /* [template optout_keyword]: STOP / BAJA confirmed */
+    HILO_BOT_TEXT_OPTIN_KEYWORD,      /* [template optin_keyword]: START / ALTA confirmed */
+} hilo_bot_text_t;
+
+/* The flow language a language tag names ("es", "es-MX" → "es"), or the flow's default
+ * language when lang is NULL, empty or not one of the flow's. The string is the flow's. */
+const char *hilo_flow_language(const hilo_flow_t *flow, const char *lang);
+
+/* Renders text `which` in hilo_flow_language(flow, lang) for `channel` (the template's
+ * .sms/.whatsapp/.voice variant, else its plain text). The loader made sure these templates
+ * exist and are public (no debt detail). Returns a string the caller frees. */
+char *hilo_bot_text(const hilo_flow_t *flow, hilo_bot_text_t which, const char *lang, hilo_bot_channel_t channel);
+
 /* "whatsapp", "sms", "voice" → the channel; anything else → HILO_BOT_CH_OTHER. */
 hilo_bot_channel_t hilo_bot_channel_parse(const char *name);
 
