@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [--merge] [--jobs N] [SECONDS] [TARGET...]
 #
 # Configures its own build directory ($HILO_FUZZ_BUILD_DIR, default <repo>/build-fuzz) with clang,
-# HILO_SANITIZE=ON and HILO_FUZZ=ON, builds the targets (default: all three), and runs each for
+# HILO_SANITIZE=ON and HILO_FUZZ=ON, builds the targets (default: all four), and runs each for
 # SECONDS (default 60), one after the other, with its dictionary (<target>.dict) when it has one,
 # on a copy of its corpus in the build directory:
 # the repository's tests/fuzz/corpus/<target>/ is only read. With --merge, the inputs a run found
@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${HILO_FUZZ_BUILD_DIR:-$src/build-fuzz}
-all_targets=(fuzz_webhook fuzz_link_frame fuzz_console_json)
+all_targets=(fuzz_webhook fuzz_link_frame fuzz_console_json fuzz_text)
 
 usage() {
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
