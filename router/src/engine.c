@@ -552,7 +552,10 @@ static void committed(turn_t *t) {
 static bool decide_keyword(turn_t *t) {
     const hilo_envelope_t *e = t->frame->envelope;
     hilo_keyword_t kw;
-    if (!*e->text || !hilo_optout_detect(e->text, strlen(e->text), e->channel, &kw)) return false;
+    /* The text the bot would read: typed text, else a call's speech transcript ("no más" said
+     * on a call is an opt-out as it is in an SMS; docs/compliance.md). */
+    const char *text = *e->text ? e->text : (e->voice && *e->voice->speech ? e->voice->speech : "");
+    if (!*text || !hilo_optout_detect(text, strlen(text), e->channel, &kw)) return false;
     char field[32];
     snprintf(field, sizeof field, "optout:%s", hilo_channel_name(e->channel));
     json_t *j = json_object();
@@ -569,11 +572,11 @@ static bool decide_keyword(turn_t *t) {
     /* The confirmation is in the conversation's language, not the keyword's: a Spanish debtor
      * may well type STOP. The opt-in confirmation is an ordinary reply: there is no opt-out
      * left to confirm. */
-    char *text = hilo_bot_text(t->eng->flow,
-                               kw.kind == HILO_KEYWORD_OPTOUT ? HILO_BOT_TEXT_OPTOUT_KEYWORD : HILO_BOT_TEXT_OPTIN_KEYWORD,
-                               conv_lang(t), hilo_bot_channel_parse(hilo_channel_name(e->channel)));
-    add_reply(t, text, kw.kind == HILO_KEYWORD_OPTOUT ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, NULL, true);
-    free(text);
+    char *confirm = hilo_bot_text(t->eng->flow,
+                                  kw.kind == HILO_KEYWORD_OPTOUT ? HILO_BOT_TEXT_OPTOUT_KEYWORD : HILO_BOT_TEXT_OPTIN_KEYWORD,
+                                  conv_lang(t), hilo_bot_channel_parse(hilo_channel_name(e->channel)));
+    add_reply(t, confirm, kw.kind == HILO_KEYWORD_OPTOUT ? HILO_MSG_OPTOUT_CONFIRM : HILO_MSG_FREEFORM, NULL, true);
+    free(confirm);
     t->voice_kind = HILO_VOICE_ACTION_SAY_HANGUP;
     return true;
 }

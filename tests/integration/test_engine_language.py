@@ -22,7 +22,8 @@ ES_SMS_OUT = "Ya no recibirá SMS de nuestra parte"
 EN_SMS_OUT = "You will no longer receive SMS from us"
 ES_WA_OUT = "Ya no recibirá mensajes de WhatsApp"
 EN_SMS_IN = "You will receive SMS from us again"
-ES_VOICE_OUT = "No le enviaremos más mensajes"
+ES_VOICE_OUT = "No volveremos a llamarle"
+EN_VOICE_OUT = "We will no longer call you"
 
 
 class Language(EngineTestCase):
@@ -67,11 +68,13 @@ class Language(EngineTestCase):
         self.assertEqual(lucia.conv().get("language"), "en")
         self.confirm(lucia, "sms", "BAJA", EN_SMS_OUT)
 
-        # Voice: a spoken "stop" is the bot's opt-out intent; its answer is spoken in the
-        # debtor's language too.
-        t = ana.say("voice", "stop")
+        # Voice: a spoken keyword is read like a typed one (the same text the bot reads), and
+        # the spoken confirmation is in the debtor's language whatever the keyword's.
+        t = ana.say("voice", "no más")
         self.assertIn(ES_VOICE_OUT, t.text, t.replies)
-        self.assertNotIn("We will not contact you", t.text)
+        self.assertIn("optout:voice", ana.conv())
+        t = james.say("voice", "baja")
+        self.assertIn(EN_VOICE_OUT, t.text, t.replies)
 
 
 if __name__ == "__main__":
