@@ -38,12 +38,12 @@
 #define NO_GATE_RETRY_MS 5000           /* rule packs unreadable: look again after this */
 #define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
 #define RETURN_BACKOFF_MAX_MS 60000
-#define NFACTS 9                        /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
+#define NFACTS 12                       /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
 
-static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",
-                                               "optout:voice", "last_in:whatsapp", "last_in:sms",
-                                               "last_in:voice", "country",        "timezone"};
-#define NFACTS_CONV 7
+static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",  "optout:voice",
+                                               "last_in:whatsapp", "last_in:sms", "last_in:voice", "via:whatsapp",
+                                               "via:sms",      "via:voice",       "country",      "timezone"};
+#define NFACTS_CONV 10
 #define PARTS_MAX 100                   /* parts a delivery report may name (docs/protocol.md §9) */
 
 struct hilo_dispatch {
@@ -82,6 +82,7 @@ typedef struct {
     hilo_peer_caps_t caps;              /* what the chosen connector honours (expiry, at most once) */
     char token[96];
     char group[HILO_LINK_NAME_MAX];     /* the chosen connector's key name ("" without link auth) */
+    char from[HILO_LINK_SENDER_MAX];    /* the sender it goes out from, when it was filled in here */
     const char *why;                    /* the reason code of a cancel in flight */
 } visit_t;
 
@@ -304,6 +305,8 @@ static void send_head(visit_t *v, uint32_t attempt, const redisReply *payload, u
     }
     msg->attempt = attempt;
     msg->parts_sent = parts_sent;
+    char *own_from = msg->from; /* freed with the message: put back before */
+    if (*v->from && (!msg->from || !*msg->from)) msg->from = v->from;
     /* A strategy's step is sent at most once (no provider gives an idempotency key): a second
      * copy of a collection reminder is worse than an unknown one, which is counted and shown.
      * Everything else stays at-least-once (a lost agent reply or bot answer is worse). */
@@ -316,6 +319,7 @@ static void send_head(visit_t *v, uint32_t attempt, const redisReply *payload, u
     ctx->metrics.outbound_sent[v->channel]++;
     hilo_log_debug("dispatch", "event=dispatched channel=%s outbound_id=%s attempt=%u expires_in_ms=%u at_most_once=%d",
                    hilo_channel_name(v->channel), msg->outbound_id, attempt, msg->expires_in_ms, msg->at_most_once);
+    msg->from = own_from;
     hilo__link__v1__outbound__free_unpacked(msg, NULL);
 }
 
@@ -350,6 +354,32 @@ static hilo_msg_kind_t disp_kind(const json_t *disp) {
     if (k && strcmp(k, "template") == 0) return HILO_MSG_TEMPLATE;
     if (k && strcmp(k, "optout_confirm") == 0) return HILO_MSG_OPTOUT_CONFIRM;
     return HILO_MSG_FREEFORM;
+}
+
+/* The address the head goes out from, when connectors of its channel announce senders
+ * (protocol 1.3): the Outbound's own `from`, else our address the debtor last wrote to on the
+ * channel (the conv's via:<channel>, recorded by the engine), which send_head() fills in. NULL:
+ * no sender (any connector of the channel, its default sender). */
+static const char *sender(visit_t *v) {
+    v->from[0] = '\0';
+    if (!hilo_link_server_has_senders(v->ob->ctx->link, v->channel)) return NULL;
+    hilo_outbound_t *msg = hilo__link__v1__outbound__unpack(NULL, v->payload_len, v->payload);
+    const char *from = NULL;
+    if (msg && msg->from && *msg->from) {
+        snprintf(v->from, sizeof v->from, "%s", msg->from); /* send_head() keeps the message's own */
+        from = v->from;
+    } else {
+        char field[16];
+        snprintf(field, sizeof field, "via:%s", hilo_channel_name(v->channel));
+        const visit_t *self = v;
+        const char *via = fact_get(&self, field);
+        if (via && strlen(via) < sizeof v->from) {
+            snprintf(v->from, sizeof v->from, "%s", via);
+            from = v->from;
+        }
+    }
+    if (msg) hilo__link__v1__outbound__free_unpacked(msg, NULL);
+    return from;
 }
 
 /* The gate's decision on the head, then take, cancel or wait. */
@@ -391,9 +421,10 @@ static void decide(visit_t *v) {
     /* The bot's answers to the debtor's own message may still go through a 1.0 connector; every
      * collector-initiated message only through one that honours the expiry. */
     bool strat = json_object_get(v->disp, "strat") != NULL;
-    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, &v->peer, &v->caps) != HILO_OK) {
-        hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d",
-                       hilo_channel_name(v->channel), v->debtor, !a.bot);
+    const char *from = sender(v);
+    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, from, &v->peer, &v->caps) != HILO_OK) {
+        hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d from=%s",
+                       hilo_channel_name(v->channel), v->debtor, !a.bot, hilo_log_value(from ? from : ""));
         visit_end(v, now + NO_PEER_RETRY_MS);
         return;
     }

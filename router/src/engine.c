@@ -758,6 +758,15 @@ static void decide(turn_t *t) {
     json_object_set_new(t->effects, "hist_max", json_string(s));
     const char *rev = get(&t->conv_f, "rev");
     snprintf(t->rev, sizeof t->rev, "%s", rev ? rev : "0");
+    /* Our address the debtor wrote to: replies and later messages on the channel go out from
+     * it when connectors announce their senders (protocol 1.3, dispatch.c). Written only when
+     * it changes. */
+    if (e->to && *e->to && strlen(e->to) < HILO_LINK_SENDER_MAX) {
+        char field[16];
+        snprintf(field, sizeof field, "via:%s", hilo_channel_name(e->channel));
+        const char *via = get(&t->conv_f, field);
+        if (!via || strcmp(via, e->to) != 0) set_field(t, field, e->to);
+    }
     const char *state = get(&t->conv_f, "state");
     /* A human owns it while queued or assigned, and also just after an agent closed it: a
      * message within the reopen window goes back to that agent (console/routing.c reopens

@@ -14,6 +14,7 @@
 #include "hilo/common.h"
 #include "hilo/link_keys.h"
 #include "hilo/log.h"
+#include "hilo/utf8.h"
 
 #define DRAIN_BUDGET 512 /* frames read per loop turn before yielding to Redis replies */
 #define PEERS_DEAD_AFTER 3 /* heartbeat intervals of silence */
@@ -27,6 +28,8 @@ typedef struct {
     char key[41];             /* its CURVE public key (Z85), "" with link_auth = none */
     char name[HILO_LINK_NAME_MAX]; /* the key's name in link_keys: its group, "" without auth */
     int64_t last_seen_us;     /* any frame received */
+    char (*senders)[HILO_LINK_SENDER_MAX]; /* Hello.senders (protocol 1.3), malloc'd; NULL: serves any */
+    int nsenders;
 } peer_t;
 
 struct hilo_link_server {
@@ -147,10 +150,42 @@ static void send_welcome(hilo_link_server_t *ls, const hilo_peer_ref_t *peer) {
     send_frame(ls, peer, &f);
 }
 
+/* Hello.senders: at most HILO_LINK_SENDERS_MAX, each 1..HILO_LINK_SENDER_MAX - 1 bytes of UTF-8
+ * without control characters (they go into logs and into Outbound.from). NULL when fine, else
+ * why (static or in buf). */
+static const char *senders_bad(const hilo_hello_t *hello, char *buf, size_t len) {
+    if (hello->n_senders > HILO_LINK_SENDERS_MAX) {
+        snprintf(buf, len, "hello: at most %d senders", HILO_LINK_SENDERS_MAX);
+        return buf;
+    }
+    for (size_t i = 0; i < hello->n_senders; i++) {
+        const char *s = hello->senders[i];
+        size_t n = strlen(s);
+        bool ok = n > 0 && n < HILO_LINK_SENDER_MAX && hilo_utf8_valid(s, n);
+        for (const unsigned char *c = (const unsigned char *)s; ok && *c; c++)
+            if (*c < 0x20 || *c == 0x7F) ok = false;
+        if (!ok) {
+            snprintf(buf, len, "hello: sender %zu must be 1-%d bytes of UTF-8 without control characters", i + 1,
+                     HILO_LINK_SENDER_MAX - 1);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const char *key,
                      const hilo_hello_t *hello, int64_t now) {
     if (hello->channel <= HILO_CHANNEL_UNSPECIFIED || hello->channel >= HILO_CHANNEL_MAX) {
         hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_UNKNOWN_CHANNEL, "hello: unknown channel");
+        return;
+    }
+    char why_buf[128];
+    const char *why = senders_bad(hello, why_buf, sizeof why_buf);
+    if (why) {
+        hilo_log_warn("link", "event=hello_refused channel=%s instance=%s reason=\"%s\"",
+                      hilo_channel_name((int)hello->channel), hilo_log_value(hello->instance ? hello->instance : ""),
+                      why);
+        hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_MALFORMED, why);
         return;
     }
     const char *name = "";
@@ -187,6 +222,13 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const c
     p->channel = hello->channel;
     p->expiry = hello->supports_expiry;
     p->amo = hello->supports_at_most_once && hello->supports_expiry; /* 1.2 builds on 1.1 */
+    free(p->senders);
+    p->senders = NULL;
+    p->nsenders = (int)hello->n_senders;
+    if (p->nsenders > 0) {
+        p->senders = hilo_xcalloc((size_t)p->nsenders, sizeof *p->senders);
+        for (int i = 0; i < p->nsenders; i++) snprintf(p->senders[i], sizeof p->senders[i], "%s", hello->senders[i]);
+    }
     snprintf(p->key, sizeof p->key, "%s", ls->allow ? key : "");
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->instance, sizeof p->instance, "%s", hello->instance ? hello->instance : "");
@@ -194,9 +236,10 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const c
     send_welcome(ls, ref);
     if (joined) {
         hilo_log_info("link",
-                      "event=connector_joined channel=%s instance=%s software=%s expiry=%d at_most_once=%d key_name=%s",
+                      "event=connector_joined channel=%s instance=%s software=%s expiry=%d at_most_once=%d senders=%d "
+                      "key_name=%s",
                       hilo_channel_name(p->channel), hilo_log_value(p->instance),
-                      hilo_log_value(hello->software ? hello->software : ""), p->expiry, p->amo,
+                      hilo_log_value(hello->software ? hello->software : ""), p->expiry, p->amo, p->nsenders,
                       *p->name ? p->name : "-");
         if (ls->h.on_peers_changed) ls->h.on_peers_changed(p->channel, ls->h.arg);
     }
@@ -206,6 +249,7 @@ static void remove_peer(hilo_link_server_t *ls, int i, const char *why) {
     int channel = ls->peers[i].channel;
     hilo_log_warn("link", "event=connector_lost channel=%s instance=%s reason=%s", hilo_channel_name(channel),
                   hilo_log_value(ls->peers[i].instance), hilo_log_value(why));
+    free(ls->peers[i].senders);
     ls->peers[i] = ls->peers[--ls->npeers];
     if (ls->h.on_peers_changed) ls->h.on_peers_changed(channel, ls->h.arg);
 }
@@ -340,6 +384,7 @@ static void on_closed(uv_handle_t *h) {
     hilo_link_server_t *ls = h->data;
     if (--ls->closing == 0) {
         hilo_link_allow_destroy(&ls->allow);
+        for (int i = 0; i < ls->npeers; i++) free(ls->peers[i].senders);
         free(ls->peers);
         free(ls);
     }
@@ -514,9 +559,26 @@ void hilo_link_server_destroy(hilo_link_server_t **self_p) {
     *self_p = NULL;
 }
 
-int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, bool prefer_amo,
+static bool serves(const peer_t *p, const char *from) {
+    for (int i = 0; i < p->nsenders; i++)
+        if (strcmp(p->senders[i], from) == 0) return true;
+    return false;
+}
+
+bool hilo_link_server_has_senders(const hilo_link_server_t *ls, int channel) {
+    for (int i = 0; i < ls->npeers; i++)
+        if (ls->peers[i].channel == channel && ls->peers[i].nsenders > 0) return true;
+    return false;
+}
+
+int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, bool prefer_amo, const char *from,
                           hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
     if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
+    /* The sender: a peer that announced it, if one of the channel did (whatever its other
+     * abilities: the message then waits for one that qualifies); else one that serves any. */
+    bool claimed = false;
+    for (int i = 0; from && *from && !claimed && i < ls->npeers; i++)
+        claimed = ls->peers[i].channel == channel && serves(&ls->peers[i], from);
     /* Two rounds when at-most-once is preferred: a 1.2 peer first; a 1.1 peer (at-least-once)
      * only when no 1.2 peer of the channel is there, so that a mixed fleet during an upgrade
      * still sends. */
@@ -525,6 +587,7 @@ int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry,
             int i = (ls->rr[channel] + k) % ls->npeers;
             const peer_t *p = &ls->peers[i];
             if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo)) continue;
+            if (claimed ? !serves(p, from) : (from && *from && p->nsenders > 0)) continue;
             ls->rr[channel] = i + 1;
             *out = p->ref;
             if (caps) *caps = (hilo_peer_caps_t){.expiry = p->expiry, .at_most_once = p->amo};

@@ -50,12 +50,21 @@ typedef struct {
     bool at_most_once;        /* supports_at_most_once (protocol 1.2) */
 } hilo_peer_caps_t;
 
+#define HILO_LINK_SENDERS_MAX 256 /* senders one Hello may announce (protocol 1.3) */
+#define HILO_LINK_SENDER_MAX 64   /* bytes of one sender address */
+
 /* Next live peer of `channel` (round robin); with need_expiry, only a peer whose Hello said
  * supports_expiry (protocol 1.1); with prefer_amo, a peer that honours at_most_once (1.2) when
- * one is connected, else any other that qualifies. *caps (may be NULL) says what the chosen one
- * supports. HILO_AGAIN when there is none. */
+ * one is connected, else any other that qualifies. `from` (NULL or "": none) is the address the
+ * message goes out from (protocol 1.3): when a connected peer of the channel announced it in its
+ * Hello, only such a peer; else only a peer that announced no senders (it serves any) — a
+ * message from a sender whose connector is away waits for it rather than going out from another
+ * number. *caps (may be NULL) says what the chosen one supports. HILO_AGAIN when there is none. */
 int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, bool prefer_amo,
-                          hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
+                          const char *from, hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
+/* Whether a connected peer of `channel` announced senders: only then does the dispatcher look
+ * for the sender of a message (hilo_link_server_pick's `from`). */
+bool hilo_link_server_has_senders(const hilo_link_server_t *self, int channel);
 /* The name its key has in link_keys (the peer's group: every instance of one connector), ""
  * for an unknown peer or with link_auth = none. Valid until the next call into the server. */
 const char *hilo_link_server_peer_group(const hilo_link_server_t *self, const hilo_peer_ref_t *ref);

@@ -36,7 +36,7 @@ class ConnectorFlow(ConnectorStackCase):
         oids = {it["oid"] for it in outs}
         calls = wait_until(lambda: [c for c in self.sandbox.calls("whatsapp")
                                     if c["response"]["status"] == 200 and c["body"]
-                                    and c["body"].get("biz_opaque_callback_data") in oids] or None,
+                                    and c["body"].get("biz_opaque_callback_data") in {o + "|D1" for o in oids}] or None,
                            TIMEOUT, "Graph API sends naming the outbound ids %s" % oids)
         call = calls[0]
         self.assertTrue(call["path"].endswith("/106540352242922/messages"), call["path"])
@@ -48,7 +48,9 @@ class ConnectorFlow(ConnectorStackCase):
         wait_until(lambda: any(i["text"] == call["body"]["text"]["body"] and i["status"] in ("delivered", "read")
                                for i in self.sandbox.outbound_items(PHONE, "whatsapp")),
                    TIMEOUT, "the reply delivered on the debtor's phone")
-        wait_until(lambda: self.ostat("D1").get(call["body"]["biz_opaque_callback_data"], {}).get("state")
+        # The outbound and its debtor ride along, so status webhooks name it fully (protocol §9).
+        oid = call["body"]["biz_opaque_callback_data"].split("|")[0]
+        wait_until(lambda: self.ostat("D1").get(oid, {}).get("state")
                    in ("delivered", "read"), TIMEOUT,
                    lambda: "the router to settle the reply (ostat %s)" % self.ostat("D1"))
 

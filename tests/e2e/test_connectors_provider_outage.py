@@ -69,7 +69,7 @@ class ProviderOutage(ConnectorStackCase):
         oids = [it["oid"] for it in outs]
         wait_until(lambda: all(self.ostat("D1").get(o, {}).get("state") in ("delivered", "read") for o in oids),
                    OUTAGE_S + 20, lambda: "every reply delivered after the outage (ostat %s)" % self.ostat("D1"))
-        calls = [(c["body"].get("biz_opaque_callback_data"), c) for c in self.sandbox.calls("whatsapp")
+        calls = [((c["body"].get("biz_opaque_callback_data") or "").split("|")[0], c) for c in self.sandbox.calls("whatsapp")
                  if isinstance(c.get("body"), dict)]
         self.check_calls([(o, c) for o, c in calls if o in oids], oids, 200, "whatsapp")
         # The connector gave the message back on each 500 and the router handed it over again.

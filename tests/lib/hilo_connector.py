@@ -23,6 +23,10 @@ What it does (section numbers refer to docs/protocol.md):
   no answer after `ack_timeout` is re-sent; Nack UNAVAILABLE re-sends it after a backoff. The
   router dedupes on channel + provider_message_id, so re-sending is always safe. An envelope
   larger than max_payload is refused locally (a final Nack TOO_LARGE), never sent.
+* §4.1 senders (1.3): `senders` go in the Hello; the router then sends this connector the
+  messages that go out from them (Outbound.from), and none from another announced sender.
+* §5.2 which answer counts: the first Ack or final Nack of a seq ends the envelope; an answer to
+  a seq no longer pending (a re-send's second Ack, with duplicate = true) is ignored (_finish).
 * §7 outbound: Outbound frames are deduplicated on outbound_id (the router re-sends unsettled
   ones after its lease); each new one is handed to `on_outbound`. `report_delivery()` sends the
   DeliveryReport envelope that settles it.
@@ -141,7 +145,7 @@ class Connector:
     def __init__(self, endpoint, channel, instance="pyconn", software="hilo_connector.py/1.0",
                  ack_timeout=5.0, hello_interval=1.0, window=256, max_outbound=0,
                  on_outbound=None, on_result=None, backoff_min=0.2, backoff_max=2.0, supports_expiry=True,
-                 server_key=None, secret_key=None):
+                 server_key=None, secret_key=None, senders=()):
         self.endpoint = endpoint
         self.server_key = server_key          # the router's CURVE public key (Z85); None = plain link
         self.secret_key = secret_key          # ours (Z85); the public key is derived from it
@@ -156,6 +160,9 @@ class Connector:
         # the test returns the message with report_delivery(state=RETURNED)). False = a 1.0
         # connector, which the router sends only the bot's replies.
         self.supports_expiry = supports_expiry
+        # Protocol 1.3: the addresses this connector sends from (our numbers); messages from one
+        # of them come only to a connector that announced it. Empty: it serves any.
+        self.senders = list(senders)
         self.on_outbound = on_outbound        # fn(connector, Outbound) for each NEW outbound
         self.on_result = on_result            # fn(connector, Result) for each final result
         self.backoff_min = backoff_min
@@ -356,7 +363,8 @@ class Connector:
         return self._send(self._control(hello=pb.Hello(channel=self.channel, instance=self.instance,
                                                 software=self.software,
                                                 max_outbound=self.max_outbound,
-                                                supports_expiry=self.supports_expiry)))
+                                                supports_expiry=self.supports_expiry,
+                                                senders=self.senders)))
 
     def _run(self):
         poller = zmq.Poller()

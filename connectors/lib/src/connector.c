@@ -38,6 +38,7 @@ typedef struct {
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
     const char *log_level;
     const char *dead_letter_file; /* "" = none: a final Nack is answered 500 */
+    const char *senders;          /* our numbers this instance sends from (protocol 1.3); "" = any */
     const char *link_auth;        /* curve (default) | none */
     const char *link_server_key;  /* the router's public key (Z85) */
     char link_secret[41];         /* ours, from link_secret_key_file or $HILO_<SECTION>_LINK_SECRET_KEY */
@@ -496,8 +497,11 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_int(cfg, sec, "stop_grace_ms", 2000, 0, 600000, &s->stop_grace_ms) ||
         hilo_config_str(cfg, sec, "log_level", "info", &s->log_level) ||
         hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file) ||
+        hilo_config_str(cfg, sec, "senders", "", &s->senders) ||
         hilo_config_str(cfg, sec, "link_auth", "curve", &s->link_auth) || read_link_keys(c, cfg, sec, config_path))
         return HILO_ERR;
+    char why[96];
+    if (hilo_link_senders_check(s->senders, why, sizeof why) != HILO_OK) return hilo_config_reject(cfg, sec, "senders", why);
     if (s->metrics_port && s->metrics_port == s->http_port && !strcmp(s->metrics_bind, s->http_bind))
         return hilo_config_reject(cfg, sec, "metrics_port", "must differ from http_port (or 0: off)");
     if (s->max_buffered < s->max_body)
@@ -555,7 +559,7 @@ static int start(connector_t *c, char *err, size_t errlen) {
         .max_inflight = (size_t)c->set.max_inflight, .dead_letter = c->dead_letter,
         .on_outbound = on_outbound, .on_state = on_link_state, .arg = c,
         .curve_server_key = strcmp(c->set.link_auth, "none") == 0 ? NULL : c->set.link_server_key,
-        .curve_secret_key = c->set.link_secret,
+        .curve_secret_key = c->set.link_secret, .senders = c->set.senders,
     };
     if (!lo.curve_server_key)
         hilo_log_warn(MOD, "event=link_auth mode=none effect=\"the router is not authenticated\"");

@@ -43,6 +43,8 @@ struct hilo_link {
     int open_handles;          /* uv handles not closed yet (destroy frees at 0) */
     hilo_link_options_t opt;
     char *endpoint, *instance, *software; /* owned copies of the options' strings */
+    char **senders;            /* Hello.senders (protocol 1.3), owned */
+    size_t nsenders;
     char router_instance[128];
 
     bool up;                   /* Welcome received and router not silent since */
@@ -101,6 +103,8 @@ static void send_hello(hilo_link_t *l) {
     h.max_outbound = l->opt.max_outbound;
     h.supports_expiry = true; /* the sender honours Outbound.expires_in_ms (protocol 1.1) */
     h.supports_at_most_once = true; /* ... and Outbound.at_most_once: CALLING, UNKNOWN (1.2) */
+    h.n_senders = l->nsenders;      /* the numbers it serves (1.3) */
+    h.senders = l->senders;
     hilo_frame_t f = HILO_FRAME_INIT;
     f.body_case = HILO_FRAME_HELLO;
     f.hello = &h;
@@ -408,6 +412,39 @@ static void on_tick(uv_timer_t *t) {
 
 /* ----- lifecycle ----- */
 
+/* "a, b c" -> l->senders (l NULL: only checked); the router's limits (link_server.c) checked
+ * here, where the operator gets the error at start rather than a refused Hello later. */
+static int split_senders(hilo_link_t *l, const char *list, char *err, size_t errlen) {
+    size_t count = 0;
+    for (const char *p = list ? list : ""; *p;) {
+        size_t skip = strspn(p, ", \t"), n;
+        p += skip;
+        if (!*p) break;
+        n = strcspn(p, ", \t");
+        if (n >= 64 || count++ == 256) {
+            snprintf(err, errlen, "at most 256 senders, each at most 63 bytes");
+            return HILO_ERR;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7F) {
+                snprintf(err, errlen, "a sender holds a control character");
+                return HILO_ERR;
+            }
+        if (!l) {
+            p += n;
+            continue;
+        }
+        l->senders = hilo_xrealloc(l->senders, (l->nsenders + 1) * sizeof *l->senders);
+        l->senders[l->nsenders] = hilo_xmalloc(n + 1);
+        memcpy(l->senders[l->nsenders], p, n);
+        l->senders[l->nsenders++][n] = '\0';
+        p += n;
+    }
+    return HILO_OK;
+}
+
+int hilo_link_senders_check(const char *list, char *err, size_t errlen) { return split_senders(NULL, list, err, errlen); }
+
 hilo_link_t *hilo_link_new(uv_loop_t *loop, const hilo_link_options_t *opts, char *err, size_t errlen) {
     hilo_link_t *l = hilo_xcalloc(1, sizeof *l);
     l->loop = loop;
@@ -421,6 +458,7 @@ hilo_link_t *hilo_link_new(uv_loop_t *loop, const hilo_link_options_t *opts, cha
     l->endpoint = hilo_xstrdup(opts->endpoint ? opts->endpoint : "");
     l->instance = hilo_xstrdup(opts->instance ? opts->instance : "");
     l->software = hilo_xstrdup(opts->software ? opts->software : "hilo-connector");
+    if (split_senders(l, opts->senders, err, errlen) != HILO_OK) goto fail;
     l->hb_ms = l->opt.heartbeat_ms;
     /* Seqs start from the clock so that they stay unique across restarts: a router reply that
      * names a seq of a previous process (voice turn) can never match a new envelope. */
@@ -492,6 +530,8 @@ fail:
     free(l->endpoint);
     free(l->instance);
     free(l->software);
+    for (size_t i = 0; i < l->nsenders; i++) free(l->senders[i]);
+    free(l->senders);
     free(l);
     return NULL;
 }
@@ -506,6 +546,8 @@ static void on_closed(uv_handle_t *h) {
     free(l->endpoint);
     free(l->instance);
     free(l->software);
+    for (size_t i = 0; i < l->nsenders; i++) free(l->senders[i]);
+    free(l->senders);
     free(l);
 }
 

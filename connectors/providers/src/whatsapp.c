@@ -167,7 +167,16 @@ static int parse_status(hilo_whatsapp_webhook_t *out, const json_t *s, const cha
     hilo_delivery_t *d = hilo_provider_env_delivery(env);
     d->state = state;
     hilo_provider_set(&d->provider_message_id, id);
-    hilo_provider_set(&d->outbound_id, jstr(s, "biz_opaque_callback_data"));
+    /* "<outbound id>|<debtor id>" (hilo_whatsapp_send_body; '|' is in neither), or an outbound
+     * id alone from a connector before 1.3. */
+    const char *opaque = jstr(s, "biz_opaque_callback_data");
+    const char *bar = opaque ? strchr(opaque, '|') : NULL;
+    if (bar) {
+        hilo_provider_setf(&d->outbound_id, "%.*s", (int)(bar - opaque), opaque);
+        hilo_provider_set(&d->debtor_id, bar + 1);
+    } else {
+        hilo_provider_set(&d->outbound_id, opaque);
+    }
     const json_t *e0 = json_array_get(json_object_get(s, "errors"), 0);
     if (json_is_object(e0)) {
         const json_t *code = json_object_get(e0, "code");
@@ -362,12 +371,19 @@ char *hilo_whatsapp_send_body(const hilo_whatsapp_account_t *acct, const hilo_ou
     json_object_set_new(root, "type", json_string(type));
     json_object_set_new(root, type, content);
     if (ob->outbound_id && *ob->outbound_id) {
-        if (chars(ob->outbound_id) > HILO_WHATSAPP_OPAQUE_MAX || !hilo_utf8_valid(ob->outbound_id, strlen(ob->outbound_id))) {
+        /* The debtor's id rides along: a status webhook then names our outbound fully
+         * (outbound_id + debtor_id, docs/protocol.md §9) even when the router never learned the
+         * provider's id (the SENT report was lost with a crash). */
+        char opaque[HILO_WHATSAPP_OPAQUE_MAX * 4 + 1];
+        bool debtor = ob->debtor_id && *ob->debtor_id && !strchr(ob->debtor_id, '|') && !strchr(ob->outbound_id, '|');
+        int n = snprintf(opaque, sizeof opaque, debtor ? "%s|%s" : "%s", ob->outbound_id, debtor ? ob->debtor_id : "");
+        if (n < 0 || (size_t)n >= sizeof opaque || chars(opaque) > HILO_WHATSAPP_OPAQUE_MAX ||
+            !hilo_utf8_valid(opaque, (size_t)n)) {
             json_decref(root);
             hilo_provider_fail(e, "invalid_outbound_id", "outbound_id does not fit biz_opaque_callback_data");
             return NULL;
         }
-        json_object_set_new(root, "biz_opaque_callback_data", json_string(ob->outbound_id));
+        json_object_set_new(root, "biz_opaque_callback_data", json_string(opaque));
     }
     char *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);

@@ -369,6 +369,22 @@ static void test_send_text_matches_fixture(void **state) {
                               "\"+16505551234\",\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":\"Hola\"},"
                               "\"biz_opaque_callback_data\":\"ob-123\"}");
     free(body);
+
+    /* With the debtor: "<outbound id>|<debtor id>", read back as both by the status parser. */
+    ob.debtor_id = "D-42:x";
+    body = hilo_whatsapp_send_body(&ACCOUNT, &ob, &e);
+    assert_non_null(strstr(body, "\"biz_opaque_callback_data\":\"ob-123|D-42:x\""));
+    free(body);
+    const char *status = "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
+                         "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"9\"},\"statuses\":[{"
+                         "\"id\":\"wamid.S\",\"status\":\"read\",\"timestamp\":\"1700000004\",\"recipient_id\":\"1\","
+                         "\"biz_opaque_callback_data\":\"ob-123|D-42:x\"}]}}]}]}";
+    hilo_whatsapp_webhook_t w = {0};
+    assert_int_equal(hilo_whatsapp_parse_webhook(status, strlen(status), &w), HILO_OK);
+    assert_int_equal(w.envs.count, 1);
+    assert_string_equal(w.envs.items[0]->delivery->outbound_id, "ob-123");
+    assert_string_equal(w.envs.items[0]->delivery->debtor_id, "D-42:x");
+    hilo_whatsapp_webhook_clear(&w);
 }
 
 static void test_send_buttons_match_fixture(void **state) {

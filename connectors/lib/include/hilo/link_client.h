@@ -53,6 +53,10 @@ typedef struct {
     const char *curve_server_key; /* the router's CURVE public key (Z85): the link authenticates
                                    * both ways (docs/protocol.md §2); NULL or "" = plain link */
     const char *curve_secret_key; /* this connector's CURVE secret key (Z85), with server key */
+    const char *senders;         /* our addresses this connector sends from, separated by commas or
+                                  * spaces (protocol 1.3, Hello.senders: the router sends it only
+                                  * messages from them, or with no sender); NULL or "" = any. At most
+                                  * 256, each 1-63 bytes, else hilo_link_new() fails */
     hilo_link_outbound_fn *on_outbound;
     hilo_link_state_fn *on_state;  /* may be NULL */
     void *arg;                   /* for on_outbound / on_state */
@@ -71,6 +75,9 @@ typedef struct {
 /* Creates the socket and connects (ZeroMQ connects in the background; Hello goes at once).
  * NULL with a reason in err on failure. */
 hilo_link_t *hilo_link_new(uv_loop_t *loop, const hilo_link_options_t *opts, char *err, size_t errlen);
+/* Checks an options' `senders` list as hilo_link_new() will (for a config reader's FILE:LINE
+ * error). HILO_OK, or HILO_ERR with why in err. */
+int hilo_link_senders_check(const char *list, char *err, size_t errlen);
 
 /* Stops everything: every kept envelope completes ABANDONED (callbacks run inside this call),
  * then the uv handles close and the object frees itself once they have (run the loop to let

@@ -48,7 +48,8 @@ typedef struct {
  *    write to us, and dropping it silently would hide that.
  *  - statuses[]: a DeliveryReport (sent/delivered/read/failed with errors[0]); the envelope's
  *    provider_message_id is "<wamid>:<status>" so each state is delivered once, and
- *    biz_opaque_callback_data (set by hilo_whatsapp_build_send) comes back as outbound_id.
+ *    biz_opaque_callback_data (set by hilo_whatsapp_build_send) comes back as outbound_id and
+ *    debtor_id ("<outbound id>|<debtor id>"; an outbound id alone is read as one).
  *    Other statuses become notes.
  *  - value.errors[]: notes, no envelope.
  * Returns HILO_OK, or HILO_ERR with out->err set: invalid UTF-8, not JSON, not a
@@ -72,8 +73,8 @@ typedef struct {
  *  - else buttons → interactive reply buttons (at most 3, title ≤ 20 characters, id = payload
  *    or the title when empty ≤ 256, text required ≤ 1024);
  *  - else text (≤ 4096 characters, never truncated).
- * When ob->outbound_id is set it travels as biz_opaque_callback_data, so that status webhooks
- * name our outbound without a lookup table. */
+ * When ob->outbound_id is set it travels as biz_opaque_callback_data, with ob->debtor_id after a
+ * '|', so that status webhooks name our outbound without a lookup table. */
 char *hilo_whatsapp_send_body(const hilo_whatsapp_account_t *acct, const hilo_outbound_t *ob,
                               hilo_provider_error_t *e);
 /* The whole request (URL, Bearer token, JSON body). HILO_OK or HILO_ERR with `e`. */
