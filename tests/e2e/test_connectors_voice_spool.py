@@ -23,10 +23,10 @@ PHONE = "+16505551234"
 
 class VoiceSpool(ConnectorStackCase):
 
-    def start_voice_stack(self):
+    def start_voice_stack(self, max_events=100):
         self.spool_dir = os.path.join(self.workdir, "voice-spool")
         self.start_stack(engine=True, channels=("voice",), connector_overrides={"voice": {
-            "spool_dir": self.spool_dir, "spool_max_events": "100", "spool_max_age_ms": "3600000"}})
+            "spool_dir": self.spool_dir, "spool_max_events": str(max_events), "spool_max_age_ms": "3600000"}})
         self.seed("D1", PHONE, language="en")
 
     def call_start(self, sid):
@@ -124,6 +124,24 @@ class VoiceSpool(ConnectorStackCase):
         wait_until(lambda: self.spooled() == [], 20, lambda: "the spool empties: %s" % self.spooled())
         time.sleep(0.5)
         self.assertEqual(self.call_starts(), [sid])
+
+    def test_count_bound_is_logged_and_counted(self):
+        # spool_max_events = 1: the second fallback still plays, its event is not spooled, and
+        # that is an error in the log and a metric, not silence.
+        self.start_voice_stack(max_events=1)
+        self.router_.freeze()
+        try:
+            self.call_start("CAe2espool0000000000000000000000004")
+            self.call_start("CAe2espool0000000000000000000000005")
+        finally:
+            self.router_.thaw()
+        self.assertEqual(len(self.spooled()), 1)
+        m = self.conns["voice"].metrics()
+        self.assertEqual(m.value("hilo_connector_spool_dropped_total", reason="full"), 1)
+        self.assertIn("event=spool_full", self.conns["voice"].log())
+        # Still in the link's memory: with the connector alive, both reach the router.
+        self.wait_items("D1", lambda it: it["dir"] == "in" and it["ch"] == "voice", 2, 30, "both call starts")
+        wait_until(lambda: self.spooled() == [], 20, lambda: "the spool empties: %s" % self.spooled())
 
     def test_acked_turn_is_not_spooled(self):
         # The router answers in time: nothing goes to the spool.

@@ -185,6 +185,7 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         put(m, "hilo_connector_spool_dropped_total{%s,reason=\"full\"} %" PRIu64 "\n", m->labels, p->full);
         put(m, "hilo_connector_spool_dropped_total{%s,reason=\"expired\"} %" PRIu64 "\n", m->labels, p->expired);
         put(m, "hilo_connector_spool_dropped_total{%s,reason=\"bad_record\"} %" PRIu64 "\n", m->labels, p->bad);
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"refused\"} %" PRIu64 "\n", m->labels, p->discarded);
         put(m, "hilo_connector_spool_dropped_total{%s,reason=\"write_failed\"} %" PRIu64 "\n", m->labels,
             p->write_failures);
     }

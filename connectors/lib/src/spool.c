@@ -217,6 +217,12 @@ int hilo_spool_remove(hilo_spool_t *self, uint64_t id) {
     return HILO_OK;
 }
 
+int hilo_spool_discard(hilo_spool_t *self, uint64_t id) {
+    if (remove_record(self, id) != HILO_OK) return HILO_ERR;
+    self->st.discarded++;
+    return HILO_OK;
+}
+
 /* Reads record `id` into a malloc'd buffer; NULL with the reason in why when it is not whole. */
 static uint8_t *read_record(hilo_spool_t *self, uint64_t id, size_t *len, int64_t *written_ms, char *why, size_t n) {
     char name[64];

@@ -66,7 +66,7 @@ void hilo_turn_spool_done(hilo_turn_spool_t *self, uint64_t seq, hilo_link_resul
     } else if (result == HILO_LINK_REFUSED) {
         /* Refused for good and no dead-letter file took it: sending it again would be refused
          * the same way forever. */
-        hilo_spool_remove(self->spool, id);
+        hilo_spool_discard(self->spool, id);
         hilo_log_error(MOD, "event=spool_refused id=%" PRIu64 " seq=%" PRIu64 " msg=\"the router refused the spooled "
                        "event for good; set dead_letter_file to keep such events\"", id, seq);
     }
@@ -111,7 +111,7 @@ static void replay_one(void *arg, uint64_t id, const uint8_t *data, size_t len, 
     if (r->full || hilo_u64map_get(self->inflight, id)) return;
     hilo_envelope_t *env = hilo__link__v1__envelope__unpack(NULL, len, data);
     if (!env) {
-        hilo_spool_remove(self->spool, id);
+        hilo_spool_discard(self->spool, id);
         hilo_log_error(MOD, "event=spool_bad_record id=%" PRIu64 " reason=\"not an Envelope\" msg=\"dropped\"", id);
         return;
     }

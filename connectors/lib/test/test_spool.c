@@ -135,6 +135,12 @@ static void test_order_restart_and_remove(void **state) {
     assert_int_equal(st.written, 1);
     assert_int_equal(st.removed, 1);
     assert_int_equal(st.count, 3);
+    /* Refused for good: removed too, counted apart. */
+    assert_int_equal(hilo_spool_discard(s, d), HILO_OK);
+    hilo_spool_stats(s, &st);
+    assert_int_equal(st.removed, 1);
+    assert_int_equal(st.discarded, 1);
+    assert_int_equal(st.count, 2);
     hilo_spool_close(&s);
 }
 

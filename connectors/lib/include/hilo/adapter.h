@@ -27,7 +27,8 @@
  *   max_header, max_buffered, request_timeout_ms, ack_timeout_ms, max_inflight,
  *   webhook_deadline_ms, voice_reply_deadline_ms, max_pending, max_outbound, envelope_ttl_ms,
  *   rate_per_s, rate_burst, send_timeout_ms, retry_min_ms, retry_max_ms, retry_give_up_ms,
- *   dedupe_size, stop_grace_ms, log_level   (meanings and defaults: docs/connectors.md)
+ *   dedupe_size, stop_grace_ms, log_level, dead_letter_file, spool_dir, spool_max_events,
+ *   spool_max_age_ms   (meanings and defaults: docs/connectors.md)
  * ------------------------------------------------------------------------------------------- */
 
 /* ----- HTTP request (webhook in) ----------------------------------------------------------- */

@@ -16,6 +16,8 @@ typedef struct hilo_spool hilo_spool_t;
 typedef struct {
     uint64_t written;        /* records put */
     uint64_t removed;        /* records removed after the router's ack */
+    uint64_t discarded;      /* records removed without an ack (refused for good, unreadable
+                              * envelope): logged by the caller */
     uint64_t expired;        /* records dropped at the age bound (logged) */
     uint64_t full;           /* events not spooled: the count bound was reached (logged) */
     uint64_t bad;            /* unreadable files set aside as *.bad (logged) */
@@ -36,6 +38,9 @@ void hilo_spool_close(hilo_spool_t **self_p);
 int hilo_spool_put(hilo_spool_t *self, const uint8_t *data, size_t len, int64_t now_ms, uint64_t *id);
 /* Removes record `id` (the router acked it). HILO_ERR when there was no such record. */
 int hilo_spool_remove(hilo_spool_t *self, uint64_t id);
+/* Removes record `id` that will never be acked (refused for good, not an envelope); counted
+ * apart. HILO_ERR when there was no such record. */
+int hilo_spool_discard(hilo_spool_t *self, uint64_t id);
 
 /* A record read back; `data` is valid only during the call. */
 typedef void(hilo_spool_record_fn)(void *arg, uint64_t id, const uint8_t *data, size_t len, int64_t written_ms);
