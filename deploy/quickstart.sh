@@ -127,7 +127,7 @@ router_pub=$("$build/router/cli/hilo" link pubkey "$secrets/router.key")
 # The config in use: the example config with the quickstart's Redis port, absolute paths (the
 # copy in run/ must work for the hilo CLI too: export HILO_CONFIG=run/hilo.conf), and the
 # providers' API base pointed at the local sandbox (never at the real providers); the
-# connectors' dead-letter files in run/.
+# connectors' dead-letter files and the voice spool in run/.
 sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     -e "s|^flow = .*|flow = $top/deploy/flows/collections.flow|" \
     -e "s|^compliance_dir = .*|compliance_dir = $top/deploy/compliance|" \
@@ -135,6 +135,7 @@ sed -e "s|^port = 6379$|port = $REDIS_PORT|" \
     -e "s|^assets_dir = .*|assets_dir = $top/router/console|" \
     -e "s|^api_base = .*|api_base = http://127.0.0.1:$SANDBOX_PORT|" \
     -e "s|^dead_letter_file = /var/lib/hilo/|dead_letter_file = $run/|" \
+    -e "s|^spool_dir = /var/lib/hilo/|spool_dir = $run/|" \
     -e "s|^link_secret_key_file = /etc/hilo/keys/|link_secret_key_file = $secrets/|" \
     -e "s|^link_keys = .*|link_keys = $secrets/link_keys|" \
     -e "s|^link_server_key =.*|link_server_key = ${router_pub//&/\\&}|" \

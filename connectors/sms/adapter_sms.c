@@ -82,8 +82,8 @@ static int sms_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char *s
         hilo_config_int(cfg, section, "max_parts", 3, 1, HILO_SEND_MAX_CALLS, &st->max_parts) ||
         hilo_config_bool(cfg, section, "status_callback", true, &status_cb))
         return HILO_ERR;
-    if (hilo_adapter_config_url(st->public_url, section, "public_url", err, errlen) ||
-        hilo_adapter_config_url(st->api_base, section, "api_base", err, errlen))
+    if (hilo_adapter_config_url(cfg, st->public_url, section, "public_url") ||
+        hilo_adapter_config_url(cfg, st->api_base, section, "api_base"))
         return HILO_ERR;
     if (!st->from[0] && !st->messaging_service_sid[0]) {
         snprintf(err, errlen, "[%s] from: set from or messaging_service_sid", section);

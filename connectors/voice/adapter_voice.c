@@ -8,7 +8,8 @@
  *
  * Config section [voice] (secrets from the environment, e.g. HILO_VOICE_AUTH_TOKEN):
  *   account_sid, auth_token (required), api_key_sid + api_key_secret (optional REST credentials)
- *   public_url        the base URL Twilio calls, e.g. https://hilo.example.com (required)
+ *   public_url        the base URL Twilio calls, e.g. https://hilo.example.com (required; no query:
+ *                     a query belongs in the number's webhook URL, and later turns keep it)
  *   from              caller id for calls we place (optional: without it such outbounds are refused)
  *   api_base          default https://api.twilio.com
  *   language_map      BCP 47 → Twilio language, default "es=es-MX,en=en-US"
@@ -16,6 +17,10 @@
  *   gather_timeout_s  default 5
  *   enqueue_wait_url, dial_queue_url   optional TwiML attributes (twiml.h)
  *   fallback_queue    where the fallback puts the caller (an agent queue); "" = apologize and hang up
+ *   fallback_languages  what the fallback speaks when the call's language is not known yet,
+ *                     in order (default "es,en": both, Spanish first)
+ *   fallback_by_number  per called number: "+15005550006=en; +525512345678=es,en" (overrides
+ *                     fallback_languages for calls to that number)
  * A caller whose id is withheld ("anonymous", no digit at all) gets the fallback at once and
  * nothing goes to the router: it cannot be filed under a phone number. */
 #include <stdio.h>
@@ -37,6 +42,13 @@
 enum { ROUTE_START = 0, ROUTE_GATHER, ROUTE_STATUS };
 
 #define CALL_LANG_SLOTS 512 /* calls remembered for the fallback's language */
+#define FALLBACK_NUMBERS_MAX 64
+
+/* fallback_by_number: the languages the fallback speaks on calls to one of our numbers. */
+typedef struct {
+    char number[20]; /* E.164, as Twilio sends To */
+    char *languages; /* "en,es" */
+} fallback_number_t;
 
 static const hilo_adapter_route_t ROUTES[] = {
     {"/webhooks/twilio/voice", HILO_HTTP_POST},
@@ -55,6 +67,9 @@ typedef struct {
     char *api_base;       /* no trailing '/' */
     char *status_url;     /* public_url + STATUS_PATH */
     char *default_language;
+    char *fallback_languages;    /* when the call's language is unknown; "es,en" */
+    fallback_number_t fallback_by_number[FALLBACK_NUMBERS_MAX];
+    size_t n_fallback_by_number;
     hilo_twiml_t *twiml;
     /* The language each recent call was last answered in (call id -> Outbound.language), so
      * that a fallback speaks the caller's language, not default_language. A small ring:
@@ -78,6 +93,8 @@ static void voice_destroy(hilo_adapter_t *self) {
     free(st->api_base);
     free(st->status_url);
     free(st->default_language);
+    free(st->fallback_languages);
+    for (size_t i = 0; i < st->n_fallback_by_number; i++) free(st->fallback_by_number[i].languages);
     hilo_twiml_destroy(&st->twiml);
     free(st);
     self->state = NULL;
@@ -90,10 +107,63 @@ static char *join(const char *a, const char *b) {
     return s;
 }
 
+/* A language list: BCP 47-looking tags (letters, digits, '-') separated by commas. */
+static bool language_list_valid(const char *s) {
+    size_t tags = 0, len = 0;
+    for (;; s++) {
+        if (*s == ',' || *s == ' ' || !*s) {
+            tags += len > 0;
+            len = 0;
+            if (!*s) break;
+        } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-') {
+            len++;
+        } else {
+            return false;
+        }
+    }
+    return tags > 0 && tags <= HILO_TWIML_FALLBACK_LANGS;
+}
+
+/* "+15005550006=en; +525512345678=es,en" into st->fallback_by_number. */
+static int parse_fallback_numbers(voice_state_t *st, hilo_config_t *cfg, const char *section, const char *spec) {
+    char *copy = hilo_xstrdup(spec), *save = NULL;
+    int rc = HILO_OK;
+    for (char *item = strtok_r(copy, ";", &save); item && rc == HILO_OK; item = strtok_r(NULL, ";", &save)) {
+        while (*item == ' ' || *item == '\t') item++;
+        if (!*item) continue;
+        char *eq = strchr(item, '=');
+        char *num = item, *langs = eq ? eq + 1 : NULL;
+        if (eq) *eq = '\0';
+        for (char *p = num + strlen(num); p > num && (p[-1] == ' ' || p[-1] == '\t'); p--) p[-1] = '\0';
+        while (langs && (*langs == ' ' || *langs == '\t')) langs++;
+        bool e164 = num[0] == '+' && strlen(num) >= 4 && strlen(num) <= 16 && strspn(num + 1, "0123456789") == strlen(num) - 1;
+        if (!e164 || !langs || !language_list_valid(langs)) {
+            rc = hilo_config_reject(cfg, section, "fallback_by_number",
+                                    "want '+E164=lang[,lang...]' entries separated by ';', e.g. "
+                                    "\"+15005550006=en; +525512345678=es,en\" (at most 4 languages each)");
+        } else if (st->n_fallback_by_number == FALLBACK_NUMBERS_MAX) {
+            rc = hilo_config_reject(cfg, section, "fallback_by_number", "more than 64 numbers");
+        } else {
+            fallback_number_t *f = &st->fallback_by_number[st->n_fallback_by_number++];
+            snprintf(f->number, sizeof f->number, "%s", num);
+            f->languages = hilo_xstrdup(langs);
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* What the fallback speaks on a call to `to` (our number) whose language is not known. */
+static const char *fallback_languages(const voice_state_t *st, const char *to) {
+    for (size_t i = 0; to && i < st->n_fallback_by_number; i++)
+        if (strcmp(st->fallback_by_number[i].number, to) == 0) return st->fallback_by_number[i].languages;
+    return st->fallback_languages;
+}
+
 static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char *section, char *err, size_t errlen) {
     voice_state_t *st = hilo_xcalloc(1, sizeof *st);
     self->state = st;
-    char *language_map = NULL, *wait_url = NULL, *queue_url = NULL, *fallback_queue = NULL;
+    char *language_map = NULL, *wait_url = NULL, *queue_url = NULL, *fallback_queue = NULL, *by_number = NULL;
     long long timeout = 5;
     int rc = HILO_ERR;
     if (hilo_adapter_config_str(cfg, section, "account_sid", NULL, true, &st->account_sid, err, errlen) ||
@@ -108,11 +178,19 @@ static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char 
         hilo_config_int(cfg, section, "gather_timeout_s", 5, 1, 60, &timeout) ||
         hilo_adapter_config_str(cfg, section, "enqueue_wait_url", "", false, &wait_url, err, errlen) ||
         hilo_adapter_config_str(cfg, section, "dial_queue_url", "", false, &queue_url, err, errlen) ||
-        hilo_adapter_config_str(cfg, section, "fallback_queue", "", false, &fallback_queue, err, errlen))
+        hilo_adapter_config_str(cfg, section, "fallback_queue", "", false, &fallback_queue, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "fallback_languages", "es,en", true, &st->fallback_languages, err, errlen) ||
+        hilo_adapter_config_str(cfg, section, "fallback_by_number", "", false, &by_number, err, errlen))
         goto out;
-    if (hilo_adapter_config_url(st->public_url, section, "public_url", err, errlen) ||
-        hilo_adapter_config_url(st->api_base, section, "api_base", err, errlen))
+    if (hilo_adapter_config_url(cfg, st->public_url, section, "public_url") ||
+        hilo_adapter_config_url(cfg, st->api_base, section, "api_base"))
         goto out;
+    if (!language_list_valid(st->fallback_languages)) {
+        hilo_config_reject(cfg, section, "fallback_languages",
+                           "want 1 to 4 language tags separated by commas, e.g. es,en");
+        goto out;
+    }
+    if (parse_fallback_numbers(st, cfg, section, by_number) != HILO_OK) goto out;
     if (!st->api_key_sid[0] != !st->api_key_secret[0]) {
         snprintf(err, errlen, "[%s] api_key_sid: set both api_key_sid and api_key_secret, or neither", section);
         goto out;
@@ -141,6 +219,7 @@ out:
     free(wait_url);
     free(queue_url);
     free(fallback_queue);
+    free(by_number);
     return rc;
 }
 
@@ -167,8 +246,8 @@ static hilo_form_t *verified_form(const voice_state_t *st, const hilo_http_reque
 }
 
 /* A live call must hear something sane even when its webhook makes no sense to us. */
-static void answer_fallback(voice_state_t *st, hilo_webhook_result_t *out, const char *why) {
-    char *xml = hilo_twiml_fallback(st->twiml, NULL);
+static void answer_fallback(voice_state_t *st, const hilo_form_t *form, hilo_webhook_result_t *out, const char *why) {
+    char *xml = hilo_twiml_fallback(st->twiml, fallback_languages(st, hilo_form_get(form, "To")));
     hilo_webhook_answer_now(out, 200, "text/xml", xml, why);
     free(xml);
 }
@@ -211,7 +290,7 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         if (req->route == ROUTE_STATUS)
             hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
         else
-            answer_fallback(st, out, "bad_body");
+            answer_fallback(st, form, out, "bad_body");
     } else if (envs.count == 0) { /* ringing, in-progress, ...: nothing ended */
         hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "ignored");
     } else if (withheld_caller(envs.items[0]->from)) {
@@ -221,7 +300,7 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         if (req->route == ROUTE_STATUS)
             hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "withheld_caller_id");
         else
-            answer_fallback(st, out, "withheld_caller_id");
+            answer_fallback(st, form, out, "withheld_caller_id");
     } else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK) {
         result = HILO_ERR; /* cannot happen with one envelope; the runtime answers 500 */
     } else if (envs.items[0]->wants_reply) {
@@ -260,22 +339,25 @@ static void remember_language(voice_state_t *st, const char *call_id, const char
 
 /* The TwiML answer to a turn: the router's Outbound, or (ob == NULL: no answer in time,
  * refused, link down) the fallback. The fallback speaks the language this call was last
- * answered in (turn's call id), else the default language: a call start has no history. */
+ * answered in (turn's call id); a call start has no history: then every language of the
+ * called number's list (fallback_by_number, else fallback_languages: Spanish and English). */
 static int voice_render_reply(hilo_adapter_t *self, const hilo_outbound_t *ob, const hilo_envelope_t *turn,
-                              hilo_http_response_t *resp) {
+                              const char *query, hilo_http_response_t *resp) {
     voice_state_t *st = self->state;
     char *xml = NULL;
     if (ob) {
         hilo_provider_error_t e;
-        xml = hilo_twiml_render(st->twiml, ob, &e);
+        xml = hilo_twiml_render_turn(st->twiml, ob, query, &e);
         if (!xml)
             hilo_log_error(MOD, "event=render_refused outbound_id=%s code=%s reason=\"%s\"", ob->outbound_id, e.code,
                            e.message);
         else
             remember_language(st, turn_call_id(turn), ob->language);
     }
-    if (!xml) xml = hilo_twiml_fallback(st->twiml, ob && ob->language && *ob->language ? ob->language
-                                                                                      : call_language(st, turn_call_id(turn)));
+    if (!xml) {
+        const char *lang = ob && ob->language && *ob->language ? ob->language : call_language(st, turn_call_id(turn));
+        xml = hilo_twiml_fallback(st->twiml, lang ? lang : fallback_languages(st, turn ? turn->to : NULL));
+    }
     hilo_http_response_set(resp, 200, "text/xml", xml, (size_t)-1);
     free(xml);
     return HILO_OK;

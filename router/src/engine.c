@@ -107,6 +107,7 @@ struct turn {
     bool voice_reply;                   /* answer the waiting voice connector directly */
     hilo_buf_t voice_text;              /* allowed voice texts, joined */
     int voice_kind;                     /* HILO_VOICE_ACTION_* */
+    unsigned voice_keys;                /* SAY_GATHER: keys per answer (the bot's keys), 0 = until '#' */
     char voice_target[96];
     char rev[24];
 };
@@ -629,6 +630,7 @@ static void decide_bot(turn_t *t) {
     if (res->language) set_field(t, "language", res->language);
     if (res->step) set_field(t, "step", res->step);
     t->voice_kind = HILO_VOICE_ACTION_SAY_GATHER;
+    t->voice_keys = res->keys > 0 ? (unsigned)res->keys : 0;
     bool optout = false; /* the bot's opt-out intent: its reply is the opt-out's confirmation */
     for (size_t i = 0; i < res->nactions; i++) {
         const hilo_bot_action_t *a = &res->actions[i];
@@ -955,6 +957,7 @@ static void finish_turn(turn_t *t) {
         va.kind = t->voice_kind ? t->voice_kind : HILO_VOICE_ACTION_SAY_GATHER;
         va.target = t->voice_target;
         va.timeout_s = 6;
+        if (va.kind == HILO_VOICE_ACTION_SAY_GATHER) va.num_digits = t->voice_keys; /* a one-key menu ends on the key */
         msg->voice = &va;
         msg->attempt = 1;
         hilo_link_server_send_outbound(ctx->link, &t->peer, msg);

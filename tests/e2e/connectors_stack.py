@@ -280,6 +280,8 @@ def connector_conf(router, ports, workdir, sandbox_base=None, overrides=None, me
             "voice_reply_deadline_ms": "2000", "webhook_deadline_ms": "5000", "stop_grace_ms": "1000",
             "dead_letter_file": dead_letter_path(workdir, ch),
         })
+        if "spool_dir" in sec:  # the example's /var/lib/hilo/voice-1.spool: the test's own
+            sec["spool_dir"] = os.path.join(workdir, "%s.spool" % ch)
         if keys is not None:
             sec.update(keys.connector_conf(ch))
         else:

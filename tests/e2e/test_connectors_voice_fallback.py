@@ -98,6 +98,7 @@ class VoiceFallback(ConnectorStackCase):
         names = self.assert_fallback(ev["response"]["body"], "gather turn with the router dead")
         # In the caller's language: this call was answered in English before the router died.
         self.assertIn("We are sorry", ev["response"]["body"])
+        self.assertNotIn("Lo sentimos", ev["response"]["body"])  # its language only, not both
         # The caller is in the agents' queue (fallback_queue), not cut off by an error.
         self.assertIsNone(step["call"].get("error"), step)
         if names[-1] == "Enqueue":
@@ -112,7 +113,9 @@ class VoiceFallback(ConnectorStackCase):
         self.assertLessEqual(secs * 1000, DEADLINE_MS + SLACK_MS)
         self.assertGreaterEqual(secs * 1000, DEADLINE_MS - 100)  # it did wait for the router
         self.assert_fallback(body.decode(), "call start with the router dead")
-        self.assertIn("Lo sentimos", body.decode())  # a new call: no history, default_language
+        # A new call: no language known yet, so both of fallback_languages (es, then en).
+        self.assertIn("Lo sentimos", body.decode())
+        self.assertIn("We are sorry", body.decode())
 
         # The router comes back: the turn the caller spoke is committed (kept by the connector),
         # once, and new calls get the bot again.

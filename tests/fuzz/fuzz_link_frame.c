@@ -52,7 +52,7 @@ static void connector_outbound(const hilo_outbound_t *ob) {
         hilo_send_plan_release(&plan);
     }
     hilo_http_response_t resp = {0};
-    if (hilo_adapter_render_reply(fuzz_adapter(FUZZ_VOICE), ob, NULL, &resp) != HILO_OK || resp.status != 200)
+    if (hilo_adapter_render_reply(fuzz_adapter(FUZZ_VOICE), ob, NULL, NULL, &resp) != HILO_OK || resp.status != 200)
         abort();
     hilo_http_response_clear(&resp);
 }

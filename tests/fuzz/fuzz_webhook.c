@@ -72,7 +72,7 @@ static void consume(hilo_adapter_t *a, hilo_webhook_result_t *out) {
         if ((int)e->channel != a->ops->channel) abort();
         if (out->answer == HILO_ANSWER_REPLY && (int)i == out->reply_index) {
             hilo_http_response_t resp = {0};
-            if (hilo_adapter_render_reply(a, NULL, e, &resp) != HILO_OK || resp.status != 200) abort();
+            if (hilo_adapter_render_reply(a, NULL, e, NULL, &resp) != HILO_OK || resp.status != 200) abort();
             hilo_http_response_clear(&resp);
         }
         hilo__link__v1__envelope__free_unpacked(e, NULL);

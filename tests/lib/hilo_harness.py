@@ -531,7 +531,7 @@ class Router:
             for k, v in items.items():
                 if v and not v.startswith("/") and "://" not in v and os.path.exists(os.path.join(deploy, v)):
                     items[k] = os.path.join(deploy, v)
-                elif k == "dead_letter_file" and v.startswith("/var/lib/hilo/"):
+                elif k in ("dead_letter_file", "spool_dir") and v.startswith("/var/lib/hilo/"):
                     items[k] = os.path.join(self.dir, os.path.basename(v))  # connectors started on it
         conf.setdefault("redis", {}).update({"host": "127.0.0.1", "port": str(redis.port)})
         conf.setdefault("router", {}).update({

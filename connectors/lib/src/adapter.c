@@ -208,12 +208,17 @@ int hilo_adapter_config_str(hilo_config_t *cfg, const char *section, const char 
     return HILO_OK;
 }
 
-int hilo_adapter_config_url(char *url, const char *section, const char *key, char *err, size_t errlen) {
+int hilo_adapter_config_url(hilo_config_t *cfg, char *url, const char *section, const char *key) {
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        return hilo_config_reject(cfg, section, key, "must start with https:// (or http:// for tests)");
+    /* A base URL gets paths appended (public_url + "/webhooks/..."): a query or fragment in it
+     * would land before the path, and Twilio would sign a URL we never rebuild, so every
+     * genuine webhook would fail its signature check (403). Refused here, not at the first call. */
+    if (strpbrk(url, "?#"))
+        return hilo_config_reject(cfg, section, key,
+                                  "must be a base URL without a query or fragment ('?', '#'): paths are appended "
+                                  "to it; put a query in the provider's webhook URL instead, it is kept");
     size_t n = strlen(url);
     while (n && url[n - 1] == '/') url[--n] = '\0';
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "[%s] %s: must start with https:// (or http:// for tests)", section, key);
-        return HILO_ERR;
-    }
     return HILO_OK;
 }

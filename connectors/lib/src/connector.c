@@ -22,8 +22,10 @@
 #include "hilo/metrics.h"
 #include "hilo/pending.h"
 #include "hilo/sender.h"
+#include "hilo/spool.h"
 #include "hilo/watchdog.h"
 #include "hilo/webhook_server.h"
+#include "turn_spool.h"
 #include "u64map.h"
 
 #define MOD "connector"
@@ -36,6 +38,9 @@ typedef struct {
     long long http_port, metrics_port, max_body, max_header, max_buffered, request_timeout_ms, ack_timeout_ms, webhook_deadline_ms, voice_reply_deadline_ms;
     long long max_pending, max_inflight, max_outbound, envelope_ttl_ms, rate_per_s, rate_burst, send_timeout_ms;
     long long retry_min_ms, retry_max_ms, retry_give_up_ms, dedupe_size, stop_grace_ms;
+    const char *spool_dir;        /* "" = none: a voice turn answered with the fallback before its
+                                   * ack lives only in memory until acked */
+    long long spool_max_events, spool_max_age_ms;
     const char *log_level;
     const char *dead_letter_file; /* "" = none: a final Nack is answered 500 */
     const char *senders;          /* our numbers this instance sends from (protocol 1.3); "" = any */
@@ -60,6 +65,9 @@ typedef struct {
     hilo_u64map_t *waiting;     /* conn id → waiter_t (webhooks answered later) */
     hilo_metrics_t *metrics;
     hilo_dead_letter_t *dead_letter; /* NULL when dead_letter_file is "" */
+    hilo_spool_t *spool;        /* NULL when spool_dir is "" */
+    hilo_turn_spool_t *turn_spool; /* the spool's use for voice turns (NULL without a spool) */
+    int64_t last_replay;        /* loop ms of the last periodic spool replay */
     hilo_watchdog_t *watchdog;  /* systemd READY/STOPPING/WATCHDOG notices from this loop */
     hilo_log_limit_t refusals;  /* log budget for unsigned webhooks (strangers can repeat them) */
     int stopping;               /* 0 running, 1 draining, 2 closing */
@@ -77,6 +85,7 @@ typedef struct {
     uint8_t *turn_buf;             /* REPLY: the packed envelope that waits (call context) */
     size_t turn_len;
     uint64_t turn_seq;             /* its seq */
+    char *query;                   /* REPLY: the webhook's query (render_reply keeps it in URLs) */
 } waiter_t;
 
 /* ----- answering ----- */
@@ -91,6 +100,7 @@ static void free_waiter(uint64_t key, void *value, void *arg) {
     waiter_t *w = value;
     hilo_http_response_clear(&w->response);
     free(w->turn_buf);
+    free(w->query);
     free(w);
 }
 
@@ -112,9 +122,14 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
         /* A voice call must always get TwiML back: the reply, or the adapter's fallback. */
         hilo_http_response_t r = {0};
         const hilo_outbound_t *ob = outcome == HILO_PENDING_REPLIED ? reply : NULL;
+        /* Twilio never sends a 200'd webhook again: an event not acked yet goes to the spool,
+         * synced, before the fallback is written (turn_spool.h). */
+        if (!ob && c->turn_spool && w->turn_buf &&
+            !hilo_turn_spool_keep(c->turn_spool, w->turn_seq, w->turn_buf, w->turn_len))
+            hilo_log_error(MOD, "event=voice_fallback_unspooled seq=%" PRIu64, w->turn_seq);
         hilo_envelope_t *turn = w->turn_buf ? hilo__link__v1__envelope__unpack(NULL, w->turn_len, w->turn_buf) : NULL;
         if (turn) turn->seq = w->turn_seq;
-        int rrc = hilo_adapter_render_reply(&c->adapter, ob, turn, &r);
+        int rrc = hilo_adapter_render_reply(&c->adapter, ob, turn, w->query, &r);
         if (turn) hilo__link__v1__envelope__free_unpacked(turn, NULL);
         if (rrc == HILO_OK && r.status) {
             answer(c, w->conn_id, &r, ob ? w->why : "reply_fallback");
@@ -139,6 +154,7 @@ static void on_ready(void *arg, uint64_t id, void *user, hilo_pending_outcome_t 
     }
     hilo_http_response_clear(&w->response);
     free(w->turn_buf);
+    free(w->query);
     free(w);
 }
 
@@ -149,6 +165,7 @@ static void on_envelope_done(void *arg, uint64_t seq, hilo_link_result_t result,
                                : result == HILO_LINK_DEAD_LETTER                            ? HILO_PENDING_KEPT
                                : result == HILO_LINK_REFUSED                                ? HILO_PENDING_REFUSED
                                                                                             : HILO_PENDING_UNAVAILABLE;
+    if (c->turn_spool) hilo_turn_spool_done(c->turn_spool, seq, result);
     hilo_pending_envelope_done(c->pending, seq, o);
 }
 
@@ -173,6 +190,11 @@ static void serve_builtin(connector_t *c, uint64_t conn_id, const char *path) {
     hilo_sender_stats(c->sender, &ss);
     hilo_webhook_server_stats(c->http, &hs);
     size_t len;
+    if (c->spool) {
+        hilo_spool_stats_t sp;
+        hilo_spool_stats(c->spool, &sp);
+        hilo_metrics_set_spool(c->metrics, &sp);
+    }
     const char *text = hilo_metrics_render(c->metrics, &ls, &ss, &hs, hilo_u64map_size(c->waiting), &len);
     hilo_http_response_t r = {0};
     hilo_http_response_set(&r, 200, "text/plain; version=0.0.4", text, len);
@@ -181,8 +203,9 @@ static void serve_builtin(connector_t *c, uint64_t conn_id, const char *path) {
 }
 
 /* Submits the adapter's envelopes and registers the webhook to be answered when they are acked. */
-static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_result_t *res) {
+static void defer(connector_t *c, uint64_t conn_id, const hilo_http_request_t *req, hilo_webhook_result_t *res) {
     waiter_t *w = hilo_xcalloc(1, sizeof *w);
+    int route = req->route;
     w->conn_id = conn_id;
     w->answer = res->answer;
     w->why = res->why;
@@ -190,6 +213,7 @@ static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_resu
     w->response = res->response; /* moved */
     memset(&res->response, 0, sizeof res->response);
     bool reply = res->answer == HILO_ANSWER_REPLY;
+    if (reply) w->query = hilo_xstrdup(req->query ? req->query : "");
     int64_t deadline = (int64_t)uv_now(&c->loop) + (reply ? c->set.voice_reply_deadline_ms : c->set.webhook_deadline_ms);
     w->pending_id = hilo_pending_open(c->pending, w, deadline, reply);
     hilo_u64map_put(c->waiting, conn_id, w);
@@ -201,6 +225,11 @@ static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_resu
             return;
         }
         env->channel = c->ops->channel;
+        if ((int)i == res->reply_index) { /* kept for render_reply's call context (and the spool) */
+            w->turn_buf = hilo_xmalloc(res->env_len[i]);
+            memcpy(w->turn_buf, res->env_buf[i], res->env_len[i]);
+            w->turn_len = res->env_len[i];
+        }
         uint64_t seq = 0;
         int rc = hilo_link_submit(c->link, env, c->set.envelope_ttl_ms, false, on_envelope_done, c, &seq);
         hilo__link__v1__envelope__free_unpacked(env, NULL);
@@ -214,11 +243,9 @@ static void defer(connector_t *c, uint64_t conn_id, int route, hilo_webhook_resu
             hilo_pending_fail(c->pending, pid, HILO_PENDING_REFUSED);
             return;
         }
-        if ((int)i == res->reply_index) { /* kept for render_reply's call context */
-            w->turn_buf = hilo_xmalloc(res->env_len[i]);
-            memcpy(w->turn_buf, res->env_buf[i], res->env_len[i]);
-            w->turn_len = res->env_len[i];
+        if ((int)i == res->reply_index) {
             w->turn_seq = seq;
+            if (c->turn_spool) hilo_turn_spool_track(c->turn_spool, seq);
         }
         hilo_pending_expect(c->pending, pid, seq, (int)i == res->reply_index);
     }
@@ -284,7 +311,7 @@ static void on_request(void *arg, uint64_t conn_id, const hilo_http_request_t *i
         answer(c, conn_id, &res.response, res.why);
     } else {
         hilo_log_debug(MOD, "event=webhook path=%s envelopes=%zu why=%s", in->path, res.n_envelopes, res.why);
-        defer(c, conn_id, route, &res);
+        defer(c, conn_id, &req, &res);
     }
     hilo_webhook_result_release(&res);
 }
@@ -297,6 +324,7 @@ static void on_gone(void *arg, uint64_t conn_id) {
     hilo_pending_cancel(c->pending, w->pending_id);
     hilo_http_response_clear(&w->response);
     free(w->turn_buf);
+    free(w->query);
     free(w);
 }
 
@@ -305,8 +333,9 @@ static void on_gone(void *arg, uint64_t conn_id) {
 static void on_outbound(void *arg, const hilo_outbound_t *ob) { hilo_sender_outbound(((connector_t *)arg)->sender, ob); }
 
 static void on_link_state(void *arg, bool up) {
-    (void)arg;
+    connector_t *c = arg;
     hilo_log_info(MOD, "event=link_%s", up ? "up" : "down");
+    if (up && c->turn_spool && hilo_turn_spool_idle(c->turn_spool)) hilo_turn_spool_replay(c->turn_spool, hilo_now_ms());
 }
 
 static void on_report(void *arg, const hilo_envelope_t *env) {
@@ -358,16 +387,25 @@ static bool on_try_reply(void *arg, const hilo_outbound_t *ob) {
 
 /* ----- lifecycle ----- */
 
+#define SPOOL_RETRY_MS 5000 /* spooled events out of the link (expired, queue full) are tried again */
+
 static void on_tick(uv_timer_t *t) {
     connector_t *c = t->data;
-    hilo_pending_expire(c->pending, (int64_t)uv_now(&c->loop));
+    int64_t now = (int64_t)uv_now(&c->loop);
+    hilo_pending_expire(c->pending, now);
+    if (c->turn_spool && !c->stopping && now - c->last_replay >= SPOOL_RETRY_MS) {
+        c->last_replay = now;
+        if (hilo_link_is_up(c->link) && hilo_turn_spool_idle(c->turn_spool))
+            hilo_turn_spool_replay(c->turn_spool, hilo_now_ms());
+    }
 }
 
 static void close_all(connector_t *c) {
     c->stopping = 2;
     hilo_sender_destroy(&c->sender);
     hilo_http_client_destroy(&c->curl);
-    hilo_link_destroy(&c->link);
+    hilo_link_destroy(&c->link); /* completes every envelope ABANDONED: spooled records stay */
+    hilo_turn_spool_destroy(&c->turn_spool);
     hilo_webhook_server_close(c->http);
     uv_timer_stop(&c->tick);
     uv_close((uv_handle_t *)&c->tick, NULL);
@@ -498,6 +536,9 @@ static int read_settings(connector_t *c, hilo_config_t *cfg, const char *sec, ch
         hilo_config_str(cfg, sec, "log_level", "info", &s->log_level) ||
         hilo_config_str(cfg, sec, "dead_letter_file", "", &s->dead_letter_file) ||
         hilo_config_str(cfg, sec, "senders", "", &s->senders) ||
+        hilo_config_str(cfg, sec, "spool_dir", "", &s->spool_dir) ||
+        hilo_config_int(cfg, sec, "spool_max_events", 10000, 1, 10000000, &s->spool_max_events) ||
+        hilo_config_int(cfg, sec, "spool_max_age_ms", 86400000, 1000, 30LL * 86400000, &s->spool_max_age_ms) ||
         hilo_config_str(cfg, sec, "link_auth", "curve", &s->link_auth) || read_link_keys(c, cfg, sec, config_path))
         return HILO_ERR;
     char why[96];
@@ -527,6 +568,24 @@ static int open_dead_letter(connector_t *c, hilo_config_t *cfg, const char *conf
     c->dead_letter = hilo_dead_letter_open(full, c->set.instance, err, sizeof err);
     if (!c->dead_letter) return hilo_config_reject(cfg, sec, "dead_letter_file", err);
     hilo_log_info(MOD, "event=dead_letter_file path=\"%s\"", full);
+    return HILO_OK;
+}
+
+/* The spool directory (relative: to the config file's directory); it must be writable now. */
+static int open_spool(connector_t *c, hilo_config_t *cfg, const char *sec) {
+    if (!c->set.spool_dir[0]) {
+        if (c->ops->render_reply)
+            hilo_log_info(MOD, "event=no_spool_dir msg=\"a voice turn answered with the fallback before its ack is "
+                          "kept in memory only\"");
+        return HILO_OK;
+    }
+    char full[4096], err[4200];
+    hilo_config_path_of(cfg, c->set.spool_dir, full, sizeof full);
+    c->spool = hilo_spool_open(full, (size_t)c->set.spool_max_events, c->set.spool_max_age_ms, err, sizeof err);
+    if (!c->spool) return hilo_config_reject(cfg, sec, "spool_dir", err);
+    hilo_spool_stats_t st;
+    hilo_spool_stats(c->spool, &st);
+    hilo_log_info(MOD, "event=spool_dir path=\"%s\" held=%zu", full, st.count);
     return HILO_OK;
 }
 
@@ -566,6 +625,14 @@ static int start(connector_t *c, char *err, size_t errlen) {
     c->link = hilo_link_new(&c->loop, &lo, err, errlen);
     memset(c->set.link_secret, 0, sizeof c->set.link_secret); /* libzmq keeps its own copy */
     if (!c->link) return HILO_ERR;
+    if (c->spool) {
+        /* What the last run answered with the fallback and never saw acked goes first, in the
+         * order it came (the link sends it once the router welcomes us). */
+        c->turn_spool = hilo_turn_spool_new(c->spool, c->link, c->ops->channel, c->set.envelope_ttl_ms);
+        size_t n = hilo_turn_spool_replay(c->turn_spool, hilo_now_ms());
+        if (n) hilo_log_info(MOD, "event=spool_replay_start events=%zu", n);
+        c->last_replay = (int64_t)uv_now(&c->loop);
+    }
     c->curl = hilo_http_client_new(&c->loop);
     if (!c->curl) {
         snprintf(err, errlen, "libcurl could not be initialised");
@@ -658,7 +725,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     }
     if (c->set.voice_reply_deadline_ms >= c->set.webhook_deadline_ms && ops->render_reply)
         hilo_log_warn(MOD, "event=config_note msg=\"voice_reply_deadline_ms >= webhook_deadline_ms\"");
-    if (open_dead_letter(c, cfg, path, section) != HILO_OK) {
+    if (open_dead_letter(c, cfg, path, section) != HILO_OK || open_spool(c, cfg, section) != HILO_OK) {
         fprintf(stderr, "%s\n", hilo_config_error(cfg));
         goto out_adapter;
     }
@@ -707,6 +774,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     hilo_metrics_destroy(&c->metrics);
 out_adapter:
     hilo_dead_letter_close(&c->dead_letter);
+    hilo_spool_close(&c->spool);
     hilo_adapter_destroy_state(&c->adapter);
 out_cfg:
     hilo_config_destroy(&cfg);

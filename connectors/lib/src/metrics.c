@@ -24,7 +24,14 @@ struct hilo_metrics {
     size_t nwh;
     char *buf;
     size_t len, cap;
+    bool has_spool;         /* set_spool was called */
+    hilo_spool_stats_t spool;
 };
+
+void hilo_metrics_set_spool(hilo_metrics_t *self, const hilo_spool_stats_t *spool) {
+    self->spool = *spool;
+    self->has_spool = true;
+}
 
 hilo_metrics_t *hilo_metrics_new(const char *channel, const char *instance) {
     hilo_metrics_t *m = hilo_xcalloc(1, sizeof *m);
@@ -165,6 +172,22 @@ const char *hilo_metrics_render(hilo_metrics_t *m, const hilo_link_stats_t *l, c
         counter(m, "hilo_connector_outbound_duplicates_total", "Outbound copies ignored or re-reported", "",
                 s->duplicates_in_progress + s->duplicates_done);
         gauge(m, "hilo_connector_outbound_jobs", "Outbounds being sent now", s->jobs);
+    }
+    if (m->has_spool) {
+        const hilo_spool_stats_t *p = &m->spool;
+        gauge(m, "hilo_connector_spool_events", "Call events in the spool: answered before the router's ack", p->count);
+        counter(m, "hilo_connector_spool_written_total", "Call events written to the spool (synced before the answer)",
+                "", p->written);
+        counter(m, "hilo_connector_spool_delivered_total", "Spooled events removed once the router acked them", "",
+                p->removed);
+        put(m, "# HELP hilo_connector_spool_dropped_total Call events the spool lost or refused, by reason\n"
+               "# TYPE hilo_connector_spool_dropped_total counter\n");
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"full\"} %" PRIu64 "\n", m->labels, p->full);
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"expired\"} %" PRIu64 "\n", m->labels, p->expired);
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"bad_record\"} %" PRIu64 "\n", m->labels, p->bad);
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"refused\"} %" PRIu64 "\n", m->labels, p->discarded);
+        put(m, "hilo_connector_spool_dropped_total{%s,reason=\"write_failed\"} %" PRIu64 "\n", m->labels,
+            p->write_failures);
     }
     if (len) *len = m->len;
     return m->buf;

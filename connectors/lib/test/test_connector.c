@@ -129,9 +129,9 @@ static int t_parse(hilo_adapter_t *a, int status, const char *body, size_t len, 
     return HILO_OK;
 }
 
-static int t_render(hilo_adapter_t *a, const hilo_outbound_t *ob, const hilo_envelope_t *turn,
+static int t_render(hilo_adapter_t *a, const hilo_outbound_t *ob, const hilo_envelope_t *turn, const char *query,
                     hilo_http_response_t *resp) {
-    (void)a, (void)turn;
+    (void)a, (void)turn, (void)query;
     char xml[256];
     snprintf(xml, sizeof xml, "<Response><Say>%s</Say></Response>", ob ? ob->text : "fallback");
     hilo_http_response_set(resp, 200, "text/xml", xml, (size_t)-1);

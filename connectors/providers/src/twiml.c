@@ -166,8 +166,10 @@ void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s) {
     }
 }
 
-static void say(hilo_provider_buf_t *b, const char *lang, const char *text) {
-    if (strcmp(lang, TWILIO_DEFAULT_LANGUAGE) == 0) {
+/* <Say> in `lang`; the attribute is left out for Twilio's default unless `always` (a document
+ * in several languages names each one). */
+static void say_in(hilo_provider_buf_t *b, const char *lang, const char *text, bool always) {
+    if (!always && strcmp(lang, TWILIO_DEFAULT_LANGUAGE) == 0) {
         hilo_provider_buf_adds(b, "<Say>");
     } else {
         hilo_provider_buf_adds(b, "<Say language=\"");
@@ -177,6 +179,8 @@ static void say(hilo_provider_buf_t *b, const char *lang, const char *text) {
     hilo_twiml_escape(b, text);
     hilo_provider_buf_adds(b, "</Say>");
 }
+
+static void say(hilo_provider_buf_t *b, const char *lang, const char *text) { say_in(b, lang, text, false); }
 
 static void enqueue(const hilo_twiml_t *self, hilo_provider_buf_t *b, const char *queue) {
     hilo_provider_buf_adds(b, "<Enqueue");
@@ -212,11 +216,32 @@ static void dial(const hilo_twiml_t *self, hilo_provider_buf_t *b, const char *t
     hilo_provider_buf_adds(b, "</Dial>");
 }
 
-static void gather(const hilo_twiml_t *self, hilo_provider_buf_t *b, const hilo_outbound_t *ob, const char *lang) {
+/* Appends the webhook's own query (as received, still encoded) without its `turn` parameters
+ * (ours, one per turn), each kept parameter followed by '&'. Twilio calls the action URL as we
+ * write it and signs that URL, so whatever the operator put in the number's webhook URL
+ * (?tenant=a) stays on every later turn of the call. */
+static void keep_query(hilo_provider_buf_t *b, const char *query) {
+    for (const char *p = query ? query : ""; *p;) {
+        size_t n = strcspn(p, "&");
+        size_t name = strcspn(p, "=&");
+        bool ours = name == 4 && strncmp(p, "turn", 4) == 0;
+        if (n && !ours) {
+            hilo_provider_buf_add(b, p, n);
+            hilo_provider_buf_adds(b, "&");
+        }
+        p += n;
+        if (*p == '&') p++;
+    }
+}
+
+static void gather(const hilo_twiml_t *self, hilo_provider_buf_t *b, const hilo_outbound_t *ob, const char *lang,
+                   const char *query) {
     const hilo_voice_action_t *va = ob->voice;
     hilo_provider_buf_t action = HILO_PROVIDER_BUF_INIT;
     hilo_provider_buf_adds(&action, self->gather_action);
-    hilo_provider_buf_adds(&action, strchr(self->gather_action, '?') ? "&turn=" : "?turn=");
+    hilo_provider_buf_adds(&action, strchr(self->gather_action, '?') ? "&" : "?");
+    keep_query(&action, query);
+    hilo_provider_buf_adds(&action, "turn=");
     hilo_form_encode(&action, ob->outbound_id);
     hilo_provider_buf_adds(b, "<Gather input=\"speech dtmf\" action=\"");
     hilo_twiml_escape(b, action.data);
@@ -236,6 +261,11 @@ static void gather(const hilo_twiml_t *self, hilo_provider_buf_t *b, const hilo_
 }
 
 char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hilo_provider_error_t *e) {
+    return hilo_twiml_render_turn(self, ob, NULL, e);
+}
+
+char *hilo_twiml_render_turn(const hilo_twiml_t *self, const hilo_outbound_t *ob, const char *query,
+                             hilo_provider_error_t *e) {
     if (!hilo_utf8_valid(ob->text, strlen(ob->text))) {
         hilo_provider_fail(e, "invalid_utf8", "text is not valid UTF-8");
         return NULL;
@@ -279,26 +309,38 @@ char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hil
             hilo_provider_fail(e, "no_outbound_id", "a gather needs the outbound_id as its turn token");
             return NULL;
         }
-        gather(self, &b, ob, lang);
+        gather(self, &b, ob, lang, query);
         break;
     }
     hilo_provider_buf_adds(&b, "</Response>");
     return hilo_provider_buf_take(&b);
 }
 
-char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *language) {
-    const char *lang = hilo_twiml_language(self, language);
-    const phrases_t *p = phrases_for(lang);
+char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *languages) {
+    /* One apology per language of the list, each Twilio language once ("es,es-419" is one). */
+    const char *said[HILO_TWIML_FALLBACK_LANGS];
+    size_t nsaid = 0;
+    char *copy = hilo_xstrdup(languages ? languages : ""), *save = NULL;
+    for (char *tag = strtok_r(copy, ", ", &save); tag && nsaid < HILO_TWIML_FALLBACK_LANGS;
+         tag = strtok_r(NULL, ", ", &save)) {
+        const char *lang = hilo_twiml_language(self, tag);
+        bool dup = false;
+        for (size_t i = 0; i < nsaid; i++) dup = dup || strcmp(said[i], lang) == 0;
+        if (!dup) said[nsaid++] = lang; /* may point into copy (a tag passed through as is) */
+    }
+    if (!nsaid) said[nsaid++] = hilo_twiml_language(self, NULL); /* none given: the default language */
     hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
     hilo_provider_buf_adds(&b, XML_HEAD "<Response>");
-    if (self->fallback_queue) {
-        say(&b, lang, p->sorry_transfer);
-        enqueue(self, &b, self->fallback_queue);
-    } else {
-        say(&b, lang, p->sorry_hangup);
-        hilo_provider_buf_adds(&b, "<Hangup/>");
+    for (size_t i = 0; i < nsaid; i++) {
+        const phrases_t *p = phrases_for(said[i]);
+        say_in(&b, said[i], self->fallback_queue ? p->sorry_transfer : p->sorry_hangup, nsaid > 1);
     }
+    if (self->fallback_queue)
+        enqueue(self, &b, self->fallback_queue);
+    else
+        hilo_provider_buf_adds(&b, "<Hangup/>");
     hilo_provider_buf_adds(&b, "</Response>");
+    free(copy);
     return hilo_provider_buf_take(&b);
 }
 

@@ -26,7 +26,9 @@ static const char *CONFIG = "[whatsapp]\napp_secret = s3cret\nverify_token = mea
                             "public_url = https://hilo.example.com/\nmax_parts = 2\n"
                             "[voice]\naccount_sid = AC123\nauth_token = 12345\nfrom = +18005551212\n"
                             "public_url = https://hilo.example.com\nfallback_queue = cobranza\n"
-                            "[broken]\naccount_sid = AC1\nauth_token = t\npublic_url = ftp://x\nfrom = +1\n";
+                            "[broken]\naccount_sid = AC1\nauth_token = t\npublic_url = ftp://x\nfrom = +1\n"
+                            "[query]\naccount_sid = AC1\npublic_url = https://hilo.example.com/?tenant=a\n"
+                            "auth_token = t\nfrom = +1\n";
 
 static hilo_config_t *config(void) {
     char path[] = "/tmp/hilo-adapters-XXXXXX";
@@ -176,7 +178,7 @@ static void test_whatsapp(void **state) {
     hilo_adapter_parse_send_result(&a, 429, "", 0, &res);
     assert_false(res.ok);
     assert_true(res.retryable);
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, &(hilo_http_response_t){0}), HILO_ERR); /* no voice */
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, NULL, &(hilo_http_response_t){0}), HILO_ERR); /* no voice */
     hilo_adapter_destroy_state(&a);
     assert_null(a.state);
     hilo_config_destroy(&cfg);
@@ -323,7 +325,13 @@ static void test_sms(void **state) {
     a.ops = &hilo_sms_adapter;
     char err[256] = "";
     assert_int_equal(hilo_adapter_configure(&a, cfg, "broken", err, sizeof err), HILO_ERR);
-    assert_non_null(strstr(err, "public_url"));
+    assert_non_null(strstr(hilo_config_error(cfg), ":21: [broken] public_url: must start with https://"));
+    hilo_adapter_destroy_state(&a);
+    /* A query in public_url: Twilio would sign URLs we never rebuild (every webhook 403). */
+    memset(&a, 0, sizeof a);
+    a.ops = &hilo_sms_adapter;
+    assert_int_equal(hilo_adapter_configure(&a, cfg, "query", err, sizeof err), HILO_ERR);
+    assert_non_null(strstr(hilo_config_error(cfg), ":25: [query] public_url: must be a base URL without a query"));
     hilo_adapter_destroy_state(&a);
     hilo_config_destroy(&cfg);
 }
@@ -409,12 +417,12 @@ static void test_voice(void **state) {
     ob.voice = &va;
     ob.reply_to_seq = 42;
     hilo_http_response_t r = {0};
-    assert_int_equal(hilo_adapter_render_reply(&a, &ob, NULL, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, &ob, NULL, NULL, &r), HILO_OK);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/xml");
     assert_non_null(strstr(r.body, "action=\"https://hilo.example.com/webhooks/twilio/voice/gather?turn=ob-6\""));
     assert_non_null(strstr(r.body, "<Say language=\"es-MX\">Marque 1</Say>"));
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, NULL, NULL, &r), HILO_OK);
     assert_non_null(strstr(r.body, "Lo sentimos"));
     /* The fallback of a later turn of the same call speaks the language the call was last
      * answered in; another call (no history) gets the default language. */
@@ -426,11 +434,11 @@ static void test_voice(void **state) {
     turn.seq = 43;
     ob.language = "en";
     ob.text = "Press 1";
-    assert_int_equal(hilo_adapter_render_reply(&a, &ob, &turn, &r), HILO_OK);
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, &ob, &turn, NULL, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, NULL, &r), HILO_OK);
     assert_non_null(strstr(r.body, "We are sorry"));
     ve.call_id = "CA-other";
-    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, &r), HILO_OK);
+    assert_int_equal(hilo_adapter_render_reply(&a, NULL, &turn, NULL, &r), HILO_OK);
     assert_non_null(strstr(r.body, "Lo sentimos"));
     ob.language = "es";
     ob.text = "Marque 1";

@@ -88,6 +88,17 @@ static void test_voice_ivr_gather_fixture(void **state) {
     assert_non_null(strstr(xml, "<Say language=\"es-MX\">No recibimos ninguna respuesta. Hasta luego.</Say><Hangup/>"));
     free(xml);
 
+    /* The webhook's own query stays on the next turn's action URL, our old turn token does not. */
+    xml = hilo_twiml_render_turn(t, &ob, "tenant=a&turn=ob-1&x=%2F", &e);
+    assert_non_null(strstr(xml, "action=\"/twilio/voice/gather?tenant=a&amp;x=%2F&amp;turn=ob+2%2Fx\""));
+    free(xml);
+    xml = hilo_twiml_render_turn(t, &ob, "turn=ob-1", &e);
+    assert_non_null(strstr(xml, "action=\"/twilio/voice/gather?turn=ob+2%2Fx\""));
+    free(xml);
+    xml = hilo_twiml_render_turn(t, &ob, "", &e);
+    assert_non_null(strstr(xml, "action=\"/twilio/voice/gather?turn=ob+2%2Fx\""));
+    free(xml);
+
     /* No VoiceAction at all = say and gather; no outbound_id = no turn token = refused. */
     ob.voice = NULL;
     ob.outbound_id = "ob-3";
@@ -239,6 +250,20 @@ static void test_fallback(void **state) {
     xml = hilo_twiml_fallback(t, "en");
     assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>We are sorry, we are having "
                              "technical difficulties. Please call again later. Goodbye.</Say><Hangup/></Response>");
+    free(xml);
+    /* Bilingual: each language once, in the order given, each <Say> naming its language. */
+    xml = hilo_twiml_fallback(t, "es,en");
+    assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"es-MX\">Lo sentimos, "
+                             "tenemos dificultades técnicas. Por favor llame más tarde. Hasta luego.</Say>"
+                             "<Say language=\"en-US\">We are sorry, we are having technical difficulties. Please call "
+                             "again later. Goodbye.</Say><Hangup/></Response>");
+    free(xml);
+    xml = hilo_twiml_fallback(t, " en, es-419 ,es , en-US");
+    const char *en = strstr(xml, "<Say language=\"en-US\">We are sorry");
+    const char *es = strstr(xml, "<Say language=\"es-MX\">Lo sentimos");
+    assert_true(en && es && en < es);
+    assert_null(strstr(es + 30, "Lo sentimos")); /* es-419 and es are both es-MX: said once */
+    assert_null(strstr(en + 30, "We are sorry"));
     free(xml);
     hilo_twiml_destroy(&t);
     t = make("wait.xml", NULL, "agents");

@@ -75,6 +75,15 @@ static void set_buttons(turn_t *t, int step) {
 
 bool bot_verified(const turn_t *t) { return t->identified && t->st->verified; }
 
+/* hilo_bot_result_t.keys for step `cur`: a menu or a confirmation takes only its mapped keys
+ * (one character each: bot_digit_slot), so one key press is a whole answer. Other steps take
+ * free-form digits too (verification, amounts, dates). */
+static int one_key_step(const hilo_flow_t *flow, int cur) {
+    if (cur < 0) return 0;
+    const bot_step_t *s = &flow->steps[cur];
+    return (s->kind == BOT_STEP_MENU || s->kind == BOT_STEP_CONFIRM) && s->digit_order[0] ? 1 : 0;
+}
+
 static void ctx_init(const turn_t *t, bot_render_ctx_t *c) {
     const bot_state_t *st = t->st;
     memset(c, 0, sizeof *c);
@@ -615,6 +624,7 @@ hilo_bot_result_t *hilo_bot_turn(const hilo_flow_t *flow, const hilo_bot_debtor_
     r->state = bot_state_to_json(&st);
     r->step = hilo_xstrdup(st.step);
     r->language = hilo_xstrdup(flow->langs[t->lang].code);
+    r->keys = one_key_step(flow, r->handoff ? -1 : t->cur);
     free(t);
     return r;
 }

@@ -27,7 +27,8 @@
  *   max_header, max_buffered, request_timeout_ms, ack_timeout_ms, max_inflight,
  *   webhook_deadline_ms, voice_reply_deadline_ms, max_pending, max_outbound, envelope_ttl_ms,
  *   rate_per_s, rate_burst, send_timeout_ms, retry_min_ms, retry_max_ms, retry_give_up_ms,
- *   dedupe_size, stop_grace_ms, log_level   (meanings and defaults: docs/connectors.md)
+ *   dedupe_size, stop_grace_ms, log_level, dead_letter_file, spool_dir, spool_max_events,
+ *   spool_max_age_ms   (meanings and defaults: docs/connectors.md)
  * ------------------------------------------------------------------------------------------- */
 
 /* ----- HTTP request (webhook in) ----------------------------------------------------------- */
@@ -240,10 +241,12 @@ typedef struct hilo_adapter_ops {
                              hilo_send_result_t *res);
     /* Voice: the webhook answer for a turn: TwiML for `ob`, or the fallback when ob == NULL.
      * `turn` is the envelope that waits for it (seq set; borrowed; NULL when unknown): the
-     * call's context (call id) for the fallback. Optional (NULL for channels without
+     * call's context (call id) for the fallback. `query` is that webhook's query as received
+     * (hilo_http_request_t.query; "" when none, NULL when unknown): URLs the answer gives the
+     * provider for the next turn keep it. Optional (NULL for channels without
      * HILO_ANSWER_REPLY). */
     int (*render_reply)(hilo_adapter_t *self, const hilo_outbound_t *ob, const hilo_envelope_t *turn,
-                        hilo_http_response_t *resp);
+                        const char *query, hilo_http_response_t *resp);
 } hilo_adapter_ops_t;
 
 struct hilo_adapter {
@@ -273,9 +276,10 @@ static inline int hilo_adapter_parse_send_result(hilo_adapter_t *a, int status, 
     return a->ops->parse_send_result(a, status, body, len, res);
 }
 static inline int hilo_adapter_render_reply(hilo_adapter_t *a, const hilo_outbound_t *ob,
-                                            const hilo_envelope_t *turn, hilo_http_response_t *resp) {
+                                            const hilo_envelope_t *turn, const char *query,
+                                            hilo_http_response_t *resp) {
     if (!a->ops->render_reply) return HILO_ERR;
-    return a->ops->render_reply(a, ob, turn, resp);
+    return a->ops->render_reply(a, ob, turn, query, resp);
 }
 
 /* ----- The executable ----------------------------------------------------------------------
@@ -294,8 +298,9 @@ static inline int hilo_adapter_render_reply(hilo_adapter_t *a, const hilo_outbou
  * environment)" in err. */
 int hilo_adapter_config_str(hilo_config_t *cfg, const char *section, const char *key, const char *def,
                             bool required, char **dst, char *err, size_t errlen);
-/* Checks a base URL read with the above: http(s)://…; drops trailing slashes in place. */
-int hilo_adapter_config_url(char *url, const char *section, const char *key, char *err, size_t errlen);
+/* Checks a base URL read with the above: http(s)://…, no query or fragment; drops trailing
+ * slashes in place. HILO_ERR with the config error set ("FILE:LINE: [section] key: reason"). */
+int hilo_adapter_config_url(hilo_config_t *cfg, char *url, const char *section, const char *key);
 
 int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv);
 

@@ -45,10 +45,19 @@ const char *hilo_twiml_language(const hilo_twiml_t *self, const char *bcp47);
  * <Say> carries language= unless it is en-US, Twilio's default. Text is XML-escaped; control
  * characters become spaces. NULL with `e` on invalid UTF-8 or a missing target / id. */
 char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hilo_provider_error_t *e);
+/* The same for the answer to a webhook whose query (without '?', as received, NULL = none) is
+ * `query`: a gather's action keeps that query's parameters, but `turn`, before its own
+ * "turn=<outbound_id>" (…/gather?tenant=a&turn=<id>), so a call keeps what its number's webhook
+ * URL carried on every turn. */
+char *hilo_twiml_render_turn(const hilo_twiml_t *self, const hilo_outbound_t *ob, const char *query,
+                             hilo_provider_error_t *e);
 
-/* The document for when there is no answer to give: an apology in `language` (NULL = default),
+/* The document for when there is no answer to give: an apology in each language of
+ * `languages` ("es,en": BCP 47 tags separated by commas or spaces, in the order said, each
+ * Twilio language once, at most HILO_TWIML_FALLBACK_LANGS; NULL or "" = the default language),
  * then <Enqueue>fallback_queue</Enqueue> or <Hangup/>. Never fails. */
-char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *language);
+#define HILO_TWIML_FALLBACK_LANGS 4
+char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *languages);
 
 /* SMS webhook replies: the empty <Response/> (we reply through the REST API, never here), and
  * a one-<Message> document. */

@@ -96,6 +96,10 @@ typedef struct {
     char *state;                /* the new bot state (JSON): store it in the conv hash field `bot` */
     char *step;                 /* the step the conversation is in now (logs, metrics) */
     char *language;             /* the conversation's language now */
+    int keys;                   /* DTMF keys that make one answer to the step now waiting: 1 when
+                                   it is a menu or a confirmation (each choice is one key: a voice
+                                   gather ends on the key, no '#'), 0 for free-form entry (the
+                                   document's digits, an amount, a date) ended by '#' or a pause */
     bool verified;              /* right party verified (after this turn) */
     bool handoff;               /* escalated: a human owns the conversation; later turns only get
                                    the flow's "waiting" reply until the router clears the state */
