@@ -480,8 +480,10 @@ function renderFloor(f) {
 // skips by reason; any other metric as it comes. Cells carry data-testid
 // "funnel-<strategy>-<variant>-<step>-<metric>" (the browser test reads them).
 const FUNNEL_COLUMNS = [['entered', 'entered'], ['committed', 'committed'], ['sent', 'sent'], ['delivered', 'delivered'],
-  ['read', 'read'], ['failed', 'failed'], ['replied', 'replied'], ['timeout', 'timed out'], ['ended', 'ended']];
-const FUNNEL_RATES = { delivered: 1, read: 1, failed: 1, replied: 1 }; // shown as a share of `sent` too
+  ['read', 'read'], ['failed', 'failed'], ['replied', 'replied'], ['verified', 'verified'], ['promised', 'promised'],
+  ['paid', 'paid'], ['opted_out', 'opted out'], ['timeout', 'timed out'], ['ended', 'ended']];
+// shown as a share of `sent` too
+const FUNNEL_RATES = { delivered: 1, read: 1, failed: 1, replied: 1, verified: 1, promised: 1, paid: 1, opted_out: 1 };
 const FUNNEL_GROUPS = ['stopped', 'refused', 'skipped'];
 
 function renderStrategies(m) {

@@ -3,8 +3,8 @@
 -- KEYS[1] hilo:{d:ID}:conv   KEYS[2] hilo:{d:ID}:audit
 -- ARGV[1] the conv field `strat` as the runner read it ('' = absent)
 -- ARGV[2] what it becomes ('' = removed)
--- ARGV[3] the conv field `strat_paid` ('' = unchanged): the import time (Unix ms) of the newest
--- payment already attributed to a step (router/src/strategy_run.c, attribution)
+-- ARGV[3] the conv field `strat_attr` ('' = unchanged): per kind of event, the time (Unix ms) of the
+-- newest one already attributed to a step (router/src/strategy_run.c, attribute())
 -- ARGV[4...] audit entries (JSON), one XADD each: every step scheduled, skipped, stopped or ended
 -- Returns 1 when written, 0 when the field had changed (an event held the step, or another
 -- router decided first: the runner reads again).
@@ -18,7 +18,7 @@ else
   redis.call('HSET', KEYS[1], 'strat', ARGV[2])
 end
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[1], 'strat_paid', ARGV[3])
+  redis.call('HSET', KEYS[1], 'strat_attr', ARGV[3])
 end
 for i = 4, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'ev', 'strategy', 'j', ARGV[i])

@@ -75,7 +75,7 @@ typedef struct {
     char *funnel[MAX_FUNNEL];  /* "<variant>|<step>|<metric>" */
     long long funnel_by[MAX_FUNNEL]; /* ... and how much to add */
     int nfunnel;
-    int64_t paid_mark;         /* conv strat_paid to write (0: unchanged) */
+    char attr_mark[96];        /* conv strat_attr to write ("": unchanged; see attribute()) */
     hilo_outbound_record_t *send; /* a step to commit */
     int channel;
     long budget;               /* the strategy's daily budget (0 = none) */
@@ -205,13 +205,23 @@ static void funnel(dctx_t *d, const char *step, const char *metric) {
 }
 
 /* The debtor's run of the strategy is over. */
+/* An ended run stays in the schedule index until the attribution window after its last step is
+ * over, so that what the debtor does meanwhile (verifies, promises, pays — the events kick the
+ * runner) is still counted for that step (attribute()); then it leaves (-1). */
+static int64_t ended_score(const look_t *lk, const srec_t *rec) {
+    const hilo_strategy_t *st = hilo_strategy_set_find(lk->sr->set, rec->strategy);
+    if (!st || !*rec->last || rec->sent <= 0) return -1;
+    int64_t until = rec->sent + hilo_strategy_attribution_ms(st);
+    return until > lk->now ? until : -1;
+}
+
 static void end_run(dctx_t *d, const char *why) {
     snprintf(d->rec.st, sizeof d->rec.st, "end");
     snprintf(d->rec.why, sizeof d->rec.why, "%s", why);
     d->rec.oid[0] = d->rec.prev[0] = '\0';
     d->rec.at = 0;
     write_rec(d);
-    d->lk->score = -1;
+    d->lk->score = ended_score(d->lk, &d->rec);
     audit(d, "ended", d->rec.step, why);
     funnel(d, d->rec.step, "ended");
 }
@@ -406,29 +416,79 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     lk->score = within > 0 ? d->rec.sent + within : lk->now + recheck_ms(d);
 }
 
-/* Attribution: payments made within the strategy's attribution window after the debtor's last
- * step count for that step and variant (funnel "paid" and "collected_cents"), each once (conv
- * strat_paid keeps the import time of the newest one counted). */
-static void attribute(look_t *lk, const srec_t *rec, const redisReply *conv, const redisReply *payments) {
-    if (!*rec->last || rec->sent <= 0 || payments->type != REDIS_REPLY_ARRAY) return;
+/* Attribution: what the debtor did within the strategy's attribution window after their last
+ * step counts for that step and variant, each event once — payments (funnel "paid" and
+ * "collected_cents"), the right-party verification ("verified", conv verified_ms), promises and
+ * plans ("promised", the ledger's created_ms) and opt-outs ("opted_out", conv optout:<channel>).
+ * The conv field strat_attr keeps, per kind, the time of the newest event already counted:
+ * "<payment import ms>|<verified ms>|<promise ms>|<opt-out ms>" (strat_paid, a payment time
+ * alone, is what older routers kept). */
+typedef struct {
+    int64_t paid, verified, promised, optout;
+} marks_t;
+
+static marks_t marks_of(const redisReply *conv) {
+    marks_t m = {0};
+    const char *v = get(conv, "strat_attr");
+    if (v)
+        sscanf(v, "%" SCNd64 "|%" SCNd64 "|%" SCNd64 "|%" SCNd64, &m.paid, &m.verified, &m.promised, &m.optout);
+    else
+        m.paid = get_ms(conv, "strat_paid");
+    return m;
+}
+
+static void attribute(look_t *lk, const srec_t *rec, const redisReply *conv, const redisReply *promises,
+                      const redisReply *payments) {
+    if (!*rec->last || rec->sent <= 0) return;
     const hilo_strategy_t *st = hilo_strategy_set_find(lk->sr->set, rec->strategy);
     if (!st) return;
-    int64_t window = hilo_strategy_attribution_ms(st), seen = get_ms(conv, "strat_paid"), newest = seen;
-    for (size_t i = 1; i < payments->elements; i += 2) {
+    int64_t window = hilo_strategy_attribution_ms(st), until = rec->sent + window;
+    marks_t seen = marks_of(conv), m = seen;
+    for (size_t i = 1; payments->type == REDIS_REPLY_ARRAY && i < payments->elements; i += 2) {
         json_t *p = json_loadb(payments->element[i]->str, payments->element[i]->len, 0, NULL);
         int64_t paid = json_integer_value(json_object_get(p, "paid_ms"));
         int64_t imported = json_integer_value(json_object_get(p, "imported_ms"));
         int64_t cents = json_integer_value(json_object_get(p, "amount_cents"));
         /* A payment dated by day alone counts from the start of the step's UTC day. */
         int64_t from = json_is_true(json_object_get(p, "date_only")) ? rec->sent - rec->sent % 86400000 : rec->sent;
-        if (imported > seen && paid >= from && paid <= rec->sent + window && cents > 0) {
+        if (imported > seen.paid && paid >= from && paid <= until && cents > 0) {
             add_funnel(lk, rec->strategy, rec->variant, rec->last, "paid");
             add_funnel_by(lk, rec->strategy, rec->variant, rec->last, "collected_cents", cents);
-            if (imported > newest) newest = imported;
+            if (imported > m.paid) m.paid = imported;
         }
         json_decref(p);
     }
-    if (newest > seen) lk->paid_mark = newest;
+    /* A promise or a plan, each once (a plan's instalments are not promises of their own). */
+    for (size_t i = 1; promises->type == REDIS_REPLY_ARRAY && i < promises->elements; i += 2) {
+        json_t *p = json_loadb(promises->element[i]->str, promises->element[i]->len, 0, NULL);
+        const char *kind = json_string_value(json_object_get(p, "kind"));
+        int64_t made = json_integer_value(json_object_get(p, "created_ms"));
+        bool own = kind && (strcmp(kind, "plan") == 0 || (strcmp(kind, "promise") == 0 && !json_object_get(p, "plan")));
+        if (own && made > seen.promised && made >= rec->sent && made <= until) {
+            add_funnel(lk, rec->strategy, rec->variant, rec->last, "promised");
+            if (made > m.promised) m.promised = made;
+        }
+        json_decref(p);
+    }
+    int64_t verified = get_ms(conv, "verified_ms");
+    if (verified > seen.verified && verified >= rec->sent && verified <= until) {
+        add_funnel(lk, rec->strategy, rec->variant, rec->last, "verified");
+        m.verified = verified;
+    }
+    int64_t optout = 0;
+    for (int ch = 1; ch < HILO_CHANNEL_MAX; ch++) {
+        char field[32];
+        snprintf(field, sizeof field, "optout:%s", hilo_channel_name(ch));
+        int64_t at = get_ms(conv, field);
+        if (at > optout) optout = at;
+    }
+    if (optout > seen.optout && optout >= rec->sent && optout <= until) {
+        add_funnel(lk, rec->strategy, rec->variant, rec->last, "opted_out");
+        m.optout = optout;
+    }
+    if (memcmp(&m, &seen, sizeof m) != 0)
+        snprintf(lk->attr_mark, sizeof lk->attr_mark, "%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64, m.paid,
+                 m.verified, m.promised, m.optout);
 }
 
 static int ctl_of(const hilo_strategy_run_t *sr, const hilo_strategy_t *st) {
@@ -447,7 +507,7 @@ static void decide(look_t *lk, const redisReply *r) {
     snprintf(lk->old, sizeof lk->old, "%s", old ? old : "");
     dctx_t d = {.lk = lk, .sr = sr, .ostat = r->element[5]};
     bool had = srec_parse(lk->old, &d.rec);
-    if (had) attribute(lk, &d.rec, conv, r->element[4]);
+    if (had) attribute(lk, &d.rec, conv, r->element[3], r->element[4]);
     if (debtor->type != REDIS_REPLY_ARRAY || debtor->elements == 0) { /* no portfolio record (any more) */
         hilo_log_info("strategy", "event=left_index debtor=%s reason=no_debtor", lk->debtor);
         if (had && !is(d.rec.st, "end")) end_run(&d, "no_debtor");
@@ -497,7 +557,7 @@ static void decide(look_t *lk, const redisReply *r) {
             return;
         }
         if (is(d.rec.st, "end")) {
-            lk->score = -1;
+            lk->score = ended_score(lk, &d.rec);
             return;
         }
         lk->score = lk->now + recheck_ms(&d);
@@ -545,7 +605,7 @@ static void decide(look_t *lk, const redisReply *r) {
         return;
     }
     if (is(d.rec.st, "end")) {
-        lk->score = -1;
+        lk->score = ended_score(lk, &d.rec);
         return;
     }
     if (is(d.rec.st, "hold") && r->element[6]->type == REDIS_REPLY_INTEGER && r->element[6]->integer > 0) {
@@ -602,7 +662,7 @@ static void look_reset(look_t *lk) {
     hilo_outbound_record_destroy(&lk->send);
     lk->naudit = lk->nfunnel = 0;
     lk->write = false;
-    lk->paid_mark = 0;
+    lk->attr_mark[0] = '\0';
     lk->old[0] = lk->new_[0] = '\0';
 }
 
@@ -680,10 +740,8 @@ static void write_set(look_t *lk) {
     char kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
     hilo_key_debtor(kaudit, sizeof kaudit, lk->debtor, HILO_KEY_AUDIT);
-    char paid[24] = "";
-    if (lk->paid_mark > 0) snprintf(paid, sizeof paid, "%" PRId64, lk->paid_mark);
     const char *argv[8 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
-                                       kaudit, lk->old, lk->new_, paid};
+                                       kaudit, lk->old, lk->new_, lk->attr_mark};
     int argc = 8;
     for (int i = 0; i < lk->naudit; i++) argv[argc++] = lk->audit[i];
     if (run(sr, on_set, lk, argc, argv) != HILO_OK) look_end(lk, false);
@@ -723,11 +781,10 @@ static void on_committed(redisReply *r, void *arg) {
             run(sr, NULL, NULL, 7, a);
         }
     }
-    if (lk->paid_mark > 0) { /* attribution counted in this look (see attribute()) */
-        char kconv[HILO_KEY_MAX], paid[24];
+    if (*lk->attr_mark) { /* attribution counted in this look (see attribute()) */
+        char kconv[HILO_KEY_MAX];
         hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
-        snprintf(paid, sizeof paid, "%" PRId64, lk->paid_mark);
-        const char *a[] = {"HSET", kconv, "strat_paid", paid};
+        const char *a[] = {"HSET", kconv, "strat_attr", lk->attr_mark};
         run(sr, NULL, NULL, 4, a);
     }
     sr->ctx->metrics.strategy_sends++;
@@ -806,8 +863,8 @@ static void write_decision(look_t *lk) {
     }
     if (lk->send)
         commit(lk);
-    else if (lk->write || lk->paid_mark) {
-        if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_paid changes */
+    else if (lk->write || *lk->attr_mark) {
+        if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_attr changes */
         write_set(lk);
     }
     else

@@ -243,6 +243,43 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(self.texts(phone, "sms"), [], "no day-3 SMS after a reply")
         self.assertEqual(self.report().get(("default", "wa", "replied")), 1, self.report())
 
+    def test_what_follows_a_step_is_counted_for_it(self):
+        """Within the attribution window after the WhatsApp step, the debtor answers (the run
+        ends), verifies, promises and then opts out: each counts once for the step and variant
+        (funnel verified, promised, opted_out), also after the run ended."""
+        self.start()
+        phone = phone_of(5)
+        self.debtor("D5", phone)
+        self.clock(TUESDAY_10AM)
+        run_cli(self.conf, "strategy", "start", NAME)
+        self.wait_strat("D5", lambda s: s["st"] == "due" and s["step"] == "later", 20, "later is due")
+        self.clock(TUESDAY_10AM + 3600000)
+
+        def say(text, want):
+            before = len([it for it in self.thread("D5") if it["dir"] == "out"])
+            self.assertEqual(self.sandbox.send("whatsapp", phone, text)["status"], 200)
+            outs = wait_until(lambda: (lambda o: o if len(o) > before else None)(
+                [it for it in self.thread("D5") if it["dir"] == "out"]), 15, "the bot's answer to %r" % text)
+            self.assertIn(want, " ".join(it["text"] for it in outs[before:]))
+        say("I can pay", "last 4 digits")
+        self.wait_strat("D5", lambda s: s["st"] == "end", 15, "the reply ends the run")
+        say("4321", "How much")
+        say("50 on 11/30", "confirm")
+        say("1", "50.00")
+
+        def counted(metric):
+            return self.report().get(("default", "wa", metric))
+        wait_until(lambda: counted("verified") == 1 and counted("promised") == 1, 15,
+                   lambda: "verified and promised counted for the step (report %s)" % self.report())
+        self.assertEqual(self.sandbox.send("whatsapp", phone, "STOP")["status"], 200)
+        wait_until(lambda: counted("opted_out") == 1, 15, lambda: "the opt-out counted (report %s)" % self.report())
+        # Each once: more turns change nothing.
+        self.sandbox.send("whatsapp", phone, "START")
+        time.sleep(1.5)
+        rep = self.report()
+        self.assertEqual([rep.get(("default", "wa", m)) for m in ("replied", "verified", "promised", "opted_out")],
+                         [1, 1, 1, 1], rep)
+
     def test_paused_sends_nothing_and_two_routers_send_each_step_once(self):
         self.start(routers=2)
         n = 12
