@@ -57,14 +57,6 @@ int hilo_parse_bool(const char *s, bool *out, char *why, size_t whylen) {
 }
 
 /* "HH:MM" with HH 0..24 (24:00 only as an end); minutes after midnight, or -1. */
-static int parse_clock(const char *s, size_t n) {
-    if (n != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-        return -1;
-    int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
-    if (h > 24 || m > 59 || (h == 24 && m != 0)) return -1;
-    return h * 60 + m;
-}
 
 /* "closed" or "HH:MM-HH:MM[, HH:MM-HH:MM]..." in ascending, non-overlapping order. */
 static int parse_dayhours(const char *s, hilo_dayhours_t *h, char *why, size_t whylen) {
@@ -77,8 +69,8 @@ static int parse_dayhours(const char *s, hilo_dayhours_t *h, char *why, size_t w
         const char *comma = strchr(p, ',');
         const char *end = comma ? comma : p + strlen(p);
         while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
-        int from = dash && dash < end ? parse_clock(p, (size_t)(dash - p)) : -1;
-        int to = from >= 0 ? parse_clock(dash + 1, (size_t)(end - dash - 1)) : -1;
+        int from = dash && dash < end ? hilo_tz_minutes(p, (size_t)(dash - p)) : -1;
+        int to = from >= 0 ? hilo_tz_minutes(dash + 1, (size_t)(end - dash - 1)) : -1;
         if (from < 0 || to < 0 || from >= 1440 || to <= from) {
             snprintf(why, whylen, "bad hours '%s' (want closed, or HH:MM-HH:MM[, HH:MM-HH:MM], "
                      "start before end, 00:00..24:00)", s);

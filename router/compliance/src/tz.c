@@ -5,6 +5,8 @@
  * files behind our back. Reading the TZif file ourselves gives an immutable table per zone. */
 #include "hilo/tz.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,6 +70,15 @@ struct hilo_tzdb {
 /* Day counting over 400-year eras (146097 days each), with March as the first month so that the
  * leap day falls at the end of the counted year. The technique is H. Hinnant's well-known
  * "days_from_civil"; written here from the arithmetic, valid for any int year. */
+int hilo_tz_minutes(const char *s, size_t n) {
+    if (n != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
+        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+        return -1;
+    int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
+    if (h > 24 || m > 59 || (h == 24 && m != 0)) return -1;
+    return h * 60 + m;
+}
+
 int64_t hilo_days_from_civil(int y, int m, int d) {
     int64_t yy = (int64_t)y - (m <= 2);
     int64_t era = (yy >= 0 ? yy : yy - 399) / 400;

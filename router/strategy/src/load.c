@@ -200,14 +200,6 @@ static int parse_days(ld_t *L, const hilo_sect_kv_t *kv, uint8_t *out) {
     return rc;
 }
 
-static int parse_clock(const char *s, size_t n) {
-    if (n != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-        return -1;
-    int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
-    if (h > 24 || m > 59 || (h == 24 && m != 0)) return -1;
-    return h * 60 + m;
-}
 
 /* "09:00-12:00, 14:00-19:00". */
 static int parse_hours(ld_t *L, const hilo_sect_kv_t *kv, hilo_strategy_step_t *step) {
@@ -216,8 +208,8 @@ static int parse_hours(ld_t *L, const hilo_sect_kv_t *kv, hilo_strategy_step_t *
     int rc = HILO_OK;
     for (char *t = strtok_r(copy, " ,\t", &save); t && rc == HILO_OK; t = strtok_r(NULL, " ,\t", &save)) {
         char *dash = strchr(t, '-');
-        int from = dash ? parse_clock(t, (size_t)(dash - t)) : -1;
-        int to = from >= 0 ? parse_clock(dash + 1, strlen(dash + 1)) : -1;
+        int from = dash ? hilo_tz_minutes(t, (size_t)(dash - t)) : -1;
+        int to = from >= 0 ? hilo_tz_minutes(dash + 1, strlen(dash + 1)) : -1;
         if (from < 0 || to <= from || from >= 1440)
             rc = fail(L, kv->line, "hours: bad '%s' (want HH:MM-HH:MM, start before end, e.g. 09:00-19:00)", t);
         else if (step->nspans == ST_SPANS)

@@ -48,6 +48,10 @@ void hilo_tz_local(const hilo_tz_t *tz, int64_t t, hilo_tm_t *out);
  * earlier instant. */
 int64_t hilo_tz_utc(const hilo_tz_t *tz, int y, int m, int d, int h, int mi, int s);
 
+/* "HH:MM" (exactly 5 bytes of s[0..n), 00:00..24:00) as minutes after midnight, or -1: the
+ * clock times of the rule packs' contact hours and the strategies' step windows. */
+int hilo_tz_minutes(const char *s, size_t n);
+
 /* Calendar arithmetic (proleptic Gregorian): days since 1970-01-01 and back, weekday. */
 int64_t hilo_days_from_civil(int y, int m, int d);
 void hilo_civil_from_days(int64_t days, int *y, int *m, int *d);
