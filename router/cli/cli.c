@@ -311,15 +311,6 @@ redisReply *hilo_cli_evalsha(hilo_cli_t *c, const char *body, int argc, const ch
     return checked(c, r, "EVALSHA");
 }
 
-const char *hilo_cli_reply_field(const redisReply *r, const char *field) {
-    if (!r || r->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0 &&
-            r->element[i + 1]->type == REDIS_REPLY_STRING)
-            return r->element[i + 1]->str;
-    return NULL;
-}
-
 /* 1 when the id has an imported record, a conversation or a history; 0 when not; -1 on error. */
 static int known(hilo_cli_t *c, const char *id) {
     char debtor[HILO_KEY_MAX], conv[HILO_KEY_MAX], hist[HILO_KEY_MAX];

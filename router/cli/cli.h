@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "hilo/reply.h" /* hilo_reply_field(): a field of an HGETALL reply */
+
 #define HILO_EXIT_OK 0      /* done */
 #define HILO_EXIT_DATA 1    /* unreadable file, bad CSV header, unknown debtor, refused input */
 #define HILO_EXIT_CONFIG 2  /* the config file is broken (file:line: reason printed) */
@@ -91,11 +93,8 @@ bool hilo_cli_script_load(hilo_cli_t *self, const char *body, char *sha);
  * 80 bytes). Returns HILO_EXIT_OK, HILO_EXIT_DATA (unknown, message printed) or HILO_EXIT_REDIS. */
 int hilo_cli_resolve(hilo_cli_t *self, const char *arg, char *id, size_t idlen);
 
-/* HGETALL / array reply helper: the value of `field` in a flat field-value array, or NULL. */
 /* Opens an input file for reading (not a directory). NULL after printing "hilo: cannot read
  * PATH: reason" on stderr. */
 FILE *hilo_cli_open_input(const char *path);
-
-const char *hilo_cli_reply_field(const redisReply *r, const char *field);
 
 #endif

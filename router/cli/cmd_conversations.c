@@ -17,10 +17,10 @@
 /* The channel of the most recent message either way: commit_inbound.lua records last_channel,
  * commit_outbound.lua last_out_channel. */
 static const char *last_channel(const redisReply *conv) {
-    const char *in = hilo_cli_reply_field(conv, "last_channel");
-    const char *out = hilo_cli_reply_field(conv, "last_out_channel");
-    const char *in_ms = hilo_cli_reply_field(conv, "last_in_ms");
-    const char *out_ms = hilo_cli_reply_field(conv, "last_out_ms");
+    const char *in = hilo_reply_field(conv, "last_channel");
+    const char *out = hilo_reply_field(conv, "last_out_channel");
+    const char *in_ms = hilo_reply_field(conv, "last_in_ms");
+    const char *out_ms = hilo_reply_field(conv, "last_out_ms");
     if (in && out) return strtoll(out_ms ? out_ms : "0", NULL, 10) > strtoll(in_ms ? in_ms : "0", NULL, 10) ? out : in;
     return in ? in : out ? out : "-";
 }
@@ -89,8 +89,8 @@ int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
             break;
         }
         const char *name = n->type == REDIS_REPLY_STRING ? n->str : strncmp(id, "u:", 2) == 0 ? "(unidentified)" : "-";
-        const char *state = hilo_cli_reply_field(c, "state");
-        const char *in = hilo_cli_reply_field(c, "msgs_in"), *out = hilo_cli_reply_field(c, "msgs_out");
+        const char *state = hilo_reply_field(c, "state");
+        const char *in = hilo_reply_field(c, "msgs_in"), *out = hilo_reply_field(c, "msgs_out");
         char when[40];
         hilo_iso_ms(last, when, sizeof when);
         cell(id, idw, 24);

@@ -43,9 +43,9 @@ int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv) {
         return HILO_EXIT_DATA;
     }
     const char *v;
-    if (!hilo_cli_reply_field(r, "debtor_id")) show("debtor_id", id);
+    if (!hilo_reply_field(r, "debtor_id")) show("debtor_id", id);
     for (const char *const *c = hilo_debtor_columns; *c; c++)
-        if ((v = hilo_cli_reply_field(r, *c))) show(*c, v);
+        if ((v = hilo_reply_field(r, *c))) show(*c, v);
     for (int pass = 0; pass < 2; pass++) /* attr: columns, then the rest */
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
             const char *f = r->element[i]->str;

@@ -230,7 +230,7 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         for (size_t i = 0; consent[c][0] && i < row->nphones; i++) {
             char field[128];
             snprintf(field, sizeof field, "%s:%s", consent_channels[c], row->phones[i]);
-            const char *was = hilo_cli_reply_field(prev_consent, field);
+            const char *was = hilo_reply_field(prev_consent, field);
             const char *src = was ? strchr(strchr(was, '|') ? strchr(was, '|') + 1 : was, '|') : NULL;
             if (was && !(src && strncmp(src + 1, "import", 6) == 0)) continue; /* not the file's to change */
             if (!any_consent) {

@@ -54,7 +54,7 @@ static void print_entry(const thread_t *t, const char *id, const char *raw, size
         const char *dir = json_string_value(json_object_get(item, "dir"));
         const char *oid = json_string_value(json_object_get(item, "oid"));
         if (dir && strcmp(dir, "out") == 0 && oid) {
-            const char *status = hilo_cli_reply_field(t->ostat, oid);
+            const char *status = hilo_reply_field(t->ostat, oid);
             if (status) delivery = hilo_history_delivery(status);
             if (!delivery && pending(t, oid)) delivery = hilo_xstrdup("pending");
         }

@@ -22,7 +22,7 @@ int64_t hilo_send_gate_now(hilo_cli_t *cli) {
     return now > 0 ? now : hilo_now_ms();
 }
 
-static const char *reply_field(const void *r, const char *field) { return hilo_cli_reply_field(r, field); }
+static const char *reply_field(const void *r, const char *field) { return hilo_reply_field(r, field); }
 
 static void verdict_out(const hilo_verdict_t *v, hilo_send_verdict_t *out) {
     out->allowed = v->allowed;

@@ -146,7 +146,7 @@ typedef struct {
     hilo_buf_t resp; /* the next batch's commands */
 } plan_t;
 
-static const char *get(const void *rec, const char *field) { return hilo_cli_reply_field(rec, field); }
+static const char *get(const void *rec, const char *field) { return hilo_reply_field(rec, field); }
 
 typedef struct {
     bool in;

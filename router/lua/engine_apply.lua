@@ -8,7 +8,7 @@
 -- KEYS[10] hilo:{d:ID}:turnq   KEYS[11] hilo:{d:ID}:turns (the debtor's pending turns)
 -- KEYS[12] hilo:{d:ID}:odisp
 -- KEYS[13] hilo:queue:<skill> the conversation leaves (any key when it moves to no other queue)
--- KEYS[14] hilo:console:events
+-- KEYS[14] hilo:console:events   KEYS[15] hilo:{d:ID}:consent (the debtor's word on consent)
 -- (the router marks the debtor in the partitioned dispatch index before this: lib/outbox.lua)
 -- ARGV[1] the rev the engine read ("0" when the field was absent)
 -- ARGV[2] effects, JSON, every value a string:
@@ -17,7 +17,7 @@
 --    "outbound":[{"oid","ch","by","item":json,"pending":"1"|"0","dispatch":"1"|"0","disp":json}],
 --    "audit":[{"ev":name,"j":json}], "promises":{id:json}, "due":{id:due_ms},
 --    "queue":{"skill":s,"score":n}, "unqueue":skill, "notify":agent, "turn":key,
---    "committed":cents, "currency":c}
+--    "committed":cents, "currency":c, "consent":{"<channel>:<E.164>":"granted|revoked|<ms>|conversation"}}
 --   (unqueue: the queue it leaves for `queue` — a stronger reason raised while it waited;
 --    notify: the conversation's reason changed: consoles are told, that agent's list too;
 --    committed: what the engine saw pending in the ledger when the turn adds promises; a ledger
@@ -88,6 +88,9 @@ for i, ob in ipairs(e.outbound or {}) do
 end
 for _, a in ipairs(e.audit or {}) do
   redis.call('XADD', KEYS[4], '*', 'ev', a.ev, 'j', a.j)
+end
+for f, v in pairs(e.consent or {}) do
+  redis.call('HSET', KEYS[15], f, v)
 end
 for id, p in pairs(e.promises or {}) do
   redis.call('HSET', KEYS[5], id, p)

@@ -24,6 +24,7 @@
 #include "hilo/optout.h"
 #include "hilo/outbound_record.h"
 #include "hilo/phone.h"
+#include "hilo/strategy.h" /* HILO_KEY_CONSENT */
 #include "hilo/tz.h"
 #include "strategy_run.h"
 #include "turns.h"
@@ -548,6 +549,28 @@ static void committed(turn_t *t) {
     json_object_set_new(t->effects, "currency", json_string(currency ? currency : ""));
 }
 
+/* The debtor's own word on consent (docs/strategies.md, "Consent"): an opt-out revokes, an opt-in
+ * (START) grants, for this channel and the phone they wrote from (canonical E.164, as the
+ * portfolio's phones and the consent records are), from when they said it. An import never
+ * overwrites it (cmd_import.c): the debtor's word is newer than any file. */
+static void record_consent(turn_t *t, bool granted) {
+    const hilo_envelope_t *e = t->frame->envelope;
+    char e164[HILO_PHONE_MAX], field[64], value[64];
+    const char *why = NULL;
+    unsigned flags = e->channel == HILO_CHANNEL_WHATSAPP ? HILO_PHONE_WA_ID : 0;
+    if (t->unidentified ||
+        hilo_phone_parse(e->from, NULL, t->eng->ctx->cfg->default_cc, flags, e164, sizeof e164, &why) != HILO_OK)
+        return;
+    snprintf(field, sizeof field, "%s:%s", hilo_channel_name(e->channel), e164);
+    snprintf(value, sizeof value, "%s|%lld|conversation", granted ? "granted" : "revoked", (long long)t->in_ms);
+    json_t *c = json_object_get(t->effects, "consent");
+    if (!c) {
+        c = json_object();
+        json_object_set_new(t->effects, "consent", c);
+    }
+    json_object_set_new(c, field, json_string(value));
+}
+
 /* Opt-out / opt-in keywords are handled before the bot: they are the debtor's right, not a
  * conversation step. Returns true when the message was one. */
 static bool decide_keyword(turn_t *t) {
@@ -570,6 +593,7 @@ static bool decide_keyword(turn_t *t) {
         json_array_append_new(arr(t->effects, "del"), json_string(field));
         audit(t, "optin", j);
     }
+    record_consent(t, kw.kind != HILO_KEYWORD_OPTOUT);
     /* The confirmation is in the conversation's language, not the keyword's: a Spanish debtor
      * may well type STOP. The opt-in confirmation is an ordinary reply: there is no opt-out
      * left to confirm. */
@@ -674,6 +698,7 @@ static void decide_bot(turn_t *t) {
             json_object_set_new(j, "channel", json_string(hilo_channel_name(e->channel)));
             json_object_set_new(j, "keyword", json_string("(bot intent)"));
             audit(t, "optout", j);
+            record_consent(t, false);
             break;
         }
         case HILO_BOT_PAYMENT_LINK:
@@ -904,9 +929,11 @@ static void apply(turn_t *t) {
     const char *argv[20 + MAX_REPLIES];
     size_t lens[20 + MAX_REPLIES];
     int argc = 0;
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "14", kconv, khist, kout,
+    char kconsent[HILO_KEY_MAX];
+    hilo_key_debtor(kconsent, sizeof kconsent, t->debtor, HILO_KEY_CONSENT);
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "15", kconv, khist, kout,
                            kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kturnq, kturns,
-                           kodisp, kunqueue, "hilo:console:events", t->rev, effects};
+                           kodisp, kunqueue, "hilo:console:events", kconsent, t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);

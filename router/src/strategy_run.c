@@ -19,6 +19,7 @@
 #include "hilo/compliance.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
+#include "hilo/reply.h"
 #include "hilo/outbound_record.h"
 #include "hilo/strategy.h"
 #include "hilo/tz.h"
@@ -134,15 +135,8 @@ static bool is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
 /* --- reading the records ------------------------------------------------------------------ */
 
-static const char *get(const void *rec, const char *field) {
-    const redisReply *r = rec;
-    if (!r || r->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0 &&
-            r->element[i + 1]->type == REDIS_REPLY_STRING)
-            return r->element[i + 1]->str;
-    return NULL;
-}
+/* The facts' getter (hilo_strategy_facts_t.get): a field of a hash reply. */
+static const char *get(const void *rec, const char *field) { return hilo_reply_field(rec, field); }
 
 static int64_t get_ms(const redisReply *rec, const char *field) {
     const char *v = get(rec, field);
