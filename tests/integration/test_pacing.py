@@ -1,0 +1,137 @@
+"""Pacing: per-sender rate limits shared by every router, at hand-off (docs/architecture.md,
+"Pacing").
+
+Two real routers on one real Redis, each with its own reference SMS connector; both connectors
+announce our two numbers A and B (protocol 1.3), and each debtor last wrote to one of them (conv
+`via:sms`), so its message goes out from that number. [pacing] gives every SMS sender 10
+messages per second with a burst of 10. The routers run on the test clock, which the test moves
+one second at a time: the hand-offs counted at the connectors never go past the burst plus the
+rate times the seconds passed, over any window of whole seconds (an upper bound: a loaded
+machine can only make it smaller), whichever router and connector handed them; sender B is
+paced on its own (its burst goes while A's backlog waits, the clock not moving); nothing is
+dropped or cancelled: every message arrives once. A bad [pacing] line stops the router with
+FILE:LINE.
+"""
+
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from hilo_harness import (ROUTER_BIN, TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, WORKDAY_10AM_MS, HiloTestCase,
+                          _clean_env, cli_path, debtor_key, run_cli, seed_debtor, use_workday_clock, wait_until)
+
+A_NUM, B_NUM = "+15550001111", "+15550002222"
+RATE, BURST = 10, 10
+N_A, N_B = 60, 10
+PACING = {"enabled": "true", "sms": str(RATE), "sms_burst": str(BURST), "reply_reserve_pct": "0"}
+
+
+class Pacing(HiloTestCase):
+    def setUp(self):
+        if cli_path() is None:
+            self.skipTest("the hilo CLI ($HILO_BUILD_DIR/router/cli/hilo) is not built")
+        super().setUp()
+
+    def test_one_sender_is_paced_across_two_routers(self):
+        redis = self.redis()
+        r = redis.client()
+        use_workday_clock(r)
+        overrides = {**TEST_CLOCK_OVERRIDES, "pacing": PACING,
+                     "router": {"outbound_poll_ms": 50, "outbound_lease_ms": 600000}}
+        routers = [self.router(redis, name="router-%d" % i, overrides=overrides) for i in (1, 2)]
+        lock = threading.Lock()
+        step = [0]          # the test clock's second, set before the clock moves
+        arrivals = []       # (second, from, outbound id)
+
+        def on_outbound(_conn, o):
+            with lock:
+                arrivals.append((step[0], getattr(o, "from"), o.outbound_id))
+
+        for i, rt in enumerate(routers):
+            self.connector(rt, "sms", instance="sms-%d" % i, senders=[A_NUM, B_NUM], on_outbound=on_outbound)
+
+        def debtors(prefix, n, num):
+            ids = ["%s%03d" % (prefix, i) for i in range(n)]
+            for i, d in enumerate(ids):
+                seed_debtor(r, d, ["+1650%s%04d" % ("555" if prefix == "A" else "556", i)])
+                r.hset(debtor_key(d, "conv"), "via:sms", num)  # the number the debtor wrote to
+            return ids
+
+        def count(num, upto=None):
+            with lock:
+                return sum(1 for s, f, _ in arrivals if f == num and (upto is None or s <= upto))
+
+        a_ids = debtors("A", N_A, A_NUM)
+        b_ids = debtors("B", N_B, B_NUM)
+        for d in a_ids:
+            run_cli(routers[0].conf_path, "send", d, "sms", "Recordatorio de pago")
+        # The clock stands still: A's burst goes, and nothing more of A however long we wait.
+        wait_until(lambda: count(A_NUM) >= BURST, 30, lambda: "A's burst (have %d)" % count(A_NUM))
+        time.sleep(2.5)
+        self.assertEqual(count(A_NUM), BURST, "sender A went past its burst while the clock stood still")
+        # B is paced on its own: its messages go while A's backlog waits, the clock unmoved.
+        for d in b_ids:
+            run_cli(routers[1].conf_path, "send", d, "sms", "Recordatorio de pago")
+        wait_until(lambda: count(B_NUM) >= N_B, 30, lambda: "B's messages (have %d)" % count(B_NUM))
+        self.assertEqual(count(A_NUM), BURST)
+
+        # The clock moves a second at a time; each second frees RATE slots of A.
+        seconds = 0
+        deadline = time.monotonic() + 120
+        while count(A_NUM) < N_A and time.monotonic() < deadline:
+            seconds += 1
+            with lock:
+                step[0] = seconds  # before the clock moves: an arrival is never counted early
+            r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS + seconds * 1000))
+            # Everything due by now has gone once nothing arrives for longer than a revisit.
+            last, quiet_since = count(A_NUM), time.monotonic()
+            while time.monotonic() - quiet_since < 1.6:
+                time.sleep(0.1)
+                if count(A_NUM) != last:
+                    last, quiet_since = count(A_NUM), time.monotonic()
+            self.assertLessEqual(count(A_NUM), BURST + RATE * seconds,
+                                 "more than the burst plus %d/s after %d s" % (RATE, seconds))
+        with lock:
+            per_second = [sum(1 for s, f, _ in arrivals if f == A_NUM and s == k) for k in range(seconds + 1)]
+        # Over any window of whole seconds: at most the burst plus the rate per second.
+        for i in range(len(per_second)):
+            for j in range(i, len(per_second)):
+                self.assertLessEqual(sum(per_second[i:j + 1]), BURST + RATE * (j - i),
+                                     "seconds %d..%d: %r" % (i, j, per_second))
+        # Never dropped, never cancelled: every message arrived, once, through both routers.
+        with lock:
+            ids = [oid for _, _, oid in arrivals]
+        self.assertEqual(count(A_NUM), N_A, per_second)
+        self.assertEqual(len(ids), len(set(ids)), "a message was handed off twice")
+        self.assertEqual(len(ids), N_A + N_B)
+        for d in a_ids + b_ids:
+            self.assertEqual(r.hlen(debtor_key(d, "odisp")), 1, "%s's message is not pending" % d)
+        paced = sum(rt.metrics().value("hilo_outbound_paced_total", channel="sms") for rt in routers)
+        self.assertGreater(paced, 0, "the waits are counted")
+        self.assertEqual(sum(rt.metrics().value("hilo_outbound_cancelled_total", channel="sms") for rt in routers), 0)
+
+    def test_bad_pacing_lines_stop_the_router_with_file_and_line(self):
+        redis = self.redis()
+        cases = [({"sms": "-1"}, "[pacing] sms: must be messages per second"),
+                 ({"sms.+15550001111": "5"}, "invalid key name"),
+                 ({"sms.1555abc": "5"}, "[pacing] sms.1555abc: the sender must be"),
+                 ({"fax.15550001111": "5"}, "[pacing] fax.15550001111: a sender's line"),
+                 ({"sms.15550001111": "5/0"}, "[pacing] sms.15550001111: must be messages per second"),
+                 ({"smss": "5"}, "[pacing] smss: unknown key")]
+        for i, (items, why) in enumerate(cases):
+            rt = self.router(redis, name="bad-%d" % i, overrides={"pacing": items}, start=False)
+            p = subprocess.run([ROUTER_BIN, "-c", rt.conf_path], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=30, env=_clean_env())
+            self.assertEqual(p.returncode, 2, (items, p.stderr))
+            self.assertIn(why, p.stderr, items)
+            with open(rt.conf_path, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+            key = list(items)[0]
+            line = next(n for n, text in enumerate(lines, 1) if text.startswith(key + " "))
+            self.assertIn("%s:%d:" % (os.path.basename(rt.conf_path), line), p.stderr, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
