@@ -9,8 +9,9 @@ one second at a time: the hand-offs counted at the connectors never go past the 
 rate times the seconds passed, over any window of whole seconds (an upper bound: a loaded
 machine can only make it smaller), whichever router and connector handed them; sender B is
 paced on its own (its burst goes while A's backlog waits, the clock not moving); nothing is
-dropped or cancelled: every message arrives once. A bad [pacing] line stops the router with
-FILE:LINE.
+dropped or cancelled: every message arrives once. The bot's answer to a debtor's own message
+does not wait behind a strategy's bulk from the same number: `reply_reserve_pct` of the burst is
+kept for replies. A bad [pacing] line stops the router with FILE:LINE.
 """
 
 import os
@@ -19,6 +20,7 @@ import threading
 import time
 import unittest
 
+from engine_helpers import EngineTestCase
 from hilo_harness import (ROUTER_BIN, TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, WORKDAY_10AM_MS, HiloTestCase,
                           _clean_env, cli_path, debtor_key, run_cli, seed_debtor, use_workday_clock, wait_until)
 
@@ -131,6 +133,39 @@ class Pacing(HiloTestCase):
             key = list(items)[0]
             line = next(n for n, text in enumerate(lines, 1) if text.startswith(key + " "))
             self.assertIn("%s:%d:" % (os.path.basename(rt.conf_path), line), p.stderr, p.stderr)
+
+
+class PacingReplies(EngineTestCase):
+    def test_a_reply_does_not_wait_behind_bulk_from_the_same_number(self):
+        # The engine on, one SMS connector with no numbers of its own: everything goes out from
+        # its default sender, one budget of 10/s with a burst of 10, 20 % of it kept for replies.
+        self.redis_ = self.redis()
+        self.r = self.redis_.client()
+        overrides = self.engine_overrides()
+        overrides["router"]["outbound_lease_ms"] = "600000"
+        overrides["pacing"] = dict(PACING, reply_reserve_pct="20")
+        self.router_ = self.router(self.redis_, overrides=overrides)
+        self._conns["sms"] = conn = self.connector(self.router_, "sms", "sms-engine")
+        self.set_clock(WORKDAY_10AM_MS)
+        bulk = ["+1650557%04d" % i for i in range(20)]
+        self.import_debtors([{"debtor_id": "B%02d" % i, "phones": [p], "language": "en", "country": "US",
+                              "timezone": "America/New_York"} for i, p in enumerate(bulk)] +
+                            [{"debtor_id": "R1", "phones": ["+16505580001"], "language": "en", "country": "US",
+                              "timezone": "America/New_York"}])
+        for i in range(20):
+            run_cli(self.router_.conf_path, "send", "B%02d" % i, "sms", "Recordatorio de pago")
+
+        def sent_bulk():
+            return sum(1 for o in list(conn.outbounds) if o.to in bulk)
+        # The clock stands still: bulk takes the burst less the replies' 2.
+        wait_until(lambda: sent_bulk() >= 8, 30, lambda: "the bulk's share of the burst (have %d)" % sent_bulk())
+        time.sleep(2.5)
+        self.assertEqual(sent_bulk(), 8, "bulk took the replies' reserve")
+        # The debtor writes; the bot's answer goes at once from the same (default) number.
+        turn = self.debtor("R1", "+16505580001").say("sms", "hola")
+        self.assertTrue(turn.outbounds, "the bot's answer reached the connector")
+        self.assertEqual({o.to for o in turn.outbounds}, {"+16505580001"})
+        self.assertEqual(sent_bulk(), 8)
 
 
 if __name__ == "__main__":
