@@ -21,8 +21,9 @@ import time
 import unittest
 
 from engine_helpers import EngineTestCase
-from hilo_harness import (ROUTER_BIN, TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, WORKDAY_10AM_MS, HiloTestCase,
-                          _clean_env, cli_path, debtor_key, run_cli, seed_debtor, use_workday_clock, wait_until)
+from hilo_harness import (ROUTER_BIN, SOURCE_DIR, TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, WORKDAY_10AM_MS, HiloTestCase,
+                          _clean_env, cli_path, debtor_key, lua_script, run_cli, seed_debtor, use_workday_clock,
+                          wait_until)
 
 A_NUM, B_NUM = "+15550001111", "+15550002222"
 RATE, BURST = 10, 10
@@ -113,6 +114,27 @@ class Pacing(HiloTestCase):
         paced = sum(rt.metrics().value("hilo_outbound_paced_total", channel="sms") for rt in routers)
         self.assertGreater(paced, 0, "the waits are counted")
         self.assertEqual(sum(rt.metrics().value("hilo_outbound_cancelled_total", channel="sms") for rt in routers), 0)
+
+    def test_the_script_grants_the_rate_and_spreads_the_waiting(self):
+        """router/lua/pacing.lua on a real Redis with the clock given (as under the test clock):
+        10/s (an interval of 100 ms), three at once; those that must wait are told to come back
+        one slot apart, not all when the next slot opens; a wait gives no right to the slot."""
+        r = self.redis().client()
+        pace = r.register_script(lua_script(os.path.join(SOURCE_DIR, "router", "lua", "pacing.lua")))
+        key = "hilo:{pace:sms:15550001111}"
+
+        def ask(now_ms, allowance=3):
+            return pace(keys=[key], args=[str(now_ms), "100000", str(allowance)])
+
+        self.assertEqual([ask(1000) for _ in range(3)], [[1, 0]] * 3)  # the burst
+        self.assertEqual([ask(1000) for _ in range(3)], [[0, 100], [0, 200], [0, 300]])
+        self.assertEqual(ask(1100), [1, 0])          # one slot per 100 ms
+        self.assertEqual(ask(1100), [0, 300])        # behind the three already told to wait
+        self.assertEqual(ask(1150, allowance=1), [0, 350])  # a smaller allowance waits too
+        self.assertEqual(ask(1200), [1, 0])          # the slot goes to whoever asks when it opens
+        self.assertEqual(ask(5000), [1, 0])          # quiet: the burst is back
+        self.assertEqual([ask(5000)[0] for _ in range(3)], [1, 1, 0])
+        self.assertGreater(r.pttl(key), 0)
 
     def test_bad_pacing_lines_stop_the_router_with_file_and_line(self):
         redis = self.redis()
