@@ -430,7 +430,7 @@ static void on_paced(redisReply *r, void *arg) {
 static void pace(visit_t *v) {
     const hilo_router_config_t *cfg = v->ob->ctx->cfg;
     const char *sender = pace_sender(v);
-    snprintf(v->pace_from, sizeof v->pace_from, "%s", sender);
+    if (sender != v->pace_from) snprintf(v->pace_from, sizeof v->pace_from, "%s", sender); /* for the log */
     const hilo_pacing_rule_t *rule = hilo_pacing_rule(&cfg->pacing, v->channel, sender);
     if (!rule) {
         take(v);
