@@ -241,6 +241,12 @@ void hilo_config_each_section(const hilo_config_t *c, const char *prefix,
         if (strncmp(c->sections[i], prefix, strlen(prefix)) == 0) fn(c->sections[i], arg);
 }
 
+void hilo_config_each_key(const hilo_config_t *c, const char *section, void (*fn)(const char *key, void *arg),
+                          void *arg) {
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->entries[i].section, section) == 0) fn(c->entries[i].key, arg);
+}
+
 int hilo_config_check_unused(hilo_config_t *c, const char *prefix) {
     for (size_t i = 0; i < c->n; i++) {
         entry_t *e = &c->entries[i];

@@ -138,6 +138,18 @@ static int cmp_row(const void *a, const void *b) {
     return c;
 }
 
+/* The currency of a cost metric ("cost_micros:USD" -> "USD": millionths of it, [costs] in the
+ * router's config), NULL for any other metric. */
+static const char *cost_currency(const char *metric) {
+    return strncmp(metric, "cost_micros:", 12) == 0 ? metric + 12 : NULL;
+}
+
+/* 20400 -> "0.020400". */
+static const char *micros_text(long long m, char *buf, size_t n) {
+    snprintf(buf, n, "%s%lld.%06lld", m < 0 ? "-" : "", llabs(m) / 1000000, llabs(m) % 1000000);
+    return buf;
+}
+
 static int report(hilo_cli_t *cli, const char *name, bool json) {
     int rc = known(cli, name);
     if (rc != HILO_EXIT_OK) return rc;
@@ -180,6 +192,12 @@ static int report(hilo_cli_t *cli, const char *name, bool json) {
             hilo_jobj_str(&rs, "step", rows[i].step);
             hilo_jobj_str(&rs, "metric", rows[i].metric);
             hilo_jobj_int(&rs, "count", rows[i].n);
+            const char *cur = cost_currency(rows[i].metric);
+            if (cur) { /* the amount as a decimal string: no binary rounding of money */
+                char amount[48];
+                hilo_jobj_str(&rs, "currency", cur);
+                hilo_jobj_str(&rs, "amount", micros_text(rows[i].n, amount, sizeof amount));
+            }
             hilo_jobj_end(&rs);
         }
         hilo_buf_printf(&b, "]");
@@ -192,7 +210,12 @@ static int report(hilo_cli_t *cli, const char *name, bool json) {
         for (size_t i = 0; i < k; i++) {
             if (i == 0 || strcmp(rows[i].variant, rows[i - 1].variant) || strcmp(rows[i].step, rows[i - 1].step))
                 printf("  %s / %s:\n", rows[i].variant, *rows[i].step ? rows[i].step : "-");
-            printf("    %-32s %lld\n", rows[i].metric, rows[i].n);
+            const char *cur = cost_currency(rows[i].metric);
+            char amount[48];
+            if (cur)
+                printf("    %-32s %s %s\n", "cost", micros_text(rows[i].n, amount, sizeof amount), cur);
+            else
+                printf("    %-32s %lld\n", rows[i].metric, rows[i].n);
         }
     }
     free(rows);

@@ -496,6 +496,8 @@ function renderStrategies(m) {
 }
 
 function metricLabel(k, n) {
+  // cost_micros:<currency>: millionths of it ([costs] in the router's config).
+  if (k.startsWith('cost_micros:')) return 'cost ' + (n / 1e6).toFixed(4) + ' ' + k.slice(12);
   return k.endsWith('_cents') ? k.slice(0, -6) + ' ' + (n / 100).toFixed(2) : k.replace(/_/g, ' ') + ' ' + n;
 }
 

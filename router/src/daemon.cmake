@@ -1,6 +1,8 @@
 # The router daemon: library hilo_router (every part) + the thin hilo-router executable.
 add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
+  ${CMAKE_CURRENT_LIST_DIR}/pacing.c
+  ${CMAKE_CURRENT_LIST_DIR}/costs.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/redis_uv.c
   ${CMAKE_CURRENT_LIST_DIR}/store.c

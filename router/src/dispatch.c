@@ -17,6 +17,7 @@
  * `unknown` (maybe sent) instead of being handed off again. No connector-side journal is needed. */
 #include "dispatch.h"
 
+#include "pacing.h"
 #include "strategy_run.h"
 
 #include <inttypes.h>
@@ -38,6 +39,7 @@
 #define NO_GATE_RETRY_MS 5000           /* rule packs unreadable: look again after this */
 #define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
 #define RETURN_BACKOFF_MAX_MS 60000
+#define TEST_CLOCK_PACE_MS 1000        /* under the test clock: a paced head is looked at again this often */
 #define NFACTS 12                       /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
 
 static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",  "optout:voice",
@@ -83,6 +85,7 @@ typedef struct {
     char token[96];
     char group[HILO_LINK_NAME_MAX];     /* the chosen connector's key name ("" without link auth) */
     char from[HILO_LINK_SENDER_MAX];    /* the sender it goes out from, when it was filled in here */
+    char pace_from[HILO_LINK_SENDER_MAX]; /* the sender whose pace it keeps ("default": none named) */
     const char *why;                    /* the reason code of a cancel in flight */
 } visit_t;
 
@@ -188,6 +191,7 @@ static int handoff(visit_t *v, hilo_store_reply_fn cb, const char *op, int nargs
 }
 
 static void peek(visit_t *v);
+static void pace(visit_t *v);
 
 /* Reply helpers: element i of an array reply as a string / integer. */
 static const char *rstr(const redisReply *r, size_t i) {
@@ -382,6 +386,71 @@ static const char *sender(visit_t *v) {
     return from;
 }
 
+static void take(visit_t *v);
+
+/* The sender whose pace the head keeps: its `from` (its own, or the one sender() filled in),
+ * else the channel's default sender ("default": whatever number each connector sends from
+ * when `from` is empty — one shared budget for all of them). */
+static const char *pace_sender(visit_t *v) {
+    if (*v->from) return v->from;
+    hilo_outbound_t *msg = hilo__link__v1__outbound__unpack(NULL, v->payload_len, v->payload);
+    if (msg && msg->from && *msg->from && strlen(msg->from) < sizeof v->pace_from)
+        snprintf(v->pace_from, sizeof v->pace_from, "%s", msg->from);
+    else
+        snprintf(v->pace_from, sizeof v->pace_from, "%s", HILO_PACING_DEFAULT);
+    if (msg) hilo__link__v1__outbound__free_unpacked(msg, NULL);
+    return v->pace_from;
+}
+
+static void on_paced(redisReply *r, void *arg) {
+    visit_t *v = arg;
+    if (step_failed(v, r, "pace")) return;
+    if (reply_int(r, 0) == 1) {
+        take(v);
+        return;
+    }
+    /* No slot before `wait` ms: the visit ends and the debtor's queue is looked at again then,
+     * when the gate decides afresh (its yes is never kept across a wait). */
+    int64_t wait = reply_int(r, 1);
+    if (wait < 1) wait = 1;
+    /* A clock moved by hand (the test clock) does not pass at the router's pace: look again
+     * at least every TEST_CLOCK_PACE_MS of the router's own, whatever the wait says. */
+    if (v->ob->ctx->cfg->test_clock && wait > TEST_CLOCK_PACE_MS) wait = TEST_CLOCK_PACE_MS;
+    v->ob->ctx->metrics.outbound_paced[v->channel]++;
+    hilo_log_debug("dispatch", "event=outbound_paced debtor=%s channel=%s outbound_id=%s sender=%s wait_ms=%" PRId64,
+                   v->debtor, hilo_channel_name(v->channel), v->oid, hilo_log_value(v->pace_from), wait);
+    visit_end(v, hilo_now_ms() + wait);
+}
+
+/* Pacing (docs/architecture.md, "Pacing"): a slot of the sender's rate, reserved in Redis on
+ * the sender's own key (pacing.lua), after the gate's yes and the choice of a connector and
+ * right before the take, so that the yes is at most one round trip older when the connector
+ * gets it, and no slot is spent on a message the gate refuses or no connector can take.
+ * Unlimited (lifted, or rate 0): no Redis call. */
+static void pace(visit_t *v) {
+    const hilo_router_config_t *cfg = v->ob->ctx->cfg;
+    const char *sender = pace_sender(v);
+    if (sender != v->pace_from) snprintf(v->pace_from, sizeof v->pace_from, "%s", sender); /* for the log */
+    const hilo_pacing_rule_t *rule = hilo_pacing_rule(&cfg->pacing, v->channel, sender);
+    if (!rule) {
+        take(v);
+        return;
+    }
+    /* Replies to the debtor's own message (the bot's answers, agents' replies) may use the
+     * whole burst; everything else leaves them reply_reserve_pct of it. */
+    bool reply = json_is_true(json_object_get(v->disp, "bot")) || json_is_true(json_object_get(v->disp, "reply"));
+    char k[HILO_KEY_MAX], now[24] = "", iv[24], allow[16];
+    if (hilo_key_pacing(k, sizeof k, hilo_channel_name(v->channel), sender) < 0) {
+        take(v); /* a sender too long for a key: never one of ours (at most 63 bytes) */
+        return;
+    }
+    if (cfg->test_clock) snprintf(now, sizeof now, "%" PRId64, v->gate_now); /* else Redis TIME */
+    snprintf(iv, sizeof iv, "%" PRId64, rule->interval_us);
+    snprintf(allow, sizeof allow, "%d", hilo_pacing_allowance(&cfg->pacing, rule, reply));
+    const char *argv[] = {"EVALSHA", hilo_store_sha(v->ob->ctx->store, HILO_SCRIPT_PACING), "1", k, now, iv, allow};
+    if (run(v->ob, on_paced, v, (int)HILO_ARRAY_LEN(argv), argv) != HILO_OK) visit_end(v, -2);
+}
+
 /* The gate's decision on the head, then take, cancel or wait. */
 static void decide(visit_t *v) {
     hilo_dispatch_t *ob = v->ob;
@@ -428,6 +497,13 @@ static void decide(visit_t *v) {
         visit_end(v, now + NO_PEER_RETRY_MS);
         return;
     }
+    pace(v);
+}
+
+/* The lease, the frequency cap and the hand-off (outbound_handoff.lua take). */
+static void take(visit_t *v) {
+    hilo_dispatch_t *ob = v->ob;
+    hilo_router_ctx_t *ctx = ob->ctx;
     char lease[24], gnow[24], win[24], lim[16];
     snprintf(lease, sizeof lease, "%ld", ctx->cfg->outbound_lease_ms);
     snprintf(gnow, sizeof gnow, "%" PRId64, v->gate_now);

@@ -64,6 +64,11 @@ int hilo_key_sched(char *buf, size_t n, int partition) {
     return fit(snprintf(buf, n, "hilo:{p:%d}:sched", partition), n);
 }
 
+int hilo_key_pacing(char *buf, size_t n, const char *channel, const char *sender) {
+    if (*sender == '+') sender++;
+    return fit(snprintf(buf, n, "hilo:{pace:%s:%s}", channel, sender), n);
+}
+
 int hilo_key_strategy(char *buf, size_t n, const char *strategy, const char *part) {
     return fit(snprintf(buf, n, "hilo:{s:%s}:%s", strategy, part), n);
 }

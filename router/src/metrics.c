@@ -63,6 +63,9 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
     per_channel(o, "hilo_outbound_returned_total", "counter",
                 "Outbound messages a connector gave back without handing them to the provider.",
                 m->outbound_returned);
+    per_channel(o, "hilo_outbound_paced_total", "counter",
+                "Times an outbound message waited for a send slot of its sender's rate ([pacing]).",
+                m->outbound_paced);
     per_channel(o, "hilo_outbound_unknown_total", "counter",
                 "At-most-once messages whose fate is unknown (the provider was called, no outcome): never re-sent.",
                 m->outbound_unknown);

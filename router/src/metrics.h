@@ -31,6 +31,7 @@ typedef struct {
     uint64_t delivery[HILO_CHANNEL_MAX][HILO_DELIVERY_STATES]; /* delivery reports by channel and state */
     uint64_t outbound_cancelled[HILO_CHANNEL_MAX]; /* refused by the gate at hand-off, or given up */
     uint64_t outbound_waiting[HILO_CHANNEL_MAX];   /* held for their next allowed window */
+    uint64_t outbound_paced[HILO_CHANNEL_MAX];     /* waited for a slot of their sender's rate */
     uint64_t outbound_returned[HILO_CHANNEL_MAX];  /* given back by a connector (not handed off) */
     uint64_t outbound_unknown[HILO_CHANNEL_MAX];   /* at-most-once messages settled as unknown (maybe sent) */
     uint64_t delivery_unmatched;                 /* reports naming no known outbound */

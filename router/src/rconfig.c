@@ -147,6 +147,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     if (strncmp(o->link_bind, "tcp://", 6) != 0 && strncmp(o->link_bind, "ipc://", 6) != 0)
         return hilo_config_reject(c, "router", "link_bind", "must start with tcp:// or ipc://");
     if (load_link_auth(c, o) != HILO_OK) return HILO_ERR;
+    if (hilo_pacing_config_load(c, &o->pacing) != HILO_OK) return HILO_ERR;
+    if (hilo_costs_config_load(c, &o->costs) != HILO_OK) return HILO_ERR;
     const char *pwfile = NULL;
     if (hilo_config_str(c, "redis", "password_file", "", &pwfile) != HILO_OK) return HILO_ERR;
     if (*pwfile) {

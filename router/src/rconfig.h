@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "costs.h"
 #include "hilo/config.h"
+#include "pacing.h"
 
 typedef struct {
     const char *instance;         /* router name in logs, metrics and Welcome */
@@ -56,6 +58,8 @@ typedef struct {
     long strategy_batch;          /* debtors claimed per partition and sweep */
     long strategy_lease_ms;       /* a claimed debtor is left to this router for this long */
     int64_t strategy_recheck_ms;  /* a stopped or waiting debtor is looked at again after this */
+    hilo_pacing_config_t pacing;  /* [pacing] — per-sender rate limits at hand-off (pacing.h) */
+    hilo_costs_config_t costs;    /* [costs] — message prices per channel and country (costs.h) */
     /* [console] — the agent and supervisor console (router/src/console/) */
     const char *console_assets_dir;      /* the page's files (relative: to the config's directory) */
     const char *console_allowed_origins; /* comma-separated Origins allowed on /ws and login; "*" = any */

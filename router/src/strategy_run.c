@@ -8,6 +8,7 @@
  * give the debtor its next score in the index. */
 #include "strategy_run.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@
 #define RETRY_MS 60000          /* a look that could not decide (Redis, rule packs) is retried after this */
 #define MAX_HOPS 16             /* steps one look may pass (skipped steps, immediate transitions) */
 #define MAX_AUDIT 8             /* audit entries one look writes */
-#define MAX_FUNNEL 8            /* funnel counters one look bumps */
+#define MAX_FUNNEL 12           /* funnel counters one look bumps */
 #define MAX_RETRIES 3           /* a look whose write found the field changed reads again */
 
 enum { CTL_FILE = 0, CTL_RUNNING, CTL_PAUSED };
@@ -317,6 +318,29 @@ static void schedule_or_send(dctx_t *d, const hilo_strategy_step_t *step, int64_
     schedule_hops(d, step, due, 0);
 }
 
+/* A step the provider took costs its channel's price for the number's country ([costs]): funnel
+ * "cost_micros:<currency>" (the currency in the name, so that a change of currency never adds
+ * two currencies up). The number is the one the step would use now (the debtor's own phone for
+ * the channel), else the debtor's `country`. Nothing when no price is configured. */
+static void add_cost(dctx_t *d, const hilo_strategy_step_t *step) {
+    const hilo_costs_config_t *costs = &d->sr->ctx->cfg->costs;
+    int ch = hilo_strategy_step_channel(step);
+    hilo_strategy_excl_t why = HILO_EXCL_NONE;
+    char phone[40], region[3] = "";
+    if (!hilo_strategy_channel_usable(d->st, hilo_dispatch_gate(d->sr->ctx->dispatch), d->f, ch, &why, phone,
+                                      sizeof phone) ||
+        !hilo_costs_region_of(phone, region)) {
+        const char *c = d->f->get(d->f->debtor, "country");
+        if (c && strlen(c) == 2) snprintf(region, sizeof region, "%c%c", toupper((unsigned char)c[0]),
+                                          toupper((unsigned char)c[1]));
+    }
+    int64_t micros = hilo_costs_of(costs, ch, region);
+    if (micros < 0) return;
+    char metric[32];
+    snprintf(metric, sizeof metric, "cost_micros:%s", costs->currency);
+    add_funnel_by(d->lk, d->rec.strategy, d->rec.variant, hilo_strategy_step_name(step), metric, micros);
+}
+
 /* The results of a step that was sent (state out): the debtor's reply, then what the provider
  * reported (sent < delivered < read, or failed), then the timeout. The results already counted
  * in the funnel are kept in the field's `why` ("s", "sd", "sdr", "f"). */
@@ -381,6 +405,7 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
                 funnel(d, name, metric);
             } else {
                 funnel(d, name, hilo_strategy_result_name(seen[i]));
+                if (seen[i] == HILO_RESULT_SENT) add_cost(d, cur);
             }
         }
         snprintf(d->rec.why, sizeof d->rec.why, "%s", codes);

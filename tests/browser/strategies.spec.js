@@ -52,6 +52,8 @@ async function main(browser) {
     'outside contact hours 4');
   await expectText(sup, cell('champion', 'hello_whatsapp', 'unknown'), 'unknown 1');
   await expectText(sup, cell('sms_first', 'hello_sms', 'collected_cents'), 'collected 125.00');
+  // What the step's sends cost ([costs]), in millionths of the currency its name carries.
+  await expectText(sup, cell('sms_first', 'hello_sms', 'cost_micros:USD'), ' · cost 0.0125 USD');
   // Steps in the file's order, the variant's own list for sms_first.
   const firstCells = await sup.locator(tid('strategy-' + S) + ' tbody tr:not(.variant):not(.total) td:first-child')
     .allTextContents();

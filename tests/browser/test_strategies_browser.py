@@ -22,7 +22,7 @@ ENROLLED = ("R1", "R2", "R3")
 SEEDED = {"champion|hello_whatsapp|delivered": 6, "champion|hello_whatsapp|read": 3,
           "champion|hello_whatsapp|replied": 2, "champion|hello_whatsapp|stopped:paid": 2,
           "champion|hello_whatsapp|refused:outside_contact_hours": 4, "champion|hello_whatsapp|unknown": 1,
-          "sms_first|hello_sms|collected_cents": 12500}
+          "sms_first|hello_sms|collected_cents": 12500, "sms_first|hello_sms|cost_micros:USD": 12500}
 
 
 @unittest.skipUnless(cli_path() and NODE and os.access(CHROMIUM, os.X_OK), "needs the CLI, node and /usr/bin/chromium")

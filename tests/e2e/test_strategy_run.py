@@ -84,12 +84,13 @@ def phone_of(i):
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class StrategyRun(ConnectorStackCase):
 
-    def start(self, routers=1):
+    def start(self, routers=1, extra_overrides=None):
         sdir = os.path.join(self.workdir, "strategies")
         os.makedirs(sdir, exist_ok=True)
         with open(os.path.join(sdir, "t.strategy"), "w") as f:
             f.write(STRATEGY)
         extra = {"engine": {"test_clock": "true"}, "strategies": {"dir": sdir, "poll_ms": 100}}
+        extra.update(extra_overrides or {})
         self.start_stack(engine=True, router_overrides=extra)
         self.conf = self.router_.conf_path
         self.routers = [self.router_]
@@ -300,6 +301,31 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(self.report().get(("default", "wa", "committed")), n, self.report())
         looks = [rt.metrics().value("hilo_strategy_looks_total") for rt in self.routers]
         self.assertTrue(all(v > 0 for v in looks), "both routers ran the strategy: %s" % looks)
+
+    def test_the_report_counts_what_each_sent_step_cost_by_channel_and_country(self):
+        # [costs]: a price per channel and country of the number, and the channel's own for any
+        # other country (not used here: both numbers have a line of their own).
+        costs = {"currency": "USD", "sms": "0.03", "whatsapp": "0.04", "sms.US": "0.0079",
+                 "whatsapp.CO": "0.0125"}
+        self.start(extra_overrides={"costs": costs})
+        us, co = phone_of(7), "+573001234567"
+        self.debtor("US1", us)
+        self.r.hset(debtor_key("US1", "conv"), "optout:whatsapp", "1795000000000")  # its first step: the SMS
+        self.debtor("CO1", co, consent=("whatsapp",), country="CO", timezone="America/Bogota")
+        self.clock(TUESDAY_10AM)  # 10:00 in New York and in Bogotá
+        run_cli(self.conf, "strategy", "start", NAME)
+        wait_until(lambda: self.texts(us, "sms") and self.texts(co, "whatsapp"), 20, "the two steps at the phones")
+        key = ("default", "sms", "cost_micros:USD"), ("default", "wa", "cost_micros:USD")
+        wait_until(lambda: all(k in self.report() for k in key), 15, lambda: "the costs in %r" % self.report())
+        time.sleep(1.0)  # later reports (delivered, read) add nothing
+        rep = self.report()
+        self.assertEqual((rep[key[0]], rep[key[1]]), (7900, 12500), rep)
+        self.assertEqual(rep.get(("default", "sms", "sent")), 1, rep)
+        rows = json.loads(run_cli(self.conf, "strategy", "report", NAME, "--json").stdout)["funnel"]
+        amounts = {(r["step"], r["currency"], r["amount"]) for r in rows if r["metric"].startswith("cost_micros:")}
+        self.assertEqual(amounts, {("sms", "USD", "0.007900"), ("wa", "USD", "0.012500")}, rows)
+        text = run_cli(self.conf, "strategy", "report", NAME).stdout
+        self.assertRegex(text, r"cost\s+0\.012500 USD", text)
 
 
 if __name__ == "__main__":

@@ -552,6 +552,9 @@ class Router:
             conf["engine"]["enabled"] = "false"
         # No outbound strategies run unless a test gives its own [strategies] dir.
         conf.setdefault("strategies", {})["dir"] = ""
+        # Pacing (per-sender rate limits at hand-off) is lifted unless a test turns it on: the
+        # suites send bursts from the connectors' default senders and check other things.
+        conf.setdefault("pacing", {})["enabled"] = "false"
         for section, items in (overrides or {}).items():
             conf.setdefault(section, {}).update({k: str(v) for k, v in items.items()})
         self.conf = conf

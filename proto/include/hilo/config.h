@@ -53,6 +53,12 @@ const char *hilo_config_path_of(const hilo_config_t *self, const char *path, cha
 void hilo_config_each_section(const hilo_config_t *self, const char *prefix,
                               void (*fn)(const char *section, void *arg), void *arg);
 
+/* Calls fn for each key of [section] in the file, in file order (environment overrides of keys
+ * the file does not have are not listed). For sections whose keys are names chosen by the
+ * operator ([pacing] sms.15005550006, [costs] sms.US): the caller reads each with a getter. */
+void hilo_config_each_key(const hilo_config_t *self, const char *section,
+                          void (*fn)(const char *key, void *arg), void *arg);
+
 /* Fails on the first key in the file (in a section whose name starts with `prefix`) that no
  * getter asked for: a typo must not silently fall back to a default. Call it after reading
  * all keys. */

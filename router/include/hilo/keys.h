@@ -83,6 +83,10 @@ int hilo_key_sched(char *buf, size_t n, int partition);
  * count), "budget:<UTC day number>" (STRING: sends that day). */
 int hilo_key_strategy(char *buf, size_t n, const char *strategy, const char *part);
 
+/* One sender's pacing slots (router/lua/pacing.lua): "hilo:{pace:<channel>:<sender>}", its own
+ * hash slot; sender = the number's digits (no '+') or "default" (each connector's own sender). */
+int hilo_key_pacing(char *buf, size_t n, const char *channel, const char *sender);
+
 /* Debtor ids: 1..64 of [A-Za-z0-9._:+-], not starting with "u:" (reserved for unidentified
  * contacts, "u:<E.164>"). Braces and '|' would break hash tags and index members. */
 bool hilo_debtor_id_valid(const char *id);
