@@ -21,9 +21,11 @@ packages=(
   systemd # tests: systemd-analyze scores and verifies deploy/systemd/ (test_systemd_units.py)
 )
 # The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler with
-# libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py).
+# libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py),
+# lintian for the package.
 if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev binutils)
+  packages+=(lintian) # the .deb is checked by bookworm's lintian (tests/integration/test_deb.py)
 fi
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
   packages+=(chromium)

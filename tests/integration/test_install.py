@@ -16,32 +16,18 @@ the source tree.
 """
 
 import os
-import re
 import shutil
 import subprocess
+import tempfile
 import unittest
 
-from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, _clean_env, free_port, spawn, tail, terminate,
-                          wait_until)
-
-CHANNELS = ("whatsapp", "sms", "voice")
-
-
-def cache_value(name):
-    with open(os.path.join(BUILD_DIR, "CMakeCache.txt"), encoding="utf-8") as f:
-        m = re.search(r"^%s:\w+=(.*)$" % re.escape(name), f.read(), re.M)
-    return m.group(1) if m else None
-
-
-def project_version():
-    with open(os.path.join(SOURCE_DIR, "CMakeLists.txt"), encoding="utf-8") as f:
-        return re.search(r"project\(hilo VERSION (\d+\.\d+\.\d+)", f.read()).group(1)
+from hilo_harness import BUILD_DIR, SOURCE_DIR, HiloTestCase, _clean_env
+from hilo_install import PROGRAMS, cache_value, check_router_on_installed_files, check_versions
 
 
 class Install(HiloTestCase):
     @classmethod
     def setUpClass(cls):
-        import tempfile
         cls.destdir = tempfile.mkdtemp(prefix="hilo-install-")
         env = dict(os.environ, DESTDIR=cls.destdir)
         p = subprocess.run(["cmake", "--install", BUILD_DIR], capture_output=True, text=True, env=env, timeout=300)
@@ -61,8 +47,7 @@ class Install(HiloTestCase):
         return os.path.join(self.root, *parts)
 
     def test_the_layout(self):
-        want = [("sbin", "hilo-router"), ("bin", "hilo")] + [("sbin", "hilo-" + c) for c in CHANNELS]
-        for d, name in want:
+        for d, name in PROGRAMS:
             with self.subTest(binary=name):
                 self.assertTrue(os.access(self.path(d, name), os.X_OK), self.path(d, name))
         for rel in ["console/index.html", "console/console.js", "flows/collections.flow", "compliance/mx.pack",
@@ -91,7 +76,8 @@ class Install(HiloTestCase):
 
     def test_the_man_pages(self):
         mandir = self.path("share", "man")
-        for rel in ["man1/hilo.1", "man8/hilo-router.8", "man8/hilo-connector.8", "man5/hilo.conf.5"]:
+        for rel in ["man1/hilo.1.gz", "man8/hilo-router.8.gz", "man8/hilo-connector.8.gz", "man5/hilo.conf.5.gz",
+                    "man8/hilo-sms.8.gz"]:
             with self.subTest(page=rel):
                 self.assertTrue(os.path.isfile(os.path.join(mandir, rel)), rel)
         # Each connector's name opens the connectors' page; the others open their own.
@@ -120,54 +106,11 @@ class Install(HiloTestCase):
         self.assertGreater(checked, 20)
 
     def test_installed_binaries_print_their_version(self):
-        version = project_version()
-        for d, name in [("sbin", "hilo-router"), ("bin", "hilo")] + [("sbin", "hilo-" + c) for c in CHANNELS]:
-            with self.subTest(binary=name):
-                p = subprocess.run([self.path(d, name), "--version"], capture_output=True, text=True, timeout=30,
-                                   env=_clean_env())
-                self.assertEqual((p.returncode, p.stdout), (0, "%s %s\n" % (name, version)), p.stderr)
+        check_versions(self, self.root)
 
     def test_the_installed_router_runs_on_installed_files(self):
-        redis = self.redis()
-        http_port = free_port()
-        conf = os.path.join(self.workdir, "hilo.conf")
-        with open(conf, "w") as f:
-            f.write("[redis]\nhost = 127.0.0.1\nport = %d\n\n[router]\nlink_auth = none\n"
-                    "link_bind = tcp://127.0.0.1:%d\nhttp_port = %d\n\n[engine]\nenabled = true\n\n"
-                    "[console]\nallowed_origins = http://127.0.0.1:%d\n" % (redis.port, free_port(), http_port, http_port))
-        router = self.path("sbin", "hilo-router")
-        # A page of this install's own: served only if the router reads the installed assets.
-        marker = "<!-- installed copy %s -->" % os.path.basename(self.destdir)
-        with open(self.path("share", "hilo", "console", "index.html"), "a", encoding="utf-8") as f:
-            f.write(marker + "\n")
-
-        p = subprocess.run([router, "-c", conf, "--check-config"], capture_output=True, text=True, timeout=60,
-                           env=_clean_env(), cwd=self.workdir)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        data = os.path.realpath(self.path("share", "hilo"))
-        self.assertIn("console assets: %s/console" % data, p.stdout)
-        self.assertIn("bot flow: %s/flows/collections.flow (loaded)" % data, p.stdout)
-        self.assertIn("rule packs: %s/compliance (loaded)" % data, p.stdout)
-
-        log = os.path.join(self.workdir, "router.log")
-        self._logs.append(("installed router", log))
-        proc = spawn([router, "-c", conf], log, env=_clean_env(), cwd=self.workdir)
-        self.addCleanup(terminate, proc)
-        import urllib.request
-
-        def get(path):
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d%s" % (http_port, path), timeout=2) as r:
-                    return r.status, r.read().decode("utf-8", "replace")
-            except OSError as e:
-                return None, str(e)
-
-        wait_until(lambda: proc.poll() is None and get("/healthz")[0] == 200, 30,
-                   lambda: "the installed router's /healthz:\n" + tail(log))
-        status, body = get("/console/")
-        self.assertEqual(status, 200, body)
-        self.assertIn(marker, body)
-        self.assertEqual(terminate(proc), 0, tail(log))
+        check_router_on_installed_files(self, self.path("sbin", "hilo-router"), self.path("share", "hilo"),
+                                        self.redis())
 
     def test_the_installed_cli_checks_the_installed_strategy(self):
         conf = os.path.join(self.workdir, "hilo.conf")

@@ -13,7 +13,6 @@ The real binaries of the build; no Redis is needed (nothing gets that far).
 """
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -22,16 +21,9 @@ import unittest
 import zmq
 
 from hilo_harness import BUILD_DIR, CLI_BIN, ROUTER_BIN, SOURCE_DIR, _clean_env, write_secret
+from hilo_install import CHANNELS, project_version
 
-CHANNELS = ("whatsapp", "sms", "voice")
 CONNECTOR_BIN = {c: os.path.join(BUILD_DIR, "connectors", c, "hilo-" + c) for c in CHANNELS}
-
-
-def project_version():
-    with open(os.path.join(SOURCE_DIR, "CMakeLists.txt"), encoding="utf-8") as f:
-        m = re.search(r"project\(hilo VERSION (\d+\.\d+\.\d+)", f.read())
-    assert m, "no project(hilo VERSION x.y.z) in CMakeLists.txt"
-    return m.group(1)
 
 
 def run(args, timeout=30):
