@@ -332,10 +332,11 @@ static void suggest(const char *name, char *buf, size_t n) {
     }
 }
 
-int hilo_config_check_sections(hilo_config_t *c) {
+int hilo_config_check_sections(hilo_config_t *c, const char *own_channel) {
     for (size_t i = 0; i < c->nsections; i++) {
         const char *name = c->sections[i];
         if (!*name || hilo_config_known_section(name)) continue;
+        if (own_channel && hilo_config_connector_section(name, own_channel)) continue;
         char near[96];
         suggest(name, near, sizeof near);
         if (near[0])

@@ -147,7 +147,7 @@ static void test_config_unknown_sections(void **state) {
     char *path = write_tmp("[redis]\nport = 1\n[sms-2]\nx = 1\n[consol]\nsla_s = 1\n[routre]\n");
     hilo_config_t *c = hilo_config_load(path, err, sizeof err);
     assert_non_null(c);
-    assert_int_equal(hilo_config_check_sections(c), HILO_ERR);
+    assert_int_equal(hilo_config_check_sections(c, NULL), HILO_ERR);
     snprintf(want, sizeof want, "%s:5: [consol]: unknown section (did you mean [console]?)", path);
     assert_string_equal(hilo_config_error(c), want);
     hilo_config_destroy(&c);
@@ -162,7 +162,7 @@ static void test_config_unknown_sections(void **state) {
         path = write_tmp(text);
         c = hilo_config_load(path, err, sizeof err);
         assert_non_null(c);
-        assert_int_equal(hilo_config_check_sections(c), HILO_ERR);
+        assert_int_equal(hilo_config_check_sections(c, NULL), HILO_ERR);
         if (cases[i][1][0])
             snprintf(want, sizeof want, "%s:2: [%s]: unknown section (did you mean [%s]?)", path, cases[i][0],
                      cases[i][1]);
@@ -174,6 +174,16 @@ static void test_config_unknown_sections(void **state) {
         unlink(path);
         free(path);
     }
+    /* A connector for another channel knows its own sections. */
+    path = write_tmp("[fax]\nx = 1\n[fax-2]\nx = 1\n[faxx]\n");
+    c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(hilo_config_check_sections(c, "fax"), HILO_ERR);
+    snprintf(want, sizeof want, "%s:5: [faxx]: unknown section (no hilo program reads it)", path);
+    assert_string_equal(hilo_config_error(c), want);
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
     assert_true(hilo_config_known_section("sms-2"));
     assert_true(hilo_config_known_section("strategies"));
     assert_false(hilo_config_known_section("sms-"));

@@ -89,7 +89,7 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
     }
     /* The file is shared; each program checks its own keys (the router all of its sections),
      * and every one refuses a section none of them reads. */
-    if (hilo_config_check_sections(c->config) != HILO_OK || read_settings(c) != HILO_OK) {
+    if (hilo_config_check_sections(c->config, NULL) != HILO_OK || read_settings(c) != HILO_OK) {
         snprintf(err, errlen, "%s", hilo_config_error(c->config));
         hilo_cli_destroy(&c);
         return NULL;

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     static const char *sections[] = {"router", "redis", "identity", "engine", "console", "strategies"};
     /* The file is shared: a section no hilo program reads is a typo ([consol]) whose keys would
      * silently be defaults. */
-    int ok = hilo_config_check_sections(cfg) == 0 && hilo_router_config_load(cfg, path, &rc) == 0;
+    int ok = hilo_config_check_sections(cfg, NULL) == 0 && hilo_router_config_load(cfg, path, &rc) == 0;
     for (size_t i = 0; ok && i < sizeof sections / sizeof *sections; i++)
         ok = hilo_config_check_unused(cfg, sections[i]) == 0;
     if (!ok) {

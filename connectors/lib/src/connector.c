@@ -668,7 +668,7 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
-    if (hilo_config_check_sections(cfg) != HILO_OK) { /* the file is shared: see config.h */
+    if (hilo_config_check_sections(cfg, ops->name) != HILO_OK) { /* the file is shared: see config.h */
         fprintf(stderr, "%s\n", hilo_config_error(cfg));
         hilo_config_destroy(&cfg);
         return 2;
