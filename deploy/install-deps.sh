@@ -17,12 +17,15 @@ packages=(
   libphonenumber-dev # phone numbers (proto/src/phonelib.cc, the C++ shim); pulls g++'s libstdc++ deps
   g++ # the C++ compiler for that one shim (build-essential has it; named for minimal images)
   iproute2 # ss: the quickstart names the process on a port it needs (deploy/lib/wait.sh)
+  scdoc # the man pages (docs/man/*.scd -> hilo(1), hilo-router(8), hilo-connector(8), hilo.conf(5))
   systemd # tests: systemd-analyze scores and verifies deploy/systemd/ (test_systemd_units.py)
 )
 # The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler with
-# libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py).
+# libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py),
+# lintian for the package.
 if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev binutils)
+  packages+=(lintian) # the .deb is checked by bookworm's lintian (tests/integration/test_deb.py)
 fi
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
   packages+=(chromium)

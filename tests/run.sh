@@ -27,7 +27,8 @@ run_suite() { # name build-dir ctest-args -- cmake-args...
 
 # The release and ASan builds are test builds (-DHILO_TEST_CLOCK=ON: the suites move the clock
 # through [engine] test_clock); the clang build is not, and its unit tests check that it refuses it.
-run_suite release "$top/build" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHILO_TEST_CLOCK=ON
+# The release build has the packages' prefix (/usr): tests/integration/test_deb.py builds the .deb from it.
+run_suite release "$top/build" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHILO_TEST_CLOCK=ON -DCMAKE_INSTALL_PREFIX=/usr
 run_suite asan+ubsan "$top/build-asan" -- -DCMAKE_BUILD_TYPE=Debug -DHILO_SANITIZE=ON -DHILO_TEST_CLOCK=ON
 # Clang builds it too (warnings as errors); its unit tests and the hardening check run on it.
 run_suite clang "$top/build-clang" -R '^test_|hardening' -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang

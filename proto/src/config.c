@@ -23,6 +23,7 @@ struct hilo_config {
     entry_t *entries;   /* in file order */
     size_t n, cap;
     char **sections;    /* distinct section names, file order */
+    int *section_lines; /* the line of each one's first header */
     size_t nsections;
     char **env_values;  /* strings returned from the environment, owned here */
     size_t nenv;
@@ -43,10 +44,12 @@ static bool valid_name(const char *s) {
     return true;
 }
 
-static void add_section(hilo_config_t *c, const char *name) {
+static void add_section(hilo_config_t *c, const char *name, int line) {
     for (size_t i = 0; i < c->nsections; i++)
         if (strcmp(c->sections[i], name) == 0) return;
     c->sections = hilo_xrealloc(c->sections, (c->nsections + 1) * sizeof *c->sections);
+    c->section_lines = hilo_xrealloc(c->section_lines, (c->nsections + 1) * sizeof *c->section_lines);
+    c->section_lines[c->nsections] = line;
     c->sections[c->nsections++] = hilo_xstrdup(name);
 }
 
@@ -83,7 +86,7 @@ hilo_config_t *hilo_config_load(const char *path, char *err, size_t errlen) {
                 goto fail;
             }
             strcpy(section, name);
-            add_section(c, section);
+            add_section(c, section, lineno);
             continue;
         }
         char *eq = strchr(s, '=');
@@ -135,6 +138,7 @@ void hilo_config_destroy(hilo_config_t **self_p) {
     for (size_t i = 0; i < c->nenv; i++) free(c->env_values[i]);
     free(c->entries);
     free(c->sections);
+    free(c->section_lines);
     free(c->env_values);
     free(c->path);
     free(c);
@@ -255,6 +259,99 @@ int hilo_config_check_unused(hilo_config_t *c, const char *prefix) {
                      e->key);
             return HILO_ERR;
         }
+    }
+    return HILO_OK;
+}
+
+/* Every section some hilo program reads: the router's, the CLI's, and one per connector channel.
+ * A new section goes here too, or every program refuses it. */
+static const char *const known_sections[] = {"redis",   "identity", "router", "engine", "console", "strategies",
+                                             "pacing",  "costs",    "cli",    "whatsapp", "sms",   "voice"};
+static const char *const channel_sections[] = {"whatsapp", "sms", "voice"};
+#define NKNOWN (sizeof known_sections / sizeof *known_sections)
+#define NCHANNELS (sizeof channel_sections / sizeof *channel_sections)
+
+/* The instance suffix of a connector section: "-2" for "sms-2" and channel "sms"; NULL when
+ * `name` is not channel-<letters, digits, '_' or '-'>. */
+static const char *instance_suffix(const char *name, const char *channel) {
+    size_t n = strlen(channel);
+    if (strncmp(name, channel, n) != 0 || name[n] != '-' || !name[n + 1]) return NULL;
+    for (const char *s = name + n + 1; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return NULL;
+    return name + n;
+}
+
+bool hilo_config_connector_section(const char *name, const char *channel) {
+    return strcmp(name, channel) == 0 || instance_suffix(name, channel) != NULL;
+}
+
+bool hilo_config_known_section(const char *name) {
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (strcmp(name, known_sections[i]) == 0) return true;
+    for (size_t i = 0; i < NCHANNELS; i++)
+        if (instance_suffix(name, channel_sections[i])) return true;
+    return false;
+}
+
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours) between two short
+ * names; names longer than 63 bytes count as far. */
+static size_t distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 64;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++) d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The known name closest to `name` (at most 2 edits, and fewer than half its letters), written
+ * into buf; "" when none is. An instance section's channel is matched on its own ([smss-2] ->
+ * [sms-2]). */
+static void suggest(const char *name, char *buf, size_t n) {
+    size_t best = 3;
+    buf[0] = '\0';
+    char head[64];
+    const char *dash = strchr(name, '-');
+    snprintf(head, sizeof head, "%.*s", dash ? (int)(dash - name) : (int)strlen(name), name);
+    for (size_t i = 0; i < NKNOWN; i++) {
+        const char *k = known_sections[i];
+        size_t d = distance(name, k);
+        const char *suffix = "";
+        for (size_t j = 0; dash && j < NCHANNELS; j++)
+            if (strcmp(k, channel_sections[j]) == 0 && distance(head, k) < d) {
+                d = distance(head, k);
+                suffix = dash;
+            }
+        if (d < best && d * 2 < strlen(k)) {
+            best = d;
+            snprintf(buf, n, "%s%s", k, suffix);
+        }
+    }
+}
+
+int hilo_config_check_sections(hilo_config_t *c, const char *own_channel) {
+    for (size_t i = 0; i < c->nsections; i++) {
+        const char *name = c->sections[i];
+        if (!*name || hilo_config_known_section(name)) continue;
+        if (own_channel && hilo_config_connector_section(name, own_channel)) continue;
+        char near[96];
+        suggest(name, near, sizeof near);
+        if (near[0])
+            snprintf(c->err, sizeof c->err, "%s:%d: [%s]: unknown section (did you mean [%s]?)", c->path,
+                     c->section_lines[i], name, near);
+        else
+            snprintf(c->err, sizeof c->err, "%s:%d: [%s]: unknown section (no hilo program reads it)", c->path,
+                     c->section_lines[i], name);
+        return HILO_ERR;
     }
     return HILO_OK;
 }

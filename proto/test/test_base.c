@@ -141,6 +141,58 @@ static void test_config_values_and_env(void **state) {
     free(path);
 }
 
+/* A section nobody reads is refused with its line, and the closest known name when one is close. */
+static void test_config_unknown_sections(void **state) {
+    char err[256] = "", want[400];
+    char *path = write_tmp("[redis]\nport = 1\n[sms-2]\nx = 1\n[consol]\nsla_s = 1\n[routre]\n");
+    hilo_config_t *c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(hilo_config_check_sections(c, NULL), HILO_ERR);
+    snprintf(want, sizeof want, "%s:5: [consol]: unknown section (did you mean [console]?)", path);
+    assert_string_equal(hilo_config_error(c), want);
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
+
+    const char *cases[][2] = {{"routre", "router"}, {"whatsap", "whatsapp"}, {"smss-mx", "sms-mx"},
+                              {"voice_2", "voice"}, {"payroll", ""}, {"x", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "\n[%s]\n", cases[i][0]);
+        path = write_tmp(text);
+        c = hilo_config_load(path, err, sizeof err);
+        assert_non_null(c);
+        assert_int_equal(hilo_config_check_sections(c, NULL), HILO_ERR);
+        if (cases[i][1][0])
+            snprintf(want, sizeof want, "%s:2: [%s]: unknown section (did you mean [%s]?)", path, cases[i][0],
+                     cases[i][1]);
+        else
+            snprintf(want, sizeof want, "%s:2: [%s]: unknown section (no hilo program reads it)", path,
+                     cases[i][0]);
+        assert_string_equal(hilo_config_error(c), want);
+        hilo_config_destroy(&c);
+        unlink(path);
+        free(path);
+    }
+    /* A connector for another channel knows its own sections. */
+    path = write_tmp("[fax]\nx = 1\n[fax-2]\nx = 1\n[faxx]\n");
+    c = hilo_config_load(path, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(hilo_config_check_sections(c, "fax"), HILO_ERR);
+    snprintf(want, sizeof want, "%s:5: [faxx]: unknown section (no hilo program reads it)", path);
+    assert_string_equal(hilo_config_error(c), want);
+    hilo_config_destroy(&c);
+    unlink(path);
+    free(path);
+    assert_true(hilo_config_known_section("sms-2"));
+    assert_true(hilo_config_known_section("strategies"));
+    assert_false(hilo_config_known_section("sms-"));
+    assert_false(hilo_config_known_section("sms-a b"));
+    assert_true(hilo_config_connector_section("sms-mx", "sms"));
+    assert_false(hilo_config_connector_section("voice", "sms"));
+    assert_false(hilo_config_connector_section("smsx", "sms"));
+}
+
 /* "One clock": only a test build (-DHILO_TEST_CLOCK=ON) lets [engine] test_clock move the clock;
  * any other build refuses the key with file:line. tests/run.sh runs this in both kinds. */
 static void test_config_test_clock_only_in_test_builds(void **state) {
@@ -298,6 +350,7 @@ int main(void) {
         cmocka_unit_test(test_config_values_and_env),
         cmocka_unit_test(test_config_errors_name_file_and_line),
         cmocka_unit_test(test_config_test_clock_only_in_test_builds),
+        cmocka_unit_test(test_config_unknown_sections),
         cmocka_unit_test(test_buf_appends),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_utf8_clean_copy),

@@ -14,6 +14,7 @@
 #include "hilo/secret_file.h"
 #include "hilo/config.h"
 #include "hilo/keys.h"
+#include "hilo/paths.h"
 #include "hilo/phone.h"
 
 struct hilo_cli {
@@ -86,7 +87,9 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
         free(c);
         return NULL;
     }
-    if (read_settings(c) != HILO_OK) {
+    /* The file is shared; each program checks its own keys (the router all of its sections),
+     * and every one refuses a section none of them reads. */
+    if (hilo_config_check_sections(c->config, NULL) != HILO_OK || read_settings(c) != HILO_OK) {
         snprintf(err, errlen, "%s", hilo_config_error(c->config));
         hilo_cli_destroy(&c);
         return NULL;
@@ -94,7 +97,9 @@ hilo_cli_t *hilo_cli_new(const char *config_path, char *err, size_t errlen) {
     /* The compliance rule packs (hilo send checks its message against them), relative to the
      * config file's folder like the router resolves them. */
     const char *cdir = NULL;
-    if (hilo_config_str(c->config, "engine", "compliance_dir", "compliance", &cdir) != HILO_OK) {
+    char def_cdir[sizeof c->settings.compliance_dir];
+    hilo_paths_data("compliance", def_cdir, sizeof def_cdir); /* the installed rule packs */
+    if (hilo_config_str(c->config, "engine", "compliance_dir", def_cdir, &cdir) != HILO_OK) {
         snprintf(err, errlen, "%s", hilo_config_error(c->config));
         hilo_cli_destroy(&c);
         return NULL;

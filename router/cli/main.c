@@ -7,8 +7,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "hilo/build_info.h"
 
 #define DEFAULT_CONFIG "./deploy/hilo.conf"
+#define INSTALLED_CONFIG HILO_INSTALL_CONFDIR "/hilo.conf"
 
 static const char usage[] =
     "usage: hilo [-c FILE] <command> [args]\n"
@@ -77,11 +79,15 @@ static const char usage[] =
     "                                    read, failed, replied, refused/skipped/stopped by reason\n"
     "\n"
     "options:\n"
-    "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present, else\n"
-    "              none). Read: [redis] host port password db timeout_ms, [identity]\n"
-    "              default_country_code, [router] history_max, [engine] enabled\n"
-    "              compliance_dir test_clock, [sms] max_parts, [strategies] dir; HILO_<SECTION>_<KEY> overrides.\n"
+    "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present (a\n"
+    "              checkout), else " INSTALLED_CONFIG " if present, else none). Read: [redis]\n"
+    "              host port user password password_file db timeout_ms, [cli] redis_user\n"
+    "              redis_password_file, [identity] default_country_code, [router] history_max,\n"
+    "              [engine] enabled compliance_dir test_clock, [sms] max_parts, [strategies] dir;\n"
+    "              HILO_<SECTION>_<KEY> overrides.\n"
+    "              A section no hilo program reads is refused (file:line, exit 2).\n"
     "  -h, --help  this text\n"
+    "  --version   print the version and exit\n"
     "\n"
     "exit codes:\n"
     "  0   done (import-debtors: the file was read; rejected rows are reported on stderr)\n"
@@ -111,12 +117,14 @@ static const command_t commands[] = {
     {"access-log", hilo_cmd_access_log},
 };
 
-/* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else none. */
+/* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else the
+ * installed one, else none. */
 static const char *config_path(const char *given) {
     if (given) return given;
     const char *env = getenv("HILO_CONFIG");
     if (env && *env) return env;
     if (access(DEFAULT_CONFIG, F_OK) == 0) return DEFAULT_CONFIG;
+    if (access(INSTALLED_CONFIG, F_OK) == 0) return INSTALLED_CONFIG;
     return NULL;
 }
 
@@ -126,6 +134,9 @@ int main(int argc, char **argv) {
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
+            return HILO_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("hilo %s\n", HILO_VERSION);
             return HILO_EXIT_OK;
         } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             given = argv[++i];

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "hilo/build_info.h"
 #include "hilo/config.h"
 #include "hilo/log.h"
 #include "engine.h"
@@ -14,7 +15,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: hilo-router [-c FILE] [--check-config]\n"
             "  -c FILE          config file (default: $HILO_CONFIG; none = built-in defaults)\n"
-            "  --check-config   validate the config and exit (0 = valid, 2 = invalid)\n"
+            "  --check-config   validate the config and the files it names, say what was\n"
+            "                   checked, and exit (0 = valid, 2 = invalid)\n"
+            "  --version        print the version and exit\n"
             "Any key can be overridden by the environment: HILO_<SECTION>_<KEY>.\n");
 }
 
@@ -26,6 +29,9 @@ int main(int argc, char **argv) {
             path = argv[++i];
         } else if (strcmp(argv[i], "--check-config") == 0) {
             check_only = 1;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("hilo-router %s\n", HILO_VERSION);
+            return 0;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -41,8 +47,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     hilo_router_config_t rc;
-    static const char *sections[] = {"router", "redis", "identity", "engine", "console"};
-    int ok = hilo_router_config_load(cfg, path, &rc) == 0;
+    static const char *sections[] = {"router", "redis", "identity", "engine", "console", "strategies"};
+    /* The file is shared: a section no hilo program reads is a typo ([consol]) whose keys would
+     * silently be defaults. */
+    int ok = hilo_config_check_sections(cfg, NULL) == 0 && hilo_router_config_load(cfg, path, &rc) == 0;
     for (size_t i = 0; ok && i < sizeof sections / sizeof *sections; i++)
         ok = hilo_config_check_unused(cfg, sections[i]) == 0;
     if (!ok) {
@@ -58,7 +66,18 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (check_only) {
+        char full[1024];
         printf("hilo-router: config %s is valid\n", path ? path : "(defaults)");
+        printf("  sections: [router] [redis] [identity] [engine] [console] [strategies] (every key known),"
+               " no unknown section\n");
+        printf("  link: %s (%s)\n", rc.link_bind, rc.link_curve ? "CURVE, allowlist read" : "no authentication");
+        printf("  console assets: %s\n", hilo_router_config_path(&rc, rc.console_assets_dir, full, sizeof full));
+        if (rc.engine) {
+            printf("  bot flow: %s (loaded)\n", hilo_router_config_path(&rc, rc.flow_path, full, sizeof full));
+            printf("  rule packs: %s (loaded)\n", hilo_router_config_path(&rc, rc.compliance_dir, full, sizeof full));
+        } else {
+            printf("  engine: off (flow and rule packs not read)\n");
+        }
         hilo_config_destroy(&cfg);
         return 0;
     }

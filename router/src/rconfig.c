@@ -2,6 +2,7 @@
 #include "rconfig.h"
 #include "console/login_source.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "hilo/common.h"
 #include "hilo/link_keys.h"
 #include "hilo/log.h"
+#include "hilo/paths.h"
 #include "hilo/secret_file.h"
 
 /* [router] link_auth, link_secret_key_file (or $HILO_ROUTER_LINK_SECRET_KEY), link_keys. The
@@ -60,6 +62,11 @@ static int load_link_auth(hilo_config_t *c, hilo_router_config_t *o) {
 int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_config_t *o) {
     long long v;
     memset(o, 0, sizeof *o);
+    /* The files an install ships (docs/operations.md, "Installing") are the defaults. */
+    static char def_flow[PATH_MAX + 32], def_compliance[PATH_MAX + 32], def_assets[PATH_MAX + 32];
+    hilo_paths_data("flows/collections.flow", def_flow, sizeof def_flow);
+    hilo_paths_data("compliance", def_compliance, sizeof def_compliance);
+    hilo_paths_data("console", def_assets, sizeof def_assets);
     const char *slash = path ? strrchr(path, '/') : NULL;
     if (slash)
         snprintf(o->config_dir, sizeof o->config_dir, "%.*s", (int)(slash - path), path);
@@ -98,8 +105,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("redis", "db", 0, 0, 15, redis_db);
     INT("redis", "timeout_ms", 3000, 100, 600000, redis_timeout_ms);
     if (hilo_config_bool(c, "engine", "enabled", false, &o->engine) != HILO_OK) return HILO_ERR;
-    STR("engine", "flow", "flows/collections.flow", flow_path);
-    STR("engine", "compliance_dir", "compliance", compliance_dir);
+    STR("engine", "flow", def_flow, flow_path);
+    STR("engine", "compliance_dir", def_compliance, compliance_dir);
     if (hilo_config_test_clock(c, &o->test_clock) != HILO_OK) return HILO_ERR;
     INT("engine", "promise_sweep_ms", 60000, 10, 86400000, promise_sweep_ms);
     INT("engine", "turn_resume_ms", 10000, 100, 3600000, turn_resume_ms);
@@ -110,7 +117,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("strategies", "lease_ms", 60000, 1000, 3600000, strategy_lease_ms);
     INT("strategies", "recheck_s", 86400, 1, 30 * 86400, strategy_recheck_ms);
     o->strategy_recheck_ms *= 1000;
-    STR("console", "assets_dir", "../router/console", console_assets_dir);
+    STR("console", "assets_dir", def_assets, console_assets_dir);
     STR("console", "allowed_origins", "http://127.0.0.1:8080,http://localhost:8080", console_allowed_origins);
     INT("console", "session_ttl_s", 43200, 60, 30 * 86400, console_session_ttl_s);
     INT("console", "offer_timeout_ms", 20000, 500, 600000, console_offer_timeout_ms);

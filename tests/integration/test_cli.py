@@ -96,7 +96,7 @@ class HiloCli(unittest.TestCase):
             "[identity]\ndefault_country_code = 1\n\n"
             "[router]\ninstance = router-test\nlink_bind = tcp://127.0.0.1:1\nhistory_max = 1000\n"
             "dedupe_window_s = 60\n\n"
-            "[connector.whatsapp]\nverify_token = x\napp_secret = y\n" % cls.server.port)
+            "[whatsapp]\nverify_token = x\napp_secret = y\n" % cls.server.port)
 
     @classmethod
     def tearDownClass(cls):

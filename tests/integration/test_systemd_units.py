@@ -4,9 +4,9 @@
 - `systemd-analyze security --offline=true <unit file>` must score each unit 2.0 or lower (its
   "Overall exposure level" line; 0 is fully locked down, 10 is not at all).
 - `systemd-analyze verify` must find nothing to say. verify works offline, but it insists that
-  every Exec*= binary exists and is executable, and /usr/local/bin/hilo-* exist only on a
+  every Exec*= binary exists and is executable, and /usr/sbin/hilo-* exist only on a
   production host. So it runs on copies of the units in a temporary directory whose
-  /usr/local/bin/ paths point at executable stubs there; nothing else in the copy changes, and
+  /usr/sbin/ paths point at executable stubs there; nothing else in the copy changes, and
   the template unit is checked as each channel's instance (hilo-connector@sms.service runs
   hilo-sms). verify exits 0 even for an unknown key or a bad value (it logs and ignores them),
   so its output must be empty, not only its exit status.
@@ -78,7 +78,7 @@ class TestSystemdUnits(unittest.TestCase):
         checked = []
         for path in units():
             with open(path, encoding="utf-8") as f:
-                text = f.read().replace("/usr/local/bin/", bindir + "/")
+                text = f.read().replace("/usr/sbin/", bindir + "/")
             base = os.path.basename(path)
             names = [base.replace("@.", "@%s." % c) for c in CHANNELS] if "@." in base else [base]
             for name in names:

@@ -25,13 +25,12 @@
 #include "hilo/spool.h"
 #include "hilo/watchdog.h"
 #include "hilo/webhook_server.h"
+#include "hilo/build_info.h"
+#include "options.h"
 #include "turn_spool.h"
 #include "u64map.h"
 
 #define MOD "connector"
-#ifndef HILO_VERSION
-#define HILO_VERSION "0.0.0"
-#endif
 
 typedef struct {
     const char *link_connect, *instance, *http_bind, *metrics_bind;
@@ -599,15 +598,6 @@ static void count_other(const char *section, void *arg) {
     if (strcmp(section, s->mine) != 0) s->others++;
 }
 
-static void usage(const char *prog, const hilo_adapter_ops_t *ops) {
-    fprintf(stderr,
-            "usage: %s [-c FILE] [-s SECTION] [-l LEVEL]\n"
-            "  -c FILE     config file (INI); without it: defaults and HILO_<SECTION>_<KEY> variables\n"
-            "  -s SECTION  config section to read (default %s)\n"
-            "  -l LEVEL    log level: debug, info, warn, error (overrides log_level)\n",
-            prog, ops->name);
-}
-
 static int start(connector_t *c, char *err, size_t errlen) {
     char software[96];
     snprintf(software, sizeof software, "hilo-%s %s", c->ops->name, HILO_VERSION);
@@ -667,26 +657,20 @@ static int start(connector_t *c, char *err, size_t errlen) {
 }
 
 int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
-    const char *path = NULL, *section = ops->name, *level = NULL;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:s:l:h")) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 's': section = optarg; break;
-        case 'l': level = optarg; break;
-        case 'h': usage(argv[0], ops); return 0;
-        default: usage(argv[0], ops); return 2;
-        }
-    }
-    if (optind < argc) {
-        usage(argv[0], ops);
-        return 2;
-    }
+    hilo_connector_args_t args;
+    int done = hilo_connector_args_parse(ops, argc, argv, &args);
+    if (done >= 0) return done;
+    const char *path = args.config, *section = args.section, *level = args.level;
     signal(SIGPIPE, SIG_IGN);
     char err[512] = "";
     hilo_config_t *cfg = hilo_config_load(path, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    if (hilo_config_check_sections(cfg, ops->name) != HILO_OK) { /* the file is shared: see config.h */
+        fprintf(stderr, "%s\n", hilo_config_error(cfg));
+        hilo_config_destroy(&cfg);
         return 2;
     }
     static connector_t conn; /* one per process; static so signal handlers never outlive it */
@@ -725,6 +709,17 @@ int hilo_connector_main(const hilo_adapter_ops_t *ops, int argc, char **argv) {
     }
     if (c->set.voice_reply_deadline_ms >= c->set.webhook_deadline_ms && ops->render_reply)
         hilo_log_warn(MOD, "event=config_note msg=\"voice_reply_deadline_ms >= webhook_deadline_ms\"");
+    if (args.check_only) { /* checked; the dead-letter file and the spool are not created */
+        printf("hilo-%s: config %s [%s] is valid\n", ops->name, path ? path : "(defaults)", section);
+        printf("  link: %s (%s)\n", c->set.link_connect,
+               strcmp(c->set.link_auth, "none") == 0 ? "no authentication" : "CURVE, router key and own secret key read");
+        printf("  webhooks: %s:%lld, metrics: %s:%lld; provider settings checked\n", c->set.http_bind,
+               c->set.http_port, c->set.metrics_bind, c->set.metrics_port);
+        printf("  dead letters: %s; spool: %s (not opened)\n", c->set.dead_letter_file[0] ? c->set.dead_letter_file : "none",
+               c->set.spool_dir[0] ? c->set.spool_dir : "none");
+        rc = 0;
+        goto out_adapter;
+    }
     if (open_dead_letter(c, cfg, path, section) != HILO_OK || open_spool(c, cfg, section) != HILO_OK) {
         fprintf(stderr, "%s\n", hilo_config_error(cfg));
         goto out_adapter;

@@ -64,4 +64,17 @@ void hilo_config_each_key(const hilo_config_t *self, const char *section,
  * all keys. */
 int hilo_config_check_unused(hilo_config_t *self, const char *prefix);
 
+/* Fails on the first section of the file that no hilo program reads, "file:line: [name]: unknown
+ * section (did you mean [x]?)" (the suggestion when a known name is close). Known: the router's
+ * [router] [redis] [identity] [engine] [console] [strategies], the CLI's [cli], and the
+ * connectors' [whatsapp] [sms] [voice] with their instance sections [<channel>-<suffix>]
+ * (e.g. [sms-2], read by `hilo-sms -s sms-2`). Every program calls it: the file is shared.
+ * own_channel (or NULL): a connector's adapter name, whose sections are known too (a connector
+ * built on connectors/lib for another channel, in a file of its own). */
+int hilo_config_check_sections(hilo_config_t *self, const char *own_channel);
+bool hilo_config_known_section(const char *name);
+/* Whether `name` is a section a connector of `channel` ("sms") may read: the channel itself or
+ * channel-<suffix>. */
+bool hilo_config_connector_section(const char *name, const char *channel);
+
 #endif

@@ -289,7 +289,8 @@ static inline int hilo_adapter_render_reply(hilo_adapter_t *a, const hilo_outbou
  * The tables the reference connectors' main.c files expect (non-static, const):
  *     hilo_whatsapp_adapter (connectors/whatsapp/adapter_*.c), hilo_sms_adapter
  *     (connectors/sms/adapter_*.c), hilo_voice_adapter (connectors/voice/adapter_*.c).
- * Options: -c FILE (config), -s SECTION (default ops->name), -l LEVEL (log level), -h.
+ * Options: -c FILE (config), -s SECTION (ops->name, or ops->name-<suffix>), -l LEVEL (log level),
+ * --check-config, --version, -h (connectors/lib/src/options.c).
  * Exit codes: 0 clean stop (SIGTERM/SIGINT), 2 bad config or usage, 1 runtime failure.
  * ------------------------------------------------------------------------------------------- */
 /* Config helpers for adapters' configure(). */
