@@ -3,7 +3,9 @@
  * (/webhooks/twilio/voice/gather?turn=<token>) and the call's end (/webhooks/twilio/voice/status).
  * A start or a gather is one turn: its envelope wants a reply, and the router's Outbound is
  * rendered as the TwiML answer (render_reply), or the fallback when none comes in time.
- * An Outbound that is not a turn reply places a call (Calls.json) running its TwiML.
+ * An Outbound that is not a turn reply places a call (Calls.json) running its TwiML, with
+ * answering-machine detection; that call's status callbacks (STATUS_PATH?ob=<outbound id>) come
+ * back as delivery reports (hilo_twilio_call_status).
  * Provider knowledge lives in connectors/providers (twilio.h, twiml.h, signature.h).
  *
  * Config section [voice] (secrets from the environment, e.g. HILO_VOICE_AUTH_TOKEN):
@@ -280,7 +282,15 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         rc = query ? hilo_twilio_voice_gather(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
         break;
     default:
-        rc = hilo_twilio_voice_status(form, &envs, &e);
+        /* A call we placed names its outbound in the StatusCallback: its outcome is a delivery
+         * report. An inbound call's end (the number's own status URL) is a call event. */
+        query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
+        if (!query)
+            rc = hilo_provider_fail(&e, "bad_query", "%s", err);
+        else if (hilo_form_get(query, HILO_TWILIO_QUERY_OUTBOUND))
+            rc = hilo_twilio_call_status(form, query, &envs, &e);
+        else
+            rc = hilo_twilio_voice_status(form, &envs, &e);
         break;
     }
     int result = HILO_OK;
@@ -306,7 +316,8 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     } else if (envs.items[0]->wants_reply) {
         hilo_webhook_answer_reply(out, req->route == ROUTE_START ? "call_start" : "gather");
     } else {
-        hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(), "call_end");
+        hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(),
+                                      envs.items[0]->delivery ? "call_status" : "call_end");
     }
     hilo_provider_envs_clear(&envs);
     hilo_form_destroy(&query);
