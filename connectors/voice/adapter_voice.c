@@ -3,7 +3,9 @@
  * (/webhooks/twilio/voice/gather?turn=<token>) and the call's end (/webhooks/twilio/voice/status).
  * A start or a gather is one turn: its envelope wants a reply, and the router's Outbound is
  * rendered as the TwiML answer (render_reply), or the fallback when none comes in time.
- * An Outbound that is not a turn reply places a call (Calls.json) running its TwiML, with
+ * An Outbound that is not a turn reply places a call (Calls.json) saying its text, then
+ * running the IVR from its start (a <Redirect> to the start route: an answered call is a turn of
+ * the debtor's thread like an inbound one; a machine is hung up on there), with
  * answering-machine detection; that call's status callbacks (STATUS_PATH?ob=<outbound id>) come
  * back as delivery reports (hilo_twilio_call_status).
  * Provider knowledge lives in connectors/providers (twilio.h, twiml.h, signature.h).
@@ -68,6 +70,7 @@ typedef struct {
     char *public_url;     /* no trailing '/' */
     char *api_base;       /* no trailing '/' */
     char *status_url;     /* public_url + STATUS_PATH */
+    char *ivr_url;        /* public_url + the start route: where an answered placed call goes on */
     char *default_language;
     char *fallback_languages;    /* when the call's language is unknown; "es,en" */
     fallback_number_t fallback_by_number[FALLBACK_NUMBERS_MAX];
@@ -94,6 +97,7 @@ static void voice_destroy(hilo_adapter_t *self) {
     free(st->public_url);
     free(st->api_base);
     free(st->status_url);
+    free(st->ivr_url);
     free(st->default_language);
     free(st->fallback_languages);
     for (size_t i = 0; i < st->n_fallback_by_number; i++) free(st->fallback_by_number[i].languages);
@@ -198,6 +202,7 @@ static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char 
         goto out;
     }
     st->status_url = join(st->public_url, STATUS_PATH);
+    st->ivr_url = join(st->public_url, ROUTES[ROUTE_START].path);
     char *gather_url = join(st->public_url, GATHER_PATH);
     hilo_twiml_opts_t o = {
         .language_map = language_map,
@@ -264,6 +269,14 @@ static bool withheld_caller(const char *address) {
     return true;
 }
 
+#define HANGUP_TWIML "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>"
+
+/* AnsweredBy of a call we placed with MachineDetection: machine_start, machine_end_*, fax. */
+static bool answered_by_machine(const hilo_form_t *form) {
+    const char *by = hilo_form_get(form, "AnsweredBy");
+    return by && (strncmp(by, "machine", 7) == 0 || strcmp(by, "fax") == 0);
+}
+
 static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *req, hilo_webhook_result_t *out) {
     voice_state_t *st = self->state;
     hilo_form_t *form = verified_form(st, req, out);
@@ -275,6 +288,15 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     int rc;
     switch (req->route) {
     case ROUTE_START:
+        if (answered_by_machine(form)) {
+            /* A call we placed reached a voicemail (answering-machine detection): it has heard
+             * the message; the IVR is for people. Nothing goes to the router: the call's outcome
+             * comes as its delivery report (error_code "machine"). */
+            hilo_log_info(MOD, "event=machine_answered answered_by=%s", hilo_log_value(hilo_form_get(form, "AnsweredBy")));
+            hilo_webhook_answer_now(out, 200, "text/xml", HANGUP_TWIML, "machine");
+            hilo_form_destroy(&form);
+            return HILO_OK;
+        }
         rc = hilo_twilio_voice_start(form, &envs, &e);
         break;
     case ROUTE_GATHER:
@@ -385,7 +407,7 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
         return HILO_OK;
     }
     hilo_provider_error_t e;
-    char *xml = hilo_twiml_render(st->twiml, ob, &e);
+    char *xml = hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
     if (!xml) {
         hilo_send_plan_refuse(plan, e.code, e.message);
         return HILO_OK;

@@ -2,7 +2,9 @@
 Twilio's Calls.json (Twiml, StatusCallback with its events, MachineDetection=Enable), and the
 call's outcome comes back from its status callbacks as the message's delivery report
 (docs/providers.md, "Placed calls"): answered by a person -> delivered; by a machine ->
-delivered with error_code "machine"; no answer, busy, failed -> failed with that error_code.
+delivered with error_code "machine"; no answer, busy, failed -> failed with that error_code. A
+person who answers hears the message, then the IVR from its start as an inbound caller does
+(verification before any disclosure); a machine hears the message and is hung up on.
 
 Real redis-server, hilo-router (engine on, test clock), the hilo CLI (`hilo send`), hilo-voice and
 the sandbox, whose phone does with the call what the number's setting says (POST /_sandbox/answer).
@@ -16,7 +18,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from connectors_stack import ConnectorStackCase  # noqa: E402
 from engine_helpers import CLOCK_KEY, local_ms  # noqa: E402
-from hilo_harness import cli_path, run_cli, wait_until  # noqa: E402
+from hilo_harness import cli_path, debtor_key, run_cli, wait_until  # noqa: E402
 
 PHONE = "+16505551234"
 OUR_NUMBER = "+15005550006"
@@ -117,6 +119,47 @@ class PlacedCalls(ConnectorStackCase):
         self.assertIn(MESSAGE, self.said())
         r = self.sandbox.api("POST", "/_sandbox/call/%s/decline" % sid, {})
         self.assertEqual(r[0], 409, r)  # no longer ringing
+
+
+    # --- an answered call runs the IVR in the debtor's thread --------------------------------
+
+    def test_answered_call_runs_the_ivr_with_verification_first(self):
+        """After the message, the person who answered is in the same IVR as an inbound caller:
+        asked to verify before anything about the debt is said; verified, the menu; and having
+        answered a prompt, that was a phone conversation (the gate's pause starts)."""
+        oid = self.place("human")
+        sid = self.assert_placed(oid)
+        self.wait_outcome(oid, "delivered", None)
+        call = wait_until(lambda: (lambda c: c if c["state"] == "gathering" else None)(
+            self.sandbox.ok("GET", "/_sandbox/call/" + sid)), 15, "the IVR's first prompt")
+        said = " ".join(self.said())
+        self.assertIn(MESSAGE, said)
+        # The IVR's own start, as for an inbound call: asked to verify, before any input.
+        self.assertIn("please enter or say the last 4 digits of your ID document", said)
+        self.assertNotIn("100.00", said)  # nothing about the debt before verification
+        self.assertFalse(self.r.hget(debtor_key("D1", "conv"), "verified_ms"))
+        step = self.sandbox.input(sid, digits="4321#")  # the document's last 4 (seed default)
+        wait_until(lambda: self.r.hget(debtor_key("D1", "conv"), "verified_ms"), 15,
+                   lambda: "verified (conv %s, step %s)" % (self.r.hgetall(debtor_key("D1", "conv")), step["said"]))
+        self.assertEqual(int(self.r.hget(debtor_key("D1", "conv"), "talk:voice")), TUESDAY_10AM)
+        # One thread: the call's turns are the debtor's, on voice.
+        items = [it for it in self.thread("D1") if it.get("ch") == "voice" or it.get("channel") == "voice"]
+        self.assertTrue(any(it.get("dir") == "in" for it in items), items)
+        self.assertEqual(call["direction"], "outbound-api")
+
+    def test_machine_gets_the_message_and_no_ivr(self):
+        oid = self.place("machine")
+        sid = self.assert_placed(oid)
+        self.wait_outcome(oid, "delivered", "machine")
+        wait_until(lambda: self.sandbox.ok("GET", "/_sandbox/call/" + sid)["state"] == "ended", 15, "the call ends")
+        self.assertIn(MESSAGE, self.said())
+        # After the message the call went on to the IVR's start, where hilo-voice hung up on the
+        # machine itself: no turn of the router's IVR, nothing in the debtor's thread from it.
+        starts = [e for e in self.sandbox.events(channel="voice") if e["ref"] == sid and e["kind"] == "voice.redirect"]
+        self.assertEqual(len(starts), 1, starts)
+        self.assertIn("AnsweredBy=machine_end_beep", starts[0]["body"])
+        self.assertIn("<Hangup/>", starts[0]["response"]["body"])
+        self.assertFalse([it for it in self.thread("D1") if it.get("dir") == "in"], self.thread("D1"))
 
 
 if __name__ == "__main__":
