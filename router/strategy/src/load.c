@@ -397,10 +397,12 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
     step->spans[0] = (st_span_t){0, 1440};
     step->nspans = 1;
     step->st = st;
-    if (!(kv = kv_get(s, "channel"))) return fail(L, s->line, "[step %s] needs channel = whatsapp or sms", s->name);
+    if (!(kv = kv_get(s, "channel")))
+        return fail(L, s->line, "[step %s] needs channel = whatsapp, sms or voice", s->name);
     step->channel = hilo_channel_parse(kv->value);
-    if (step->channel != HILO_CHANNEL_WHATSAPP && step->channel != HILO_CHANNEL_SMS)
-        return fail(L, kv->line, "channel: want whatsapp or sms, got '%s' (calls are not strategy steps yet)", kv->value);
+    /* voice: a call we place, saying the step's text, then the IVR (docs/strategies.md, "Calls"). */
+    if (step->channel == HILO_CHANNEL_UNSPECIFIED)
+        return fail(L, kv->line, "channel: want whatsapp, sms or voice, got '%s'", kv->value);
     kv = kv_get(s, "template");
     if (step->channel == HILO_CHANNEL_WHATSAPP) {
         /* Outside the 24-hour window only an approved template may go out, and a strategy's
