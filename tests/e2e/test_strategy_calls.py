@@ -1,6 +1,6 @@
 """A strategy with a call step (issue 21): the runner places the call through the gate at hand-off
-and hilo-voice, and the call's outcome drives the next step — a busy line (failed) moves on to
-the SMS, an answered call (delivered) ends the run. Days pass on the test clock. Calls to US
+and hilo-voice, and the call's outcome drives the next step — a busy line (failed) and a
+voicemail (machine) move on to the SMS, a call a person answered (delivered) ends the run. Days pass on the test clock. Calls to US
 mobiles need the debtor's consent (the US pack's consent.voice): without it the call step is
 not used.
 
@@ -44,6 +44,7 @@ days = mon-sun
 hours = 09:00-19:00
 text.en = This is {company} with an important message. Please call us at {callback_phone}.
 on.failed = sms
+on.machine = sms
 on.delivered = end
 
 [step sms]
@@ -105,6 +106,20 @@ class StrategyCalls(ConnectorStackCase):
         self.assertEqual(self.sandbox.outbound_items("+16505551002", "sms"), [])
         self.assertEqual(len(self.calls_to("+16505551001")), 1)
         self.assertEqual(len(self.calls_to("+16505551002")), 1)
+
+    def test_a_voicemail_is_its_own_result(self):
+        """on.machine: answered by a machine is not a person reached (on.delivered would end)."""
+        self.start()
+        self.debtor("D4", "+16505551004")
+        self.sandbox.ok("POST", "/_sandbox/answer", {"phone": "+16505551004", "outcome": "machine"})
+        run_cli(self.router_.conf_path, "strategy", "start", NAME)
+        self.wait_strat("D4", lambda s: s["st"] == "due" and s["step"] == "sms", "the SMS is due after the voicemail")
+        rows = json.loads(run_cli(self.router_.conf_path, "strategy", "report", NAME, "--json").stdout)["funnel"]
+        counts = {(r["step"], r["metric"]): r["count"] for r in rows}
+        self.assertEqual(counts.get(("call", "machine")), 1, counts)
+        self.assertEqual(counts.get(("call", "delivered")), 1, counts)  # it did reach the number
+        said = [i["text"] for i in self.sandbox.outbound_items("+16505551004", "voice")]
+        self.assertTrue(said and said[0].startswith("This is Test Co with an important message"), said)
 
     def test_no_call_without_consent_for_a_us_mobile(self):
         """The call step is skipped (no_consent, a failed result): the SMS, which has consent,

@@ -449,7 +449,10 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
             k->used = true;
             int r = hilo_strategy_result_parse(k->key + 3);
             if (r < 0)
-                return fail(L, k->line, "%s: unknown result (sent, delivered, read, failed, replied, timeout)", k->key);
+                return fail(L, k->line, "%s: unknown result (sent, delivered, read, failed, replied, timeout, machine)",
+                            k->key);
+            if (r == HILO_RESULT_MACHINE && step->channel != HILO_CHANNEL_VOICE)
+                return fail(L, k->line, "%s: only a call (channel = voice) reaches a machine", k->key);
             if (step->on[r].kind != ST_ON_NONE) return fail(L, k->line, "%s given twice", k->key);
             step->on[r].line = k->line;
             if (strcmp(k->value, "next") == 0) step->on[r].kind = ST_ON_NEXT;
@@ -524,7 +527,7 @@ static int load_segment(ld_t *L, hilo_sect_t *s, hilo_strategy_segment_t *seg) {
         if (parse_words(L, kv, &seg->last_result)) return HILO_ERR;
         for (int i = 0; i < seg->last_result.n; i++)
             if (strcmp(seg->last_result.v[i], "none") != 0 && hilo_strategy_result_parse(seg->last_result.v[i]) < 0)
-                return fail(L, kv->line, "last_result: '%s' (none, sent, delivered, read, failed, replied, timeout)",
+                return fail(L, kv->line, "last_result: '%s' (none, sent, delivered, read, failed, replied, timeout, machine)",
                             seg->last_result.v[i]);
     }
     if ((kv = kv_get(s, "promise"))) {

@@ -136,6 +136,8 @@ static void test_bad_files(void **state) {
         {HEAD "priority = 3\n" SEG STEP_A, "t.strategy:5: 'priority' given twice (line 3)"},
         {HEAD "state = running\n" SEG STEP_A, "t.strategy:5: state: want active, paused or draft"},
         {HEAD SEG "[step a]\nchannel = fax\ntext.en = x\ntext.es = y\n", "t.strategy:8: channel: want whatsapp, sms or voice"},
+        {HEAD SEG "[step a]\nchannel = sms\non.machine = end\ntext.en = x\ntext.es = y\n",
+         "t.strategy:9: on.machine: only a call (channel = voice) reaches a machine"},
         {HEAD SEG "[step a]\nchannel = whatsapp\ntext.en = x\ntext.es = y\n",
          "t.strategy:7: [step a] channel whatsapp needs template"},
         {HEAD SEG "[step a]\nchannel = sms\ntext.en = x {balanse}\ntext.es = y\n",
