@@ -147,6 +147,16 @@ class PlacedCalls(ConnectorStackCase):
         self.assertTrue(any(it.get("dir") == "in" for it in items), items)
         self.assertEqual(call["direction"], "outbound-api")
 
+    def test_talk_to_a_person_queues_the_placed_call_for_an_agent(self):
+        oid = self.place("human")
+        sid = self.assert_placed(oid)
+        wait_until(lambda: self.sandbox.ok("GET", "/_sandbox/call/" + sid)["state"] == "gathering", 15,
+                   "the IVR's first prompt")
+        step = self.sandbox.input(sid, digits="0")  # "To speak with an agent, press 0."
+        self.assertEqual(step["call"]["state"], "queued", step)
+        wait_until(lambda: self.r.hget(debtor_key("D1", "conv"), "state") == "queued", 15,
+                   lambda: "the conversation queued for an agent (conv %s)" % self.r.hgetall(debtor_key("D1", "conv")))
+
     def test_machine_gets_the_message_and_no_ivr(self):
         oid = self.place("machine")
         sid = self.assert_placed(oid)
