@@ -10,6 +10,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
+import calls_out
 import twilio
 import voice
 import whatsapp
@@ -61,6 +62,10 @@ def graph_messages(h, m, q, raw):
 
 def twilio_messages(h, m, q, raw):
     return twilio.rest_send(h.sb, "POST", h.path, m.group(1), h.headers, raw)
+
+
+def twilio_calls(h, m, q, raw):
+    return calls_out.rest_call(h.sb, "POST", h.path, m.group(1), h.headers, raw)
 
 
 def twilio_message_get(h, m, q, raw):
@@ -233,6 +238,42 @@ def call_input(h, m, q, raw):
         raise BadRequest(409, str(e))
 
 
+def call_outcome(h, m, q, raw):
+    """What a phone does with the calls we place: {"phone": ..., "outcome": "ring" | "human" |
+    "machine" | "no-answer" | "busy" | "failed"} (calls_out.py)."""
+    req = _json_body(raw)
+    outcome = req.get("outcome")
+    if outcome not in calls_out.OUTCOMES:
+        raise BadRequest(400, "outcome must be one of %s" % ", ".join(calls_out.OUTCOMES))
+    phone = _phone(req.get("phone"), "phone")
+    h.sb.store.set_call_outcome(phone, outcome)
+    return 200, {"ok": True, "phone": phone, "outcome": outcome}
+
+
+def call_answer(h, m, q, raw):
+    req = _json_body(raw) if raw else {}
+    by = req.get("by", "human")
+    if by not in ("human", "machine"):
+        raise BadRequest(400, "by must be human or machine")
+    call = _call(h, m.group(1))
+    if call.direction != "outbound-api":
+        raise BadRequest(409, "only a call we placed rings on the phone")
+    try:
+        return 200, calls_out.answer(h.sb, call, by)
+    except voice.CallError as e:
+        raise BadRequest(409, str(e))
+
+
+def call_decline(h, m, q, raw):
+    call = _call(h, m.group(1))
+    if call.direction != "outbound-api":
+        raise BadRequest(409, "only a call we placed rings on the phone")
+    try:
+        return 200, calls_out.decline(h.sb, call, "busy")
+    except voice.CallError as e:
+        raise BadRequest(409, str(e))
+
+
 def call_hangup(h, m, q, raw):
     call = _call(h, m.group(1))
     try:
@@ -254,6 +295,7 @@ ROUTES = [(method, re.compile(pattern), fn) for method, pattern, fn in [
     ("POST", r"/(v\d+\.\d+)/([^/]+)/messages", graph_messages),
     ("POST", r"/2010-04-01/Accounts/([^/]+)/Messages\.json", twilio_messages),
     ("GET", r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)\.json", twilio_message_get),
+    ("POST", r"/2010-04-01/Accounts/([^/]+)/Calls\.json", twilio_calls),
     ("GET", r"/", page),
     ("GET", r"/healthz", healthz),
     ("GET", r"/_sandbox/info", info),
@@ -270,6 +312,9 @@ ROUTES = [(method, re.compile(pattern), fn) for method, pattern, fn in [
     ("GET", r"/_sandbox/call/(CA[0-9a-f]{32})", call_get),
     ("POST", r"/_sandbox/call/(CA[0-9a-f]{32})/input", call_input),
     ("POST", r"/_sandbox/call/(CA[0-9a-f]{32})/hangup", call_hangup),
+    ("POST", r"/_sandbox/call/(CA[0-9a-f]{32})/answer", call_answer),
+    ("POST", r"/_sandbox/call/(CA[0-9a-f]{32})/decline", call_decline),
+    ("POST", r"/_sandbox/answer", call_outcome),
 ]]
 
 

@@ -83,6 +83,7 @@ class Store:
             self.messages = {}       # Twilio SM sid -> message resource (for GET .../Messages/SM.json)
             self.last_inbound = {}   # (channel, e164) -> time.time() of the debtor's last message
             self.voice_calls = {}    # CallSid -> voice.Call
+            self.call_outcomes = {}  # e164 -> what the phone does with a call we place (calls_out.py)
 
     def next_id(self):
         with self.lock:
@@ -193,6 +194,14 @@ class Store:
             calls = [c.view() for c in self.voice_calls.values() if c.phone == phone][-5:]
             return {"phone": phone, "version": p["version"],
                     "items": [dict(i) for i in p["items"]], "calls": calls}
+
+    def set_call_outcome(self, phone, outcome):
+        with self.lock:
+            self.call_outcomes[phone] = outcome
+
+    def call_outcome(self, phone):
+        with self.lock:
+            return self.call_outcomes.get(phone, "ring")
 
     def mark_inbound(self, channel, phone):
         with self.lock:

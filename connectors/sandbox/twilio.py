@@ -105,8 +105,10 @@ def _record(sb, method, path, headers, raw, form, to):
             "body": dict(form), "form": form, "to": to}
 
 
-def rest_send(sb, method, path, account_sid, headers, raw):
-    """POST .../Messages.json. Returns (status, response object) and records the call."""
+def rest_request(sb, method, path, headers, raw, text_key):
+    """The start of every REST call: the form, recorded, and an injected failure applied (its
+    `match` looks at params[text_key]). Returns (form, params, done, early): done(status, obj)
+    records the answer and returns it; early is the injected failure's answer, or None."""
     try:
         form = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
@@ -119,12 +121,21 @@ def rest_send(sb, method, path, account_sid, headers, raw):
         sb.store.record_call(record)
         return status, obj
 
-    rule = sb.store.take_rule("twilio", deliver=False, to=p.get("To", ""), text=p.get("Body", ""))
+    early = None
+    rule = sb.store.take_rule("twilio", deliver=False, to=p.get("To", ""), text=p.get(text_key, ""))
     if rule:
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)
         if rule.status:
-            return done(rule.status, twilio_error(rule.status, rule.code, rule.message))
+            early = done(rule.status, twilio_error(rule.status, rule.code, rule.message))
+    return form, p, done, early
+
+
+def rest_send(sb, method, path, account_sid, headers, raw):
+    """POST .../Messages.json. Returns (status, response object) and records the call."""
+    form, p, done, early = rest_request(sb, method, path, headers, raw, "Body")
+    if early:
+        return early
     ch = _authenticate(sb, headers, account_sid)
     if ch is None:
         return done(401, twilio_error(401))

@@ -4,6 +4,8 @@ Redirect, Dial, Enqueue, Hangup, Reject), waits at a <Gather> for the debtor's d
 speech, posts them to the Gather's action URL, and sends the status callback when the call
 ends. One Call object per CallSid; its lock keeps one call's steps in order.
 
+Calls we place (POST .../Calls.json) are calls_out.py; once answered they run here too.
+
 Not simulated: the far end of <Dial>/<Enqueue> (an agent picking up), their action URLs, and
 media. The call just stays "dialing"/"queued" until the debtor hangs up.
 """
@@ -26,10 +28,14 @@ class CallError(Exception):
 
 
 class Call:
-    def __init__(self, sid, phone, to):
+    def __init__(self, sid, phone, to, direction="inbound", status_callback=None, events=()):
         self.sid = sid
-        self.phone = phone            # the debtor (From)
-        self.to = to                  # our number (To)
+        self.phone = phone            # the debtor (From of an inbound call, To of one we placed)
+        self.to = to                  # our number (To of an inbound call, From of one we placed)
+        self.direction = direction    # "inbound" | "outbound-api" (placed with Calls.json)
+        self.status_callback = status_callback  # a placed call's StatusCallback (public URL)
+        self.events = set(events)     # its StatusCallbackEvent list
+        self.answered_by = None       # AnsweredBy (answering-machine detection), placed calls
         self.lock = threading.Lock()  # one step at a time
         self.state = "ringing"        # ringing | in-progress | gathering | dialing | queued | ended
         self.call_status = "ringing"  # Twilio's CallStatus
@@ -51,7 +57,8 @@ class Call:
 
     def view(self):
         g = self.gather
-        return {"sid": self.sid, "phone": self.phone, "to": self.to, "state": self.state,
+        return {"sid": self.sid, "phone": self.phone, "to": self.to, "direction": self.direction,
+                "answered_by": self.answered_by, "state": self.state,
                 "call_status": self.call_status, "started_ms": int(self.started * 1000),
                 "ended_ms": int(self.ended * 1000) if self.ended else None,
                 "duration_s": self.duration_s(),
@@ -67,11 +74,15 @@ def _ch(sb):
 
 def _params(sb, call, status):
     ch = _ch(sb)
-    return [("AccountSid", ch.account_sid), ("ApiVersion", twilio.API_VERSION), ("CallSid", call.sid),
-            ("CallStatus", status), ("Called", call.to), ("CalledCountry", twilio.country(call.to)),
-            ("Caller", call.phone), ("CallerCountry", twilio.country(call.phone)),
-            ("Direction", "inbound"), ("From", call.phone), ("FromCountry", twilio.country(call.phone)),
-            ("To", call.to), ("ToCountry", twilio.country(call.to))]
+    caller, called = (call.phone, call.to) if call.direction == "inbound" else (call.to, call.phone)
+    p = [("AccountSid", ch.account_sid), ("ApiVersion", twilio.API_VERSION), ("CallSid", call.sid),
+         ("CallStatus", status), ("Called", called), ("CalledCountry", twilio.country(called)),
+         ("Caller", caller), ("CallerCountry", twilio.country(caller)),
+         ("Direction", call.direction), ("From", caller), ("FromCountry", twilio.country(caller)),
+         ("To", called), ("ToCountry", twilio.country(called))]
+    if call.answered_by:
+        p.append(("AnsweredBy", call.answered_by))
+    return p
 
 
 def _item(sb, call, dir_, kind, text, **extra):
@@ -197,8 +208,11 @@ def _end(sb, call, step, status):
     params = _params(sb, call, status) + [
         ("CallDuration", str(call.duration_s())), ("Timestamp", rfc2822(call.ended)),
         ("CallbackSource", "call-progress-events"), ("SequenceNumber", str(call.sequence - 1))]
-    args = twilio.request_args(_ch(sb), "voice.status", params,
-                               local_url=sb.settings.voice_status_webhook, ref=call.sid)
+    if call.status_callback:  # a placed call: the URL its Calls.json request gave
+        args = twilio.request_args(_ch(sb), "voice.status", params, public_url=call.status_callback, ref=call.sid)
+    else:
+        args = twilio.request_args(_ch(sb), "voice.status", params,
+                                   local_url=sb.settings.voice_status_webhook, ref=call.sid)
     event, resp = sb.post_webhook(**args)
     step.status_callback = {"event_id": event["id"], "response": resp.as_dict()}
 

@@ -3,7 +3,11 @@
  * (/webhooks/twilio/voice/gather?turn=<token>) and the call's end (/webhooks/twilio/voice/status).
  * A start or a gather is one turn: its envelope wants a reply, and the router's Outbound is
  * rendered as the TwiML answer (render_reply), or the fallback when none comes in time.
- * An Outbound that is not a turn reply places a call (Calls.json) running its TwiML.
+ * An Outbound that is not a turn reply places a call (Calls.json) saying its text, then
+ * running the IVR from its start (a <Redirect> to the start route: an answered call is a turn of
+ * the debtor's thread like an inbound one; a machine is hung up on there), with
+ * answering-machine detection; that call's status callbacks (STATUS_PATH?ob=<outbound id>) come
+ * back as delivery reports (hilo_twilio_call_status).
  * Provider knowledge lives in connectors/providers (twilio.h, twiml.h, signature.h).
  *
  * Config section [voice] (secrets from the environment, e.g. HILO_VOICE_AUTH_TOKEN):
@@ -66,6 +70,7 @@ typedef struct {
     char *public_url;     /* no trailing '/' */
     char *api_base;       /* no trailing '/' */
     char *status_url;     /* public_url + STATUS_PATH */
+    char *ivr_url;        /* public_url + the start route: where an answered placed call goes on */
     char *default_language;
     char *fallback_languages;    /* when the call's language is unknown; "es,en" */
     fallback_number_t fallback_by_number[FALLBACK_NUMBERS_MAX];
@@ -92,6 +97,7 @@ static void voice_destroy(hilo_adapter_t *self) {
     free(st->public_url);
     free(st->api_base);
     free(st->status_url);
+    free(st->ivr_url);
     free(st->default_language);
     free(st->fallback_languages);
     for (size_t i = 0; i < st->n_fallback_by_number; i++) free(st->fallback_by_number[i].languages);
@@ -196,6 +202,7 @@ static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char 
         goto out;
     }
     st->status_url = join(st->public_url, STATUS_PATH);
+    st->ivr_url = join(st->public_url, ROUTES[ROUTE_START].path);
     char *gather_url = join(st->public_url, GATHER_PATH);
     hilo_twiml_opts_t o = {
         .language_map = language_map,
@@ -262,6 +269,14 @@ static bool withheld_caller(const char *address) {
     return true;
 }
 
+#define HANGUP_TWIML "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>"
+
+/* AnsweredBy of a call we placed with MachineDetection: machine_start, machine_end_*, fax. */
+static bool answered_by_machine(const hilo_form_t *form) {
+    const char *by = hilo_form_get(form, "AnsweredBy");
+    return by && (strncmp(by, "machine", 7) == 0 || strcmp(by, "fax") == 0);
+}
+
 static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t *req, hilo_webhook_result_t *out) {
     voice_state_t *st = self->state;
     hilo_form_t *form = verified_form(st, req, out);
@@ -273,6 +288,15 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     int rc;
     switch (req->route) {
     case ROUTE_START:
+        if (answered_by_machine(form)) {
+            /* A call we placed reached a voicemail (answering-machine detection): it has heard
+             * the message; the IVR is for people. Nothing goes to the router: the call's outcome
+             * comes as its delivery report (error_code "machine"). */
+            hilo_log_info(MOD, "event=machine_answered answered_by=%s", hilo_log_value(hilo_form_get(form, "AnsweredBy")));
+            hilo_webhook_answer_now(out, 200, "text/xml", HANGUP_TWIML, "machine");
+            hilo_form_destroy(&form);
+            return HILO_OK;
+        }
         rc = hilo_twilio_voice_start(form, &envs, &e);
         break;
     case ROUTE_GATHER:
@@ -280,7 +304,15 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         rc = query ? hilo_twilio_voice_gather(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
         break;
     default:
-        rc = hilo_twilio_voice_status(form, &envs, &e);
+        /* A call we placed names its outbound in the StatusCallback: its outcome is a delivery
+         * report. An inbound call's end (the number's own status URL) is a call event. */
+        query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
+        if (!query)
+            rc = hilo_provider_fail(&e, "bad_query", "%s", err);
+        else if (hilo_form_get(query, HILO_TWILIO_QUERY_OUTBOUND))
+            rc = hilo_twilio_call_status(form, query, &envs, &e);
+        else
+            rc = hilo_twilio_voice_status(form, &envs, &e);
         break;
     }
     int result = HILO_OK;
@@ -306,7 +338,8 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     } else if (envs.items[0]->wants_reply) {
         hilo_webhook_answer_reply(out, req->route == ROUTE_START ? "call_start" : "gather");
     } else {
-        hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(), "call_end");
+        hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(),
+                                      envs.items[0]->delivery ? "call_status" : "call_end");
     }
     hilo_provider_envs_clear(&envs);
     hilo_form_destroy(&query);
@@ -374,7 +407,7 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
         return HILO_OK;
     }
     hilo_provider_error_t e;
-    char *xml = hilo_twiml_render(st->twiml, ob, &e);
+    char *xml = hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
     if (!xml) {
         hilo_send_plan_refuse(plan, e.code, e.message);
         return HILO_OK;

@@ -53,8 +53,10 @@
 local op, now, ch, oid = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 -- via:<ch>: our address the debtor last wrote to on the channel (the engine records it), which
 -- replies go out from when connectors announce senders (protocol 1.3, docs/protocol.md §4.1).
+-- talk:voice: the debtor's last phone conversation (the pause after it holds our next call).
 local FACTS_CONV = {'dnc', 'optout:whatsapp', 'optout:sms', 'optout:voice',
-                    'last_in:whatsapp', 'last_in:sms', 'last_in:voice', 'via:whatsapp', 'via:sms', 'via:voice'}
+                    'last_in:whatsapp', 'last_in:sms', 'last_in:voice', 'via:whatsapp', 'via:sms', 'via:voice',
+                    'talk:voice'}
 local FACTS_DEBTOR = {'country', 'timezone'}
 
 local function facts()

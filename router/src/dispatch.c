@@ -40,12 +40,13 @@
 #define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
 #define RETURN_BACKOFF_MAX_MS 60000
 #define TEST_CLOCK_PACE_MS 1000        /* under the test clock: a paced head is looked at again this often */
-#define NFACTS 12                       /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
+#define NFACTS 13                       /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
 
 static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",  "optout:voice",
                                                "last_in:whatsapp", "last_in:sms", "last_in:voice", "via:whatsapp",
-                                               "via:sms",      "via:voice",       "country",      "timezone"};
-#define NFACTS_CONV 10
+                                               "via:sms",      "via:voice",       HILO_FACT_TALK, "country",
+                                               "timezone"};
+#define NFACTS_CONV 11
 #define PARTS_MAX 100                   /* parts a delivery report may name (docs/protocol.md §9) */
 
 struct hilo_dispatch {

@@ -794,6 +794,12 @@ static void decide(turn_t *t) {
         const char *via = get(&t->conv_f, field);
         if (!via || strcmp(via, e->to) != 0) set_field(t, field, e->to);
     }
+    /* A phone conversation: the debtor answered one of our prompts on a call (digits or
+     * speech), inbound or one we placed. Its time holds our next call for the pack's pause
+     * (Reg F 1006.14(b)(2)(ii); docs/compliance.md, "Phone conversations"), recorded with the
+     * turn's effects so that it and the turn are one step. */
+    if (e->voice && e->voice->kind == HILO_VOICE_GATHER && (*e->voice->digits || *e->voice->speech))
+        set_field_ms(t, HILO_FACT_TALK, t->now_ms);
     const char *state = get(&t->conv_f, "state");
     /* A human owns it while queued or assigned, and also just after an agent closed it: a
      * message within the reopen window goes back to that agent (console/routing.c reopens

@@ -377,6 +377,10 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     hilo_strategy_result_t seen[3];
     int n = 0;
     const char *codes = "";
+    /* A call a machine answered (hilo-voice's error_code "machine", docs/providers.md): it is
+     * delivered, and also its own result, which fires first when the step has an on.machine. */
+    const char *ecode = json_string_value(json_object_get(js, "error_code"));
+    bool machine = ecode && strcmp(ecode, "machine") == 0 && hilo_strategy_step_channel(cur) == HILO_CHANNEL_VOICE;
     if (is(state, "failed") || is(state, "cancelled") || is(state, "unknown")) {
         /* unknown: the connector lost track during the provider's call (at most once: never
          * sent again); the strategy goes on as for a failure, counted apart. */
@@ -385,6 +389,9 @@ static void results(dctx_t *d, const hilo_strategy_step_t *cur) {
     } else if (is(state, "read")) {
         seen[n++] = HILO_RESULT_SENT, seen[n++] = HILO_RESULT_DELIVERED, seen[n++] = HILO_RESULT_READ;
         codes = "sdr";
+    } else if (is(state, "delivered") && machine) {
+        seen[n++] = HILO_RESULT_SENT, seen[n++] = HILO_RESULT_MACHINE, seen[n++] = HILO_RESULT_DELIVERED;
+        codes = "smd";
     } else if (is(state, "delivered")) {
         seen[n++] = HILO_RESULT_SENT, seen[n++] = HILO_RESULT_DELIVERED;
         codes = "sd";

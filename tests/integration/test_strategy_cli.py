@@ -183,7 +183,7 @@ class StrategyCli(HiloTestCase):
         os.makedirs(bad)
         cases = [
             ("syntax.strategy", STRATEGY.replace("channel = whatsapp", "channel = fax"),
-             ["syntax.strategy:25: channel: want whatsapp or sms, got 'fax'"]),
+             ["syntax.strategy:25: channel: want whatsapp, sms or voice, got 'fax'"]),
             ("privacy.strategy", STRATEGY.replace("please call {callback_phone}", "you owe {balance}"),
              ["privacy.strategy:40: step hello_sms text.en uses {balance}, a disclosure variable, and "
               "unverified debtors reach it (segment early: verified = any)"]),

@@ -152,6 +152,22 @@ static int read_callback_query(const hilo_form_t *query, callback_query_t *cb, h
     return HILO_OK;
 }
 
+/* The delivery report of a status callback about something we sent (a message, a call): the
+ * envelope is "<sid>:<status>", from the debtor (Twilio's To), naming our outbound. */
+static hilo_delivery_t *status_report(const hilo_form_t *form, int channel, const char *sid, const char *status,
+                                      int state, const callback_query_t *cb, hilo_provider_envs_t *out) {
+    hilo_envelope_t *env = hilo_provider_envs_add(out, channel);
+    hilo_provider_setf(&env->provider_message_id, "%s:%s", sid, status);
+    hilo_provider_set(&env->from, hilo_form_get(form, "To"));
+    hilo_provider_set(&env->to, hilo_form_get(form, "From"));
+    hilo_delivery_t *d = hilo_provider_env_delivery(env);
+    d->state = state;
+    hilo_provider_set(&d->provider_message_id, sid);
+    hilo_provider_set(&d->outbound_id, cb->outbound_id);
+    hilo_provider_set(&d->debtor_id, cb->debtor_id);
+    return d;
+}
+
 int hilo_twilio_sms_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
                            hilo_provider_error_t *e) {
     if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
@@ -162,16 +178,7 @@ int hilo_twilio_sms_status(const hilo_form_t *form, const hilo_form_t *query, hi
     if (read_callback_query(query, &cb, e) != HILO_OK) return HILO_ERR;
     int state = sms_state(status);
     if (!state) return HILO_OK;
-    hilo_envelope_t *env = hilo_provider_envs_add(out, HILO_CHANNEL_SMS);
-    hilo_provider_setf(&env->provider_message_id, "%s:%s", sid, status);
-    /* A status is about a message we sent: the debtor is its To. */
-    hilo_provider_set(&env->from, hilo_form_get(form, "To"));
-    hilo_provider_set(&env->to, hilo_form_get(form, "From"));
-    hilo_delivery_t *d = hilo_provider_env_delivery(env);
-    d->state = state;
-    hilo_provider_set(&d->provider_message_id, sid);
-    hilo_provider_set(&d->outbound_id, cb.outbound_id);
-    hilo_provider_set(&d->debtor_id, cb.debtor_id);
+    hilo_delivery_t *d = status_report(form, HILO_CHANNEL_SMS, sid, status, state, &cb, out);
     d->part = cb.part;
     d->parts = cb.parts;
     const char *code = hilo_form_get(form, "ErrorCode");
@@ -247,6 +254,36 @@ int hilo_twilio_voice_status(const hilo_form_t *form, hilo_provider_envs_t *out,
     hilo_provider_set(&env->voice->call_status, status);
     unsigned long d = 0;
     if (parse_uint(hilo_form_get(form, "CallDuration"), 7 * 86400, &d) == HILO_OK) env->voice->duration_s = (uint32_t)d;
+    return HILO_OK;
+}
+
+/* What a placed call's status says for the strategy's next step (docs/providers.md). */
+int hilo_twilio_call_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                            hilo_provider_error_t *e) {
+    if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
+    const char *sid = need(form, "CallSid", e);
+    const char *status = sid ? need(form, "CallStatus", e) : NULL;
+    if (!sid || !status) return HILO_ERR;
+    callback_query_t cb;
+    if (read_callback_query(query, &cb, e) != HILO_OK) return HILO_ERR;
+    int state = 0;
+    const char *code = NULL;
+    if (strcmp(status, "in-progress") == 0 || strcmp(status, "completed") == 0) {
+        state = HILO_DELIVERY_DELIVERED;
+        const char *by = hilo_form_get(form, "AnsweredBy");
+        if (by && strncmp(by, "machine", 7) == 0) code = "machine";
+        else if (by && strcmp(by, "fax") == 0) code = "fax";
+    } else if (strcmp(status, "busy") == 0 || strcmp(status, "no-answer") == 0 || strcmp(status, "failed") == 0 ||
+               strcmp(status, "canceled") == 0) {
+        state = HILO_DELIVERY_FAILED;
+        code = status;
+    }
+    if (!state) return HILO_OK; /* queued, initiated, ringing */
+    hilo_delivery_t *d = status_report(form, HILO_CHANNEL_VOICE, sid, status, state, &cb, out);
+    if (code) hilo_provider_set(&d->error_code, code);
+    const char *ecode = hilo_form_get(form, "ErrorCode");
+    if (state == HILO_DELIVERY_FAILED && ecode && *ecode && strcmp(ecode, "0") != 0)
+        hilo_provider_setf(&d->error_message, "Twilio error %s", ecode);
     return HILO_OK;
 }
 
@@ -379,7 +416,7 @@ static void add_status_callback(const hilo_twilio_account_t *acct, const hilo_ou
     hilo_provider_buf_adds(&url, acct->status_callback);
     if (ob->outbound_id && *ob->outbound_id) {
         add_query(&url, HILO_TWILIO_QUERY_OUTBOUND, ob->outbound_id);
-        if (sms && ob->debtor_id && *ob->debtor_id) add_query(&url, HILO_TWILIO_QUERY_DEBTOR, ob->debtor_id);
+        if (ob->debtor_id && *ob->debtor_id) add_query(&url, HILO_TWILIO_QUERY_DEBTOR, ob->debtor_id);
         if (sms && part > 0) {
             char num[24];
             snprintf(num, sizeof num, "%zu", part);
@@ -451,6 +488,15 @@ int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outboun
     }
     hilo_form_encode_pair(&body, "Twiml", twiml);
     add_status_callback(acct, ob, false, 0, 0, &body);
+    if (acct->status_callback && *acct->status_callback) {
+        /* Without events Twilio calls back only when the call ends; "answered" tells a person
+         * (or a machine) picked up while the call still runs. */
+        static const char *const events[] = {"initiated", "ringing", "answered", "completed"};
+        for (size_t i = 0; i < HILO_ARRAY_LEN(events); i++) hilo_form_encode_pair(&body, "StatusCallbackEvent", events[i]);
+    }
+    /* Answering-machine detection: the status callbacks then carry AnsweredBy (human,
+     * machine_start, machine_end_beep, ..., fax, unknown). */
+    hilo_form_encode_pair(&body, "MachineDetection", "Enable");
     base_request(acct, "Calls", req);
     req->body_len = body.len;
     req->body = hilo_provider_buf_take(&body);

@@ -316,6 +316,25 @@ char *hilo_twiml_render_turn(const hilo_twiml_t *self, const hilo_outbound_t *ob
     return hilo_provider_buf_take(&b);
 }
 
+char *hilo_twiml_render_call(const hilo_twiml_t *self, const hilo_outbound_t *ob, const char *ivr_url,
+                             hilo_provider_error_t *e) {
+    int kind = ob->voice ? (int)ob->voice->kind : 0;
+    if (kind != 0 && kind != HILO_VOICE_ACTION_SAY_GATHER) return hilo_twiml_render_turn(self, ob, NULL, e);
+    if (!hilo_utf8_valid(ob->text, strlen(ob->text))) {
+        hilo_provider_fail(e, "invalid_utf8", "text is not valid UTF-8");
+        return NULL;
+    }
+    /* Not a <Gather> of our own: whoever answers hears the message, then the IVR's first turn
+     * (greeting, verification) exactly as an inbound caller does, in the debtor's thread. */
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response>");
+    if (*ob->text) say(&b, hilo_twiml_language(self, ob->language), ob->text);
+    hilo_provider_buf_adds(&b, "<Redirect method=\"POST\">");
+    hilo_twiml_escape(&b, ivr_url);
+    hilo_provider_buf_adds(&b, "</Redirect></Response>");
+    return hilo_provider_buf_take(&b);
+}
+
 char *hilo_twiml_fallback(const hilo_twiml_t *self, const char *languages) {
     /* One apology per language of the list, each Twilio language once ("es,es-419" is one). */
     const char *said[HILO_TWIML_FALLBACK_LANGS];

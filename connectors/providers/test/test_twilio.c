@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hilo/common.h"
 #include "hilo/signature.h"
 #include "hilo/twilio.h"
 
@@ -612,7 +613,7 @@ static void test_sms_parts_callbacks(void **state) {
 static void test_build_call(void **state) {
     hilo_outbound_t ob = HILO_OUTBOUND_INIT;
     ob.outbound_id = "ob-3";
-    ob.debtor_id = "D-1001"; /* calls keep "?ob=" only: their status callbacks settle no message */
+    ob.debtor_id = "D-1001";
     ob.to = "+14158675309";
     hilo_provider_request_t req;
     hilo_provider_error_t e;
@@ -626,9 +627,80 @@ static void test_build_call(void **state) {
     assert_string_equal(hilo_form_get(f, "To"), "+14158675309");
     assert_string_equal(hilo_form_get(f, "From"), "+18005551212");
     assert_string_equal(hilo_form_get(f, "Twiml"), "<Response><Say>Hola</Say></Response>");
-    assert_string_equal(hilo_form_get(f, "StatusCallback"), "https://hilo.example.com/webhooks/twilio/voice/status?ob=ob-3");
+    assert_string_equal(hilo_form_get(f, "StatusCallback"),
+                        "https://hilo.example.com/webhooks/twilio/voice/status?ob=ob-3&d=D-1001");
+    assert_string_equal(hilo_form_get(f, "MachineDetection"), "Enable");
+    assert_non_null(strstr(req.body, "StatusCallbackEvent=initiated&StatusCallbackEvent=ringing"
+                                     "&StatusCallbackEvent=answered&StatusCallbackEvent=completed"));
     hilo_form_destroy(&f);
     hilo_provider_request_clear(&req);
+}
+
+/* A placed call's outcomes as delivery reports (docs/providers.md, "Placed calls"). */
+static void test_call_status(void **state) {
+    static const struct {
+        const char *status, *answered_by;
+        int state;
+        const char *code;
+    } cases[] = {
+        {"in-progress", "human", HILO_DELIVERY_DELIVERED, ""},
+        {"completed", "unknown", HILO_DELIVERY_DELIVERED, ""},
+        {"in-progress", "machine_end_beep", HILO_DELIVERY_DELIVERED, "machine"},
+        {"completed", "machine_start", HILO_DELIVERY_DELIVERED, "machine"},
+        {"completed", "fax", HILO_DELIVERY_DELIVERED, "fax"},
+        {"busy", "", HILO_DELIVERY_FAILED, "busy"},
+        {"no-answer", "", HILO_DELIVERY_FAILED, "no-answer"},
+        {"failed", "", HILO_DELIVERY_FAILED, "failed"},
+        {"canceled", "", HILO_DELIVERY_FAILED, "canceled"},
+    };
+    hilo_provider_envs_t envs = HILO_PROVIDER_ENVS_INIT;
+    hilo_provider_error_t e;
+    hilo_form_t *q = form("ob=ob-3&d=D-1001");
+    for (size_t i = 0; i < HILO_ARRAY_LEN(cases); i++) {
+        char body[240];
+        snprintf(body, sizeof body, "CallSid=CA9&From=%%2B18005551212&To=%%2B14158675309&CallStatus=%s&AnsweredBy=%s"
+                 "&Direction=outbound-api", cases[i].status, cases[i].answered_by);
+        hilo_form_t *f = form(body);
+        assert_int_equal(hilo_twilio_call_status(f, q, &envs, &e), HILO_OK);
+        assert_int_equal(envs.count, 1);
+        hilo_envelope_t *env = envs.items[0];
+        char id[64];
+        snprintf(id, sizeof id, "CA9:%s", cases[i].status);
+        assert_string_equal(env->provider_message_id, id);
+        assert_int_equal(env->channel, HILO_CHANNEL_VOICE);
+        assert_string_equal(env->from, "+14158675309");
+        assert_int_equal(env->delivery->state, cases[i].state);
+        assert_string_equal(env->delivery->outbound_id, "ob-3");
+        assert_string_equal(env->delivery->debtor_id, "D-1001");
+        assert_string_equal(env->delivery->provider_message_id, "CA9");
+        assert_string_equal(env->delivery->error_code, cases[i].code);
+        hilo_provider_envs_clear(&envs);
+        hilo_form_destroy(&f);
+    }
+    /* Progress without an outcome: nothing to report. */
+    const char *quiet[] = {"queued", "initiated", "ringing"};
+    for (size_t i = 0; i < HILO_ARRAY_LEN(quiet); i++) {
+        char body[120];
+        snprintf(body, sizeof body, "CallSid=CA9&CallStatus=%s", quiet[i]);
+        hilo_form_t *f = form(body);
+        assert_int_equal(hilo_twilio_call_status(f, q, &envs, &e), HILO_OK);
+        assert_int_equal(envs.count, 0);
+        hilo_form_destroy(&f);
+    }
+    hilo_form_t *f = form("CallSid=CA9&CallStatus=failed&ErrorCode=13224");
+    assert_int_equal(hilo_twilio_call_status(f, q, &envs, &e), HILO_OK);
+    assert_string_equal(envs.items[0]->delivery->error_message, "Twilio error 13224");
+    hilo_provider_envs_clear(&envs);
+    hilo_form_destroy(&f);
+    hilo_form_destroy(&q);
+    f = form("CallSid=CA9&CallStatus=busy");
+    q = form("ob=&d=D1");
+    expect_fail(hilo_twilio_call_status(f, q, &envs, &e), &e, "bad_query", &envs);
+    hilo_form_destroy(&q);
+    hilo_form_destroy(&f);
+    f = form("CallStatus=busy");
+    expect_fail(hilo_twilio_call_status(f, NULL, &envs, &e), &e, "missing_field", &envs);
+    hilo_form_destroy(&f);
 }
 
 static void test_send_results(void **state) {
@@ -676,6 +748,7 @@ int main(void) {
         cmocka_unit_test(test_build_sms_1600),
         cmocka_unit_test(test_sms_parts_callbacks),
         cmocka_unit_test(test_build_call),
+        cmocka_unit_test(test_call_status),
         cmocka_unit_test(test_send_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,6 +130,33 @@ static void test_voice_say_hangup_fixture(void **state) {
     hilo_twiml_destroy(&t);
 }
 
+/* A call we place: the message, then the IVR from its start (docs/providers.md, "Placed calls"). */
+static void test_placed_call(void **state) {
+    hilo_twiml_t *t = make(NULL, NULL, NULL);
+    hilo_outbound_t ob = HILO_OUTBOUND_INIT;
+    ob.outbound_id = "ob-1";
+    ob.language = "es";
+    ob.text = "Le llama ACME & Cía.";
+    hilo_provider_error_t e;
+    char *xml = hilo_twiml_render_call(t, &ob, "https://hilo.example.com/webhooks/twilio/voice", &e);
+    assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"es-MX\">Le llama "
+                             "ACME &amp; Cía.</Say><Redirect method=\"POST\">https://hilo.example.com/webhooks/twilio/voice"
+                             "</Redirect></Response>");
+    free(xml);
+    hilo_voice_action_t va = HILO_VOICE_ACTION_INIT;
+    va.kind = HILO_VOICE_ACTION_SAY_HANGUP; /* a message only */
+    ob.voice = &va;
+    xml = hilo_twiml_render_call(t, &ob, "https://hilo.example.com/webhooks/twilio/voice", &e);
+    assert_non_null(strstr(xml, "</Say><Hangup/></Response>"));
+    assert_null(strstr(xml, "Redirect"));
+    free(xml);
+    ob.voice = NULL;
+    ob.text = "\xff";
+    assert_null(hilo_twiml_render_call(t, &ob, "https://hilo.example.com/webhooks/twilio/voice", &e));
+    assert_string_equal(e.code, "invalid_utf8");
+    hilo_twiml_destroy(&t);
+}
+
 static void test_voice_enqueue_fixture(void **state) {
     hilo_twiml_t *t = make("wait-music.xml", NULL, NULL);
     hilo_voice_action_t va = HILO_VOICE_ACTION_INIT;
@@ -280,6 +307,7 @@ int main(void) {
         cmocka_unit_test(test_sms_fixtures),
         cmocka_unit_test(test_voice_ivr_gather_fixture),
         cmocka_unit_test(test_voice_say_hangup_fixture),
+        cmocka_unit_test(test_placed_call),
         cmocka_unit_test(test_voice_enqueue_fixture),
         cmocka_unit_test(test_voice_dial),
         cmocka_unit_test(test_escaping_and_utf8),

@@ -197,6 +197,21 @@ bool hilo_compliance_check(const hilo_compliance_t *c, const hilo_attempt_t *a, 
                       (p ? p->replies_outside_hours : c->replies_without_pack);
         if (!exempt) return false;
     }
+    /* Regulation F 1006.14(b)(2)(ii): no call within the pack's pause (7 days) after a telephone
+     * conversation with the debtor. Calls we start only: a reply on a live call is the
+     * conversation itself. A conversation stamped in our future counts as just now. */
+    if (ch == HILO_CHANNEL_VOICE && !reply && p && p->after_phone_conversation_ms > 0 && a->talk_ms > 0) {
+        int64_t since = now - a->talk_ms;
+        if (since < p->after_phone_conversation_ms) {
+            char ago[32];
+            fmt_age(since, ago, sizeof ago);
+            hilo_verdict_block(out, HILO_REASON_RECENT_CONVERSATION,
+                               "the debtor had a phone conversation with us %s ago: no call within %" PRId64
+                               " h after one (%s)", ago, p->after_phone_conversation_ms / 3600000, p->name);
+            out->next_ms = a->talk_ms + p->after_phone_conversation_ms;
+            return false;
+        }
+    }
     hilo_verdict_allow(out);
     /* Caps count collector-initiated attempts only: a conversation the debtor is having with
      * the bot must not exhaust them. */
@@ -218,6 +233,8 @@ void hilo_attempt_load_facts(hilo_attempt_t *a, hilo_fact_fn get, const void *de
         snprintf(f, sizeof f, "last_in:%s", hilo_channel_name(c));
         a->last_in_ms[c] = (v = get(conv, f)) ? strtoll(v, NULL, 10) : 0;
     }
+    const char *talk = get(conv, HILO_FACT_TALK);
+    a->talk_ms = talk ? strtoll(talk, NULL, 10) : 0;
 }
 
 bool hilo_compliance_pack_rules(const hilo_compliance_t *c, const char *country, hilo_pack_rules_t *out) {

@@ -222,6 +222,11 @@ static int pack_line(char *line, void *arg, char *why, size_t whylen) {
     }
     if (strcmp(key, "replies_outside_hours") == 0)
         return hilo_parse_bool(value, &p->replies_outside_hours, why, whylen);
+    if (strcmp(key, "after_phone_conversation") == 0) {
+        if (p->after_phone_conversation_ms) goto dup;
+        if (strcmp(value, "none") == 0) return HILO_OK;
+        return hilo_parse_duration(value, &p->after_phone_conversation_ms, why, whylen);
+    }
     if (strncmp(key, "cap.", 4) == 0) {
         int ch = hilo_channel_parse(key + 4);
         if (ch == HILO_CHANNEL_UNSPECIFIED) {

@@ -47,6 +47,8 @@ typedef struct {
     bool replies_outside_hours;   /* a reply in a debtor-started exchange ignores the hours */
     hilo_cap_t caps[HILO_CHANNEL_MAX];   /* per-channel cap overrides ... */
     bool cap_set[HILO_CHANNEL_MAX];      /* ... when set (limit 0 = explicitly uncapped) */
+    int64_t after_phone_conversation_ms; /* no collector-initiated call this long after a phone
+                                            conversation with the debtor; 0 = no such rule */
     /* Content and consent rules for collector-initiated messages, read by strategy checks
      * (hilo_compliance_pack_rules); the gate itself does not read message text. */
     char *optout_notice;          /* "STOP | BAJA": one of these words in every electronic message */

@@ -21,6 +21,7 @@ static const char *const names[HILO_REASON_COUNT] = {
     [HILO_REASON_WHATSAPP_WINDOW] = "whatsapp_window",
     [HILO_REASON_FREQUENCY_CAP] = "frequency_cap",
     [HILO_REASON_CAP_FAILED] = "cap_check_failed",
+    [HILO_REASON_RECENT_CONVERSATION] = "recent_phone_conversation",
 };
 
 const char *hilo_reason_name(hilo_reason_t reason) {
@@ -29,7 +30,7 @@ const char *hilo_reason_name(hilo_reason_t reason) {
 
 bool hilo_reason_waitable(hilo_reason_t reason) {
     return reason == HILO_REASON_OUTSIDE_HOURS || reason == HILO_REASON_CLOSED_DAY || reason == HILO_REASON_HOLIDAY ||
-           reason == HILO_REASON_FREQUENCY_CAP;
+           reason == HILO_REASON_FREQUENCY_CAP || reason == HILO_REASON_RECENT_CONVERSATION;
 }
 
 void hilo_verdict_block(hilo_verdict_t *v, hilo_reason_t reason, const char *fmt, ...) {

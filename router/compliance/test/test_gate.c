@@ -190,6 +190,49 @@ static void test_caps(void **state) {
     a = attempt("MX", "America/Mexico_City", HILO_CHANNEL_SMS, NY_1000);
     v = run(&a, true, HILO_REASON_OK, NULL);
     assert_int_equal(v.cap.limit, 7); /* [caps] default */
+    /* Colombia (Ley 2300) and Chile (Ley 19.496 art. 37): one call per rolling 7 days. */
+    a = attempt("CO", "America/Bogota", HILO_CHANNEL_VOICE, BOG_1100);
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 1);
+    assert_int_equal(v.cap.window_ms, DAY7);
+    a = attempt("CL", "America/Santiago", HILO_CHANNEL_VOICE, BOG_1100);
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 1);
+    assert_int_equal(v.cap.window_ms, DAY7);
+    a = attempt("CO", "America/Bogota", HILO_CHANNEL_SMS, BOG_1100);
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 7); /* texts keep the default */
+    hilo_pack_rules_t rules;
+    assert_true(hilo_compliance_pack_rules(gate, "US", &rules));
+    assert_true(rules.consent[HILO_CHANNEL_VOICE]); /* TCPA: calls to mobiles need consent */
+    assert_true(hilo_compliance_pack_rules(gate, "CO", &rules));
+    assert_false(rules.consent[HILO_CHANNEL_VOICE]);
+}
+
+/* Reg F 1006.14(b)(2)(ii): no call within 7 days after a phone conversation; at 7 days, allowed.
+ * Only calls we start: a reply on a live call, an SMS, and packs without the rule are not held. */
+static void test_after_phone_conversation(void **state) {
+    hilo_attempt_t a = attempt("US", "America/New_York", HILO_CHANNEL_VOICE, NY_1000);
+    a.talk_ms = NY_1000 - DAY7 + HOUR; /* 6 days 23 h ago */
+    hilo_verdict_t v = run(&a, false, HILO_REASON_RECENT_CONVERSATION, "phone conversation with us 167 h 00 min ago");
+    assert_true(v.next_ms == NY_1000 + HOUR);
+    assert_true(hilo_reason_waitable(v.reason));
+    assert_string_equal(hilo_reason_name(v.reason), "recent_phone_conversation");
+    a.talk_ms = NY_1000 - DAY7; /* exactly 7 days */
+    v = run(&a, true, HILO_REASON_OK, NULL);
+    assert_int_equal(v.cap.limit, 7); /* and the call still counts against 7 in 7 days */
+    a.talk_ms = NY_1000 + 1000;       /* stamped slightly in our future: just now */
+    run(&a, false, HILO_REASON_RECENT_CONVERSATION, NULL);
+    a.talk_ms = NY_1000 - HOUR;
+    a.channel = HILO_CHANNEL_SMS; /* texts are not calls */
+    run(&a, true, HILO_REASON_OK, NULL);
+    a.channel = HILO_CHANNEL_VOICE; /* the bot answering on the live call */
+    a.reply = a.bot = true;
+    a.last_in_ms[HILO_CHANNEL_VOICE] = NY_1000 - 1000;
+    run(&a, true, HILO_REASON_OK, NULL);
+    a = attempt("MX", "America/Mexico_City", HILO_CHANNEL_VOICE, NY_1000); /* no such rule in mx */
+    a.talk_ms = NY_1000 - HOUR;
+    run(&a, true, HILO_REASON_OK, NULL);
 }
 
 static void test_invalid(void **state) {
@@ -314,6 +357,7 @@ int main(void) {
         cmocka_unit_test(test_hours_and_replies),
         cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_after_phone_conversation),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_freq_cap_command),
         cmocka_unit_test(test_freq_cap_reply),

@@ -177,6 +177,11 @@ static void test_bad_files(void **state) {
     expect_error("t.pack:5: timezones: unknown time zone 'Mars/Olympus'");
     write_file("t.pack", "name = T\nsource = x\nholidays = none\nmon-sun = closed\ncap.voice = 7 per week\n");
     expect_error("t.pack:5: bad cap");
+    write_file("t.pack", "name = T\nsource = x\nholidays = none\nmon-sun = closed\nafter_phone_conversation = a week\n");
+    expect_error("t.pack:5: bad duration 'a week'");
+    write_file("t.pack", "name = T\nsource = x\nholidays = none\nmon-sun = closed\nafter_phone_conversation = 7d\n"
+                         "after_phone_conversation = 1d\n");
+    expect_error("t.pack:6: ");
 
     write_file("t.pack", GOOD_PACK);
     write_file("holidays/XX.txt", "2025-01-01 New Year\n2025-02-30 Bad day\n");

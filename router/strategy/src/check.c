@@ -185,7 +185,9 @@ int hilo_strategy_check(const hilo_strategy_t *st, const hilo_compliance_t *gate
                 for (int k = 0; k < cs.n; k++) {
                     hilo_pack_rules_t r;
                     if (!hilo_compliance_pack_rules(gate, cs.cc[k], &r)) continue;
-                    if (r.optout_notice && !has_notice(t->src, r.optout_notice))
+                    /* Reg F 1006.6(e): the opt-out notice is for electronic communications;
+                     * a call is not one. */
+                    if (r.optout_notice && p->channel != HILO_CHANNEL_VOICE && !has_notice(t->src, r.optout_notice))
                         problem(&c, t->line,
                                 "step %s %s lacks the opt-out notice pack %s requires for %s (one of: %s)", p->name,
                                 key, r.pack_id, cs.cc[k], r.optout_notice);

@@ -389,10 +389,12 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
     step->spans[0] = (st_span_t){0, 1440};
     step->nspans = 1;
     step->st = st;
-    if (!(kv = kv_get(s, "channel"))) return fail(L, s->line, "[step %s] needs channel = whatsapp or sms", s->name);
+    if (!(kv = kv_get(s, "channel")))
+        return fail(L, s->line, "[step %s] needs channel = whatsapp, sms or voice", s->name);
     step->channel = hilo_channel_parse(kv->value);
-    if (step->channel != HILO_CHANNEL_WHATSAPP && step->channel != HILO_CHANNEL_SMS)
-        return fail(L, kv->line, "channel: want whatsapp or sms, got '%s' (calls are not strategy steps yet)", kv->value);
+    /* voice: a call we place, saying the step's text, then the IVR (docs/strategies.md, "Calls"). */
+    if (step->channel == HILO_CHANNEL_UNSPECIFIED)
+        return fail(L, kv->line, "channel: want whatsapp, sms or voice, got '%s'", kv->value);
     kv = kv_get(s, "template");
     if (step->channel == HILO_CHANNEL_WHATSAPP) {
         /* Outside the 24-hour window only an approved template may go out, and a strategy's
@@ -439,7 +441,10 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
             k->used = true;
             int r = hilo_strategy_result_parse(k->key + 3);
             if (r < 0)
-                return fail(L, k->line, "%s: unknown result (sent, delivered, read, failed, replied, timeout)", k->key);
+                return fail(L, k->line, "%s: unknown result (sent, delivered, read, failed, replied, timeout, machine)",
+                            k->key);
+            if (r == HILO_RESULT_MACHINE && step->channel != HILO_CHANNEL_VOICE)
+                return fail(L, k->line, "%s: only a call (channel = voice) reaches a machine", k->key);
             if (step->on[r].kind != ST_ON_NONE) return fail(L, k->line, "%s given twice", k->key);
             step->on[r].line = k->line;
             if (strcmp(k->value, "next") == 0) step->on[r].kind = ST_ON_NEXT;
@@ -514,7 +519,7 @@ static int load_segment(ld_t *L, hilo_sect_t *s, hilo_strategy_segment_t *seg) {
         if (parse_words(L, kv, &seg->last_result)) return HILO_ERR;
         for (int i = 0; i < seg->last_result.n; i++)
             if (strcmp(seg->last_result.v[i], "none") != 0 && hilo_strategy_result_parse(seg->last_result.v[i]) < 0)
-                return fail(L, kv->line, "last_result: '%s' (none, sent, delivered, read, failed, replied, timeout)",
+                return fail(L, kv->line, "last_result: '%s' (none, sent, delivered, read, failed, replied, timeout, machine)",
                             seg->last_result.v[i]);
     }
     if ((kv = kv_get(s, "promise"))) {

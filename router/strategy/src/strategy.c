@@ -8,7 +8,7 @@
 #include "strategy_int.h"
 
 static const char *const result_names[HILO_RESULT_COUNT] = {"sent",   "delivered", "read",
-                                                            "failed", "replied",   "timeout"};
+                                                            "failed", "replied",   "timeout", "machine"};
 
 const char *hilo_strategy_result_name(hilo_strategy_result_t r) {
     return r >= 0 && r < HILO_RESULT_COUNT ? result_names[r] : "unknown";

@@ -65,7 +65,7 @@ struct hilo_strategy_step {
     int line;
     int index;                       /* in the strategy's steps */
     int segment;                     /* the one segment whose lists name it */
-    int channel;                     /* HILO_CHANNEL_WHATSAPP or _SMS */
+    int channel;                     /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE (a call) */
     char *template_name;             /* WhatsApp: the approved template; NULL for SMS */
     st_text_t *texts;
     int ntexts;

@@ -165,6 +165,17 @@ static void test_check(void **state) {
                      1);
     ASSERT_HAS(p, "r.strategy:12: step a text.es lacks the opt-out notice pack us_reg_f requires "
                                   "for US (one of: STOP)");
+    /* A call is not an electronic communication: no opt-out notice asked of a voice step; its
+     * privacy is checked as any other step's. */
+    assert_int_equal(check(HEAD "[segment s]\ncountry = US\nsteps = a\n[step a]\nchannel = voice\n"
+                                "text.en = Please call us back\ntext.es = Llámenos, por favor\n",
+                           gate, &p),
+                     0);
+    assert_int_equal(check(HEAD "[segment s]\ncountry = US\nsteps = a\n[step a]\nchannel = voice\n"
+                                "text.en = You owe {balance}\ntext.es = Hola\n",
+                           gate, &p),
+                     1);
+    ASSERT_HAS(p, "step a text.en uses {balance}, a disclosure variable");
     assert_int_equal(check(HEAD "[segment s]\ncountry = US\nsteps = a\n[step a]\nchannel = sms\n"
                                 "text.en = A debt collector writes. STOP\ntext.es = Hola STOP\n",
                            gate, &p),

@@ -74,6 +74,17 @@ int hilo_twilio_voice_gather(const hilo_form_t *form, const hilo_form_t *query, 
  * in-progress, ...) add no envelope. */
 int hilo_twilio_voice_status(const hilo_form_t *form, hilo_provider_envs_t *out, hilo_provider_error_t *e);
 
+/* Status callback of a call we placed (its StatusCallback names the outbound: "?ob=<id>&d=<debtor>";
+ * docs/providers.md, "Placed calls"): one DeliveryReport per outcome, envelope id
+ * "<CallSid>:<CallStatus>":
+ *   in-progress (answered), completed  → DELIVERED; error_code "machine" when AnsweredBy is
+ *                                         machine_* (answering-machine detection), "fax" for fax
+ *   busy, no-answer, failed, canceled  → FAILED with error_code "busy", "no-answer", "failed",
+ *                                         "canceled" (Twilio's ErrorCode, if any, in error_message)
+ * queued, initiated, ringing add no envelope. A malformed ?ob=/?d= is "bad_query". */
+int hilo_twilio_call_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                            hilo_provider_error_t *e);
+
 /* ---- outbound --------------------------------------------------------------------------------- */
 
 /* The SMS text of an outbound: its text, then its buttons as numbered options ("\n1. Pay now").
@@ -106,7 +117,8 @@ int hilo_twilio_build_sms(const hilo_twilio_account_t *acct, const hilo_outbound
                           size_t max_reqs, size_t *n, hilo_provider_error_t *e);
 
 /* Places a call running `twiml`: POST …/Calls.json with To, From, Twiml, StatusCallback
- * ("?ob=<outbound id>" only). */
+ * ("?ob=<outbound id>&d=<debtor id>"), StatusCallbackEvent initiated, ringing, answered and
+ * completed, and MachineDetection=Enable (AnsweredBy then says human or machine_*). */
 int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
                            hilo_provider_request_t *req, hilo_provider_error_t *e);
 

@@ -52,6 +52,14 @@ char *hilo_twiml_render(const hilo_twiml_t *self, const hilo_outbound_t *ob, hil
 char *hilo_twiml_render_turn(const hilo_twiml_t *self, const hilo_outbound_t *ob, const char *query,
                              hilo_provider_error_t *e);
 
+/* The document a call we place runs when it is answered (docs/providers.md, "Placed calls"):
+ * SAY_GATHER, or no action: [<Say>text</Say>]<Redirect method="POST">ivr_url</Redirect> — the
+ * message, then the IVR from its start, through the same webhook as an inbound call (ivr_url is
+ * our voice webhook, e.g. {public_url}/webhooks/twilio/voice). Every other kind renders as
+ * hilo_twiml_render() does. NULL with `e` as there. */
+char *hilo_twiml_render_call(const hilo_twiml_t *self, const hilo_outbound_t *ob, const char *ivr_url,
+                             hilo_provider_error_t *e);
+
 /* The document for when there is no answer to give: an apology in each language of
  * `languages` ("es,en": BCP 47 tags separated by commas or spaces, in the order said, each
  * Twilio language once, at most HILO_TWIML_FALLBACK_LANGS; NULL or "" = the default language),

@@ -22,6 +22,10 @@
  * that are both in sync differ by at most 2 s. A last inbound further in the future than this is
  * not trusted as recent (docs/compliance.md, "Replies"). */
 #define HILO_CLOCK_SKEW_MS 2000LL
+/* Conv hash field: Unix ms of the debtor's last phone conversation with us — the last turn of a
+ * call in which the debtor answered a prompt (digits or speech), written by the engine with the
+ * turn's effects (router/src/engine.c). Read by the pause after a phone conversation. */
+#define HILO_FACT_TALK "talk:voice"
 
 typedef struct hilo_compliance hilo_compliance_t;
 
@@ -39,6 +43,8 @@ typedef struct {
     bool dnc;                             /* "dnc" flag: no contact on any channel */
     int64_t optout_ms[HILO_CHANNEL_MAX];  /* "optout:<channel>" = when; 0 = not opted out */
     int64_t last_in_ms[HILO_CHANNEL_MAX]; /* last inbound message per channel; 0 = never */
+    int64_t talk_ms;                      /* "talk:voice" = the last phone conversation (a call in
+                                             which the debtor answered a prompt); 0 = never */
     /* The attempt. */
     int channel;                          /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE */
     hilo_msg_kind_t kind;
@@ -51,8 +57,8 @@ typedef struct {
 typedef const char *(*hilo_fact_fn)(const void *record, const char *field);
 
 /* Zeroes *a and fills the debtor's and the conversation's facts from their records as the
- * router stores them: debtor hash `country`, `timezone`; conv hash `dnc`, `optout:<channel>`
- * and `last_in:<channel>` (Unix ms). The caller then sets channel, kind, reply and now_ms.
+ * router stores them: debtor hash `country`, `timezone`; conv hash `dnc`, `optout:<channel>`,
+ * `last_in:<channel>` and `talk:voice` (Unix ms). The caller then sets channel, kind, reply and now_ms.
  * `get` reads a field from either record (a hiredis reply, a JSON object, ...). */
 void hilo_attempt_load_facts(hilo_attempt_t *a, hilo_fact_fn get, const void *debtor, const void *conv);
 
@@ -62,7 +68,7 @@ hilo_compliance_t *hilo_compliance_new(const char *dir, const char *zoneinfo_dir
 void hilo_compliance_destroy(hilo_compliance_t **self_p);
 
 /* The decision, in this order: invalid input, dnc, opt-out, WhatsApp window, contact hours,
- * then the cap. An attempt marked `reply` is one only when the debtor's last inbound on the
+ * the pause after a phone conversation (calls only), then the cap. An attempt marked `reply` is one only when the debtor's last inbound on the
  * channel is at most reply_window old (hilo_inbound_age); a reply is not counted by the cap, and
  * a reply by the bot (`bot`) may also go out outside contact hours where the pack allows it. Returns out->allowed. When allowed and out->cap.limit > 0, the message is
  * collector-initiated and the caller must still run the frequency cap (freq_cap.h) and send

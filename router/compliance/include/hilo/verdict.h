@@ -24,6 +24,8 @@ typedef enum {
     HILO_REASON_WHATSAPP_WINDOW,  /* "whatsapp_window": free-form outside 24 h, template needed */
     HILO_REASON_FREQUENCY_CAP,    /* "frequency_cap": too many attempts in the rolling window */
     HILO_REASON_CAP_FAILED,       /* "cap_check_failed": bad/no reply from the cap script */
+    HILO_REASON_RECENT_CONVERSATION, /* "recent_phone_conversation": no call within the pack's pause
+                                        after a phone conversation (Reg F 1006.14(b)(2)(ii)) */
     HILO_REASON_COUNT             /* number of codes */
 } hilo_reason_t;
 
@@ -49,7 +51,7 @@ const char *hilo_reason_name(hilo_reason_t reason);
 void hilo_verdict_block(hilo_verdict_t *v, hilo_reason_t reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* True for the refusals that time lifts (contact hours, a closed day or holiday, the frequency
- * cap): a message asked to "wait for the next allowed window" waits for next_ms instead of being
+ * cap, the pause after a phone conversation): a message asked to "wait for the next allowed window" waits for next_ms instead of being
  * cancelled. Opt-outs, do-not-contact, the WhatsApp window and missing data never wait. */
 bool hilo_reason_waitable(hilo_reason_t reason);
 

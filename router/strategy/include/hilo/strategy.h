@@ -50,6 +50,7 @@ typedef enum {
     HILO_RESULT_FAILED,    /* "failed": the provider failed it, or the step could not be sent */
     HILO_RESULT_REPLIED,   /* "replied": the debtor wrote back */
     HILO_RESULT_TIMEOUT,   /* "timeout": no transition fired within the step's `within` */
+    HILO_RESULT_MACHINE,   /* "machine": a call answered by a machine (also delivered; voice steps) */
     HILO_RESULT_COUNT
 } hilo_strategy_result_t;
 
