@@ -5,7 +5,8 @@
 -- ARGV[2] what it becomes ('' = removed)
 -- ARGV[3] the conv field `strat_attr` ('' = unchanged): per kind of event, the time (Unix ms) of the
 -- newest one already attributed to a step (router/src/strategy_run.c, attribute())
--- ARGV[4...] audit entries (JSON), one XADD each: every step scheduled, skipped, stopped or ended
+-- ARGV[4] the conv field `strat_result` ('' = unchanged): the last step's result (segments' last_result)
+-- ARGV[5...] audit entries (JSON), one XADD each: every step scheduled, skipped, stopped or ended
 -- Returns 1 when written, 0 when the field had changed (an event held the step, or another
 -- router decided first: the runner reads again).
 local cur = redis.call('HGET', KEYS[1], 'strat') or ''
@@ -20,7 +21,10 @@ end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[1], 'strat_attr', ARGV[3])
 end
-for i = 4, #ARGV do
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'strat_result', ARGV[4])
+end
+for i = 5, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'ev', 'strategy', 'j', ARGV[i])
 end
 return 1

@@ -78,6 +78,8 @@ typedef struct {
     long long funnel_by[MAX_FUNNEL]; /* ... and how much to add */
     int nfunnel;
     char attr_mark[96];        /* conv strat_attr to write ("": unchanged; see attribute()) */
+    char result[16];           /* conv strat_result to write: the last step's result, which segments
+                                * may ask for (last_result); "": unchanged */
     hilo_outbound_record_t *send; /* a step to commit */
     int channel;
     long budget;               /* the strategy's daily budget (0 = none) */
@@ -224,6 +226,7 @@ static void end_run(dctx_t *d, const char *why) {
 static void schedule_or_send(dctx_t *d, const hilo_strategy_step_t *step, int64_t due);
 
 static void apply_next(dctx_t *d, const hilo_strategy_next_t *nx, const char *why) {
+    if (hilo_strategy_result_parse(why) >= 0) snprintf(d->lk->result, sizeof d->lk->result, "%s", why);
     if (nx->kind == HILO_NEXT_STEP)
         schedule_or_send(d, nx->step, nx->at_ms);
     else
@@ -240,6 +243,7 @@ static void skip(dctx_t *d, const hilo_strategy_step_t *step, const char *why, i
     funnel(d, name, metric);
     hilo_strategy_next_t nx;
     hilo_strategy_next(d->seg, d->variant, step, HILO_RESULT_FAILED, d->lk->now, &nx);
+    snprintf(d->lk->result, sizeof d->lk->result, "failed");
     if (nx.kind == HILO_NEXT_STEP && hops < MAX_HOPS) {
         schedule_or_send(d, nx.step, nx.at_ms);
         return;
@@ -688,7 +692,7 @@ static void look_reset(look_t *lk) {
     hilo_outbound_record_destroy(&lk->send);
     lk->naudit = lk->nfunnel = 0;
     lk->write = false;
-    lk->attr_mark[0] = '\0';
+    lk->attr_mark[0] = lk->result[0] = '\0';
     lk->old[0] = lk->new_[0] = '\0';
 }
 
@@ -766,9 +770,9 @@ static void write_set(look_t *lk) {
     char kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
     hilo_key_debtor(kaudit, sizeof kaudit, lk->debtor, HILO_KEY_AUDIT);
-    const char *argv[8 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
-                                       kaudit, lk->old, lk->new_, lk->attr_mark};
-    int argc = 8;
+    const char *argv[9 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
+                                       kaudit, lk->old, lk->new_, lk->attr_mark, lk->result};
+    int argc = 9;
     for (int i = 0; i < lk->naudit; i++) argv[argc++] = lk->audit[i];
     if (run(sr, on_set, lk, argc, argv) != HILO_OK) look_end(lk, false);
 }
@@ -807,11 +811,14 @@ static void on_committed(redisReply *r, void *arg) {
             run(sr, NULL, NULL, 7, a);
         }
     }
-    if (*lk->attr_mark) { /* attribution counted in this look (see attribute()) */
+    if (*lk->attr_mark || *lk->result) { /* attribution counted in this look, the last result */
         char kconv[HILO_KEY_MAX];
         hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
-        const char *a[] = {"HSET", kconv, "strat_attr", lk->attr_mark};
-        run(sr, NULL, NULL, 4, a);
+        const char *a[6] = {"HSET", kconv};
+        int n = 2;
+        if (*lk->attr_mark) a[n++] = "strat_attr", a[n++] = lk->attr_mark;
+        if (*lk->result) a[n++] = HILO_CONV_LAST_RESULT, a[n++] = lk->result;
+        run(sr, NULL, NULL, n, a);
     }
     sr->ctx->metrics.strategy_sends++;
     hilo_log_info("strategy", "event=step_committed debtor=%s channel=%s outbound_id=%s", lk->debtor,
@@ -889,8 +896,8 @@ static void write_decision(look_t *lk) {
     }
     if (lk->send)
         commit(lk);
-    else if (lk->write || *lk->attr_mark) {
-        if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_attr changes */
+    else if (lk->write || *lk->attr_mark || *lk->result) {
+        if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_attr or strat_result */
         write_set(lk);
     }
     else

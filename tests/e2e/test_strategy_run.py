@@ -152,6 +152,8 @@ class StrategyRun(ConnectorStackCase):
         wait_until(lambda: self.texts(phone, "whatsapp"), 15, "the WhatsApp step at the phone")
         s = self.wait_strat("D1", lambda s: s["st"] == "due" and s["step"] == "later", 15, "later is due")
         self.assertGreaterEqual(s["at"], TUESDAY_10AM + 3 * 86400000, s)
+        # The result segments may ask for (last_result = delivered).
+        self.assertEqual(self.r.hget(debtor_key("D1", "conv"), "strat_result"), "delivered")
         items = self.strategy_items("D1")
         self.assertEqual([(it["ch"], it.get("template")) for it in items], [("whatsapp", "hello_limited_v1")], items)
         # Nothing more before its time.
@@ -239,6 +241,7 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(r["status"], 200, r)
         s = self.wait_strat("D4", lambda s: s["st"] == "end", 15, "the reply ends the run (on.replied = end)")
         self.assertEqual(s["why"], "replied", s)
+        self.assertEqual(self.r.hget(debtor_key("D4", "conv"), "strat_result"), "replied")
         self.clock(FRIDAY_1030)
         time.sleep(2.0)
         self.assertEqual(self.texts(phone, "sms"), [], "no day-3 SMS after a reply")
