@@ -1,11 +1,14 @@
-/* log.c — logfmt lines on stderr. */
+/* log.c — logfmt lines on stderr; on journald's stream (under systemd) each line starts with its
+ * syslog priority "<N>" and leaves the time to journald. */
 #include "hilo/log.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hilo/common.h"
@@ -139,12 +142,44 @@ void hilo_log_limited(hilo_log_limit_t *lim, hilo_log_level_t level, const char 
     lim->suppressed = 0;
 }
 
+/* True when stderr is the stream JOURNAL_STREAM names ("<device>:<inode>", systemd.exec(5)). */
+static bool stderr_is_journal(void) {
+    const char *v = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char end;
+    struct stat st;
+    if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2) return false;
+    return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
+
+/* Decided at the first line: 1 journald's stream, 0 anything else. stderr is not re-pointed
+ * after start, and two threads deciding at once decide the same. */
+static int on_journal = -1;
+
+static bool to_journal(void) {
+    int v = __atomic_load_n(&on_journal, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = stderr_is_journal();
+        __atomic_store_n(&on_journal, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+/* sd-daemon.h's SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR. */
+static const char *priorities[] = {"<7>", "<6>", "<4>", "<3>"};
+
 void hilo_log(hilo_log_level_t level, const char *module, const char *fmt, ...) {
     if (level < min_level) return;
     char line[2048];
-    char ts[32];
-    hilo_iso_ms(hilo_now_ms(), ts, sizeof ts);
-    int n = snprintf(line, sizeof line, "ts=%s level=%s mod=%s ", ts, level_names[level], module);
+    int n;
+    if (to_journal()) {
+        n = snprintf(line, sizeof line, "%slevel=%s mod=%s ", priorities[level], level_names[level], module);
+    } else {
+        char ts[32];
+        hilo_iso_ms(hilo_now_ms(), ts, sizeof ts);
+        n = snprintf(line, sizeof line, "ts=%s level=%s mod=%s ", ts, level_names[level], module);
+    }
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

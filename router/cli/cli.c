@@ -369,7 +369,10 @@ int hilo_cli_resolve(hilo_cli_t *c, const char *arg, char *id, size_t idlen) {
     return HILO_EXIT_DATA;
 }
 
+const char *hilo_cli_input_name(const char *path) { return strcmp(path, "-") == 0 ? "<stdin>" : path; }
+
 FILE *hilo_cli_open_input(const char *path) {
+    if (strcmp(path, "-") == 0) return stdin;
     FILE *f = fopen(path, "rb");
     struct stat st;
     if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {

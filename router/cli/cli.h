@@ -93,8 +93,10 @@ bool hilo_cli_script_load(hilo_cli_t *self, const char *body, char *sha);
  * 80 bytes). Returns HILO_EXIT_OK, HILO_EXIT_DATA (unknown, message printed) or HILO_EXIT_REDIS. */
 int hilo_cli_resolve(hilo_cli_t *self, const char *arg, char *id, size_t idlen);
 
-/* Opens an input file for reading (not a directory). NULL after printing "hilo: cannot read
- * PATH: reason" on stderr. */
+/* Opens an input file for reading (not a directory); "-" is standard input. NULL after printing
+ * "hilo: cannot read PATH: reason" on stderr. */
 FILE *hilo_cli_open_input(const char *path);
+/* The input's name in messages (FILE:LINE: reason): "<stdin>" for "-", else path. */
+const char *hilo_cli_input_name(const char *path);
 
 #endif

@@ -465,7 +465,7 @@ int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv) {
     const char *path = argv[1];
     FILE *f = hilo_cli_open_input(path);
     if (!f) return HILO_EXIT_DATA;
-    int rc = import_file(cli, path, f);
+    int rc = import_file(cli, hilo_cli_input_name(path), f);
     fclose(f);
     return rc;
 }

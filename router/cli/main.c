@@ -88,6 +88,8 @@ static const char usage[] =
     "              A section no hilo program reads is refused (file:line, exit 2).\n"
     "  -h, --help  this text\n"
     "  --version   print the version and exit\n"
+    "  -           as FILE of import-debtors, import-payments, strategy check|plan: standard input,\n"
+    "              named <stdin> in messages (<stdin>:LINE: reason)\n"
     "\n"
     "exit codes:\n"
     "  0   done (import-debtors: the file was read; rejected rows are reported on stderr)\n"

@@ -394,7 +394,7 @@ static void summary(plan_t *p, int64_t elapsed_ms) {
 int hilo_strategy_plan(hilo_cli_t *cli, int argc, char **argv) {
     plan_t p = {.cli = cli, .limit = 50, .at_ms = 0};
     int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             p.json = true;
         } else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
@@ -418,8 +418,8 @@ int hilo_strategy_plan(hilo_cli_t *cli, int argc, char **argv) {
     if (!p.at_ms) p.at_ms = hilo_now_ms();
     char err[1024];
     const hilo_cli_settings_t *s = hilo_cli_settings(cli);
-    hilo_strategy_set_t *set = i < argc ? hilo_strategy_set_load_files((const char *const *)argv + i, (size_t)(argc - i),
-                                                                       err, sizeof err)
+    hilo_strategy_set_t *set = i < argc ? hilo_cli_load_strategies((const char *const *)argv + i, (size_t)(argc - i), err,
+                                                                  sizeof err)
                                         : hilo_strategy_set_load_dir(s->strategies_dir, err, sizeof err);
     if (!set) {
         fprintf(stderr, "%s\n", err);

@@ -11,8 +11,13 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "hilo/strategy.h"
 
 int hilo_strategy_plan(hilo_cli_t *cli, int argc, char **argv);
+
+/* Loads strategy files as hilo_strategy_set_load_files() does, "-" being standard input (named
+ * <stdin> in messages; read once, so it may be named again). In cmd_strategy.c. */
+hilo_strategy_set_t *hilo_cli_load_strategies(const char *const *paths, size_t n, char *err, size_t errlen);
 
 /* "2026-11-24T09:00:00Z", "2026-11-24T09:00Z", "...-05:00", "...+0100", or Unix ms (digits).
  * Returns HILO_OK with *ms set, or HILO_ERR. */

@@ -194,6 +194,17 @@ class HiloCli(unittest.TestCase):
         self.assertEqual(self.r.hget(dkey("C1", "debtor"), "debtor_id"), "C1")
         self.assertEqual(self.r.get("hilo:addr:+16505550101"), "C1")
 
+    def test_import_standard_input(self):
+        # `-` reads standard input; bad rows are <stdin>:LINE.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HILO_")}
+        p = subprocess.run([HILO, "-c", self.conf, "import-debtors", "-"], capture_output=True, encoding="utf-8",
+                           env=env, cwd=self.tmp, timeout=60,
+                           input="debtor_id,full_name,phones\nS1,Sara,6505550111\nS2,Bad,+1650\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "imported 2, rejected 0\n")
+        self.assertEqual(p.stderr, "<stdin>:3: debtor S2: phone '+1650': too short for its country\n")
+        self.assertEqual(self.r.get("hilo:addr:+16505550111"), "S1")
+
     def test_import_bad_file_or_header(self):
         _, err = self.hilo("import-debtors", os.path.join(self.tmp, "missing.csv"), expect=1)
         self.assertIn("cannot read", err)

@@ -190,6 +190,23 @@ class PaymentsImport(HiloTestCase):
         p, _ = self.import_file(rows, name="big.csv")
         self.assertEqual(p.stdout, "applied 0, duplicates 2494, rejected 6; promises kept 0\n")
 
+    def test_standard_input(self):
+        # `-` reads the CSV from standard input; its rows are reported as <stdin>:LINE.
+        self.seed(["D1"])
+        csv = HEADER + "D1,100.00,USD,2026-11-24,R1\nNOPE,10,USD,2026-11-24,R2\nD1,5,USD,2026-11-24\n"
+        p = subprocess.run([CLI_BIN, "-c", self.conf, "import-payments", "-"], input=csv, capture_output=True,
+                           text=True, timeout=120, env=_clean_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "applied 1, duplicates 0, rejected 2; promises kept 0\n")
+        self.assertEqual(p.stderr.splitlines(), ["<stdin>:3: payment R2: unknown debtor NOPE (import the portfolio "
+                                                 "first)", "<stdin>:4: too few fields"])
+        self.assertEqual(sorted(self.payments("D1")), ["R1"])
+        # An empty standard input is an empty file, named as such.
+        p = subprocess.run([CLI_BIN, "-c", self.conf, "import-payments", "-"], input="", capture_output=True,
+                           text=True, timeout=120, env=_clean_env())
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.stderr, "<stdin>:1: empty file: a header row is required\n")
+
     def test_a_payment_holds_the_pending_step(self):
         self.seed(["S1", "S2", "S3", "S4"])
         self.r.hset(debtor_key("S1", "conv"), "strat", STRAT_DUE)

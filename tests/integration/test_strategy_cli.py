@@ -128,8 +128,8 @@ class StrategyCli(HiloTestCase):
             f.write(text)
         return path
 
-    def cli(self, *args, check=True):
-        return run_cli(self.conf, *args, check=check)
+    def cli(self, *args, check=True, input=None):
+        return run_cli(self.conf, *args, check=check, input=input)
 
     def import_portfolio(self):
         path = os.path.join(self.workdir, "portfolio.csv")
@@ -211,6 +211,22 @@ class StrategyCli(HiloTestCase):
         p = self.cli("strategy", "check", self.good, other, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("priority 50 is also", p.stderr)
+
+    def test_check_and_plan_standard_input(self):
+        # `-` is standard input, named <stdin>; check reads it once and uses it alone and with
+        # the other files.
+        p = self.cli("strategy", "check", DEMO, "-", input=STRATEGY)
+        self.assertIn("demo.strategy: ok", p.stdout)
+        self.assertIn("<stdin>: ok — strategy test_reminders", p.stdout)
+        p = self.cli("strategy", "check", "-", check=False, input=STRATEGY.replace("channel = whatsapp", "channel = fax"))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("<stdin>:25: channel: want whatsapp, sms or voice, got 'fax'", p.stderr)
+        other = STRATEGY.replace("name = test_reminders", "name = other")
+        p = self.cli("strategy", "check", self.good, "-", check=False, input=other)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"<stdin>:\d+: priority 50 is also")
+        p = self.cli("strategy", "plan", "--json", "-", input=STRATEGY)
+        self.assertIn("summary", json.loads(p.stdout.splitlines()[-1]))
 
     # ---- plan --------------------------------------------------------------------------------
 

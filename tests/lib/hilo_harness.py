@@ -688,12 +688,12 @@ def cli_path():
     return CLI_BIN if os.access(CLI_BIN, os.X_OK) else None
 
 
-def run_cli(config, *args, timeout=30, check=True):
-    """Runs `hilo -c <config> <args...>`; returns the CompletedProcess (text). check=True fails
-    with the output when the exit status is not 0."""
+def run_cli(config, *args, timeout=30, check=True, input=None):
+    """Runs `hilo -c <config> <args...>` (standard input: `input`, else none); returns the
+    CompletedProcess (text). check=True fails with the output when the exit status is not 0."""
     cmd = [CLI_BIN, "-c", config] + [str(a) for a in args]
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout, env=_clean_env())
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL if input is None else None, input=input, capture_output=True,
+                       text=True, timeout=timeout, env=_clean_env())
     if check and p.returncode != 0:
         raise AssertionError("%s: exit %d\nstdout: %s\nstderr: %s"
                              % (" ".join(cmd), p.returncode, p.stdout, p.stderr))

@@ -1,6 +1,9 @@
 /* log.h — structured (logfmt) log lines on stderr: ts=… level=… mod=… then the caller's
  * key=value pairs. One line per event, written with a single write(2) so processes sharing
- * a journal never interleave. Message bodies and secrets never go in logs (see docs). */
+ * a journal never interleave. When stderr is journald's stream (systemd's JOURNAL_STREAM names
+ * its device:inode), a line is "<N>level=… mod=… …" instead: the syslog priority journald reads
+ * (error 3, warn 4, info 6, debug 7) and no ts= (journald stamps every line). Message bodies and
+ * secrets never go in logs (see docs). */
 #ifndef HILO_LOG_H
 #define HILO_LOG_H
 

@@ -772,15 +772,24 @@ hilo_strategy_set_t *hilo_strategy_set_parse(const char *name, const char *text,
     return set;
 }
 
+int hilo_strategy_set_add_text(hilo_strategy_set_t *set, const char *name, const char *text, size_t len, char *err,
+                               size_t errlen) {
+    hilo_strategy_t *st = parse_one(name, text, len, err, errlen);
+    if (!st || set_add(set, st, err, errlen) != HILO_OK) {
+        st_strategy_free(st);
+        return HILO_ERR;
+    }
+    return HILO_OK;
+}
+
 hilo_strategy_set_t *hilo_strategy_set_load_files(const char *const *paths, size_t n, char *err, size_t errlen) {
     hilo_strategy_set_t *set = hilo_xcalloc(1, sizeof *set);
     for (size_t i = 0; i < n; i++) {
         size_t len;
         char *text = hilo_sections_read_file(paths[i], HILO_STRATEGY_FILE_MAX, &len, err, errlen);
-        hilo_strategy_t *st = text ? parse_one(paths[i], text, len, err, errlen) : NULL;
+        int rc = text ? hilo_strategy_set_add_text(set, paths[i], text, len, err, errlen) : HILO_ERR;
         free(text);
-        if (!st || set_add(set, st, err, errlen) != HILO_OK) {
-            st_strategy_free(st);
+        if (rc != HILO_OK) {
             hilo_strategy_set_destroy(&set);
             return NULL;
         }

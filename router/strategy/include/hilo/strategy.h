@@ -94,6 +94,10 @@ hilo_strategy_set_t *hilo_strategy_set_load_files(const char *const *paths, size
 /* Parses one file's text (tests, tools); `name` is used in messages. */
 hilo_strategy_set_t *hilo_strategy_set_parse(const char *name, const char *text, size_t len, char *err,
                                              size_t errlen);
+/* Parses one more file's text into set, refused like a file of load_files (a name or priority
+ * already in the set): HILO_ERR with "NAME:LINE: reason" in err, the set unchanged. */
+int hilo_strategy_set_add_text(hilo_strategy_set_t *set, const char *name, const char *text, size_t len, char *err,
+                               size_t errlen);
 /* Reload (SIGHUP): loads dir and, only when that succeeds, destroys *set_p and puts the new set
  * there. On failure *set_p is untouched (the old strategies keep running) and err says why. */
 int hilo_strategy_set_reload(hilo_strategy_set_t **set_p, const char *dir, char *err, size_t errlen);
