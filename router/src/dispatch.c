@@ -57,8 +57,14 @@ struct hilo_dispatch {
     bool claiming[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS]; /* a claim is in flight */
     bool again[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS];    /* poll again as soon as it returns */
     uint64_t tokens;                    /* take tokens issued */
+    json_t *visiting;                   /* "<channel>|<debtor>" of each visit in progress -> what came
+                                         * for that queue meanwhile: VISIT_NOTHING, VISIT_KICK or
+                                         * the mark of a claim; a second visit starts when the first ends */
     bool closed;
 };
+
+#define VISIT_NOTHING (-2)
+#define VISIT_KICK (-1)
 
 typedef struct {
     hilo_dispatch_t *ob;
@@ -87,6 +93,8 @@ typedef struct {
     char group[HILO_LINK_NAME_MAX];     /* the chosen connector's key name ("" without link auth) */
     char from[HILO_LINK_SENDER_MAX];    /* the sender it goes out from, when it was filled in here */
     char pace_from[HILO_LINK_SENDER_MAX]; /* the sender whose pace it keeps ("default": none named) */
+    char slot_from[HILO_LINK_SENDER_MAX]; /* a send slot granted to this visit and not used yet: its sender */
+    bool slot;
     const char *why;                    /* the reason code of a cancel in flight */
 } visit_t;
 
@@ -160,11 +168,28 @@ static void visit_clear_head(visit_t *v) {
     }
 }
 
-/* Ends the visit; the debtor's index entry becomes `score` (-1: removed, -2: left as it is). */
+static void visit(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t mark);
+
+static void visiting_key(int channel, const char *debtor, char *buf, size_t n) {
+    snprintf(buf, n, "%d|%s", channel, debtor);
+}
+
+/* Ends the visit; the debtor's index entry becomes `score` (-1: removed, -2: left as it is).
+ * A kick or a claim that came for the same queue while it ran starts the next visit now. */
 static void visit_end(visit_t *v, int64_t score) {
-    if (score != -2 && !v->ob->ctx->closing) index_set_if(v->ob, v->channel, v->debtor, v->mark, score);
+    hilo_dispatch_t *ob = v->ob;
+    bool closing = ob->ctx->closing || ob->closed;
+    if (score != -2 && !closing) index_set_if(ob, v->channel, v->debtor, v->mark, score);
+    char key[sizeof v->debtor + 8];
+    visiting_key(v->channel, v->debtor, key, sizeof key);
+    json_int_t next = json_integer_value(json_object_get(ob->visiting, key));
+    json_object_del(ob->visiting, key);
+    int channel = v->channel;
+    char debtor[sizeof v->debtor];
+    snprintf(debtor, sizeof debtor, "%s", v->debtor);
     visit_clear_head(v);
     free(v);
+    if (!closing && next != VISIT_NOTHING) visit(ob, channel, debtor, next);
 }
 
 static void handoff_keys(const visit_t *v, char k[8][HILO_KEY_MAX]) {
@@ -407,6 +432,8 @@ static void on_paced(redisReply *r, void *arg) {
     visit_t *v = arg;
     if (step_failed(v, r, "pace")) return;
     if (reply_int(r, 0) == 1) {
+        v->slot = true; /* kept if the take must read and decide again ('changed') */
+        snprintf(v->slot_from, sizeof v->slot_from, "%s", v->pace_from);
         take(v);
         return;
     }
@@ -433,8 +460,8 @@ static void pace(visit_t *v) {
     const char *sender = pace_sender(v);
     if (sender != v->pace_from) snprintf(v->pace_from, sizeof v->pace_from, "%s", sender); /* for the log */
     const hilo_pacing_rule_t *rule = hilo_pacing_rule(&cfg->pacing, v->channel, sender);
-    if (!rule) {
-        take(v);
+    if (!rule || (v->slot && strcmp(v->slot_from, v->pace_from) == 0)) {
+        take(v); /* unlimited, or the slot this visit was granted before the take said 'changed' */
         return;
     }
     /* Replies to the debtor's own message (the bot's answers, agents' replies) may use the
@@ -572,8 +599,19 @@ static void peek(visit_t *v) {
     if (handoff(v, on_peeked, "peek", 0, NULL) != HILO_OK) visit_end(v, -2);
 }
 
+/* One visit per queue at a time in a router: two would both ask for a send slot and the gate
+ * for the same head, and the one that lost the take would have spent a slot of the sender's rate
+ * for nothing. What comes meanwhile (a kick, a claim's mark) is kept for a visit right after. */
 static void visit(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t mark) {
     if (strlen(debtor) >= sizeof ((visit_t *)0)->debtor) return;
+    char key[sizeof ((visit_t *)0)->debtor + 8];
+    visiting_key(channel, debtor, key, sizeof key);
+    json_t *cur = json_object_get(ob->visiting, key);
+    if (cur) {
+        if (mark > json_integer_value(cur)) json_integer_set(cur, mark); /* a claim's mark wins over a kick */
+        return;
+    }
+    json_object_set_new(ob->visiting, key, json_integer(VISIT_NOTHING));
     visit_t *v = hilo_xcalloc(1, sizeof *v);
     v->ob = ob;
     v->channel = channel;
@@ -1096,6 +1134,7 @@ static hilo_compliance_t *load_gate(const hilo_router_config_t *cfg, char *err, 
 hilo_dispatch_t *hilo_dispatch_new(hilo_router_ctx_t *ctx) {
     hilo_dispatch_t *ob = hilo_xcalloc(1, sizeof *ob);
     ob->ctx = ctx;
+    ob->visiting = json_object();
     ob->gate = load_gate(ctx->cfg, ob->gate_err, sizeof ob->gate_err);
     if (!ob->gate)
         hilo_log_error("dispatch", "event=gate_unavailable reason=\"%s\" effect=\"outbound messages wait\"",
@@ -1123,6 +1162,7 @@ void hilo_dispatch_start(hilo_dispatch_t *ob) {
 static void on_closed(uv_handle_t *h) {
     hilo_dispatch_t *ob = h->data;
     hilo_compliance_destroy(&ob->gate);
+    json_decref(ob->visiting);
     free(ob);
 }
 

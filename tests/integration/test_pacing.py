@@ -28,6 +28,7 @@ from hilo_harness import (ROUTER_BIN, SOURCE_DIR, TEST_CLOCK_KEY, TEST_CLOCK_OVE
 A_NUM, B_NUM = "+15550001111", "+15550002222"
 RATE, BURST = 10, 10
 N_A, N_B = 60, 10
+PACE_DEFAULT = "default"  # the key of a message without a sender of its own (pacing.h)
 PACING = {"enabled": "true", "sms": str(RATE), "sms_burst": str(BURST), "reply_reserve_pct": "0"}
 
 
@@ -188,6 +189,10 @@ class PacingReplies(EngineTestCase):
         self.assertTrue(turn.outbounds, "the bot's answer reached the connector")
         self.assertEqual({o.to for o in turn.outbounds}, {"+16505580001"})
         self.assertEqual(sent_bulk(), 8)
+        # Ten messages went, and ten slots were spent: none went to a visit that lost the take
+        # (one visit per queue at a time; a granted slot outlives a 'changed' take).
+        t_us = int(self.r.hget("hilo:{pace:sms:%s}" % PACE_DEFAULT, "t"))
+        self.assertEqual(t_us, WORKDAY_10AM_MS * 1000 + (8 + len(turn.outbounds)) * 100000)
 
 
 if __name__ == "__main__":
