@@ -2,11 +2,13 @@
  * which debtor's record in the console, newest first, from the streams the router writes
  * (hilo:{d:<id>}:access, hilo:{a:<id>}:access; router/src/console/access_log.c). With both
  * options, the debtor's entries by that person. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 #include "text.h"
 
@@ -27,17 +29,25 @@ int hilo_cmd_access_log(hilo_cli_t *cli, int argc, char **argv) {
     const char *debtor = NULL, *agent = NULL;
     long limit = 100;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--debtor") == 0 && i + 1 < argc) debtor = argv[++i];
-        else if (strcmp(argv[i], "--agent") == 0 && i + 1 < argc) agent = argv[++i];
-        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) limit = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--json") == 0) json = 1;
-        else {
-            fputs(usage_text, stderr);
-            return HILO_EXIT_USAGE;
+    static const struct option longopts[] = {
+        {"debtor", required_argument, NULL, 'd'},
+        {"agent", required_argument, NULL, 'a'},
+        {"limit", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    bool bad = false;
+    hilo_opts_begin();
+    for (int c; !bad && (c = hilo_opts_next("access-log", argc, argv, "", longopts)) != -1;) {
+        switch (c) {
+        case 'd': debtor = optarg; break;
+        case 'a': agent = optarg; break;
+        case 'n': bad = !hilo_opts_long("access-log", "--limit", optarg, 1, 100000, &limit); break;
+        case 'j': json = 1; break;
+        default: bad = true;
         }
     }
-    if ((!debtor && !agent) || limit < 1 || limit > 100000 || (debtor && (!*debtor || strchr(debtor, '}'))) ||
+    if (bad || optind != argc || (!debtor && !agent) || (debtor && (!*debtor || strchr(debtor, '}'))) ||
         (agent && (!*agent || strchr(agent, '}')))) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;

@@ -4,6 +4,7 @@
  * route_offer.lua). Passwords come from stdin (first line) or --password-env VAR, never from
  * the command line. A password change, a role change (add on an existing account), disable and
  * logout revoke every session of the agent at once (revoke(), router/src/console/auth.c). */
+#include <jansson.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 
 #define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -21,7 +23,7 @@ static const char usage_text[] =
     "usage: hilo agent add <id> --name NAME [--role agent|supervisor] [--skills S1,S2]\n"
     "                      [--capacity whatsapp=3,sms=3,voice=1] [--password-env VAR]\n"
     "       hilo agent passwd <id> [--password-env VAR]\n"
-    "       hilo agent list\n"
+    "       hilo agent list [--json]      (--json: one account per line)\n"
     "       hilo agent disable <id>       no more logins; every session ends, open consoles close\n"
     "       hilo agent enable <id>\n"
     "       hilo agent logout <id>        every session of the agent ends, open consoles close\n"
@@ -115,9 +117,14 @@ static int agent_exists(hilo_cli_t *cli, const char *id) {
     return exists ? 1 : 0;
 }
 
-/* `agent disable|enable|logout <id>`. */
+/* `agent disable|enable|logout <id>` (argv[0] is the verb). */
 static int cmd_state(hilo_cli_t *cli, int argc, char **argv) {
-    const char *op = argv[1], *id = argc == 3 ? argv[2] : NULL;
+    const char *op = argv[0];
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "agent %s", op);
+    hilo_opts_begin();
+    bool bad = hilo_opts_next(cmd, argc, argv, "", NULL) != -1;
+    const char *id = !bad && optind == argc - 1 ? argv[optind] : NULL;
     if (!id || !token_ok(id, strlen(id))) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
@@ -140,21 +147,27 @@ static int cmd_state(hilo_cli_t *cli, int argc, char **argv) {
 static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
     const char *id = NULL, *name = NULL, *role = "agent", *skills = "", *capacity = "whatsapp=3,sms=3,voice=1",
                *env = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] != '-' && !id) id = a;
-        else if (strcmp(a, "--name") == 0 && v) name = argv[++i];
-        else if (strcmp(a, "--role") == 0 && v) role = argv[++i];
-        else if (strcmp(a, "--skills") == 0 && v) skills = argv[++i];
-        else if (strcmp(a, "--capacity") == 0 && v) capacity = argv[++i];
-        else if (strcmp(a, "--password-env") == 0 && v) env = argv[++i];
-        else {
-            fputs(usage_text, stderr);
-            return HILO_EXIT_USAGE;
+    static const struct option longopts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"role", required_argument, NULL, 'r'},
+        {"skills", required_argument, NULL, 's'},
+        {"capacity", required_argument, NULL, 'c'},
+        {"password-env", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("agent add", argc, argv, "", longopts)) != -1;) {
+        switch (c) {
+        case 'n': name = optarg; break;
+        case 'r': role = optarg; break;
+        case 's': skills = optarg; break;
+        case 'c': capacity = optarg; break;
+        case 'p': env = optarg; break;
+        default: fputs(usage_text, stderr); return HILO_EXIT_USAGE;
         }
     }
-    if (!id || !name || !*name) {
+    if (optind == argc - 1) id = argv[optind];
+    if (!id || !name || !*name || optind != argc - 1) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
     }
@@ -239,15 +252,17 @@ static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
 }
 
 static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
-    const char *id = NULL, *env = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--password-env") == 0 && i + 1 < argc) env = argv[++i];
-        else if (argv[i][0] != '-' && !id) id = argv[i];
-        else {
+    const char *env = NULL;
+    static const struct option longopts[] = {{"password-env", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("agent passwd", argc, argv, "", longopts)) != -1;) {
+        if (c != 'p') {
             fputs(usage_text, stderr);
             return HILO_EXIT_USAGE;
         }
+        env = optarg;
     }
+    const char *id = optind == argc - 1 ? argv[optind] : NULL;
     if (!id || !token_ok(id, strlen(id))) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
@@ -267,23 +282,73 @@ static int cmd_passwd(hilo_cli_t *cli, int argc, char **argv) {
     return revoke(cli, id, "password changed");
 }
 
-static int cmd_list(hilo_cli_t *cli) {
+/* One account as a JSON line (--json): stable field names, documented in docs/operations.md. */
+/* Field k of an HMGET reply, NULL when absent. */
+static const char *field_at(const redisReply *a, size_t k) {
+    return a->type == REDIS_REPLY_ARRAY && k < a->elements && a->element[k]->type == REDIS_REPLY_STRING
+               ? a->element[k]->str
+               : NULL;
+}
+
+/* One account as a JSON line (--json): stable field names, documented in docs/operations.md.
+ * `a` is HMGET role name skills cap:whatsapp cap:sms cap:voice disabled. */
+static void list_json(const char *id, const redisReply *a, const char *state) {
+    json_t *skills = json_array();
+    const char *sk_field = field_at(a, 2);
+    char *sk = hilo_xstrdup(sk_field ? sk_field : "");
+    for (char *s = strtok(sk, ","); s; s = strtok(NULL, ",")) json_array_append_new(skills, json_string(s));
+    free(sk);
+    json_t *cap = json_object();
+    static const char *const chans[3] = {"whatsapp", "sms", "voice"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *v = field_at(a, 3 + k);
+        json_object_set_new(cap, chans[k], v ? json_integer(strtol(v, NULL, 10)) : json_null());
+    }
+    const char *disabled = field_at(a, 6);
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s, s:o, s:o, s:b}", "id", id, "name", field_at(a, 1), "role",
+                          field_at(a, 0), "state", state, "skills", skills, "capacity", cap, "disabled",
+                          disabled && strcmp(disabled, "1") == 0);
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(o);
+}
+
+/* `agent list [--json]` (argv[0] is "list"). */
+static int cmd_list(hilo_cli_t *cli, int argc, char **argv) {
+    bool json = false, bad = false;
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("agent list", argc, argv, "", longopts)) != -1;) {
+        if (c == 'j') json = true;
+        else bad = true;
+    }
+    if (bad || optind != argc) {
+        fputs(usage_text, stderr);
+        return HILO_EXIT_USAGE;
+    }
     redisReply *ids = hilo_cli_cmd(cli, "SMEMBERS hilo:agents");
     if (!ids) return HILO_EXIT_REDIS;
-    printf("%-20s %-11s %-9s %-24s %-28s %s\n", "ID", "ROLE", "STATE", "NAME", "SKILLS", "CAPACITY w/s/v");
+    if (!json)
+        printf("%-20s %-11s %-9s %-24s %-28s %s\n", "ID", "ROLE", "STATE", "NAME", "SKILLS", "CAPACITY w/s/v");
     for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
         const char *id = ids->element[i]->str;
-        redisReply *a = hilo_cli_cmd(cli, "HMGET hilo:agent:%s role name skills cap:whatsapp cap:sms cap:voice", id);
+        redisReply *a =
+            hilo_cli_cmd(cli, "HMGET hilo:agent:%s role name skills cap:whatsapp cap:sms cap:voice disabled", id);
         redisReply *l = a ? hilo_cli_cmd(cli, "HGET hilo:agent:%s:live state", id) : NULL;
         if (!a || !l) {
             if (a) freeReplyObject(a);
             freeReplyObject(ids);
             return HILO_EXIT_REDIS;
         }
+        const char *state = l->type == REDIS_REPLY_STRING ? l->str : "offline";
+        if (json) {
+            list_json(id, a, state);
+        } else {
 #define F(k) (a->type == REDIS_REPLY_ARRAY && a->element[k]->type == REDIS_REPLY_STRING ? a->element[k]->str : "-")
-        printf("%-20s %-11s %-9s %-24s %-28s %s/%s/%s\n", id, F(0), l->type == REDIS_REPLY_STRING ? l->str : "offline",
-               F(1), F(2), F(3), F(4), F(5));
+            printf("%-20s %-11s %-9s %-24s %-28s %s/%s/%s\n", id, F(0), state, F(1), F(2), F(3), F(4), F(5));
 #undef F
+        }
         freeReplyObject(a);
         freeReplyObject(l);
     }
@@ -292,12 +357,13 @@ static int cmd_list(hilo_cli_t *cli) {
 }
 
 int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "add") == 0) return cmd_add(cli, argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "passwd") == 0) return cmd_passwd(cli, argc, argv);
-    if (argc == 2 && strcmp(argv[1], "list") == 0) return cmd_list(cli);
+    /* Each verb parses its own arguments: argv[0] is the verb. */
+    if (argc >= 2 && strcmp(argv[1], "add") == 0) return cmd_add(cli, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "passwd") == 0) return cmd_passwd(cli, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0) return cmd_list(cli, argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0 ||
                       strcmp(argv[1], "logout") == 0))
-        return cmd_state(cli, argc, argv);
+        return cmd_state(cli, argc - 1, argv + 1);
     fputs(usage_text, stderr);
     return HILO_EXIT_USAGE;
 }

@@ -1,7 +1,8 @@
-/* cmd_conversations.c — `hilo conversations [--limit N]`: the conversation listing, newest
- * activity first (ZSET hilo:convs), with each debtor's name, state, last channel, last activity
- * and message counts from its conv hash. */
-#include <errno.h>
+/* cmd_conversations.c — `hilo conversations [--limit N] [--json]`: the conversation listing,
+ * newest activity first (ZSET hilo:convs), with each debtor's name, state, last channel, last
+ * activity and message counts from its conv hash; with --json one conversation per line. */
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/utf8.h"
+#include "options.h"
 #include "text.h"
 
 #define DEFAULT_LIMIT 50
@@ -32,31 +34,49 @@ static void cell(const char *s, size_t width, size_t max) {
     fputs("  ", stdout);
 }
 
-static int parse_limit(int argc, char **argv, long *limit) {
-    *limit = DEFAULT_LIMIT;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            *limit = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || *limit < 1 || *limit > 1000000) return -1;
-        } else {
-            return -1;
-        }
-    }
-    return 0;
+static long long count(const char *s) { return s ? strtoll(s, NULL, 10) : 0; }
+
+/* One conversation as a JSON line (--json): stable field names, docs/operations.md. */
+static void row_json(const char *id, const char *name, const redisReply *conv, long long last_ms) {
+    const char *state = hilo_reply_field(conv, "state"), *channel = last_channel(conv);
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I}", "debtor", id, "name", name, "state", state,
+                          "channel", strcmp(channel, "-") == 0 ? NULL : channel, "last_activity_ms", (json_int_t)last_ms,
+                          "msgs_in", (json_int_t)count(hilo_reply_field(conv, "msgs_in")), "msgs_out",
+                          (json_int_t)count(hilo_reply_field(conv, "msgs_out")));
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(o);
 }
 
+static const char usage_text[] =
+    "usage: hilo conversations [--limit N] [--json]   (N from 1 to 1000000, default 50)\n";
+
 int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
-    long limit;
-    if (parse_limit(argc, argv, &limit) != 0) {
-        fprintf(stderr, "usage: hilo conversations [--limit N]   (N from 1 to 1000000, default %d)\n",
-                DEFAULT_LIMIT);
+    long limit = DEFAULT_LIMIT;
+    bool json = false, bad = false;
+    static const struct option longopts[] = {
+        {"limit", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    hilo_opts_begin();
+    for (int c; !bad && (c = hilo_opts_next("conversations", argc, argv, "", longopts)) != -1;) {
+        if (c == 'n') bad = !hilo_opts_long("conversations", "--limit", optarg, 1, 1000000, &limit);
+        else if (c == 'j') json = true;
+        else bad = true;
+    }
+    if (bad || optind != argc) {
+        fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
     }
     redisReply *list = hilo_cli_cmd(cli, "ZREVRANGE %s 0 %ld WITHSCORES", HILO_KEY_CONVS, limit - 1);
     if (!list) return HILO_EXIT_REDIS;
     if (list->elements == 0) {
+        if (json) {
+            freeReplyObject(list);
+            return HILO_EXIT_OK;
+        }
         puts("(no conversations)");
         freeReplyObject(list);
         return HILO_EXIT_OK;
@@ -66,12 +86,14 @@ int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
         size_t w = hilo_utf8_chars(list->element[i]->str);
         if (w > idw) idw = w < 24 ? w : 24;
     }
-    cell("DEBTOR", idw, 0);
-    cell("NAME", 24, 0);
-    cell("STATE", 10, 0);
-    cell("CHANNEL", 8, 0);
-    cell("LAST ACTIVITY", 24, 0);
-    printf("%6s  %6s\n", "IN", "OUT");
+    if (!json) {
+        cell("DEBTOR", idw, 0);
+        cell("NAME", 24, 0);
+        cell("STATE", 10, 0);
+        cell("CHANNEL", 8, 0);
+        cell("LAST ACTIVITY", 24, 0);
+        printf("%6s  %6s\n", "IN", "OUT");
+    }
 
     int rc = HILO_EXIT_OK;
     for (size_t i = 0; i + 1 < list->elements; i += 2) {
@@ -87,6 +109,12 @@ int hilo_cmd_conversations(hilo_cli_t *cli, int argc, char **argv) {
             if (c) freeReplyObject(c);
             rc = HILO_EXIT_REDIS;
             break;
+        }
+        if (json) {
+            row_json(id, n->type == REDIS_REPLY_STRING ? n->str : NULL, c, last);
+            freeReplyObject(c);
+            freeReplyObject(n);
+            continue;
         }
         const char *name = n->type == REDIS_REPLY_STRING ? n->str : strncmp(id, "u:", 2) == 0 ? "(unidentified)" : "-";
         const char *state = hilo_reply_field(c, "state");

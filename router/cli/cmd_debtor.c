@@ -9,6 +9,7 @@
 #include "debtor_schema.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
+#include "options.h"
 #include "text.h"
 
 static void show(const char *field, const char *value) {
@@ -27,12 +28,13 @@ static bool known_column(const char *field) {
 }
 
 int hilo_cmd_debtor(hilo_cli_t *cli, int argc, char **argv) {
-    if (argc != 2 || argv[1][0] == '-') {
+    hilo_opts_begin();
+    if (hilo_opts_next("debtor", argc, argv, "", NULL) != -1 || optind != argc - 1) {
         fprintf(stderr, "usage: hilo debtor <debtor-id | phone>\n");
         return HILO_EXIT_USAGE;
     }
     char id[HILO_KEY_MAX], key[HILO_KEY_MAX];
-    int rc = hilo_cli_resolve(cli, argv[1], id, sizeof id);
+    int rc = hilo_cli_resolve(cli, argv[optind], id, sizeof id);
     if (rc != HILO_EXIT_OK) return rc;
     hilo_key_debtor(key, sizeof key, id, HILO_KEY_DEBTOR);
     redisReply *r = hilo_cli_cmd(cli, "HGETALL %s", key);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "options.h"
 #include "csv.h"
 #include "debtor_schema.h"
 #include "hilo/common.h"
@@ -371,11 +372,12 @@ done:
 }
 
 int hilo_cmd_import_debtors(hilo_cli_t *cli, int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: hilo import-debtors FILE.csv\n");
+    hilo_opts_begin();
+    if (hilo_opts_next("import-debtors", argc, argv, "", NULL) != -1 || optind != argc - 1) {
+        fprintf(stderr, "usage: hilo import-debtors FILE.csv   (- is standard input)\n");
         return HILO_EXIT_USAGE;
     }
-    const char *path = argv[1];
+    const char *path = argv[optind];
     FILE *f = hilo_cli_open_input(path);
     if (!f) return HILO_EXIT_DATA;
     int rc = import_file(cli, hilo_cli_input_name(path), f);

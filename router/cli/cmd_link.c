@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 #include "hilo/link_keys.h"
 
@@ -14,18 +15,23 @@ static const char usage_text[] =
     "                                              <name>.key, mode 0600), the public key on stdout\n"
     "       hilo link pubkey FILE                  the public key of a secret-key file\n";
 
+/* argv[0] is "keygen". */
 static int keygen(int argc, char **argv) {
-    const char *name = NULL, *out = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (!name && argv[i][0] != '-')
-            name = argv[i];
-        else {
+    const char *out = NULL;
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("link keygen", argc, argv, "", longopts)) != -1;) {
+        if (c != 'o') {
             fputs(usage_text, stderr);
             return HILO_EXIT_USAGE;
         }
+        out = optarg;
     }
+    if (optind < argc - 1) {
+        fputs(usage_text, stderr);
+        return HILO_EXIT_USAGE;
+    }
+    const char *name = optind == argc - 1 ? argv[optind] : NULL;
     size_t n = name ? strlen(name) : 0;
     if (!n || n >= HILO_LINK_NAME_MAX ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
@@ -51,20 +57,23 @@ static int keygen(int argc, char **argv) {
     return HILO_EXIT_OK;
 }
 
+/* argv[0] is "pubkey". */
 static int pubkey(int argc, char **argv) {
-    if (argc != 3) {
+    hilo_opts_begin();
+    if (hilo_opts_next("link pubkey", argc, argv, "", NULL) != -1 || optind != argc - 1) {
         fputs(usage_text, stderr);
         return HILO_EXIT_USAGE;
     }
+    const char *path = argv[optind];
     char sec[41], pub[41], err[4200];
-    if (hilo_link_read_secret_file(argv[2], sec, err, sizeof err) != HILO_OK) {
+    if (hilo_link_read_secret_file(path, sec, err, sizeof err) != HILO_OK) {
         fprintf(stderr, "hilo: link pubkey: %s\n", err);
         return HILO_EXIT_DATA;
     }
     int rc = hilo_link_public_of(sec, pub);
     memset(sec, 0, sizeof sec);
     if (rc != HILO_OK) {
-        fprintf(stderr, "hilo: link pubkey: %s: not a usable CURVE secret key\n", argv[2]);
+        fprintf(stderr, "hilo: link pubkey: %s: not a usable CURVE secret key\n", path);
         return HILO_EXIT_DATA;
     }
     printf("%s\n", pub);
@@ -73,8 +82,8 @@ static int pubkey(int argc, char **argv) {
 
 int hilo_cmd_link(hilo_cli_t *cli, int argc, char **argv) {
     (void)cli;
-    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "pubkey") == 0) return pubkey(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "pubkey") == 0) return pubkey(argc - 1, argv + 1);
     fputs(usage_text, stderr);
     return HILO_EXIT_USAGE;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/phone.h"
@@ -197,9 +198,14 @@ static int scan_all(hilo_cli_t *cli, const char *set, const char *pattern, int (
 
 int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv) {
     tally_t t = {0};
-    if (argc == 2 && strcmp(argv[1], "--dry-run") == 0) {
-        t.dry = true;
-    } else if (argc != 1) {
+    static const struct option longopts[] = {{"dry-run", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
+    bool bad = false;
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("migrate-addresses", argc, argv, "", longopts)) != -1;) {
+        if (c == 'n') t.dry = true;
+        else bad = true;
+    }
+    if (bad || optind != argc) {
         fprintf(stderr, "usage: hilo migrate-addresses [--dry-run]\n");
         return HILO_EXIT_USAGE;
     }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "options.h"
 #include "csv.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
@@ -458,11 +459,12 @@ done:
 }
 
 int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: hilo import-payments FILE.csv\n");
+    hilo_opts_begin();
+    if (hilo_opts_next("import-payments", argc, argv, "", NULL) != -1 || optind != argc - 1) {
+        fprintf(stderr, "usage: hilo import-payments FILE.csv   (- is standard input)\n");
         return HILO_EXIT_USAGE;
     }
-    const char *path = argv[1];
+    const char *path = argv[optind];
     FILE *f = hilo_cli_open_input(path);
     if (!f) return HILO_EXIT_DATA;
     int rc = import_file(cli, hilo_cli_input_name(path), f);

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
+#include "options.h"
 #include "text.h"
 
 typedef struct {
@@ -86,16 +87,14 @@ static void print_entry(const entry_t *e) {
 
 int hilo_cmd_promises(hilo_cli_t *cli, int argc, char **argv) {
     bool as_json = false;
-    const char *who = NULL;
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
     bool bad = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            as_json = true;
-        else if (!who && argv[i][0] != '-')
-            who = argv[i];
-        else
-            bad = true;
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("promises", argc, argv, "", longopts)) != -1;) {
+        if (c == 'j') as_json = true;
+        else bad = true;
     }
+    const char *who = optind == argc - 1 ? argv[optind] : NULL;
     if (!who || bad) {
         fprintf(stderr, "usage: hilo promises [--json] <debtor-id | phone>\n");
         return HILO_EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 #include "hilo/frame.h"
 #include "hilo/keys.h"
@@ -86,20 +87,23 @@ static int find_address(hilo_cli_t *cli, const char *id, const char *channel, ch
 int hilo_cmd_send(hilo_cli_t *cli, int argc, char **argv) {
     const char *template_name = NULL; /* --template NAME: a WhatsApp template; text = its preview */
     bool wait_window = false;         /* --wait-window: wait for the next allowed time at hand-off */
-    for (;;) {
-        if (argc >= 3 && strcmp(argv[1], "--template") == 0) {
-            template_name = argv[2];
-            argv += 2;
-            argc -= 2;
-        } else if (argc >= 2 && strcmp(argv[1], "--wait-window") == 0) {
-            wait_window = true;
-            argv++;
-            argc--;
-        } else {
-            break;
-        }
+    static const struct option longopts[] = {
+        {"template", required_argument, NULL, 't'},
+        {"wait-window", no_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0},
+    };
+    bool bad = false;
+    hilo_opts_begin();
+    /* '+': the options come before the operands, so that a text may start with '-'. */
+    for (int c; (c = hilo_opts_next("send", argc, argv, "+", longopts)) != -1;) {
+        if (c == 't') template_name = optarg;
+        else if (c == 'w') wait_window = true;
+        else bad = true;
     }
-    if (argc != 4) {
+    /* From here argv[1..3] are the operands, as before. */
+    argv += optind - 1;
+    argc -= optind - 1;
+    if (bad || argc != 4) {
         fprintf(stderr, "usage: hilo send [--template NAME] [--wait-window] <debtor-id> <whatsapp|sms|voice> <text>\n");
         return HILO_EXIT_USAGE;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "hilo/common.h"
 #include "hilo/sections.h"
 #include "hilo/strategy.h"
@@ -63,10 +64,14 @@ static void print_problem(const char *problem, void *arg) {
 }
 
 static int check(hilo_cli_t *cli, int argc, char **argv) {
-    if (argc < 2 || (argv[1][0] == '-' && argv[1][1] != '\0')) {
+    hilo_opts_begin();
+    if (hilo_opts_next("strategy check", argc, argv, "+", NULL) != -1 || optind >= argc) {
         fputs(usage, stderr);
         return HILO_EXIT_USAGE;
     }
+    /* From here argv[1..] are the files, as before ("--" dropped). */
+    argv += optind - 1;
+    argc -= optind - 1;
     char err[1024];
     hilo_compliance_t *gate = hilo_compliance_new(hilo_cli_settings(cli)->compliance_dir, NULL, err, sizeof err);
     if (!gate) {

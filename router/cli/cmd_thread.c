@@ -10,6 +10,7 @@
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "history_view.h"
+#include "options.h"
 #include "text.h"
 
 #define PAGE 500 /* XRANGE page size: a capped history is read in a few round trips */
@@ -97,16 +98,14 @@ static int print_history(thread_t *t, const char *hist) {
 
 int hilo_cmd_thread(hilo_cli_t *cli, int argc, char **argv) {
     thread_t t = {.cli = cli};
-    const char *who = NULL;
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
     bool bad = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            t.json = true;
-        else if (!who && argv[i][0] != '-')
-            who = argv[i];
-        else
-            bad = true;
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next("thread", argc, argv, "", longopts)) != -1;) {
+        if (c == 'j') t.json = true;
+        else bad = true;
     }
+    const char *who = optind == argc - 1 ? argv[optind] : NULL;
     if (!who || bad) {
         fprintf(stderr, "usage: hilo thread [--json] <debtor-id | phone>\n");
         return HILO_EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "hilo/build_info.h"
+#include "options.h"
 
 #define DEFAULT_CONFIG "./deploy/hilo.conf"
 #define INSTALLED_CONFIG HILO_INSTALL_CONFDIR "/hilo.conf"
@@ -15,7 +16,9 @@
 static const char usage[] =
     "usage: hilo [-c FILE] <command> [args]\n"
     "\n"
-    "Operator CLI for the hilo conversation router (Redis state).\n"
+    "Operator CLI for the hilo conversation router (Redis state). Options take their value as\n"
+    "--opt=VALUE or --opt VALUE (unique prefixes work, -- ends the options); each --json prints\n"
+    "one JSON object per line (JSON Lines) with the fields docs/operations.md lists.\n"
     "\n"
     "commands:\n"
     "  import-debtors FILE.csv           import or update the debtor portfolio (RFC 4180 CSV with a\n"
@@ -28,8 +31,12 @@ static const char usage[] =
     "                                    reported as FILE:LINE and left out, the others load.\n"
     "  thread [--json] <debtor-id|phone> a debtor's whole cross-channel history, oldest first\n"
     "                                    (--json: one stored item per line, plus \"id\", no header)\n"
-    "  conversations [--limit N]         conversations by last activity, newest first (default 50)\n"
-    "  send <debtor-id> <channel> <text> commit an outbound message (channel: whatsapp, sms, voice)\n"
+    "  conversations [--limit N] [--json]\n"
+    "                                    conversations by last activity, newest first (default 50)\n"
+    "                                    (--json: one per line: debtor, name, state, channel,\n"
+    "                                    last_activity_ms, msgs_in, msgs_out)\n"
+    "  send [--wait-window] <debtor-id> <channel> <text>\n"
+    "                                    commit an outbound message (channel: whatsapp, sms, voice)\n"
     "                                    for the router to deliver; prints the outbound id\n"
     "                                    (with [engine] enabled it passes the compliance gate first,\n"
     "                                    as outreach: a block exits 1 with the reason, in the audit;\n"
@@ -37,15 +44,21 @@ static const char usage[] =
     "                                    [sms] max_parts parts of 1600, WhatsApp over 4096 characters)\n"
     "  send --template NAME <debtor-id> whatsapp <text>\n"
     "                                    the same with an approved WhatsApp template (allowed outside\n"
-    "                                    the 24-hour window); <text> is what the thread shows of it\n"
+    "                                    the 24-hour window); <text> is what the thread shows of it;\n"
+    "                                    --wait-window: a message the gate refuses for the hours, a\n"
+    "                                    closed day or the cap waits for the next allowed time.\n"
+    "                                    send's options come before <debtor-id> (a text may start with -)\n"
     "  debtor <debtor-id|phone>          show a debtor's imported portfolio record\n"
     "  agent add <id> --name N [--role agent|supervisor] [--skills a,b] [--capacity whatsapp=3,sms=3,voice=1]\n"
     "        [--password-env VAR]        create or update a console account (password: $VAR or stdin)\n"
     "  agent passwd <id> [--password-env VAR]   change a console password\n"
-    "  agent list                        console accounts with role, state, skills and capacity\n"
+    "  agent list [--json]               console accounts with role, state, skills and capacity\n"
+    "                                    (--json: one per line: id, name, role, state, skills,\n"
+    "                                    capacity, disabled)\n"
     "  agent disable|enable <id>         stop / allow an account's logins (disable ends its sessions)\n"
     "  access-log --debtor ID | --agent ID [--limit N] [--json]\n"
     "                                    who opened which debtor's record in the console, newest first\n"
+    "                                    (default 100; --json: one per line: ms, agent, role, debtor)\n"
     "  agent logout <id>                 end every session of an agent (open consoles close)\n"
     "  link keygen <name> [--out FILE]   a CURVE key pair for the connector link: the secret key\n"
     "                                    into FILE (default <name>.key, mode 0600), the public key\n"
@@ -77,6 +90,12 @@ static const char usage[] =
     "  strategy pause NAME               no new step of the strategy is committed\n"
     "  strategy report NAME [--json]     its funnel per variant and step: entered, sent, delivered,\n"
     "                                    read, failed, replied, refused/skipped/stopped by reason\n"
+    "  compliance check [--at YYYY-MM-DD] [--json]\n"
+    "                                    each rule pack of [engine] compliance_dir: the countries\n"
+    "                                    compliance.conf maps to it, its holiday calendar and the\n"
+    "                                    years it covers. Exit 1 with a warning when a calendar does\n"
+    "                                    not cover the year of --at (default today, UTC) and the next,\n"
+    "                                    or a pack or calendar is missing or broken (FILE:LINE: reason)\n"
     "\n"
     "options:\n"
     "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present (a\n"
@@ -94,10 +113,12 @@ static const char usage[] =
     "exit codes:\n"
     "  0   done (import-debtors: the file was read; rejected rows are reported on stderr)\n"
     "  1   unreadable file or bad CSV header, unknown debtor, nothing to send to, text too long,\n"
-    "      a strategy file refused by check (its problems printed as FILE:LINE: reason)\n"
+    "      a strategy file refused by check (its problems printed as FILE:LINE: reason),\n"
+    "      compliance check found a calendar ending or a pack or calendar broken\n"
     "  2   broken config file (file:line: reason)\n"
     "  3   Redis unreachable or failing\n"
-    "  64  bad command line\n";
+    "  64  bad command line: an unknown option, an option without its value, a bad value\n"
+    "      (\"hilo COMMAND: unknown option '--x'\" and the command's usage on stderr)\n";
 
 typedef struct {
     const char *name;
@@ -117,6 +138,7 @@ static const command_t commands[] = {
     {"migrate-addresses", hilo_cmd_migrate_addresses},
     {"link", hilo_cmd_link},
     {"access-log", hilo_cmd_access_log},
+    {"compliance", hilo_cmd_compliance},
 };
 
 /* -c, else $HILO_CONFIG, else the repository's example when run from the checkout, else the
@@ -132,23 +154,30 @@ static const char *config_path(const char *given) {
 
 int main(int argc, char **argv) {
     const char *given = NULL;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    hilo_opts_begin();
+    /* '+': the options end at the command's name; what follows is the command's. */
+    for (int c; (c = hilo_opts_next("", argc, argv, "+c:h", longopts)) != -1;) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return HILO_EXIT_OK;
-        } else if (strcmp(argv[i], "--version") == 0) {
+        case 'V':
             printf("hilo %s\n", HILO_VERSION);
             return HILO_EXIT_OK;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            given = argv[++i];
-        } else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2]) {
-            given = argv[i] + 2;
-        } else {
-            fprintf(stderr, "hilo: unknown option '%s'\n\n%s", argv[i], usage);
+        case 'c':
+            given = optarg;
+            break;
+        default:
+            fprintf(stderr, "\n%s", usage);
             return HILO_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i == argc) {
         fputs(usage, stderr);
         return HILO_EXIT_USAGE;

@@ -18,6 +18,7 @@
 #include "hilo/json_write.h"
 #include "hilo/keys.h"
 #include "hilo/strategy.h"
+#include "options.h"
 
 #define ENROLL_BATCH 1000
 
@@ -226,13 +227,22 @@ static int report(hilo_cli_t *cli, const char *name, bool json) {
 
 int hilo_strategy_control(hilo_cli_t *cli, int argc, char **argv) {
     const char *verb = argv[0];
-    bool json = argc == 3 && strcmp(argv[2], "--json") == 0 && strcmp(verb, "report") == 0;
-    if (!(argc == 2 || json) || argv[1][0] == '-') {
+    bool is_report = strcmp(verb, "report") == 0, json = false, bad = false;
+    static const struct option report_opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "strategy %s", verb);
+    hilo_opts_begin();
+    for (int c; (c = hilo_opts_next(cmd, argc, argv, "", is_report ? report_opts : NULL)) != -1;) {
+        if (c == 'j') json = true;
+        else bad = true;
+    }
+    if (bad || optind != argc - 1) {
         fprintf(stderr, "usage: hilo strategy start|pause|resume NAME\n       hilo strategy report NAME [--json]\n");
         return HILO_EXIT_USAGE;
     }
-    if (strcmp(verb, "start") == 0) return start(cli, "started", argv[1]);
-    if (strcmp(verb, "resume") == 0) return start(cli, "resumed", argv[1]);
-    if (strcmp(verb, "pause") == 0) return pause_(cli, argv[1]);
-    return report(cli, argv[1], json);
+    const char *name = argv[optind];
+    if (strcmp(verb, "start") == 0) return start(cli, "started", name);
+    if (strcmp(verb, "resume") == 0) return start(cli, "resumed", name);
+    if (strcmp(verb, "pause") == 0) return pause_(cli, name);
+    return report(cli, name, json);
 }

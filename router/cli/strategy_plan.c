@@ -15,6 +15,7 @@
 #include "hilo/keys.h"
 #include "hilo/strategy.h"
 #include "hilo/tz.h"
+#include "options.h"
 
 #define BATCH 1000     /* debtors per SSCAN and per pipeline (5 HGETALLs each) */
 #define PARTS 5        /* debtor, conv, consent, promises, payments */
@@ -393,20 +394,27 @@ static void summary(plan_t *p, int64_t elapsed_ms) {
 
 int hilo_strategy_plan(hilo_cli_t *cli, int argc, char **argv) {
     plan_t p = {.cli = cli, .limit = 50, .at_ms = 0};
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
+    static const struct option longopts[] = {
+        {"at", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
+        {"limit", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    hilo_opts_begin();
+    /* '+': the options come before the files (a file "-" is standard input). */
+    for (int c; (c = hilo_opts_next("strategy plan", argc, argv, "+", longopts)) != -1;) {
+        if (c == 'j') {
             p.json = true;
-        } else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
-            if (hilo_strategy_parse_time(argv[++i], &p.at_ms) != HILO_OK) {
+        } else if (c == 'a') {
+            if (hilo_strategy_parse_time(optarg, &p.at_ms) != HILO_OK) {
                 fprintf(stderr, "hilo: --at %s: want 2026-11-24T09:00:00Z (or an offset such as -05:00), or Unix ms\n",
-                        argv[i]);
+                        optarg);
                 return HILO_EXIT_USAGE;
             }
-        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+        } else if (c == 'n') {
             char *end;
-            p.limit = strtol(argv[++i], &end, 10);
-            if (*end || p.limit < 0) {
+            p.limit = strtol(optarg, &end, 10);
+            if (*end || end == optarg || p.limit < 0) {
                 fprintf(stderr, "hilo: --limit wants a number >= 0\n");
                 return HILO_EXIT_USAGE;
             }
@@ -415,6 +423,7 @@ int hilo_strategy_plan(hilo_cli_t *cli, int argc, char **argv) {
             return HILO_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (!p.at_ms) p.at_ms = hilo_now_ms();
     char err[1024];
     const hilo_cli_settings_t *s = hilo_cli_settings(cli);

@@ -82,21 +82,20 @@ def dkey(debtor_id, part):
     return "hilo:{d:%s}:%s" % (debtor_id, part)
 
 
-@unittest.skipUnless(os.access(HILO, os.X_OK), "the hilo CLI (%s) is not built" % HILO)
-class HiloCli(unittest.TestCase):
+class CliTestCase(unittest.TestCase):
+    """A redis-server of the class's own, a config file naming it (conf_text()), and hilo()
+    to run the CLI against it. No tests here: test_cli_options.py shares it."""
+
+    @classmethod
+    def conf_text(cls):
+        raise NotImplementedError
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="hilo-cli-test-")
         cls.server = RedisServer(cls.tmp)
         cls.r = cls.server.client()
-        # The shared config file: the CLI must read its keys and leave the other sections alone.
-        cls.conf = cls.write(
-            "hilo.conf",
-            "[redis]\nhost = 127.0.0.1\nport = %d\ntimeout_ms = 3000\n\n"
-            "[identity]\ndefault_country_code = 1\n\n"
-            "[router]\ninstance = router-test\nlink_bind = tcp://127.0.0.1:1\nhistory_max = 1000\n"
-            "dedupe_window_s = 60\n\n"
-            "[whatsapp]\nverify_token = x\napp_secret = y\n" % cls.server.port)
+        cls.conf = cls.write("hilo.conf", cls.conf_text())
 
     @classmethod
     def tearDownClass(cls):
@@ -113,9 +112,11 @@ class HiloCli(unittest.TestCase):
             f.write(text)
         return path
 
-    def hilo(self, *args, conf=None, expect=0):
-        """Runs hilo -c <conf> args; checks the exit status; returns (stdout, stderr)."""
+    def hilo(self, *args, conf=None, expect=0, env_extra=None):
+        """Runs hilo -c <conf> args (with env_extra in its environment); checks the exit status;
+        returns (stdout, stderr)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HILO_")}
+        env.update(env_extra or {})
         cmd = [HILO, "-c", conf or self.conf] + list(args)
         p = subprocess.run(cmd, capture_output=True, encoding="utf-8", env=env, cwd=self.tmp,
                            timeout=60, stdin=subprocess.DEVNULL)
@@ -123,6 +124,18 @@ class HiloCli(unittest.TestCase):
             self.assertEqual(p.returncode, expect, "%s\nstdout: %s\nstderr: %s"
                              % (" ".join(cmd), p.stdout, p.stderr))
         return p.stdout, p.stderr
+
+
+@unittest.skipUnless(os.access(HILO, os.X_OK), "the hilo CLI (%s) is not built" % HILO)
+class HiloCli(CliTestCase):
+    @classmethod
+    def conf_text(cls):
+        # The shared config file: the CLI must read its keys and leave the other sections alone.
+        return ("[redis]\nhost = 127.0.0.1\nport = %d\ntimeout_ms = 3000\n\n"
+                "[identity]\ndefault_country_code = 1\n\n"
+                "[router]\ninstance = router-test\nlink_bind = tcp://127.0.0.1:1\nhistory_max = 1000\n"
+                "dedupe_window_s = 60\n\n"
+                "[whatsapp]\nverify_token = x\napp_secret = y\n" % cls.server.port)
 
     # ---- import-debtors -------------------------------------------------------------------
 
