@@ -5,7 +5,7 @@
 Covers: GNU getopt_long forms on every command (`--opt=value` and `--opt value`, options after
 operands where a command takes them anywhere, `--` ending the options), an unknown option and a
 missing value (exit 64 with a message naming the command and the option), `--json` of each
-listing parsed line by line and checked against what was seeded (conversations, agent list,
+listing parsed line by line and checked against what was seeded (conversations, agent list, debtor,
 access-log), and `hilo compliance check` on the shipped rule packs and on a temporary rule-pack
 directory whose calendars end early, are broken or are missing. The clock is never read: every
 compliance check gets `--at`.
@@ -156,6 +156,17 @@ class HiloOptions(base.CliTestCase):
         self.assertEqual(len(rows), 2)
         text, _ = self.hilo("agent", "list")
         self.assertIn("ID", text.splitlines()[0])
+
+    def test_debtor_json(self):
+        self.hilo("import-debtors", base.DEMO_CSV)
+        out, _ = self.hilo("debtor", "+573005550179", "--json")
+        self.assertEqual(out.count("\n"), 1)
+        rec = json.loads(out)
+        stored = self.r.hgetall(base.dkey("D1003", "debtor"))
+        self.assertEqual(list(rec)[0], "id")
+        self.assertEqual(rec, dict(stored, id="D1003"))
+        self.assertEqual((rec["full_name"], rec["attr:notes"]), ("Carlos Andrés Restrepo", "Prefers WhatsApp, evenings only"))
+        self.hilo("debtor", "--json", "D9999", expect=1)
 
     # ---- compliance check -----------------------------------------------------------------
 
