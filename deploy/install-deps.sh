@@ -22,10 +22,11 @@ packages=(
 )
 # The test suite's own tools (tests/run.sh sets HILO_WITH_TEST_TOOLS=1): a second compiler with
 # libFuzzer (tests/fuzz/) and readelf for the hardening check (tests/integration/test_hardening.py),
-# lintian for the package.
+# lintian for the package, logrotate for the dead-letter files' rotation rules.
 if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev binutils)
   packages+=(lintian) # the .deb is checked by bookworm's lintian (tests/integration/test_deb.py)
+  packages+=(logrotate) # the shipped rotation rules run for real (tests/integration/test_dead_letter_rotation.py)
 fi
 if [ "${HILO_WITH_BROWSER:-1}" = 1 ]; then
   packages+=(chromium)

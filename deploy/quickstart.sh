@@ -9,6 +9,8 @@
 #   Secrets, made once in run/secrets (mode 0700, each file 0600): the link's CURVE keys (the
 #   router's and one per connector; run/secrets/link_keys lists the connectors' public keys)
 #   and the Redis ACL users' passwords (deploy/lib/redis_users.sh; Redis's default user is off).
+#   Demo console accounts, made once: demo-agent and demo-supervisor, their random passwords in
+#   run/secrets/console-<id>.pass, printed at the end with the console's address.
 #   Everything it and the processes it starts write is its owner's only (umask 077: files 0600,
 #   directories 0700): logs, Redis's data, dead letters and secrets all hold debtors' data or keys.
 #   Anything in run/ that group or others may read (an older run/) is tightened at start, named.
@@ -199,6 +201,36 @@ if [ -f deploy/demo/debtors.csv ] && [ -x "$build/router/cli/hilo" ]; then
   "$build/router/cli/hilo" -c "$run/hilo.conf" import-debtors deploy/demo/debtors.csv
 fi
 
+# Console accounts for the demo: an agent with every skill of the demo flow (its escalation
+# topics, in Spanish and English: every hand-off can reach it) and a supervisor. Each password
+# is random, made once in run/secrets/console-<id>.pass (0600) and printed below. An account
+# already in Redis keeps its password and its sessions, unless its file was just made.
+console_accounts=()
+if [ -x "$build/router/cli/hilo" ]; then
+  skills=$(sed -n 's/^topic = //p' deploy/flows/collections.flow | sort -u |
+    while read -r topic; do printf 'es.%s,en.%s,' "$topic" "$topic"; done)
+  have=$("$build/router/cli/hilo" -c "$run/hilo.conf" agent list | awk 'NR > 1 {print $1}')
+  for account in "demo-agent agent Demo Agent" "demo-supervisor supervisor Demo Supervisor"; do
+    read -r id role name <<<"$account"
+    pass=$secrets/console-$id.pass
+    made=0
+    if [ ! -s "$pass" ]; then
+      # 18 random bytes, base64 without '=', '+', '/': 20-24 characters to type or paste.
+      head -c 18 /dev/urandom | base64 | tr -d '=+/\n' >"$pass"
+      echo >>"$pass"
+      made=1
+    fi
+    if [ $made = 1 ] || ! grep -qx -- "$id" <<<"$have"; then
+      account_skills=""
+      [ "$role" = agent ] && account_skills=${skills%,}
+      # The password on standard input (its first line): never on a command line.
+      "$build/router/cli/hilo" -c "$run/hilo.conf" agent add "$id" --name "$name" --role "$role" \
+        --skills "$account_skills" <"$pass" >/dev/null
+    fi
+    console_accounts+=("$role $id $(head -n 1 "$pass")")
+  done
+fi
+
 cat <<EOT
 
 hilo is running (logs and data in $run):
@@ -219,6 +251,14 @@ done
 [ -f "$run/sandbox.pid" ] && echo "  provider sandbox    http://127.0.0.1:$SANDBOX_PORT/   <- open this to play the debtor's phone"
 [ -f "$run/supervisor.pid" ] &&
   echo "  supervisor          restarts a process whose /healthz gives no answer $MAX_FAILS times in a row, ${CHECK_S} s apart (run/supervisor.log)"
+if [ ${#console_accounts[@]} -gt 0 ]; then
+  echo "  console             http://127.0.0.1:$HTTP_PORT/console/   <- log in as the demo agent or supervisor:"
+  for account in "${console_accounts[@]}"; do
+    read -r role id password <<<"$account"
+    printf '                      %-11s %-16s password: %s\n' "$role:" "$id" "$password"
+  done
+  echo "                      (passwords in run/secrets/console-*.pass; more accounts: hilo agent add)"
+fi
 cat <<EOT
 
 Try:

@@ -3,7 +3,8 @@ package"), built from this build tree, which must be configured with -DCMAKE_INS
 (tests/run.sh's release build is; another prefix skips with the reason).
 
 - Its control data: dependencies from the binaries (libzmq, hiredis, libwebsockets, ...) and
-  adduser, Redis recommended; /etc/hilo/hilo.conf a conffile; the units shipped and not enabled
+  adduser, Redis recommended; /etc/hilo/hilo.conf and /etc/logrotate.d/hilo (the dead-letter
+  files' rotation) conffiles; the units shipped and not enabled
   (no symlink under /etc/systemd, no `systemctl enable` or start in the scripts).
 - lintian (bookworm's) finds no error (skipped when lintian is not installed).
 - Unpacked, its binaries run: --version, and the router on a config naming only Redis and its
@@ -64,8 +65,10 @@ class DebPackage(HiloTestCase):
 
     def test_conffiles_and_disabled_units(self):
         with open(os.path.join(self.control, "conffiles")) as f:
-            self.assertEqual(f.read().split(), ["/etc/hilo/hilo.conf"])
-        self.assertTrue(os.path.isfile(os.path.join(self.root, "etc", "hilo", "hilo.conf")))
+            conffiles = f.read().split()
+        self.assertEqual(conffiles, ["/etc/hilo/hilo.conf", "/etc/logrotate.d/hilo"])
+        for path in conffiles:
+            self.assertTrue(os.path.isfile(os.path.join(self.root, path.lstrip("/"))), path)
         for unit in ("hilo-router.service", "hilo-connector@.service"):
             self.assertTrue(os.path.isfile(os.path.join(self.root, "usr", "lib", "systemd", "system", unit)), unit)
         self.assertFalse(os.path.exists(os.path.join(self.root, "etc", "systemd")), "a unit is enabled")

@@ -4,8 +4,9 @@ the source tree.
 
 - The FHS layout: daemons in <prefix>/sbin, the CLI in <prefix>/bin, the console, the bot flow,
   the rule packs with their holiday calendars and the example strategies in
-  <prefix>/share/hilo, the example config in <sysconfdir>/hilo naming the installed files, the
-  systemd units naming the installed binaries, the docs in <prefix>/share/doc/hilo.
+  <prefix>/share/hilo, the example config in <sysconfdir>/hilo naming the installed files,
+  logrotate's rules in <sysconfdir>/logrotate.d/hilo, the systemd units naming the installed
+  binaries, the docs in <prefix>/share/doc/hilo.
 - No installed text file names the source or the build tree.
 - Every installed binary answers --version.
 - The installed hilo-router, given a config that names only Redis and its ports, finds the
@@ -58,6 +59,10 @@ class Install(HiloTestCase):
             with self.subTest(doc=rel):
                 self.assertTrue(os.path.isfile(self.path("share", "doc", "hilo", rel)), rel)
         self.assertTrue(os.path.isdir(os.path.join(self.etc, "strategies")))
+        # logrotate's rules for the dead-letter files, as shipped (/etc/logrotate.d on a /usr install).
+        with open(os.path.join(os.path.dirname(self.etc), "logrotate.d", "hilo"), encoding="utf-8") as f, \
+                open(os.path.join(SOURCE_DIR, "deploy", "logrotate", "hilo"), encoding="utf-8") as g:
+            self.assertEqual(f.read(), g.read())
         # The example config names the installed files, wherever the prefix is.
         with open(os.path.join(self.etc, "hilo.conf"), encoding="utf-8") as f:
             conf = f.read()
