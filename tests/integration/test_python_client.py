@@ -7,6 +7,8 @@ libraries"), against a real redis-server and a real router that authenticates co
   same provider id again is acked as a duplicate), gets the Outbound of `hilo send` once even
   when the router hands it over again after its lease, reports it SENT then DELIVERED, and the
   router records both (ostat, `hilo thread`);
+- with supports_at_most_once, a strategy step comes at_most_once; its CALLING (attempt 1) is
+  acked and recorded before the SENT settles it;
 - an envelope published while the router is down (kill -9) is acked after its restart;
 - refusals say why: a Hello for a channel the key is not listed for (FORBIDDEN), a key the router
   does not list (CURVE handshake refused), a secret key file others may read, a provider id
@@ -29,7 +31,8 @@ import unittest
 import zmq
 
 from hilo_harness import (BUILD_DIR, SOURCE_DIR, TEST_CLOCK_OVERRIDES, HiloTestCase, _clean_env, cli_path,
-                          debtor_key, history, run_cli, seed_debtor, use_workday_clock, wait_until)
+                          commit_strategy_step, debtor_key, history, run_cli, seed_debtor, use_workday_clock,
+                          wait_until)
 from hilo_install import project_version
 
 STAGE = os.path.join(BUILD_DIR, "clients", "python")
@@ -104,7 +107,25 @@ class PythonClient(HiloTestCase):
                    lambda: "ostat delivered (have %r)" % self.ostat(o.outbound_id))
         text = run_cli(rt.conf_path, "thread", DEBTOR).stdout
         self.assertRegex(text, r"Hola Ana, desde el router.*delivered|delivered.*Hola Ana, desde el router")
-        self.assertEqual(rt.metrics().value("hilo_delivery_reports_total", channel="sms", state="delivered"), 1)
+        self.assertGreaterEqual(rt.metrics().value("hilo_delivery_reports_total", channel="sms", state="delivered"), 1)
+
+    def test_at_most_once_calling_before_the_provider_call(self):
+        self.start()
+        link = self.link(supports_at_most_once=True)
+        self.assertTrue(link.wait_session(15), link.error)
+        commit_strategy_step(self.r, DEBTOR, PHONE, "o-py-step-1", "Recordatorio de pago")
+        o = link.next_outbound(15)
+        self.assertIsNotNone(o, "no Outbound for the strategy step")
+        self.assertEqual((o.outbound_id, o.at_most_once, o.attempt), ("o-py-step-1", True, 1),
+                         "the Hello did not say supports_at_most_once")
+        calling = link.report(o, "calling").wait(10)
+        self.assertTrue(calling is not None and calling.acked, calling)
+        raw = self.r.hget(debtor_key(DEBTOR, "odisp"), o.outbound_id)
+        self.assertEqual(json.loads(raw).get("calling"), 1, raw)
+        sent = link.report(o, "sent", provider_message_id="PYSTEP-1").wait(10)
+        self.assertTrue(sent is not None and sent.acked, sent)
+        wait_until(lambda: self.ostat(o.outbound_id).get("state") == "sent", 5,
+                   lambda: "ostat sent (have %r)" % self.ostat(o.outbound_id))
 
     def test_envelope_published_while_the_router_is_down_is_acked_after_restart(self):
         rt = self.start()

@@ -57,24 +57,13 @@ _HANDSHAKE_EVENTS = {
 PROVIDER_ID_MAX = 256  # bytes of Envelope.provider_message_id (§7.1)
 
 
-def _channel(channel):
-    if isinstance(channel, str):
-        try:
-            return CHANNELS[channel.lower()]
-        except KeyError:
-            raise ValueError("unknown channel %r (one of %s)" % (channel, ", ".join(CHANNELS))) from None
-    if channel not in CHANNELS.values():
-        raise ValueError("unknown channel %r" % (channel,))
-    return int(channel)
-
-
-def _state(state):
-    if isinstance(state, str):
-        try:
-            return STATES[state.lower()]
-        except KeyError:
-            raise ValueError("unknown delivery state %r (one of %s)" % (state, ", ".join(STATES))) from None
-    return int(state)
+def _enum(table, value, what):
+    """A name of `table` ("sms", "SENT", any case) or one of its values -> the value."""
+    if isinstance(value, str):
+        value = table.get(value.lower(), value)
+    if value not in table.values():
+        raise ValueError("unknown %s %r (one of %s)" % (what, value, ", ".join(table)))
+    return int(value)
 
 
 REMEMBERED_OUTBOUNDS = 100000  # outbound ids kept for dedupe (hours of traffic at a busy connector)
@@ -178,7 +167,7 @@ class Link:
                  on_outbound=None, on_result=None, ack_timeout=5.0, window=256, backoff=(0.2, 2.0)):
         from . import __version__
         self.endpoint = endpoint
-        self.channel = _channel(channel)
+        self.channel = _enum(CHANNELS, channel, "channel")
         if not instance:
             raise ValueError("instance must name this connector process (e.g. \"sms-1\")")
         self.instance = instance
@@ -332,12 +321,12 @@ class Link:
         a Nack GONE or FORBIDDEN means do not call) or "unknown" (1.2: the provider may or may not
         have taken it). A settling report is sent again by itself if the router hands the same
         outbound over again; "returned" forgets the outbound, so its next dispatch is new."""
-        state = _state(state)
+        state = _enum(STATES, state, "delivery state")
         with self._lock:
-            if isinstance(outbound, pb.Outbound):
-                o = outbound
-            else:
+            if isinstance(outbound, str):
                 o = self._handed.get(outbound) or pb.Outbound(outbound_id=outbound)
+            else:
+                o = outbound  # an Outbound (only its ids, attempt and addresses are read)
             if debtor_id is None:
                 debtor_id = o.debtor_id
             name = pb.DeliveryReport.State.Name(state)[len("STATE_"):].lower()
