@@ -10,6 +10,7 @@ packages=(
   libuv1-dev libjansson-dev libcurl4-openssl-dev libssl-dev libsodium-dev libcmocka-dev
   redis-server tzdata
   python3 python3-zmq python3-redis python3-websockets python3-protobuf
+  python3-setuptools python3-venv # the link client's distribution, built offline into a venv (clients/python)
   python3-yaml # tests: deploy/prometheus/hilo-alerts.yml is read (tests/e2e/test_alert_rules.py)
   libfaketime # tests: a router whose clock runs off (tests/lib/hilo_harness.py)
   libsystemd-dev # sd_notify: READY/STOPPING and the watchdog pings (proto/src/watchdog.c)

@@ -28,18 +28,24 @@ set(CPACK_PACKAGE_DESCRIPTION "hilo keeps a debtor's WhatsApp, SMS and voice con
 a router (hilo-router) commits every message to Redis, runs the bot and the
 compliance gate and serves the agents' web console; reference connectors
 (hilo-whatsapp, hilo-sms, hilo-voice) link the providers to it; the hilo
-command line imports portfolios and runs outbound strategies.")
+command line imports portfolios and runs outbound strategies; hilo_link is
+the Python client of the connector link, for gateway teams.")
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # adduser: the postinst makes the hilo user. Redis may run on another host: recommended only.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "redis-server (>= 5:7.0)")
+# python3: the link client hilo_link in /usr/lib/python3/dist-packages (clients/python), byte-
+# compiled by the postinst (py3compile) and cleaned by the prerm (py3clean), as dh_python3 does.
+# Its modules (python3-zmq, python3-protobuf) are recommended: the daemons need neither, and
+# without them `import hilo_link` says which package to install.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, python3")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "redis-server (>= 5:7.0), python3-zmq, python3-protobuf")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles
     ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
+    ${PROJECT_SOURCE_DIR}/deploy/debian/prerm
     ${PROJECT_SOURCE_DIR}/deploy/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)

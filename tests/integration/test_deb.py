@@ -9,9 +9,15 @@ package"), built from this build tree, which must be configured with -DCMAKE_INS
 - lintian (bookworm's) finds no error (skipped when lintian is not installed).
 - Unpacked, its binaries run: --version, and the router on a config naming only Redis and its
   ports serves the package's console page.
+- The link client hilo_link (clients/python) is a Debian Python module: its files, the generated
+  hilo_link_pb2 included and no byte-compiled file, in /usr/lib/python3/dist-packages/hilo_link;
+  python3 a dependency, python3-zmq and python3-protobuf recommended; imported from the unpacked
+  tree it is that copy, of hilo's version.
 - The maintainer scripts, run with stand-ins for the commands they call (getent, adduser,
-  install, chgrp, chmod, systemctl) that only record their arguments: the hilo user is made
-  once, the keys directory is the user's only, systemd is told to reload and nothing is enabled.
+  install, chgrp, chmod, systemctl, py3compile, py3clean) that only record their arguments: the
+  hilo user is made once, the keys directory is the user's only, the Python modules are
+  byte-compiled on configure and cleaned before removal, systemd is told to reload and nothing
+  is enabled.
   A real throwaway root (a debootstrapped chroot) is not used: it needs a Debian mirror.
 """
 
@@ -61,7 +67,10 @@ class DebPackage(HiloTestCase):
         for lib in ("adduser", "libzmq5", "libhiredis0.14", "libwebsockets17", "libprotobuf-c1", "libuv1",
                     "libjansson4", "libsodium23", "libcurl4", "libsystemd0"):
             self.assertIn(lib, depends)
-        self.assertIn("redis-server", self.field("Recommends"))
+        self.assertIn("python3", depends)
+        recommends = [d.strip().split(" ")[0] for d in self.field("Recommends").split(",")]
+        for pkg in ("redis-server", "python3-zmq", "python3-protobuf"):
+            self.assertIn(pkg, recommends)
 
     def test_conffiles_and_disabled_units(self):
         with open(os.path.join(self.control, "conffiles")) as f:
@@ -72,7 +81,7 @@ class DebPackage(HiloTestCase):
         for unit in ("hilo-router.service", "hilo-connector@.service"):
             self.assertTrue(os.path.isfile(os.path.join(self.root, "usr", "lib", "systemd", "system", unit)), unit)
         self.assertFalse(os.path.exists(os.path.join(self.root, "etc", "systemd")), "a unit is enabled")
-        for script in ("postinst", "postrm"):
+        for script in ("postinst", "prerm", "postrm"):
             with open(os.path.join(self.control, script)) as f:
                 text = f.read()
             self.assertNotRegex(text, r"systemctl[^\n]*\b(enable|start|restart)\b|deb-systemd-invoke", script)
@@ -94,25 +103,45 @@ class DebPackage(HiloTestCase):
         check_router_on_installed_files(self, os.path.join(self.root, "usr", "sbin", "hilo-router"),
                                         os.path.join(self.root, "usr", "share", "hilo"), self.redis())
 
-    def run_postinst(self, user_exists, previous=""):
-        """The postinst with every command it calls replaced by a stand-in that appends its name
-        and arguments to calls.log (getent answers as if the user existed or not)."""
+    def test_the_python_client_is_a_debian_python_module(self):
+        dist = os.path.join(self.root, "usr", "lib", "python3", "dist-packages")
+        files = sorted(os.listdir(os.path.join(dist, "hilo_link")))
+        self.assertEqual(files, ["__init__.py", "hilo_link_pb2.py", "keys.py", "link.py"])
+        code = ("import hilo_link, hilo_link.hilo_link_pb2 as pb; print(hilo_link.__file__); "
+                "print(hilo_link.__version__); print(pb.Frame(major=1).SerializeToString().hex())")
+        p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60,
+                           cwd=self.workdir, env={"PYTHONPATH": dist, "PYTHONDONTWRITEBYTECODE": "1",
+                                                  "PATH": "/usr/bin:/bin"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.split(), [os.path.join(dist, "hilo_link", "__init__.py"), project_version(), "0801"])
+
+    def run_script(self, script, args, user_exists=True):
+        """A maintainer script with every command it calls replaced by a stand-in that appends its
+        name and arguments to calls.log (getent answers as if the user existed or not)."""
         bindir = os.path.join(self.workdir, "bin")
         os.makedirs(bindir, exist_ok=True)
         log = os.path.join(self.workdir, "calls.log")
         if os.path.exists(log):
             os.remove(log)
-        for cmd in ("getent", "adduser", "install", "chgrp", "chmod", "systemctl"):
+        for cmd in ("getent", "adduser", "install", "chgrp", "chmod", "systemctl", "py3compile", "py3clean"):
             status = 0 if cmd != "getent" or user_exists else 2
             with open(os.path.join(bindir, cmd), "w") as f:
                 f.write('#!/bin/sh\necho "%s $*" >> "%s"\nexit %d\n' % (cmd, log, status))
             os.chmod(os.path.join(bindir, cmd), 0o755)
         env = {"PATH": bindir + ":/usr/bin:/bin"}
-        p = subprocess.run(["/bin/sh", os.path.join(self.control, "postinst"), "configure", previous], env=env,
+        p = subprocess.run(["/bin/sh", os.path.join(self.control, script)] + args, env=env,
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
+        if not os.path.exists(log):
+            return []
         with open(log) as f:
             return f.read().splitlines()
+
+    def run_postinst(self, user_exists, previous=""):
+        return self.run_script("postinst", ["configure", previous], user_exists)
+
+    def test_prerm_cleans_the_byte_compiled_modules(self):
+        self.assertEqual(self.run_script("prerm", ["remove"]), ["py3clean -p hilo"])
 
     def test_postinst_makes_the_user_once_and_enables_nothing(self):
         calls = self.run_postinst(user_exists=False)
@@ -126,10 +155,12 @@ class DebPackage(HiloTestCase):
         self.assertIn("chgrp hilo /etc/hilo/hilo.conf", calls)
         self.assertFalse([c for c in calls if c.startswith("systemctl") and "daemon-reload" not in c], calls)
         self.assertIn("chmod 0640 /etc/hilo/hilo.conf", calls)
+        self.assertIn("py3compile -p hilo", calls)
         # An upgrade: the user is there (no second adduser), the config's mode is the operator's.
         calls = self.run_postinst(user_exists=True, previous="0.1.0-1")
         self.assertFalse([c for c in calls if c.startswith(("adduser ", "chmod ", "chgrp "))], calls)
         self.assertIn("install -d -m 0700 -o hilo -g hilo /etc/hilo/keys", calls)
+        self.assertIn("py3compile -p hilo", calls)
 
 
 if __name__ == "__main__":
