@@ -136,6 +136,7 @@ static const command_t commands[] = {
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
     {"strategy", hilo_cmd_strategy},
+    {"migrate", hilo_cmd_migrate},
     {"migrate-addresses", hilo_cmd_migrate_addresses},
     {"link", hilo_cmd_link},
     {"access-log", hilo_cmd_access_log},
