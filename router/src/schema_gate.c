@@ -105,10 +105,12 @@ static void on_version(redisReply *r, void *arg) {
         return;
     }
     long stored = r->type == REDIS_REPLY_STRING ? hilo_schema_parse(r->str, r->len) : -1;
-    if (hilo_schema_judge(stored, true) == HILO_SCHEMA_CURRENT)
-        hilo_store_gate_passed(g->store);
-    else
+    if (hilo_schema_judge(stored, true) != HILO_SCHEMA_CURRENT) {
         refuse(g, stored);
+        return;
+    }
+    hilo_log_info("schema", "event=schema_ok version=%ld", stored);
+    hilo_store_gate_passed(g->store);
 }
 
 static void read_version(hilo_store_t *store, void *arg) {
