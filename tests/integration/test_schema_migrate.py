@@ -18,7 +18,7 @@ Real redis-server, hilo-router and the hilo CLI, on Redis servers the harness do
 - a running router whose Redis comes back with data of version 1 (a restored old backup) exits 4.
 """
 
-import time
+import os
 import unittest
 
 from hilo_harness import (SCHEMA_KEY, TEST_CLOCK_KEY, HiloTestCase, cli_path, debtor_key, import_debtors, run_cli,
@@ -102,6 +102,26 @@ class SchemaMigrate(HiloTestCase):
         import_debtors(router.conf_path, self.workdir, [{"debtor_id": "F1", "phones": "+16502530011"}])
         self.assertEqual(r.hget(SCHEMA_KEY, "version"), str(schema_version()))
         self.assertIn("hilo import-debtors", r.hget(SCHEMA_KEY, "by"))
+        router.start()
+
+    def test_fresh_redis_with_acl_users(self):
+        """As deployed: the router as hilo-router, the CLI as hilo-cli (deploy/lib/redis_users.sh)
+        may read, scan and stamp the key."""
+        redis = self.redis(acl=True, stamp_schema=False)
+        r = redis.client()  # the test's admin
+        secret = lambda user: os.path.join(redis.secrets, "redis-%s.pass" % user)
+        users = {"redis": {"user": "hilo-router", "password_file": secret("hilo-router")},
+                 "cli": {"redis_user": "hilo-cli", "redis_password_file": secret("hilo-cli")}}
+        router = self.router(redis, overrides=users)
+        self.assertIn("hilo-router", r.hget(SCHEMA_KEY, "by"))
+        router.stop()
+        r.delete(SCHEMA_KEY)
+        self.cli(router, "migrate", "--dry-run")
+        self.assertFalse(r.exists(SCHEMA_KEY))
+        import_debtors(router.conf_path, self.workdir, [{"debtor_id": "F2", "phones": "+16502530012"}])
+        self.assertIn("hilo import-debtors", r.hget(SCHEMA_KEY, "by"))
+        p = self.cli(router, "migrate")
+        self.assertIn("up to date", p.stdout)
         router.start()
 
     def test_version1_data_router_refuses_then_migrate(self):
