@@ -122,6 +122,11 @@ static int migrate(hilo_cli_t *cli, bool dry, int also_current) {
         if (!pending && s->to != also_current) continue;
         printf("step %d -> %d: %s%s\n", s->to - 1, s->to, s->what, pending ? "" : " (again: already at its version)");
         rc = s->run(cli, dry);
+        if (rc != HILO_EXIT_OK && dry) {
+            fprintf(stderr, "hilo: step %d -> %d would stop at what it reported: settle it, then run hilo migrate\n",
+                    s->to - 1, s->to);
+            return rc;
+        }
         if (rc != HILO_EXIT_OK) {
             fprintf(stderr, "hilo: step %d -> %d did not finish: the data stays at schema version %ld; settle what "
                             "it reported and run hilo migrate again\n",
