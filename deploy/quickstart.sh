@@ -157,6 +157,10 @@ redis-server "$top/deploy/redis.conf" --port "$REDIS_PORT" --dir "$run/redis" \
   --aclfile "$secrets/users.acl" \
   --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
 hilo_wait_redis "$REDIS_PORT" "$WAIT_S" || { echo "see $run/redis.log" >&2; exit 1; }
+# The data of an earlier run may be of an older schema version, which the router refuses
+# (docs/operations.md, "Upgrading"): bring it up first (a fresh Redis is only stamped).
+"$build/router/cli/hilo" -c "$run/hilo.conf" migrate >"$run/migrate.log" 2>&1 ||
+  { echo "hilo migrate failed: see $run/migrate.log" >&2; exit 1; }
 
 hilo_require_port router "$LINK_PORT" || exit 1
 hilo_require_port router "$HTTP_PORT" || exit 1

@@ -17,6 +17,7 @@
 #define HILO_EXIT_DATA 1    /* unreadable file, bad CSV header, unknown debtor, refused input */
 #define HILO_EXIT_CONFIG 2  /* the config file is broken (file:line: reason printed) */
 #define HILO_EXIT_REDIS 3   /* Redis unreachable or failing */
+#define HILO_EXIT_SCHEMA 4  /* Redis holds data of a schema version this hilo does not know (hilo migrate) */
 #define HILO_EXIT_USAGE 64  /* bad command line (sysexits EX_USAGE) */
 
 /* The config keys the CLI reads. Other sections of the file are the router's business. */

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "migrate.h"
 #include "csv.h"
 #include "debtor_schema.h"
 #include "hilo/common.h"
@@ -302,6 +303,8 @@ static int import_file(hilo_cli_t *cli, const char *path, FILE *f) {
         fprintf(stderr, "%s:%ld: bad header: %s\n", path, hilo_csv_line(csv), err);
         goto done;
     }
+    if ((rc = hilo_migrate_stamp_fresh(cli, "import-debtors")) != HILO_EXIT_OK) goto done; /* hilo/schema.h */
+    rc = HILO_EXIT_DATA;
 
     size_t cap = n;
     while ((got = hilo_csv_next(csv)) != HILO_CSV_END) {

@@ -1,179 +1,50 @@
-/* cmd_migrate.c — `hilo migrate-addresses [--dry-run]`: rewrites the identity keys
- * (hilo:addr:<E.164> -> debtor id) and the debtors' `phones` fields written under an older phone
- * normalisation into today's canonical form (proto/src/phone.c), e.g. the hand rules' Mexican
- * "+5215512345678" into libphonenumber's "+525512345678". docs/operations.md tells when to run it.
- *
- * Each change is its own small step, atomic on one key (one hash slot), ordered so that a crash
- * between two steps leaves nothing a second run does not finish:
- *   1. SET hilo:addr:<new> <debtor> NX      (the new key first: lookups find either form)
- *   2. delete hilo:addr:<old> if it still names <debtor>  (a compare-and-delete script)
- *   3. the debtor's `phones` field rewritten if it still holds what was read (compare-and-set)
- * A new key that already names another debtor is a conflict: both keys are left as they are and
- * reported, and the command exits 1. Running it again after it finished changes nothing: every
- * key and field is then canonical. --dry-run reads only, and prints what it would change. */
+/* cmd_migrate.c — `hilo migrate [--dry-run]`: brings the data in Redis from the schema version it
+ * holds (hilo:{schema}; none = version 1 when there is hilo data) to this build's
+ * HILO_SCHEMA_VERSION, one step per version in order (steps[], migrate.h), stamping the version
+ * after each step, so that a crash or a conflict leaves the version of the last finished step and
+ * a rerun starts from there (each step is idempotent besides). A fresh Redis (no hilo data) is
+ * only stamped. --dry-run reads only and prints what each step would change. Data of a newer
+ * version, or a key holding no version, is refused (exit HILO_EXIT_SCHEMA): this build does not
+ * know what it would be migrating. `hilo migrate-addresses`, the old name, is kept as an alias
+ * (below). docs/operations.md, "Upgrading". */
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
-#include "options.h"
-#include "hilo/common.h"
+#include "hilo/build_info.h"
 #include "hilo/keys.h"
-#include "hilo/phone.h"
-
-/* KEYS[1] addr key; ARGV[1] the debtor it must still name. */
-static const char cas_del[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-/* KEYS[1] debtor hash; ARGV[1] the phones field read, ARGV[2] its canonical form. */
-static const char cas_phones[] = "if redis.call('HGET', KEYS[1], 'phones') == ARGV[1] then "
-                                 "redis.call('HSET', KEYS[1], 'phones', ARGV[2]) return 1 end return 0";
+#include "hilo/schema.h"
+#include "hilo/scripts.h"
+#include "migrate.h"
+#include "options.h"
 
 typedef struct {
-    bool dry;
-    long checked, moved, dropped, conflicts, unparsed; /* identity keys */
-    long records, rewritten, raced;                    /* debtor records */
-} tally_t;
+    int to;                                  /* the version the step produces */
+    const char *what;                        /* what it changes, one line */
+    int (*run)(hilo_cli_t *cli, bool dry);   /* HILO_EXIT_* */
+} step_t;
 
-/* Runs a compare-and-* script; 1 = done, 0 = the value changed meanwhile, -1 = Redis failed. */
-static int run_cas(hilo_cli_t *cli, const char *body, const char *key, const char *a1, const char *a2) {
-    char sha[41];
-    if (!hilo_cli_script_load(cli, body, sha)) return -1;
-    const char *argv[6] = {"EVALSHA", sha, "1", key, a1, a2};
-    size_t lens[6];
-    int argc = a2 ? 6 : 5;
-    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-    redisReply *r = hilo_cli_evalsha(cli, body, argc, argv, lens);
-    if (!r) return -1;
-    int done = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    freeReplyObject(r);
-    return done;
-}
+/* Index i brings version i+1 to i+2: one entry per version after the oldest, in order. */
+static const step_t steps[] = {
+    {2, "identity keys (hilo:addr:) and debtors' phones into canonical E.164", hilo_migrate_addresses},
+};
+_Static_assert(sizeof steps / sizeof steps[0] == HILO_SCHEMA_VERSION - HILO_SCHEMA_OLDEST,
+               "one migration step per schema version (hilo/schema.h)");
 
-/* One identity key. HILO_EXIT_OK or HILO_EXIT_REDIS. */
-static int migrate_key(hilo_cli_t *cli, const char *key, tally_t *t) {
-    const char *old = key + strlen(HILO_KEY_ADDR_PREFIX);
-    char canon[HILO_PHONE_MAX];
-    const char *why = NULL;
-    t->checked++;
-    if (hilo_phone_normalize(old, hilo_cli_settings(cli)->default_cc, canon, sizeof canon, &why) != HILO_OK) {
-        fprintf(stderr, "hilo: kept %s: not a phone number today (%s)\n", key, why);
-        t->unparsed++;
-        return HILO_EXIT_OK;
-    }
-    if (strcmp(canon, old) == 0) return HILO_EXIT_OK;
-    char nkey[HILO_KEY_MAX];
-    hilo_key_addr(nkey, sizeof nkey, canon);
-    redisReply *r = hilo_cli_cmd(cli, "MGET %s %s", key, nkey);
+/* The stored version: >= 1, 0 = no key, -1 = unreadable; with no key, whether there is hilo
+ * data (SCAN, stopping at the first key). HILO_EXIT_OK or HILO_EXIT_REDIS. */
+static int read_state(hilo_cli_t *cli, long *stored, bool *data) {
+    redisReply *r = hilo_cli_cmd(cli, "HGET %s version", HILO_KEY_SCHEMA);
     if (!r) return HILO_EXIT_REDIS;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r); /* gone (or not a string) since the scan: nothing to move */
-        return HILO_EXIT_OK;
-    }
-    char debtor[HILO_DEBTOR_ID_MAX + 32], other[HILO_DEBTOR_ID_MAX + 32] = "";
-    snprintf(debtor, sizeof debtor, "%s", r->element[0]->str);
-    if (r->element[1]->type == REDIS_REPLY_STRING) snprintf(other, sizeof other, "%s", r->element[1]->str);
+    *stored = r->type == REDIS_REPLY_NIL ? 0 : r->type == REDIS_REPLY_STRING ? hilo_schema_parse(r->str, r->len) : -1;
     freeReplyObject(r);
-    if (*other && strcmp(other, debtor) != 0) {
-        fprintf(stderr, "hilo: conflict: %s names debtor %s but %s names debtor %s: both left as they are\n", key,
-                debtor, nkey, other);
-        t->conflicts++;
-        return HILO_EXIT_OK;
-    }
-    const char *verb = *other ? "drop" : "move";
-    if (t->dry) {
-        printf("would %s %s -> %s (debtor %s)\n", verb, key, nkey, debtor);
-    } else {
-        if (!*other) {
-            r = hilo_cli_cmd(cli, "SET %s %s NX", nkey, debtor);
-            if (!r) return HILO_EXIT_REDIS;
-            bool set = r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            if (!set) { /* written by someone else since the read: judge again next run */
-                fprintf(stderr, "hilo: %s changed during the migration: run it again\n", nkey);
-                t->conflicts++;
-                return HILO_EXIT_OK;
-            }
-        }
-        int done = run_cas(cli, cas_del, key, debtor, NULL);
-        if (done < 0) return HILO_EXIT_REDIS;
-        printf("%s %s -> %s (debtor %s)\n", *other ? "dropped" : "moved", key, nkey, debtor);
-    }
-    if (*other)
-        t->dropped++;
-    else
-        t->moved++;
-    return HILO_EXIT_OK;
-}
-
-/* The canonical form of a `phones` field ("a;b"), duplicates removed; unparseable entries are
- * kept as they are (the import reports them when the row comes again). */
-static char *canonical_phones(const char *phones, const char *default_cc) {
-    char *copy = hilo_xstrdup(phones), *save = NULL;
-    size_t cap = strlen(phones) * 2 + 2, len = 0;
-    char *out = hilo_xcalloc(1, cap);
-    for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-        char canon[HILO_PHONE_MAX];
-        const char *why, *use = tok;
-        if (hilo_phone_normalize(tok, default_cc, canon, sizeof canon, &why) == HILO_OK) use = canon;
-        /* Already there? Compare whole entries. */
-        bool dup = false;
-        for (const char *p = out; *p && !dup;) {
-            size_t n = strcspn(p, ";");
-            dup = n == strlen(use) && strncmp(p, use, n) == 0;
-            p += n + (p[n] == ';');
-        }
-        if (dup) continue;
-        size_t need = len + strlen(use) + 2;
-        if (need > cap) out = hilo_xrealloc(out, cap = need * 2);
-        len += (size_t)sprintf(out + len, "%s%s", len ? ";" : "", use);
-    }
-    free(copy);
-    return out;
-}
-
-/* One debtor record's `phones`. HILO_EXIT_OK or HILO_EXIT_REDIS. */
-static int migrate_record(hilo_cli_t *cli, const char *id, tally_t *t) {
-    char dkey[HILO_KEY_MAX];
-    if (hilo_key_debtor(dkey, sizeof dkey, id, HILO_KEY_DEBTOR) < 0) return HILO_EXIT_OK;
-    redisReply *r = hilo_cli_cmd(cli, "HGET %s phones", dkey);
-    if (!r) return HILO_EXIT_REDIS;
-    t->records++;
-    if (r->type != REDIS_REPLY_STRING || r->len == 0) {
-        freeReplyObject(r);
-        return HILO_EXIT_OK;
-    }
-    char *canon = canonical_phones(r->str, hilo_cli_settings(cli)->default_cc);
-    int rc = HILO_EXIT_OK;
-    if (strcmp(canon, r->str) != 0) {
-        if (t->dry) {
-            printf("would rewrite %s phones %s -> %s\n", dkey, r->str, canon);
-            t->rewritten++;
-        } else {
-            int done = run_cas(cli, cas_phones, dkey, r->str, canon);
-            if (done < 0) {
-                rc = HILO_EXIT_REDIS;
-            } else if (done) {
-                printf("rewrote %s phones %s -> %s\n", dkey, r->str, canon);
-                t->rewritten++;
-            } else {
-                fprintf(stderr, "hilo: %s changed during the migration: run it again\n", dkey);
-                t->raced++;
-            }
-        }
-    }
-    free(canon);
-    freeReplyObject(r);
-    return rc;
-}
-
-/* SCAN (or SSCAN key) with MATCH pattern, calling fn for every name. */
-static int scan_all(hilo_cli_t *cli, const char *set, const char *pattern, int (*fn)(hilo_cli_t *, const char *, tally_t *),
-                    tally_t *t) {
+    *data = false;
+    if (*stored != 0) return HILO_EXIT_OK;
     char cursor[32] = "0";
     do {
-        redisReply *r = set ? hilo_cli_cmd(cli, "SSCAN %s %s COUNT 500", set, cursor)
-                            : hilo_cli_cmd(cli, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
+        r = hilo_cli_cmd(cli, "SCAN %s MATCH %s COUNT 1000", cursor, HILO_SCHEMA_SCAN_MATCH);
         if (!r) return HILO_EXIT_REDIS;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
             r->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -182,40 +53,148 @@ static int scan_all(hilo_cli_t *cli, const char *set, const char *pattern, int (
             return HILO_EXIT_REDIS;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            const redisReply *e = r->element[1]->element[i];
-            if (e->type != REDIS_REPLY_STRING) continue;
-            int rc = fn(cli, e->str, t);
-            if (rc != HILO_EXIT_OK) {
-                freeReplyObject(r);
-                return rc;
-            }
+        for (size_t i = 0; i < r->element[1]->elements && !*data; i++) {
+            const redisReply *k = r->element[1]->element[i];
+            *data = k->type == REDIS_REPLY_STRING && hilo_schema_is_data_key(k->str, k->len);
         }
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    } while (!*data && strcmp(cursor, "0") != 0);
     return HILO_EXIT_OK;
 }
 
-int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv) {
-    tally_t t = {0};
+/* Writes version `to` if the key still holds `from` (0 = no key): schema_stamp.lua; `who` is the
+ * command, for the key's `by`. */
+static int stamp(hilo_cli_t *cli, const char *who, long from, int to) {
+    char f[16] = "", t[16], host[64] = "?", by[160];
+    if (from > 0) snprintf(f, sizeof f, "%ld", from);
+    snprintf(t, sizeof t, "%d", to);
+    gethostname(host, sizeof host - 1);
+    snprintf(by, sizeof by, "hilo %s %s on %s", who, HILO_VERSION, host);
+    const char *argv[] = {"EVAL", hilo_script_schema_stamp, "1", HILO_KEY_SCHEMA, f, t, by};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++) lens[i] = strlen(argv[i]);
+    redisReply *r = hilo_cli_cmdv(cli, 7, argv, lens);
+    if (!r) return HILO_EXIT_REDIS;
+    bool done = r->type == REDIS_REPLY_STRING && strcmp(r->str, t) == 0;
+    if (!done)
+        fprintf(stderr, "hilo: the schema version changed during the migration (now '%s'): run hilo migrate again\n",
+                r->type == REDIS_REPLY_STRING ? r->str : "?");
+    freeReplyObject(r);
+    return done ? HILO_EXIT_OK : HILO_EXIT_DATA;
+}
+
+/* also_current: run step `also_current` even when the data is at its version already (the
+ * migrate-addresses alias). */
+static int migrate(hilo_cli_t *cli, bool dry, int also_current) {
+    long stored;
+    bool data;
+    int rc = read_state(cli, &stored, &data);
+    if (rc != HILO_EXIT_OK) return rc;
+    hilo_schema_state_t st = hilo_schema_judge(stored, data);
+    if (st == HILO_SCHEMA_NEWER || st == HILO_SCHEMA_BROKEN) {
+        char why[400];
+        hilo_schema_refusal(why, sizeof why, stored);
+        fprintf(stderr, "hilo: %s; nothing changed\n", why);
+        return HILO_EXIT_SCHEMA;
+    }
+    if (dry) printf("dry run: nothing is written\n");
+    if (st == HILO_SCHEMA_FRESH) {
+        if (dry) {
+            printf("a fresh Redis (no hilo data): would stamp schema version %d, nothing to migrate\n",
+                   HILO_SCHEMA_VERSION);
+            return HILO_EXIT_OK;
+        }
+        rc = stamp(cli, "migrate", 0, HILO_SCHEMA_VERSION);
+        if (rc == HILO_EXIT_OK)
+            printf("a fresh Redis (no hilo data): schema version %d stamped, nothing to migrate\n", HILO_SCHEMA_VERSION);
+        return rc;
+    }
+    long from = stored ? stored : HILO_SCHEMA_OLDEST;
+    printf("schema version in Redis: %ld%s; this hilo: %d\n", from, stored ? "" : " (hilo data written before schema versions)",
+           HILO_SCHEMA_VERSION);
+    if (st == HILO_SCHEMA_CURRENT && !also_current) {
+        printf("up to date: nothing to migrate\n");
+        return HILO_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const step_t *s = &steps[i];
+        bool pending = s->to > from;
+        if (!pending && s->to != also_current) continue;
+        printf("step %d -> %d: %s%s\n", s->to - 1, s->to, s->what, pending ? "" : " (again: already at its version)");
+        rc = s->run(cli, dry);
+        if (rc != HILO_EXIT_OK && dry) {
+            fprintf(stderr, "hilo: step %d -> %d would stop at what it reported: settle it, then run hilo migrate\n",
+                    s->to - 1, s->to);
+            return rc;
+        }
+        if (rc != HILO_EXIT_OK) {
+            fprintf(stderr, "hilo: step %d -> %d did not finish: the data stays at schema version %ld; settle what "
+                            "it reported and run hilo migrate again\n",
+                    s->to - 1, s->to, from);
+            return rc;
+        }
+        if (!pending) continue;
+        if (dry) {
+            printf("would stamp schema version %d\n", s->to);
+            if (s->to < HILO_SCHEMA_VERSION)
+                printf("(the next step is shown on the data as it is now, not as this step would leave it)\n");
+            continue;
+        }
+        rc = stamp(cli, "migrate", stored, s->to); /* stored 0: no key yet */
+        if (rc != HILO_EXIT_OK) return rc;
+        printf("schema version %d stamped\n", s->to);
+        from = s->to;
+        stored = s->to;
+    }
+    if (!dry) printf("up to date: schema version %d\n", HILO_SCHEMA_VERSION);
+    return HILO_EXIT_OK;
+}
+
+int hilo_migrate_stamp_fresh(hilo_cli_t *cli, const char *who) {
+    long stored;
+    bool data;
+    int rc = read_state(cli, &stored, &data);
+    if (rc != HILO_EXIT_OK) return rc;
+    hilo_schema_state_t st = hilo_schema_judge(stored, data);
+    if (st == HILO_SCHEMA_NEWER || st == HILO_SCHEMA_BROKEN) {
+        char why[400];
+        hilo_schema_refusal(why, sizeof why, stored);
+        fprintf(stderr, "hilo: %s; nothing written\n", why);
+        return HILO_EXIT_SCHEMA;
+    }
+    return st == HILO_SCHEMA_FRESH ? stamp(cli, who, 0, HILO_SCHEMA_VERSION) : HILO_EXIT_OK;
+}
+
+/* Options of both names (`cmd`): --dry-run. HILO_EXIT_OK, or HILO_EXIT_USAGE after printing. */
+static int parse(const char *cmd, int argc, char **argv, bool *dry) {
     static const struct option longopts[] = {{"dry-run", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
     bool bad = false;
+    *dry = false;
     hilo_opts_begin();
-    for (int c; (c = hilo_opts_next("migrate-addresses", argc, argv, "", longopts)) != -1;) {
-        if (c == 'n') t.dry = true;
-        else bad = true;
+    for (int c; (c = hilo_opts_next(cmd, argc, argv, "", longopts)) != -1;) {
+        if (c == 'n')
+            *dry = true;
+        else
+            bad = true;
     }
     if (bad || optind != argc) {
-        fprintf(stderr, "usage: hilo migrate-addresses [--dry-run]\n");
+        fprintf(stderr, "usage: hilo %s [--dry-run]%s\n", cmd,
+                strcmp(cmd, "migrate") == 0 ? "" : "   (the old name of hilo migrate)");
         return HILO_EXIT_USAGE;
     }
-    int rc = scan_all(cli, NULL, HILO_KEY_ADDR_PREFIX "*", migrate_key, &t);
-    if (rc == HILO_EXIT_OK) rc = scan_all(cli, HILO_KEY_DEBTORS, NULL, migrate_record, &t);
-    const char *w = t.dry ? "would be " : "";
-    printf("%s: %ld identity keys checked, %ld %smoved, %ld %sdropped (the canonical key already named the debtor), "
-           "%ld conflicts, %ld not phone numbers; %ld debtor records checked, %ld %srewritten\n",
-           t.dry ? "dry run" : "migrated", t.checked, t.moved, w, t.dropped, w, t.conflicts, t.unparsed, t.records,
-           t.rewritten, w);
-    if (rc != HILO_EXIT_OK) return rc;
-    return t.conflicts || t.raced ? HILO_EXIT_DATA : HILO_EXIT_OK;
+    return HILO_EXIT_OK;
+}
+
+int hilo_cmd_migrate(hilo_cli_t *cli, int argc, char **argv) {
+    bool dry;
+    int rc = parse("migrate", argc, argv, &dry);
+    return rc == HILO_EXIT_OK ? migrate(cli, dry, 0) : rc;
+}
+
+/* The old name: `hilo migrate`, which also runs the identity step on data already at version 2
+ * (stray keys of the old form, from a program that was not upgraded, are then still found). */
+int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv) {
+    bool dry;
+    int rc = parse("migrate-addresses", argc, argv, &dry);
+    return rc == HILO_EXIT_OK ? migrate(cli, dry, 2) : rc;
 }

@@ -69,10 +69,13 @@ static const char usage[] =
     "                                    paid_at (YYYY-MM-DD or ISO 8601 with a zone), reference):\n"
     "                                    each reference once; promises to pay they cover become\n"
     "                                    kept (docs/promises.md). Bad rows: FILE:LINE, skipped.\n"
-    "  migrate-addresses [--dry-run]     rewrite identity keys (hilo:addr:) and debtors' phones\n"
-    "                                    written under an older phone normalisation into today's\n"
-    "                                    canonical E.164 (docs/operations.md); safe to run again;\n"
-    "                                    --dry-run prints what would change. Exit 1 on conflicts.\n"
+    "  migrate [--dry-run]               bring the data in Redis up to this hilo's schema version\n"
+    "                                    (hilo:{schema}), step by step, stamping each; safe to run\n"
+    "                                    again; --dry-run prints what each step would change; exit 1\n"
+    "                                    on conflicts, 4 on a newer version (docs/operations.md,\n"
+    "                                    \"Upgrading\"). Step 1 -> 2: identity keys and debtors' phones\n"
+    "                                    of the old phone rules into canonical E.164\n"
+    "  migrate-addresses [--dry-run]     the old name of migrate (also reruns step 1 -> 2 at version 2)\n"
     "  promises [--json] <debtor-id|phone>\n"
     "                                    the promise ledger: promises and payment plans, each plan\n"
     "                                    followed by its instalments, with state and payments used\n"
@@ -118,6 +121,8 @@ static const char usage[] =
     "      compliance check found a calendar ending or a pack or calendar broken\n"
     "  2   broken config file (file:line: reason)\n"
     "  3   Redis unreachable or failing\n"
+    "  4   Redis holds data of a newer schema version than this hilo knows (migrate,\n"
+    "      import-debtors): nothing written\n"
     "  64  bad command line: an unknown option, an option without its value, a bad value\n"
     "      (\"hilo COMMAND: unknown option '--x'\" and the command's usage on stderr)\n";
 
@@ -136,6 +141,7 @@ static const command_t commands[] = {
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
     {"strategy", hilo_cmd_strategy},
+    {"migrate", hilo_cmd_migrate},
     {"migrate-addresses", hilo_cmd_migrate_addresses},
     {"link", hilo_cmd_link},
     {"access-log", hilo_cmd_access_log},

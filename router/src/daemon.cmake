@@ -6,6 +6,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/redis_uv.c
   ${CMAKE_CURRENT_LIST_DIR}/store.c
+  ${CMAKE_CURRENT_LIST_DIR}/schema_gate.c
   ${CMAKE_CURRENT_LIST_DIR}/link_server.c
   ${CMAKE_CURRENT_LIST_DIR}/identity_table.c
   ${CMAKE_CURRENT_LIST_DIR}/identity_cache.c

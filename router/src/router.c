@@ -17,6 +17,7 @@
 #include "identity_cache.h"
 #include "inbound.h"
 #include "promises.h"
+#include "schema_gate.h"
 #include "strategy_run.h"
 #include "turns.h"
 #include "router_ctx.h"
@@ -32,6 +33,8 @@ struct hilo_router {
     hilo_strategy_run_t *strategies; /* the outbound strategies' runner (none loaded: idle) */
     hilo_clock_check_t *clock; /* this router's clock against Redis's */
     hilo_watchdog_t *watchdog; /* systemd READY/STOPPING/WATCHDOG notices from this loop */
+    hilo_schema_gate_t *schema; /* the data's schema version, checked on every Redis connection */
+    int status;               /* hilo_router_run's result: 0, or HILO_ROUTER_EXIT_SCHEMA */
     uv_signal_t sigterm, sigint, sighup;
     bool signals;             /* the signal handles were initialized */
 };
@@ -111,6 +114,15 @@ static void on_healthz(hilo_http_reply_t *reply, void *arg) {
     free(s);
 }
 
+/* The data in Redis is of a schema version this router does not run (schema_gate.c logged why):
+ * stop before any part writes to it. */
+static void on_schema_refused(void *arg) {
+    hilo_router_t *r = arg;
+    r->status = HILO_ROUTER_EXIT_SCHEMA;
+    hilo_watchdog_stopping(r->watchdog);
+    uv_stop(&r->loop);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
     hilo_router_t *r = h->data;
     hilo_log_info("router", "event=stopping signal=%d inflight=%ld", signum, r->ctx.inflight);
@@ -151,6 +163,7 @@ hilo_router_t *hilo_router_new(const hilo_router_config_t *cfg) {
     r->watchdog = hilo_watchdog_new(&r->loop, "router");
     r->zctx = zmq_ctx_new();
     ctx->store = hilo_store_new(ctx->loop, cfg, &ctx->metrics, on_store_state, ctx);
+    r->schema = hilo_schema_gate_new(ctx->store, cfg->instance, on_schema_refused, r);
     ctx->identity = hilo_identity_cache_new(ctx->loop, cfg, &ctx->metrics);
     hilo_link_handlers_t h = {on_envelope, on_peers_changed, ctx};
     ctx->link = hilo_link_server_new(ctx->loop, r->zctx, cfg, &ctx->metrics, &h);
@@ -217,7 +230,7 @@ int hilo_router_run(hilo_router_t *r) {
      * connecting is /healthz's 503, not a start failure). */
     hilo_watchdog_ready(r->watchdog);
     uv_run(&r->loop, UV_RUN_DEFAULT);
-    return 0;
+    return r->status;
 }
 
 static void close_any(uv_handle_t *h, void *arg) {
@@ -260,6 +273,7 @@ void hilo_router_destroy(hilo_router_t **self_p) {
     uv_run(&r->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&r->loop) != 0) hilo_log_warn("router", "event=loop_not_closed");
     if (r->zctx) zmq_ctx_term(r->zctx);
+    hilo_schema_gate_destroy(&r->schema); /* after the store: its last callbacks reach the gate */
     free(r);
     *self_p = NULL;
 }

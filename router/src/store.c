@@ -33,6 +33,8 @@ struct hilo_store {
     hilo_metrics_t *metrics;
     hilo_store_state_fn on_state;
     void *state_arg;
+    hilo_store_gate_fn gate;          /* runs before ready on every connection (NULL = none) */
+    void *gate_arg;
     redisAsyncContext *ac;            /* NULL while disconnected */
     bool ready;                       /* connected and every script loaded */
     bool ever_ready;                  /* to count reconnects */
@@ -184,7 +186,11 @@ static void on_script_loaded(redisReply *reply, void *arg) {
         drop(s, "script load failed");
         return;
     }
-    if (--s->scripts_pending == 0) set_ready(s, true);
+    if (--s->scripts_pending > 0) return;
+    if (s->gate)
+        s->gate(s, s->gate_arg);
+    else
+        set_ready(s, true);
 }
 
 static void on_setup_reply(redisReply *reply, void *arg) {
@@ -342,6 +348,29 @@ int hilo_store_argv(hilo_store_t *s, hilo_store_reply_fn fn, void *arg, int argc
                     const size_t *argvlen) {
     if (!s->ready || !s->ac) return HILO_AGAIN;
     return send_argv(s, fn, arg, argc, argv, argvlen);
+}
+
+void hilo_store_set_gate(hilo_store_t *s, hilo_store_gate_fn fn, void *arg) {
+    s->gate = fn;
+    s->gate_arg = arg;
+}
+
+int hilo_store_gate_command(hilo_store_t *s, hilo_store_reply_fn fn, void *arg, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = send_fmt(s, fn, arg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hilo_store_gate_argv(hilo_store_t *s, hilo_store_reply_fn fn, void *arg, int argc, const char **argv,
+                         const size_t *argvlen) {
+    if (!s->ac) return HILO_AGAIN;
+    return send_argv(s, fn, arg, argc, argv, argvlen);
+}
+
+void hilo_store_gate_passed(hilo_store_t *s) {
+    if (s->ac) set_ready(s, true);
 }
 
 int hilo_store_command(hilo_store_t *s, hilo_store_reply_fn fn, void *arg, const char *fmt, ...) {

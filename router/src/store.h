@@ -55,6 +55,18 @@ int hilo_store_argv(hilo_store_t *self, hilo_store_reply_fn fn, void *arg, int a
                     const size_t *argvlen);
 int hilo_store_command(hilo_store_t *self, hilo_store_reply_fn fn, void *arg, const char *fmt, ...);
 
+/* A check that runs on every connection once the scripts are loaded, before the store says it is
+ * ready (router/src/schema_gate.c: the data's schema version). It talks to Redis with
+ * hilo_store_gate_command / hilo_store_gate_argv (allowed before ready; a NULL reply means the
+ * connection went away and the gate runs again on the next one), then calls
+ * hilo_store_gate_passed, or leaves the store not ready (the router is stopping). */
+typedef void (*hilo_store_gate_fn)(hilo_store_t *store, void *arg);
+void hilo_store_set_gate(hilo_store_t *self, hilo_store_gate_fn fn, void *arg);
+int hilo_store_gate_command(hilo_store_t *self, hilo_store_reply_fn fn, void *arg, const char *fmt, ...);
+int hilo_store_gate_argv(hilo_store_t *self, hilo_store_reply_fn fn, void *arg, int argc, const char **argv,
+                         const size_t *argvlen);
+void hilo_store_gate_passed(hilo_store_t *self);
+
 /* Drops the connection and reconnects (reloading the scripts), e.g. after NOSCRIPT. */
 void hilo_store_reset(hilo_store_t *self, const char *why);
 

@@ -77,6 +77,7 @@ class HiloOptions(base.CliTestCase):
             ("import-debtors", ("import-debtors", "--bogus", "x.csv")),
             ("import-payments", ("import-payments", "--bogus", "x.csv")),
             ("migrate-addresses", ("migrate-addresses", "--bogus")),
+            ("migrate", ("migrate", "--bogus")),
             ("link keygen", ("link", "keygen", "n1", "--bogus")),
             ("strategy plan", ("strategy", "plan", "--bogus")),
             ("strategy check", ("strategy", "check", "--bogus", "x.strategy")),

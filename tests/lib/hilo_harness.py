@@ -92,6 +92,15 @@ WORKDAY_10AM_MS = int(datetime.datetime(2026, 11, 24, 10, 0,
 TEST_CLOCK_OVERRIDES = {"engine": {"test_clock": "true"}}
 
 
+SCHEMA_KEY = "hilo:{schema}"  # router/include/hilo/keys.h HILO_KEY_SCHEMA
+
+
+def schema_version():
+    """HILO_SCHEMA_VERSION of router/include/hilo/schema.h: the data model this build runs."""
+    with open(os.path.join(SOURCE_DIR, "router", "include", "hilo", "schema.h")) as f:
+        return int(re.search(r"#define HILO_SCHEMA_VERSION (\d+)", f.read()).group(1))
+
+
 def use_workday_clock(r):
     """Sets the test clock to WORKDAY_10AM_MS (the router needs TEST_CLOCK_OVERRIDES)."""
     r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS))
@@ -307,9 +316,15 @@ class RedisServer:
     RDB snapshots). restart() keeps the port and the directory, so the AOF is reloaded.
     acl=True: the ACL users of deploy/lib/redis_users.sh (the quickstart's), the default user
     off; their password files are in self.secrets (redis-hilo-router.pass, ...), and client()
-    logs in as an admin user of the test's own."""
+    logs in as an admin user of the test's own.
+    stamp_schema=True: the first start on an empty directory writes this build's schema version
+    (hilo:{schema}), as the first router or `hilo import-debtors` does on a fresh Redis: the
+    suites seed today's data layout directly, also before any router has started (a Redis with
+    hilo data and no version would be data older than schema versions, which a router refuses).
+    tests/integration/test_schema_migrate.py starts without it."""
 
-    def __init__(self, workdir, port=None, unix_socket=False, acl=False):
+    def __init__(self, workdir, port=None, unix_socket=False, acl=False, stamp_schema=True):
+        self.stamp_schema = stamp_schema
         self.dir = os.path.join(workdir, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -341,8 +356,11 @@ class RedisServer:
 
     def start(self, timeout=20):
         assert self.proc is None or self.proc.poll() is not None, "redis already running"
+        fresh = not any(n.startswith(("appendonly", "dump")) for n in os.listdir(self.dir))
         self.proc = spawn([REDIS_BIN, self.conf_path], self.log_path, env=_clean_env())
         self.wait_ready(timeout)
+        if fresh and self.stamp_schema:
+            self.client().hset(SCHEMA_KEY, mapping={"version": schema_version(), "by": "hilo_harness"})
         return self
 
     def wait_ready(self, timeout=20):
@@ -849,8 +867,8 @@ class HiloTestCase(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return result
 
-    def redis(self, unix_socket=False, acl=False):
-        r = RedisServer(self.workdir, unix_socket=unix_socket, acl=acl).start()
+    def redis(self, unix_socket=False, acl=False, stamp_schema=True):
+        r = RedisServer(self.workdir, unix_socket=unix_socket, acl=acl, stamp_schema=stamp_schema).start()
         self.addCleanup(r.stop)
         if r.socket:
             self.addCleanup(shutil.rmtree, os.path.dirname(r.socket), True)

@@ -40,6 +40,9 @@
 #define HILO_KEY_DEBTORS "hilo:debtors" /* SET  imported debtor ids */
 #define HILO_KEY_QUEUES "hilo:queues"   /* SET  skills that have (had) a human queue */
 #define HILO_KEY_PROMISES_DUE "hilo:promises:due" /* ZSET "<debtor>|<promise id>" -> due ms */
+/* HASH the schema version of the data (version, at_ms, by: who wrote it), its own hash slot;
+ * hilo/schema.h says what each version is. */
+#define HILO_KEY_SCHEMA "hilo:{schema}"
 
 /* Writes "hilo:{d:<id>}:<part>" into buf; returns the length, or -1 when it does not fit. */
 int hilo_key_debtor(char *buf, size_t n, const char *debtor_id, const char *part);
