@@ -96,7 +96,8 @@ class LoginBudgets(HiloTestCase):
         self.assertEqual((s, body), (401, {"error": "invalid_credentials", "text": "unknown agent or wrong password"}))
 
     def test_a_stranger_cannot_lock_out_the_owner(self):
-        rt = self.start(trusted_proxies="127.0.0.1", login_account_free=3, login_delay_max_s=2,
+        delay_max = 6
+        rt = self.start(trusted_proxies="127.0.0.1", login_account_free=3, login_delay_max_s=delay_max,
                         login_account_source_max=2, login_source_burst=1000, login_queue=64)
         # ana works from 10.0.0.5 (behind the proxy at 127.0.0.1).
         self.assertEqual(post_login(rt, "ana", PASSWORD, xff="10.0.0.5")[0], 200)
@@ -105,15 +106,23 @@ class LoginBudgets(HiloTestCase):
         statuses = [s for s, _, _ in res]
         self.assertLessEqual(statuses.count(401), 4, statuses)
         self.assertGreaterEqual(statuses.count(429), 36, statuses)
-        self.assertTrue(all(b["limit"] == "account" and 1 <= b["retry_after_s"] <= 2
+        self.assertTrue(all(b["limit"] == "account" and 1 <= b["retry_after_s"] <= delay_max
                             for s, b, _ in res if s == 429), res)
         # The owner from her usual place gets in at once ...
         s, body, _ = post_login(rt, "ana", PASSWORD, xff="10.0.0.5")
         self.assertEqual(s, 200, body)
-        # ... and from a new place she waits at most login_delay_max_s, told how long.
+        # ... and from a new place she waits at most login_delay_max_s, told how long. The
+        # flood's delay may have run out by now (password checks are slow on purpose, slower
+        # under ASan on a busy machine): a stranger's attempt right before hers finds it, or is
+        # checked and arms a longer one, so hers comes while the account is held.
+        for _ in range(5):
+            s, body, _ = post_login(rt, "ana", "one more guess", xff="198.51.100.200")
+            if s == 401 or (s == 429 and body.get("retry_after_s", 0) >= 2):
+                break
+            time.sleep(body.get("retry_after_s", 1) + 0.1)
         s, body, _ = post_login(rt, "ana", PASSWORD, xff="203.0.113.9")
         self.assertEqual((s, body.get("limit")), (429, "account"), body)
-        self.assertLessEqual(body["retry_after_s"], 2)
+        self.assertLessEqual(body["retry_after_s"], delay_max)
         time.sleep(body["retry_after_s"] + 0.1)
         self.assertEqual(post_login(rt, "ana", PASSWORD, xff="203.0.113.9")[0], 200)
         # X-Forwarded-For from a peer that is not a trusted proxy is ignored: 127.0.0.2 is the
