@@ -12,7 +12,7 @@
 #include "hilo_link.pb-c.h"
 
 #define HILO_PROTO_MAJOR 1
-#define HILO_PROTO_MINOR 2
+#define HILO_PROTO_MINOR 3
 
 typedef Hilo__Link__V1__Frame hilo_frame_t;
 typedef Hilo__Link__V1__Hello hilo_hello_t;
