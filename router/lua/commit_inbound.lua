@@ -58,7 +58,7 @@ for i = 0, #KEYS / 6 - 1 do
     -- than HINCRBY + HSET, in the script and in the AOF.
     local n = (tonumber(f[4]) or 0) + 1
     -- The channel and address are written only when they change: every byte written here is
-    -- in the AOF, which the once-a-second fsync writes back (docs/performance.md).
+    -- in the AOF, which the once-a-second fsync writes back (docs/performance-log.md).
     if f[2] == ch and f[3] == addr then
       redis.call('HSET', kconv, 'msgs_in', n, 'updated_ms', now, 'last_in_ms', now, 'last_in:' .. ch, now)
     else

@@ -40,7 +40,7 @@ struct hilo_inbound {
 };
 
 /* Senders whose normalised address is remembered (phone.h): 32768 slots of 72 bytes, 2.3 MiB. A
- * miss costs one libphonenumber parse (10-20 µs) on the loop; docs/performance.md. */
+ * miss costs one libphonenumber parse (10-20 µs) on the loop; docs/performance-log.md. */
 #define PHONE_CACHE_SLOTS 32768
 
 /* One envelope on its way through Redis. */
