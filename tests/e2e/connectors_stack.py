@@ -29,9 +29,9 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from hilo_harness import (BUILD_DIR, SOURCE_DIR, HiloTestCase, Metrics, debtor_key, free_port, history,
-                          read_conf, sanitizer_reports, seed_debtor, spawn, tail, terminate, wait_until,
-                          write_conf)
+from hilo_harness import (BUILD_DIR, INSTALLED_PREFIX, SOURCE_DIR, HiloTestCase, Metrics, debtor_key, free_port,
+                          history, read_conf, sanitizer_reports, seed_debtor, spawn, tail, terminate,
+                          wait_until, write_conf)
 
 CHANNELS = ("whatsapp", "sms", "voice")
 SANDBOX_PY = os.path.join(SOURCE_DIR, "connectors", "sandbox", "sandbox.py")
@@ -42,6 +42,8 @@ WEBHOOK_PATH = {"whatsapp": "/webhooks/whatsapp", "sms": "/webhooks/twilio/sms",
 
 
 def connector_bin(channel):
+    if INSTALLED_PREFIX:
+        return os.path.join(INSTALLED_PREFIX, "sbin", "hilo-" + channel)
     return os.path.join(BUILD_DIR, "connectors", channel, "hilo-" + channel)
 
 

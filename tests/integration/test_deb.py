@@ -8,7 +8,8 @@ package"), built from this build tree, which must be configured with -DCMAKE_INS
   (no symlink under /etc/systemd, no `systemctl enable` or start in the scripts).
 - lintian (bookworm's) finds no error (skipped when lintian is not installed).
 - Unpacked, its binaries run: --version, and the router on a config naming only Redis and its
-  ports serves the package's console page.
+  ports serves the package's console page; and the package's router, CLI and connectors pass an
+  end-to-end suite of the harness (tests/e2e/test_connectors_flow.py with HILO_INSTALLED_PREFIX).
 - The link client hilo_link (clients/python) is a Debian Python module: its files, the generated
   hilo_link_pb2 included and no byte-compiled file, in /usr/lib/python3/dist-packages/hilo_link;
   python3 a dependency, python3-zmq and python3-protobuf recommended; imported from the unpacked
@@ -28,7 +29,7 @@ import subprocess
 import tempfile
 import unittest
 
-from hilo_harness import BUILD_DIR, HiloTestCase
+from hilo_harness import BUILD_DIR, SOURCE_DIR, HiloTestCase
 from hilo_install import cache_value, check_router_on_installed_files, check_versions, project_version
 
 
@@ -102,6 +103,21 @@ class DebPackage(HiloTestCase):
         check_versions(self, os.path.join(self.root, "usr"))
         check_router_on_installed_files(self, os.path.join(self.root, "usr", "sbin", "hilo-router"),
                                         os.path.join(self.root, "usr", "share", "hilo"), self.redis())
+
+    def test_the_unpacked_programs_pass_an_end_to_end_suite(self):
+        # The package's router, CLI and connectors (not the build tree's) against the harness:
+        # the sandbox's signed webhooks through hilo-whatsapp and hilo-sms, the bot's replies out
+        # through the providers' APIs and settled by their status webhooks; a call through
+        # hilo-voice (tests/e2e/test_connectors_flow.py, HILO_INSTALLED_PREFIX).
+        prefix = os.path.join(self.root, "usr")
+        env = dict(os.environ, HILO_INSTALLED_PREFIX=prefix)
+        p = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "tests", "e2e", "test_connectors_flow.py"),
+                            "-v"], capture_output=True, text=True, timeout=600, env=env,
+                           cwd=os.path.join(SOURCE_DIR, "tests", "e2e"))
+        self.assertEqual(p.returncode, 0, p.stderr[-6000:])
+        self.assertIn("hilo_harness: the programs under %s\n" % prefix, p.stderr)
+        ran = [line for line in p.stderr.splitlines() if line.endswith(" ... ok")]
+        self.assertGreaterEqual(len(ran), 3, p.stderr[-3000:])
 
     def test_the_python_client_is_a_debian_python_module(self):
         dist = os.path.join(self.root, "usr", "lib", "python3", "dist-packages")

@@ -62,8 +62,17 @@ from hilo_connector import CHANNELS, Connector, MAJOR, MINOR, channel_value, cur
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("HILO_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
-ROUTER_BIN = os.path.join(BUILD_DIR, "router", "hilo-router")
-CLI_BIN = os.path.join(BUILD_DIR, "router", "cli", "hilo")
+# HILO_INSTALLED_PREFIX: run the programs installed under that prefix (e.g. an unpacked .deb's
+# usr/: sbin/hilo-router, bin/hilo, sbin/hilo-<channel>) instead of the build tree's, against the
+# same harness (tests/integration/test_deb.py does, for one end-to-end suite).
+INSTALLED_PREFIX = os.environ.get("HILO_INSTALLED_PREFIX")
+if INSTALLED_PREFIX:
+    ROUTER_BIN = os.path.join(INSTALLED_PREFIX, "sbin", "hilo-router")
+    CLI_BIN = os.path.join(INSTALLED_PREFIX, "bin", "hilo")
+    sys.stderr.write("hilo_harness: the programs under %s\n" % INSTALLED_PREFIX)
+else:
+    ROUTER_BIN = os.path.join(BUILD_DIR, "router", "hilo-router")
+    CLI_BIN = os.path.join(BUILD_DIR, "router", "cli", "hilo")
 REDIS_BIN = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 # ---------------------------------------------------------------------------------------------
