@@ -314,10 +314,10 @@ static void on_released(redisReply *r, void *arg) {
 
 /* The message waits for the gate's next allowed time (the sender asked for it). */
 static void wait_window(visit_t *v) {
-    int64_t real_due = visit_now(v) + (v->v.next_ms - v->gate_now);
+    int64_t due_ms = visit_now(v) + (v->v.next_ms - v->gate_now); /* next_ms under the test clock */
     char due[24];
-    snprintf(due, sizeof due, "%" PRId64, real_due);
-    json_object_set_new(v->disp, "due_set", json_integer(real_due));
+    snprintf(due, sizeof due, "%" PRId64, due_ms);
+    json_object_set_new(v->disp, "due_set", json_integer(due_ms));
     /* "1": the give-up counts from the next try (the wait is the gate's, not the provider's). */
     const char *args[] = {v->oid, due, "", "", hilo_reason_name(v->v.reason), "", "1"};
     hilo_log_info("dispatch", "event=outbound_waits debtor=%s channel=%s outbound_id=%s reason=%s until_ms=%" PRId64,
