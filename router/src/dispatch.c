@@ -37,6 +37,7 @@
 #define PMID_TTL_S (30 * 24 * 3600)     /* how long a provider id maps back to its outbound */
 #define MAX_HEADS 32                    /* messages one visit may look at (cancelled ones let the next go) */
 #define NO_PEER_RETRY_MS 1000           /* no suitable connector: look again after this */
+#define NO_PEER_MAX 10000               /* queues remembered per channel as waiting for a connector */
 #define NO_GATE_RETRY_MS 5000           /* rule packs unreadable: look again after this */
 #define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
 #define RETURN_BACKOFF_MAX_MS 60000
@@ -61,6 +62,8 @@ struct hilo_dispatch {
     json_t *visiting;                   /* "<channel>|<debtor>" of each visit in progress -> what came
                                          * for that queue meanwhile: VISIT_NOTHING, VISIT_KICK or
                                          * the mark of a claim; a second visit starts when the first ends */
+    json_t *no_peer[HILO_CHANNEL_MAX];  /* debtor -> true: found no suitable connector; looked at again
+                                         * as soon as a connector of the channel comes or goes */
     bool closed;
 };
 
@@ -531,6 +534,10 @@ static void decide(visit_t *v) {
     if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, from, &v->peer, &v->caps) != HILO_OK) {
         hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d from=%s",
                        hilo_channel_name(v->channel), v->debtor, !a.bot, hilo_log_value(from ? from : ""));
+        /* Looked at again after NO_PEER_RETRY_MS on the clock, or when a connector joins,
+         * whichever comes first (a test clock that stands still never brings the retry). */
+        if (json_object_size(ob->no_peer[v->channel]) < NO_PEER_MAX)
+            json_object_set_new(ob->no_peer[v->channel], v->debtor, json_true());
         visit_end(v, now + NO_PEER_RETRY_MS);
         return;
     }
@@ -712,6 +719,17 @@ void hilo_dispatch_kick(hilo_dispatch_t *ob, int channel) {
     k->ob = ob;
     k->channel = channel;
     if (hilo_clock_read(ob->ctx, on_kick_clock, k) != HILO_OK) free(k);
+}
+
+void hilo_dispatch_peers_changed(hilo_dispatch_t *ob, int channel) {
+    if (!can_dispatch(ob, channel)) return;
+    json_t *waiting = ob->no_peer[channel];
+    ob->no_peer[channel] = json_object();
+    const char *debtor;
+    json_t *unused;
+    json_object_foreach(waiting, debtor, unused) visit(ob, channel, debtor, -1);
+    json_decref(waiting);
+    hilo_dispatch_kick(ob, channel);
 }
 
 void hilo_dispatch_kick_debtor(hilo_dispatch_t *ob, int channel, const char *debtor) {
@@ -1177,6 +1195,7 @@ hilo_dispatch_t *hilo_dispatch_new(hilo_router_ctx_t *ctx) {
     hilo_dispatch_t *ob = hilo_xcalloc(1, sizeof *ob);
     ob->ctx = ctx;
     ob->visiting = json_object();
+    for (int c = 0; c < HILO_CHANNEL_MAX; c++) ob->no_peer[c] = json_object();
     ob->gate = load_gate(ctx->cfg, ob->gate_err, sizeof ob->gate_err);
     if (!ob->gate)
         hilo_log_error("dispatch", "event=gate_unavailable reason=\"%s\" effect=\"outbound messages wait\"",
@@ -1205,6 +1224,7 @@ static void on_closed(uv_handle_t *h) {
     hilo_dispatch_t *ob = h->data;
     hilo_compliance_destroy(&ob->gate);
     json_decref(ob->visiting);
+    for (int c = 0; c < HILO_CHANNEL_MAX; c++) json_decref(ob->no_peer[c]);
     free(ob);
 }
 
