@@ -28,7 +28,10 @@
 -- 'release' ARGV[5] due ms  ARGV[6] parts sent ('' = unchanged)  ARGV[7] attempt ('' = any)
 --        ARGV[8] reason ('' = none): the message is back (returned by its connector, or waiting
 --        for its window) and is looked at again at `due`.  ARGV[9] the returning connector's group
---        ('' = no check): one the message was never handed to gets {'forbidden'}.
+--        ('' = no check): one the message was never handed to gets {'forbidden'}.  ARGV[10] '1':
+--        a wait for the gate's window (the sender asked for it): the give-up
+--        ([router] outbound_give_up_ms, from the first try) counts again from the next try, so a
+--        message tried before the window closed is not failed when it opens.
 --        -> {'ok'} | {'gone'} | {'forbidden'}
 -- 'calling' ARGV[5] attempt  ARGV[6] lease ms  ARGV[7] the reporting connector's group ('' = no
 --        check): a connector is about to call the provider for this attempt (protocol 1.2,
@@ -161,6 +164,7 @@ if op == 'release' then
   d.due = tonumber(ARGV[5])
   if ARGV[6] ~= '' then d.ps = tonumber(ARGV[6]) end
   if ARGV[8] ~= '' then d.why = ARGV[8] end
+  if ARGV[10] == '1' then d.first = nil end
   redis.call('HSET', KEYS[5], oid, cjson.encode(d))
   return {'ok'}
 end

@@ -17,6 +17,7 @@
  * `unknown` (maybe sent) instead of being handed off again. No connector-side journal is needed. */
 #include "dispatch.h"
 
+#include "clock.h"
 #include "pacing.h"
 #include "strategy_run.h"
 
@@ -36,10 +37,10 @@
 #define PMID_TTL_S (30 * 24 * 3600)     /* how long a provider id maps back to its outbound */
 #define MAX_HEADS 32                    /* messages one visit may look at (cancelled ones let the next go) */
 #define NO_PEER_RETRY_MS 1000           /* no suitable connector: look again after this */
+#define NO_PEER_MAX 10000               /* queues remembered per channel as waiting for a connector */
 #define NO_GATE_RETRY_MS 5000           /* rule packs unreadable: look again after this */
 #define RETURN_BACKOFF_MIN_MS 1000      /* a returned message waits 1 s, 2 s, 4 s ... */
 #define RETURN_BACKOFF_MAX_MS 60000
-#define TEST_CLOCK_PACE_MS 1000        /* under the test clock: a paced head is looked at again this often */
 #define NFACTS 13                       /* outbound_handoff.lua FACTS_CONV + FACTS_DEBTOR */
 
 static const char *const fact_names[NFACTS] = {"dnc",          "optout:whatsapp", "optout:sms",  "optout:voice",
@@ -56,10 +57,13 @@ struct hilo_dispatch {
     char gate_err[512];
     bool claiming[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS]; /* a claim is in flight */
     bool again[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS];    /* poll again as soon as it returns */
+    int64_t again_now[HILO_CHANNEL_MAX][HILO_OUTBOX_PARTITIONS]; /* ... with this "now" */
     uint64_t tokens;                    /* take tokens issued */
     json_t *visiting;                   /* "<channel>|<debtor>" of each visit in progress -> what came
                                          * for that queue meanwhile: VISIT_NOTHING, VISIT_KICK or
                                          * the mark of a claim; a second visit starts when the first ends */
+    json_t *no_peer[HILO_CHANNEL_MAX];  /* debtor -> true: found no suitable connector; looked at again
+                                         * as soon as a connector of the channel comes or goes */
     bool closed;
 };
 
@@ -69,6 +73,7 @@ struct hilo_dispatch {
 typedef struct {
     hilo_dispatch_t *ob;
     int channel, part;
+    int64_t now;                        /* the poll's clock */
 } claim_t;
 
 /* One debtor's queue on one channel, being looked at. */
@@ -77,7 +82,7 @@ typedef struct {
     int channel;
     char debtor[HILO_DEBTOR_ID_MAX + 32];
     int64_t mark;                       /* the index score our claim gave it; -1 = a kick */
-    int64_t gate_now;                   /* the gate's clock (the test clock when on) */
+    int64_t gate_now;                   /* "now" for the visit, read once at its start (clock.h) */
     int heads;                          /* messages looked at */
     char oid[128];                      /* the head */
     uint8_t *payload;
@@ -106,9 +111,16 @@ typedef struct {
     char debtor[HILO_DEBTOR_ID_MAX + 32];
     char oid[128];
     char group[HILO_LINK_NAME_MAX];     /* the reporter's key name; "" = no check (link_auth = none) */
+    int64_t now;                        /* "now" for the report, read once (clock.h) */
 } report_t;
 
 static int64_t mono_ms(void) { return (int64_t)(hilo_mono_us() / 1000); }
+
+/* One clock (docs/architecture.md, "One clock"): the lease, the give-up, the due times and the
+ * index scores of a visit all come from the clock its gate decides on, so a test clock moved
+ * by hand moves them all (a lease or a back-off never ends on the wall clock while the test
+ * clock stands still). Without the test clock: the router's clock at each step, as ever. */
+static int64_t visit_now(const visit_t *v) { return v->ob->ctx->cfg->test_clock ? v->gate_now : hilo_now_ms(); }
 
 /* Splits "<debtor>|<outbound id>"; false when malformed. */
 static bool split_member(const char *m, char *debtor, size_t dn, char *oid, size_t on) {
@@ -208,7 +220,7 @@ static void handoff_keys(const visit_t *v, char k[8][HILO_KEY_MAX]) {
 static int handoff(visit_t *v, hilo_store_reply_fn cb, const char *op, int nargs, const char **args) {
     char k[8][HILO_KEY_MAX], now[24];
     handoff_keys(v, k);
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    snprintf(now, sizeof now, "%" PRId64, visit_now(v));
     const char *argv[24] = {"EVALSHA", hilo_store_sha(v->ob->ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8",
                             k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], op, now, hilo_channel_name(v->channel)};
     int argc = 14;
@@ -305,15 +317,16 @@ static void on_released(redisReply *r, void *arg) {
 
 /* The message waits for the gate's next allowed time (the sender asked for it). */
 static void wait_window(visit_t *v) {
-    int64_t real_due = hilo_now_ms() + (v->v.next_ms - v->gate_now);
+    int64_t due_ms = visit_now(v) + (v->v.next_ms - v->gate_now); /* next_ms under the test clock */
     char due[24];
-    snprintf(due, sizeof due, "%" PRId64, real_due);
-    json_object_set_new(v->disp, "due_set", json_integer(real_due));
-    const char *args[] = {v->oid, due, "", "", hilo_reason_name(v->v.reason)};
+    snprintf(due, sizeof due, "%" PRId64, due_ms);
+    json_object_set_new(v->disp, "due_set", json_integer(due_ms));
+    /* "1": the give-up counts from the next try (the wait is the gate's, not the provider's). */
+    const char *args[] = {v->oid, due, "", "", hilo_reason_name(v->v.reason), "", "1"};
     hilo_log_info("dispatch", "event=outbound_waits debtor=%s channel=%s outbound_id=%s reason=%s until_ms=%" PRId64,
                   v->debtor, hilo_channel_name(v->channel), v->oid, hilo_reason_name(v->v.reason), v->v.next_ms);
     v->ob->ctx->metrics.outbound_waiting[v->channel]++;
-    if (handoff(v, on_released, "release", 5, args) != HILO_OK) visit_end(v, -2);
+    if (handoff(v, on_released, "release", 7, args) != HILO_OK) visit_end(v, -2);
 }
 
 static void refuse(visit_t *v) {
@@ -441,13 +454,12 @@ static void on_paced(redisReply *r, void *arg) {
      * when the gate decides afresh (its yes is never kept across a wait). */
     int64_t wait = reply_int(r, 1);
     if (wait < 1) wait = 1;
-    /* A clock moved by hand (the test clock) does not pass at the router's pace: look again
-     * at least every TEST_CLOCK_PACE_MS of the router's own, whatever the wait says. */
-    if (v->ob->ctx->cfg->test_clock && wait > TEST_CLOCK_PACE_MS) wait = TEST_CLOCK_PACE_MS;
+    /* On the visit's clock, like the slot's (pacing.lua was given the test clock when it is on):
+     * a test clock that stands still grants no more slots and brings no head back. */
     v->ob->ctx->metrics.outbound_paced[v->channel]++;
     hilo_log_debug("dispatch", "event=outbound_paced debtor=%s channel=%s outbound_id=%s sender=%s wait_ms=%" PRId64,
                    v->debtor, hilo_channel_name(v->channel), v->oid, hilo_log_value(v->pace_from), wait);
-    visit_end(v, hilo_now_ms() + wait);
+    visit_end(v, visit_now(v) + wait);
 }
 
 /* Pacing (docs/architecture.md, "Pacing"): a slot of the sender's rate, reserved in Redis on
@@ -483,7 +495,7 @@ static void pace(visit_t *v) {
 static void decide(visit_t *v) {
     hilo_dispatch_t *ob = v->ob;
     hilo_router_ctx_t *ctx = ob->ctx;
-    int64_t now = hilo_now_ms();
+    int64_t now = visit_now(v);
     int64_t first = json_integer_value(json_object_get(v->disp, "first"));
     if (first > 0 && now - first > ctx->cfg->outbound_give_up_ms) {
         char text[160];
@@ -522,6 +534,10 @@ static void decide(visit_t *v) {
     if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, from, &v->peer, &v->caps) != HILO_OK) {
         hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d from=%s",
                        hilo_channel_name(v->channel), v->debtor, !a.bot, hilo_log_value(from ? from : ""));
+        /* Looked at again after NO_PEER_RETRY_MS on the clock, or when a connector joins,
+         * whichever comes first (a test clock that stands still never brings the retry). */
+        if (json_object_size(ob->no_peer[v->channel]) < NO_PEER_MAX)
+            json_object_set_new(ob->no_peer[v->channel], v->debtor, json_true());
         visit_end(v, now + NO_PEER_RETRY_MS);
         return;
     }
@@ -581,13 +597,13 @@ static void on_peeked(redisReply *r, void *arg) {
     }
 }
 
-static void on_clock(redisReply *r, void *arg) {
+static void on_clock(void *arg, int64_t now) {
     visit_t *v = arg;
-    if (v->ob->ctx->closing) {
+    if (v->ob->ctx->closing || now < 0) {
         visit_end(v, -2);
         return;
     }
-    if (r && r->type == REDIS_REPLY_STRING) v->gate_now = strtoll(r->str, NULL, 10);
+    v->gate_now = now;
     peek(v);
 }
 
@@ -617,24 +633,19 @@ static void visit(hilo_dispatch_t *ob, int channel, const char *debtor, int64_t 
     v->channel = channel;
     v->mark = mark;
     snprintf(v->debtor, sizeof v->debtor, "%s", debtor);
-    v->gate_now = hilo_now_ms();
     /* The gate reads the same clock as the engine: the test clock when it is on. */
-    if (ob->ctx->cfg->test_clock) {
-        const char *argv[] = {"GET", HILO_KEY_TEST_CLOCK};
-        if (run(ob, on_clock, v, 2, argv) != HILO_OK) visit_end(v, -2);
-        return;
-    }
-    peek(v);
+    if (hilo_clock_read(ob->ctx, on_clock, v) != HILO_OK) visit_end(v, -2);
 }
 
 /* --- polling the index ------------------------------------------------------------------- */
 
-static void poll_partition(hilo_dispatch_t *ob, int channel, int part);
+static void poll_partition(hilo_dispatch_t *ob, int channel, int part, int64_t now);
 
 static void on_claimed(redisReply *r, void *arg) {
     claim_t *c = arg;
     hilo_dispatch_t *ob = c->ob;
     int channel = c->channel, part = c->part;
+    int64_t now = c->now;
     free(c);
     if (ob->closed || ob->ctx->closing) return;
     ob->claiming[channel][part] = false;
@@ -649,20 +660,24 @@ static void on_claimed(redisReply *r, void *arg) {
         if (d) visit(ob, channel, d, mark);
     }
     if (r->elements - 1 >= CLAIM_BATCH || ob->again[channel][part]) {
+        if (ob->again[channel][part] && ob->again_now[channel][part] > now) now = ob->again_now[channel][part];
         ob->again[channel][part] = false;
-        poll_partition(ob, channel, part); /* more may be due */
+        poll_partition(ob, channel, part, now); /* more may be due */
     }
 }
 
-static void poll_partition(hilo_dispatch_t *ob, int channel, int part) {
+/* Claims the debtors of one partition due at `now` (the poll's clock: scores and claims are on
+ * the visits' clock). */
+static void poll_partition(hilo_dispatch_t *ob, int channel, int part, int64_t now_ms) {
     hilo_router_ctx_t *ctx = ob->ctx;
     if (ob->claiming[channel][part]) {
+        if (!ob->again[channel][part] || now_ms > ob->again_now[channel][part]) ob->again_now[channel][part] = now_ms;
         ob->again[channel][part] = true;
         return;
     }
     char k[HILO_KEY_MAX], now[24], lease[24], batch[16];
     index_key(channel, part, k);
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
     snprintf(lease, sizeof lease, "%ld", ctx->cfg->outbound_lease_ms);
     snprintf(batch, sizeof batch, "%d", CLAIM_BATCH);
     const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_OUTBOX_INDEX), "1", k, "claim", now,
@@ -671,6 +686,7 @@ static void poll_partition(hilo_dispatch_t *ob, int channel, int part) {
     c->ob = ob;
     c->channel = channel;
     c->part = part;
+    c->now = now_ms;
     if (run(ob, on_claimed, c, (int)HILO_ARRAY_LEN(argv), argv) == HILO_OK)
         ob->claiming[channel][part] = true;
     else
@@ -683,9 +699,37 @@ static bool can_dispatch(hilo_dispatch_t *ob, int channel) {
            hilo_link_server_peer_count(ctx->link, channel) > 0;
 }
 
+typedef struct {
+    hilo_dispatch_t *ob;
+    int channel;
+} kick_t;
+
+/* The clock is read once per poll of a channel (the test clock's key is on its own hash slot:
+ * the claims get the time as an argument). */
+static void on_kick_clock(void *arg, int64_t now) {
+    kick_t k = *(kick_t *)arg;
+    free(arg);
+    if (now < 0 || !can_dispatch(k.ob, k.channel)) return;
+    for (int p = 0; p < HILO_OUTBOX_PARTITIONS; p++) poll_partition(k.ob, k.channel, p, now);
+}
+
 void hilo_dispatch_kick(hilo_dispatch_t *ob, int channel) {
     if (!can_dispatch(ob, channel)) return;
-    for (int p = 0; p < HILO_OUTBOX_PARTITIONS; p++) poll_partition(ob, channel, p);
+    kick_t *k = hilo_xcalloc(1, sizeof *k);
+    k->ob = ob;
+    k->channel = channel;
+    if (hilo_clock_read(ob->ctx, on_kick_clock, k) != HILO_OK) free(k);
+}
+
+void hilo_dispatch_peers_changed(hilo_dispatch_t *ob, int channel) {
+    if (!can_dispatch(ob, channel)) return;
+    json_t *waiting = ob->no_peer[channel];
+    ob->no_peer[channel] = json_object();
+    const char *debtor;
+    json_t *unused;
+    json_object_foreach(waiting, debtor, unused) visit(ob, channel, debtor, -1);
+    json_decref(waiting);
+    hilo_dispatch_kick(ob, channel);
 }
 
 void hilo_dispatch_kick_debtor(hilo_dispatch_t *ob, int channel, const char *debtor) {
@@ -751,7 +795,7 @@ static void settle(report_t *rp) {
     const hilo_envelope_t *e = rp->frame->envelope;
     const hilo_delivery_t *d = e->delivery;
     const char *chname = hilo_channel_name(e->channel);
-    int64_t now = hilo_now_ms();
+    int64_t now = rp->now;
     if (*d->provider_message_id && *d->outbound_id) {
         /* Later reports (delivered, read) often carry only the provider's id: remember it
          * from any report that names both (usually the connector's own SENT). Sent before
@@ -797,7 +841,7 @@ static int report_handoff(report_t *rp, hilo_store_reply_fn cb, void *arg, const
     snprintf(tmp.debtor, sizeof tmp.debtor, "%s", rp->debtor);
     char k[8][HILO_KEY_MAX], now[24];
     handoff_keys(&tmp, k);
-    snprintf(now, sizeof now, "%" PRId64, hilo_now_ms());
+    snprintf(now, sizeof now, "%" PRId64, rp->now);
     const char *argv[24] = {"EVALSHA", hilo_store_sha(rp->ob->ctx->store, HILO_SCRIPT_OUTBOUND_HANDOFF), "8",
                             k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], op, now, hilo_channel_name(channel),
                             rp->oid};
@@ -914,7 +958,7 @@ static void returned(report_t *rp) {
     if ((int64_t)d->retry_after_ms > delay) delay = d->retry_after_ms;
     returned_t *rt = hilo_xcalloc(1, sizeof *rt);
     rt->rp = rp;
-    rt->due = hilo_now_ms() + delay;
+    rt->due = rp->now + delay; /* on the clock the visits claim with (visit_now) */
     hilo_log_info("dispatch", "event=outbound_returned channel=%s outbound_id=%s attempt=%u code=%s delay_ms=%" PRId64,
                   hilo_channel_name(e->channel), rp->oid, d->attempt, hilo_log_value(d->error_code), delay);
     char due[24], ps[16], att[16], why[80];
@@ -946,6 +990,34 @@ static void on_pmid(redisReply *r, void *arg) {
         return;
     }
     settle(rp);
+}
+
+/* A valid report, with its "now" (the status's time, a return's due time, a CALLING's lease). */
+static void on_report_clock(void *arg, int64_t now) {
+    report_t *rp = arg;
+    hilo_router_ctx_t *ctx = rp->ob->ctx;
+    const hilo_envelope_t *e = rp->frame->envelope;
+    const hilo_delivery_t *d = e->delivery;
+    if (now < 0) {
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+        return;
+    }
+    rp->now = now;
+    if (*rp->oid) {
+        if (d->state == HILO_DELIVERY_RETURNED)
+            returned(rp);
+        else if (d->state == HILO_DELIVERY_CALLING)
+            calling(rp);
+        else if (d->state == HILO_DELIVERY_UNKNOWN)
+            unknown_report(rp);
+        else
+            settle(rp);
+        return;
+    }
+    char key[HILO_KEY_MAX];
+    hilo_key_pmid(key, sizeof key, hilo_channel_name(e->channel), d->provider_message_id);
+    if (hilo_store_command(ctx->store, on_pmid, rp, "GET %s", key) != HILO_OK)
+        report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
 void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer, hilo_frame_t *frame,
@@ -990,28 +1062,16 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
         }
         snprintf(rp->oid, sizeof rp->oid, "%s", d->outbound_id);
         snprintf(rp->debtor, sizeof rp->debtor, "%s", d->debtor_id);
-        if (d->state == HILO_DELIVERY_RETURNED)
-            returned(rp);
-        else if (d->state == HILO_DELIVERY_CALLING)
-            calling(rp);
-        else if (d->state == HILO_DELIVERY_UNKNOWN)
-            unknown_report(rp);
-        else
-            settle(rp);
-        return;
-    }
-    if (d->state == HILO_DELIVERY_RETURNED) {
+    } else if (d->state == HILO_DELIVERY_RETURNED) {
         report_finish(rp, false, HILO_NACK_INVALID, "delivery: RETURNED needs outbound_id and debtor_id");
         return;
-    }
-    if (!*d->provider_message_id) {
+    } else if (!*d->provider_message_id) {
         report_finish(rp, false, HILO_NACK_INVALID,
                       "delivery: needs outbound_id with debtor_id, or provider_message_id");
         return;
     }
-    char key[HILO_KEY_MAX];
-    hilo_key_pmid(key, sizeof key, hilo_channel_name(e->channel), d->provider_message_id);
-    if (hilo_store_command(ctx->store, on_pmid, rp, "GET %s", key) != HILO_OK)
+    /* Read once per report (clock.h); right away without the test clock. */
+    if (hilo_clock_read(ctx, on_report_clock, rp) != HILO_OK)
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
@@ -1135,6 +1195,7 @@ hilo_dispatch_t *hilo_dispatch_new(hilo_router_ctx_t *ctx) {
     hilo_dispatch_t *ob = hilo_xcalloc(1, sizeof *ob);
     ob->ctx = ctx;
     ob->visiting = json_object();
+    for (int c = 0; c < HILO_CHANNEL_MAX; c++) ob->no_peer[c] = json_object();
     ob->gate = load_gate(ctx->cfg, ob->gate_err, sizeof ob->gate_err);
     if (!ob->gate)
         hilo_log_error("dispatch", "event=gate_unavailable reason=\"%s\" effect=\"outbound messages wait\"",
@@ -1163,6 +1224,7 @@ static void on_closed(uv_handle_t *h) {
     hilo_dispatch_t *ob = h->data;
     hilo_compliance_destroy(&ob->gate);
     json_decref(ob->visiting);
+    for (int c = 0; c < HILO_CHANNEL_MAX; c++) json_decref(ob->no_peer[c]);
     free(ob);
 }
 

@@ -16,8 +16,11 @@ void hilo_dispatch_destroy(hilo_dispatch_t **self_p);
 
 /* Starts polling the dispatch index every cfg->outbound_poll_ms. */
 void hilo_dispatch_start(hilo_dispatch_t *self);
-/* Polls `channel` now (a connector joined, Redis came back). */
+/* Polls `channel` now (Redis came back). */
 void hilo_dispatch_kick(hilo_dispatch_t *self, int channel);
+/* A connector of `channel` joined or left: polls it now, and looks again at once at the queues
+ * that found no suitable connector (not only when their retry comes due on the clock). */
+void hilo_dispatch_peers_changed(hilo_dispatch_t *self, int channel);
 /* Looks at one debtor's queue on `channel` now (something was just committed or settled). */
 void hilo_dispatch_kick_debtor(hilo_dispatch_t *self, int channel, const char *debtor);
 

@@ -1,6 +1,7 @@
 /* promises.c — the promise sweeper: due promises still pending become broken. */
 #include "promises.h"
 
+#include "clock.h"
 #include "strategy_run.h"
 
 #include <stdio.h>
@@ -124,10 +125,7 @@ static void on_clock(redisReply *r, void *arg) {
         p->sweeping = false;
         return;
     }
-    if (r->type == REDIS_REPLY_STRING) {
-        long long v = strtoll(r->str, NULL, 10);
-        if (v > 0) p->now_ms = v;
-    }
+    p->now_ms = hilo_clock_from_reply(r);
     query_due(p);
 }
 

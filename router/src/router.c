@@ -56,7 +56,7 @@ static void on_envelope(const hilo_peer_ref_t *peer, hilo_frame_t *frame, int64_
 
 static void on_peers_changed(int channel, void *arg) {
     hilo_router_ctx_t *ctx = arg;
-    hilo_dispatch_kick(ctx->dispatch, channel);
+    hilo_dispatch_peers_changed(ctx->dispatch, channel);
 }
 
 static void on_store_state(bool ready, void *arg) {

@@ -8,6 +8,8 @@
  * give the debtor its next score in the index. */
 #include "strategy_run.h"
 
+#include "clock.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -1068,11 +1070,7 @@ static void on_clock(redisReply *r, void *arg) {
         sr->sweeping = false;
         return;
     }
-    sr->now_ms = hilo_now_ms(); /* no test clock set: the real one */
-    if (r->type == REDIS_REPLY_STRING) {
-        long long v = strtoll(r->str, NULL, 10);
-        if (v > 0) sr->now_ms = v;
-    }
+    sr->now_ms = hilo_clock_from_reply(r); /* the real one when no test clock is set */
     read_controls(sr);
 }
 

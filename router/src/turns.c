@@ -8,6 +8,8 @@
  * a duplicate) costs one look and is removed then (engine.c). */
 #include "turns.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +147,7 @@ static void on_clock(redisReply *r, void *arg) {
         s->sweeping = false;
         return;
     }
-    if (r->type == REDIS_REPLY_STRING) {
-        long long v = strtoll(r->str, NULL, 10);
-        if (v > 0) s->now_ms = v;
-    }
+    s->now_ms = hilo_clock_from_reply(r);
     claim_all(s);
 }
 

@@ -10,6 +10,8 @@ gate refuses is cancelled with its reason — never sent.
 Real redis-server, hilo-router (engine on, test clock), the hilo CLI (`hilo send`), the real
 connectors and the provider sandbox (its failure rules make the Twilio / Graph API answer 503 or
 answer slowly). The debtor is in America/New_York, under the US pack (contact hours 08:00-21:00).
+Leases and the return back-off are on the test clock, like the gate (docs/architecture.md, "One
+clock"): the tests move the clock past them.
 """
 
 import json
@@ -90,12 +92,18 @@ class HandoffGate(ConnectorStackCase):
         self.clock(TUESDAY_10AM)
         self.sandbox.fail(api="twilio", status=503, count=3)
         oid = self.send(REMINDER)
-        # The connector does not retry by itself: each 503 goes back to the router (1 s, 2 s...).
+        # The connector does not retry by itself: each 503 goes back to the router (1 s, 2 s...
+        # on the test clock).
+        wait_until(lambda: len(self.twilio_calls(oid)) >= 1, 15, lambda: "the first 503: %s" % self.twilio_calls(oid))
+        self.assertEqual(self.twilio_calls(oid), [503])
+        self.clock(TUESDAY_10AM + 1500)  # past the first back-off
         wait_until(lambda: len(self.twilio_calls(oid)) >= 2, 15, lambda: "two 503s: %s" % self.twilio_calls(oid))
         r = self.sandbox.send("sms", PHONE, "STOP")
         self.assertEqual(r["status"], 200, r)
         wait_until(lambda: self.r.hget(debtor_key("D1", "conv"), "optout:sms"), 10, "the opt-out recorded")
+        self.clock(TUESDAY_10AM + 4000)  # past the second back-off: the gate is asked again
         self.wait_state(oid, "cancelled", 20)
+        self.clock(TUESDAY_10AM + 10000)  # past the back-off of a 503 the confirmation may get
         self.assert_never_sent(oid, REMINDER)
         self.assert_cancel_shown(oid, "opted_out")
         self.assertTrue(all(s == 503 for s in self.twilio_calls(oid)), self.twilio_calls(oid))
@@ -122,7 +130,8 @@ class HandoffGate(ConnectorStackCase):
         r = self.sandbox.send("sms", PHONE, "STOP")
         self.assertEqual(r["status"], 200, r)
         wait_until(lambda: self.r.hget(debtor_key("D1", "conv"), "optout:sms"), 10, "the opt-out recorded")
-        # The lease runs out; the router asks the gate again, which now says no.
+        # The lease runs out (on the test clock); the router asks the gate again, which now says no.
+        self.clock(TUESDAY_10AM + 3001)
         self.wait_state(oid, "cancelled", 15)
         self.assertEqual(self.twilio_calls(oid), [], "the provider was never called for the reminder")
         self.assert_never_sent(oid, REMINDER)
@@ -147,10 +156,12 @@ class HandoffGate(ConnectorStackCase):
         os.kill(sms.proc.pid, signal.SIGKILL)
         sms.proc.wait(10)
         self.start_connector("sms")
+        self.clock(TUESDAY_10AM + 3001)  # the lease runs out (on the test clock)
         st = self.wait_state(oid, "unknown", 15)
         self.assertEqual((st["reason"], st.get("strat")), ("connector_lost_during_call", 1), st)
         wait_until(lambda: REMINDER in self.phone_texts(), 10, "the one copy the provider took")
-        time.sleep(3.5)  # a lease more: nothing goes out again
+        self.clock(TUESDAY_10AM + 6002)  # a lease more: nothing goes out again
+        time.sleep(1.5)
         self.assertEqual(self.phone_texts().count(REMINDER), 1, self.phone_texts())
         self.assertEqual(self.twilio_calls(oid), [201])
         self.assertEqual(self.router_.metrics().value("hilo_outbound_unknown_total", channel="sms"), 1)
@@ -170,7 +181,8 @@ class HandoffGate(ConnectorStackCase):
 
     def test_wait_for_the_next_window(self):
         """`hilo send --wait-window`: refused for the hour, the message waits for 08:00 in the
-        debtor's zone instead of being cancelled (the wait counted on the gate's clock)."""
+        debtor's zone instead of being cancelled (due then, on the gate's clock), and a later
+        message waits behind it (order)."""
         self.start()
         self.seed("D1", PHONE, language="es")
         self.clock(local_ms(TZ, 2026, 11, 24, 20, 59))
@@ -179,21 +191,21 @@ class HandoffGate(ConnectorStackCase):
         wait_until(lambda: len(self.twilio_calls(oid)) >= 1, 10, "the first try (503)")
         nine_pm = local_ms(TZ, 2026, 11, 24, 21, 1)
         self.clock(nine_pm)
-        before = int(time.time() * 1000)
         disp = wait_until(lambda: (lambda d: d if d.get("why") == "outside_contact_hours" else None)(
             json.loads(self.r.hget(debtor_key("D1", "odisp"), oid) or "{}")), 15, "the message waits for its window")
-        after = int(time.time() * 1000)
         opens = local_ms(TZ, 2026, 11, 25, 8, 0)
-        self.assertGreaterEqual(disp["due"], before + (opens - nine_pm) - 5000, disp)
-        self.assertLessEqual(disp["due"], after + (opens - nine_pm) + 5000, disp)
+        self.assertEqual(disp["due"], opens, disp)
         self.assertNotIn(oid, self.ostat("D1"), "not cancelled")
         self.assertTrue(self.r.hexists(debtor_key("D1", "out"), oid), "still pending")
         self.assertEqual(self.twilio_calls(oid), [503])
-        # A later message to the same debtor waits behind it (order), even when allowed now.
-        self.clock(local_ms(TZ, 2026, 11, 25, 9, 0))
-        later = self.send("Segundo mensaje")
+        # A later message to the same debtor waits behind it (order), though written later.
+        later = self.send("Segundo mensaje", "--wait-window")
+        self.clock(opens - 60000)  # 07:59: nothing goes yet
         time.sleep(1.0)
-        self.assertEqual(self.twilio_calls(later), [], "the second message waits behind the first")
+        self.assertEqual((self.twilio_calls(oid), self.twilio_calls(later)), ([503], []), "both wait for 08:00")
+        self.clock(opens + 3600000)  # 09:00: the first goes, then the second
+        wait_until(lambda: len(self.phone_texts()) >= 2, 15, lambda: "both on the phone: %s" % self.phone_texts())
+        self.assertEqual(self.phone_texts(), [REMINDER, "Segundo mensaje"], "the second went after the first")
 
     # --- order -------------------------------------------------------------------------------
 

@@ -221,6 +221,9 @@ class StrategyRun(ConnectorStackCase):
         self.assertEqual(self.pay("D3", "100.00").returncode, 0)
         self.assertIn(self.strat("D3")["st"], ("hold", "stop"))
         self.start_connector("sms")
+        # The router may have handed the step to the stopped connector before it saw it leave
+        # (its heartbeats time out): that lease ends on the test clock, like everything else.
+        self.clock(TUESDAY_10AM + 10001)
         st = wait_until(lambda: (lambda v: json.loads(v) if v else None)(
             self.r.hget(debtor_key("D3", "ostat"), oid)), 15, "the held step is cancelled at hand-off")
         self.assertEqual((st["state"], st["reason"]), ("cancelled", "strategy_stopped"), st)

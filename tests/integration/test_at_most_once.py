@@ -9,14 +9,17 @@ current one). A 1.1 connector (no flag in its Hello) keeps at-least-once.
 Real redis-server and hilo-router (link authentication on, test clock), hand-made peers (RawLink)
 that say exactly what each case needs. The strategy's step is committed as the strategy runner
 commits one: commit_outbound.lua with a dispatch state carrying "strat" and the conv field
-`strat` naming the message (router/lua/lib/strategy_state.lua)."""
+`strat` naming the message (router/lua/lib/strategy_state.lua).
+
+Leases and the return back-off are on the test clock, like the gate (docs/architecture.md, "One
+clock"): where a lease must run out or a back-off pass, the test moves the clock past it."""
 
 import json
 import time
 import unittest
 
 import hilo_link_pb2 as pb
-from hilo_harness import (TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, commit_strategy_step, debtor_key, run_cli,
+from hilo_harness import (TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, commit_strategy_step, debtor_key, run_cli,
                           seed_debtor, use_workday_clock, wait_until)
 
 DEBTOR, PHONE = "D-8001", "+16505550181"
@@ -101,6 +104,10 @@ class AtMostOnce(HiloTestCase):
     def peer(self, amo=True, key="raw-test", instance="raw"):
         return Peer(self.raw_link(self.rt, key=key), amo=amo, instance=instance)
 
+    def advance(self, ms):
+        """Moves the test clock on by `ms`."""
+        self.r.set(TEST_CLOCK_KEY, str(int(self.r.get(TEST_CLOCK_KEY)) + ms))
+
     def ostat(self, oid):
         raw = self.r.hget(debtor_key(DEBTOR, "ostat"), oid)
         return json.loads(raw) if raw else {}
@@ -136,6 +143,7 @@ class AtMostOnce(HiloTestCase):
         b = self.peer(instance="sms-b")
         later = run_cli(self.rt.conf_path, "send", DEBTOR, "sms", "Mensaje siguiente").stdout.strip()
         # a "dies" (says nothing more): the lease runs out, the step is settled unknown.
+        self.advance(LEASE_MS + 1)
         st = wait_until(lambda: self.ostat("o-step-1") if self.ostat("o-step-1").get("state") == "unknown" else None,
                         LEASE_MS / 1000.0 + 10, lambda: "unknown (ostat %s)" % self.ostat("o-step-1"))
         self.assertEqual((st["reason"], st["rank"], st.get("strat"), st["attempts"]),
@@ -150,6 +158,7 @@ class AtMostOnce(HiloTestCase):
         nxt, holder = first_outbound([a, b], 10)
         self.assertEqual((nxt.outbound_id, nxt.at_most_once), (later, False))
         self.assert_ack(holder.report(later, RS.STATE_SENT, attempt=nxt.attempt, provider_message_id="SMnext"))
+        self.advance(LEASE_MS + 1)  # past another lease: still never again
         a.no_outbound(LEASE_MS / 1000.0)
         b.no_outbound(0.2)
         # The provider's answer after all: kept beside the unknown, which stays.
@@ -163,7 +172,8 @@ class AtMostOnce(HiloTestCase):
         o = old.outbound()
         self.assertEqual((o.outbound_id, o.attempt, o.at_most_once), ("o-step-2", 1, False))
         # Nothing reported: handed off again after the lease, as before 1.2.
-        o2 = old.outbound(LEASE_MS / 1000.0 + 10)
+        self.advance(LEASE_MS + 1)
+        o2 = old.outbound(10)
         self.assertEqual((o2.outbound_id, o2.attempt, o2.at_most_once), ("o-step-2", 2, False))
         self.assertEqual(self.ostat("o-step-2"), {})
         self.assertEqual(self.unknowns(), 0)
@@ -196,6 +206,7 @@ class AtMostOnce(HiloTestCase):
         self.assertEqual(len(self.audit("outbound_unknown")), 1)
         self.assertEqual(self.unknowns(), 1)
         self.assertEqual(self.rt.metrics().value("hilo_delivery_reports_total", channel="sms", state="unknown"), 1)
+        self.advance(LEASE_MS + 1)  # past the lease: settled, never handed off again
         a.no_outbound(LEASE_MS / 1000.0 + 0.5)
         # A repeat of the report is harmless.
         self.assert_ack(a.report("o-step-3", RS.STATE_UNKNOWN, attempt=o.attempt, error_code="network"))
@@ -209,6 +220,7 @@ class AtMostOnce(HiloTestCase):
         # The provider refused it with its own error (nothing sent): given back.
         self.assert_ack(a.report("o-step-4", RS.STATE_RETURNED, attempt=1, error_code="20503"))
         self.assertNotIn("calling", self.odisp("o-step-4"))
+        self.advance(1001)  # past the back-off after a first attempt (1 s)
         o2 = a.outbound(10)
         self.assertEqual((o2.outbound_id, o2.attempt, o2.at_most_once), ("o-step-4", 2, True))
         # The first attempt's CALLING again (late, duplicated): not the current attempt.
@@ -233,7 +245,8 @@ class AtMostOnce(HiloTestCase):
         self.assert_nack(a.report("o-step-5", RS.STATE_CALLING, attempt=o.attempt + 5), pb.Nack.CODE_GONE)
         self.assertNotIn("calling", self.odisp("o-step-5"))
         # No CALLING before its lease ran out: handed off again (to either connector).
-        o2, holder = first_outbound([a, other], LEASE_MS / 1000.0 + 10)
+        self.advance(LEASE_MS + 1)
+        o2, holder = first_outbound([a, other], 10)
         self.assertEqual((o2.outbound_id, o2.attempt), ("o-step-5", o.attempt + 1))
         # The lapsed attempt's CALLING is refused: its connector must not call.
         self.assert_nack(a.report("o-step-5", RS.STATE_CALLING, attempt=o.attempt), pb.Nack.CODE_GONE)

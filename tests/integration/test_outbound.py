@@ -5,8 +5,9 @@ the lease when nobody reports.
 the connected SMS connector. A DeliveryReport(SENT) settles it: it leaves hilo:{d:ID}:out and
 the debtor's queue (oq:sms), hilo:{d:ID}:ostat has its state; a later report that carries only the
 provider's id (DELIVERED) is matched through that id. A connector that receives an outbound and
-dies without reporting: after the lease (outbound_lease_ms = 1000 here) the router sends it
-again to the connector that took its place, with attempt > 1.
+dies without reporting: after the lease (outbound_lease_ms = 1000 here, on the test clock like
+the gate: the test moves it) the router sends it again to the connector that took its place,
+with attempt > 1.
 """
 
 import json
@@ -14,7 +15,7 @@ import time
 import unittest
 
 import hilo_link_pb2 as pb
-from hilo_harness import (TEST_CLOCK_OVERRIDES, HiloTestCase, cli_path, debtor_key, history, run_cli,
+from hilo_harness import (TEST_CLOCK_KEY, TEST_CLOCK_OVERRIDES, WORKDAY_10AM_MS, HiloTestCase, cli_path, debtor_key, history, run_cli,
                           seed_debtor, use_workday_clock, wait_until)
 
 DEBTOR = "D-7001"
@@ -65,7 +66,7 @@ class Outbound(HiloTestCase):
         self.assertEqual(res.kind, "ack", res)
         wait_until(lambda: not r.hexists(debtor_key(DEBTOR, "out"), o.outbound_id), 5,
                    "the SENT report to settle the outbound")
-        dispatched = len(a.outbound_seen[o.outbound_id])  # 1, unless the lease ran out first
+        dispatched = len(a.outbound_seen[o.outbound_id])
         self.assertEqual(self.ostat(r, o.outbound_id)["state"], "sent")
         self.assertEqual(r.zrange(debtor_key(DEBTOR, "oq:sms"), 0, -1), [], "left the debtor's queue")
         res = a.wait_result(a.send_envelope(
@@ -79,7 +80,9 @@ class Outbound(HiloTestCase):
         res = a.wait_result(a.report_delivery(o.outbound_id, "sent", provider_message_id="SMout-1b"), 10)
         self.assertEqual(res.kind, "ack", res)
         self.assertEqual(self.ostat(r, o.outbound_id)["state"], "delivered")
-        time.sleep(LEASE_MS / 1000.0 * 1.5)
+        self.assertEqual(dispatched, 1, "the test clock stood still: no lease ran out")
+        r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS + LEASE_MS * 3 // 2))  # past the lease
+        time.sleep(1.0)
         self.assertEqual(len(a.outbound_seen[o.outbound_id]), dispatched,
                          "a settled outbound is never re-sent")
 
@@ -91,7 +94,10 @@ class Outbound(HiloTestCase):
         self.assertEqual((o2.text, o2.attempt), ("Segundo mensaje", 1))
         a.close()
         b = self.connector(router, "sms", "sms-b")
-        got = b.wait_outbound(LEASE_MS / 1000.0 + 10)
+        # The lease is on the test clock (docs/architecture.md, "One clock"): it ends when the
+        # clock passes it.
+        r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS + LEASE_MS * 3 + 1))
+        got = b.wait_outbound(10)
         self.assertEqual([x.outbound_id for x in got], [o2.outbound_id],
                          "the unsettled outbound must be re-sent to the new connector")
         self.assertGreater(got[0].attempt, 1)
