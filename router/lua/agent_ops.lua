@@ -6,14 +6,14 @@
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
 -- ARGV[1] op  ARGV[2] actor id  ARGV[3] actor role (agent|supervisor)  ARGV[4] debtor id ("" for
 -- op state)  ARGV[5] now (Unix ms)  ARGV[6] op arguments (JSON object)  ARGV[7] accept timeout
--- (ms)  ARGV[8] SLA threshold (ms)
+-- (ms)  ARGV[8] the business day of the stats clock (the day counters' key suffix,
+-- router/src/console/sla_mark.c)
 -- Returns {1, "ok"} or {0, error code} (codes: docs/console-protocol.md).
 local op, actor, role, d = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = tonumber(ARGV[5])
 local args = cjson.decode(ARGV[6])
 local timeout = tonumber(ARGV[7])
-local sla = tonumber(ARGV[8])
-local day = tostring(math.floor(now / 86400000))
+local day = ARGV[8]
 local sup = role == 'supervisor'
 
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
@@ -125,7 +125,6 @@ if op == 'accept' then
   local wait = now - (tonumber(c.esc_ms or now) or now)
   local q = c.queue or ''
   redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered:' .. q, 1)
-  if wait <= sla then redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered_sla:' .. q, 1) end
   touch()
   audit('assigned', {agent = actor, channel = ch, wait_ms = wait})
   event('assigned', actor, d)

@@ -79,6 +79,105 @@ class ConsoleSupervisor(HiloTestCase):
                 await c.close()
         run(scenario())
 
+    def clocked_floor(self, agents, **console):
+        """A router on the test clock, [sla] targets (en.collections 60 s, others 120 s) and the
+        business day in Bogota."""
+        ov = {"engine": {"test_clock": "true"}, "sla": {"first_response_s": 120, "en.collections.first_response_s": 60,
+                                                       "en.collections.resolution_s": 1800},
+              "console": dict({"business_day_zone": BOGOTA, "business_day_start": "00:00"}, **console)}
+        return self.setup_floor(agents, overrides=ov)
+
+    async def floor_at(self, boss, now, pred=lambda f: True):
+        """The first floor computed at test-clock time `now` that satisfies pred."""
+        return await boss.latest("floor", lambda f: f["now"] == now and pred(f), timeout=15)
+
+    async def reply(self, agent, r, debtor, at):
+        r.set(TEST_CLOCK_KEY, str(at))
+        ans = await agent.request("reply", debtor=debtor, channel="sms", text="Hello, this is your agent.")
+        self.assertEqual((ans["t"], ans.get("ok")), ("reply_result", True), ans)
+
+    def test_sla_of_a_scripted_day(self):
+        r = self.clocked_floor([("ana", "whatsapp=0,sms=6,voice=0")])
+        t0 = local_ms(BOGOTA, 2026, 11, 24, 10, 0)
+        r.set(TEST_CLOCK_KEY, str(t0))
+        debtors = ["D%d" % i for i in range(1, 7)]
+        for i, d in enumerate(debtors):
+            seed_debtor(r, d, ["+1555000000%d" % (i + 1)])
+
+        async def scenario():
+            ana = await self.online("ana")
+            boss = await self.online("boss", available=False)
+            self.assertEqual((await boss.request("floor"))["t"], "ok")
+            for i, d in enumerate(debtors):
+                escalate(r, d, channel="sms", addr="+1555000000%d" % (i + 1), now_ms=t0)
+            # Routing sees each one queued and awaits its first reply (60 s on this queue).
+            wait_until(lambda: r.zcard("hilo:{q:en.collections}:await") == 6, 10, "six awaited")
+            # D6 leaves the queue before its deadline without an agent (the bot took it back):
+            # not counted either way.
+            r.hset(debtor_key("D6", "conv"), "state", "bot")
+            wait_until(lambda: r.zcard("hilo:{q:en.collections}:await") == 5, 10, "D6 no longer awaited")
+            await ana.latest("agent", lambda m: set(offers_of(m)) >= {"D1", "D2", "D3", "D4"}, timeout=10)
+            for d in ("D1", "D2", "D3", "D4"):
+                self.assertEqual((await ana.request("accept", debtor=d))["t"], "ok")
+            # First replies 30 s, 45 s and 60 s (the target itself: within) after the escalation.
+            for d, after in (("D1", 30), ("D2", 45), ("D3", 60)):
+                await self.reply(ana, r, d, t0 + after * 1000)
+            f = await self.floor_at(boss, t0 + 60000, lambda f: f["queues"]["en.collections"]["sla_met"] == 3)
+            q = f["queues"]["en.collections"]
+            self.assertEqual((q["sla_breached"], q["sla_share"]), (0, 1.0), q)
+            self.assertEqual((q["first_response_target_ms"], q["resolution_target_ms"]), (60000, 1800000), q)
+            # D4 answered 90 s after, D5 never: both breached; a second reply to D1 changes nothing.
+            await self.reply(ana, r, "D4", t0 + 90000)
+            await self.reply(ana, r, "D1", t0 + 95000)
+            f = await self.floor_at(boss, t0 + 95000, lambda f: f["queues"]["en.collections"]["sla_breached"] == 2)
+            q = f["queues"]["en.collections"]
+            self.assertEqual((q["sla_met"], q["sla_breached"], q["sla_breaching"]), (3, 2, 0), q)
+            self.assertEqual(q["sla_share"], 0.6)
+            self.assertEqual(r.hgetall("hilo:{q:en.collections}:sla:%d" % f["business_day"]["day"]),
+                             {"met": "3", "breached": "2"})
+            for c in (ana, boss):
+                await c.close()
+        run(scenario())
+
+    def test_day_counters_follow_the_business_day_zone(self):
+        r = self.clocked_floor([("ana", "whatsapp=0,sms=3,voice=0")])
+        evening = local_ms(BOGOTA, 2026, 11, 24, 18, 30)  # 23:30 UTC
+        seed_debtor(r, "D7", ["+15550000007"])
+        r.set(TEST_CLOCK_KEY, str(evening))
+
+        async def scenario():
+            ana = await self.online("ana")
+            boss = await self.online("boss", available=False)
+            self.assertEqual((await boss.request("floor"))["t"], "ok")
+            escalate(r, "D7", channel="sms", addr="+15550000007", now_ms=evening)
+            await ana.latest("agent", lambda m: "D7" in offers_of(m), timeout=10)
+            self.assertEqual((await ana.request("accept", debtor="D7"))["t"], "ok")
+            await self.reply(ana, r, "D7", evening + 10000)
+            ans = await ana.request("wrapup", debtor="D7", code="refused", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+
+            def counted(f):
+                return f["agents"]["ana"]["handled_today"] == 1 and f["queues"]["en.collections"]["sla_met"] == 1
+            f = await self.floor_at(boss, evening + 10000, counted)
+            self.assertEqual(f["business_day"]["start_ms"], local_ms(BOGOTA, 2026, 11, 24))
+            # 19:30 in Bogota is 00:30 UTC the next day: still the same business day.
+            late = local_ms(BOGOTA, 2026, 11, 24, 19, 30)
+            r.set(TEST_CLOCK_KEY, str(late))
+            f = await self.floor_at(boss, late)
+            self.assertTrue(counted(f), (f["agents"]["ana"], f["queues"]))
+            self.assertEqual(f["business_day"]["start_ms"], local_ms(BOGOTA, 2026, 11, 24))
+            # Local midnight: a new day, nothing counted yet.
+            after = local_ms(BOGOTA, 2026, 11, 25, 0, 30)
+            r.set(TEST_CLOCK_KEY, str(after))
+            f = await self.floor_at(boss, after)
+            self.assertEqual(f["agents"]["ana"]["handled_today"], 0)
+            self.assertEqual(f["queues"]["en.collections"]["sla_met"], 0)
+            self.assertIsNone(f["queues"]["en.collections"]["sla_share"])
+            self.assertEqual(f["business_day"]["start_ms"], local_ms(BOGOTA, 2026, 11, 25))
+            for c in (ana, boss):
+                await c.close()
+        run(scenario())
+
 
 if __name__ == "__main__":
     unittest.main()
