@@ -3,7 +3,8 @@ agent_ops.lua, route_offer.lua): a reassign to an agent whose capacity is held o
 offers withdraws them (they are offered elsewhere) and succeeds, and is still refused
 (`no_capacity`) when assigned conversations fill it; the SLA figure of a scripted day under the
 test clock (first response within the queue's target); the day's counters follow the configured
-business day and zone (America/Bogota), not UTC midnight."""
+business day and zone (America/Bogota), not UTC midnight; the floor's search (`find`) by debtor
+id or phone in any spelling, names refused clearly, agents refused."""
 
 import unittest
 
@@ -178,6 +179,37 @@ class ConsoleSupervisor(HiloTestCase):
                 await c.close()
         run(scenario())
 
+
+    def test_find_by_id_or_phone(self):
+        r = self.setup_floor([("ana", "whatsapp=1,sms=1,voice=0")], overrides={"identity": {"default_country_code": "57"}})
+        seed_debtor(r, "C-77", ["+573001234567"], full_name="Camila Rojas")
+        # An unidentified contact: a conversation, no debtor record.
+        r.hset(debtor_key("u:+573009998877", "conv"), mapping={"state": "bot", "last_channel": "sms"})
+
+        async def scenario():
+            ana = await self.online("ana", available=False)
+            boss = await self.online("boss", available=False)
+            ans = await ana.request("find", query="C-77")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "forbidden"), ans)
+            for q in ("C-77", "  C-77 "):
+                ans = await boss.request("find", query=q)
+                self.assertEqual((ans["t"], ans["debtor"], ans["by"]), ("ok", "C-77", "id"), ans)
+            for q in ("+57 300 123 4567", "300 123 4567", "(300) 123-4567", "0057 3001234567", "573001234567"):
+                ans = await boss.request("find", query=q)
+                self.assertEqual((ans["t"], ans.get("debtor"), ans.get("phone")), ("ok", "C-77", "+573001234567"), (q, ans))
+            ans = await boss.request("find", query="300 999 8877")
+            self.assertEqual((ans["t"], ans.get("debtor")), ("ok", "u:+573009998877"), ans)
+            ans = await boss.request("find", query="300 555 0000")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "not_found"), ans)
+            self.assertIn("+573005550000", ans["text"])
+            ans = await boss.request("find", query="Camila Rojas")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "name_search_unavailable"), ans)
+            for q in ("", "   "):
+                ans = await boss.request("find", query=q)
+                self.assertEqual((ans["t"], ans["code"]), ("error", "bad_request"), ans)
+            for c in (ana, boss):
+                await c.close()
+        run(scenario())
 
 if __name__ == "__main__":
     unittest.main()
