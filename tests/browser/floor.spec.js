@@ -56,6 +56,7 @@ async function main(browser) {
   await page.click(tid('to-desk'));
   await nothingOpen(page, 'search by name is not available');
   await page.waitForSelector(tid('conv-head') + ':has-text("Nothing open: search by name")', { timeout: TIMEOUT });
+  await page.screenshot({ path: path.join(ART, 'floor-search-refused-1280x720.png') });
   // An unknown number, after a conversation was open.
   await search(page, 'DB1');
   await opened(page, 'Dana Browser');
