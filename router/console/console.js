@@ -23,6 +23,12 @@ const fmtMs = (ms) => {
   const s = Math.max(0, Math.round(ms / 1000));
   return s < 60 ? s + 's' : Math.floor(s / 60) + 'm' + String(s % 60).padStart(2, '0') + 's';
 };
+// A target: "45s", "2m", "1h30m".
+const fmtTarget = (ms) => {
+  if (ms === null || ms === undefined) return '–';
+  const s = Math.round(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return s < 60 ? s + 's' : (h ? h + 'h' : '') + (m ? m + 'm' : '') + (s % 60 ? (s % 60) + 's' : '');
+};
 const money = (cents, cur) => (cents / 100).toFixed(2) + ' ' + (cur || '');
 
 const S = {
@@ -450,12 +456,24 @@ function renderFloor(f) {
   $('f-convs').textContent = f.conversations_today;
   $('f-escalations').textContent = f.escalations_today;
   const q = f.queues && typeof f.queues === 'object' && !Array.isArray(f.queues) ? f.queues : {};
+  // Within SLA: first replies within the queue's target over those answered or breached today
+  // (docs/console-protocol.md, "SLA"); a queue with conversations past the target right now is
+  // flagged.
   $('f-queues').replaceChildren(...Object.keys(q).sort().map((k) => {
     const v = q[k];
-    return el('tr', { testid: 'queue-' + k }, el('td', {}, k), el('td', { testid: 'queue-waiting-' + k }, String(v.waiting)),
-      el('td', {}, fmtMs(v.oldest_wait_ms)), el('td', {}, String(v.offered)), el('td', {}, String(v.answered)),
-      el('td', {}, pct(v.sla_share)), el('td', {}, String(v.abandoned)));
+    const late = v.sla_breaching > 0 || v.oldest_wait_ms > v.first_response_target_ms;
+    return el('tr', { testid: 'queue-' + k, class: late ? 'breach' : '' }, el('td', {}, k),
+      el('td', { testid: 'queue-waiting-' + k }, String(v.waiting)),
+      el('td', { class: v.oldest_wait_ms > v.first_response_target_ms ? 'late' : '' }, fmtMs(v.oldest_wait_ms)),
+      el('td', {}, String(v.offered)), el('td', {}, String(v.answered)),
+      el('td', { testid: 'queue-sla-' + k, title: (v.sla_met || 0) + ' within, ' + (v.sla_breached || 0) + ' breached today' },
+        el('b', {}, pct(v.sla_share)), el('small', { class: 'muted' }, ' ' + (v.sla_met || 0) + '/' + ((v.sla_met || 0) + (v.sla_breached || 0)))),
+      el('td', { testid: 'queue-breaching-' + k, class: v.sla_breaching > 0 ? 'late' : '' }, String(v.sla_breaching || 0)),
+      el('td', {}, fmtTarget(v.first_response_target_ms) + ' / ' + fmtTarget(v.resolution_target_ms)),
+      el('td', {}, String(v.abandoned)));
   }));
+  const bd = f.business_day;
+  if (bd) $('f-day').textContent = 'Today since ' + debtorTime(bd.start_ms, bd.zone).replace(" (debtor's time)", '') + ' ' + bd.zone;
   const ag = f.agents && !Array.isArray(f.agents) ? f.agents : {};
   $('f-agents').replaceChildren(...Object.keys(ag).sort().map((k) => {
     const a = ag[k];
@@ -551,15 +569,40 @@ function strategyCard(st) {
       el('th', {}, 'other'))), el('tbody', {}, ...rows)));
 }
 
-$('sup-open').addEventListener('click', () => {
-  const d = $('sup-debtor').value.trim();
+// The supervisor's search box: a debtor id or a phone number in any spelling ({"t":"find"}).
+// Whatever fails, no other debtor's conversation stays on the page: the one open is closed
+// first, and the answer says why nothing opened.
+async function supFind() {
+  const q = $('sup-debtor').value.trim();
+  if (!q) { $('sup-status').textContent = 'Type a debtor id or a phone number.'; return null; }
+  $('sup-status').textContent = 'looking up ' + q + '…';
+  const r = await send('find', { query: q });
+  if (r.t === 'ok') {
+    $('sup-status').textContent = r.by === 'phone' ? q + ' is ' + r.debtor + ' (phone ' + r.phone + ')' : '';
+    return r.debtor;
+  }
+  if (S.open) send('unfollow', { debtor: S.open });
+  S.open = null; S.conv = null;
+  renderConv('Nothing open: ' + (r.text || r.code));
+  $('sup-status').textContent = r.text || r.code;
+  return null;
+}
+$('sup-debtor').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') $('sup-open').click(); });
+$('sup-open').addEventListener('click', async () => {
+  const d = await supFind();
   if (!d) return;
   S.view = 'desk';
   showApp();
   openConv(d);
 });
-$('sup-reassign-agent').addEventListener('click', () => transfer('agent', $('sup-to').value.trim(), $('sup-debtor').value.trim(), 'sup-status'));
-$('sup-reassign-queue').addEventListener('click', () => transfer('queue', $('sup-to').value.trim(), $('sup-debtor').value.trim(), 'sup-status'));
+$('sup-reassign-agent').addEventListener('click', async () => {
+  const d = await supFind();
+  if (d) transfer('agent', $('sup-to').value.trim(), d, 'sup-status');
+});
+$('sup-reassign-queue').addEventListener('click', async () => {
+  const d = await supFind();
+  if (d) transfer('queue', $('sup-to').value.trim(), d, 'sup-status');
+});
 
 // --- start ------------------------------------------------------------------------------
 

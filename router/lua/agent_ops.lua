@@ -6,14 +6,14 @@
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
 -- ARGV[1] op  ARGV[2] actor id  ARGV[3] actor role (agent|supervisor)  ARGV[4] debtor id ("" for
 -- op state)  ARGV[5] now (Unix ms)  ARGV[6] op arguments (JSON object)  ARGV[7] accept timeout
--- (ms)  ARGV[8] SLA threshold (ms)
+-- (ms)  ARGV[8] the business day of the stats clock (the day counters' key suffix,
+-- router/src/console/sla_mark.c)
 -- Returns {1, "ok"} or {0, error code} (codes: docs/console-protocol.md).
 local op, actor, role, d = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = tonumber(ARGV[5])
 local args = cjson.decode(ARGV[6])
 local timeout = tonumber(ARGV[7])
-local sla = tonumber(ARGV[8])
-local day = tostring(math.floor(now / 86400000))
+local day = ARGV[8]
 local sup = role == 'supervisor'
 
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
@@ -76,6 +76,21 @@ local function drop_offer(passed)
   event('offer_gone', a, d)
   c.offer_agent = nil
 end
+-- Withdraws another conversation's pending offer to agent a (a reassign needs the slot): the
+-- capacity is given back, a is remembered as having passed, routing offers it to someone else.
+local function withdraw_offer(od, a)
+  local ok = 'hilo:{d:' .. od .. '}:conv'
+  local och = redis.call('HGET', ok, 'offer_ch') or 'whatsapp'
+  redis.call('ZREM', 'hilo:offers', od)
+  redis.call('SREM', 'hilo:agent:' .. a .. ':offers', od)
+  redis.call('HDEL', ok, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms')
+  redis.call('HSET', ok, 'declined', (redis.call('HGET', ok, 'declined') or '') .. a .. ',')
+  conv_rev_bump(ok)
+  give_back(a, och)
+  redis.call('XADD', 'hilo:{d:' .. od .. '}:audit', '*', 'ev', 'offer_withdrawn',
+             'j', cjson.encode({agent = a, ms = now, by = actor, reason = 'reassign'}))
+  event('offer_gone', a, od)
+end
 -- Drops the assignment (if any): the agent's capacity is given back.
 local function drop_assignment()
   local a = c.agent
@@ -110,7 +125,6 @@ if op == 'accept' then
   local wait = now - (tonumber(c.esc_ms or now) or now)
   local q = c.queue or ''
   redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered:' .. q, 1)
-  if wait <= sla then redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered_sla:' .. q, 1) end
   touch()
   audit('assigned', {agent = actor, channel = ch, wait_ms = wait})
   event('assigned', actor, d)
@@ -134,8 +148,28 @@ if op == 'transfer' then
     local ch = c.agent_ch or c.offer_ch or c.last_channel or 'whatsapp'
     local cap = tonumber(redis.call('HGET', 'hilo:agent:' .. to_agent, 'cap:' .. ch) or '0') or 0
     local load = tonumber(redis.call('HGET', live_key(to_agent), 'load:' .. ch) or '0') or 0
-    if to_agent ~= c.agent and load >= cap then return {0, 'no_capacity'} end
     if to_agent == c.agent then return {0, 'same_agent'} end
+    -- Pending offers give way to a supervisor's reassign: the agent's slots held only by offers
+    -- (on this channel, newest first) are withdrawn and routed to someone else. Assignments
+    -- never give way: with those filling the capacity the answer is no_capacity, and nothing
+    -- was withdrawn.
+    local withdraw = {}
+    if load >= cap and sup then
+      local held = {}
+      for _, od in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. to_agent .. ':offers')) do
+        local f = redis.call('HMGET', 'hilo:{d:' .. od .. '}:conv', 'offer_agent', 'offer_ch', 'offer_ms')
+        if od ~= d and f[1] == to_agent and (f[2] or 'whatsapp') == ch then
+          held[#held + 1] = {d = od, ms = tonumber(f[3] or '0') or 0}
+        end
+      end
+      table.sort(held, function(x, y) if x.ms ~= y.ms then return x.ms > y.ms end return x.d > y.d end)
+      local i = 1
+      while load - #withdraw >= cap and held[i] do withdraw[#withdraw + 1] = held[i].d; i = i + 1 end
+    end
+    -- (an offer of this very conversation to that agent is dropped below, freeing its slot)
+    local own = c.offer_agent == to_agent and (c.offer_ch or 'whatsapp') == ch and 1 or 0
+    if load - #withdraw - own >= cap then return {0, 'no_capacity'} end
+    for _, od in ipairs(withdraw) do withdraw_offer(od, to_agent) end
     drop_offer(false)
     drop_assignment()
     enqueue(c.queue or c.esc_skill or 'transfer')

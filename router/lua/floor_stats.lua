@@ -2,12 +2,15 @@
 -- per queue (waiting, oldest wait, offered, answered, answered within the SLA, abandoned), per
 -- agent (state, online, load and capacity per channel, handled today), escalations by reason,
 -- compliance blocks by reason, bot containment and the channel mix of today's conversations.
--- Read-only. Counters live in hilo:stats:<UTC day number> (written by route_offer.lua,
--- agent_ops.lua and the console's reply path).
+-- Read-only. Counters live in hilo:stats:<business day> (written by route_offer.lua,
+-- agent_ops.lua and the console's reply path) and, for the SLA, hilo:{q:<queue>}:sla:<day>
+-- (met / breached first responses: route_offer.lua, sla_mark.lua).
 -- The agents are read in parts (SSCAN of hilo:agents, about ARGV[4] per call) so that a floor
 -- of 20,000 agents never holds Redis for one long call; the router joins the parts.
--- ARGV[1] now (Unix ms)  ARGV[2] SLA threshold (ms)  ARGV[3] SSCAN cursor ("0" = first part)
--- ARGV[4] agents per part
+-- ARGV[1] now (Unix ms, the stats clock)  ARGV[2] SLA targets, JSON {"*": {"f": ms, "r": ms},
+-- "<queue>": {...}}  ARGV[3] SSCAN cursor ("0" = first part)  ARGV[4] agents per part
+-- ARGV[5] the business day (counters' key suffix)  ARGV[6] when it began (Unix ms)
+-- ARGV[7] the business day's zone (shown)
 -- Returns {next cursor ("0" = last part), this part's agents as a JSON object, the rest of the
 -- floor as a JSON object without "agents" (first part only, "" otherwise)}; joined, they are
 -- the message "floor" of docs/console-protocol.md.
@@ -19,7 +22,7 @@ local scan = redis.call('SSCAN', 'hilo:agents', cursor, 'COUNT', ARGV[4])
 for _, a in ipairs(scan[2]) do
   local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'name', 'role', 'cap:whatsapp', 'cap:sms', 'cap:voice', 'skills')
   local live = redis.call('HMGET', 'hilo:agent:' .. a .. ':live', 'state', 'load:whatsapp', 'load:sms', 'load:voice',
-                          'handled:' .. math.floor(now / 86400000), 'state_ms')
+                          'handled:' .. ARGV[5], 'state_ms')
   local seen = redis.call('ZSCORE', 'hilo:agents:seen', a)
   agents[a] = {name = acc[1] or a, role = acc[2] or 'agent', skills = acc[6] or '',
                state = live[1] or 'offline', online = seen ~= false and seen ~= nil,
@@ -34,9 +37,10 @@ if cursor ~= '0' then
   return {scan[1], agents_json, ''}
 end
 
-local sla = tonumber(ARGV[2])
-local day = math.floor(now / 86400000)
-local day_start = day * 86400000
+local targets = cjson.decode(ARGV[2])
+local function target(q) return targets[q] or targets['*'] or {} end
+local day = ARGV[5]
+local day_start = tonumber(ARGV[6])
 local stats = {}
 do
   local l = redis.call('HGETALL', 'hilo:stats:' .. day)
@@ -47,6 +51,8 @@ local queues = {}
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
   local waiting = redis.call('ZCARD', qk)
+  local t = target(skill)
+  local first = tonumber(t.f) or 60000
   local oldest, offered = 0, 0
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, 199)) do
     local f = redis.call('HMGET', 'hilo:{d:' .. d .. '}:conv', 'esc_ms', 'offer_agent', 'state')
@@ -56,13 +62,18 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       if f[2] then offered = offered + 1 end
     end
   end
+  -- Awaiting a first reply past the target right now (counted breached by the next routing pass).
+  local qtag = 'hilo:{q:' .. skill .. '}:'
+  local breaching = redis.call('ZCOUNT', qtag .. 'await', '-inf', '(' .. now)
+  local s = redis.call('HMGET', qtag .. 'sla:' .. day, 'met', 'breached')
+  local met, breached = tonumber(s[1] or '0') or 0, tonumber(s[2] or '0') or 0
   local answered = stats['answered:' .. skill] or 0
-  local in_sla = stats['answered_sla:' .. skill] or 0
   local abandoned = stats['abandoned:' .. skill] or 0
-  local handled = answered + abandoned
   queues[skill] = {waiting = waiting, oldest_wait_ms = oldest, offered = offered, answered = answered,
-                   answered_in_sla = in_sla, abandoned = abandoned,
-                   sla_share = handled > 0 and (in_sla / handled) or cjson.null}
+                   abandoned = abandoned, first_response_target_ms = first,
+                   resolution_target_ms = tonumber(t.r) or cjson.null,
+                   sla_met = met, sla_breached = breached, sla_breaching = breaching,
+                   sla_share = (met + breached) > 0 and (met / (met + breached)) or cjson.null}
 end
 
 local escalations, blocks, esc_total = {}, {}, 0
@@ -80,7 +91,8 @@ for _, d in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:convs', day_start, '+inf', 
   total = total + 1
 end
 
-return {scan[1], agents_json, cjson.encode({t = 'floor', now = now, sla_ms = sla, queues = queues,
+return {scan[1], agents_json, cjson.encode({t = 'floor', now = now, queues = queues,
+                     business_day = {zone = ARGV[7], start_ms = day_start, day = tonumber(day)},
                      escalations = escalations, compliance_blocks = blocks, channel_mix = mix,
                      conversations_today = total, escalations_today = esc_total,
                      bot_containment = total > 0 and math.max(0, (total - esc_total) / total) or cjson.null})}

@@ -18,6 +18,14 @@
 -- ARGV[1] now (Unix ms)  ARGV[2] accept timeout (ms)  ARGV[3] grace period (ms)
 -- ARGV[4] queue entries examined per queue  ARGV[5] reopen window (ms)
 -- ARGV[6] agents whose index entries are refreshed per pass
+-- ARGV[7] the SLA clock (Unix ms: the router's, or the test clock)  ARGV[8] its business day
+-- (the day counters' key suffix)  ARGV[9] first-response targets, JSON {"*": {"f": ms}, "<queue>":
+-- {"f": ms}} ([sla] in the router's config)
+-- SLA: a conversation seen queued for the first time since its escalation is awaited on its
+-- queue (hilo:{q:<queue>}:await, member "<debtor>|<esc_ms>", score its first-response
+-- deadline; the conv's sla_q names that queue); a member still there past its deadline is
+-- counted breached on that day (hilo:{q:<queue>}:sla:<day>); one that leaves the queue without
+-- an agent before it is dropped uncounted. The first reply's verdict: sla_mark.lua.
 -- Returns the number of offers made. Every change is also appended to the event stream
 -- hilo:console:events (fields k = kind, a = agent, d = debtor), which every router reads to
 -- push updates to its consoles.
@@ -26,7 +34,11 @@ local timeout = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
 local scan = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', 'hilo:closed', '-inf', now - tonumber(ARGV[5])) -- past reopening
-local day = tostring(math.floor(now / 86400000))
+local day = ARGV[8]
+local sla_now = tonumber(ARGV[7])
+local targets = cjson.decode(ARGV[9])
+local function first_target(q) return tonumber((targets[q] or targets['*'] or {}).f) or 60000 end
+local SLA_KEEP = 8 * 86400 -- seconds a day's SLA counters are kept (the floor reads today's)
 
 local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
@@ -105,19 +117,35 @@ local function free(c, ch) return c and (c.cap[ch] or 0) > (c.load[ch] or 0) end
 local offers = 0
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
+  local await_key = 'hilo:{q:' .. skill .. '}:await'
+  -- Awaited past the deadline without a first reply: breached.
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', await_key, '-inf', '(' .. sla_now, 'LIMIT', 0, 200)) do
+    redis.call('ZREM', await_key, m)
+    local sk = 'hilo:{q:' .. skill .. '}:sla:' .. day
+    redis.call('HINCRBY', sk, 'breached', 1)
+    redis.call('EXPIRE', sk, SLA_KEEP)
+  end
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
     local ck = conv_key(d)
     local f = redis.call('HMGET', ck, 'state', 'offer_agent', 'last_agent', 'last_channel', 'declined', 'esc_reason',
-                         'esc_counted')
+                         'esc_counted', 'esc_ms', 'resp_ms')
     if f[1] ~= 'queued' then
       -- Left the queue without an agent answering (bot resumed, call ended, closed).
       redis.call('ZREM', qk, d)
-      if f[1] ~= 'assigned' then redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1) end
+      if f[1] ~= 'assigned' then
+        redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1)
+        if f[8] then redis.call('ZREM', await_key, d .. '|' .. f[8]) end
+      end
       event('queue', '', d)
     else
       if not f[7] then
         redis.call('HSET', ck, 'esc_counted', '1')
         redis.call('HINCRBY', 'hilo:stats:' .. day, 'esc:' .. (f[6] or 'unknown'), 1)
+        local esc = tonumber(f[8] or '')
+        if esc and not (tonumber(f[9] or '') and tonumber(f[9]) >= esc) then
+          redis.call('HSET', ck, 'sla_q', skill)
+          redis.call('ZADD', await_key, esc + first_target(skill), d .. '|' .. f[8])
+        end
       end
     end
     if f[1] == 'queued' and not f[2] then

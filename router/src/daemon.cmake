@@ -2,6 +2,7 @@
 add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
   ${CMAKE_CURRENT_LIST_DIR}/pacing.c
+  ${CMAKE_CURRENT_LIST_DIR}/sla.c
   ${CMAKE_CURRENT_LIST_DIR}/costs.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/redis_uv.c
@@ -29,6 +30,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategies.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategy_view.c

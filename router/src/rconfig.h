@@ -11,6 +11,7 @@
 #include "costs.h"
 #include "hilo/config.h"
 #include "pacing.h"
+#include "sla.h"
 
 typedef struct {
     const char *instance;         /* router name in logs, metrics and Welcome */
@@ -66,7 +67,8 @@ typedef struct {
     long console_session_ttl_s;          /* login session lifetime */
     long console_offer_timeout_ms;       /* an offer not accepted by then goes to the next agent */
     long console_grace_ms;               /* an agent unseen this long goes offline, offers re-routed */
-    long console_sla_s;                  /* "answered within SLA" threshold */
+    long console_sla_s;                  /* the default first-response target ([sla] first_response_s) */
+    hilo_sla_config_t sla;               /* [sla] targets, [console] business_day_zone/_start (sla.h) */
     long console_max_message;            /* largest websocket message accepted (bytes) */
     long console_rate_per_s;             /* messages per second per socket (token bucket) */
     long console_rate_burst;             /* ... and its burst */

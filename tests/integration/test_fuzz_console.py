@@ -33,16 +33,18 @@ CHUNK = 150
 MAX_MESSAGE = 65536
 ERROR_CODES = {"unauthorized", "forbidden", "bad_request", "unknown_type", "rate_limited", "not_ready",
                "unavailable", "not_found", "not_offered", "not_assigned", "unknown_agent", "no_capacity",
-               "same_agent", "bad_disposition", "bad_promise", "bad_callback", "disposition_required"}
+               "same_agent", "bad_disposition", "bad_promise", "bad_callback", "disposition_required",
+               "name_search_unavailable"}
 CLOSE_CODES = {1002, 1007, 1008, 1009, 4429}   # protocol error / bad UTF-8 (libwebsockets), documented ones
 TYPES = ["sync", "state", "accept", "decline", "open", "unfollow", "reply", "note", "transfer", "wrapup",
-         "close", "floor", "agents", "strategies", "ping", "pong"]
+         "close", "floor", "agents", "strategies", "find", "ping", "pong"]
 FIELDS = ["debtor", "state", "agent", "channel", "text", "to_agent", "to_queue", "code", "comment", "close",
-          "amount_cents", "due", "callback_ms", "strategy", "follow"]
+          "amount_cents", "due", "callback_ms", "strategy", "follow", "query"]
 ODD = [None, True, False, 0, -1, 2 ** 53, -(2 ** 63), 1e308, 1.5, "", "x" * 3000, "\u0000", "\u202e💸",
        [], [1, [2, [3]]], {}, {"debtor": "D1"}, "D1", "D2", "D404", "../D1", "*", "ana", "sue", "nobody",
        "available", "away", "offline", "whatsapp", "sms", "voice", "fax", "en.collections", "promise_to_pay",
-       "callback", "paid", "2026-02-30", "9999-12-31", "2026-12-01", "0000-00-00"]
+       "callback", "paid", "2026-02-30", "9999-12-31", "2026-12-01", "0000-00-00", "+1 650 555 1234",
+       "00 57 300 123", "Ana María"]
 ODD_RIDS = [None, "1", -1, 0, 2 ** 63, 1.5, [], {}, "x" * 100]
 
 

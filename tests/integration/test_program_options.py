@@ -136,6 +136,31 @@ class ProgramOptions(unittest.TestCase):
                 self.assertEqual(p.returncode, 2, "%s: %s%s" % (name, p.stdout, p.stderr))
                 self.assertIn(where, p.stderr)
 
+    def test_sla_targets_and_business_day_are_checked(self):
+        """[sla] per-queue lines and [console] business_day_zone/_start: a bad one stops the router
+        with file:line; good ones (every program reads the file) pass."""
+        self.append("\n[sla]\nen.legal.first_response_s = 300\nen.legal.resolution_s = 7200\n")
+        self.edit("business_day_zone = UTC\n", "business_day_zone = America/Bogota\n")
+        for name, argv in self.programs()[:-1]:
+            with self.subTest(program=name):
+                p = run(argv, timeout=60)
+                self.assertEqual(p.returncode, 0, "%s: %s" % (name, p.stderr))
+        for old, new, where, why in (
+                ("en.legal.first_response_s = 300", "en.legal.first_respons_s = 300", "[sla] en.legal.first_respons_s",
+                 "a queue's line is <queue>.first_response_s"),
+                ("en.legal.resolution_s = 7200", "en.legal.resolution_s = 0", "[sla] en.legal.resolution_s", ""),
+                ("business_day_zone = America/Bogota", "business_day_zone = America/Bogot", "[console] business_day_zone",
+                 "must be an IANA time zone"),
+                ("business_day_start = 00:00", "business_day_start = 24:30", "[console] business_day_start",
+                 "must be HH:MM")):
+            with self.subTest(key=where):
+                self.edit(old, new)
+                p = run([ROUTER_BIN, "-c", self.conf, "--check-config"])
+                self.assertEqual(p.returncode, 2, p.stdout)
+                self.assertIn("%s:%d: %s" % (self.conf, self.line_of(new), where), p.stderr)
+                self.assertIn(why, p.stderr)
+                self.edit(new, old)
+
     def test_an_unknown_section_without_a_close_name(self):
         self.append("\n[payroll]\nx = 1\n")
         p = run([ROUTER_BIN, "-c", self.conf, "--check-config"])

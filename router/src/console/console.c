@@ -19,6 +19,7 @@ extern const char hilo_script_route_offer[];
 extern const char hilo_script_agent_ops[];
 extern const char hilo_script_floor_stats[];
 extern const char hilo_script_reopen[];
+extern const char hilo_script_sla_mark[];
 
 /* The tick: every 10 ms the event stream and the thread activity are read (one small command
  * each per router), which bounds the push latency of a change made on any router; the rest
@@ -280,6 +281,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_access_read(c, rid, debtor, jstr(m, "agent"), json_is_integer(lim) ? json_integer_value(lim) : 0);
     } else if (strcmp(t, "strategies") == 0) {
         console_strategies_request(c, rid, m);
+    } else if (strcmp(t, "find") == 0) {
+        console_find(c, rid, jstr(m, "query"));
     } else if (strcmp(t, "agents") == 0) {
         if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
         else console_agents_list(c, rid);
@@ -672,6 +675,10 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_OPS], hilo_script_agent_ops);
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
     script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
+    script_init(&k->scripts[SCRIPT_SLA], hilo_script_sla_mark);
+    char tzerr[128];
+    /* (checked when the config was read: a zone of this system's tzdata) */
+    k->day_tz = hilo_tzdb_get(k->tz, k->cfg->sla.zone, tzerr, sizeof tzerr);
     k->events_id[0] = '\0'; /* (after the stream's last entry, read_events) */
     k->activity_since_ms = -1; /* (Redis's TIME when someone first follows) */
     static char assets[1024];

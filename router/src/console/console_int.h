@@ -1,4 +1,4 @@
-/* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c,
+/* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
  * supervisor.c, strategies.c): the console object, one websocket connection, and the batch helper that
  * runs a few Redis commands and hands their replies over as JSON. Not for use outside
  * router/src/console/. */
@@ -60,13 +60,14 @@ typedef struct {
     char sha[41];
 } console_script_t;
 
-enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_N };
+enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_SLA, SCRIPT_N };
 
 struct hilo_console {
     hilo_router_ctx_t *ctx;
     const hilo_router_config_t *cfg;
     hilo_compliance_t *gate;       /* NULL: rules not loadable, every agent reply is blocked */
     hilo_tzdb_t *tz;               /* debtors' zones: when an agent's promise falls due (routing.c) */
+    const hilo_tz_t *day_tz;       /* [console] business_day_zone: the day's counters (sla_mark.c) */
     char gate_err[256];
     conn_t *conns;                 /* every live connection */
     conn_t *by_agent[CONSOLE_AGENT_BUCKETS]; /* authenticated sockets by agent id (events) */
@@ -205,6 +206,24 @@ void console_access_read(conn_t *c, json_t *rid, const char *debtor, const char 
 /* --- supervisor.c --- */
 void console_floor_tick(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
+/* {"t":"find","query"}: a supervisor's search box: the debtor id, or the debtor (or unidentified
+ * contact) a phone number in any spelling names; names get a clear refusal. */
+void console_find(conn_t *c, json_t *rid, const char *query);
+
+/* --- sla_mark.c --- */
+/* The clock the day's counters and the SLA are kept by: the router's, or under [engine]
+ * test_clock the test clock (read from Redis first, then fn runs). fn is not called when the
+ * router closes before the clock's answer: free_arg(arg) then (NULL: nothing to free). */
+typedef void (*console_clock_fn)(hilo_console_t *k, int64_t now_ms, void *arg);
+void console_stats_clock(hilo_console_t *k, console_clock_fn fn, void *arg, void (*free_arg)(void *));
+/* The business day now_ms falls in ([console] business_day_zone, business_day_start):
+ * *day names the day's counters, *start_ms is when it began. */
+void console_business_day(const hilo_console_t *k, int64_t now_ms, int64_t *day, int64_t *start_ms);
+/* An agent's reply to debtor was committed at now_ms (the gate's clock): if it is the first
+ * since the escalation, its verdict (within the queue's first-response target or not) goes on
+ * the queue's counters for that business day. */
+void console_sla_responded(hilo_console_t *k, const char *debtor, int64_t now_ms);
+#define CONSOLE_SLA_KEEP_S (8 * 86400) /* a day's SLA counters are kept this long */
 
 /* --- strategies.c --- */
 /* Once a second: the strategies panel to the supervisors following it. */

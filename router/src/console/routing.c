@@ -30,19 +30,30 @@ static void on_routed(hilo_console_t *k, conn_t *conn, json_t **res, int n, void
     if (offers) hilo_log_debug("console", "event=routed offers=%lld", (long long)offers);
 }
 
-void console_route_tick(hilo_console_t *k) {
-    if (k->route_inflight) return;
-    k->route_inflight = true;
-    char now[24], timeout[24], grace[24], scan[24], reopen[24];
+/* Offer deadlines and presence follow the router's clock; the SLA and the day's counters the
+ * stats clock (the test clock under [engine] test_clock: sla_mark.c). */
+static void route_run(hilo_console_t *k, int64_t stats_now, void *arg) {
+    (void)arg;
+    char now[24], timeout[24], grace[24], scan[24], reopen[24], snow[24], day[24];
+    int64_t d, start;
+    console_business_day(k, stats_now, &d, &start);
+    snprintf(snow, sizeof snow, "%lld", (long long)stats_now);
+    snprintf(day, sizeof day, "%lld", (long long)d);
     snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(grace, sizeof grace, "%ld", k->cfg->console_grace_ms);
     snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
     snprintf(reopen, sizeof reopen, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
-    const char *args[6] = {now, timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH};
+    const char *args[9] = {now, timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH, snow, day, k->cfg->sla.targets_json};
     batch_t *b = batch_new(k, NULL, on_routed, NULL, NULL);
-    batch_script(b, SCRIPT_ROUTE, 6, args);
+    batch_script(b, SCRIPT_ROUTE, 9, args);
     batch_run(b);
+}
+
+void console_route_tick(hilo_console_t *k) {
+    if (k->route_inflight) return;
+    k->route_inflight = true;
+    console_stats_clock(k, route_run, NULL, NULL);
 }
 
 #define REOPEN_RETRY_MS 1000
@@ -216,6 +227,8 @@ void console_reopen_sweep(hilo_console_t *k) {
 
 typedef struct {
     json_t *rid;
+    conn_t *conn;                    /* the actor's socket (a reference is held) */
+    char *args;                      /* the op's arguments as JSON */
     char op[16];
     char debtor[CONSOLE_ID_MAX + 32];
     char target[CONSOLE_ID_MAX + 1]; /* op "state": the agent whose state is set ("" = the actor) */
@@ -224,7 +237,32 @@ typedef struct {
 static void op_free(void *arg) {
     op_t *o = arg;
     json_decref(o->rid);
+    free(o->args);
+    if (o->conn) conn_unref(o->conn);
     free(o);
+}
+
+static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg);
+
+/* agent_ops.lua: deadlines by the router's clock, the day's counters by the stats clock. */
+static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
+    op_t *o = arg;
+    conn_t *c = o->conn;
+    if (!conn_alive(c)) {
+        op_free(o);
+        return;
+    }
+    int64_t d, start;
+    console_business_day(k, stats_now, &d, &start);
+    char now[24], timeout[24], day[24];
+    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
+    snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
+    snprintf(day, sizeof day, "%lld", (long long)d);
+    const char *argv[8] = {o->op, c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
+                           day};
+    batch_t *b = batch_new(k, c, on_op, o, op_free);
+    batch_script(b, SCRIPT_OPS, 8, argv);
+    batch_run(b);
 }
 
 static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
@@ -323,19 +361,14 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     json_object_del(a, "debtor");
     char *aj = json_dumps(a, JSON_COMPACT);
     json_decref(a);
-    char now[24], timeout[24], sla[24];
-    snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
-    snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
-    snprintf(sla, sizeof sla, "%lld", (long long)k->cfg->console_sla_s * 1000);
-    const char *argv[8] = {op, c->agent, c->supervisor ? "supervisor" : "agent", debtor, now, aj, timeout, sla};
     op_t *o = hilo_xcalloc(1, sizeof *o);
     o->rid = json_incref(rid);
+    o->conn = c;
+    conn_ref(c);
+    o->args = aj;
     snprintf(o->op, sizeof o->op, "%s", op);
     snprintf(o->debtor, sizeof o->debtor, "%s", debtor);
     const char *target = jstr(args, "agent");
     if (target && console_agent_id_ok(target)) snprintf(o->target, sizeof o->target, "%s", target);
-    batch_t *b = batch_new(k, c, on_op, o, op_free);
-    batch_script(b, SCRIPT_OPS, 8, argv);
-    batch_run(b);
-    free(aj);
+    console_stats_clock(k, op_run, o, op_free);
 }

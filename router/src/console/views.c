@@ -100,7 +100,9 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
                                                                     : 0));
         }
         char hf[40];
-        snprintf(hf, sizeof hf, "handled:%lld", (long long)(now / 86400000));
+        int64_t day, day_start;
+        console_business_day(k, now, &day, &day_start); /* (the router's clock, not the test clock) */
+        snprintf(hf, sizeof hf, "handled:%lld", (long long)day);
         const char *state = jstr(s->live, "state");
         const char *skills = json_string_value(json_array_get(s->account, 3));
         conn_send(c, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:o,s:o,s:I}", "t", "agent", "agent", c->agent, "state",
@@ -462,8 +464,10 @@ static void reply_blocked(hilo_console_t *k, conn_t *c, reply_t *r, const hilo_v
     char by[96];
     snprintf(by, sizeof by, "agent:%s", c->agent);
     hilo_store_command(k->ctx->store, NULL, NULL, "XADD %s * ev blocked j %s by %s", ak, js, by);
-    hilo_store_command(k->ctx->store, NULL, NULL, "HINCRBY hilo:stats:%lld block:%s 1",
-                       (long long)(hilo_now_ms() / 86400000), hilo_reason_name(v->reason));
+    int64_t day, day_start;
+    console_business_day(k, r->now ? r->now : hilo_now_ms(), &day, &day_start);
+    hilo_store_command(k->ctx->store, NULL, NULL, "HINCRBY hilo:stats:%lld block:%s 1", (long long)day,
+                       hilo_reason_name(v->reason));
     free(js);
     hilo_log_info("console", "event=reply_blocked agent=%s debtor=%s channel=%s reason=%s", c->agent, r->debtor,
                   hilo_channel_name(r->channel), hilo_reason_name(v->reason));
@@ -481,6 +485,8 @@ static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void
         conn_error(c, r->rid, "unavailable", "the reply was not stored; try again");
     } else {
         hilo_dispatch_kick_debtor(k->ctx->dispatch, r->channel, r->debtor);
+        /* On its way to the debtor now (not held for a window): maybe the first response. */
+        if (!r->waits) console_sla_responded(k, r->debtor, r->now);
         hilo_log_info("console", "event=reply agent=%s debtor=%s channel=%s oid=%s", c->agent, r->debtor,
                       hilo_channel_name(r->channel), hilo_outbound_record_id(r->rec));
         json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:b}", "t", "reply_result", "ok", 1, "channel",
