@@ -323,11 +323,7 @@ typedef struct {
     char *cell[NCOLS]; /* printable copies (hilo_text_printable) */
 } list_row_t;
 
-static int row_by_id(const void *a, const void *b) {
-    return strcmp(((const list_row_t *)a)->cell[COL_ID], ((const list_row_t *)b)->cell[COL_ID]);
-}
-
-/* Rows sorted by id, each column as wide as its widest cell in terminal columns (a name with
+/* The rows (in id order), each column as wide as its widest cell in terminal columns (a name with
  * accents or CJK characters lines up like an ASCII one: text.h), two spaces between columns.
  * Names come from whoever ran `agent add`: printed through hilo_text_printable. */
 static void list_text(list_row_t *rows, size_t n) {
@@ -338,7 +334,6 @@ static void list_text(list_row_t *rows, size_t n) {
             size_t cw = hilo_text_width(rows[i].cell[k]);
             if (cw > w[k]) w[k] = cw;
         }
-    qsort(rows, n, sizeof *rows, row_by_id);
     for (int k = 0; k < NCOLS; k++) {
         if (k == NCOLS - 1) fputs(col_head[k], stdout);
         else hilo_text_pad(stdout, col_head[k], w[k] + 2);
@@ -351,6 +346,11 @@ static void list_text(list_row_t *rows, size_t n) {
         }
         fputc('\n', stdout);
     }
+}
+
+static int reply_by_str(const void *a, const void *b) {
+    const redisReply *x = *(redisReply *const *)a, *y = *(redisReply *const *)b;
+    return strcmp(x->type == REDIS_REPLY_STRING ? x->str : "", y->type == REDIS_REPLY_STRING ? y->str : "");
 }
 
 static char *printable(const char *s) { return hilo_text_printable(s ? s : "-", strlen(s ? s : "-"), 0); }
@@ -371,9 +371,11 @@ static int cmd_list(hilo_cli_t *cli, int argc, char **argv) {
     redisReply *ids = hilo_cli_cmd(cli, "SMEMBERS hilo:agents");
     if (!ids) return HILO_EXIT_REDIS;
     size_t nids = ids->type == REDIS_REPLY_ARRAY ? ids->elements : 0, nrows = 0;
+    if (nids) qsort(ids->element, nids, sizeof *ids->element, reply_by_str); /* by id, text and --json alike */
     list_row_t *rows = hilo_xcalloc(nids ? nids : 1, sizeof *rows);
     int rc = HILO_EXIT_OK;
     for (size_t i = 0; i < nids; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING) continue;
         const char *id = ids->element[i]->str;
         redisReply *a =
             hilo_cli_cmd(cli, "HMGET hilo:agent:%s role name skills cap:whatsapp cap:sms cap:voice disabled", id);
