@@ -111,3 +111,20 @@ size_t hilo_textnorm_fold(const char *in, size_t len, char *out, size_t outlen, 
     if (cut) *cut = k.cut;
     return k.o;
 }
+
+size_t hilo_textnorm_width(const char *in, size_t len) {
+    size_t cols = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = hilo_utf8_decode(in + i, len - i, &cp);
+        if (n == 0) {
+            cols++;
+            i++;
+            continue;
+        }
+        i += n;
+        int w = utf8proc_charwidth((utf8proc_int32_t)cp);
+        if (w > 0) cols += (size_t)w;
+    }
+    return cols;
+}

@@ -103,6 +103,18 @@ static void test_utf8_decode_and_complete(void **state) {
     assert_int_equal(hilo_utf8_complete("\xc3", 1), 0);
 }
 
+/* Terminal columns: accents precomposed or combining, CJK and full-width two, invalid bytes one. */
+static void test_display_width(void **state) {
+    (void)state;
+    const char *w[] = {"Jos\xc3\xa9 Pe\xc3\xb1""a", "Zoe\xcc\x88", "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e",
+                       "\xef\xbc\xb3TOP", "ab\xff", ""};
+    const size_t cols[] = {9, 3, 6, 5, 3, 0};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        size_t got = hilo_textnorm_width(w[i], strlen(w[i]));
+        if (got != cols[i]) fail_msg("width of case %zu: %zu, wanted %zu", i, got, cols[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accents_precomposed_and_decomposed),
@@ -112,6 +124,7 @@ int main(void) {
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_cut_at_character),
         cmocka_unit_test(test_utf8_decode_and_complete),
+        cmocka_unit_test(test_display_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

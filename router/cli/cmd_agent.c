@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "text.h"
 #include "hilo/common.h"
 
 #define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -314,6 +315,46 @@ static void list_json(const char *id, const redisReply *a, const char *state) {
     json_decref(o);
 }
 
+/* The text listing's columns. */
+enum { COL_ID, COL_ROLE, COL_STATE, COL_NAME, COL_SKILLS, COL_CAP, NCOLS };
+static const char *const col_head[NCOLS] = {"ID", "ROLE", "STATE", "NAME", "SKILLS", "CAPACITY w/s/v"};
+
+typedef struct {
+    char *cell[NCOLS]; /* printable copies (hilo_text_printable) */
+} list_row_t;
+
+/* The rows (in id order), each column as wide as its widest cell in terminal columns (a name with
+ * accents or CJK characters lines up like an ASCII one: text.h), two spaces between columns.
+ * Names come from whoever ran `agent add`: printed through hilo_text_printable. */
+static void list_text(list_row_t *rows, size_t n) {
+    size_t w[NCOLS];
+    for (int k = 0; k < NCOLS; k++) w[k] = strlen(col_head[k]);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < NCOLS; k++) {
+            size_t cw = hilo_text_width(rows[i].cell[k]);
+            if (cw > w[k]) w[k] = cw;
+        }
+    for (int k = 0; k < NCOLS; k++) {
+        if (k == NCOLS - 1) fputs(col_head[k], stdout);
+        else hilo_text_pad(stdout, col_head[k], w[k] + 2);
+    }
+    fputc('\n', stdout);
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < NCOLS; k++) {
+            if (k == NCOLS - 1) fputs(rows[i].cell[k], stdout);
+            else hilo_text_pad(stdout, rows[i].cell[k], w[k] + 2);
+        }
+        fputc('\n', stdout);
+    }
+}
+
+static int reply_by_str(const void *a, const void *b) {
+    const redisReply *x = *(redisReply *const *)a, *y = *(redisReply *const *)b;
+    return strcmp(x->type == REDIS_REPLY_STRING ? x->str : "", y->type == REDIS_REPLY_STRING ? y->str : "");
+}
+
+static char *printable(const char *s) { return hilo_text_printable(s ? s : "-", strlen(s ? s : "-"), 0); }
+
 /* `agent list [--json]` (argv[0] is "list"). */
 static int cmd_list(hilo_cli_t *cli, int argc, char **argv) {
     bool json = false, bad = false;
@@ -329,31 +370,45 @@ static int cmd_list(hilo_cli_t *cli, int argc, char **argv) {
     }
     redisReply *ids = hilo_cli_cmd(cli, "SMEMBERS hilo:agents");
     if (!ids) return HILO_EXIT_REDIS;
-    if (!json)
-        printf("%-20s %-11s %-9s %-24s %-28s %s\n", "ID", "ROLE", "STATE", "NAME", "SKILLS", "CAPACITY w/s/v");
-    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+    size_t nids = ids->type == REDIS_REPLY_ARRAY ? ids->elements : 0, nrows = 0;
+    if (nids) qsort(ids->element, nids, sizeof *ids->element, reply_by_str); /* by id, text and --json alike */
+    list_row_t *rows = hilo_xcalloc(nids ? nids : 1, sizeof *rows);
+    int rc = HILO_EXIT_OK;
+    for (size_t i = 0; i < nids; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING) continue;
         const char *id = ids->element[i]->str;
         redisReply *a =
             hilo_cli_cmd(cli, "HMGET hilo:agent:%s role name skills cap:whatsapp cap:sms cap:voice disabled", id);
         redisReply *l = a ? hilo_cli_cmd(cli, "HGET hilo:agent:%s:live state", id) : NULL;
         if (!a || !l) {
             if (a) freeReplyObject(a);
-            freeReplyObject(ids);
-            return HILO_EXIT_REDIS;
+            rc = HILO_EXIT_REDIS;
+            break;
         }
         const char *state = l->type == REDIS_REPLY_STRING ? l->str : "offline";
         if (json) {
             list_json(id, a, state);
         } else {
-#define F(k) (a->type == REDIS_REPLY_ARRAY && a->element[k]->type == REDIS_REPLY_STRING ? a->element[k]->str : "-")
-            printf("%-20s %-11s %-9s %-24s %-28s %s/%s/%s\n", id, F(0), state, F(1), F(2), F(3), F(4), F(5));
-#undef F
+            char cap[96];
+            snprintf(cap, sizeof cap, "%s/%s/%s", field_at(a, 3) ? field_at(a, 3) : "-",
+                     field_at(a, 4) ? field_at(a, 4) : "-", field_at(a, 5) ? field_at(a, 5) : "-");
+            list_row_t *r = &rows[nrows++];
+            r->cell[COL_ID] = printable(id);
+            r->cell[COL_ROLE] = printable(field_at(a, 0));
+            r->cell[COL_STATE] = printable(state);
+            r->cell[COL_NAME] = printable(field_at(a, 1));
+            r->cell[COL_SKILLS] = printable(field_at(a, 2) && *field_at(a, 2) ? field_at(a, 2) : "-");
+            r->cell[COL_CAP] = printable(cap);
         }
         freeReplyObject(a);
         freeReplyObject(l);
     }
+    if (!json && rc == HILO_EXIT_OK) list_text(rows, nrows);
+    for (size_t i = 0; i < nrows; i++)
+        for (int k = 0; k < NCOLS; k++) free(rows[i].cell[k]);
+    free(rows);
     freeReplyObject(ids);
-    return HILO_EXIT_OK;
+    return rc;
 }
 
 int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv) {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "hilo/common.h"
+#include "hilo/textnorm.h"
 #include "hilo/utf8.h"
 
 char *hilo_text_printable(const char *s, size_t len, size_t max_chars) {
@@ -39,8 +40,10 @@ char *hilo_text_printable(const char *s, size_t len, size_t max_chars) {
     return out;
 }
 
+size_t hilo_text_width(const char *s) { return hilo_textnorm_width(s, strlen(s)); }
+
 void hilo_text_pad(FILE *f, const char *s, size_t width) {
     fputs(s, f);
-    for (size_t n = hilo_utf8_chars(s); n < width; n++) fputc(' ', f);
+    for (size_t n = hilo_text_width(s); n < width; n++) fputc(' ', f);
 }
 

@@ -296,12 +296,59 @@ function strategyPanel(st, tz) {
   return out;
 }
 
+const atBottom = (t) => t.scrollTop + t.clientHeight >= t.scrollHeight - 20;
+function toNewest() {
+  const t = $('thread');
+  t.scrollTop = t.scrollHeight;
+  $('thread-new').hidden = true;
+}
+$('thread-new').addEventListener('click', toNewest);
+$('thread').addEventListener('scroll', () => { if (atBottom($('thread'))) $('thread-new').hidden = true; });
+
+// --- the call-back time: entered and shown in the debtor's zone ---------------------------
+
+// Milliseconds the zone is ahead of UTC at instant ms.
+function zoneAhead(ms, zone) {
+  const p = {};
+  for (const x of new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit',
+    day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(ms))) p[x.type] = x.value;
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+// "2027-01-06T10:00" on the wall clocks of `zone` as an instant (null when not a time). Only for
+// showing the agent's own equivalent: the router converts what is saved (callback_at).
+function zoneWallMs(value, zone) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || '');
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  try { return wall - zoneAhead(wall - zoneAhead(wall, zone), zone); } catch (e) { return null; }
+}
+
+function debtorZone() {
+  const tz = S.conv && S.conv.debtor_info.timezone;
+  try { if (tz) { new Intl.DateTimeFormat('en', { timeZone: tz }); return tz; } } catch (e) { /* unknown to the browser */ }
+  return null;
+}
+
+function showCallbackZone() {
+  const tz = debtorZone();
+  $('disp-cb-zone').textContent = tz ? '(' + tz + ')' : "(UTC: the debtor's zone is unknown)";
+  const at = zoneWallMs($('disp-callback').value, tz || 'UTC');
+  const mine = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  $('disp-cb-local').textContent = at === null ? '' : '= ' + new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric',
+    month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(at)) +
+    ' your time (' + mine + ')';
+}
+$('disp-callback').addEventListener('input', showCallbackZone);
+
 function renderConv(head) {
   const m = S.conv;
   const thread = $('thread');
   if (!m) {
     $('conv-head').textContent = head || 'No conversation open';
     thread.replaceChildren();
+    S.threadOf = null;
+    $('thread-new').hidden = true;
     $('composer').hidden = true; $('tools').hidden = true; $('readonly').hidden = true;
     $('debtor-panel').replaceChildren();
     return;
@@ -310,7 +357,12 @@ function renderConv(head) {
   const c = m.conv, d = m.debtor_info;
   $('conv-head').textContent = (d.full_name || m.debtor) + ' — ' + c.state +
     (c.esc_reason ? ' · escalated: ' + c.esc_reason + (c.esc_detail ? ' (' + c.esc_detail + ')' : '') : '');
-  const stick = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 20;
+  // The newest message is shown when a conversation is opened and when one arrives, unless the
+  // agent has scrolled up to read older ones: then a "new messages" marker says so.
+  const fresh = S.threadOf !== m.debtor;
+  const before = fresh ? 0 : thread.children.length;
+  const stick = fresh || atBottom(thread);
+  S.threadOf = m.debtor;
   thread.replaceChildren(...m.items.map((it) => {
     const by = it.dir === 'out' ? (it.by || 'bot') : 'debtor';
     const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || it.voice.event)) ||
@@ -325,7 +377,6 @@ function renderConv(head) {
           (it.status.state === 'cancelled' ? 'Not sent: ' : 'Failed: ') + (it.status.text || it.status.reason || ''))
         : null);
   }));
-  if (stick) thread.scrollTop = thread.scrollHeight;
   // Debtor panel.
   const dl = el('dl', {});
   const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v === undefined || v === null ? '–' : String(v)));
@@ -361,6 +412,10 @@ function renderConv(head) {
   const pick = keep && m.channels[keep] && m.channels[keep].allowed ? keep : m.default_channel;
   if (pick) sel.value = pick;
   showReason();
+  showCallbackZone();
+  // Last: the composer and the panels above have their final size, so "the bottom" is final too.
+  if (stick) toNewest();
+  else if (m.items.length > before) $('thread-new').hidden = false;
   $('notes').replaceChildren(...m.notes.map((n) => el('li', { testid: 'note' }, n.text + ' — ' + (n.by || '') + ' ' +
     new Date(n.ms).toLocaleString())));
   for (const li of document.querySelectorAll('#offers li, #convs li')) li.classList.toggle('active', li.dataset.testid.endsWith('-' + m.debtor));
@@ -411,6 +466,9 @@ $('note-add').addEventListener('click', async () => {
 $('disp-code').addEventListener('change', () => {
   $('disp-ptp').hidden = $('disp-code').value !== 'promise_to_pay';
   $('disp-cb').hidden = $('disp-code').value !== 'callback';
+  // Another disposition: what was said about the last one no longer applies.
+  if (Drafts.shown()) Drafts.status(Drafts.shown(), 'wrapup', '');
+  showCallbackZone();
 });
 
 $('disp-close').addEventListener('click', async () => {
@@ -422,10 +480,12 @@ $('disp-close').addEventListener('click', async () => {
     body.amount_cents = Math.round(parseFloat($('disp-amount').value || '0') * 100);
     body.due = $('disp-due').value;
   }
-  if (code === 'callback') body.callback_ms = new Date($('disp-callback').value).getTime();
+  // The debtor's wall-clock time as typed: the router makes it an instant in the debtor's zone.
+  if (code === 'callback') body.callback_at = $('disp-callback').value;
+  Drafts.status(d, 'wrapup', '');
   const r = await send('wrapup', body);
   if (r.t !== 'ok') {
-    Drafts.status(d, 'tool', 'not closed: ' + r.text);
+    showError(d, 'wrapup', 'Not saved: ' + refusalWords(r));
     return;
   }
   Drafts.forget(d);
@@ -436,13 +496,27 @@ $('disp-close').addEventListener('click', async () => {
   }
 });
 
+// The words of a refusal: the router's sentence (docs/console-protocol.md, "Errors"); a bare
+// code is never all the agent sees.
+function refusalWords(r) {
+  if (r.text && r.text !== r.code) return r.text;
+  return 'the router refused it (' + (r.code || 'unknown reason') + ').';
+}
+
+// An error on one of the debtor's status lines, next to its form and scrolled into view.
+function showError(debtor, which, text) {
+  Drafts.status(debtor, which, text, true);
+  if (debtor === Drafts.shown()) $(which + '-status').scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
+
 // status: an element id (the supervisor's line), or null: the debtor's own tool status line.
 async function transfer(kind, target, debtor, status) {
   if (!target || !debtor) return;
   const r = await send('transfer', Object.assign({ debtor }, kind === 'agent' ? { to_agent: target } : { to_queue: target }));
-  const text = r.t === 'ok' ? 'transferred' : 'not transferred: ' + r.text;
+  const text = r.t === 'ok' ? 'transferred' : 'Not transferred: ' + refusalWords(r);
   if (status) $(status).textContent = text;
-  else Drafts.status(debtor, 'tool', text);
+  else if (r.t === 'ok') Drafts.status(debtor, 'tool', text);
+  else showError(debtor, 'tool', text);
   return r;
 }
 $('xfer-agent').addEventListener('click', () => transfer('agent', $('xfer-to').value.trim(), Drafts.shown(), null));

@@ -1,14 +1,16 @@
 -- agent_ops.lua — what an agent or a supervisor does to a conversation or an agent's state,
 -- each as one atomic step (router/src/console/routing.c): accept or decline an offer,
 -- transfer to an agent or a queue (a supervisor's reassign is the same), wrap-up with a
--- disposition, close, set an agent's availability. The conv field `rev` is bumped on every
+-- disposition, close, set an agent's availability, take an agent out of routing when they
+-- leave (op leave: logout, a session's end, revocation). The conv field `rev` is bumped on every
 -- change so an engine turn in flight re-reads the conversation (engine_apply.lua).
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
 -- ARGV[1] op  ARGV[2] actor id  ARGV[3] actor role (agent|supervisor)  ARGV[4] debtor id ("" for
 -- op state)  ARGV[5] now (Unix ms)  ARGV[6] op arguments (JSON object)  ARGV[7] accept timeout
 -- (ms)  ARGV[8] the business day of the stats clock (the day counters' key suffix,
 -- router/src/console/sla_mark.c)
--- Returns {1, "ok"} or {0, error code} (codes: docs/console-protocol.md).
+-- Returns {1, "ok"} or {0, error code[, detail]} (codes and details: docs/console-protocol.md;
+-- router/src/console/routing.c puts them in words).
 local op, actor, role, d = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = tonumber(ARGV[5])
 local args = cjson.decode(ARGV[6])
@@ -19,6 +21,7 @@ local sup = role == 'supervisor'
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
 -- @include conv_rev.lua
+-- @include agent_leave.lua
 -- @include strategy_state.lua
 -- @include ledger.lua
 local function event(kind, a, deb)
@@ -40,6 +43,19 @@ if op == 'state' then
   end
   agent_index_refresh(target)
   event('agent', target, '')
+  return {1, 'ok'}
+end
+
+-- The agent leaves (ARGV[6]: {"session": the hash of the session that ended, "" for all,
+-- "why": logout|session_end|revoked}): out of routing at once, their offers to others, unless
+-- another session of theirs is still valid (a second console still open takes offers).
+if op == 'leave' then
+  if redis.call('EXISTS', 'hilo:agent:' .. actor) == 0 then return {0, 'unknown_agent'} end
+  local ended = str(args.session) or ''
+  for _, s in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. actor .. ':sessions')) do
+    if s ~= ended and redis.call('EXISTS', 'hilo:session:' .. s) == 1 then return {1, 'kept'} end
+  end
+  agent_leave(actor, str(args.why) or 'agent_left', now)
   return {1, 'ok'}
 end
 
@@ -186,6 +202,14 @@ if op == 'transfer' then
     event('offer', to_agent, d)
     return {1, 'ok'}
   elseif to_queue and string.match(to_queue, '^[%w._-]+$') then
+    -- A queue is served when an enabled account has its skill (logged in or not: a queue whose
+    -- agents are off shift still gets them back). Else the conversation would wait for nobody.
+    local served = false
+    for _, a in ipairs(redis.call('SMEMBERS', 'hilo:skill:' .. to_queue)) do
+      local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'role', 'disabled')
+      if acc[1] and acc[2] ~= '1' then served = true break end
+    end
+    if not served then return {0, 'queue_unserved', to_queue} end
     drop_offer(false)
     drop_assignment()
     redis.call('HDEL', ck, 'last_agent', 'declined') -- no stickiness back to the sender
@@ -210,9 +234,11 @@ if op == 'wrapup' or op == 'close' then
       local amount = tonumber(args.amount_cents)
       local due = str(args.due)
       local due_ms = tonumber(args.due_ms) -- the end of that day where the debtor lives (console/routing.c)
-      if not amount or amount <= 0 or amount ~= math.floor(amount) or amount >= 2 ^ 53 or not due
-          or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
-        return {0, 'bad_promise'}
+      if not amount or amount <= 0 or amount ~= math.floor(amount) or amount >= 2 ^ 53 then
+        return {0, 'bad_promise', 'amount'}
+      end
+      if not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
+        return {0, 'bad_promise', 'due'}
       end
       disp.amount_cents = amount
       disp.due = due
@@ -236,8 +262,12 @@ if op == 'wrapup' or op == 'close' then
       audit('promise', p)
     elseif code == 'callback' then
       local at = tonumber(args.callback_ms)
-      if not at or at <= now then return {0, 'bad_callback'} end
+      if not at then return {0, 'bad_callback', 'missing'} end
+      if at <= now then return {0, 'bad_callback', 'past'} end
       disp.callback_ms = at
+      -- Set by the router only (console/routing.c): the debtor's wall-clock time and zone.
+      disp.callback_at = str(args.callback_at)
+      disp.callback_tz = str(args.callback_tz)
       redis.call('HSET', ck, 'callback_ms', at)
     end
     redis.call('HSET', ck, 'disposition', cjson.encode(disp), 'disposition_ms', now)

@@ -44,6 +44,7 @@ local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
 -- @include agent_index.lua
 -- @include conv_rev.lua
+-- @include agent_leave.lua
 local function event(kind, a, d)
   redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', kind, 'a', a or '', 'd', d or '')
 end
@@ -51,40 +52,14 @@ local function audit(d, ev, j)
   redis.call('XADD', 'hilo:{d:' .. d .. '}:audit', '*', 'ev', ev, 'j', cjson.encode(j))
 end
 
-local function release_offer(d, why)
-  local ck = conv_key(d)
-  local a = redis.call('HGET', ck, 'offer_agent')
-  redis.call('ZREM', 'hilo:offers', d)
-  if not a then return end
-  local ch = redis.call('HGET', ck, 'offer_ch') or 'whatsapp'
-  if tonumber(redis.call('HINCRBY', live_key(a), 'load:' .. ch, -1)) < 0 then
-    redis.call('HSET', live_key(a), 'load:' .. ch, 0)
-  end
-  agent_index_refresh(a)
-  redis.call('SREM', 'hilo:agent:' .. a .. ':offers', d)
-  local declined = redis.call('HGET', ck, 'declined') or ''
-  redis.call('HSET', ck, 'declined', declined .. a .. ',')
-  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms')
-  conv_rev_bump(ck)
-  audit(d, 'offer_' .. why, {agent = a, ms = now})
-  event('offer_gone', a, d)
-end
-
 -- 1. expired offers
 for _, d in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:offers', '-inf', now, 'LIMIT', 0, 200)) do
-  release_offer(d, 'timeout')
+  offer_release(d, 'timeout', now)
 end
 
 -- 2. agents gone past the grace period
 for _, a in ipairs(redis.call('ZRANGEBYSCORE', 'hilo:agents:seen', '-inf', now - grace, 'LIMIT', 0, 200)) do
-  redis.call('ZREM', 'hilo:agents:seen', a)
-  redis.call('HSET', live_key(a), 'state', 'offline', 'state_ms', now)
-  redis.call('SREM', 'hilo:agents:available', a)
-  for _, d in ipairs(redis.call('SMEMBERS', 'hilo:agent:' .. a .. ':offers')) do
-    release_offer(d, 'agent_gone')
-  end
-  agent_index_refresh(a)
-  event('agent', a, '')
+  agent_leave(a, 'agent_gone', now)
 end
 
 -- 3. offers

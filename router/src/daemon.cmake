@@ -28,6 +28,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/login_throttle.c
   ${CMAKE_CURRENT_LIST_DIR}/console/access_log.c
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/refusals.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c

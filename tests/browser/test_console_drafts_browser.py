@@ -39,6 +39,8 @@ class ConsoleDrafts(HiloTestCase):
             escalate(r, d, channel="whatsapp", reason="requested_agent", addr=PHONES[d])
         add_agent(stack.router.conf_path, "pat", name="Pat Agent", skills="en.collections")
         add_agent(stack.router.conf_path, "sue", name="Sue Supervisor", role="supervisor", skills="")
+        # James's conversation is moved to en.legal: a queue someone serves (one nobody serves is refused).
+        add_agent(stack.router.conf_path, "leo", name="Leo Legal", skills="en.legal")
 
         def agent_texts(d):
             return [i["text"] for _, i in history(r, d) if i.get("dir") == "out" and i.get("by") == "agent:pat"]

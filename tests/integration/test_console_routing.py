@@ -161,6 +161,9 @@ class ConsoleRouting(HiloTestCase):
 
     def test_decline_stickiness_and_transfer(self):
         r = self.setup_floor(["ana", "ben"])
+        # The queue transferred to at the end is served (not logged in: a queue nobody serves is
+        # refused, test_console_workday.py).
+        add_agent(self.routers[0].conf_path, "dia", skills="es.dispute")
         seed_debtor(r, "D1", ["+15550000001"])
 
         async def scenario():

@@ -58,6 +58,10 @@ class RoutingIndex(HiloTestCase):
 
         # 2. ana gets WhatsApp capacity through the CLI: routing finds her by itself.
         add_agent(router.conf_path, "ana", capacity="whatsapp=2,sms=3,voice=1")
+        # Changing an account ends its sessions, which takes ana out of routing at once
+        # (docs/console-protocol.md, "Leaving"); she is back, available, as a new console makes her.
+        wait_until(lambda: r.hget("hilo:agent:ana:live", "state") == "offline", 5, "ana out of routing")
+        present("ana")
         wait_until(lambda: offer_of("D1") == "ana", 15, "D1 offered to ana after her capacity was raised")
 
         # 3. b0001 has room but loses the skill: never offered this skill's conversations.

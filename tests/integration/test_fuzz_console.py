@@ -34,7 +34,7 @@ MAX_MESSAGE = 65536
 ERROR_CODES = {"unauthorized", "forbidden", "bad_request", "unknown_type", "rate_limited", "not_ready",
                "unavailable", "not_found", "not_offered", "not_assigned", "unknown_agent", "no_capacity",
                "same_agent", "bad_disposition", "bad_promise", "bad_callback", "disposition_required",
-               "name_search_unavailable"}
+               "name_search_unavailable", "over_committed", "queue_unserved"}
 CLOSE_CODES = {1002, 1007, 1008, 1009, 4429}   # protocol error / bad UTF-8 (libwebsockets), documented ones
 TYPES = ["sync", "state", "accept", "decline", "open", "unfollow", "reply", "note", "transfer", "wrapup",
          "close", "floor", "agents", "strategies", "find", "ping", "pong"]

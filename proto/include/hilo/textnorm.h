@@ -1,7 +1,7 @@
 /* textnorm.h — the one text normaliser: what a person typed, folded so that two spellings of
  * the same words compare equal. Used wherever text is matched rather than shown: the bot's
  * intents and extractors (router/bot), the opt-out keywords (router/compliance), the strategy
- * checker's notice words (router/strategy). A small library of its own (hilo_textnorm): it
+ * checker's notice words (router/strategy); and the display width of text (the CLI's columns). A small library of its own (hilo_textnorm): it
  * knows nothing of the router, reads characters with utf8.h and takes Unicode's tables from
  * utf8proc (docs/architecture.md, "Libraries and why"). */
 #ifndef HILO_TEXTNORM_H
@@ -26,5 +26,11 @@
  * glued together. The output is cut at a character boundary when it does not fit; *cut (may be
  * NULL) says whether it was. Returns the length written. */
 size_t hilo_textnorm_fold(const char *in, size_t len, char *out, size_t outlen, const char *keep, bool *cut);
+
+/* The columns `len` bytes of `in` take on a terminal, by Unicode's widths (utf8proc): a
+ * combining mark or a zero-width character takes none, an East Asian wide or full-width
+ * character two, others one. A byte that is not valid UTF-8 counts one (printed as '?' by the
+ * CLI). For lining up columns of names (`hilo agent list`). */
+size_t hilo_textnorm_width(const char *in, size_t len);
 
 #endif

@@ -4,7 +4,7 @@
  * random session token whose SHA-256 names the Redis session
  * hash hilo:session:<hash>, with a TTL), token checks for new websockets, and logout (the
  * session is deleted and every socket holding it, on any router, is closed through the event
- * stream). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c).
+ * stream; the agent leaves routing in the same batch, console_agent_leave). Accounts are made by `hilo agent add` (router/cli/cmd_agent.c).
  *
  * Revocation: each account has a session generation (hilo:agent:<id> field sgen) that the CLI
  * bumps on a password change, a role change, `agent disable` and `agent logout`, deleting the
@@ -410,5 +410,8 @@ void console_auth_logout(conn_t *c, json_t *rid) {
     batch_cmd(b, "SREM hilo:agent:%s:sessions %s", c->agent, c->session);
     /* Every router closes the sockets of this session (console_events_apply). */
     batch_cmd(b, "XADD hilo:console:events MAXLEN ~ 10000 * k logout a %s d %s", c->session, "");
+    /* Out of routing in the same step, unless another session of the agent is still valid:
+     * no offer reaches (or waits for) an agent who has left. */
+    console_agent_leave(k, b, c->agent, c->session, "logout");
     batch_run(b);
 }

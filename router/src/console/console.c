@@ -257,7 +257,9 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "accept") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "close") == 0) {
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0) {
-        json_object_del(m, "due_ms"); /* the router works it out from the debtor's zone (routing.c) */
+        /* The router works these out from the debtor's zone (routing.c). */
+        json_object_del(m, "due_ms");
+        json_object_del(m, "callback_tz");
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "open") == 0) {
         console_open_conv(c, rid, debtor);
@@ -349,6 +351,9 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
                                        d && *d ? d : "session revoked"));
                 conn_close(c, 4401, "session revoked");
             }
+            /* Out of routing at once (every router does it on this event; the second finds
+             * nothing left to do), unless the agent has signed in again meanwhile. */
+            if (a && console_agent_id_ok(a)) console_agent_leave(k, NULL, a, "", "revoked");
             continue;
         }
         if (a && *a) console_send_agent_of(k, a);
@@ -603,6 +608,7 @@ static void on_tick(uv_timer_t *t) {
             continue;
         }
         if (now > c->session_exp_ms) {
+            console_agent_leave(k, NULL, c->agent, c->session, "session_end");
             conn_send(c, json_pack("{s:s,s:s}", "t", "logged_out", "reason", "session expired"));
             conn_close(c, 4401, "session expired");
             continue;

@@ -183,6 +183,16 @@ bool console_rate_take(double *tokens, int64_t *tokens_ms, int64_t now_ms, long 
 void console_route_tick(hilo_console_t *k);
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args);
 void console_reopen(hilo_console_t *k, const char **debtors, int n); /* reopen.lua */
+/* The agent leaves (why: "logout", "session_end", "revoked"): out of routing at once, their
+ * pending offers withdrawn for other agents (agent_ops.lua, op leave), unless another of their
+ * sessions (not `session`, the one that ended; "" = none left) is still valid. Added to b, or,
+ * b NULL, run on its own with the outcome logged. */
+void console_agent_leave(hilo_console_t *k, batch_t *b, const char *agent, const char *session, const char *why);
+
+/* --- refusals.c --- */
+/* The sentence the console shows for an operation's error code (and detail, may be NULL),
+ * into out (outlen bytes, always terminated). */
+void console_refusal_text(const char *code, const char *detail, char *out, size_t outlen);
 /* On the tick: the reopens that failed (Redis down or refusing) are tried again, every
  * REOPEN_RETRY_MS until they get through. */
 void console_reopen_retry(hilo_console_t *k);

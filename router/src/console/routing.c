@@ -234,6 +234,16 @@ typedef struct {
     char target[CONSOLE_ID_MAX + 1]; /* op "state": the agent whose state is set ("" = the actor) */
 } op_t;
 
+/* A refusal with its words (refusals.c) and, when the script gave one, its detail. */
+static void op_refused(conn_t *c, json_t *rid, const char *code, const char *detail) {
+    char text[512];
+    console_refusal_text(code, detail, text, sizeof text);
+    json_t *m = json_pack("{s:s,s:s,s:s}", "t", "error", "code", code, "text", text);
+    if (detail) json_object_set_new(m, "detail", json_string(detail));
+    if (rid) json_object_set(m, "rid", rid);
+    conn_send(c, m);
+}
+
 static void op_free(void *arg) {
     op_t *o = arg;
     json_decref(o->rid);
@@ -268,7 +278,7 @@ static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
 static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     op_t *o = arg;
     json_t *r = n >= 1 ? res[0] : NULL;
-    if (!json_is_array(r) || json_array_size(r) != 2) {
+    if (!json_is_array(r) || json_array_size(r) < 2 || json_array_size(r) > 3) {
         const char *e = r && json_is_object(r) ? jstr(r, "error") : "no reply";
         hilo_log_warn("console", "event=op_failed op=%s agent=%s reply=\"%s\"", o->op, c->agent, e ? e : "?");
         conn_error(c, o->rid, "unavailable", "the operation could not be completed; try again");
@@ -283,24 +293,29 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
             console_send_agent_of(k, o->target);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
+        const char *detail = json_string_value(json_array_get(r, 2)); /* (NULL when there is none) */
         /* An agent gets the same answer for a conversation that does not exist as for one that
          * is not theirs (the script's "not yours" code for that op), so debtor ids cannot be
          * probed; supervisors see every conversation anyway and may learn that one is absent. */
         if (code && strcmp(code, "not_found") == 0 && !c->supervisor)
             code = strcmp(o->op, "accept") == 0 || strcmp(o->op, "decline") == 0 ? "not_offered" : "not_assigned";
-        conn_error(c, o->rid, code ? code : "refused", code ? code : "refused");
+        op_refused(c, o->rid, code ? code : "refused", detail);
     }
     op_free(o);
 }
 
-/* A promise an agent records in the wrap-up is settled like the bot's (docs/promises.md): due
- * at the end of its day where the debtor lives, kept by payments, broken by the sweeper. The
- * debtor's zone is read first; the op then runs with "due_ms" (agent_ops.lua needs it). */
+/* What the wrap-up needs from the debtor's zone, read first; the op then runs with the result.
+ * A promise an agent records is settled like the bot's (docs/promises.md): due at the end of its
+ * day where the debtor lives ("due_ms"). A call-back time is the debtor's wall-clock time
+ * ("callback_at", YYYY-MM-DDTHH:MM, as the console's form gives it): the router makes it an
+ * instant in the debtor's zone ("callback_ms", with "callback_tz" recorded), never the zone of
+ * the agent's browser. A debtor without a known zone: UTC, and the disposition says so. */
 typedef struct {
     json_t *rid;
     json_t *args;
     char debtor[HILO_DEBTOR_ID_MAX + 1];
-    int y, m, d;
+    bool callback;         /* else a promise */
+    int y, m, d, h, mi;
 } wrapup_t;
 
 static void wrapup_free(void *arg) {
@@ -318,11 +333,47 @@ static void on_wrapup_zone(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
     } else {
         char err[128];
         const hilo_tz_t *tz = zone && *zone ? hilo_tzdb_get(k->tz, zone, err, sizeof err) : NULL;
-        if (zone && *zone && !tz) hilo_log_warn("console", "event=promise_zone_unknown debtor=%s zone=\"%s\" effect=\"due at the end of the UTC day\"", w->debtor, zone);
-        json_object_set_new(w->args, "due_ms", json_integer(hilo_promise_ledger_day_end_ms(tz, w->y, w->m, w->d)));
+        if (zone && *zone && !tz)
+            hilo_log_warn("console", "event=debtor_zone_unknown debtor=%s zone=\"%s\" effect=\"%s taken as UTC\"",
+                          w->debtor, zone, w->callback ? "the call-back time" : "the promise's day");
+        if (w->callback) {
+            int64_t s = tz ? hilo_tz_utc(tz, w->y, w->m, w->d, w->h, w->mi, 0)
+                           : (hilo_days_from_civil(w->y, w->m, w->d) * 86400 + w->h * 3600 + w->mi * 60);
+            json_object_set_new(w->args, "callback_ms", json_integer(s * 1000));
+            json_object_set_new(w->args, "callback_tz", json_string(tz ? hilo_tz_name(tz) : "UTC"));
+        } else {
+            json_object_set_new(w->args, "due_ms", json_integer(hilo_promise_ledger_day_end_ms(tz, w->y, w->m, w->d)));
+        }
         console_op(c, w->rid, "wrapup", w->debtor, w->args);
     }
     wrapup_free(w);
+}
+
+/* "YYYY-MM-DDTHH:MM" (seconds ":SS" allowed and ignored, as <input type=datetime-local> may
+ * send them) into w; false when it is not one. */
+static bool parse_local(const char *s, wrapup_t *w) {
+    int sec = 0, used = 0;
+    size_t len = strlen(s);
+    if (len != 16 && len != 19) return false;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &w->y, &w->m, &w->d, &w->h, &w->mi, &used) != 5 || used != 16) return false;
+    if (len == 19 && (sscanf(s + 16, ":%2d%n", &sec, &used) != 1 || used != 3 || sec < 0 || sec > 59)) return false;
+    return hilo_date_valid(w->y, w->m, w->d) && w->h >= 0 && w->h <= 23 && w->mi >= 0 && w->mi <= 59;
+}
+
+/* agent_ops.lua's op leave, added to batch b (its header): an agent taken out of routing when
+ * they leave. Deadlines and the day's counters by the router's clock: leave runs inside the
+ * logout's own batch, which cannot wait for the stats clock (op_run's). */
+static void leave_script(hilo_console_t *k, batch_t *b, const char *agent, const json_t *args) {
+    char *aj = json_dumps(args, JSON_COMPACT);
+    int64_t d, start, now_ms = hilo_now_ms();
+    console_business_day(k, now_ms, &d, &start);
+    char now[24], timeout[24], day[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
+    snprintf(day, sizeof day, "%lld", (long long)d);
+    const char *argv[8] = {"leave", agent, "agent", "", now, aj ? aj : "{}", timeout, day};
+    batch_script(b, SCRIPT_OPS, 8, argv);
+    free(aj);
 }
 
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {
@@ -330,14 +381,23 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     const char *code = jstr(args, "code"), *due = jstr(args, "due");
     int y, m, d;
     char tail;
-    if (strcmp(op, "wrapup") == 0 && code && strcmp(code, "promise_to_pay") == 0 && due &&
-        !json_object_get(args, "due_ms") && sscanf(due, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 &&
-        m <= 12 && d >= 1 && d <= 31) {
+    const char *cb_at = jstr(args, "callback_at");
+    bool is_wrapup = strcmp(op, "wrapup") == 0 && code;
+    bool promise = is_wrapup && strcmp(code, "promise_to_pay") == 0 && due && !json_object_get(args, "due_ms") &&
+                   sscanf(due, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+    bool callback = is_wrapup && strcmp(code, "callback") == 0 && cb_at && !json_object_get(args, "callback_tz");
+    if (promise || callback) {
         wrapup_t *w = hilo_xcalloc(1, sizeof *w);
+        if (callback && !parse_local(cb_at, w)) {
+            free(w);
+            op_refused(c, rid, "bad_callback", "format");
+            return;
+        }
         w->rid = json_incref(rid);
         w->args = json_deep_copy(args);
         snprintf(w->debtor, sizeof w->debtor, "%s", debtor);
-        w->y = y, w->m = m, w->d = d;
+        w->callback = callback;
+        if (promise) w->y = y, w->m = m, w->d = d;
         batch_t *b = batch_new(k, c, on_wrapup_zone, w, wrapup_free);
         batch_cmd(b, "HGET hilo:{d:%s}:debtor timezone", debtor);
         batch_run(b);
@@ -371,4 +431,30 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     const char *target = jstr(args, "agent");
     if (target && console_agent_id_ok(target)) snprintf(o->target, sizeof o->target, "%s", target);
     console_stats_clock(k, op_run, o, op_free);
+}
+
+/* --- an agent leaves ---------------------------------------------------------------------- */
+
+static void on_left(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
+    (void)k;
+    (void)conn;
+    char *who = arg;
+    json_t *r = n >= 1 ? res[0] : NULL;
+    const char *said = json_is_array(r) ? json_string_value(json_array_get(r, 1)) : NULL;
+    if (json_is_array(r) && json_integer_value(json_array_get(r, 0)) == 1)
+        hilo_log_info("console", "event=agent_left agent=%s routing=%s", who,
+                      said && strcmp(said, "kept") == 0 ? "kept" : "offline");
+    else
+        hilo_log_warn("console", "event=agent_leave_failed agent=%s effect=\"out of routing after the grace period\"",
+                      who);
+    free(who);
+}
+
+void console_agent_leave(hilo_console_t *k, batch_t *b, const char *agent, const char *session, const char *why) {
+    json_t *a = json_pack("{s:s,s:s}", "session", session, "why", why);
+    bool own = b == NULL;
+    if (own) b = batch_new(k, NULL, on_left, hilo_xstrdup(agent), free);
+    leave_script(k, b, agent, a);
+    json_decref(a);
+    if (own) batch_run(b);
 }
