@@ -4,6 +4,7 @@ silent while the debtor's next message reaches the agent live; the agent's reply
 compliance gate (test clock) and reaches the SMS connector as an Outbound written by agent:<id>;
 a reply on a channel the debtor opted out of is blocked with the reason and never sent."""
 
+import asyncio
 import unittest
 
 from engine_helpers import EngineTestCase
@@ -128,6 +129,16 @@ class ConsoleWithEngine(EngineTestCase):
                 self.set_clock(at)
                 ans = await a.request("reply", debtor=EN, channel="sms", text=text)
                 self.assertTrue(ans["ok"], ans)
+                # The gate decides again at hand-off, on the clock of that moment (and the cap
+                # counts there): the clock stays until the connector has the message and has
+                # reported it sent, so the next message is not queued behind this one.
+                c = self.conn("sms")
+
+                def handed():
+                    return next((o for o in list(c.outbounds) if o.outbound_id == ans["oid"]), None)
+                o = await asyncio.to_thread(wait_until, handed, 10, "the reply %r at the connector" % text)
+                rr = await asyncio.to_thread(c.wait_result, c.report_delivery(o.outbound_id, "sent"), 10)
+                self.assertEqual(rr.kind, "ack", rr)
                 return self.r.zcard(contacts)
 
             self.assertEqual(await reply(wrote + 30 * 60 * 1000, "30 minutes later"), 0)
