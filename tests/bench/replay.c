@@ -35,6 +35,7 @@
 #include "hilo/common.h"
 #include "hilo/frame.h"
 #include "hilo/keys.h"
+#include "hilo/schema.h"
 #include "hilo/scripts.h"
 #include "identity_table.h"
 #include "item.h"
@@ -368,6 +369,14 @@ static void preload(const opts_t *o) {
             }
         d = end;
     }
+    /* The portfolio is in today's layout: stamped so, as `hilo import-debtors` would (a router
+     * refuses hilo data without a schema version, docs/operations.md "Upgrading"). */
+    redisReply *rep = redisCommand(c, "HSET %s version %d by hilo-replay", HILO_KEY_SCHEMA, HILO_SCHEMA_VERSION);
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "hilo-replay: preload failed: %s\n", rep ? rep->str : c->errstr);
+        exit(1);
+    }
+    freeReplyObject(rep);
     redisFree(c);
 }
 
