@@ -56,6 +56,12 @@ class CallGate(ConnectorStackCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         oid = p.stdout.strip()
         wait_until(lambda: self.placed(oid), 15, lambda: "call %s placed (ostat %s)" % (oid, self.ostat("D1")))
+        # ... and its outcome (busy) reported to the router before the clock moves on: the
+        # dispatcher follows the test clock, and a lease that the clock jumps past while the
+        # report is still on its way sends the message to the give-up.
+        wait_until(lambda: (self.ostat("D1").get(oid) or {}).get("state") == "failed", 15,
+                   lambda: "call %s reported busy (ostat %s)" % (oid, self.ostat("D1").get(oid)))
+        self.assertEqual(self.ostat("D1")[oid].get("error_code"), "busy")
         return oid
 
     def assert_refused(self, at, reason):
