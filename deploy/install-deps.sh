@@ -48,4 +48,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# promtool checks and unit-tests deploy/prometheus/hilo-alerts.yml (tests/integration/
+# test_alert_rules_promtool.py). It comes from Debian's prometheus package, but installing that
+# package would start a Prometheus server: only the promtool binary is taken out of it.
+PROMTOOL_DIR=/usr/local/lib/hilo-test-tools
+if [ "${HILO_WITH_TEST_TOOLS:-0}" = 1 ] && [ ! -x "$PROMTOOL_DIR/promtool" ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  tmp=$(mktemp -d)
+  chmod 0755 "$tmp" # apt's _apt user writes the download there
+  echo "install-deps: taking promtool out of Debian's prometheus package"
+  if ! (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1); then
+    $SUDO apt-get update -q
+    (cd "$tmp" && apt-get download -q prometheus)
+  fi
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool
+  $SUDO install -D -m 0755 "$tmp/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+  rm -rf "$tmp"
+fi
 # Redis is started by hilo's own scripts on loopback; the distribution's service is not needed.

@@ -39,6 +39,73 @@ static void calendar_end(const char *pack, const char *cc, int last_year, void *
                     (long long)end);
 }
 
+const char *const hilo_agent_state_names[HILO_AGENT_STATES] = {"available", "away", "offline", "disabled"};
+
+/* A queue's name as a label value: \\, \" and \n escaped (the text format's rule). */
+static void label_value(hilo_buf_t *o, const char *v) {
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') hilo_buf_printf(o, "\\%c", *v);
+        else if (*v == '\n') hilo_buf_printf(o, "\\n");
+        else hilo_buf_printf(o, "%c", *v);
+    }
+}
+
+static void queue_gauge(hilo_buf_t *o, const char *name, const char *help, const hilo_floor_gauges_t *f,
+                        double (*value)(const hilo_floor_queue_t *)) {
+    hilo_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < f->nqueues; i++) {
+        hilo_buf_printf(o, "%s{queue=\"", name);
+        label_value(o, f->queues[i].queue);
+        hilo_buf_printf(o, "\"} %g\n", value(&f->queues[i]));
+    }
+}
+
+static double q_waiting(const hilo_floor_queue_t *q) { return (double)q->waiting; }
+static double q_oldest(const hilo_floor_queue_t *q) { return q->oldest_wait_s; }
+static double q_breaching(const hilo_floor_queue_t *q) { return (double)q->sla_breaching; }
+
+static void floor_render(hilo_buf_t *o, const hilo_floor_gauges_t *f) {
+    hilo_buf_printf(o, "# HELP hilo_floor_sampled_timestamp_seconds When the floor's figures below were last read "
+                       "from Redis (Unix time; every [console] floor_metrics_s).\n"
+                       "# TYPE hilo_floor_sampled_timestamp_seconds gauge\nhilo_floor_sampled_timestamp_seconds %.3f\n",
+                    (double)f->sampled_ms / 1000);
+    hilo_buf_printf(o, "# HELP hilo_agents Agents' accounts by state (the same figure on every router).\n"
+                       "# TYPE hilo_agents gauge\n");
+    for (int s = 0; s < HILO_AGENT_STATES; s++)
+        hilo_buf_printf(o, "hilo_agents{state=\"%s\"} %ld\n", hilo_agent_state_names[s], f->agents[s]);
+    queue_gauge(o, "hilo_queue_waiting", "Conversations waiting in a queue for an agent.", f, q_waiting);
+    queue_gauge(o, "hilo_queue_oldest_wait_seconds", "The longest wait of a conversation in the queue now.", f,
+                q_oldest);
+    queue_gauge(o, "hilo_queue_sla_breaching", "Conversations awaiting a first reply past the queue's target now.", f,
+                q_breaching);
+    hilo_buf_printf(o, "# HELP hilo_queue_agents_free Agents with the queue's skill, available, with a free slot "
+                       "on the channel.\n# TYPE hilo_queue_agents_free gauge\n");
+    for (size_t i = 0; i < f->nqueues; i++)
+        for (int c = 1; c < HILO_CHANNEL_MAX; c++) {
+            hilo_buf_printf(o, "hilo_queue_agents_free{queue=\"");
+            label_value(o, f->queues[i].queue);
+            hilo_buf_printf(o, "\",channel=\"%s\"} %ld\n", hilo_channel_name(c), f->queues[i].free[c]);
+        }
+    hilo_buf_printf(o, "# HELP hilo_queue_sla_first_response First responses today (business day) within the "
+                       "queue's target (met) or not (breached).\n# TYPE hilo_queue_sla_first_response gauge\n");
+    for (size_t i = 0; i < f->nqueues; i++)
+        for (int met = 1; met >= 0; met--) {
+            hilo_buf_printf(o, "hilo_queue_sla_first_response{queue=\"");
+            label_value(o, f->queues[i].queue);
+            hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", met ? "met" : "breached",
+                            met ? f->queues[i].sla_met : f->queues[i].sla_breached);
+        }
+    hilo_buf_printf(o, "# HELP hilo_queue_sla_first_response_ratio Met / (met + breached) today; NaN before "
+                       "the day's first verdict.\n# TYPE hilo_queue_sla_first_response_ratio gauge\n");
+    for (size_t i = 0; i < f->nqueues; i++) {
+        const hilo_floor_queue_t *q = &f->queues[i];
+        hilo_buf_printf(o, "hilo_queue_sla_first_response_ratio{queue=\"");
+        label_value(o, q->queue);
+        if (q->sla_met + q->sla_breached == 0) hilo_buf_printf(o, "\"} NaN\n");
+        else hilo_buf_printf(o, "\"} %.6f\n", (double)q->sla_met / (double)(q->sla_met + q->sla_breached));
+    }
+}
+
 void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g, hilo_buf_t *o) {
     per_channel(o, "hilo_envelopes_total", "counter", "Envelopes received from connectors.", m->envelopes);
     per_channel(o, "hilo_messages_in_total", "counter", "Inbound items committed to a history.", m->stored);
@@ -147,6 +214,7 @@ void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g
                         "# HELP hilo_clock_offset_seconds Redis's clock minus this router's (last check, every 10 s).\n"
                         "# TYPE hilo_clock_offset_seconds gauge\nhilo_clock_offset_seconds %.4f\n",
                         g->clock_offset_ms / 1000);
+    if (g->floor) floor_render(o, g->floor);
     histogram(o, "hilo_redis_latency_seconds", "Round trip of one Redis command.", &m->redis_latency);
     histogram(o, "hilo_commit_latency_seconds", "Envelope received to ack sent.", &m->commit_latency);
 }

@@ -55,6 +55,27 @@ typedef struct {
     hilo_histogram_t commit_latency;             /* envelope received -> ack sent */
 } hilo_metrics_t;
 
+/* The floor's figures, read from Redis by the console every [console] floor_metrics_s
+ * (router/src/console/floor_gauges.c): the same on every router, since they come from Redis. */
+#define HILO_FLOOR_QUEUE_MAX 64 /* a queue's name (a skill), longer ones are not exported */
+typedef struct {
+    char queue[HILO_FLOOR_QUEUE_MAX + 1];
+    long waiting;                     /* conversations in the queue */
+    double oldest_wait_s;             /* the longest a queued conversation has waited */
+    long free[HILO_CHANNEL_MAX];      /* agents with the skill, available, with a free slot */
+    long sla_met, sla_breached;       /* first responses today (business day) */
+    long sla_breaching;               /* awaiting a first reply past the target now */
+} hilo_floor_queue_t;
+
+enum { HILO_AGENT_AVAILABLE = 0, HILO_AGENT_AWAY, HILO_AGENT_OFFLINE, HILO_AGENT_DISABLED, HILO_AGENT_STATES };
+
+typedef struct {
+    int64_t sampled_ms;               /* when the last complete read ended (wall clock) */
+    hilo_floor_queue_t *queues;
+    size_t nqueues;
+    long agents[HILO_AGENT_STATES];   /* accounts of role agent, by state */
+} hilo_floor_gauges_t;
+
 typedef struct {
     int connectors[HILO_CHANNEL_MAX]; /* link peers with a Hello, by channel */
     bool redis_up;                    /* connected and scripts loaded */
@@ -65,9 +86,12 @@ typedef struct {
     bool clock_known;                 /* a clock reading exists (clock_check.c) */
     double clock_offset_ms;           /* Redis's clock minus this router's */
     const hilo_compliance_t *gate;    /* the rule packs in use (engine's, else console's); NULL = none */
+    const hilo_floor_gauges_t *floor; /* NULL until the first complete read (or when it is off) */
 } hilo_metrics_gauges_t;
 
 void hilo_histogram_observe(hilo_histogram_t *h, double seconds);
+extern const char *const hilo_agent_state_names[HILO_AGENT_STATES];
+
 void hilo_metrics_render(const hilo_metrics_t *m, const hilo_metrics_gauges_t *g, hilo_buf_t *out);
 
 #endif

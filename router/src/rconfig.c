@@ -123,6 +123,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("console", "offer_timeout_ms", 20000, 500, 600000, console_offer_timeout_ms);
     INT("console", "grace_ms", 30000, 1000, 3600000, console_grace_ms);
     INT("console", "sla_s", 60, 1, 86400, console_sla_s);
+    INT("console", "floor_metrics_s", 15, 0, 3600, console_floor_metrics_s);
     INT("console", "max_message", 65536, 1024, 1048576, console_max_message);
     INT("console", "rate_per_s", 20, 1, 10000, console_rate_per_s);
     INT("console", "rate_burst", 40, 1, 100000, console_rate_burst);

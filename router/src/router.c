@@ -79,6 +79,7 @@ static void gauges(const hilo_router_t *r, hilo_metrics_gauges_t *g) {
     g->identity_cache_entries = ig.entries;
     g->identity_cache_evicted = ig.evicted;
     g->clock_known = hilo_clock_check_offset(r->clock, &g->clock_offset_ms);
+    g->floor = hilo_console_floor_gauges(r->console);
     g->gate = ctx->engine ? hilo_engine_gate(ctx->engine) : r->console ? hilo_console_gate(r->console)
                                                                       : hilo_dispatch_gate(ctx->dispatch);
 }

@@ -21,7 +21,8 @@ RULES = os.path.join(SOURCE_DIR, "deploy", "prometheus", "hilo-alerts.yml")
 PHONE = "+16505551234"
 PROMETHEUS_OWN = {"up"}               # made by Prometheus itself for every scrape target
 TARGET_LABELS = {"instance", "job"}   # added by Prometheus to every series it scrapes
-FUNCTIONS = {"sum", "rate", "increase", "abs", "max_over_time", "histogram_quantile", "by", "on", "and"}
+FUNCTIONS = {"sum", "rate", "increase", "abs", "max_over_time", "histogram_quantile", "by", "on", "and",
+             "unless", "max", "min", "time"}
 
 
 def selectors(expr):
@@ -52,10 +53,15 @@ class AlertRules(ConnectorStackCase):
             self.assertTrue(r.get("annotations", {}).get("summary"), r["alert"])
         self.assertEqual(len({r["alert"] for r in rules}), len(rules), "alert names are unique")
 
-        self.start_stack(engine=True)
+        # The floor's figures are read every second, so that the queue's series come soon.
+        self.start_stack(engine=True, router_overrides={"console": {"floor_metrics_s": 1}})
         self.seed("D1", PHONE, language="en")
         self.assertEqual(self.sandbox.send("whatsapp", PHONE, "hello")["status"], 200)
         self.assertEqual(self.sandbox.send("sms", PHONE, "hello")["status"], 200)
+        # Asking for a person puts the conversation in a queue: the per-queue series exist.
+        self.assertEqual(self.sandbox.send("whatsapp", PHONE, "talk to a person")["status"], 200)
+        wait_until(lambda: self.router_.metrics().has("hilo_queue_oldest_wait_seconds"), 15,
+                   "a queue on the floor's figures")
         wait_until(lambda: self.conns["sms"].metrics().value("hilo_connector_outbound_total") > 0, 15,
                    "the bot's SMS reply sent")
         wait_until(lambda: self.router_.metrics().has("hilo_clock_offset_seconds"), 5, "the router's first clock check")

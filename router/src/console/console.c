@@ -20,6 +20,7 @@ extern const char hilo_script_agent_ops[];
 extern const char hilo_script_floor_stats[];
 extern const char hilo_script_reopen[];
 extern const char hilo_script_sla_mark[];
+extern const char hilo_script_floor_gauges[];
 
 /* The tick: every 10 ms the event stream and the thread activity are read (one small command
  * each per router), which bounds the push latency of a change made on any router; the rest
@@ -591,6 +592,7 @@ static void on_tick(uv_timer_t *t) {
         read_events(k);
         poll_activity(k);
         if (k->tick_n % (FLOOR_MS / TICK_MS) == 0) console_floor_tick(k);
+        if (k->tick_n % (FLOOR_MS / TICK_MS) == FLOOR_MS / TICK_MS / 4) console_floor_gauges_tick(k);
         /* Half a period after the floor: the two reads do not land on the same tick. */
         if (k->tick_n % (STRATEGIES_MS / TICK_MS) == STRATEGIES_MS / TICK_MS / 2) console_strategies_tick(k);
     }
@@ -682,6 +684,7 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_FLOOR], hilo_script_floor_stats);
     script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
     script_init(&k->scripts[SCRIPT_SLA], hilo_script_sla_mark);
+    script_init(&k->scripts[SCRIPT_GAUGES], hilo_script_floor_gauges);
     char tzerr[128];
     /* (checked when the config was read: a zone of this system's tzdata) */
     k->day_tz = hilo_tzdb_get(k->tz, k->cfg->sla.zone, tzerr, sizeof tzerr);
@@ -720,6 +723,7 @@ static void console_free(hilo_console_t *k) {
     hilo_compliance_destroy(&k->gate);
     hilo_tzdb_destroy(&k->tz);
     hilo_buf_free(&k->floor_msg);
+    console_floor_gauges_free(k);
     activity_untie(k);
     console_reopen_forget(k);
     free(k);

@@ -28,6 +28,9 @@ void hilo_console_destroy(hilo_console_t **self_p);
 int hilo_console_reload_gate(hilo_console_t *self, char *err, size_t errlen);
 /* The console's gate (NULL when its rule packs failed to load). */
 const hilo_compliance_t *hilo_console_gate(const hilo_console_t *self);
+/* The floor's figures for /metrics as last read (floor_gauges.c); NULL before the first
+ * complete read, or when [console] floor_metrics_s is 0. */
+const hilo_floor_gauges_t *hilo_console_floor_gauges(const hilo_console_t *self);
 
 /* Debtors whose message was just stored in a conversation an agent had closed
  * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its

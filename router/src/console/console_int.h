@@ -60,7 +60,7 @@ typedef struct {
     char sha[41];
 } console_script_t;
 
-enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_SLA, SCRIPT_N };
+enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_SLA, SCRIPT_GAUGES, SCRIPT_N };
 
 struct hilo_console {
     hilo_router_ctx_t *ctx;
@@ -101,6 +101,7 @@ struct hilo_console {
     hilo_buf_t floor_msg;          /* the floor being assembled from its parts (supervisor.c) */
     char floor_cursor[32];         /* next part's SSCAN cursor */
     int64_t floor_now_ms;          /* the "now" every part of this floor is read at */
+    struct console_gauges *gauges; /* the floor's figures for /metrics (floor_gauges.c) */
     bool scripts_loaded;           /* SCRIPT LOAD sent since the store became ready */
     bool closing;
 };
@@ -215,6 +216,9 @@ void console_access_read(conn_t *c, json_t *rid, const char *debtor, const char 
 
 /* --- supervisor.c --- */
 void console_floor_tick(hilo_console_t *k);
+/* --- the floor's figures for /metrics (floor_gauges.c) --- */
+void console_floor_gauges_tick(hilo_console_t *k); /* a read when [console] floor_metrics_s has passed */
+void console_floor_gauges_free(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
 /* {"t":"find","query"}: a supervisor's search box: the debtor id, or the debtor (or unidentified
  * contact) a phone number in any spelling names; names get a clear refusal. */
