@@ -133,11 +133,14 @@ if op == 'peek' then
       local current, why = true, ''
       if d.strat and (d['until'] or 0) <= now then current, why = strat_current(KEYS[1], id) end
       if not current then
-        -- Never sent: the strategy's step was held or stopped by an event since its commit.
+        -- Not sent again: the strategy's step was held or stopped by an event since its commit.
+        -- One handed out before, whose lease ran out unreported, may have been sent: it stays
+        -- counted against the frequency cap (as in 'cancel').
         forget(id)
-        redis.call('ZREM', KEYS[6], id)
-        redis.call('HSET', KEYS[7], id, cjson.encode({state = 'cancelled', rank = 4, reason = 'strategy_stopped',
-                                                      error = why, ms = now, attempts = d.att or 0}))
+        local st = {state = 'cancelled', rank = 4, reason = 'strategy_stopped', error = why, ms = now,
+                    attempts = d.att or 0}
+        if d.tok ~= nil then st.maybe_sent = 1 else redis.call('ZREM', KEYS[6], id) end
+        redis.call('HSET', KEYS[7], id, cjson.encode(st))
         redis.call('XADD', KEYS[8], '*', 'ev', 'outbound_cancelled', 'ch', ch, 'ref', id,
                    'reason', 'strategy_stopped', 'text', why, 'by', d.by or '')
       else
@@ -222,9 +225,14 @@ if op == 'cancel' then
   if ARGV[5] ~= '' and table.concat(facts(), '\n') ~= ARGV[5] then return {'changed'} end
   local d = disp_of(oid)
   forget(oid)
-  -- Never sent: it does not count against the frequency cap.
-  redis.call('ZREM', KEYS[6], oid)
+  -- Handed to a connector at its last attempt and neither given back nor reported since (the
+  -- lease ran out, then the give-up came, or the gate now refuses): it may have reached the
+  -- provider, so it stays counted against the frequency cap and its status says so. Otherwise
+  -- it was never sent and does not count.
+  local maybe_sent = d.tok ~= nil
+  if not maybe_sent then redis.call('ZREM', KEYS[6], oid) end
   local st = {state = ARGV[6], rank = 4, reason = ARGV[7], error = ARGV[8], ms = now, attempts = d.att or 0}
+  if maybe_sent then st.maybe_sent = 1 end
   if (d.ps or 0) > 0 then st.parts_sent = d.ps end
   redis.call('HSET', KEYS[7], oid, cjson.encode(st))
   redis.call('XADD', KEYS[8], '*', 'ev', 'outbound_' .. ARGV[6], 'ch', ch, 'ref', oid, 'reason', ARGV[7],

@@ -39,8 +39,12 @@ class DispatchClock(HiloTestCase):
     def set_clock(self, ms):
         self.r.set(TEST_CLOCK_KEY, str(ms))
 
-    def send(self, text):
-        run_cli(self.rt.conf_path, "send", DEBTOR, "sms", text)
+    def send(self, text, channel="sms"):
+        return run_cli(self.rt.conf_path, "send", DEBTOR, channel, text).stdout.strip()
+
+    def counted(self, channel):
+        """The attempts counted against the debtor's frequency cap on the channel."""
+        return set(self.r.zrange(debtor_key(DEBTOR, "contacts:" + channel), 0, -1))
 
     def ostat(self, oid):
         raw = self.r.hget(debtor_key(DEBTOR, "ostat"), oid)
@@ -50,10 +54,10 @@ class DispatchClock(HiloTestCase):
         with conn._lock:
             return list(conn.outbound_seen.get(oid, []))
 
-    def give_back(self, conn, o):
+    def give_back(self, conn, o, channel=pb.CHANNEL_SMS):
         """RETURNED for the attempt received (the router's back-off: 1 s after attempt 1)."""
         env = pb.Envelope(provider_message_id="dr:%s:returned:%d" % (o.outbound_id, o.attempt),
-                          channel=pb.CHANNEL_SMS,
+                          channel=channel,
                           delivery=pb.DeliveryReport(outbound_id=o.outbound_id, debtor_id=DEBTOR,
                                                      state=pb.DeliveryReport.STATE_RETURNED, attempt=o.attempt,
                                                      error_code="rate_limited"))
@@ -115,6 +119,36 @@ class DispatchClock(HiloTestCase):
         self.assertEqual(st.get("reason"), "provider_unavailable", st)
         self.assertEqual(self.attempts(a, o.outbound_id), [1, 2], "never handed off after the give-up")
         self.assertFalse(self.r.hexists(debtor_key(DEBTOR, "out"), o.outbound_id))
+
+    # Calls are capped (Regulation F: 7 in 7 days, the US pack): a call's attempt is counted when
+    # it is handed to a connector. One given up after its connector went silent may have been
+    # placed, so it stays counted; one every connector gave back was never placed, and does not.
+
+    def test_a_call_given_up_unreported_stays_counted(self):
+        a = self.connector(self.rt, "voice", "voice-a")
+        self.send("This is ACME calling. Please call us back.", "voice")
+        o = a.wait_outbound(15)[0]
+        self.assertEqual(self.counted("voice"), {o.outbound_id})
+        # Received, never reported (the connector placed it and died, or its report was lost).
+        self.set_clock(T0 + GIVE_UP_MS + 5000)
+        wait_until(lambda: self.ostat(o.outbound_id).get("state") == "failed", 10,
+                   lambda: "the call to fail after the give-up (ostat %r)" % self.ostat(o.outbound_id))
+        st = self.ostat(o.outbound_id)
+        self.assertEqual((st.get("reason"), st.get("maybe_sent")), ("provider_unavailable", 1), st)
+        self.assertEqual(self.counted("voice"), {o.outbound_id}, "a call that may have been placed left the cap")
+
+    def test_a_call_given_back_every_time_is_not_counted(self):
+        a = self.connector(self.rt, "voice", "voice-a")
+        self.send("This is ACME calling. Please call us back.", "voice")
+        o = a.wait_outbound(15)[0]
+        self.give_back(a, o, pb.CHANNEL_VOICE)
+        self.set_clock(T0 + GIVE_UP_MS + 5000)
+        wait_until(lambda: self.ostat(o.outbound_id).get("state") == "failed", 10,
+                   lambda: "the call to fail after the give-up (ostat %r)" % self.ostat(o.outbound_id))
+        st = self.ostat(o.outbound_id)
+        self.assertEqual(st.get("reason"), "provider_unavailable", st)
+        self.assertNotIn("maybe_sent", st)
+        self.assertEqual(self.counted("voice"), set(), "a call never placed still counts against the cap")
 
 
 if __name__ == "__main__":
