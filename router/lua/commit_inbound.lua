@@ -15,7 +15,7 @@
 -- engine_apply.lua removes both when it applies the turn's effects.
 -- Returns {status, stream id} per message, flattened: status 0 = stored, 1 = duplicate
 -- (nothing written, id ""), 2 = stored in a conversation an agent had closed (the router then
--- runs reopen.lua for it: docs/console-protocol.md, "Reopen").
+-- runs reopen.lua for it: docs/console-protocol.md, "Reopen"; a call's end never is).
 -- Why one script per message's keys: the dedupe check, the history append, the audit entry and
 -- the state update must be seen together or not at all; a router killed between them would
 -- otherwise lose or double items. Messages run in order, so two of one debtor in a batch keep
@@ -54,6 +54,13 @@ for i = 0, #KEYS / 6 - 1 do
     redis.call('XADD', kaudit, '*', 'ev', 'inbound', 'ch', ch, 'ref', ref, 'hist', id)
     local f = redis.call('HMGET', kconv, 'state', 'last_channel', 'addr:' .. ch, 'msgs_in', 'created_ms', 'strat')
     local closed = f[1] == 'closed'
+    -- A call's end is not the debtor writing again: the caller hung up, often on the very call
+    -- the agent just closed. It never reopens the case (status 0), and the close's inbound count
+    -- takes it in, so the reopen sweep (reopen.lua) does not take it for a message either. The
+    -- item is the router's own JSON (router/src/history_item.c): a debtor's text cannot hold
+    -- this unescaped.
+    local call_end = closed and string.find(item, '"event":"call_end"', 1, true) ~= nil
+    if call_end then closed = false end
     -- The inbound count is read above and written with the other fields: one command less
     -- than HINCRBY + HSET, in the script and in the AOF.
     local n = (tonumber(f[4]) or 0) + 1
@@ -66,6 +73,7 @@ for i = 0, #KEYS / 6 - 1 do
                  'addr:' .. ch, addr, 'last_in:' .. ch, now)
     end
     -- The conversation's creation fields on its first inbound (unless an outbound created it).
+    if call_end then redis.call('HSET', kconv, 'closed_in', n) end
     if n == 1 and not f[5] then
       redis.call('HSET', kconv, 'created_ms', now, 'state', 'open', 'unidentified', ARGV[a + 5])
     end

@@ -110,6 +110,8 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       if f[1] ~= 'assigned' then
         redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1)
         if f[8] then redis.call('ZREM', await_key, d .. '|' .. f[8]) end
+        -- An offer made before it left (the caller hung up meanwhile): taken back from the agent.
+        if f[2] then offer_release(d, 'withdrawn', now) end
       end
       event('queue', '', d)
     else

@@ -486,6 +486,18 @@ static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
  * first. Still queued, the conversation moves to that reason's queue, keeping the time it has
  * waited (the score counts from the first esc_ms); assigned, it stays with its agent, who may
  * transfer it. A reason that is not stronger is only recorded (audit `escalation_kept`). */
+/* The caller hung up while waiting for an agent: the conversation leaves the queue (the
+ * routing pass takes it out, counts it abandoned and withdraws an offer made meanwhile:
+ * route_offer.lua), so no agent is offered a call nobody is on. The thread keeps the call. */
+static void decide_caller_gone(turn_t *t) {
+    const char *queue = get(&t->conv_f, "queue"), *since = get(&t->conv_f, "esc_ms");
+    set_field(t, "state", "open");
+    json_t *j = json_pack("{s:s,s:I}", "queue", queue ? queue : "", "waited_ms",
+                          (json_int_t)(since ? t->now_ms - strtoll(since, NULL, 10) : 0));
+    audit(t, "caller_hung_up", j);
+    hilo_log_info("engine", "event=caller_hung_up debtor=%s queue=%s", t->debtor, queue ? queue : "");
+}
+
 static void decide_stronger_reason(turn_t *t, bool queued) {
     const hilo_envelope_t *e = t->frame->envelope;
     const char *text = *e->text ? e->text : (e->voice && *e->voice->speech ? e->voice->speech : NULL);
@@ -818,7 +830,8 @@ static void decide(turn_t *t) {
          * agent sees the message in the thread. */
         t->voice_kind = HILO_VOICE_ACTION_ENQUEUE;
         snprintf(t->voice_target, sizeof t->voice_target, "%s", get(&t->conv_f, "queue") ? get(&t->conv_f, "queue") : "agents");
-        if (human && !recently_closed) decide_stronger_reason(t, strcmp(state, "queued") == 0);
+        if (call_end && state && strcmp(state, "queued") == 0) decide_caller_gone(t);
+        else if (human && !recently_closed) decide_stronger_reason(t, strcmp(state, "queued") == 0);
     } else {
         decide_bot(t);
     }
