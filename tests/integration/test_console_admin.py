@@ -14,7 +14,7 @@ import os
 import unittest
 
 from hilo_harness import HiloTestCase, SOURCE_DIR, cli_path, debtor_key, seed_debtor, wait_until
-from hilo_console import Console, add_agent, console_overrides, escalate, login, run, token_for
+from hilo_console import add_agent, console_overrides, escalate, login, run, signed_in
 
 FLOW = os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")
 
@@ -46,12 +46,7 @@ class ConsoleAdmin(HiloTestCase):
         return redis.client()
 
     async def online(self, agent, available=True):
-        c = await Console(self.rtr, token_for(self.rtr, agent)).connect()
-        await c.latest("hello")
-        if available:
-            ans = await c.request("state", state="available")
-            self.assertEqual(ans["t"], "ok", ans)
-        return c
+        return await signed_in(self.rtr, agent, available)
 
     def test_takeover_of_assigned_offered_and_queued_conversations(self):
         r = self.setup_floor()
