@@ -1,7 +1,7 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * supervisor.c, strategies.c): the console object, one websocket connection, and the batch helper that
- * runs a few Redis commands and hands their replies over as JSON. Not for use outside
- * router/src/console/. */
+ * supervisor.c, strategies.c, takeover.c, admin_view.c): the console object, one websocket
+ * connection, and the batch helper that runs a few Redis commands and hands their replies over
+ * as JSON. Not for use outside router/src/console/. */
 #ifndef HILO_CONSOLE_INT_H
 #define HILO_CONSOLE_INT_H
 
