@@ -75,7 +75,9 @@ function connect() {
       sessionStorage.removeItem('hilo.token');
       S.token = null;
       setConn('offline');
-      return showLogin('Your session ended; please sign in again.');
+      const why = S.bye ? ' (' + S.bye + ')' : '';
+      S.bye = null;
+      return showLogin('Your session ended' + why + '; please sign in again.');
     }
     setConn('reconnecting');
     const wait = Math.min(S.backoff, 10000) * (0.75 + Math.random() * 0.5);
@@ -111,12 +113,14 @@ function handle(m) {
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; renderAgent(); break;
     case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); } break;
-    case 'conv_gone': lose(m.debtor, 'is no longer yours (closed or transferred)'); break;
+    case 'conv_gone': lose(m.debtor, m.reason === 'taken_over' ? 'was taken over by ' + (m.by_name || m.by)
+      : 'is no longer yours (closed or transferred)'); break;
     case 'floor': renderFloor(m); break;
     case 'strategies': renderStrategies(m); break;
-    case 'logged_out': break;
+    case 'logged_out': S.bye = m.reason; break; // why, shown on the sign-in page
     default: break;
   }
+  if (typeof HiloAdmin !== 'undefined') HiloAdmin.handle(m); // admin.js: take-over, whisper, admin view
 }
 
 // --- login ------------------------------------------------------------------------------
@@ -129,6 +133,7 @@ function showLogin(msg) {
   $('desk').hidden = true;
   $('floor').hidden = true;
   for (const id of ['avail-wrap', 'logout', 'to-floor', 'to-desk']) $(id).hidden = true;
+  if (typeof HiloAdmin !== 'undefined') HiloAdmin.hide();
   $('login-error').textContent = msg || '';
 }
 
@@ -137,9 +142,10 @@ function showApp() {
   $('logout').hidden = false;
   $('avail-wrap').hidden = false;
   $('to-floor').hidden = S.role !== 'supervisor' || S.view === 'floor';
-  $('to-desk').hidden = S.view !== 'floor';
+  $('to-desk').hidden = S.view === 'desk';
   $('desk').hidden = S.view !== 'desk';
   $('floor').hidden = S.view !== 'floor';
+  if (typeof HiloAdmin !== 'undefined') HiloAdmin.show();
 }
 
 $('login-form').addEventListener('submit', async (ev) => {
@@ -416,8 +422,11 @@ function renderConv(head) {
   // Last: the composer and the panels above have their final size, so "the bottom" is final too.
   if (stick) toNewest();
   else if (m.items.length > before) $('thread-new').hidden = false;
-  $('notes').replaceChildren(...m.notes.map((n) => el('li', { testid: 'note' }, n.text + ' — ' + (n.by || '') + ' ' +
-    new Date(n.ms).toLocaleString())));
+  // A supervisor's whisper (admin.js) is marked as one, with who sent it.
+  $('notes').replaceChildren(...m.notes.map((n) => n.kind === 'whisper'
+    ? el('li', { testid: 'whisper', class: 'whisper' }, el('b', {}, 'Whisper from ' + (n.from_name || n.from) + ': '),
+      n.text + ' — ' + new Date(n.ms).toLocaleString())
+    : el('li', { testid: 'note' }, n.text + ' — ' + (n.by || '') + ' ' + new Date(n.ms).toLocaleString())));
   for (const li of document.querySelectorAll('#offers li, #convs li')) li.classList.toggle('active', li.dataset.testid.endsWith('-' + m.debtor));
 }
 

@@ -1,7 +1,7 @@
 -- agent_ops.lua — what an agent or a supervisor does to a conversation or an agent's state,
 -- each as one atomic step (router/src/console/routing.c): accept or decline an offer,
--- transfer to an agent or a queue (a supervisor's reassign is the same), wrap-up with a
--- disposition, close, set an agent's availability, take an agent out of routing when they
+-- transfer to an agent or a queue (a supervisor's reassign is the same), a supervisor's
+-- take-over, wrap-up with a disposition, close, set an agent's availability, take an agent out of routing when they
 -- leave (op leave: logout, a session's end, revocation). The conv field `rev` is bumped on every
 -- change so an engine turn in flight re-reads the conversation (engine_apply.lua).
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
@@ -219,6 +219,42 @@ if op == 'transfer' then
     return {1, 'ok'}
   end
   return {0, 'bad_request'}
+end
+
+-- A supervisor takes the conversation over (docs/console-protocol.md, "Take over"): assigned to
+-- an agent, offered to one, or waiting in a queue, it becomes assigned to the supervisor, who
+-- replies and wraps up like an agent. Supervisors are not capacity-limited here (a take-over is
+-- never refused for load), but it counts in their load like any assignment, so routing offers
+-- them nothing more while it holds their slots, and the wrap-up gives it back. The agent who had
+-- it (or its offer) gets a `taken` event naming the supervisor; the step is audited.
+if op == 'takeover' then
+  if not sup then return {0, 'forbidden'} end
+  if c.agent == actor and c.state == 'assigned' then return {0, 'same_agent'} end
+  if c.state ~= 'assigned' and c.state ~= 'queued' then return {0, 'not_takeable', c.state or ''} end
+  local from, from_state = c.agent or c.offer_agent, c.agent and 'assigned' or (c.offer_agent and 'offered' or 'queued')
+  local ch = c.agent_ch or c.offer_ch or c.last_channel or 'whatsapp'
+  drop_offer(false)
+  drop_assignment()
+  if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
+  if from_state ~= 'assigned' then
+    redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered:' .. (c.queue or ''), 1)
+  end
+  strat_hold(ck, 'agent')
+  redis.call('HINCRBY', live_key(actor), 'load:' .. ch, 1)
+  agent_index_refresh(actor)
+  redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
+  redis.call('HDEL', ck, 'declined')
+  redis.call('HSET', ck, 'state', 'assigned', 'agent', actor, 'agent_ch', ch, 'last_agent', actor,
+             'assigned_ms', now, 'taken_by', actor, 'taken_ms', now)
+  touch()
+  audit('taken_over', {from_agent = from or '', from_state = from_state, channel = ch})
+  if from and from ~= actor then
+    local name = redis.call('HGET', 'hilo:agent:' .. actor, 'name') or actor
+    redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', 'taken', 'a', from, 'd', d,
+               'by', actor, 'n', name)
+  end
+  event('assigned', actor, d)
+  return {1, 'ok'}
 end
 
 if op == 'wrapup' or op == 'close' then

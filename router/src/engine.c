@@ -1271,6 +1271,11 @@ int hilo_engine_reload(hilo_engine_t *eng, char *err, size_t errlen) {
     return 0;
 }
 
+void hilo_engine_queues(const hilo_engine_t *self, void (*fn)(const char *queue, const char *escalation, void *arg),
+                        void *arg) {
+    if (self) hilo_flow_queues(self->flow, fn, arg);
+}
+
 static void on_timer_closed(uv_handle_t *h) { free(h->data); }
 
 void hilo_engine_destroy(hilo_engine_t **self_p) {

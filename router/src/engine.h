@@ -24,6 +24,11 @@ int hilo_engine_reload(hilo_engine_t *self, char *err, size_t errlen);
 /* The rule packs the engine's gate uses now (replaced by a reload). */
 const hilo_compliance_t *hilo_engine_gate(const hilo_engine_t *self);
 
+/* The queues the loaded flow can escalate to (hilo_flow_queues, router/bot); fn is called
+ * during this call only. Nothing when self is NULL (the engine is off). */
+void hilo_engine_queues(const hilo_engine_t *self, void (*fn)(const char *queue, const char *escalation, void *arg),
+                        void *arg);
+
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
  * by `peer`, from the normalized address `addr`; `turn` is the key its pending record was
  * committed under and `in_ms` the commit's time (commit_inbound.lua). Takes ownership of

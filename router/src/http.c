@@ -490,6 +490,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return s->ws ? ws_receive(wsi, s->ws, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return s->ws ? ws_writable(wsi, s->ws) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* After our own close frame (ws_writable), the peer's close is its answer and the
+         * closing handshake is over: close without the echo lws would send otherwise. A second
+         * close frame is a protocol error to Chromium ("Close received after close"), which then
+         * reports 1006 instead of our code, and the console page never learns why it was closed. */
+        return s->ws && s->ws->close_sent ? 1 : 0;
     case LWS_CALLBACK_CLOSED:
         ws_gone(s);
         return 0;

@@ -289,6 +289,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "agents") == 0) {
         if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
         else console_agents_list(c, rid);
+    } else if (console_admin_dispatch(c, rid, t, m)) {
+        /* takeover.c answered it */
     } else {
         conn_error(c, rid, "unknown_type", "unknown message type");
     }
@@ -331,6 +333,7 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
         json_array_append_new(fields, f);
         const char *kind = jstr(f, "k"), *a = jstr(f, "a"), *d = jstr(f, "d");
         if (id) snprintf(k->events_id, sizeof k->events_id, "%s", id);
+        if (kind) console_admin_event(k, kind, f); /* taken, whisper (takeover.c) */
         if (kind && strcmp(kind, "logout") == 0) {
             for (conn_t *c = k->conns; c; c = c->next) {
                 if (c->state != CONN_READY || !c->ws || c->logging_out || !a || strcmp(c->session, a) != 0)

@@ -1,7 +1,7 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * supervisor.c, strategies.c): the console object, one websocket connection, and the batch helper that
- * runs a few Redis commands and hands their replies over as JSON. Not for use outside
- * router/src/console/. */
+ * supervisor.c, strategies.c, takeover.c, admin_view.c): the console object, one websocket
+ * connection, and the batch helper that runs a few Redis commands and hands their replies over
+ * as JSON. Not for use outside router/src/console/. */
 #ifndef HILO_CONSOLE_INT_H
 #define HILO_CONSOLE_INT_H
 
@@ -223,6 +223,17 @@ void console_agents_list(conn_t *c, json_t *rid);
 /* {"t":"find","query"}: a supervisor's search box: the debtor id, or the debtor (or unidentified
  * contact) a phone number in any spelling names; names get a clear refusal. */
 void console_find(conn_t *c, json_t *rid, const char *query);
+
+/* --- takeover.c, admin_view.c: a supervisor's powers --- */
+/* {"t": takeover|whisper|admin|agent_disable|agent_enable|agent_logout}: false when t is none of
+ * these; else answered (agents get `forbidden`). */
+bool console_admin_dispatch(conn_t *c, json_t *rid, const char *t, json_t *m);
+/* An event of the console stream (fields f) that the powers wrote: `taken` and `whisper` become
+ * messages to the agent's sockets on this router; other kinds are ignored. */
+void console_admin_event(hilo_console_t *k, const char *kind, const json_t *f);
+void console_admin_view(conn_t *c, json_t *rid);
+/* op: disable, enable or logout. */
+void console_agent_account(conn_t *c, json_t *rid, const char *op, const char *agent);
 
 /* --- sla_mark.c --- */
 /* The clock the day's counters and the SLA are kept by: the router's, or under [engine]

@@ -35,6 +35,8 @@ static const refusal_t REFUSALS[] = {
     {"queue_unserved", NULL,
      "No agent serves the queue '%s' (no active account has that skill), so the conversation would wait "
      "for nobody; check the queue's name. The conversation stays with you."},
+    /* detail: the conversation's state (take-over, admin.c) */
+    {"not_takeable", NULL, "Only a conversation that is assigned, offered or waiting in a queue can be taken over."},
     {"forbidden", NULL, "You are not allowed to do that."},
     {"bad_request", NULL, "The request is not valid (a field is missing or has the wrong form)."},
     {"not_found", NULL, "There is no such conversation."},

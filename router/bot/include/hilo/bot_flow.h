@@ -22,4 +22,10 @@ hilo_flow_t *hilo_flow_parse(const char *name, const char *text, size_t len, cha
 /* Accepts NULL; nulls the caller's pointer. */
 void hilo_flow_destroy(hilo_flow_t **self_p);
 
+/* Every queue the flow can escalate to ("<language>.<topic>", one call per language and
+ * escalation or portfolio rule, so a queue comes once per escalation naming its topic), with
+ * the escalation's name. The strings are valid only during the call. */
+typedef void (*hilo_flow_queue_fn)(const char *queue, const char *escalation, void *arg);
+void hilo_flow_queues(const hilo_flow_t *f, hilo_flow_queue_fn fn, void *arg);
+
 #endif
