@@ -276,6 +276,9 @@ if op == 'wrapup' or op == 'close' then
       if not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
         return {0, 'bad_promise', 'due'}
       end
+      -- Due at the end of that day where the debtor lives: a day already over there is refused
+      -- (today is still allowed).
+      if due_ms <= now then return {0, 'bad_promise', 'due_past'} end
       disp.amount_cents = amount
       disp.due = due
       local dk = 'hilo:{d:' .. d .. '}:debtor'

@@ -177,6 +177,7 @@ class ConsoleWorkday(HiloTestCase):
             cases = [
                 (dict(code="promise_to_pay", amount_cents=0, due="2099-01-01"), "bad_promise", "amount"),
                 (dict(code="promise_to_pay", amount_cents=500), "bad_promise", "due date"),
+                (dict(code="promise_to_pay", amount_cents=500, due="2000-01-01"), "bad_promise", "already passed"),
                 (dict(code="promise_to_pay", amount_cents=50000, due="2099-01-01"), "over_committed", "balance"),
                 (dict(code="nonsense"), "bad_disposition", "disposition"),
                 (dict(code="callback"), "bad_callback", "call-back"),

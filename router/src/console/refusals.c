@@ -17,6 +17,8 @@ typedef struct {
 static const refusal_t REFUSALS[] = {
     {"bad_promise", "amount", "The promise needs an amount greater than zero, in whole cents."},
     {"bad_promise", "due", "The promise needs a due date (YYYY-MM-DD)."},
+    {"bad_promise", "due_past",
+     "The promise's due date has already passed in the debtor's time zone; choose today or a later day."},
     {"bad_promise", NULL, "The promise needs an amount greater than zero and a due date."},
     {"over_committed", NULL,
      "The promise is more than the debtor still owes: the balance less the promises already pending."},
