@@ -134,7 +134,7 @@ if op == 'accept' then
   redis.call('SREM', 'hilo:agent:' .. actor .. ':offers', d)
   redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
   if c.queue then redis.call('ZREM', 'hilo:queue:' .. c.queue, d) end
-  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms', 'declined')
+  redis.call('HDEL', ck, 'offer_agent', 'offer_ch', 'offer_deadline', 'offer_ms', 'declined', 'declined_until')
   strat_hold(ck, 'agent')
   redis.call('HSET', ck, 'state', 'assigned', 'agent', actor, 'agent_ch', ch, 'last_agent', actor,
              'assigned_ms', now)
@@ -194,7 +194,7 @@ if op == 'transfer' then
     agent_index_refresh(to_agent)
     redis.call('HSET', ck, 'offer_agent', to_agent, 'offer_ch', ch, 'offer_ms', now,
                'offer_deadline', now + timeout)
-    redis.call('HDEL', ck, 'declined')
+    redis.call('HDEL', ck, 'declined', 'declined_until')
     redis.call('SADD', 'hilo:agent:' .. to_agent .. ':offers', d)
     redis.call('ZADD', 'hilo:offers', now + timeout, d)
     touch()
@@ -212,7 +212,7 @@ if op == 'transfer' then
     if not served then return {0, 'queue_unserved', to_queue} end
     drop_offer(false)
     drop_assignment()
-    redis.call('HDEL', ck, 'last_agent', 'declined') -- no stickiness back to the sender
+    redis.call('HDEL', ck, 'last_agent', 'declined', 'declined_until') -- no stickiness back to the sender
     enqueue(to_queue)
     touch()
     audit('transferred', {to_queue = to_queue})
@@ -243,7 +243,7 @@ if op == 'takeover' then
   redis.call('HINCRBY', live_key(actor), 'load:' .. ch, 1)
   agent_index_refresh(actor)
   redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
-  redis.call('HDEL', ck, 'declined')
+  redis.call('HDEL', ck, 'declined', 'declined_until')
   redis.call('HSET', ck, 'state', 'assigned', 'agent', actor, 'agent_ch', ch, 'last_agent', actor,
              'assigned_ms', now, 'taken_by', actor, 'taken_ms', now)
   touch()
@@ -329,7 +329,7 @@ if op == 'wrapup' or op == 'close' then
   -- the same millisecond as the close, or on another router whose clock differs).
   redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now, 'closed_in', c.msgs_in or '0')
   redis.call('ZADD', 'hilo:closed', now, d) -- reopen.lua: the debtor's next message reopens it
-  redis.call('HDEL', ck, 'esc_counted', 'declined')
+  redis.call('HDEL', ck, 'esc_counted', 'declined', 'declined_until')
   redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)
   touch()
   audit('closed', {agent = a})

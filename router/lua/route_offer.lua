@@ -20,7 +20,9 @@
 -- ARGV[6] agents whose index entries are refreshed per pass
 -- ARGV[7] the SLA clock (Unix ms: the router's, or the test clock)  ARGV[8] its business day
 -- (the day counters' key suffix)  ARGV[9] first-response targets, JSON {"*": {"f": ms}, "<queue>":
--- {"f": ms}} ([sla] in the router's config)
+-- {"f": ms}} ([sla] in the router's config)  ARGV[10] offers an agent may hold at once (0 = as
+-- many as their capacity allows: [console] max_offers)  ARGV[11] how long a conversation every
+-- candidate has passed on waits before it is offered to them again ([console] decline_cooldown_ms)
 -- SLA: a conversation seen queued for the first time since its escalation is awaited on its
 -- queue (hilo:{q:<queue>}:await, member "<debtor>|<esc_ms>", score its first-response
 -- deadline; the conv's sla_q names that queue); a member still there past its deadline is
@@ -38,6 +40,8 @@ local day = ARGV[8]
 local sla_now = tonumber(ARGV[7])
 local targets = cjson.decode(ARGV[9])
 local function first_target(q) return tonumber((targets[q] or targets['*'] or {}).f) or 60000 end
+local max_offers = tonumber(ARGV[10]) or 0
+local cooldown = tonumber(ARGV[11]) or 0
 local SLA_KEEP = 8 * 86400 -- seconds a day's SLA counters are kept (the floor reads today's)
 
 local function conv_key(d) return 'hilo:{d:' .. d .. '}:conv' end
@@ -76,7 +80,8 @@ local function agent(a)
       if acc[4] ~= '1' then
         c = {id = a, cap = {whatsapp = tonumber(acc[1] or '0') or 0, sms = tonumber(acc[2] or '0') or 0,
                             voice = tonumber(acc[3] or '0') or 0},
-             load = {}, total = 0, last = tonumber(live.last_offer_ms or '0') or 0}
+             load = {}, total = 0, last = tonumber(live.last_offer_ms or '0') or 0,
+             offers = max_offers > 0 and redis.call('SCARD', 'hilo:agent:' .. a .. ':offers') or 0}
         for _, ch in ipairs({'whatsapp', 'sms', 'voice'}) do
           c.load[ch] = tonumber(live['load:' .. ch] or '0') or 0
           c.total = c.total + c.load[ch]
@@ -87,7 +92,9 @@ local function agent(a)
   end
   return c
 end
-local function free(c, ch) return c and (c.cap[ch] or 0) > (c.load[ch] or 0) end
+local function free(c, ch)
+  return c and (c.cap[ch] or 0) > (c.load[ch] or 0) and (max_offers == 0 or c.offers < max_offers)
+end
 
 local offers = 0
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
@@ -160,13 +167,22 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
           end
           from = from + 50
         end
-        -- Everyone who could take it has passed: start the round again on the next pass.
-        if not best and any_passed then redis.call('HDEL', ck, 'declined') end
+        -- Everyone who could take it has passed: the round starts again once the cooldown has
+        -- run (declined_until, set now), so a decline does not come straight back.
+        if not best and any_passed then
+          local until_ms = tonumber(redis.call('HGET', ck, 'declined_until') or '')
+          if not until_ms then
+            redis.call('HSET', ck, 'declined_until', now + cooldown)
+          elseif now >= until_ms then
+            redis.call('HDEL', ck, 'declined', 'declined_until')
+          end
+        end
       end
       if best then
         best.load[ch] = best.load[ch] + 1
         best.total = best.total + 1
         best.last = now
+        best.offers = best.offers + 1
         redis.call('HINCRBY', live_key(best.id), 'load:' .. ch, 1)
         redis.call('HSET', live_key(best.id), 'last_offer_ms', now)
         agent_index_refresh(best.id)

@@ -121,6 +121,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     STR("console", "allowed_origins", "http://127.0.0.1:8080,http://localhost:8080", console_allowed_origins);
     INT("console", "session_ttl_s", 43200, 60, 30 * 86400, console_session_ttl_s);
     INT("console", "offer_timeout_ms", 20000, 500, 600000, console_offer_timeout_ms);
+    INT("console", "max_offers", 0, 0, 1000, console_max_offers);
+    INT("console", "decline_cooldown_ms", 30000, 0, 3600000, console_decline_cooldown_ms);
     INT("console", "grace_ms", 30000, 1000, 3600000, console_grace_ms);
     INT("console", "sla_s", 60, 1, 86400, console_sla_s);
     INT("console", "floor_metrics_s", 15, 0, 3600, console_floor_metrics_s);

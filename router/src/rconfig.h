@@ -73,6 +73,8 @@ typedef struct {
     long console_rate_per_s;             /* messages per second per socket (token bucket) */
     long console_rate_burst;             /* ... and its burst */
     long console_floor_metrics_s;        /* the floor's figures for /metrics read every (0 = never) */
+    long console_max_offers;             /* offers an agent holds at once (0 = capacity only) */
+    long console_decline_cooldown_ms;    /* a conversation everyone passed on waits this long */
     long console_route_ms;               /* how often queues are routed */
     long console_reopen_window_s;        /* a closed conversation reopens on a message within this; 0 = never */
     long console_reopen_sweep_s;         /* how often hilo:closed is swept for reopens left undone */

@@ -207,6 +207,48 @@ class ConsoleRouting(HiloTestCase):
             await b.close()
         run(scenario())
 
+    def test_a_declined_offer_does_not_come_straight_back(self):
+        # ana is the only agent: after her decline the conversation waits out the cooldown
+        # ([console] decline_cooldown_ms) before it is offered to her again.
+        r = self.setup_floor(["ana"], decline_cooldown_ms=2500)
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a = await self.online("ana")
+            escalate(r, "D1", addr="+15550000001")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            self.assertEqual((await a.request("decline", debtor="D1"))["t"], "ok")
+            t0 = time.monotonic()
+            await a.latest("agent", lambda m: "D1" not in offers_of(m), timeout=5)
+            # Routing passes run every 200 ms: before the fix the offer was back within two.
+            time.sleep(1.0)
+            self.assertIsNone(r.hget(debtor_key("D1", "conv"), "offer_agent"), "the declined offer came straight back")
+            await a.latest("agent", lambda m: "D1" in offers_of(m), timeout=10)
+            self.assertGreaterEqual(time.monotonic() - t0, 2.0, "offered again before the cooldown")
+            self.assertEqual(r.hget(debtor_key("D1", "conv"), "offer_agent"), "ana")
+            await a.close()
+        run(scenario())
+
+    def test_an_agent_holds_at_most_max_offers(self):
+        r = self.setup_floor(["ana"], max_offers=2)
+        for i in (1, 2, 3):
+            seed_debtor(r, "D%d" % i, ["+1555000000%d" % i])
+
+        async def scenario():
+            a = await self.online("ana")
+            for i in (1, 2, 3):
+                escalate(r, "D%d" % i, addr="+1555000000%d" % i, now_ms=int(time.time() * 1000) + i)
+            await a.latest("agent", lambda m: len(offers_of(m)) == 2, timeout=10)
+            time.sleep(1.0)  # five routing passes: capacity (3) would allow a third offer
+            self.assertEqual(len(r.smembers("hilo:agent:ana:offers")), 2)
+            first = sorted(r.smembers("hilo:agent:ana:offers"))[0]
+            self.assertEqual((await a.request("accept", debtor=first))["t"], "ok")
+            # An accepted offer is a conversation, not an offer: the third one comes.
+            await a.latest("agent", lambda m: len(offers_of(m)) == 2 and first not in offers_of(m), timeout=10)
+            self.assertEqual(len(r.smembers("hilo:agent:ana:offers")), 2)
+            await a.close()
+        run(scenario())
+
     def test_a_conversation_whose_rev_is_not_a_number_is_still_routed(self):
         # A hand-edited record must not stop routing (one script pass serves every queue):
         # the bad rev counts as 0 and is rewritten; the other queue's conversation is offered too.

@@ -44,9 +44,13 @@ static void route_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     snprintf(grace, sizeof grace, "%ld", k->cfg->console_grace_ms);
     snprintf(scan, sizeof scan, "%d", ROUTE_SCAN);
     snprintf(reopen, sizeof reopen, "%lld", (long long)k->cfg->console_reopen_window_s * 1000);
-    const char *args[9] = {now, timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH, snow, day, k->cfg->sla.targets_json};
+    char max_offers[24], cooldown[24];
+    snprintf(max_offers, sizeof max_offers, "%ld", k->cfg->console_max_offers);
+    snprintf(cooldown, sizeof cooldown, "%ld", k->cfg->console_decline_cooldown_ms);
+    const char *args[11] = {now,  timeout, grace, scan, reopen, ROUTE_INDEX_REFRESH, snow, day, k->cfg->sla.targets_json,
+                            max_offers, cooldown};
     batch_t *b = batch_new(k, NULL, on_routed, NULL, NULL);
-    batch_script(b, SCRIPT_ROUTE, 9, args);
+    batch_script(b, SCRIPT_ROUTE, 11, args);
     batch_run(b);
 }
 
