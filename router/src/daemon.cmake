@@ -32,6 +32,10 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/sla_resolution.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill_rows.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill_alerts.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategies.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategy_view.c
