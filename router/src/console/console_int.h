@@ -1,5 +1,5 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * supervisor.c, strategies.c): the console object, one websocket connection, and the batch helper that
+ * sla_resolution.c, supervisor.c, drill*.c, strategies.c): the console object, one websocket connection, and the batch helper that
  * runs a few Redis commands and hands their replies over as JSON. Not for use outside
  * router/src/console/. */
 #ifndef HILO_CONSOLE_INT_H
