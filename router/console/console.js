@@ -108,7 +108,7 @@ function handle(m) {
       // Full resync after any (re)connect: the server sends the agent snapshot by itself;
       // what we followed is asked for again.
       if (S.open) follow(S.open);
-      if (S.view === 'floor') { send('floor'); send('strategies'); }
+      if (S.view === 'floor') { send('floor'); send('strategies'); Drill.resync(); }
       break;
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; renderAgent(); break;
@@ -117,6 +117,8 @@ function handle(m) {
       : 'is no longer yours (closed or transferred)'); break;
     case 'floor': renderFloor(m); break;
     case 'strategies': renderStrategies(m); break;
+    case 'detail': Drill.detail(m); break; // drill.js
+    case 'sla_alerts': Drill.alerts(m); break;
     case 'logged_out': S.bye = m.reason; break; // why, shown on the sign-in page
     default: break;
   }
@@ -551,6 +553,8 @@ function renderFloor(f) {
       el('td', {}, String(v.offered)), el('td', {}, String(v.answered)),
       el('td', { testid: 'queue-sla-' + k, title: (v.sla_met || 0) + ' within, ' + (v.sla_breached || 0) + ' breached today' },
         el('b', {}, pct(v.sla_share)), el('small', { class: 'muted' }, ' ' + (v.sla_met || 0) + '/' + ((v.sla_met || 0) + (v.sla_breached || 0)))),
+      el('td', { testid: 'queue-res-' + k, title: (v.res_met || 0) + ' closed within, ' + (v.res_breached || 0) + ' past the target today' },
+        el('b', {}, pct(v.res_share)), el('small', { class: 'muted' }, ' ' + (v.res_met || 0) + '/' + ((v.res_met || 0) + (v.res_breached || 0)))),
       el('td', { testid: 'queue-breaching-' + k, class: v.sla_breaching > 0 ? 'late' : '' }, String(v.sla_breaching || 0)),
       el('td', {}, fmtTarget(v.first_response_target_ms) + ' / ' + fmtTarget(v.resolution_target_ms)),
       el('td', {}, String(v.abandoned)));

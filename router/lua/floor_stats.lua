@@ -4,7 +4,8 @@
 -- compliance blocks by reason, bot containment and the channel mix of today's conversations.
 -- Read-only. Counters live in hilo:stats:<business day> (written by route_offer.lua,
 -- agent_ops.lua and the console's reply path) and, for the SLA, hilo:{q:<queue>}:sla:<day>
--- (met / breached first responses: route_offer.lua, sla_mark.lua).
+-- (met / breached first responses: route_offer.lua, sla_mark.lua; res_met / res_breached
+-- resolutions: route_offer.lua, router/src/console/sla_resolution.c).
 -- The agents are read in parts (SSCAN of hilo:agents, about ARGV[4] per call) so that a floor
 -- of 20,000 agents never holds Redis for one long call; the router joins the parts.
 -- ARGV[1] now (Unix ms, the stats clock)  ARGV[2] SLA targets, JSON {"*": {"f": ms, "r": ms},
@@ -12,12 +13,14 @@
 -- ARGV[5] the business day (counters' key suffix)  ARGV[6] when it began (Unix ms)
 -- ARGV[7] the business day's zone (shown)
 -- Returns {next cursor ("0" = last part), this part's agents as a JSON object, the rest of the
--- floor as a JSON object without "agents" (first part only, "" otherwise)}; joined, they are
--- the message "floor" of docs/console-protocol.md.
+-- floor as a JSON object without "agents" (first part only, "" otherwise), the ids of this
+-- part's agents holding a voice conversation, comma-separated}; joined, they are the message
+-- "floor" of docs/console-protocol.md.
 local now = tonumber(ARGV[1])
 local cursor = ARGV[3]
 
 local agents = {}
+local voice = {} -- agents of this part holding a call (the supervisor's calls view, drill.c)
 local scan = redis.call('SSCAN', 'hilo:agents', cursor, 'COUNT', ARGV[4])
 for _, a in ipairs(scan[2]) do
   local acc = redis.call('HMGET', 'hilo:agent:' .. a, 'name', 'role', 'cap:whatsapp', 'cap:sms', 'cap:voice', 'skills')
@@ -30,11 +33,12 @@ for _, a in ipairs(scan[2]) do
                capacity = {whatsapp = tonumber(acc[3] or '0'), sms = tonumber(acc[4] or '0'), voice = tonumber(acc[5] or '0')},
                handled_today = tonumber(live[5] or '0'), offers = redis.call('SCARD', 'hilo:agent:' .. a .. ':offers'),
                convs = redis.call('SCARD', 'hilo:agent:' .. a .. ':convs')}
+  if (tonumber(live[4] or '0') or 0) > 0 then voice[#voice + 1] = a end
 end
 -- cjson writes an empty table as {} (an object), which is what the join needs.
 local agents_json = cjson.encode(agents)
 if cursor ~= '0' then
-  return {scan[1], agents_json, ''}
+  return {scan[1], agents_json, '', table.concat(voice, ',')}
 end
 
 local targets = cjson.decode(ARGV[2])
@@ -65,15 +69,19 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   -- Awaiting a first reply past the target right now (counted breached by the next routing pass).
   local qtag = 'hilo:{q:' .. skill .. '}:'
   local breaching = redis.call('ZCOUNT', qtag .. 'await', '-inf', '(' .. now)
-  local s = redis.call('HMGET', qtag .. 'sla:' .. day, 'met', 'breached')
+  local s = redis.call('HMGET', qtag .. 'sla:' .. day, 'met', 'breached', 'res_met', 'res_breached')
   local met, breached = tonumber(s[1] or '0') or 0, tonumber(s[2] or '0') or 0
+  -- Resolution (escalation to close): closes within the target, and breaches, today.
+  local rmet, rbreached = tonumber(s[3] or '0') or 0, tonumber(s[4] or '0') or 0
   local answered = stats['answered:' .. skill] or 0
   local abandoned = stats['abandoned:' .. skill] or 0
   queues[skill] = {waiting = waiting, oldest_wait_ms = oldest, offered = offered, answered = answered,
                    abandoned = abandoned, first_response_target_ms = first,
                    resolution_target_ms = tonumber(t.r) or cjson.null,
                    sla_met = met, sla_breached = breached, sla_breaching = breaching,
-                   sla_share = (met + breached) > 0 and (met / (met + breached)) or cjson.null}
+                   sla_share = (met + breached) > 0 and (met / (met + breached)) or cjson.null,
+                   res_met = rmet, res_breached = rbreached,
+                   res_share = (rmet + rbreached) > 0 and (rmet / (rmet + rbreached)) or cjson.null}
 end
 
 local escalations, blocks, esc_total = {}, {}, 0
@@ -95,4 +103,5 @@ return {scan[1], agents_json, cjson.encode({t = 'floor', now = now, queues = que
                      business_day = {zone = ARGV[7], start_ms = day_start, day = tonumber(day)},
                      escalations = escalations, compliance_blocks = blocks, channel_mix = mix,
                      conversations_today = total, escalations_today = esc_total,
-                     bot_containment = total > 0 and math.max(0, (total - esc_total) / total) or cjson.null})}
+                     bot_containment = total > 0 and math.max(0, (total - esc_total) / total) or cjson.null}),
+        table.concat(voice, ',')}

@@ -28,6 +28,11 @@
 -- deadline; the conv's sla_q names that queue); a member still there past its deadline is
 -- counted breached on that day (hilo:{q:<queue>}:sla:<day>); one that leaves the queue without
 -- an agent before it is dropped uncounted. The first reply's verdict: sla_mark.lua.
+-- Resolution (escalation to close) the same way: awaited on hilo:{q:<queue>}:resolve (score the
+-- resolution deadline; the conv's res_q names the queue), counted res_breached past it, res_met
+-- by a close before it (router/src/console/sla_resolution.c). Every breach counted here is also
+-- put on hilo:{q:<queue>}:overdue ("f|" or "r|" + member, score the deadline), which the
+-- supervisor's live alerts read (router/src/console/drill_alerts.c).
 -- Returns the number of offers made. Every change is also appended to the event stream
 -- hilo:console:events (fields k = kind, a = agent, d = debtor), which every router reads to
 -- push updates to its consoles.
@@ -40,6 +45,7 @@ local day = ARGV[8]
 local sla_now = tonumber(ARGV[7])
 local targets = cjson.decode(ARGV[9])
 local function first_target(q) return tonumber((targets[q] or targets['*'] or {}).f) or 60000 end
+local function res_target(q) return tonumber((targets[q] or targets['*'] or {}).r) or 14400000 end
 local max_offers = tonumber(ARGV[10]) or 0
 local cooldown = tonumber(ARGV[11]) or 0
 local SLA_KEEP = 8 * 86400 -- seconds a day's SLA counters are kept (the floor reads today's)
@@ -101,11 +107,17 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
   local await_key = 'hilo:{q:' .. skill .. '}:await'
   -- Awaited past the deadline without a first reply: breached.
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', await_key, '-inf', '(' .. sla_now, 'LIMIT', 0, 200)) do
-    redis.call('ZREM', await_key, m)
-    local sk = 'hilo:{q:' .. skill .. '}:sla:' .. day
-    redis.call('HINCRBY', sk, 'breached', 1)
-    redis.call('EXPIRE', sk, SLA_KEEP)
+  local overdue_key = 'hilo:{q:' .. skill .. '}:overdue'
+  for _, kind in ipairs({{'f', await_key, 'breached'}, {'r', 'hilo:{q:' .. skill .. '}:resolve', 'res_breached'}}) do
+    local l = redis.call('ZRANGEBYSCORE', kind[2], '-inf', '(' .. sla_now, 'LIMIT', 0, 200, 'WITHSCORES')
+    for i = 1, #l, 2 do
+      redis.call('ZREM', kind[2], l[i])
+      local sk = 'hilo:{q:' .. skill .. '}:sla:' .. day
+      redis.call('HINCRBY', sk, kind[3], 1)
+      redis.call('EXPIRE', sk, SLA_KEEP)
+      redis.call('ZADD', overdue_key, l[i + 1], kind[1] .. '|' .. l[i])
+      redis.call('ZREMRANGEBYRANK', overdue_key, 0, -1001) -- the newest 1,000 (alerts show far fewer)
+    end
   end
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
     local ck = conv_key(d)
@@ -116,7 +128,10 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       redis.call('ZREM', qk, d)
       if f[1] ~= 'assigned' then
         redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1)
-        if f[8] then redis.call('ZREM', await_key, d .. '|' .. f[8]) end
+        if f[8] then
+          redis.call('ZREM', await_key, d .. '|' .. f[8])
+          redis.call('ZREM', 'hilo:{q:' .. skill .. '}:resolve', d .. '|' .. f[8])
+        end
         -- An offer made before it left (the caller hung up meanwhile): taken back from the agent.
         if f[2] then offer_release(d, 'withdrawn', now) end
       end
@@ -126,6 +141,10 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
         redis.call('HSET', ck, 'esc_counted', '1')
         redis.call('HINCRBY', 'hilo:stats:' .. day, 'esc:' .. (f[6] or 'unknown'), 1)
         local esc = tonumber(f[8] or '')
+        if esc then
+          redis.call('HSET', ck, 'res_q', skill)
+          redis.call('ZADD', 'hilo:{q:' .. skill .. '}:resolve', esc + res_target(skill), d .. '|' .. f[8])
+        end
         if esc and not (tonumber(f[9] or '') and tonumber(f[9]) >= esc) then
           redis.call('HSET', ck, 'sla_q', skill)
           redis.call('ZADD', await_key, esc + first_target(skill), d .. '|' .. f[8])

@@ -35,6 +35,10 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/takeover.c
   ${CMAKE_CURRENT_LIST_DIR}/console/admin_view.c
   ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/sla_resolution.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill_rows.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/drill_alerts.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategies.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategy_view.c

@@ -9,7 +9,7 @@ id or phone in any spelling, names refused clearly, agents refused."""
 import unittest
 
 from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, seed_debtor, wait_until
-from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
+from hilo_console import add_agent, console_overrides, escalate, online, run
 from engine_helpers import local_ms
 
 BOGOTA = "America/Bogota"
@@ -33,12 +33,7 @@ class ConsoleSupervisor(HiloTestCase):
         return redis.client()
 
     async def online(self, agent, available=True):
-        c = await Console(self.rtr, token_for(self.rtr, agent)).connect()
-        await c.latest("hello")
-        if available:
-            ans = await c.request("state", state="available")
-            self.assertEqual(ans["t"], "ok", ans)
-        return c
+        return await online(self.rtr, agent, available)
 
     def test_reassign_withdraws_pending_offers_but_not_assignments(self):
         r = self.setup_floor([("ana", "whatsapp=2,sms=0,voice=0"), ("ben", "whatsapp=3,sms=0,voice=0")])

@@ -258,3 +258,14 @@ async def signed_in(router, agent, available=True):
 
 def run(coro, timeout=300):
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def online(router, agent, available=True):
+    """agent's console, signed in (hello received); available: set to available first."""
+    c = await Console(router, token_for(router, agent)).connect()
+    await c.latest("hello")
+    if available:
+        ans = await c.request("state", state="available")
+        if ans["t"] != "ok":
+            raise AssertionError("%s could not become available: %r" % (agent, ans))
+    return c

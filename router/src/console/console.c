@@ -286,6 +286,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_strategies_request(c, rid, m);
     } else if (strcmp(t, "find") == 0) {
         console_find(c, rid, jstr(m, "query"));
+    } else if (strcmp(t, "detail") == 0) {
+        console_drill_request(c, rid, m);
     } else if (strcmp(t, "agents") == 0) {
         if (!c->supervisor) conn_error(c, rid, "forbidden", "supervisors only");
         else console_agents_list(c, rid);
@@ -727,6 +729,8 @@ static void console_free(hilo_console_t *k) {
     hilo_tzdb_destroy(&k->tz);
     hilo_buf_free(&k->floor_msg);
     console_floor_gauges_free(k);
+    hilo_buf_free(&k->voice_next);
+    hilo_buf_free(&k->voice_agents);
     activity_untie(k);
     console_reopen_forget(k);
     free(k);

@@ -1,7 +1,8 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * supervisor.c, strategies.c, takeover.c, admin_view.c): the console object, one websocket
- * connection, and the batch helper that runs a few Redis commands and hands their replies over
- * as JSON. Not for use outside router/src/console/. */
+ * sla_resolution.c, supervisor.c, drill*.c, strategies.c, takeover.c, admin_view.c,
+ * floor_gauges.c): the console object, one websocket connection, and the batch helper that runs
+ * a few Redis commands and hands their replies over as JSON. Not for use outside
+ * router/src/console/. */
 #ifndef HILO_CONSOLE_INT_H
 #define HILO_CONSOLE_INT_H
 
@@ -47,6 +48,9 @@ typedef struct conn {
     bool floor;                    /* a supervisor following the floor stats */
     bool strategies;               /* a supervisor following the strategies panel */
     char strategy_filter[HILO_STRATEGY_NAME_MAX + 1]; /* ...of this strategy only ("" = all) */
+    char drill_view[8];            /* the drill-down open ("" none, "queue", "agent", "calls"; drill.c) */
+    char drill_id[CONSOLE_ID_MAX + 1]; /* ...of this queue or agent */
+    bool drill_inflight;           /* that view is being read */
     char open[CONSOLE_OPEN_MAX][CONSOLE_ID_MAX + 32]; /* debtors followed ("" = free slot) */
     bool dirty_agent;              /* agent snapshot to re-send */
     int64_t snap_ms;               /* last snapshot requested (periodic resync) */
@@ -102,6 +106,9 @@ struct hilo_console {
     char floor_cursor[32];         /* next part's SSCAN cursor */
     int64_t floor_now_ms;          /* the "now" every part of this floor is read at */
     struct console_gauges *gauges; /* the floor's figures for /metrics (floor_gauges.c) */
+    hilo_buf_t voice_next;         /* agents holding a call, as this floor's parts list them (a,b,...) */
+    hilo_buf_t voice_agents;       /* ...as the last complete floor listed them (drill.c's calls view) */
+    bool alerts_inflight;          /* the SLA alerts are being read (drill_alerts.c) */
     bool scripts_loaded;           /* SCRIPT LOAD sent since the store became ready */
     bool closing;
 };
@@ -248,7 +255,27 @@ void console_business_day(const hilo_console_t *k, int64_t now_ms, int64_t *day,
  * since the escalation, its verdict (within the queue's first-response target or not) goes on
  * the queue's counters for that business day. */
 void console_sla_responded(hilo_console_t *k, const char *debtor, int64_t now_ms);
+/* Claims debtor's escalation (esc_ms as written) from the queue's awaiting set `set` ("await":
+ * first response, "resolve": resolution) and counts `verdict` on the queue's counters of the
+ * business day of now_ms (sla_mark.lua, atomic on the queue's slot; counted once whoever comes
+ * twice). fn gets the script's answer (1 counted, 0 counted before) and arg, freed with free(). */
+void console_sla_count(hilo_console_t *k, const char *queue, const char *set, const char *debtor, const char *esc,
+                       int64_t now_ms, const char *verdict, batch_fn fn, void *arg);
 #define CONSOLE_SLA_KEEP_S (8 * 86400) /* a day's SLA counters are kept this long */
+
+/* --- sla_resolution.c --- */
+/* debtor's conversation was closed (agent_ops.lua said ok): its resolution verdict (escalation
+ * to close within the queue's target or not) goes on the queue's counters for the business day. */
+void console_sla_closed(hilo_console_t *k, const char *debtor);
+
+/* --- drill.c, drill_alerts.c --- */
+/* {"t":"detail","view":"queue"|"agent"|"calls"|"none","id":...}: the one drill-down a
+ * supervisor has open, answered at once and pushed again with every floor (console_drill_tick). */
+void console_drill_request(conn_t *c, json_t *rid, const json_t *m);
+/* With the floor, once a second: each open drill-down, and the live SLA alerts, to the
+ * supervisors following the floor. */
+void console_drill_tick(hilo_console_t *k);
+void console_alerts_tick(hilo_console_t *k);
 
 /* --- strategies.c --- */
 /* Once a second: the strategies panel to the supervisors following it. */

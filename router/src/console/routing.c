@@ -293,6 +293,8 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
          * TICK_MS; the sockets on this router get the new view at once: the actor's own, and
          * for a state set by a supervisor, the target agent's. */
         if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
+        if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true")))
+            console_sla_closed(k, o->debtor);
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
             console_send_agent_of(k, o->target);
     } else {

@@ -91,16 +91,21 @@ static void on_conv_read(hilo_console_t *k, conn_t *c, json_t **res, int n, void
         return;
     }
     const hilo_sla_target_t *t = hilo_sla_target(&k->cfg->sla, q);
-    int64_t day, start;
-    console_business_day(k, r->now, &day, &start);
-    char await[HILO_KEY_MAX], counts[HILO_KEY_MAX], member[CONSOLE_ID_MAX + 64], keep[16];
-    snprintf(await, sizeof await, "hilo:{q:%s}:await", q);
-    snprintf(counts, sizeof counts, "hilo:{q:%s}:sla:%lld", q, (long long)day);
-    snprintf(member, sizeof member, "%s|%s", r->debtor, esc);
-    snprintf(keep, sizeof keep, "%d", CONSOLE_SLA_KEEP_S);
     const char *verdict = r->now - esc_ms <= t->first_response_ms ? "met" : "breached";
-    const char *argv[] = {"EVALSHA", k->scripts[SCRIPT_SLA].sha, "2", await, counts, member, verdict, keep};
-    batch_t *b = batch_new(k, NULL, on_counted, r, free);
+    console_sla_count(k, q, "await", r->debtor, esc, r->now, verdict, on_counted, r);
+}
+
+void console_sla_count(hilo_console_t *k, const char *queue, const char *set, const char *debtor, const char *esc,
+                       int64_t now_ms, const char *verdict, batch_fn fn, void *arg) {
+    int64_t day, start;
+    console_business_day(k, now_ms, &day, &start);
+    char awaited[HILO_KEY_MAX], counts[HILO_KEY_MAX], member[CONSOLE_ID_MAX + 64], keep[16];
+    snprintf(awaited, sizeof awaited, "hilo:{q:%s}:%s", queue, set);
+    snprintf(counts, sizeof counts, "hilo:{q:%s}:sla:%lld", queue, (long long)day);
+    snprintf(member, sizeof member, "%s|%s", debtor, esc);
+    snprintf(keep, sizeof keep, "%d", CONSOLE_SLA_KEEP_S);
+    const char *argv[] = {"EVALSHA", k->scripts[SCRIPT_SLA].sha, "2", awaited, counts, member, verdict, keep};
+    batch_t *b = batch_new(k, NULL, fn, arg, free);
     batch_argv(b, 8, argv, NULL);
     batch_mark_script(b, SCRIPT_SLA);
     batch_run(b);

@@ -47,11 +47,16 @@ static void on_floor(hilo_console_t *k, conn_t *conn, json_t **res, int n, void 
         return;
     }
     snprintf(k->floor_cursor, sizeof k->floor_cursor, "%s", cursor);
+    const char *voice = json_string_value(json_array_get(r, 3)); /* agents holding a call (drill.c) */
+    if (voice && *voice) hilo_buf_printf(&k->voice_next, "%s%s", k->voice_next.len ? "," : "", voice);
     if (strcmp(cursor, "0") != 0) {
         floor_request(k);
         return;
     }
     console_floor_join_end(&k->floor_msg);
+    hilo_buf_free(&k->voice_agents);
+    k->voice_agents = k->voice_next;
+    k->voice_next = (hilo_buf_t)HILO_BUF_INIT;
     for (conn_t *c = k->conns; c; c = c->next)
         if (c->floor && c->state == CONN_READY && c->ws) hilo_ws_send(c->ws, k->floor_msg.data, k->floor_msg.len);
     hilo_buf_free(&k->floor_msg);
@@ -81,6 +86,7 @@ static void floor_start(hilo_console_t *k, int64_t now_ms, void *arg) {
     (void)arg;
     k->floor_now_ms = now_ms;
     hilo_buf_free(&k->floor_msg);
+    hilo_buf_free(&k->voice_next);
     snprintf(k->floor_cursor, sizeof k->floor_cursor, "0");
     floor_request(k);
 }
@@ -88,6 +94,10 @@ static void floor_start(hilo_console_t *k, int64_t now_ms, void *arg) {
 void console_floor_tick(hilo_console_t *k) {
     bool any = false;
     for (conn_t *c = k->conns; c && !any; c = c->next) any = c->floor && c->state == CONN_READY && c->ws;
+    if (any && hilo_store_ready(k->ctx->store)) {
+        console_drill_tick(k);   /* the drill-downs open (drill.c) */
+        console_alerts_tick(k);  /* the SLA alerts (drill_alerts.c) */
+    }
     if (!any || k->floor_inflight || !hilo_store_ready(k->ctx->store)) return;
     k->floor_inflight = true;
     console_stats_clock(k, floor_start, NULL, NULL);
