@@ -1,7 +1,8 @@
 -- floor_gauges.lua — one part of the floor's figures for Prometheus (/metrics), read by every
 -- router every [console] floor_metrics_s (router/src/console/floor_gauges.c): agents by state
 -- and, in the first part, per queue the conversations waiting, the oldest wait, the agents with
--- a free slot, and the day's first-response SLA (met, breached, waiting past the target now).
+-- a free slot, the day's first-response SLA (met, breached, waiting past the target now) and
+-- the day's resolutions (closed within the queue's target or not).
 -- A smaller read than the floor (floor_stats.lua): no channel mix, no per-agent detail.
 -- Read-only. The agents are read in parts (SSCAN of hilo:agents, about ARGV[3] per call) so that
 -- 20,000 agents never hold Redis for one long call; the router adds the parts up.
@@ -55,9 +56,10 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
     free[ch] = redis.call('ZCARD', 'hilo:free:' .. skill .. ':' .. ch)
   end
   local qtag = 'hilo:{q:' .. skill .. '}:'
-  local s = redis.call('HMGET', qtag .. 'sla:' .. day, 'met', 'breached')
+  local s = redis.call('HMGET', qtag .. 'sla:' .. day, 'met', 'breached', 'res_met', 'res_breached')
   queues[skill] = {waiting = redis.call('ZCARD', qk), oldest_wait_ms = oldest, free = free,
                    sla_met = tonumber(s[1] or '0') or 0, sla_breached = tonumber(s[2] or '0') or 0,
+                   res_met = tonumber(s[3] or '0') or 0, res_breached = tonumber(s[4] or '0') or 0,
                    sla_breaching = redis.call('ZCOUNT', qtag .. 'await', '-inf', '(' .. now)}
 end
 return {scan[1], agents_json, cjson.encode(queues)}

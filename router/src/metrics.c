@@ -95,6 +95,15 @@ static void floor_render(hilo_buf_t *o, const hilo_floor_gauges_t *f) {
             hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", met ? "met" : "breached",
                             met ? f->queues[i].sla_met : f->queues[i].sla_breached);
         }
+    hilo_buf_printf(o, "# HELP hilo_queue_sla_resolution Resolutions today (business day): closed within the "
+                       "queue's resolution target (met) or not (breached).\n# TYPE hilo_queue_sla_resolution gauge\n");
+    for (size_t i = 0; i < f->nqueues; i++)
+        for (int met = 1; met >= 0; met--) {
+            hilo_buf_printf(o, "hilo_queue_sla_resolution{queue=\"");
+            label_value(o, f->queues[i].queue);
+            hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", met ? "met" : "breached",
+                            met ? f->queues[i].res_met : f->queues[i].res_breached);
+        }
     hilo_buf_printf(o, "# HELP hilo_queue_sla_first_response_ratio Met / (met + breached) today; NaN before "
                        "the day's first verdict.\n# TYPE hilo_queue_sla_first_response_ratio gauge\n");
     for (size_t i = 0; i < f->nqueues; i++) {

@@ -65,6 +65,7 @@ typedef struct {
     long free[HILO_CHANNEL_MAX];      /* agents with the skill, available, with a free slot */
     long sla_met, sla_breached;       /* first responses today (business day) */
     long sla_breaching;               /* awaiting a first reply past the target now */
+    long res_met, res_breached;       /* resolutions (escalation -> close) today */
 } hilo_floor_queue_t;
 
 enum { HILO_AGENT_AVAILABLE = 0, HILO_AGENT_AWAY, HILO_AGENT_OFFLINE, HILO_AGENT_DISABLED, HILO_AGENT_STATES };

@@ -86,6 +86,12 @@ class FloorMetrics(HiloTestCase):
             self.assertEqual(f[("hilo_queue_sla_breaching", lq)], 0, f)
             # ana's two slots hold D1 and the offer of D2; ben is away: nobody has a free slot.
             self.assertEqual(f[("hilo_queue_agents_free", (("channel", "sms"), ("queue", Q)))], 0, f)
+            # ana closes D1 a minute after its escalation: resolved within the queue's target.
+            r.set(TEST_CLOCK_KEY, str(t0 + 60000))
+            ans = await ana.request("wrapup", debtor="D1", code="refused", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            self.wait_figures({("hilo_queue_sla_resolution", (("queue", Q), ("result", "met"))): 1},
+                              "D1 resolved in time")
             # Two minutes after the escalation, D2 and D3 had no reply: breached.
             r.set(TEST_CLOCK_KEY, str(t0 + 120000))
             f = self.wait_figures({("hilo_queue_sla_first_response", (("queue", Q), ("result", "breached"))): 2,

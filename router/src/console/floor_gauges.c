@@ -56,6 +56,8 @@ static void read_queues(hilo_floor_gauges_t *g, const json_t *queues) {
         o->sla_met = (long)json_integer_value(json_object_get(q, "sla_met"));
         o->sla_breached = (long)json_integer_value(json_object_get(q, "sla_breached"));
         o->sla_breaching = (long)json_integer_value(json_object_get(q, "sla_breaching"));
+        o->res_met = (long)json_integer_value(json_object_get(q, "res_met"));
+        o->res_breached = (long)json_integer_value(json_object_get(q, "res_breached"));
         const json_t *free_ = json_object_get(q, "free");
         for (int c = 1; c < HILO_CHANNEL_MAX; c++)
             o->free[c] = (long)json_integer_value(json_object_get(free_, hilo_channel_name(c)));
