@@ -35,6 +35,8 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategies.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategy_view.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/reports.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/report_csv.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ

@@ -1,0 +1,412 @@
+/* reports.c — the supervisor's historical reports (docs/console-protocol.md, "Reports";
+ * docs/architecture.md, "Daily roll-ups"). The day's live counters (hilo:stats:<business day>,
+ * counted by route_offer.lua and agent_ops.lua in the very step that records each event, and the
+ * queues' first-response SLA counters hilo:{q:<queue>}:sla:<day>) last about a week; every
+ * [reports] rollup_s, and before each report, the last REPORT_LIVE_DAYS business days are copied
+ * into one roll-up per day, hilo:{r:<day>}:rollup (its own hash slot), kept [reports] keep_days
+ * after the day began. The copy writes absolute values, so a pass repeated (by another router,
+ * after a crash, a minute later) writes the same: there is nothing to repair between the steps.
+ * {"t":"report"} then reads the roll-ups of a date range, answered as JSON and, asked for, as
+ * CSV (report_csv.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "hilo/common.h"
+#include "hilo/log.h"
+#include "report_csv.h"
+
+#define REPORT_LIVE_DAYS 8      /* days rolled up on each pass; hilo:stats:<day> kept a day longer */
+#define REPORT_QUEUES_MAX 60    /* queues whose SLA counters one day's read takes (batch.c: 64) */
+#define REPORT_READ_CHUNK 60    /* roll-ups or agent names per batch */
+#define REPORT_RANGE_MAX 366    /* days in one report */
+#define DAY_MS 86400000LL
+
+/* --- the roll-up pass ------------------------------------------------------------------- */
+
+typedef void (*roll_done_fn)(hilo_console_t *k, conn_t *c, bool ok, int64_t today, void *arg);
+
+typedef struct {
+    roll_done_fn done;             /* called once, at the end (ok false: a step failed) */
+    void *arg;
+    void (*free_arg)(void *);
+    conn_t *conn;                  /* the report's socket (NULL: the timer's pass) */
+    int64_t now, today, today_start;
+    int64_t day;                   /* the day being rolled up */
+    json_t *queues;                /* hilo:queues (at most REPORT_QUEUES_MAX) */
+} roll_t;
+
+static void roll_free(void *p) {
+    roll_t *r = p;
+    if (r->free_arg) r->free_arg(r->arg);
+    if (r->conn) conn_unref(r->conn);
+    json_decref(r->queues);
+    free(r);
+}
+
+static void roll_end(hilo_console_t *k, roll_t *r, bool ok) {
+    if (!ok) hilo_log_warn("console", "event=report_rollup_failed day=%lld", (long long)r->day);
+    if (!r->conn) k->reports_inflight = false;
+    r->done(k, r->conn, ok, r->today, r->arg);
+    r->free_arg = NULL; /* done owns arg now */
+    roll_free(r);
+}
+
+static void roll_day(hilo_console_t *k, roll_t *r);
+
+static void on_written(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)c;
+    roll_t *r = arg;
+    for (int i = 0; i < n; i++)
+        if (!res_ok(res[i])) {
+            roll_end(k, r, false);
+            return;
+        }
+    if (r->day++ == r->today) roll_end(k, r, true);
+    else roll_day(k, r);
+}
+
+/* The roll-up field of a live counter ("" when it is not one a report keeps). */
+static void rollup_field(const char *f, char *out, size_t n) {
+    static const struct { const char *live, *metric; } queue[] = {
+        {"escq:", "escalated"}, {"offered:", "offered"}, {"answered:", "answered"},
+        {"abandoned:", "abandoned"}, {"closed:", "closed"}};
+    out[0] = '\0';
+    for (size_t i = 0; i < HILO_ARRAY_LEN(queue); i++) {
+        size_t l = strlen(queue[i].live);
+        if (strncmp(f, queue[i].live, l) == 0) {
+            snprintf(out, n, "q|%s|%s", f[l] ? f + l : "none", queue[i].metric);
+            return;
+        }
+    }
+    if (strncmp(f, "esc:", 4) == 0) snprintf(out, n, "r|%s", f + 4);
+    else if (strncmp(f, "disp:", 5) == 0) snprintf(out, n, "d|%s", f + 5);
+    else if (strncmp(f, "block:", 6) == 0) snprintf(out, n, "b|%s", f + 6);
+    else if (strncmp(f, "a:", 2) == 0) {
+        /* a:<agent>:<metric>: agent ids have no ':' (console_agent_id_ok). */
+        const char *m = strchr(f + 2, ':');
+        if (m && m > f + 2) snprintf(out, n, "a|%.*s|%s", (int)(m - f - 2), f + 2, m + 1);
+    }
+}
+
+/* One day's live counters are in: the day's roll-up is written over (MULTI on its slot), and
+ * the live counters get their end (they predate this module and were kept for ever). */
+static void on_day_read(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    roll_t *r = arg;
+    for (int i = 0; i < n; i++)
+        if (!res_ok(res[i])) {
+            roll_end(k, r, false);
+            return;
+        }
+    int64_t start = r->today_start - (r->today - r->day) * DAY_MS; /* within an hour (DST) */
+    int64_t keep_ms = start + k->cfg->reports_keep_days * DAY_MS - r->now;
+    int64_t live_ms = start + (REPORT_LIVE_DAYS + 1) * DAY_MS - r->now;
+    size_t cap = 16, argc = 2;
+    const char **argv = hilo_xmalloc(cap * sizeof *argv);
+    json_t *live = n >= 1 ? res[0] : NULL;
+    json_t *vals = json_array();
+    for (size_t i = 0; i + 1 < json_array_size(live); i += 2) {
+        const char *f = json_string_value(json_array_get(live, i)), *v = json_string_value(json_array_get(live, i + 1));
+        char rf[320];
+        if (!f || !v) continue;
+        rollup_field(f, rf, sizeof rf);
+        if (!rf[0]) continue;
+        json_array_append_new(vals, json_pack("[s,s]", rf, v));
+    }
+    for (size_t q = 0; q < json_array_size(r->queues) && (int)q + 1 < n; q++) {
+        const char *name = json_string_value(json_array_get(r->queues, q));
+        const char *met = json_string_value(json_array_get(res[q + 1], 0));
+        const char *br = json_string_value(json_array_get(res[q + 1], 1));
+        char rf[320];
+        snprintf(rf, sizeof rf, "q|%s|sla_met", name);
+        if (met) json_array_append_new(vals, json_pack("[s,s]", rf, met));
+        snprintf(rf, sizeof rf, "q|%s|sla_breached", name);
+        if (br) json_array_append_new(vals, json_pack("[s,s]", rf, br));
+    }
+    /* A day older than the retention is not written again; a day with nothing counted (or
+     * whose live counters are gone) leaves its roll-up as it was. */
+    if (keep_ms <= 0 || json_array_size(vals) == 0) {
+        json_decref(vals);
+        free(argv);
+        on_written(k, c, NULL, 0, r);
+        return;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "hilo:{r:%lld}:rollup", (long long)r->day);
+    size_t i;
+    json_t *fv;
+    json_array_foreach(vals, i, fv) {
+        if (argc + 2 > cap) {
+            cap *= 2;
+            argv = hilo_xrealloc(argv, cap * sizeof *argv);
+        }
+        argv[argc++] = json_string_value(json_array_get(fv, 0));
+        argv[argc++] = json_string_value(json_array_get(fv, 1));
+    }
+    argv[0] = "HSET", argv[1] = key;
+    batch_t *b = batch_new(k, c, on_written, r, roll_free);
+    batch_cmd(b, "MULTI");
+    batch_argv(b, (int)argc, argv, NULL);
+    batch_cmd(b, "PEXPIRE %s %lld", key, (long long)keep_ms);
+    batch_cmd(b, "EXEC");
+    if (live_ms > 0) batch_cmd(b, "PEXPIRE hilo:stats:%lld %lld", (long long)r->day, (long long)live_ms);
+    batch_run(b);
+    json_decref(vals);
+    free(argv);
+}
+
+static void roll_day(hilo_console_t *k, roll_t *r) {
+    batch_t *b = batch_new(k, r->conn, on_day_read, r, roll_free);
+    batch_cmd(b, "HGETALL hilo:stats:%lld", (long long)r->day);
+    size_t i;
+    json_t *q;
+    json_array_foreach(r->queues, i, q) {
+        char sk[160];
+        snprintf(sk, sizeof sk, "hilo:{q:%s}:sla:%lld", json_string_value(q), (long long)r->day);
+        batch_cmd(b, "HMGET %s met breached", sk);
+    }
+    batch_run(b);
+}
+
+static void on_queues(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)c;
+    roll_t *r = arg;
+    if (n < 1 || !json_is_array(res[0])) {
+        roll_end(k, r, false);
+        return;
+    }
+    r->queues = json_array();
+    size_t i;
+    json_t *q;
+    json_array_foreach(res[0], i, q) {
+        const char *s = json_string_value(q);
+        /* Queue names as agent_ops.lua takes them ([A-Za-z0-9._-]): they name keys. */
+        if (s && console_agent_id_ok(s) && json_array_size(r->queues) < REPORT_QUEUES_MAX)
+            json_array_append(r->queues, q);
+    }
+    r->day = r->today - (REPORT_LIVE_DAYS - 1);
+    roll_day(k, r);
+}
+
+static void roll_clock(hilo_console_t *k, int64_t now_ms, void *arg) {
+    roll_t *r = arg;
+    r->now = now_ms;
+    console_business_day(k, now_ms, &r->today, &r->today_start);
+    batch_t *b = batch_new(k, r->conn, on_queues, r, roll_free);
+    batch_cmd(b, "SMEMBERS hilo:queues");
+    batch_run(b);
+}
+
+static void roll_start(hilo_console_t *k, conn_t *c, roll_done_fn done, void *arg, void (*free_arg)(void *)) {
+    roll_t *r = hilo_xcalloc(1, sizeof *r);
+    r->done = done, r->arg = arg, r->free_arg = free_arg, r->conn = c;
+    if (c) conn_ref(c); /* the socket outlives the pass (the clock's read holds no reference) */
+    console_stats_clock(k, roll_clock, r, roll_free);
+}
+
+static void on_tick_rolled(hilo_console_t *k, conn_t *c, bool ok, int64_t today, void *arg) {
+    (void)k, (void)c, (void)ok, (void)today, (void)arg;
+}
+
+void console_reports_tick(hilo_console_t *k) {
+    if (k->reports_inflight || !hilo_store_ready(k->ctx->store)) return;
+    k->reports_inflight = true;
+    roll_start(k, NULL, on_tick_rolled, NULL, NULL);
+}
+
+/* --- {"t":"report"} ---------------------------------------------------------------------- */
+
+typedef struct {
+    json_t *rid;
+    bool csv;
+    int64_t from, to;              /* business days, inclusive */
+    int64_t next;                  /* the next day (or agent index) to read */
+    json_t *days;                  /* [{"date", "day", "queues", "agents", ...}] */
+    json_t *agent_ids;             /* the agents met in the roll-ups, for their names */
+    json_t *names;                 /* agent id -> name */
+} report_t;
+
+static void report_free(void *p) {
+    report_t *q = p;
+    json_decref(q->rid);
+    json_decref(q->days);
+    json_decref(q->agent_ids);
+    json_decref(q->names);
+    free(q);
+}
+
+static bool parse_date(const char *s, int64_t *day) {
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return false;
+    *day = hilo_days_from_civil(y, m, d);
+    int cy, cm, cd;
+    hilo_civil_from_days(*day, &cy, &cm, &cd);
+    return cy == y && cm == m && cd == d; /* 2026-02-30 is refused, not moved to March */
+}
+
+static json_t *sub(json_t *o, const char *key) {
+    json_t *s = json_object_get(o, key);
+    if (!s) json_object_set_new(o, key, s = json_object());
+    return s;
+}
+
+/* One day's roll-up hash as the report's day object. */
+static json_t *day_of(report_t *q, int64_t day, const json_t *hash) {
+    int y, m, d;
+    char date[16];
+    hilo_civil_from_days(day, &y, &m, &d);
+    snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
+    json_t *o = json_pack("{s:s,s:I,s:{},s:{},s:{},s:{},s:{}}", "date", date, "day", (json_int_t)day, "queues",
+                          "agents", "reasons", "dispositions", "blocks");
+    for (size_t i = 0; i + 1 < json_array_size(hash); i += 2) {
+        const char *f = json_string_value(json_array_get(hash, i)), *v = json_string_value(json_array_get(hash, i + 1));
+        if (!f || !v || strlen(f) < 3 || f[1] != '|') continue;
+        json_t *num = json_integer(strtoll(v, NULL, 10));
+        const char *rest = f + 2, *bar = strrchr(rest, '|');
+        char id[256];
+        switch (f[0]) {
+        case 'r': json_object_set_new(sub(o, "reasons"), rest, num); break;
+        case 'd': json_object_set_new(sub(o, "dispositions"), rest, num); break;
+        case 'b': json_object_set_new(sub(o, "blocks"), rest, num); break;
+        case 'q':
+        case 'a':
+            if (!bar || bar == rest || (size_t)(bar - rest) >= sizeof id) {
+                json_decref(num);
+                break;
+            }
+            snprintf(id, sizeof id, "%.*s", (int)(bar - rest), rest);
+            json_t *row = sub(sub(o, f[0] == 'q' ? "queues" : "agents"), id);
+            if (f[0] == 'a' && strncmp(bar + 1, "disp:", 5) == 0) json_object_set_new(sub(row, "dispositions"), bar + 6, num);
+            else json_object_set_new(row, bar + 1, num);
+            if (f[0] == 'a' && !json_object_get(q->names, id)) {
+                json_object_set_new(q->names, id, json_string(id)); /* its name, once read */
+                json_array_append_new(q->agent_ids, json_string(id));
+            }
+            break;
+        default: json_decref(num);
+        }
+    }
+    return o;
+}
+
+static void report_answer(conn_t *c, report_t *q) {
+    if (!conn_alive(c)) return;
+    char from[16], to[16];
+    int y, m, d;
+    hilo_civil_from_days(q->from, &y, &m, &d);
+    snprintf(from, sizeof from, "%04d-%02d-%02d", y, m, d);
+    hilo_civil_from_days(q->to, &y, &m, &d);
+    snprintf(to, sizeof to, "%04d-%02d-%02d", y, m, d);
+    json_t *extra = json_pack("{s:s,s:s,s:s,s:O,s:O}", "from", from, "to", to, "zone", c->console->cfg->sla.zone,
+                              "days", q->days, "agent_names", q->names);
+    if (q->csv) {
+        char *csv = hilo_report_csv(q->days, q->names);
+        char file[64];
+        snprintf(file, sizeof file, "hilo-report-%s-to-%s.csv", from, to);
+        json_object_set_new(extra, "csv", json_string(csv));
+        json_object_set_new(extra, "filename", json_string(file));
+        free(csv);
+    }
+    conn_ok(c, q->rid, extra);
+}
+
+static void on_days(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg);
+static void on_names(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg);
+
+/* The report's next read: the roll-ups of the next days (q->next: a day), then the names of the
+ * agents met in them (q->next: an index into agent_ids), REPORT_READ_CHUNK at a time; then the
+ * answer. */
+static void report_step(hilo_console_t *k, conn_t *c, report_t *q, bool names) {
+    if (!names && q->next > q->to) names = true, q->next = 0;
+    if (!conn_alive(c) || (names && (size_t)q->next >= json_array_size(q->agent_ids))) {
+        report_answer(c, q);
+        report_free(q);
+        return;
+    }
+    batch_t *b = batch_new(k, c, names ? on_names : on_days, q, report_free);
+    for (int64_t i = q->next; i < q->next + REPORT_READ_CHUNK; i++) {
+        if (names && (size_t)i < json_array_size(q->agent_ids))
+            batch_cmd(b, "HGET hilo:agent:%s name", json_string_value(json_array_get(q->agent_ids, (size_t)i)));
+        else if (!names && i <= q->to)
+            batch_cmd(b, "HGETALL hilo:{r:%lld}:rollup", (long long)i);
+    }
+    batch_run(b);
+}
+
+static void on_names(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    report_t *q = arg;
+    for (int i = 0; i < n; i++) {
+        const char *id = json_string_value(json_array_get(q->agent_ids, (size_t)q->next + i));
+        const char *name = json_string_value(res[i]);
+        if (id && name) json_object_set_new(q->names, id, json_string(name));
+    }
+    q->next += n;
+    report_step(k, c, q, true);
+}
+
+static void on_days(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    report_t *q = arg;
+    for (int i = 0; i < n; i++) {
+        if (!res_ok(res[i])) {
+            if (conn_alive(c)) conn_error(c, q->rid, "unavailable", "the reports could not be read: try again");
+            report_free(q);
+            return;
+        }
+        json_array_append_new(q->days, day_of(q, q->next + i, res[i]));
+    }
+    q->next += n;
+    report_step(k, c, q, false);
+}
+
+static void on_report_rolled(hilo_console_t *k, conn_t *c, bool ok, int64_t today, void *arg) {
+    (void)today;
+    report_t *q = arg;
+    if (!ok) {
+        if (conn_alive(c)) conn_error(c, q->rid, "unavailable", "the reports could not be brought up to date: try again");
+        report_free(q);
+        return;
+    }
+    q->next = q->from;
+    report_step(k, c, q, false);
+}
+
+void console_report_request(conn_t *c, json_t *rid, const json_t *m) {
+    if (!c->supervisor) {
+        conn_error(c, rid, "forbidden", "supervisors only");
+        return;
+    }
+    int64_t from, to;
+    const char *fmt = jstr(m, "format");
+    if (!parse_date(jstr(m, "from"), &from) || !parse_date(jstr(m, "to"), &to)) {
+        conn_error(c, rid, "bad_request", "from and to must be dates written YYYY-MM-DD");
+        return;
+    }
+    if (to < from) {
+        conn_error(c, rid, "bad_request", "the range ends before it starts");
+        return;
+    }
+    if (to - from + 1 > REPORT_RANGE_MAX) {
+        conn_error(c, rid, "bad_request", "a report covers at most 366 days");
+        return;
+    }
+    if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
+        conn_error(c, rid, "bad_request", "format must be json or csv");
+        return;
+    }
+    if (!hilo_store_ready(c->console->ctx->store)) {
+        conn_error(c, rid, "unavailable", "storage unavailable: try again");
+        return;
+    }
+    report_t *q = hilo_xcalloc(1, sizeof *q);
+    q->rid = json_incref(rid);
+    q->csv = fmt && strcmp(fmt, "csv") == 0;
+    q->from = from, q->to = to;
+    q->days = json_array();
+    q->agent_ids = json_array();
+    q->names = json_object();
+    /* The recent days rolled up first: today's figures are current, not a minute old. */
+    roll_start(c->console, c, on_report_rolled, q, report_free);
+}
