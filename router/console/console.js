@@ -130,6 +130,7 @@ function showLogin(msg) {
   $('floor').hidden = true;
   for (const id of ['avail-wrap', 'logout', 'to-floor', 'to-desk']) $(id).hidden = true;
   $('login-error').textContent = msg || '';
+  if (typeof Reports !== 'undefined') Reports.sync(); // reports.js
 }
 
 function showApp() {
@@ -140,6 +141,7 @@ function showApp() {
   $('to-desk').hidden = S.view !== 'floor';
   $('desk').hidden = S.view !== 'desk';
   $('floor').hidden = S.view !== 'floor';
+  if (typeof Reports !== 'undefined') Reports.sync(); // reports.js
 }
 
 $('login-form').addEventListener('submit', async (ev) => {
