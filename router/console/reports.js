@@ -1,7 +1,7 @@
 // reports.js — the supervisor's Reports view: the daily roll-ups of a date range
 // ({"t":"report"}, docs/console-protocol.md, "Reports") as per-day charts drawn here in plain
 // SVG (no chart library: the page stays small and has no external assets), tables by queue,
-// agent, escalation reason, disposition and compliance block over the range, and the CSV export
+// agent, strategy, escalation reason, disposition and compliance block over the range, and the CSV export
 // (the router writes the CSV, the page saves it with a Blob: the download rides the
 // authenticated websocket, no token in a URL). Uses console.js's $, el, send and S; console.js
 // calls Reports.sync() when it shows or hides its views.
@@ -17,6 +17,7 @@ const Reports = (() => {
   };
   const SERIES = [['escalated', 'Escalated', '#6b7bd6'], ['answered', 'Answered', '#2a9d68'], ['closed', 'Closed', '#c9822b']];
   const QUEUE_COLS = ['escalated', 'offered', 'answered', 'abandoned', 'closed', 'sla_met', 'sla_breached'];
+  const STRATEGY_COLS = ['sent', 'delivered', 'replied', 'promised', 'paid', 'collected_cents'];
   let last = null; // the report shown (for the CSV button's range)
 
   const iso = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
@@ -45,6 +46,10 @@ const Reports = (() => {
     el('table', { testid: 'rep-agents' }, el('thead', {}, el('tr', {}, el('th', {}, 'agent'),
       el('th', { class: 'n' }, 'answered'), el('th', { class: 'n' }, 'closed'), el('th', {}, 'dispositions'))),
     el('tbody', { id: 'rep-agents' })),
+    el('h2', {}, 'By strategy'),
+    el('table', { testid: 'rep-strategies' }, el('thead', {}, el('tr', {}, el('th', {}, 'strategy'),
+      ...STRATEGY_COLS.map((c) => el('th', { class: 'n' }, c === 'collected_cents' ? 'collected' : c)))),
+    el('tbody', { id: 'rep-strategies' })),
     el('div', { class: 'cols' },
       el('div', {}, el('h2', {}, 'Escalation reasons'), el('ul', { id: 'rep-reasons', testid: 'rep-reasons' })),
       el('div', {}, el('h2', {}, 'Dispositions'), el('ul', { id: 'rep-dispositions', testid: 'rep-dispositions' })),
@@ -149,7 +154,7 @@ const Reports = (() => {
   }
 
   function render(m) {
-    const queues = {}, agents = {}, reasons = {}, disps = {}, blocks = {}, total = {};
+    const queues = {}, agents = {}, reasons = {}, disps = {}, blocks = {}, strategies = {}, total = {};
     const perDay = m.days.map((d) => {
       const day = { escalated: 0, answered: 0, closed: 0, sla_met: 0, sla_breached: 0 };
       for (const [q, v] of Object.entries(d.queues || {})) { add(queues[q] = queues[q] || {}, v); add(day, v); }
@@ -159,6 +164,7 @@ const Reports = (() => {
         add(t.dispositions, v.dispositions);
       }
       add(reasons, d.reasons); add(disps, d.dispositions); add(blocks, d.blocks);
+      for (const [n, v] of Object.entries(d.strategies || {})) add(strategies[n] = strategies[n] || {}, v);
       add(total, day);
       const share = day.sla_met + day.sla_breached > 0 ? (day.sla_met * 100) / (day.sla_met + day.sla_breached) : null;
       return { date: d.date, values: { escalated: day.escalated, answered: day.answered, closed: day.closed, sla: share } };
@@ -177,6 +183,11 @@ const Reports = (() => {
       el('td', {}, (m.agent_names[a] || a) + ' (' + a + ')'), el('td', { class: 'n' }, String(agents[a].answered || 0)),
       el('td', { class: 'n' }, String(agents[a].closed || 0)),
       el('td', {}, Object.entries(agents[a].dispositions).sort().map(([k, v]) => k + ' ' + v).join(', ') || '–'))));
+    const names = Object.keys(strategies).sort();
+    $('rep-strategies').replaceChildren(...(names.length ? names.map((n) => el('tr', { testid: 'rep-strategy-' + n },
+      el('td', {}, n), ...STRATEGY_COLS.map((c) => el('td', { class: 'n' },
+        c === 'collected_cents' ? ((strategies[n][c] || 0) / 100).toFixed(2) : String(strategies[n][c] || 0)))))
+      : [el('tr', {}, el('td', { class: 'muted', colspan: String(STRATEGY_COLS.length + 1) }, 'no strategy sent anything in these days'))]));
     list('rep-reasons', reasons);
     list('rep-dispositions', disps);
     list('rep-blocks', blocks);

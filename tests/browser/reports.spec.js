@@ -1,9 +1,9 @@
 // reports.spec.js — the supervisor's Reports view in Debian's Chromium (playwright-core), driven
 // by test_reports_browser.py, which keeps a fortnight of daily roll-ups (the last day as live
 // counters only). Checks the range's totals, the per-day SVG charts (a bar per day and series),
-// the tables by queue and agent, and the CSV download (an agent's name with a comma and quotes
+// the tables by queue, agent and strategy, and the CSV download (an agent's name with a comma and quotes
 // quoted). Screenshots at 1280×720 and 1920×1080. Env: HILO_URL, HILO_SUPERVISOR, HILO_PASSWORD,
-// HILO_FROM, HILO_TO, HILO_ESCALATED (the range's total), HILO_ARTIFACTS.
+// HILO_FROM, HILO_TO, HILO_ESCALATED and HILO_SENT (the range's totals), HILO_ARTIFACTS.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -40,6 +40,8 @@ async function main(browser) {
   await page.waitForSelector(tid('rep-queue-en.collections'), { timeout: TIMEOUT });
   const agent = await text(page, 'rep-agent-ana');
   if (!agent.startsWith('Ana "la jefa", Pérez (ana)')) throw new Error('agent row: ' + agent);
+  // The strategy's days summed: its sends over the fortnight.
+  expect('strategy sent', await page.locator(tid('rep-strategy-demo_reminders') + ' td').nth(1).textContent(), env('HILO_SENT'));
   await page.screenshot({ path: path.join(ART, 'reports-1280x720.png') });
 
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT }), page.click(tid('rep-csv'))]);

@@ -1,7 +1,8 @@
 """The supervisor's Reports view in Debian's Chromium (tests/browser/reports.spec.js,
 playwright-core): a fortnight of daily roll-ups (thirteen days as kept roll-ups, the fourteenth
 — today on the test clock — rolled up by the router from the day's live counters when the report
-is asked for) shown as per-day SVG charts and tables by queue, agent, reason and disposition;
+is asked for) shown as per-day SVG charts and tables by queue, agent, strategy, reason and
+disposition;
 the CSV export downloaded through the page, with an agent's name that has a comma and quotes
 quoted. Screenshots at 1280×720 and 1920×1080. Real processes: redis-server, hilo-router, the
 hilo CLI. Screenshots: tests/artifacts/browser/reports-*.png."""
@@ -41,7 +42,7 @@ class ReportsBrowser(HiloTestCase):
         add_agent(router.conf_path, "sue", name="Sue Supervisor", role="supervisor", skills="")
         r.sadd("hilo:queues", "en.collections", "es.collections")
         # Thirteen kept days: a weekday rhythm, quieter weekends.
-        escalated = 6  # today's, below
+        escalated, sent = 6, 0  # today's escalations: below
         for i in range(13, 0, -1):
             d = TODAY - datetime.timedelta(days=i)
             n = 4 if d.weekday() >= 5 else 10 + (i * 7) % 9
@@ -52,9 +53,13 @@ class ReportsBrowser(HiloTestCase):
                  "a|ana|answered": n - 1, "a|ana|closed": n - 2, "a|ana|disp:promise_to_pay": n - 4, "a|ana|disp:refused": 2,
                  "a|ben|answered": n // 2, "a|ben|closed": n // 2, "a|ben|disp:paid": n // 2,
                  "r|requested_agent": n, "r|dispute": n // 2, "d|promise_to_pay": n - 4, "d|refused": 2,
-                 "d|paid": n // 2, "b|outside_contact_hours": 1}
+                 "d|paid": n // 2, "b|outside_contact_hours": 1,
+                 # A strategy's day: its funnel's totals at the day's last pass less where it began.
+                 "s|demo_reminders|base:sent": 1000 * i, "s|demo_reminders|total:sent": 1000 * i + 3 * n,
+                 "s|demo_reminders|base:delivered": 900 * i, "s|demo_reminders|total:delivered": 900 * i + 2 * n}
             r.hset("hilo:{r:%d}:rollup" % day_number(d), mapping=f)
             escalated += n + n // 2
+            sent += 3 * n
         # Today: only the live counters, as route_offer.lua and agent_ops.lua keep them.
         t = day_number(TODAY)
         r.hset("hilo:stats:%d" % t, mapping={"escq:en.collections": 6, "offered:en.collections": 6,
@@ -65,7 +70,7 @@ class ReportsBrowser(HiloTestCase):
         r.hset("hilo:{q:en.collections}:sla:%d" % t, mapping={"met": 4, "breached": 1})
         env = dict(HILO_URL="http://127.0.0.1:%d/console/" % router.http_port, HILO_SUPERVISOR="sue",
                    HILO_PASSWORD=PASSWORD, HILO_FROM=(TODAY - datetime.timedelta(days=13)).isoformat(),
-                   HILO_TO=TODAY.isoformat(), HILO_ESCALATED=str(escalated))
+                   HILO_TO=TODAY.isoformat(), HILO_ESCALATED=str(escalated), HILO_SENT=str(sent))
         run_spec(self, "reports.spec.js", env)
         self.assertEqual(r.hget("hilo:{r:%d}:rollup" % t, "q|en.collections|escalated"), "6")
 

@@ -5,12 +5,13 @@ rolled up into hilo:{r:<day>}:rollup and read back as JSON and as CSV, byte for 
 whose name has a comma and quotes); the roll-up survives the live counters; a roll-up expires
 [reports] keep_days after its day began; bad ranges get clear errors; agents are refused."""
 
-import time
+import os
 import unittest
 
 from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, seed_debtor, wait_until
 from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
 from engine_helpers import local_ms
+from hilo_strategies import funnel_key, write_strategies
 
 BOGOTA = "America/Bogota"
 Q = "en.collections"
@@ -28,9 +29,11 @@ def day_number(y, m, d):
 
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class ConsoleReports(HiloTestCase):
-    def start(self, keep_days=None):
+    def start(self, keep_days=None, strategies=False):
         redis = self.redis()
         ov = console_overrides(business_day_zone=BOGOTA, business_day_start="00:00")
+        if strategies:
+            ov["strategies"] = {"dir": write_strategies(os.path.join(self.workdir, "strategies"))}
         ov["engine"]["test_clock"] = "true"
         ov["sla"] = {"first_response_s": 60}
         if keep_days:
@@ -195,6 +198,48 @@ class ConsoleReports(HiloTestCase):
             self.assertFalse(r.exists(key))
             for c in (ana, boss):
                 await c.close()
+        run(scenario())
+
+    def test_a_strategy_day_is_what_its_funnel_grew_that_day(self):
+        r = self.start(strategies=True)
+        day1, day2 = local_ms(BOGOTA, 2026, 11, 24, 9, 0), local_ms(BOGOTA, 2026, 11, 25, 10, 0)
+        r.set(TEST_CLOCK_KEY, str(day1))
+        # The funnel only grows (strategy_run.c): what it held before the first pass is no day's.
+        r.hset(funnel_key("demo_reminders"), mapping={"champion|hello_whatsapp|sent": 5, "sms_first|hello_sms|sent": 3,
+                                                      "champion|hello_whatsapp|delivered": 4,
+                                                      "champion|hello_whatsapp|refused:outside_contact_hours": 9})
+
+        async def report(boss, frm, to):
+            ans = await boss.request("report", format="csv", **{"from": frm, "to": to})
+            self.assertEqual(ans["t"], "ok", ans)
+            return ans
+
+        async def scenario():
+            boss = await self.online("boss", available=False)
+            ans = await report(boss, "2026-11-24", "2026-11-24")
+            self.assertEqual(ans["days"][0]["strategies"], {})
+            r.hincrby(funnel_key("demo_reminders"), "champion|hello_whatsapp|sent", 3)
+            r.hincrby(funnel_key("demo_reminders"), "sms_first|hello_sms|sent", 1)
+            r.hincrby(funnel_key("demo_reminders"), "sms_first|hello_sms|paid", 1)
+            r.hincrby(funnel_key("demo_reminders"), "sms_first|hello_sms|collected_cents", 12500)
+            ans = await report(boss, "2026-11-24", "2026-11-24")
+            self.assertEqual(ans["days"][0]["strategies"],
+                             {"demo_reminders": {"sent": 4, "paid": 1, "collected_cents": 12500}})
+            # The next day starts where the first one's last pass left the funnel.
+            r.hincrby(funnel_key("demo_reminders"), "champion|hello_whatsapp|sent", 2)
+            r.hincrby(funnel_key("demo_reminders"), "champion|hello_whatsapp|delivered", 2)
+            r.set(TEST_CLOCK_KEY, str(day2))
+            ans = await report(boss, "2026-11-24", "2026-11-25")
+            self.assertEqual([d["strategies"] for d in ans["days"]],
+                             [{"demo_reminders": {"sent": 4, "paid": 1, "collected_cents": 12500}},
+                              {"demo_reminders": {"sent": 2, "delivered": 2}}])
+            self.assertEqual(ans["csv"], "date,dimension,id,name,metric,value\r\n"
+                             "2026-11-24,strategy,demo_reminders,,collected_cents,12500\r\n"
+                             "2026-11-24,strategy,demo_reminders,,paid,1\r\n"
+                             "2026-11-24,strategy,demo_reminders,,sent,4\r\n"
+                             "2026-11-25,strategy,demo_reminders,,delivered,2\r\n"
+                             "2026-11-25,strategy,demo_reminders,,sent,2\r\n")
+            await boss.close()
         run(scenario())
 
 

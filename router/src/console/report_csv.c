@@ -87,7 +87,7 @@ static void metrics(hilo_buf_t *b, const char *date, const char *dim, const char
 char *hilo_report_csv(const json_t *days, const json_t *names) {
     static const struct { const char *key, *dim; bool rows; } dims[] = {
         {"queues", "queue", true}, {"agents", "agent", true}, {"reasons", "reason", false},
-        {"dispositions", "disposition", false}, {"blocks", "compliance_block", false}};
+        {"dispositions", "disposition", false}, {"blocks", "compliance_block", false}, {"strategies", "strategy", true}};
     hilo_buf_t b = {0};
     hilo_buf_append(&b, "date,dimension,id,name,metric,value\r\n", 37);
     size_t di;

@@ -14,13 +14,17 @@
 
 #include "console_int.h"
 #include "hilo/common.h"
+#include "hilo/keys.h"
 #include "hilo/log.h"
+#include "hilo/strategy.h"
 #include "report_csv.h"
+#include "strategy_run.h"
 
 #define REPORT_LIVE_DAYS 8      /* days rolled up on each pass; hilo:stats:<day> kept a day longer */
 #define REPORT_QUEUES_MAX 60    /* queues whose SLA counters one day's read takes (batch.c: 64) */
 #define REPORT_READ_CHUNK 60    /* roll-ups or agent names per batch */
 #define REPORT_RANGE_MAX 366    /* days in one report */
+#define REPORT_STRATEGIES_MAX 30 /* strategies whose funnels one pass reads (2 commands each) */
 #define DAY_MS 86400000LL
 
 /* --- the roll-up pass ------------------------------------------------------------------- */
@@ -35,6 +39,7 @@ typedef struct {
     int64_t now, today, today_start;
     int64_t day;                   /* the day being rolled up */
     json_t *queues;                /* hilo:queues (at most REPORT_QUEUES_MAX) */
+    json_t *strategies;            /* the loaded strategies' names, read with today's day */
 } roll_t;
 
 static void roll_free(void *p) {
@@ -42,6 +47,7 @@ static void roll_free(void *p) {
     if (r->free_arg) r->free_arg(r->arg);
     if (r->conn) conn_unref(r->conn);
     json_decref(r->queues);
+    json_decref(r->strategies);
     free(r);
 }
 
@@ -54,6 +60,7 @@ static void roll_end(hilo_console_t *k, roll_t *r, bool ok) {
 }
 
 static void roll_day(hilo_console_t *k, roll_t *r);
+static void roll_strategies(hilo_console_t *k, roll_t *r);
 
 static void on_written(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)c;
@@ -63,8 +70,91 @@ static void on_written(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
             roll_end(k, r, false);
             return;
         }
-    if (r->day++ == r->today) roll_end(k, r, true);
-    else roll_day(k, r);
+    if (r->day < r->today) {
+        r->day++;
+        roll_day(k, r);
+    } else if (r->day == r->today && !r->strategies) {
+        roll_strategies(k, r);
+    } else {
+        roll_end(k, r, true);
+    }
+}
+
+/* --- strategies: a day's figures from a funnel that only ever grows ----------------------- */
+
+/* The funnel's figures a report shows, summed over variants and steps. */
+static const char *const STRATEGY_METRICS[] = {"sent", "delivered", "replied", "promised", "paid", "collected_cents"};
+#define NSTRATEGY_METRICS (sizeof STRATEGY_METRICS / sizeof *STRATEGY_METRICS)
+
+/* Today's roll-up keeps each strategy's funnel totals now ("s|<name>|total:<metric>") and, from
+ * the first pass of the day, where the day started ("s|<name>|base:<metric>": yesterday's last
+ * totals, or today's first when yesterday has none); the day's figure is total - base (day_of).
+ * Both writes are absolute (HSET, HSETNX), so a repeated pass changes nothing. */
+static void on_funnels(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    roll_t *r = arg;
+    for (int i = 0; i < n; i++)
+        if (!res_ok(res[i])) {
+            roll_end(k, r, false);
+            return;
+        }
+    int64_t start = r->today_start;
+    int64_t keep_ms = start + k->cfg->reports_keep_days * DAY_MS - r->now;
+    char key[96];
+    snprintf(key, sizeof key, "hilo:{r:%lld}:rollup", (long long)r->today);
+    batch_t *b = batch_new(k, c, on_written, r, roll_free);
+    batch_cmd(b, "MULTI");
+    for (size_t s = 0; s < json_array_size(r->strategies) && (int)(2 * s + 1) < n; s++) {
+        const char *name = json_string_value(json_array_get(r->strategies, s));
+        json_t *funnel = res[2 * s], *before = res[2 * s + 1];
+        long long sum[NSTRATEGY_METRICS] = {0};
+        for (size_t i = 0; i + 1 < json_array_size(funnel); i += 2) {
+            const char *f = json_string_value(json_array_get(funnel, i)), *v = json_string_value(json_array_get(funnel, i + 1));
+            const char *metric = f ? strrchr(f, '|') : NULL;
+            for (size_t m = 0; metric && v && m < NSTRATEGY_METRICS; m++)
+                if (strcmp(metric + 1, STRATEGY_METRICS[m]) == 0) sum[m] += strtoll(v, NULL, 10);
+        }
+        for (size_t m = 0; m < NSTRATEGY_METRICS; m++) {
+            char f[160], base[160];
+            const char *y = json_string_value(json_array_get(before, m));
+            snprintf(f, sizeof f, "s|%s|total:%s", name, STRATEGY_METRICS[m]);
+            snprintf(base, sizeof base, "s|%s|base:%s", name, STRATEGY_METRICS[m]);
+            batch_cmd(b, "HSET %s %s %lld", key, f, sum[m]);
+            batch_cmd(b, "HSETNX %s %s %lld", key, base, y ? strtoll(y, NULL, 10) : sum[m]);
+        }
+    }
+    batch_cmd(b, "PEXPIRE %s %lld", key, (long long)(keep_ms > 0 ? keep_ms : 1));
+    batch_cmd(b, "EXEC");
+    batch_run(b);
+}
+
+static void roll_strategies(hilo_console_t *k, roll_t *r) {
+    r->strategies = json_array();
+    const hilo_strategy_set_t *set = k->ctx->strategies ? hilo_strategy_run_set(k->ctx->strategies) : NULL;
+    for (size_t i = 0; set && i < hilo_strategy_set_count(set) && i < REPORT_STRATEGIES_MAX; i++)
+        json_array_append_new(r->strategies, json_string(hilo_strategy_name(hilo_strategy_set_get(set, i))));
+    if (json_array_size(r->strategies) == 0) {
+        roll_end(k, r, true);
+        return;
+    }
+    batch_t *b = batch_new(k, r->conn, on_funnels, r, roll_free);
+    size_t i;
+    json_t *name;
+    json_array_foreach(r->strategies, i, name) {
+        char fk[HILO_KEY_MAX];
+        if (hilo_key_strategy(fk, sizeof fk, json_string_value(name), "funnel") < 0) snprintf(fk, sizeof fk, "hilo:invalid");
+        batch_cmd(b, "HGETALL %s", fk);
+        /* Yesterday's last totals: where today starts. */
+        const char *argv[2 + NSTRATEGY_METRICS];
+        char key[96], fields[NSTRATEGY_METRICS][160];
+        snprintf(key, sizeof key, "hilo:{r:%lld}:rollup", (long long)(r->today - 1));
+        argv[0] = "HMGET", argv[1] = key;
+        for (size_t m = 0; m < NSTRATEGY_METRICS; m++) {
+            snprintf(fields[m], sizeof fields[m], "s|%s|total:%s", json_string_value(name), STRATEGY_METRICS[m]);
+            argv[2 + m] = fields[m];
+        }
+        batch_argv(b, 2 + NSTRATEGY_METRICS, argv, NULL);
+    }
+    batch_run(b);
 }
 
 /* The roll-up field of a live counter ("" when it is not one a report keeps). */
@@ -259,8 +349,8 @@ static json_t *day_of(report_t *q, int64_t day, const json_t *hash) {
     char date[16];
     hilo_civil_from_days(day, &y, &m, &d);
     snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
-    json_t *o = json_pack("{s:s,s:I,s:{},s:{},s:{},s:{},s:{}}", "date", date, "day", (json_int_t)day, "queues",
-                          "agents", "reasons", "dispositions", "blocks");
+    json_t *o = json_pack("{s:s,s:I,s:{},s:{},s:{},s:{},s:{},s:{}}", "date", date, "day", (json_int_t)day, "queues",
+                          "agents", "reasons", "dispositions", "blocks", "strategies");
     for (size_t i = 0; i + 1 < json_array_size(hash); i += 2) {
         const char *f = json_string_value(json_array_get(hash, i)), *v = json_string_value(json_array_get(hash, i + 1));
         if (!f || !v || strlen(f) < 3 || f[1] != '|') continue;
@@ -273,12 +363,13 @@ static json_t *day_of(report_t *q, int64_t day, const json_t *hash) {
         case 'b': json_object_set_new(sub(o, "blocks"), rest, num); break;
         case 'q':
         case 'a':
+        case 's':
             if (!bar || bar == rest || (size_t)(bar - rest) >= sizeof id) {
                 json_decref(num);
                 break;
             }
             snprintf(id, sizeof id, "%.*s", (int)(bar - rest), rest);
-            json_t *row = sub(sub(o, f[0] == 'q' ? "queues" : "agents"), id);
+            json_t *row = sub(sub(o, f[0] == 'q' ? "queues" : f[0] == 'a' ? "agents" : "strategies"), id);
             if (f[0] == 'a' && strncmp(bar + 1, "disp:", 5) == 0) json_object_set_new(sub(row, "dispositions"), bar + 6, num);
             else json_object_set_new(row, bar + 1, num);
             if (f[0] == 'a' && !json_object_get(q->names, id)) {
@@ -288,6 +379,33 @@ static json_t *day_of(report_t *q, int64_t day, const json_t *hash) {
             break;
         default: json_decref(num);
         }
+    }
+    /* A strategy's day: its funnel's totals at the day's last pass less where the day began. */
+    const char *name;
+    json_t *row;
+    json_object_foreach(json_object_get(o, "strategies"), name, row) {
+        json_t *day_row = json_object();
+        const char *f;
+        json_t *v;
+        json_object_foreach(row, f, v) {
+            if (strncmp(f, "total:", 6) != 0) continue;
+            char base[160];
+            snprintf(base, sizeof base, "base:%s", f + 6);
+            json_t *b = json_object_get(row, base);
+            json_int_t n = json_integer_value(v) - (b ? json_integer_value(b) : json_integer_value(v));
+            if (n != 0) json_object_set_new(day_row, f + 6, json_integer(n));
+        }
+        json_object_update(row, day_row);
+        json_object_clear(day_row);
+        json_decref(day_row);
+    }
+    void *next;
+    json_object_foreach_safe(json_object_get(o, "strategies"), next, name, row) {
+        const char *f;
+        void *tmp;
+        json_t *v;
+        json_object_foreach_safe(row, tmp, f, v) if (strchr(f, ':')) json_object_del(row, f);
+        if (json_object_size(row) == 0) json_object_del(json_object_get(o, "strategies"), name); /* nothing that day */
     }
     return o;
 }
