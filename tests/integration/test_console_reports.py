@@ -5,10 +5,11 @@ rolled up into hilo:{r:<day>}:rollup and read back as JSON and as CSV, byte for 
 whose name has a comma and quotes); the roll-up survives the live counters; a roll-up expires
 [reports] keep_days after its day began; bad ranges get clear errors; agents are refused."""
 
+import json
 import os
 import unittest
 
-from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, seed_debtor, wait_until
+from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, run_cli, seed_debtor, wait_until
 from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
 from engine_helpers import local_ms
 from hilo_strategies import funnel_key, write_strategies
@@ -135,6 +136,23 @@ class ConsoleReports(HiloTestCase):
                 rows += ["%s,reason,%s,,count,%d" % (date, k, v) for k, v in reasons]
                 rows += ["%s,disposition,%s,,count,%d" % (date, k, v) for k, v in disps]
             self.assertEqual(ans["csv"], "\r\n".join(rows) + "\r\n")
+            # The CLI reads the same roll-ups and writes them the same way.
+            conf = self.rtr.conf_path
+            cli = run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25", "--csv")
+            self.assertEqual(cli.stdout, ans["csv"].replace("\r\n", "\n"))  # (read as text: CRLF -> LF)
+            js = json.loads(run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25", "--json").stdout)
+            self.assertEqual((js["days"], js["agent_names"]), (ans["days"], ans["agent_names"]))
+            table = run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25").stdout.splitlines()
+            self.assertEqual([line.split() for line in table[1:]],
+                             [["2026-11-24", Q, "2", "2", "2", "0", "2", "50%"],
+                              ["2026-11-25", Q, "2", "1", "1", "1", "1", "100%"]])
+            for bad, why in ((["--from", "2026-11-25", "--to", "2026-11-24"], "in order"),
+                             (["--from", "2026-13-01", "--to", "2026-12-01"], "YYYY-MM-DD"),
+                             (["--from", "2026-11-24"], "usage: hilo report daily"),
+                             (["--from", "2026-11-24", "--to", "2026-11-24", "--csv", "--json"], "usage: hilo report daily")):
+                p = run_cli(conf, "report", "daily", *bad, check=False)
+                self.assertEqual(p.returncode, 64, (bad, p.stderr))
+                self.assertIn(why, p.stderr)
 
             # The roll-ups are their own keys: they outlive the live counters.
             for d in (day_number(2026, 11, 24), day_number(2026, 11, 25)):

@@ -7,7 +7,7 @@
  * after the day began. The copy writes absolute values, so a pass repeated (by another router,
  * after a crash, a minute later) writes the same: there is nothing to repair between the steps.
  * {"t":"report"} then reads the roll-ups of a date range, answered as JSON and, asked for, as
- * CSV (report_csv.c). */
+ * CSV (report_format.c, which the CLI's `hilo report daily` shares). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +17,12 @@
 #include "hilo/keys.h"
 #include "hilo/log.h"
 #include "hilo/strategy.h"
-#include "report_csv.h"
+#include "report_format.h"
 #include "strategy_run.h"
 
 #define REPORT_LIVE_DAYS 8      /* days rolled up on each pass; hilo:stats:<day> kept a day longer */
 #define REPORT_QUEUES_MAX 60    /* queues whose SLA counters one day's read takes (batch.c: 64) */
 #define REPORT_READ_CHUNK 60    /* roll-ups or agent names per batch */
-#define REPORT_RANGE_MAX 366    /* days in one report */
 #define REPORT_STRATEGIES_MAX 30 /* strategies whose funnels one pass reads (2 commands each) */
 #define DAY_MS 86400000LL
 
@@ -88,7 +87,7 @@ static const char *const STRATEGY_METRICS[] = {"sent", "delivered", "replied", "
 
 /* Today's roll-up keeps each strategy's funnel totals now ("s|<name>|total:<metric>") and, from
  * the first pass of the day, where the day started ("s|<name>|base:<metric>": yesterday's last
- * totals, or today's first when yesterday has none); the day's figure is total - base (day_of).
+ * totals, or today's first when yesterday has none); the day's figure is total - base (report_format.c).
  * Both writes are absolute (HSET, HSETNX), so a repeated pass changes nothing. */
 static void on_funnels(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     roll_t *r = arg;
@@ -326,90 +325,6 @@ static void report_free(void *p) {
     free(q);
 }
 
-static bool parse_date(const char *s, int64_t *day) {
-    int y, m, d;
-    char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return false;
-    *day = hilo_days_from_civil(y, m, d);
-    int cy, cm, cd;
-    hilo_civil_from_days(*day, &cy, &cm, &cd);
-    return cy == y && cm == m && cd == d; /* 2026-02-30 is refused, not moved to March */
-}
-
-static json_t *sub(json_t *o, const char *key) {
-    json_t *s = json_object_get(o, key);
-    if (!s) json_object_set_new(o, key, s = json_object());
-    return s;
-}
-
-/* One day's roll-up hash as the report's day object. */
-static json_t *day_of(report_t *q, int64_t day, const json_t *hash) {
-    int y, m, d;
-    char date[16];
-    hilo_civil_from_days(day, &y, &m, &d);
-    snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
-    json_t *o = json_pack("{s:s,s:I,s:{},s:{},s:{},s:{},s:{},s:{}}", "date", date, "day", (json_int_t)day, "queues",
-                          "agents", "reasons", "dispositions", "blocks", "strategies");
-    for (size_t i = 0; i + 1 < json_array_size(hash); i += 2) {
-        const char *f = json_string_value(json_array_get(hash, i)), *v = json_string_value(json_array_get(hash, i + 1));
-        if (!f || !v || strlen(f) < 3 || f[1] != '|') continue;
-        json_t *num = json_integer(strtoll(v, NULL, 10));
-        const char *rest = f + 2, *bar = strrchr(rest, '|');
-        char id[256];
-        switch (f[0]) {
-        case 'r': json_object_set_new(sub(o, "reasons"), rest, num); break;
-        case 'd': json_object_set_new(sub(o, "dispositions"), rest, num); break;
-        case 'b': json_object_set_new(sub(o, "blocks"), rest, num); break;
-        case 'q':
-        case 'a':
-        case 's':
-            if (!bar || bar == rest || (size_t)(bar - rest) >= sizeof id) {
-                json_decref(num);
-                break;
-            }
-            snprintf(id, sizeof id, "%.*s", (int)(bar - rest), rest);
-            json_t *row = sub(sub(o, f[0] == 'q' ? "queues" : f[0] == 'a' ? "agents" : "strategies"), id);
-            if (f[0] == 'a' && strncmp(bar + 1, "disp:", 5) == 0) json_object_set_new(sub(row, "dispositions"), bar + 6, num);
-            else json_object_set_new(row, bar + 1, num);
-            if (f[0] == 'a' && !json_object_get(q->names, id)) {
-                json_object_set_new(q->names, id, json_string(id)); /* its name, once read */
-                json_array_append_new(q->agent_ids, json_string(id));
-            }
-            break;
-        default: json_decref(num);
-        }
-    }
-    /* A strategy's day: its funnel's totals at the day's last pass less where the day began. */
-    const char *name;
-    json_t *row;
-    json_object_foreach(json_object_get(o, "strategies"), name, row) {
-        json_t *day_row = json_object();
-        const char *f;
-        json_t *v;
-        json_object_foreach(row, f, v) {
-            if (strncmp(f, "total:", 6) != 0) continue;
-            char base[160];
-            snprintf(base, sizeof base, "base:%s", f + 6);
-            json_t *b = json_object_get(row, base);
-            json_int_t n = json_integer_value(v) - (b ? json_integer_value(b) : json_integer_value(v));
-            if (n != 0) json_object_set_new(day_row, f + 6, json_integer(n));
-        }
-        json_object_update(row, day_row);
-        json_object_clear(day_row);
-        json_decref(day_row);
-    }
-    void *next;
-    json_object_foreach_safe(json_object_get(o, "strategies"), next, name, row) {
-        const char *f;
-        void *tmp;
-        json_t *v;
-        json_object_foreach_safe(row, tmp, f, v) if (strchr(f, ':')) json_object_del(row, f);
-        if (json_object_size(row) == 0) json_object_del(json_object_get(o, "strategies"), name); /* nothing that day */
-    }
-    return o;
-}
-
 static void report_answer(conn_t *c, report_t *q) {
     if (!conn_alive(c)) return;
     char from[16], to[16];
@@ -459,7 +374,7 @@ static void on_names(hilo_console_t *k, conn_t *c, json_t **res, int n, void *ar
     for (int i = 0; i < n; i++) {
         const char *id = json_string_value(json_array_get(q->agent_ids, (size_t)q->next + i));
         const char *name = json_string_value(res[i]);
-        if (id && name) json_object_set_new(q->names, id, json_string(name));
+        if (id) json_object_set_new(q->names, id, json_string(name ? name : id)); /* a deleted account: its id */
     }
     q->next += n;
     report_step(k, c, q, true);
@@ -473,9 +388,13 @@ static void on_days(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
             report_free(q);
             return;
         }
-        json_array_append_new(q->days, day_of(q, q->next + i, res[i]));
+        json_array_append_new(q->days, hilo_report_day(q->next + i, res[i]));
     }
     q->next += n;
+    if (q->next > q->to) { /* the days are in: the agents met in them, for their names */
+        json_decref(q->agent_ids);
+        q->agent_ids = hilo_report_agents(q->days);
+    }
     report_step(k, c, q, false);
 }
 
@@ -498,7 +417,7 @@ void console_report_request(conn_t *c, json_t *rid, const json_t *m) {
     }
     int64_t from, to;
     const char *fmt = jstr(m, "format");
-    if (!parse_date(jstr(m, "from"), &from) || !parse_date(jstr(m, "to"), &to)) {
+    if (!hilo_report_parse_date(jstr(m, "from"), &from) || !hilo_report_parse_date(jstr(m, "to"), &to)) {
         conn_error(c, rid, "bad_request", "from and to must be dates written YYYY-MM-DD");
         return;
     }
@@ -506,7 +425,7 @@ void console_report_request(conn_t *c, json_t *rid, const json_t *m) {
         conn_error(c, rid, "bad_request", "the range ends before it starts");
         return;
     }
-    if (to - from + 1 > REPORT_RANGE_MAX) {
+    if (to - from + 1 > HILO_REPORT_RANGE_MAX) {
         conn_error(c, rid, "bad_request", "a report covers at most 366 days");
         return;
     }

@@ -1,10 +1,11 @@
-/* report_csv.c — a report's days as CSV (report_csv.h). */
+/* report_format.c — the supervisor's reports in and out (report_format.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_csv.h"
+#include "hilo/tz.h"
+#include "report_format.h"
 
 void hilo_report_csv_field(hilo_buf_t *buf, const char *text, bool text_field) {
     bool formula = text_field && strchr("=+-@", text[0]) && text[0];
@@ -36,6 +37,103 @@ static const char **sorted_keys(const json_t *o, size_t *n) {
     qsort(k, *n, sizeof *k, cmp_str);
     return k;
 }
+
+/* --- a day's roll-up ---------------------------------------------------------------- */
+
+bool hilo_report_parse_date(const char *s, int64_t *day) {
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return false;
+    *day = hilo_days_from_civil(y, m, d);
+    int cy, cm, cd;
+    hilo_civil_from_days(*day, &cy, &cm, &cd);
+    return cy == y && cm == m && cd == d; /* 2026-02-30 is refused, not moved to March */
+}
+
+static json_t *sub(json_t *o, const char *key) {
+    json_t *s = json_object_get(o, key);
+    if (!s) json_object_set_new(o, key, s = json_object());
+    return s;
+}
+
+json_t *hilo_report_day(int64_t day, const json_t *hash) {
+    int y, m, d;
+    char date[16];
+    hilo_civil_from_days(day, &y, &m, &d);
+    snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
+    json_t *o = json_pack("{s:s,s:I,s:{},s:{},s:{},s:{},s:{},s:{}}", "date", date, "day", (json_int_t)day, "queues",
+                          "agents", "reasons", "dispositions", "blocks", "strategies");
+    for (size_t i = 0; i + 1 < json_array_size(hash); i += 2) {
+        const char *f = json_string_value(json_array_get(hash, i)), *v = json_string_value(json_array_get(hash, i + 1));
+        if (!f || !v || strlen(f) < 3 || f[1] != '|') continue;
+        json_t *num = json_integer(strtoll(v, NULL, 10));
+        const char *rest = f + 2, *bar = strrchr(rest, '|');
+        char id[256];
+        switch (f[0]) {
+        case 'r': json_object_set_new(sub(o, "reasons"), rest, num); break;
+        case 'd': json_object_set_new(sub(o, "dispositions"), rest, num); break;
+        case 'b': json_object_set_new(sub(o, "blocks"), rest, num); break;
+        case 'q':
+        case 'a':
+        case 's':
+            if (!bar || bar == rest || (size_t)(bar - rest) >= sizeof id) {
+                json_decref(num);
+                break;
+            }
+            snprintf(id, sizeof id, "%.*s", (int)(bar - rest), rest);
+            json_t *row = sub(sub(o, f[0] == 'q' ? "queues" : f[0] == 'a' ? "agents" : "strategies"), id);
+            if (f[0] == 'a' && strncmp(bar + 1, "disp:", 5) == 0) json_object_set_new(sub(row, "dispositions"), bar + 6, num);
+            else json_object_set_new(row, bar + 1, num);
+            break;
+        default: json_decref(num);
+        }
+    }
+    /* A strategy's day: its funnel's totals at the day's last pass less where the day began. */
+    const char *name;
+    json_t *row;
+    json_object_foreach(json_object_get(o, "strategies"), name, row) {
+        json_t *day_row = json_object();
+        const char *f;
+        json_t *v;
+        json_object_foreach(row, f, v) {
+            if (strncmp(f, "total:", 6) != 0) continue;
+            char base[160];
+            snprintf(base, sizeof base, "base:%s", f + 6);
+            json_t *b = json_object_get(row, base);
+            json_int_t n = json_integer_value(v) - (b ? json_integer_value(b) : json_integer_value(v));
+            if (n != 0) json_object_set_new(day_row, f + 6, json_integer(n));
+        }
+        json_object_update(row, day_row);
+        json_object_clear(day_row);
+        json_decref(day_row);
+    }
+    void *next;
+    json_object_foreach_safe(json_object_get(o, "strategies"), next, name, row) {
+        const char *f;
+        void *tmp;
+        json_t *v;
+        json_object_foreach_safe(row, tmp, f, v) if (strchr(f, ':')) json_object_del(row, f);
+        if (json_object_size(row) == 0) json_object_del(json_object_get(o, "strategies"), name); /* nothing that day */
+    }
+    return o;
+}
+
+json_t *hilo_report_agents(const json_t *days) {
+    json_t *seen = json_object();
+    size_t i;
+    json_t *day;
+    json_array_foreach(days, i, day) json_object_update(seen, json_object_get(day, "agents"));
+    size_t n;
+    const char **ids = sorted_keys(seen, &n);
+    json_t *out = json_array();
+    for (size_t k = 0; k < n; k++) json_array_append_new(out, json_string(ids[k]));
+    free(ids);
+    json_decref(seen);
+    return out;
+}
+
+/* --- CSV ------------------------------------------------------------------------------ */
 
 static void row(hilo_buf_t *b, const char *date, const char *dim, const char *id, const char *name, const char *metric,
                 json_int_t value) {
