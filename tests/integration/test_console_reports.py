@@ -12,7 +12,7 @@ import unittest
 from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, run_cli, seed_debtor, wait_until
 from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
 from engine_helpers import local_ms
-from hilo_strategies import funnel_key, write_strategies
+from hilo_strategies import LATE_NOTICE, funnel_key, write_strategies
 
 BOGOTA = "America/Bogota"
 Q = "en.collections"
@@ -34,7 +34,13 @@ class ConsoleReports(HiloTestCase):
         redis = self.redis()
         ov = console_overrides(business_day_zone=BOGOTA, business_day_start="00:00")
         if strategies:
-            ov["strategies"] = {"dir": write_strategies(os.path.join(self.workdir, "strategies"))}
+            sdir = write_strategies(os.path.join(self.workdir, "strategies"))
+            # Eight strategies in all: more fields than one batch of single commands would take.
+            for i in range(6):
+                with open(os.path.join(sdir, "late_%d.strategy" % i), "w") as f:
+                    f.write(LATE_NOTICE.replace("name = late_notice", "name = late_%d" % i)
+                            .replace("priority = 10", "priority = %d" % (20 + i)))
+            ov["strategies"] = {"dir": sdir}
         ov["engine"]["test_clock"] = "true"
         ov["sla"] = {"first_response_s": 60}
         if keep_days:
@@ -236,6 +242,8 @@ class ConsoleReports(HiloTestCase):
             boss = await self.online("boss", available=False)
             ans = await report(boss, "2026-11-24", "2026-11-24")
             self.assertEqual(ans["days"][0]["strategies"], {})
+            fields = r.hkeys("hilo:{r:%d}:rollup" % day_number(2026, 11, 24))
+            self.assertEqual(len([f for f in fields if f.startswith("s|")]), 8 * 6 * 2, fields)
             r.hincrby(funnel_key("demo_reminders"), "champion|hello_whatsapp|sent", 3)
             r.hincrby(funnel_key("demo_reminders"), "sms_first|hello_sms|sent", 1)
             r.hincrby(funnel_key("demo_reminders"), "sms_first|hello_sms|paid", 1)

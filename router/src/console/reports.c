@@ -84,6 +84,9 @@ static void on_written(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
 /* The funnel's figures a report shows, summed over variants and steps. */
 static const char *const STRATEGY_METRICS[] = {"sent", "delivered", "replied", "promised", "paid", "collected_cents"};
 #define NSTRATEGY_METRICS (sizeof STRATEGY_METRICS / sizeof *STRATEGY_METRICS)
+/* HSETNX of every field-value pair of ARGV on KEYS[1]: one command however many strategies. */
+static const char SETNX_MANY[] =
+    "for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end return 1";
 
 /* Today's roll-up keeps each strategy's funnel totals now ("s|<name>|total:<metric>") and, from
  * the first pass of the day, where the day started ("s|<name>|base:<metric>": yesterday's last
@@ -100,8 +103,10 @@ static void on_funnels(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
     int64_t keep_ms = start + k->cfg->reports_keep_days * DAY_MS - r->now;
     char key[96];
     snprintf(key, sizeof key, "hilo:{r:%lld}:rollup", (long long)r->today);
-    batch_t *b = batch_new(k, c, on_written, r, roll_free);
-    batch_cmd(b, "MULTI");
+    /* Every strategy's fields in two commands (batch.c takes 64 commands, a pass up to
+     * REPORT_STRATEGIES_MAX strategies): the totals in one HSET, the bases in one call of
+     * SETNX_MANY (HSETNX of each pair, on the one key it declares). */
+    json_t *totals = json_array(), *bases = json_array();
     for (size_t s = 0; s < json_array_size(r->strategies) && (int)(2 * s + 1) < n; s++) {
         const char *name = json_string_value(json_array_get(r->strategies, s));
         json_t *funnel = res[2 * s], *before = res[2 * s + 1];
@@ -113,17 +118,30 @@ static void on_funnels(hilo_console_t *k, conn_t *c, json_t **res, int n, void *
                 if (strcmp(metric + 1, STRATEGY_METRICS[m]) == 0) sum[m] += strtoll(v, NULL, 10);
         }
         for (size_t m = 0; m < NSTRATEGY_METRICS; m++) {
-            char f[160], base[160];
             const char *y = json_string_value(json_array_get(before, m));
-            snprintf(f, sizeof f, "s|%s|total:%s", name, STRATEGY_METRICS[m]);
-            snprintf(base, sizeof base, "s|%s|base:%s", name, STRATEGY_METRICS[m]);
-            batch_cmd(b, "HSET %s %s %lld", key, f, sum[m]);
-            batch_cmd(b, "HSETNX %s %s %lld", key, base, y ? strtoll(y, NULL, 10) : sum[m]);
+            json_array_append_new(totals, json_sprintf("s|%s|total:%s", name, STRATEGY_METRICS[m]));
+            json_array_append_new(totals, json_sprintf("%lld", sum[m]));
+            json_array_append_new(bases, json_sprintf("s|%s|base:%s", name, STRATEGY_METRICS[m]));
+            json_array_append_new(bases, json_sprintf("%lld", y ? strtoll(y, NULL, 10) : sum[m]));
         }
     }
+    size_t nt = json_array_size(totals), nb = json_array_size(bases);
+    const char **hset = hilo_xmalloc((nt + 2) * sizeof *hset), **setnx = hilo_xmalloc((nb + 4) * sizeof *setnx);
+    hset[0] = "HSET", hset[1] = key;
+    setnx[0] = "EVAL", setnx[1] = SETNX_MANY, setnx[2] = "1", setnx[3] = key;
+    for (size_t i = 0; i < nt; i++) hset[2 + i] = json_string_value(json_array_get(totals, i));
+    for (size_t i = 0; i < nb; i++) setnx[4 + i] = json_string_value(json_array_get(bases, i));
+    batch_t *b = batch_new(k, c, on_written, r, roll_free);
+    batch_cmd(b, "MULTI");
+    batch_argv(b, (int)(nt + 2), hset, NULL);
+    batch_argv(b, (int)(nb + 4), setnx, NULL);
     batch_cmd(b, "PEXPIRE %s %lld", key, (long long)(keep_ms > 0 ? keep_ms : 1));
     batch_cmd(b, "EXEC");
     batch_run(b);
+    free(hset);
+    free(setnx);
+    json_decref(totals);
+    json_decref(bases);
 }
 
 static void roll_strategies(hilo_console_t *k, roll_t *r) {
