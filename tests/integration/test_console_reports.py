@@ -30,7 +30,7 @@ def day_number(y, m, d):
 
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class ConsoleReports(HiloTestCase):
-    def start(self, keep_days=None, strategies=False):
+    def start(self, keep_days=None, strategies=False, rollup_s=None):
         redis = self.redis()
         ov = console_overrides(business_day_zone=BOGOTA, business_day_start="00:00")
         if strategies:
@@ -43,8 +43,8 @@ class ConsoleReports(HiloTestCase):
             ov["strategies"] = {"dir": sdir}
         ov["engine"]["test_clock"] = "true"
         ov["sla"] = {"first_response_s": 60}
-        if keep_days:
-            ov["reports"] = {"keep_days": keep_days}
+        if keep_days or rollup_s:
+            ov["reports"] = {k: v for k, v in (("keep_days", keep_days), ("rollup_s", rollup_s)) if v}
         self.rtr = self.router(redis, overrides=ov)
         add_agent(self.rtr.conf_path, "ana", name=ANA_NAME, capacity="whatsapp=0,sms=6,voice=0")
         add_agent(self.rtr.conf_path, "boss", role="supervisor", skills="")
@@ -267,6 +267,18 @@ class ConsoleReports(HiloTestCase):
                              "2026-11-25,strategy,demo_reminders,,sent,2\r\n")
             await boss.close()
         run(scenario())
+
+    def test_the_routers_roll_up_on_their_own(self):
+        r = self.start(rollup_s=1)
+        r.set(TEST_CLOCK_KEY, str(local_ms(BOGOTA, 2026, 11, 24, 9, 0)))
+        today = day_number(2026, 11, 24)
+        # What the day's scripts counted, with no report asked for: the next pass copies it.
+        r.hset("hilo:stats:%d" % today, mapping={"escq:%s" % Q: 3, "a:ana:closed": 2, "esc:dispute": 3})
+        key = "hilo:{r:%d}:rollup" % today
+        wait_until(lambda: r.hgetall(key) == {"q|%s|escalated" % Q: "3", "a|ana|closed": "2", "r|dispute": "3"}, 10,
+                   "the day rolled up by the timer")
+        r.hincrby("hilo:stats:%d" % today, "esc:dispute", 1)
+        wait_until(lambda: r.hget(key, "r|dispute") == "4", 10, "rolled up again")
 
 
 if __name__ == "__main__":
