@@ -124,8 +124,10 @@ class ConsoleReports(HiloTestCase):
             self.assertEqual(d2["reasons"], {"hardship": 1, "complaint": 1})
             self.assertEqual(d2["dispositions"], {"other": 1, "paid": 1})
 
+            report = ans
             ans = await boss.request("report", format="csv", **{"from": "2026-11-24", "to": "2026-11-25"})
             self.assertEqual(ans["filename"], "hilo-report-2026-11-24-to-2026-11-25.csv")
+            self.assertNotIn("days", ans)  # the file only
             name = '"Ana ""la jefa"", Pérez"'
             rows = ["date,dimension,id,name,metric,value"]
             for date, q, agent, reasons, disps in (
@@ -147,7 +149,7 @@ class ConsoleReports(HiloTestCase):
             cli = run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25", "--csv")
             self.assertEqual(cli.stdout, ans["csv"].replace("\r\n", "\n"))  # (read as text: CRLF -> LF)
             js = json.loads(run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25", "--json").stdout)
-            self.assertEqual((js["days"], js["agent_names"]), (ans["days"], ans["agent_names"]))
+            self.assertEqual((js["days"], js["agent_names"]), (report["days"], report["agent_names"]))
             table = run_cli(conf, "report", "daily", "--from", "2026-11-24", "--to", "2026-11-25").stdout.splitlines()
             self.assertEqual([line.split() for line in table[1:]],
                              [["2026-11-24", Q, "2", "2", "2", "0", "2", "50%"],
@@ -166,13 +168,13 @@ class ConsoleReports(HiloTestCase):
                 self.assertGreater(r.pttl("hilo:stats:%d" % d), 0)  # the live counters end now
                 r.delete("hilo:stats:%d" % d)
             again = await boss.request("report", **{"from": "2026-11-24", "to": "2026-11-25"})
-            self.assertEqual(again["days"], ans["days"])
+            self.assertEqual(again["days"], report["days"])
             for c in (ana, boss):
                 await c.close()
         run(scenario())
 
     def test_bad_requests_and_agents_refused(self):
-        self.start()
+        r = self.start()
 
         async def scenario():
             ana = await self.online("ana", available=False)
@@ -188,9 +190,24 @@ class ConsoleReports(HiloTestCase):
                 self.assertEqual((ans["t"], ans["code"]), ("error", "bad_request"), ans)
                 self.assertIn(text, ans["text"])
             # An empty range is an answer, not an error: days with nothing counted.
-            ans = await boss.request("report", format="csv", **{"from": "2026-11-01", "to": "2026-11-02"})
+            ans = await boss.request("report", **{"from": "2026-11-01", "to": "2026-11-02"})
             self.assertEqual([d["queues"] for d in ans["days"]], [{}, {}])
+            ans = await boss.request("report", format="csv", **{"from": "2026-11-01", "to": "2026-11-02"})
             self.assertEqual(ans["csv"], "date,dimension,id,name,metric,value\r\n")
+            # Sixty days of a 2,000-agent floor: more than a socket may have queued (8 MB) — refused
+            # with words, the socket stays up.
+            first = day_number(2025, 1, 1)
+            p = r.pipeline(transaction=False)
+            for d in range(first, first + 60):
+                p.hset("hilo:{r:%d}:rollup" % d, mapping={"a|agent%04d|%s" % (i, m): 1 for i in range(2000)
+                                                          for m in ("answered", "closed", "disp:paid")})
+            p.execute()
+            for fmt in ("json", "csv"):
+                ans = await boss.request("report", format=fmt, **{"from": "2025-01-01", "to": "2025-03-01"})
+                self.assertEqual((ans["t"], ans["code"]), ("error", "too_large"), ans)
+                self.assertIn("fewer days", ans["text"])
+            ans = await boss.request("report", **{"from": "2025-01-01", "to": "2025-01-02"})
+            self.assertEqual(len(ans["days"][1]["agents"]), 2000)
             for c in (ana, boss):
                 await c.close()
         run(scenario())
@@ -234,8 +251,9 @@ class ConsoleReports(HiloTestCase):
                                                       "champion|hello_whatsapp|refused:outside_contact_hours": 9})
 
         async def report(boss, frm, to):
-            ans = await boss.request("report", format="csv", **{"from": frm, "to": to})
+            ans = await boss.request("report", **{"from": frm, "to": to})
             self.assertEqual(ans["t"], "ok", ans)
+            ans["csv"] = (await boss.request("report", format="csv", **{"from": frm, "to": to}))["csv"]
             return ans
 
         async def scenario():

@@ -23,6 +23,7 @@
 #define REPORT_LIVE_DAYS 8      /* days rolled up on each pass; hilo:stats:<day> kept a day longer */
 #define REPORT_QUEUES_MAX 60    /* queues whose SLA counters one day's read takes (batch.c: 64) */
 #define REPORT_READ_CHUNK 60    /* roll-ups or agent names per batch */
+#define REPORT_ANSWER_MAX (4u << 20) /* bytes of one answer (its JSON, or its CSV) */
 #define REPORT_STRATEGIES_MAX 30 /* strategies whose funnels one pass reads (2 commands each) */
 #define DAY_MS 86400000LL
 
@@ -351,15 +352,30 @@ static void report_answer(conn_t *c, report_t *q) {
     snprintf(from, sizeof from, "%04d-%02d-%02d", y, m, d);
     hilo_civil_from_days(q->to, &y, &m, &d);
     snprintf(to, sizeof to, "%04d-%02d-%02d", y, m, d);
-    json_t *extra = json_pack("{s:s,s:s,s:s,s:O,s:O}", "from", from, "to", to, "zone", c->console->cfg->sla.zone,
-                              "days", q->days, "agent_names", q->names);
-    if (q->csv) {
+    json_t *extra = json_pack("{s:s,s:s,s:s}", "from", from, "to", to, "zone", c->console->cfg->sla.zone);
+    size_t size;
+    if (q->csv) { /* the file only: the page saves it as it is */
         char *csv = hilo_report_csv(q->days, q->names);
         char file[64];
         snprintf(file, sizeof file, "hilo-report-%s-to-%s.csv", from, to);
+        size = strlen(csv);
         json_object_set_new(extra, "csv", json_string(csv));
         json_object_set_new(extra, "filename", json_string(file));
         free(csv);
+    } else {
+        json_object_set(extra, "days", q->days);
+        json_object_set(extra, "agent_names", q->names);
+        size = json_dumpb(extra, NULL, 0, JSON_COMPACT);
+    }
+    /* A socket with more than 8 MB unsent is closed as a slow client (http.c): a year of a large
+     * floor is refused with words instead. */
+    if (size > REPORT_ANSWER_MAX) {
+        json_decref(extra);
+        char text[200];
+        snprintf(text, sizeof text, "the report is too large for the console (%zu KB): ask for fewer days, or use "
+                 "`hilo report daily` on the server", size / 1024);
+        conn_error(c, q->rid, "too_large", text);
+        return;
     }
     conn_ok(c, q->rid, extra);
 }
