@@ -15,6 +15,7 @@ int hilo_cmd_agent(hilo_cli_t *cli, int argc, char **argv);          /* cmd_agen
 int hilo_cmd_import_payments(hilo_cli_t *cli, int argc, char **argv); /* cmd_payments.c */
 int hilo_cmd_promises(hilo_cli_t *cli, int argc, char **argv);       /* cmd_promises.c */
 int hilo_cmd_strategy(hilo_cli_t *cli, int argc, char **argv);       /* cmd_strategy.c */
+int hilo_cmd_report(hilo_cli_t *cli, int argc, char **argv);         /* cmd_report.c */
 int hilo_cmd_migrate(hilo_cli_t *cli, int argc, char **argv);        /* cmd_migrate.c */
 int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv); /* cmd_migrate.c */
 int hilo_cmd_link(hilo_cli_t *cli, int argc, char **argv);           /* cmd_link.c */

@@ -94,6 +94,10 @@ static const char usage[] =
     "  strategy pause NAME               no new step of the strategy is committed\n"
     "  strategy report NAME [--json]     its funnel per variant and step: entered, sent, delivered,\n"
     "                                    read, failed, replied, refused/skipped/stopped by reason\n"
+    "  report daily --from DATE --to DATE [--csv | --json]\n"
+    "                                    the supervisor's daily roll-ups of those business days\n"
+    "                                    (YYYY-MM-DD, at most 366): per queue, or all of them as the\n"
+    "                                    console's CSV export or JSON\n"
     "  compliance check [--at YYYY-MM-DD] [--json]\n"
     "                                    each rule pack of [engine] compliance_dir: the countries\n"
     "                                    compliance.conf maps to it, its holiday calendar and the\n"
@@ -141,6 +145,7 @@ static const command_t commands[] = {
     {"import-payments", hilo_cmd_import_payments},
     {"promises", hilo_cmd_promises},
     {"strategy", hilo_cmd_strategy},
+    {"report", hilo_cmd_report},
     {"migrate", hilo_cmd_migrate},
     {"migrate-addresses", hilo_cmd_migrate_addresses},
     {"link", hilo_cmd_link},

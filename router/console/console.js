@@ -137,6 +137,7 @@ function showLogin(msg) {
   for (const id of ['avail-wrap', 'logout', 'to-floor', 'to-desk']) $(id).hidden = true;
   if (typeof HiloAdmin !== 'undefined') HiloAdmin.hide();
   $('login-error').textContent = msg || '';
+  if (typeof Reports !== 'undefined') Reports.sync(); // reports.js
 }
 
 function showApp() {
@@ -148,6 +149,7 @@ function showApp() {
   $('desk').hidden = S.view !== 'desk';
   $('floor').hidden = S.view !== 'floor';
   if (typeof HiloAdmin !== 'undefined') HiloAdmin.show();
+  if (typeof Reports !== 'undefined') Reports.sync(); // reports.js
 }
 
 $('login-form').addEventListener('submit', async (ev) => {

@@ -141,6 +141,7 @@ if op == 'accept' then
   local wait = now - (tonumber(c.esc_ms or now) or now)
   local q = c.queue or ''
   redis.call('HINCRBY', 'hilo:stats:' .. day, 'answered:' .. q, 1)
+  redis.call('HINCRBY', 'hilo:stats:' .. day, 'a:' .. actor .. ':answered', 1) -- reports (console/reports.c)
   touch()
   audit('assigned', {agent = actor, channel = ch, wait_ms = wait})
   event('assigned', actor, d)
@@ -310,6 +311,8 @@ if op == 'wrapup' or op == 'close' then
       redis.call('HSET', ck, 'callback_ms', at)
     end
     redis.call('HSET', ck, 'disposition', cjson.encode(disp), 'disposition_ms', now)
+    redis.call('HINCRBY', 'hilo:stats:' .. day, 'disp:' .. code, 1) -- reports (console/reports.c)
+    redis.call('HINCRBY', 'hilo:stats:' .. day, 'a:' .. c.agent .. ':disp:' .. code, 1)
     audit('disposition', disp)
     c.disposition_ms = tostring(now)
     if args.close ~= true then
@@ -331,6 +334,8 @@ if op == 'wrapup' or op == 'close' then
   redis.call('ZADD', 'hilo:closed', now, d) -- reopen.lua: the debtor's next message reopens it
   redis.call('HDEL', ck, 'esc_counted', 'declined', 'declined_until')
   redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)
+  redis.call('HINCRBY', 'hilo:stats:' .. day, 'closed:' .. (c.queue or ''), 1) -- reports (console/reports.c)
+  redis.call('HINCRBY', 'hilo:stats:' .. day, 'a:' .. a .. ':closed', 1)
   touch()
   audit('closed', {agent = a})
   event('closed', a, d)

@@ -140,6 +140,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
       if not f[7] then
         redis.call('HSET', ck, 'esc_counted', '1')
         redis.call('HINCRBY', 'hilo:stats:' .. day, 'esc:' .. (f[6] or 'unknown'), 1)
+        redis.call('HINCRBY', 'hilo:stats:' .. day, 'escq:' .. skill, 1) -- reports (console/reports.c)
         local esc = tonumber(f[8] or '')
         if esc then
           redis.call('HSET', ck, 'res_q', skill)
@@ -211,6 +212,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
         redis.call('SADD', 'hilo:agent:' .. best.id .. ':offers', d)
         redis.call('ZADD', 'hilo:offers', now + timeout, d)
         audit(d, 'offered', {agent = best.id, channel = ch, ms = now})
+        redis.call('HINCRBY', 'hilo:stats:' .. day, 'offered:' .. skill, 1)
         event('offer', best.id, d)
         offers = offers + 1
       end

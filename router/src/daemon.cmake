@@ -1,4 +1,12 @@
 # The router daemon: library hilo_router (every part) + the thin hilo-router executable.
+
+# The reports' roll-ups read and their CSV written (console/report_format.c): pure, shared by the
+# console and the CLI (`hilo report daily`).
+add_library(hilo_report STATIC ${CMAKE_CURRENT_LIST_DIR}/console/report_format.c)
+target_include_directories(hilo_report PUBLIC ${CMAKE_CURRENT_LIST_DIR}/console)
+target_link_libraries(hilo_report PUBLIC hilo_base hilo_compliance PkgConfig::JANSSON)
+hilo_strict(hilo_report)
+
 add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
   ${CMAKE_CURRENT_LIST_DIR}/pacing.c
@@ -42,9 +50,10 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_join.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategies.c
   ${CMAKE_CURRENT_LIST_DIR}/console/strategy_view.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/reports.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(hilo_router PUBLIC hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+target_link_libraries(hilo_router PUBLIC hilo_report hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
                       PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO PkgConfig::SODIUM)
 hilo_strict(hilo_router)
 

@@ -133,6 +133,8 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     INT("console", "reopen_window_s", 86400, 0, 365 * 86400, console_reopen_window_s);
     INT("console", "reopen_sweep_s", 60, 1, 86400, console_reopen_sweep_s);
     STR("console", "tls_cert", "", console_tls_cert);
+    INT("reports", "keep_days", 400, 1, 3660, reports_keep_days);
+    INT("reports", "rollup_s", 60, 1, 86400, reports_rollup_s);
     STR("console", "tls_key", "", console_tls_key);
     STR("console", "trusted_proxies", "", console_trusted_proxies);
     INT("console", "login_source_burst", 20, 1, 100000, console_login_source_burst);

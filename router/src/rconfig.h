@@ -78,6 +78,8 @@ typedef struct {
     long console_route_ms;               /* how often queues are routed */
     long console_reopen_window_s;        /* a closed conversation reopens on a message within this; 0 = never */
     long console_reopen_sweep_s;         /* how often hilo:closed is swept for reopens left undone */
+    long reports_keep_days;              /* [reports] keep_days: daily roll-ups kept this many days */
+    long reports_rollup_s;               /* [reports] rollup_s: how often the recent days are rolled up */
     const char *console_tls_cert;        /* PEM certificate: the HTTP port speaks TLS ("" = plain) */
     const char *console_tls_key;         /* its private key (PEM) */
     const char *console_trusted_proxies; /* addresses/CIDR whose X-Forwarded-For names the client */

@@ -284,6 +284,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_access_read(c, rid, debtor, jstr(m, "agent"), json_is_integer(lim) ? json_integer_value(lim) : 0);
     } else if (strcmp(t, "strategies") == 0) {
         console_strategies_request(c, rid, m);
+    } else if (strcmp(t, "report") == 0) {
+        console_report_request(c, rid, m);
     } else if (strcmp(t, "find") == 0) {
         console_find(c, rid, jstr(m, "query"));
     } else if (strcmp(t, "detail") == 0) {
@@ -600,6 +602,7 @@ static void on_tick(uv_timer_t *t) {
         if (k->tick_n % (FLOOR_MS / TICK_MS) == FLOOR_MS / TICK_MS / 4) console_floor_gauges_tick(k);
         /* Half a period after the floor: the two reads do not land on the same tick. */
         if (k->tick_n % (STRATEGIES_MS / TICK_MS) == STRATEGIES_MS / TICK_MS / 2) console_strategies_tick(k);
+        if (k->tick_n % (k->cfg->reports_rollup_s * 1000 / TICK_MS) == 0) console_reports_tick(k);
     }
     if (k->tick_n % (CONN_SWEEP_MS / TICK_MS) != 0) return;
     if (ready) presence(k, now);

@@ -87,6 +87,7 @@ struct hilo_console {
     char events_id[48];            /* last hilo:console:events id read ("": not started) */
     bool events_inflight, route_inflight, floor_inflight, activity_inflight;
     bool strategies_inflight;      /* the strategies panel is being read (strategies.c) */
+    bool reports_inflight;         /* the timer's roll-up pass is running (reports.c) */
     int64_t activity_since_ms;     /* highest hilo:convs score seen (Redis ms); -1: not read yet */
     char **activity_tied;          /* the debtors already seen at exactly that score */
     size_t activity_ntied;
@@ -286,6 +287,12 @@ void console_strategies_request(conn_t *c, json_t *rid, const json_t *m);
  * the newest entries of the debtor's audit stream (XREVRANGE); NULL when there is none. */
 json_t *console_strategy_of_debtor(hilo_console_t *k, const json_t *conv, const json_t *audit);
 #define CONSOLE_STRATEGY_AUDIT_SCAN 100 /* audit entries looked through for strategy events */
+
+/* --- reports.c --- */
+/* Every [reports] rollup_s: the recent business days' counters copied into their roll-ups. */
+void console_reports_tick(hilo_console_t *k);
+/* {"t":"report","from","to"[,"format":"csv"]}: the daily roll-ups of a date range. */
+void console_report_request(conn_t *c, json_t *rid, const json_t *m);
 
 bool console_debtor_ok(const char *id);
 bool console_agent_id_ok(const char *id);
