@@ -112,7 +112,7 @@ function handle(m) {
       break;
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; renderAgent(); break;
-    case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); } break;
+    case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); Notice.conv(m); } break;
     case 'conv_gone': lose(m.debtor, m.reason === 'taken_over' ? 'was taken over by ' + (m.by_name || m.by)
       : 'is no longer yours (closed or transferred)'); break;
     case 'floor': renderFloor(m); break;
@@ -136,6 +136,7 @@ function showLogin(msg) {
   $('floor').hidden = true;
   for (const id of ['avail-wrap', 'logout', 'to-floor', 'to-desk']) $(id).hidden = true;
   if (typeof HiloAdmin !== 'undefined') HiloAdmin.hide();
+  if (typeof Notice !== 'undefined') Notice.reset();
   $('login-error').textContent = msg || '';
   if (typeof Reports !== 'undefined') Reports.sync(); // reports.js
 }
@@ -203,6 +204,7 @@ function renderAgent() {
   }, el('div', {}, el('span', { class: 'badge ' + (c.channel || '') }, c.channel || '?'), c.name || c.debtor),
   el('div', { class: 'meta' }, c.state + (c.reason ? ' · ' + c.reason : '')))));
   Drafts.retain(a.convs.map((c) => c.debtor).concat(a.offers.map((o) => o.debtor)));
+  if (typeof Notice !== 'undefined') Notice.agent(a); // notice.js: unread, previews, title, alerts
   const l = a.load, cap = a.capacity;
   $('load').textContent = 'load: whatsapp ' + l.whatsapp + '/' + cap.whatsapp + ' · sms ' + l.sms + '/' + cap.sms +
     ' · voice ' + l.voice + '/' + cap.voice + ' · handled today ' + a.handled_today;
@@ -351,6 +353,8 @@ function showCallbackZone() {
 }
 $('disp-callback').addEventListener('input', showCallbackZone);
 
+const DELIVERY_WORDS = { sent: '✓ sent', delivered: '✓✓ delivered', read: '✓✓ read', unknown: '? maybe sent' };
+
 function renderConv(head) {
   const m = S.conv;
   const thread = $('thread');
@@ -385,7 +389,10 @@ function renderConv(head) {
       it.status && (it.status.state === 'cancelled' || it.status.state === 'failed')
         ? el('div', { class: 'not-sent', testid: 'item-not-sent', title: it.status.reason || '' },
           (it.status.state === 'cancelled' ? 'Not sent: ' : 'Failed: ') + (it.status.text || it.status.reason || ''))
-        : null);
+        // What the provider said of it: sent, delivered, read (the newest report).
+        : it.dir === 'out' && it.status && DELIVERY_WORDS[it.status.state]
+          ? el('div', { class: 'delivery ' + it.status.state, testid: 'item-delivery' }, DELIVERY_WORDS[it.status.state])
+          : null);
   }));
   // Debtor panel.
   const dl = el('dl', {});

@@ -19,7 +19,8 @@
 --    "queue":{"skill":s,"score":n}, "unqueue":skill, "notify":agent, "turn":key,
 --    "committed":cents, "currency":c, "consent":{"<channel>:<E.164>":"granted|revoked|<ms>|conversation"}}
 --   (unqueue: the queue it leaves for `queue` — a stronger reason raised while it waited;
---    notify: the conversation's reason changed: consoles are told, that agent's list too;
+--    notify: the conversation's reason changed (or, notify_kind "message", the debtor wrote to
+--    the agent holding it): consoles are told, that agent's list too;
 --    committed: what the engine saw pending in the ledger when the turn adds promises; a ledger
 --    that changed since is a conversation that moved on)
 -- ARGV[3..] the serialized Outbound of each effects.outbound entry, in order.
@@ -107,6 +108,7 @@ if e.queue then
   redis.call('SADD', KEYS[8], e.queue.skill)
 end
 if e.notify then
-  redis.call('XADD', KEYS[14], 'MAXLEN', '~', 10000, '*', 'k', 'escalation', 'a', e.notify, 'd', e.debtor)
+  redis.call('XADD', KEYS[14], 'MAXLEN', '~', 10000, '*', 'k', e.notify_kind or 'escalation', 'a', e.notify,
+             'd', e.debtor)
 end
 return {1, rev + 1}

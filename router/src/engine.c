@@ -832,6 +832,13 @@ static void decide(turn_t *t) {
         snprintf(t->voice_target, sizeof t->voice_target, "%s", get(&t->conv_f, "queue") ? get(&t->conv_f, "queue") : "agents");
         if (call_end && state && strcmp(state, "queued") == 0) decide_caller_gone(t);
         else if (human && !recently_closed) decide_stronger_reason(t, strcmp(state, "queued") == 0);
+        /* The agent holding it hears of the message (their list's unread count and preview),
+         * whether or not the conversation is open on their screen. */
+        const char *holder = get(&t->conv_f, "agent");
+        if (human && !call_end && strcmp(state, "assigned") == 0 && holder && !json_object_get(t->effects, "notify")) {
+            json_object_set_new(t->effects, "notify", json_string(holder));
+            json_object_set_new(t->effects, "notify_kind", json_string("message"));
+        }
     } else {
         decide_bot(t);
     }

@@ -6,20 +6,11 @@
 // (ana's page says why) and disables her (the next login is refused). Screenshots at 1280×720 and
 // 1920×1080 of both sides. Env: HILO_URL, HILO_AGENT, HILO_SUPERVISOR, HILO_PASSWORD, HILO_ARTIFACTS.
 'use strict';
-const path = require('path');
-const { env, TIMEOUT, tid, log, login, run } = require('./spec_lib');
+const { env, TIMEOUT, tid, log, login, run, shots } = require('./spec_lib');
 
-const ART = env('HILO_ARTIFACTS');
 const D = 'DA1';
 const WHISPER = 'Offer the 6-instalment plan before the discount.';
 
-async function shots(page, name) {
-  await page.setViewportSize({ width: 1280, height: 720 });
-  await page.screenshot({ path: path.join(ART, name + '-1280x720.png') });
-  await page.setViewportSize({ width: 1920, height: 1080 });
-  await page.screenshot({ path: path.join(ART, name + '-1920x1080.png') });
-  await page.setViewportSize({ width: 1280, height: 720 });
-}
 
 async function main(browser) {
   const agent = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();

@@ -33,6 +33,17 @@ async function login(page, who) {
   await page.waitForSelector(tid('conn-status') + ':text("connected")', { timeout: TIMEOUT });
 }
 
+// Screenshots of the page at 1280×720 and 1920×1080 into HILO_ARTIFACTS (<name>-<size>.png);
+// the page is left at 1280×720.
+async function shots(page, name) {
+  const dir = env('HILO_ARTIFACTS');
+  for (const [w, h] of [[1280, 720], [1920, 1080]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: require('path').join(dir, name + '-' + w + 'x' + h + '.png') });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
 // Runs main(browser), then closes everything; exit status 0 only when main succeeded.
 function run(main) {
   let browser = null;
@@ -42,4 +53,4 @@ function run(main) {
   }).then(() => process.exit(0), (e) => { console.error('FAILED:', e && e.stack || e); process.exit(1); });
 }
 
-module.exports = { env, TIMEOUT, tid, log, step, login, run };
+module.exports = { env, TIMEOUT, tid, log, step, login, run, shots };

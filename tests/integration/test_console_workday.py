@@ -198,6 +198,34 @@ class ConsoleWorkday(HiloTestCase):
             await a.close()
         run(scenario())
 
+    def test_unread_counts_and_read_marks(self):
+        # The list counts the debtor's messages the agent has not marked read ({"t":"read"});
+        # a mark never goes down, and a bad one is refused.
+        r = self.setup_floor([("ana", "en.collections")])
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a = await self.online("ana")
+            await self.holding(a, r, "D1")
+            r.hset(debtor_key("D1", "conv"), "msgs_in", 3)
+            r.xadd(debtor_key("D1", "hist"), {"j": '{"dir":"in","ch":"whatsapp","kind":"text","text":"are you there?"}'})
+            await a.send("sync")
+
+            def d1(m):
+                return next((c for c in m.get("convs", []) if c["debtor"] == "D1"), None)
+            m = await a.latest("agent", lambda m: d1(m) and d1(m).get("unread") == 3, timeout=10)
+            self.assertEqual((d1(m)["preview"], d1(m)["preview_from"]), ("are you there?", "debtor"))
+            self.assertEqual((await a.request("read", debtor="D1", upto=2))["t"], "ok")
+            self.assertEqual((await a.request("read", debtor="D1", upto=1))["t"], "ok")  # never goes down
+            self.assertEqual(r.hget("hilo:{a:ana}:read", "D1"), "2")
+            for bad in (-1, "2", None, 1.5):
+                ans = await a.request("read", debtor="D1", upto=bad)
+                self.assertEqual((ans["t"], ans.get("code")), ("error", "bad_request"), (bad, ans))
+            await a.send("sync")
+            await a.latest("agent", lambda m: d1(m) and d1(m).get("unread") == 1, timeout=10)
+            await a.close()
+        run(scenario())
+
     def test_callback_time_is_the_debtors_wall_clock(self):
         r = self.setup_floor([("ana", "en.collections")])
         seed_debtor(r, "D1", ["+15550000001"], timezone="America/Bogota")

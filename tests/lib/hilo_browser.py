@@ -82,7 +82,7 @@ class ConsoleStack:
     `r` (a Redis client), `sandbox` (the provider sandbox's base URL) and `procs` (the sandbox
     and the connectors, stopped at the case's cleanup)."""
 
-    def __init__(self, case):
+    def __init__(self, case, engine=False):
         redis = case.redis()
         sandbox_port, wa_port, sms_port = free_port(), free_port(), free_port()
         self.sandbox = "http://127.0.0.1:%d" % sandbox_port
@@ -99,6 +99,9 @@ class ConsoleStack:
         # Agents' replies pass the compliance gate (contact hours apply to agents) at commit
         # and at hand-off: on the test clock, a working morning in the debtor's zone.
         overrides["engine"] = dict(overrides.get("engine", {}), **TEST_CLOCK_OVERRIDES["engine"])
+        if engine:  # the conversation engine on, with the shipped flow (the debtor's turns run)
+            overrides["engine"].update({"enabled": "true",
+                                        "flow": os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")})
         use_workday_clock(redis.client())
         router = self.router = case.router(redis, overrides=overrides, start=False)
         self.origin = "http://127.0.0.1:%d" % router.http_port
@@ -140,5 +143,5 @@ class ConsoleStack:
         return all(p.poll() is None for p in self.procs)
 
 
-def console_stack(case):
-    return ConsoleStack(case)
+def console_stack(case, engine=False):
+    return ConsoleStack(case, engine)

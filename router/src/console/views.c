@@ -60,10 +60,14 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
         json_t *d;
         int r = 0;
         json_t *lists[2] = {s->offers, s->convs};
+        const json_t *reads = n >= 1 ? res[n - 1] : NULL; /* HMGET of the agent's read marks */
+        int rd = 0;
         for (int l = 0; l < 2; l++) {
             json_array_foreach(lists[l], i, d) {
                 if (r + 1 >= n) break;
-                json_t *f = res[r++], *name = res[r++];
+                /* notice.c's row: [conv fields, full_name, newest thread item (JSON) or false] */
+                json_t *row = res[r++], *f = json_array_get(row, 0), *name = json_array_get(row, 1);
+                const json_t *read = json_array_get(reads, (size_t)rd++);
                 const char *id = json_string_value(d);
                 const char *st = json_string_value(json_array_get(f, 0));
                 if (!st) continue; /* the conversation is gone */
@@ -88,6 +92,7 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
                     json_object_set_new(e, "updated_ms", json_integer(strtoll(v, NULL, 10)));
                 if ((v = json_string_value(json_array_get(f, 11))))
                     json_object_set_new(e, "last_in_ms", json_integer(strtoll(v, NULL, 10)));
+                console_notice_apply(e, json_string_value(json_array_get(f, 12)), read, json_array_get(row, 2), l == 1);
                 json_array_append_new(l == 0 ? offers : convs, e);
             }
         }
@@ -148,15 +153,10 @@ static void on_snapshot(hilo_console_t *k, conn_t *c, json_t **res, int n, void 
                 i--;
                 continue;
             }
-            char ck[HILO_KEY_MAX], dk[HILO_KEY_MAX];
-            key(ck, sizeof ck, id, HILO_KEY_CONV);
-            key(dk, sizeof dk, id, HILO_KEY_DEBTOR);
-            batch_cmd(b, "HMGET %s state last_channel esc_reason esc_detail queue esc_priority esc_ms offer_agent agent "
-                         "offer_deadline updated_ms last_in_ms",
-                      ck);
-            batch_cmd(b, "HGET %s full_name", dk);
+            console_notice_row(b, id);
         }
     }
+    console_notice_reads(b, c->agent, lists, 2);
     batch_run(b);
 }
 
@@ -289,7 +289,7 @@ static void add_status(json_t *items, const json_t *ostat_reply) {
 static const char *const conv_fields[] = {
     "state", "last_channel", "esc_reason", "esc_detail", "esc_topic", "queue", "esc_priority", "esc_ms", "agent",
     "offer_agent", "offer_deadline", "last_agent", "verified_ms", "disposition", "closed_ms", "assigned_ms",
-    "callback_ms", "dnc", "unidentified", NULL};
+    "callback_ms", "dnc", "unidentified", "msgs_in", NULL};
 static const char *const debtor_fields[] = {"full_name", "balance", "currency", "days_past_due", "timezone",
                                             "country", "language", "phones", "email", NULL};
 
