@@ -111,7 +111,7 @@ function handle(m) {
       if (S.view === 'floor') { send('floor'); send('strategies'); Drill.resync(); }
       break;
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
-    case 'agent': S.agent = m; renderAgent(); break;
+    case 'agent': S.agent = m; S.agentAt = Date.now(); renderAgent(); break;
     case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); Notice.conv(m); } break;
     case 'conv_gone': lose(m.debtor, m.reason === 'taken_over' ? 'was taken over by ' + (m.by_name || m.by)
       : 'is no longer yours (closed or transferred)'); break;
@@ -185,15 +185,34 @@ $('to-desk').addEventListener('click', () => { S.view = 'desk'; showApp(); });
 
 // --- the agent workspace ----------------------------------------------------------------
 
+// Offers in the order they should be taken (priority, then the longest wait) and conversations
+// latest first: the same order on every snapshot, so nothing jumps under the agent's pointer.
+function ordered(a) {
+  a.offers.sort((x, y) => (y.priority || 0) - (x.priority || 0) || (y.waiting_ms || 0) - (x.waiting_ms || 0) ||
+    (x.debtor < y.debtor ? -1 : 1));
+  a.convs.sort((x, y) => (y.last_in_ms || y.updated_ms || 0) - (x.last_in_ms || x.updated_ms || 0) ||
+    (x.debtor < y.debtor ? -1 : 1));
+}
+
+// The offers' "expires in" counts down every second, on the router's clock (the snapshot's now).
+setInterval(() => {
+  if (!S.agent) return;
+  const now = S.agent.now + (Date.now() - S.agentAt);
+  for (const e of document.querySelectorAll('[data-deadline]')) {
+    if (e.dataset.deadline) e.textContent = 'expires in ' + fmtMs(Number(e.dataset.deadline) - now);
+  }
+}, 1000);
+
 function renderAgent() {
   const a = S.agent;
+  ordered(a);
   if (document.activeElement !== $('availability')) $('availability').value = a.state === 'available' ? 'available' : 'away';
   const offers = $('offers');
   offers.replaceChildren(...a.offers.map((o) => el('li', { testid: 'offer-' + o.debtor, class: S.open === o.debtor ? 'active' : '' },
     el('div', {}, el('span', { class: 'badge ' + (o.channel || '') }, o.channel || '?'), o.name || o.debtor),
     el('div', { class: 'meta' }, (o.reason || '') + (o.detail ? ': ' + o.detail : '') + ' · ' + (o.queue || '') +
       ' · waiting ' + fmtMs(o.waiting_ms)),
-    el('div', { class: 'meta', 'data-deadline': o.deadline_ms || '' }, 'expires in ' + fmtMs((o.deadline_ms || 0) - a.now)),
+    el('div', { class: 'meta', testid: 'deadline-' + o.debtor, 'data-deadline': o.deadline_ms || '' }, 'expires in ' + fmtMs((o.deadline_ms || 0) - a.now)),
     el('button', { testid: 'accept-' + o.debtor, onclick: (ev) => { ev.stopPropagation(); accept(o.debtor); } }, 'Accept'),
     el('button', { testid: 'decline-' + o.debtor, onclick: (ev) => { ev.stopPropagation(); send('decline', { debtor: o.debtor }); } }, 'Decline'),
   )));

@@ -87,6 +87,19 @@ async function main(browser) {
   await page.click(tid('conv-' + D1));
   await page.waitForSelector(tid('item-delivery') + ':has-text("✓")', { timeout: TIMEOUT });
   await shots(page, 'notice-delivery');
+
+  // Two more offers, the older one of lower priority: the higher priority is on top, and the
+  // time left to accept counts down by itself.
+  await step('offers-ordered');
+  await page.waitForSelector(tid('accept-DN4'), { timeout: TIMEOUT });
+  await page.waitForSelector(tid('accept-DN3'), { timeout: TIMEOUT });
+  const order = await page.$$eval('#offers > li', (lis) => lis.map((li) => li.dataset.testid));
+  if (order.join(',') !== 'offer-DN4,offer-DN3') throw new Error('offers in the wrong order: ' + order);
+  const left = async () => page.$eval(tid('deadline-DN4'), (e) => e.textContent);
+  const first = await left();
+  await page.waitForFunction((t) => document.querySelector('[data-testid="deadline-DN4"]').textContent !== t, first,
+    { timeout: 5000 });
+  log('offers ordered by priority; countdown ' + first + ' -> ' + await left());
   console.log('DONE');
 }
 

@@ -7,6 +7,7 @@ engine on: the debtor's message reaches the agent who holds the conversation), h
 hilo-sms and the provider sandbox. Screenshots: tests/artifacts/browser/notice-*.png."""
 
 import json
+import time
 import os
 import unittest
 
@@ -50,6 +51,11 @@ class NoticeBrowser(HiloTestCase):
                     return any(o.get("state") in ("sent", "delivered", "read") for o in outs)
                 wait_until(reported, 20, "the provider's report of ana's reply")
                 state["reported"] = True
+            elif step == "offers-ordered":
+                now = int(time.time() * 1000)
+                for d, phone, prio, at in (("DN3", "+16505551236", 0, now - 60000), ("DN4", "+16505551237", 2, now)):
+                    seed_debtor(r, d, [phone], full_name="Debtor " + d, language="en")
+                    escalate(r, d, channel="whatsapp", addr=phone, priority=prio, now_ms=at)
         run_spec(self, "notice.spec.js", env, on_step)
         self.assertTrue(state.get("reported"))
         self.assertTrue(stack.alive(), "a helper process died")
