@@ -9,7 +9,8 @@
 'use strict';
 
 const Notice = (() => {
-  const N = { offers: new Set(), unread: new Map(), first: true, sounds: 0, shown: 0, baseTitle: document.title };
+  const N = { offers: new Set(), unread: new Map(), first: true, sounds: 0, shown: 0, baseTitle: document.title,
+              filter: 'all' };
 
   function visibleThread(debtor) {
     return document.visibilityState === 'visible' && S.open === debtor;
@@ -64,6 +65,52 @@ const Notice = (() => {
     N.unread = unread;
     N.first = false;
     document.title = (waiting > 0 ? '(' + waiting + ') ' : '') + N.baseTitle;
+    filterList(a);
+  }
+
+  // --- My conversations: filters, snooze, the closed ones --------------------------------
+  const snoozed = (c) => c.snoozed_until && c.snoozed_until > S.agent.now + (Date.now() - S.agentAt);
+  const FILTERS = {
+    all: () => true,
+    me: (c) => !snoozed(c) && c.preview_from === 'debtor',
+    debtor: (c) => !snoozed(c) && c.preview_from !== 'debtor',
+    snoozed: (c) => snoozed(c),
+  };
+
+  function filterList(a) {
+    for (const c of a.convs) {
+      const li = document.querySelector('[data-testid="conv-' + c.debtor + '"]');
+      if (!li) continue;
+      li.hidden = N.filter === 'closed' || !FILTERS[N.filter](c);
+      const s = snoozed(c);
+      if (s) li.append(el('div', { class: 'meta', testid: 'snoozed-' + c.debtor }, 'snoozed until ' +
+        new Date(c.snoozed_until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })));
+      li.append(el('button', { class: 'small', testid: (s ? 'wake-' : 'snooze-') + c.debtor,
+        onclick: (ev) => { ev.stopPropagation(); send('snooze', { debtor: c.debtor, minutes: s ? 0 : 60 }); } },
+      s ? 'Wake' : 'Snooze 1 h'));
+    }
+    $('convs').hidden = N.filter === 'closed';
+    $('closed-list').hidden = N.filter !== 'closed';
+  }
+
+  async function showClosed() {
+    const r = await send('closed');
+    if (r.t !== 'ok') { $('closed-list').replaceChildren(el('li', { class: 'meta' }, r.text || r.code)); return; }
+    $('closed-list').replaceChildren(...(r.closed.length ? r.closed.map((c) => el('li', {
+      testid: 'closed-' + c.debtor, class: c.readable ? '' : 'gone',
+      onclick: () => { if (c.readable) openConv(c.debtor); },
+    }, el('div', {}, c.name || c.debtor),
+    el('div', { class: 'meta' }, 'closed ' + new Date(c.closed_ms).toLocaleString() +
+      (c.disposition ? ' · ' + c.disposition : '') + (c.readable ? '' : ' · ' + c.state)))) : [el('li', { class: 'meta' }, 'Nothing closed yet.')]));
+  }
+
+  for (const b of document.querySelectorAll('#conv-filters button')) {
+    b.addEventListener('click', () => {
+      N.filter = b.dataset.filter;
+      for (const x of document.querySelectorAll('#conv-filters button')) x.classList.toggle('on', x === b);
+      if (N.filter === 'closed') showClosed();
+      if (S.agent) renderAgent();
+    });
   }
 
   function decorate(testid, c, unread) {

@@ -332,6 +332,9 @@ if op == 'wrapup' or op == 'close' then
   -- the same millisecond as the close, or on another router whose clock differs).
   redis.call('HSET', ck, 'state', 'closed', 'closed_ms', now, 'closed_in', c.msgs_in or '0')
   redis.call('ZADD', 'hilo:closed', now, d) -- reopen.lua: the debtor's next message reopens it
+  -- The agent's "Closed" list (router/src/console/notice.c): their newest 200.
+  redis.call('ZADD', 'hilo:{a:' .. a .. '}:closed', now, d)
+  redis.call('ZREMRANGEBYRANK', 'hilo:{a:' .. a .. '}:closed', 0, -201)
   redis.call('HDEL', ck, 'esc_counted', 'declined', 'declined_until')
   redis.call('HINCRBY', live_key(a), 'handled:' .. day, 1)
   redis.call('HINCRBY', 'hilo:stats:' .. day, 'closed:' .. (c.queue or ''), 1) -- reports (console/reports.c)

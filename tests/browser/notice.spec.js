@@ -100,6 +100,36 @@ async function main(browser) {
   await page.waitForFunction((t) => document.querySelector('[data-testid="deadline-DN4"]').textContent !== t, first,
     { timeout: 5000 });
   log('offers ordered by priority; countdown ' + first + ' -> ' + await left());
+
+  // Filters: D2's debtor wrote last (waiting on me), D1 has our reply last (on the debtor).
+  await step('d2-writes');
+  await page.waitForSelector(tid('preview-' + D2), { timeout: TIMEOUT });
+  const shown = async () => page.$$eval('#convs > li', (lis) => lis.filter((li) => !li.hidden).map((li) => li.dataset.testid).sort().join(','));
+  await page.click(tid('filter-me'));
+  if (await shown() !== 'conv-' + D2) throw new Error('waiting on me shows ' + await shown());
+  await page.click(tid('filter-debtor'));
+  if (await shown() !== 'conv-' + D1) throw new Error('on the debtor shows ' + await shown());
+  // Snoozed: out of "waiting on me" until the debtor writes again.
+  await page.click(tid('filter-me'));
+  await page.click(tid('snooze-' + D2));
+  await page.waitForSelector(tid('conv-' + D2) + ':not(:visible)', { state: 'attached', timeout: TIMEOUT });
+  await page.click(tid('filter-snoozed'));
+  await page.waitForSelector(tid('snoozed-' + D2), { timeout: TIMEOUT });
+  await shots(page, 'notice-snoozed');
+  await step('d2-writes-again');
+  await page.click(tid('filter-me'));
+  await page.waitForSelector(tid('conv-' + D2) + ':visible', { timeout: TIMEOUT });
+  log('filters and snooze');
+  // Closed: the agent closes D1 and finds it in "Closed", readable.
+  const ans = await page.evaluate((d) => send('wrapup', { debtor: d, code: 'refused', close: true }), D1);
+  if (ans.t !== 'ok') throw new Error('wrap-up refused: ' + JSON.stringify(ans));
+  await page.click(tid('filter-closed'));
+  await page.waitForSelector(tid('closed-' + D1) + ':has-text("refused")', { timeout: TIMEOUT });
+  await page.click(tid('closed-' + D1));
+  await page.waitForSelector(tid('conv-head') + ':has-text("First Debtor")', { timeout: TIMEOUT });
+  await page.waitForSelector(tid('item') + ':has-text("' + TEXT + '")', { timeout: TIMEOUT });
+  await shots(page, 'notice-closed');
+  log('the closed conversation is listed and readable');
   console.log('DONE');
 }
 

@@ -7,8 +7,8 @@ engine on: the debtor's message reaches the agent who holds the conversation), h
 hilo-sms and the provider sandbox. Screenshots: tests/artifacts/browser/notice-*.png."""
 
 import json
-import time
 import os
+import time
 import unittest
 
 from hilo_browser import CHROMIUM, NODE, console_stack, playwright_ready, run_spec
@@ -51,6 +51,10 @@ class NoticeBrowser(HiloTestCase):
                     return any(o.get("state") in ("sent", "delivered", "read") for o in outs)
                 wait_until(reported, 20, "the provider's report of ana's reply")
                 state["reported"] = True
+            elif step == "d2-writes":
+                stack.debtor_says(D2, P2, "sms", "Is anyone there?")
+            elif step == "d2-writes-again":
+                stack.debtor_says(D2, P2, "sms", "Hello again")
             elif step == "offers-ordered":
                 now = int(time.time() * 1000)
                 for d, phone, prio, at in (("DN3", "+16505551236", 0, now - 60000), ("DN4", "+16505551237", 2, now)):

@@ -227,8 +227,10 @@ void console_floor_tick(hilo_console_t *k);
 /* --- unread counts and previews in the agent's list (notice.c) --- */
 void console_notice_row(batch_t *b, const char *debtor);  /* [conv fields, name, newest item] */
 void console_notice_reads(batch_t *b, const char *agent, json_t *const *lists, int nlists);
-void console_notice_apply(json_t *entry, const char *msgs_in, const json_t *read, const json_t *newest, bool own);
+void console_notice_apply(json_t *entry, const json_t *fields, const json_t *read, const json_t *newest, bool own);
 void console_read(conn_t *c, json_t *rid, const char *debtor, json_t *upto);
+void console_snooze(conn_t *c, json_t *rid, const char *debtor, json_t *minutes);
+void console_closed_list(conn_t *c, json_t *rid);
 /* --- the floor's figures for /metrics (floor_gauges.c) --- */
 void console_floor_gauges_tick(hilo_console_t *k); /* a read when [console] floor_metrics_s has passed */
 void console_floor_gauges_free(hilo_console_t *k);

@@ -92,7 +92,7 @@ static void on_snapshot_items(hilo_console_t *k, conn_t *c, json_t **res, int n,
                     json_object_set_new(e, "updated_ms", json_integer(strtoll(v, NULL, 10)));
                 if ((v = json_string_value(json_array_get(f, 11))))
                     json_object_set_new(e, "last_in_ms", json_integer(strtoll(v, NULL, 10)));
-                console_notice_apply(e, json_string_value(json_array_get(f, 12)), read, json_array_get(row, 2), l == 1);
+                console_notice_apply(e, f, read, json_array_get(row, 2), l == 1);
                 json_array_append_new(l == 0 ? offers : convs, e);
             }
         }
@@ -183,7 +183,11 @@ void console_send_agent(conn_t *c) {
 static bool may_read(const conn_t *c, const json_t *conv) {
     if (c->supervisor) return true;
     const char *a = jstr(conv, "agent"), *o = jstr(conv, "offer_agent");
-    return (a && strcmp(a, c->agent) == 0) || (o && strcmp(o, c->agent) == 0);
+    const char *st = jstr(conv, "state"), *last = jstr(conv, "last_agent");
+    /* An agent reads back a conversation they closed (their "Closed" list) until someone else
+     * takes it: read-only (may_write). */
+    bool closed_by_me = st && strcmp(st, "closed") == 0 && last && strcmp(last, c->agent) == 0;
+    return (a && strcmp(a, c->agent) == 0) || (o && strcmp(o, c->agent) == 0) || closed_by_me;
 }
 
 static bool may_write(const conn_t *c, const json_t *conv) {
@@ -289,7 +293,7 @@ static void add_status(json_t *items, const json_t *ostat_reply) {
 static const char *const conv_fields[] = {
     "state", "last_channel", "esc_reason", "esc_detail", "esc_topic", "queue", "esc_priority", "esc_ms", "agent",
     "offer_agent", "offer_deadline", "last_agent", "verified_ms", "disposition", "closed_ms", "assigned_ms",
-    "callback_ms", "dnc", "unidentified", "msgs_in", NULL};
+    "callback_ms", "dnc", "unidentified", "msgs_in", "snoozed_until", "snoozed_in", NULL};
 static const char *const debtor_fields[] = {"full_name", "balance", "currency", "days_past_due", "timezone",
                                             "country", "language", "phones", "email", NULL};
 
