@@ -418,6 +418,10 @@ function renderConv(head) {
   const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v === undefined || v === null ? '–' : String(v)));
   row('Name', d.full_name); row('Balance', d.balance ? d.balance + ' ' + (d.currency || '') : undefined);
   row('Days past due', d.days_past_due); row('Country / zone', (d.country || '?') + ' / ' + (d.timezone || '?'));
+  if (d.timezone) {
+    dl.append(el('dt', {}, 'Local time'), el('dd', { testid: 'debtor-local-time', 'data-tz': d.timezone }, ''));
+    setTimeout(() => window.dispatchEvent(new Event('hilo:conv-shown')));
+  }
   row('Language', d.language); row('Verified', d.verified ? 'yes' : 'no');
   if (c.disposition) { try { row('Last disposition', JSON.parse(c.disposition).code); } catch (e) { /* ignore */ } }
   // A plan reads "plan 3 × 411.52 MXN (1 of 3 paid)"; its instalments "instalment 2/3 411.52 MXN due …".
