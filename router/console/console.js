@@ -435,7 +435,16 @@ function renderConv(head) {
     what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
   const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
     { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
-  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, el('h3', {}, 'Promises'), promises,
+  // The portfolio's own columns (notes, product...) and the earlier wrap-ups, newest first.
+  const port = Object.entries(d.portfolio || {});
+  const portfolio = port.length ? [el('h3', {}, 'Portfolio'), el('dl', { testid: 'portfolio' },
+    ...port.flatMap(([k, v]) => [el('dt', {}, k.replace(/_/g, ' ')), el('dd', {}, v)]))] : [];
+  const wrapups = (m.wrapups || []).length ? [el('h3', {}, 'Earlier wrap-ups'), el('ul', { testid: 'wrapups' },
+    ...m.wrapups.map((w) => el('li', {}, new Date(w.ms).toLocaleDateString() + ' ' + w.code +
+      (w.amount_cents ? ' ' + money(w.amount_cents, d.currency) + (w.due ? ' due ' + w.due : '') : '') +
+      (w.callback_at ? ' call back ' + w.callback_at.replace('T', ' ') + ' (' + (w.callback_tz || '') + ')' : '') +
+      ' — ' + (w.by || '?') + (w.comment ? ': ' + w.comment : ''))))] : [];
+  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises,
     el('h3', {}, 'Channels'), chans, ...strategyPanel(m.strategy, d.timezone));
   // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
   $('readonly').hidden = !m.readonly;

@@ -36,6 +36,7 @@ async function main(browser) {
     throw new Error('debtor local time ' + await page.textContent(tid('debtor-local-time')) + ', Bogota ' + bogota());
   });
   log('local time ' + await page.textContent(tid('debtor-local-time')));
+  await page.waitForSelector(tid('portfolio') + ':has-text("Prefers WhatsApp after 6 pm")', { timeout: TIMEOUT });
   await shots(page, 'shortcuts-desk');
 
   // A phone: one column, nothing wider than the screen, the reply box reachable.

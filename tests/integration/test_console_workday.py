@@ -226,6 +226,27 @@ class ConsoleWorkday(HiloTestCase):
             await a.close()
         run(scenario())
 
+    def test_debtor_panel_shows_portfolio_columns_and_earlier_wrapups(self):
+        r = self.setup_floor([("ana", "en.collections")])
+        seed_debtor(r, "D1", ["+15550000001"], balance="900.00", **{"attr:notes": "Prefers calls after 6 pm",
+                                                                     "attr:product": "credit card"})
+
+        async def scenario():
+            a = await self.online("ana")
+            await self.holding(a, r, "D1")
+            ans = await a.request("wrapup", debtor="D1", code="refused", comment="not now")
+            self.assertEqual(ans["t"], "ok", ans)
+            ans = await a.request("wrapup", debtor="D1", code="promise_to_pay", amount_cents=5000, due="2099-03-01")
+            self.assertEqual(ans["t"], "ok", ans)
+            self.assertEqual((await a.request("open", debtor="D1"))["t"], "ok")
+            m = await a.latest("conv", lambda m: len(m.get("wrapups", [])) == 2)
+            self.assertEqual(m["debtor_info"]["portfolio"], {"notes": "Prefers calls after 6 pm", "product": "credit card"})
+            self.assertEqual([(w["code"], w["by"]) for w in m["wrapups"]], [("promise_to_pay", "ana"), ("refused", "ana")])
+            self.assertEqual((m["wrapups"][0]["amount_cents"], m["wrapups"][0]["due"]), (5000, "2099-03-01"))
+            self.assertEqual(m["wrapups"][1]["comment"], "not now")
+            await a.close()
+        run(scenario())
+
     def test_callback_time_is_the_debtors_wall_clock(self):
         r = self.setup_floor([("ana", "en.collections")])
         seed_debtor(r, "D1", ["+15550000001"], timezone="America/Bogota")

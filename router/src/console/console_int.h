@@ -231,6 +231,9 @@ void console_notice_apply(json_t *entry, const json_t *fields, const json_t *rea
 void console_read(conn_t *c, json_t *rid, const char *debtor, json_t *upto);
 void console_snooze(conn_t *c, json_t *rid, const char *debtor, json_t *minutes);
 void console_closed_list(conn_t *c, json_t *rid);
+/* --- the debtor panel's extras (debtor_panel.c) --- */
+json_t *console_portfolio_attrs(const json_t *debtor);   /* {name: value} of the attr:* columns */
+json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREVRANGE entries */
 /* --- the floor's figures for /metrics (floor_gauges.c) --- */
 void console_floor_gauges_tick(hilo_console_t *k); /* a read when [console] floor_metrics_s has passed */
 void console_floor_gauges_free(hilo_console_t *k);

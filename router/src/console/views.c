@@ -315,6 +315,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
     for (const char *const *f = debtor_fields; *f; f++)
         if (jstr(deb, *f)) json_object_set(dv, *f, json_object_get(deb, *f));
     json_object_set_new(dv, "verified", json_boolean(num(conv, "verified_ms") > 0));
+    json_object_set_new(dv, "portfolio", console_portfolio_attrs(deb));
     json_t *ph = res_hash(res[3]);
     const char *pk;
     json_t *pv;
@@ -350,6 +351,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
     json_object_set_new(m, "items", items);
     json_object_set_new(m, "notes", items_of(res[4], true));
     /* The debtor's place in its outbound strategy and its last strategy events (strategies.c). */
+    json_object_set_new(m, "wrapups", console_earlier_wrapups(res[6]));
     json_t *strat = console_strategy_of_debtor(k, conv, res[6]);
     json_object_set_new(m, "strategy", strat ? strat : json_null());
     conn_send(c, m);
