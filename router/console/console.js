@@ -424,6 +424,16 @@ function renderConv(head) {
   }
   row('Language', d.language); row('Verified', d.verified ? 'yes' : 'no');
   if (c.disposition) { try { row('Last disposition', JSON.parse(c.disposition).code); } catch (e) { /* ignore */ } }
+  // A dispute or hardship hold stops every outbound strategy until a supervisor lifts it.
+  for (const kind of ['dispute', 'hardship']) {
+    if (!c[kind + '_ms']) continue;
+    dl.append(el('dt', {}, 'On hold'), el('dd', { testid: 'hold-' + kind, class: 'reason' }, kind + ' since ' +
+      new Date(Number(c[kind + '_ms'])).toLocaleDateString(), S.role === 'supervisor'
+      ? el('button', { testid: 'lift-' + kind, class: 'small', onclick: async () => {
+        const r = await send('lift_hold', { debtor: m.debtor, kind });
+        if (r.t !== 'ok') alert(r.text || r.code);
+      } }, 'Lift') : null));
+  }
   // A plan reads "plan 3 × 411.52 MXN (1 of 3 paid)"; its instalments "instalment 2/3 411.52 MXN due …".
   const what = (p) => p.kind === 'plan' ? 'plan ' + (p.instalments || 1) + ' × ' + money(p.amount_cents || 0, p.currency) +
     ' (' + (p.kept_instalments || 0) + ' of ' + (p.instalments || 1) + ' paid)'

@@ -258,13 +258,27 @@ if op == 'takeover' then
   return {1, 'ok'}
 end
 
+-- A supervisor lifts a dispute or hardship hold (the debtor's strategies may contact them again:
+-- the runner looks at the debtor on its next pass).
+if op == 'lift_hold' then
+  if not sup then return {0, 'forbidden'} end
+  local kind = str(args.kind)
+  if kind ~= 'dispute' and kind ~= 'hardship' then return {0, 'bad_request'} end
+  if not c[kind .. '_ms'] then return {0, 'no_hold'} end
+  redis.call('HDEL', ck, kind .. '_ms')
+  touch()
+  audit('hold_lifted', {kind = kind, since = tonumber(c[kind .. '_ms'])})
+  event('conv', c.agent or '', d)
+  return {1, 'ok'}
+end
+
 if op == 'wrapup' or op == 'close' then
   if c.agent ~= actor and not sup then return {0, 'not_assigned'} end
   if c.state ~= 'assigned' then return {0, 'not_assigned'} end
   if op == 'wrapup' then
     local code = str(args.code)
-    local codes = {promise_to_pay = true, refused = true, dispute = true, wrong_party = true, callback = true,
-                   paid = true, other = true}
+    local codes = {promise_to_pay = true, refused = true, dispute = true, hardship = true, wrong_party = true,
+                   callback = true, paid = true, other = true}
     if not code or not codes[code] then return {0, 'bad_disposition'} end
     local disp = {code = code, agent = c.agent, ms = now, comment = str(args.comment) or ''}
     if code == 'promise_to_pay' then
@@ -309,6 +323,12 @@ if op == 'wrapup' or op == 'close' then
       disp.callback_at = str(args.callback_at)
       disp.callback_tz = str(args.callback_tz)
       redis.call('HSET', ck, 'callback_ms', at)
+    elseif code == 'dispute' or code == 'hardship' then
+      -- A hold: the sticky field stops every outbound strategy for this debtor (hilo/strategy.h,
+      -- docs/strategies.md "Stops") until a supervisor lifts it (op lift_hold); a step already
+      -- committed is held in this same step.
+      redis.call('HSET', ck, code .. '_ms', now)
+      strat_hold(ck, 'agent')
     end
     redis.call('HSET', ck, 'disposition', cjson.encode(disp), 'disposition_ms', now)
     redis.call('HINCRBY', 'hilo:stats:' .. day, 'disp:' .. code, 1) -- reports (console/reports.c)

@@ -207,13 +207,13 @@ class ConsoleWorkday(HiloTestCase):
         async def scenario():
             a = await self.online("ana")
             await self.holding(a, r, "D1")
-            r.hset(debtor_key("D1", "conv"), "msgs_in", 3)
             r.xadd(debtor_key("D1", "hist"), {"j": '{"dir":"in","ch":"whatsapp","kind":"text","text":"are you there?"}'})
+            r.hset(debtor_key("D1", "conv"), "msgs_in", 3)
             await a.send("sync")
 
             def d1(m):
                 return next((c for c in m.get("convs", []) if c["debtor"] == "D1"), None)
-            m = await a.latest("agent", lambda m: d1(m) and d1(m).get("unread") == 3, timeout=10)
+            m = await a.latest("agent", lambda m: d1(m) and d1(m).get("unread") == 3 and "preview" in d1(m), timeout=10)
             self.assertEqual((d1(m)["preview"], d1(m)["preview_from"]), ("are you there?", "debtor"))
             self.assertEqual((await a.request("read", debtor="D1", upto=2))["t"], "ok")
             self.assertEqual((await a.request("read", debtor="D1", upto=1))["t"], "ok")  # never goes down
@@ -245,6 +245,40 @@ class ConsoleWorkday(HiloTestCase):
             self.assertEqual((m["wrapups"][0]["amount_cents"], m["wrapups"][0]["due"]), (5000, "2099-03-01"))
             self.assertEqual(m["wrapups"][1]["comment"], "not now")
             await a.close()
+        run(scenario())
+
+    def test_dispute_and_hardship_holds(self):
+        # A dispute or hardship wrap-up leaves a sticky hold (conv dispute_ms / hardship_ms: every
+        # outbound strategy stops for the debtor) that outlives the close; only a supervisor lifts it.
+        r = self.setup_floor([("ana", "en.collections")])
+        add_agent(self.rt.conf_path, "sue", role="supervisor", skills="")
+        seed_debtor(r, "D1", ["+15550000001"])
+
+        async def scenario():
+            a = await self.online("ana")
+            sue = await self.online("sue", available=False)
+            await self.holding(a, r, "D1")
+            for code in ("dispute", "hardship"):
+                ans = await a.request("wrapup", debtor="D1", code=code)
+                self.assertEqual(ans["t"], "ok", ans)
+            ans = await a.request("wrapup", debtor="D1", code="refused", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            conv = r.hgetall(debtor_key("D1", "conv"))
+            self.assertTrue(conv.get("dispute_ms") and conv.get("hardship_ms"), conv)
+            ans = await a.request("lift_hold", debtor="D1", kind="dispute")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "forbidden"), ans)
+            self.assertEqual((await sue.request("lift_hold", debtor="D1", kind="dispute"))["t"], "ok")
+            self.assertIsNone(r.hget(debtor_key("D1", "conv"), "dispute_ms"))
+            self.assertTrue(r.hget(debtor_key("D1", "conv"), "hardship_ms"))
+            ans = await sue.request("lift_hold", debtor="D1", kind="dispute")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "no_hold"), ans)
+            self.assertIn("no such hold", ans["text"])
+            ans = await sue.request("lift_hold", debtor="D1", kind="bankruptcy")
+            self.assertEqual(ans["code"], "bad_request", ans)
+            evs = [f.get("ev") for _, f in r.xrange(debtor_key("D1", "audit"))]
+            self.assertIn("hold_lifted", evs)
+            for c in (a, sue):
+                await c.close()
         run(scenario())
 
     def test_callback_time_is_the_debtors_wall_clock(self):

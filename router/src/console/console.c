@@ -238,7 +238,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
     bool needs_debtor = strcmp(t, "open") == 0 || strcmp(t, "unfollow") == 0 || strcmp(t, "accept") == 0 ||
                         strcmp(t, "decline") == 0 || strcmp(t, "reply") == 0 || strcmp(t, "note") == 0 ||
                         strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0 ||
-                        strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0;
+                        strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0;
     if (needs_debtor && !console_debtor_ok(debtor)) {
         conn_error(c, rid, "bad_request", "\"debtor\" must be a debtor id");
     } else if (strcmp(t, "ping") == 0) {
@@ -274,6 +274,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_note(c, rid, debtor, jstr(m, "text"));
     } else if (strcmp(t, "read") == 0) {
         console_read(c, rid, debtor, json_object_get(m, "upto"));
+    } else if (strcmp(t, "lift_hold") == 0) {
+        console_op(c, rid, t, debtor, m); /* supervisors only: agent_ops.lua decides */
     } else if (strcmp(t, "snooze") == 0) {
         console_snooze(c, rid, debtor, json_object_get(m, "minutes"));
     } else if (strcmp(t, "closed") == 0) {

@@ -27,6 +27,7 @@ static const refusal_t REFUSALS[] = {
     {"bad_callback", "format", "The call-back time must be a date and time, YYYY-MM-DDTHH:MM."},
     {"bad_callback", NULL, "The call-back time is missing or not valid."},
     {"bad_disposition", NULL, "Choose a disposition for the wrap-up."},
+    {"no_hold", NULL, "There is no such hold on this debtor (it may have been lifted already)."},
     {"disposition_required", NULL, "Save a wrap-up (a disposition) before closing the conversation."},
     {"not_assigned", NULL, "This conversation is not assigned to you (it was closed, transferred or taken over)."},
     {"not_offered", NULL, "This conversation is no longer offered to you."},

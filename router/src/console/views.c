@@ -293,7 +293,7 @@ static void add_status(json_t *items, const json_t *ostat_reply) {
 static const char *const conv_fields[] = {
     "state", "last_channel", "esc_reason", "esc_detail", "esc_topic", "queue", "esc_priority", "esc_ms", "agent",
     "offer_agent", "offer_deadline", "last_agent", "verified_ms", "disposition", "closed_ms", "assigned_ms",
-    "callback_ms", "dnc", "unidentified", "msgs_in", "snoozed_until", "snoozed_in", NULL};
+    "callback_ms", "dnc", "unidentified", "msgs_in", "snoozed_until", "snoozed_in", "dispute_ms", "hardship_ms", NULL};
 static const char *const debtor_fields[] = {"full_name", "balance", "currency", "days_past_due", "timezone",
                                             "country", "language", "phones", "email", NULL};
 
