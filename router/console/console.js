@@ -454,7 +454,25 @@ function renderConv(head) {
       (w.amount_cents ? ' ' + money(w.amount_cents, d.currency) + (w.due ? ' due ' + w.due : '') : '') +
       (w.callback_at ? ' call back ' + w.callback_at.replace('T', ' ') + ' (' + (w.callback_tz || '') + ')' : '') +
       ' — ' + (w.by || '?') + (w.comment ? ': ' + w.comment : ''))))] : [];
-  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises,
+  // Not verified yet: nothing about the debt may be said; the agent checks the document number
+  // the debtor gives against the one on file (identity_check.c), without ever seeing it.
+  const check = [];
+  if (!d.verified && !m.readonly) {
+    const digits = el('input', { testid: 'verify-digits', inputmode: 'numeric', autocomplete: 'off', maxlength: '12',
+      placeholder: 'document number' });
+    const status = el('div', { class: 'status', testid: 'verify-status' }, '');
+    const run = async () => {
+      const r = await send('verify', { debtor: m.debtor, digits: digits.value.replace(/\D/g, '') });
+      digits.value = '';
+      if (r.t === 'ok') { status.className = 'status'; status.textContent = 'Identity verified.'; follow(m.debtor); }
+      else { status.className = 'status error'; status.textContent = r.text + (r.attempts_left ? ' (' + r.attempts_left + ' left)' : ''); }
+    };
+    check.push(el('div', { class: 'verify-box', testid: 'verify-box' },
+      el('strong', {}, 'Identity not verified: do not disclose the debt.'),
+      el('div', {}, 'Ask for their document number and type it here:'),
+      el('div', { class: 'row' }, digits, el('button', { testid: 'verify-check', onclick: run }, 'Check')), status));
+  }
+  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...check, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises,
     el('h3', {}, 'Channels'), chans, ...strategyPanel(m.strategy, d.timezone));
   // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
   $('readonly').hidden = !m.readonly;

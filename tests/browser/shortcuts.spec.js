@@ -37,6 +37,17 @@ async function main(browser) {
   });
   log('local time ' + await page.textContent(tid('debtor-local-time')));
   await page.waitForSelector(tid('portfolio') + ':has-text("Prefers WhatsApp after 6 pm")', { timeout: TIMEOUT });
+  // Not verified: the panel says not to disclose, and checks the number the debtor gives.
+  await page.waitForSelector(tid('verify-box') + ':has-text("do not disclose")', { timeout: TIMEOUT });
+  await page.fill(tid('verify-digits'), '1234');
+  await page.click(tid('verify-check'));
+  await page.waitForSelector(tid('verify-status') + ':has-text("do not match")', { timeout: TIMEOUT });
+  await shots(page, 'shortcuts-verify-mismatch');
+  await page.fill(tid('verify-digits'), '80 123 5555');
+  await page.click(tid('verify-check'));
+  await page.waitForSelector(tid('verify-box'), { state: 'detached', timeout: TIMEOUT });
+  await page.waitForSelector('#debtor-panel dd:text("yes")', { timeout: TIMEOUT });
+  log('identity checked in the panel');
   await shots(page, 'shortcuts-desk');
 
   // A phone: one column, nothing wider than the screen, the reply box reachable.

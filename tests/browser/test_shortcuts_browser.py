@@ -22,7 +22,7 @@ class ShortcutsBrowser(HiloTestCase):
         stack = console_stack(self)
         router, r = stack.router, stack.r
         seed_debtor(r, DEBTOR, [PHONE], full_name="Keyboard Debtor", country="CO", timezone="America/Bogota",
-                    language="es", **{"attr:notes": "Prefers WhatsApp after 6 pm"})
+                    language="es", document_last4="5555", **{"attr:notes": "Prefers WhatsApp after 6 pm"})
         add_agent(router.conf_path, "ana", name="Ana Agent", skills="es.collections")
         env = dict(HILO_URL=stack.origin + "/console/", HILO_AGENT="ana", HILO_PASSWORD=PASSWORD, HILO_DEBTOR=DEBTOR)
 

@@ -281,6 +281,43 @@ class ConsoleWorkday(HiloTestCase):
                 await c.close()
         run(scenario())
 
+    def test_identity_check_by_the_agent(self):
+        # The agent types the document number the debtor gives; its last 4 digits are checked
+        # against the portfolio's (never sent to the console). Three misses lock the check.
+        r = self.setup_floor([("ana", "en.collections"), ("ben", "en.collections")])
+        seed_debtor(r, "D1", ["+15550000001"], document_last4="4321")
+        seed_debtor(r, "D2", ["+15550000002"], document_last4="8765")
+
+        async def scenario():
+            a = await self.online("ana")
+            await self.holding(a, r, "D1")
+            self.assertEqual((await a.request("open", debtor="D1"))["t"], "ok")
+            m = await a.latest("conv")
+            self.assertNotIn("4321", json.dumps(m), "the document on file reached the console")
+            ans = await a.request("verify", debtor="D1", digits="1111")
+            self.assertEqual((ans["code"], ans["attempts_left"]), ("verify_mismatch", 2), ans)
+            self.assertIn("do not disclose", ans["text"])
+            for bad in ("12", "abcd", "1234567890123", None):
+                ans = await a.request("verify", debtor="D1", digits=bad)
+                self.assertEqual(ans["code"], "bad_request", (bad, ans))
+            ans = await a.request("verify", debtor="D1", digits="99994321")  # the whole number: its last 4
+            self.assertEqual((ans["t"], ans["result"]), ("ok", "verified"), ans)
+            self.assertTrue(r.hget(debtor_key("D1", "conv"), "verified_ms"))
+            evs = [(f["ev"], json.loads(f["j"]).get("by")) for _, f in r.xrange(debtor_key("D1", "audit"))
+                   if f.get("ev") in ("verified", "verify_failed")]
+            self.assertEqual(evs, [("verify_failed", "ana"), ("verified", "ana")])
+            # Not hers: refused; three misses on D2 lock the check, even for the right digits.
+            ans = await a.request("verify", debtor="D2", digits="8765")
+            self.assertEqual(ans["code"], "not_assigned", ans)
+            await self.holding(a, r, "D2")
+            codes = [(await a.request("verify", debtor="D2", digits="0000"))["code"] for _ in range(3)]
+            self.assertEqual(codes, ["verify_mismatch", "verify_mismatch", "verify_locked"])
+            ans = await a.request("verify", debtor="D2", digits="8765")
+            self.assertEqual(ans["code"], "verify_locked", ans)
+            self.assertIsNone(r.hget(debtor_key("D2", "conv"), "verified_ms"))
+            await a.close()
+        run(scenario())
+
     def test_callback_time_is_the_debtors_wall_clock(self):
         r = self.setup_floor([("ana", "en.collections")])
         seed_debtor(r, "D1", ["+15550000001"], timezone="America/Bogota")

@@ -21,6 +21,7 @@ extern const char hilo_script_floor_stats[];
 extern const char hilo_script_reopen[];
 extern const char hilo_script_sla_mark[];
 extern const char hilo_script_floor_gauges[];
+extern const char hilo_script_verify_agent[];
 
 /* The tick: every 10 ms the event stream and the thread activity are read (one small command
  * each per router), which bounds the push latency of a change made on any router; the rest
@@ -238,7 +239,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
     bool needs_debtor = strcmp(t, "open") == 0 || strcmp(t, "unfollow") == 0 || strcmp(t, "accept") == 0 ||
                         strcmp(t, "decline") == 0 || strcmp(t, "reply") == 0 || strcmp(t, "note") == 0 ||
                         strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0 ||
-                        strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0;
+                        strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0 ||
+                        strcmp(t, "verify") == 0;
     if (needs_debtor && !console_debtor_ok(debtor)) {
         conn_error(c, rid, "bad_request", "\"debtor\" must be a debtor id");
     } else if (strcmp(t, "ping") == 0) {
@@ -274,6 +276,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_note(c, rid, debtor, jstr(m, "text"));
     } else if (strcmp(t, "read") == 0) {
         console_read(c, rid, debtor, json_object_get(m, "upto"));
+    } else if (strcmp(t, "verify") == 0) {
+        console_verify(c, rid, debtor, jstr(m, "digits"));
     } else if (strcmp(t, "lift_hold") == 0) {
         console_op(c, rid, t, debtor, m); /* supervisors only: agent_ops.lua decides */
     } else if (strcmp(t, "snooze") == 0) {
@@ -702,6 +706,7 @@ hilo_console_t *hilo_console_new(hilo_router_ctx_t *ctx, hilo_http_t *http, char
     script_init(&k->scripts[SCRIPT_REOPEN], hilo_script_reopen);
     script_init(&k->scripts[SCRIPT_SLA], hilo_script_sla_mark);
     script_init(&k->scripts[SCRIPT_GAUGES], hilo_script_floor_gauges);
+    script_init(&k->scripts[SCRIPT_VERIFY], hilo_script_verify_agent);
     char tzerr[128];
     /* (checked when the config was read: a zone of this system's tzdata) */
     k->day_tz = hilo_tzdb_get(k->tz, k->cfg->sla.zone, tzerr, sizeof tzerr);

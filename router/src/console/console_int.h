@@ -64,7 +64,7 @@ typedef struct {
     char sha[41];
 } console_script_t;
 
-enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_SLA, SCRIPT_GAUGES, SCRIPT_N };
+enum { SCRIPT_ROUTE = 0, SCRIPT_OPS, SCRIPT_FLOOR, SCRIPT_REOPEN, SCRIPT_SLA, SCRIPT_GAUGES, SCRIPT_VERIFY, SCRIPT_N };
 
 struct hilo_console {
     hilo_router_ctx_t *ctx;
@@ -231,6 +231,7 @@ void console_notice_apply(json_t *entry, const json_t *fields, const json_t *rea
 void console_read(conn_t *c, json_t *rid, const char *debtor, json_t *upto);
 void console_snooze(conn_t *c, json_t *rid, const char *debtor, json_t *minutes);
 void console_closed_list(conn_t *c, json_t *rid);
+void console_verify(conn_t *c, json_t *rid, const char *debtor, const char *digits); /* identity_check.c */
 /* --- the debtor panel's extras (debtor_panel.c) --- */
 json_t *console_portfolio_attrs(const json_t *debtor);   /* {name: value} of the attr:* columns */
 json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREVRANGE entries */
