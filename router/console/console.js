@@ -529,6 +529,18 @@ $('canned').addEventListener('change', () => {
   if (c) $('reply-text').value = c.text;
   $('canned').value = '';
 });
+// The debtor's payment link, made by the router (payment_link.c), added to the reply being typed.
+$('insert-link').addEventListener('click', async () => {
+  const d = S.open;
+  if (!d) return;
+  const r = await send('payment_link', { debtor: d });
+  if (r.t !== 'ok') { Drafts.status(d, 'reply', r.text || r.code, true); return; }
+  if (d !== S.open) return;
+  const box = $('reply-text');
+  box.value = (box.value ? box.value.replace(/\s*$/, ' ') : '') + r.url;
+  box.focus();
+});
+
 fetch('canned.json').then((r) => r.json()).then((list) => {
   S.canned = list;
   $('canned').append(...list.map((c, i) => el('option', { value: String(i) }, c.title)));

@@ -1283,6 +1283,10 @@ void hilo_engine_queues(const hilo_engine_t *self, void (*fn)(const char *queue,
     if (self) hilo_flow_queues(self->flow, fn, arg);
 }
 
+char *hilo_engine_payment_link(const hilo_engine_t *self, const hilo_bot_debtor_t *debtor, int64_t amount_cents) {
+    return self ? hilo_bot_payment_link(self->flow, debtor, amount_cents) : NULL;
+}
+
 static void on_timer_closed(uv_handle_t *h) { free(h->data); }
 
 void hilo_engine_destroy(hilo_engine_t **self_p) {

@@ -7,6 +7,7 @@
 #ifndef HILO_ENGINE_H
 #define HILO_ENGINE_H
 
+#include "hilo/bot.h"
 #include "hilo/compliance.h"
 #include "router_ctx.h"
 
@@ -28,6 +29,10 @@ const hilo_compliance_t *hilo_engine_gate(const hilo_engine_t *self);
  * during this call only. Nothing when self is NULL (the engine is off). */
 void hilo_engine_queues(const hilo_engine_t *self, void (*fn)(const char *queue, const char *escalation, void *arg),
                         void *arg);
+
+/* The loaded flow's payment link for this debtor (hilo_bot_payment_link; caller frees); NULL
+ * when the engine is off or the flow has none. */
+char *hilo_engine_payment_link(const hilo_engine_t *self, const hilo_bot_debtor_t *debtor, int64_t amount_cents);
 
 /* One turn for the envelope just committed for `debtor` (unidentified: "u:<E.164>"), sent
  * by `peer`, from the normalized address `addr`; `turn` is the key its pending record was

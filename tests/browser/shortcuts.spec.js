@@ -48,6 +48,12 @@ async function main(browser) {
   await page.waitForSelector(tid('verify-box'), { state: 'detached', timeout: TIMEOUT });
   await page.waitForSelector('#debtor-panel dd:text("yes")', { timeout: TIMEOUT });
   log('identity checked in the panel');
+  // Verified: the payment link goes into the reply being typed.
+  await page.fill(tid('reply-text'), 'You can pay here:');
+  await page.click(tid('insert-link'));
+  await page.waitForFunction(() => document.querySelector('[data-testid="reply-text"]').value ===
+    'You can pay here: https://pagos.example.com/p/DK1?t=k9', null, { timeout: TIMEOUT });
+  await page.fill(tid('reply-text'), '');
   await shots(page, 'shortcuts-desk');
 
   // A phone: one column, nothing wider than the screen, the reply box reachable.

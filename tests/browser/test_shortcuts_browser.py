@@ -19,10 +19,11 @@ class ShortcutsBrowser(HiloTestCase):
     def test_keyboard_local_time_and_400_px(self):
         if not playwright_ready():
             self.skipTest("playwright-core is not installed (tests/browser/install.sh)")
-        stack = console_stack(self)
+        stack = console_stack(self, engine=True)  # the flow's payment link
         router, r = stack.router, stack.r
         seed_debtor(r, DEBTOR, [PHONE], full_name="Keyboard Debtor", country="CO", timezone="America/Bogota",
-                    language="es", document_last4="5555", **{"attr:notes": "Prefers WhatsApp after 6 pm"})
+                    language="es", document_last4="5555",
+                    **{"attr:notes": "Prefers WhatsApp after 6 pm", "attr:payment_token": "k9"})
         add_agent(router.conf_path, "ana", name="Ana Agent", skills="es.collections")
         env = dict(HILO_URL=stack.origin + "/console/", HILO_AGENT="ana", HILO_PASSWORD=PASSWORD, HILO_DEBTOR=DEBTOR)
 

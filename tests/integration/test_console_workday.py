@@ -17,11 +17,12 @@ offer within the test's waits."""
 import asyncio
 import datetime
 import json
+import os
 import subprocess
 import unittest
 import zoneinfo
 
-from hilo_harness import CLI_BIN, HiloTestCase, _clean_env, cli_path, debtor_key, seed_debtor
+from hilo_harness import CLI_BIN, SOURCE_DIR, HiloTestCase, _clean_env, cli_path, debtor_key, seed_debtor
 from hilo_console import Console, add_agent, console_overrides, escalate, run, token_for
 
 
@@ -40,9 +41,12 @@ def audit_offers(r, debtor):
 
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class ConsoleWorkday(HiloTestCase):
-    def setup_floor(self, agents):
+    def setup_floor(self, agents, engine=False):
         self.redis_ = self.redis()
-        self.rt = self.router(self.redis_, overrides=console_overrides(offer_timeout_ms=60000, grace_ms=60000))
+        ov = console_overrides(offer_timeout_ms=60000, grace_ms=60000)
+        if engine:  # the shipped flow loaded (its [rules] payment_link)
+            ov["engine"].update({"enabled": "true", "flow": os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")})
+        self.rt = self.router(self.redis_, overrides=ov)
         for a, skills in agents:
             add_agent(self.rt.conf_path, a, skills=skills)
         return self.redis_.client()
@@ -315,6 +319,25 @@ class ConsoleWorkday(HiloTestCase):
             ans = await a.request("verify", debtor="D2", digits="8765")
             self.assertEqual(ans["code"], "verify_locked", ans)
             self.assertIsNone(r.hget(debtor_key("D2", "conv"), "verified_ms"))
+            await a.close()
+        run(scenario())
+
+    def test_payment_link_for_a_verified_debtor(self):
+        r = self.setup_floor([("ana", "en.collections")], engine=True)
+        seed_debtor(r, "D1", ["+15550000001"], document_last4="4321", **{"attr:payment_token": "tok 7/x"})
+
+        async def scenario():
+            a = await self.online("ana")
+            await self.holding(a, r, "D1")
+            ans = await a.request("payment_link", debtor="D1")
+            self.assertEqual((ans["t"], ans["code"]), ("error", "not_verified"), ans)
+            self.assertEqual((await a.request("verify", debtor="D1", digits="4321"))["t"], "ok")
+            ans = await a.request("payment_link", debtor="D1")
+            self.assertEqual(ans["url"], "https://pagos.example.com/p/D1?t=tok%207%2Fx", ans)
+            ans = await a.request("payment_link", debtor="D1", amount_cents=-5)
+            self.assertEqual(ans["code"], "bad_request", ans)
+            links = [json.loads(f["j"]) for _, f in r.xrange(debtor_key("D1", "audit")) if f.get("ev") == "payment_link"]
+            self.assertEqual([(l["by"], l["url"]) for l in links], [("ana", "https://pagos.example.com/p/D1?t=tok%207%2Fx")])
             await a.close()
         run(scenario())
 

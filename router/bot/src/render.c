@@ -360,3 +360,10 @@ char *bot_render_link(const bot_render_ctx_t *c) {
     }
     return sb_take(&b);
 }
+
+char *hilo_bot_payment_link(const hilo_flow_t *flow, const hilo_bot_debtor_t *debtor, int64_t amount_cents) {
+    if (!flow || !debtor) return NULL;
+    bot_render_ctx_t c = {.flow = flow, .verified = true, .debtor = debtor, .step = -1,
+                          .has_amount = amount_cents > 0, .amount_cents = amount_cents};
+    return bot_render_link(&c);
+}

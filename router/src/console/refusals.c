@@ -31,6 +31,8 @@ static const refusal_t REFUSALS[] = {
     {"verify_locked", NULL,
      "Too many checks failed for this conversation: do not disclose anything; transfer to the verification queue."},
     {"no_document", NULL, "There is no document number on file to check against: do not disclose the debt."},
+    {"not_verified", NULL, "The debtor's identity is not verified: check it before sending anything about the debt."},
+    {"no_payment_link", NULL, "No payment link is configured (the bot flow's [rules] payment_link)."},
     {"no_hold", NULL, "There is no such hold on this debtor (it may have been lifted already)."},
     {"disposition_required", NULL, "Save a wrap-up (a disposition) before closing the conversation."},
     {"not_assigned", NULL, "This conversation is not assigned to you (it was closed, transferred or taken over)."},

@@ -160,4 +160,9 @@ char *hilo_bot_text(const hilo_flow_t *flow, hilo_bot_text_t which, const char *
 /* "whatsapp", "sms", "voice" → the channel; anything else → HILO_BOT_CH_OTHER. */
 hilo_bot_channel_t hilo_bot_channel_parse(const char *name);
 
+/* The flow's payment link ([rules] payment_link) for a verified debtor, for amount_cents (<= 0:
+ * the balance); the caller frees it. NULL when the flow has no link. Used by the console, which
+ * decides verification itself (router/src/console/payment_link.c). */
+char *hilo_bot_payment_link(const hilo_flow_t *flow, const hilo_bot_debtor_t *debtor, int64_t amount_cents);
+
 #endif
