@@ -812,6 +812,10 @@ static void decide(turn_t *t) {
      * turn's effects so that it and the turn are one step. */
     if (e->voice && e->voice->kind == HILO_VOICE_GATHER && (*e->voice->digits || *e->voice->speech))
         set_field_ms(t, HILO_FACT_TALK, t->now_ms);
+    /* A call is live from its start to its end ("" then): the supervisor's calls view tells a
+     * voice conversation on a live call from one whose call is over (console/drill.c). */
+    if (e->voice && e->voice->kind == HILO_VOICE_CALL_START) set_field(t, "call_live", e->voice->call_id);
+    if (e->voice && e->voice->kind == HILO_VOICE_CALL_END) set_field(t, "call_live", "");
     const char *state = get(&t->conv_f, "state");
     /* A human owns it while queued or assigned, and also just after an agent closed it: a
      * message within the reopen window goes back to that agent (console/routing.c reopens

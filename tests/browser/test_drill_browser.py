@@ -44,11 +44,14 @@ class DrillBrowser(HiloTestCase):
         for i, (did, name, ch, reason, since) in enumerate(QUEUED):
             seed_debtor(r, did, ["+1650555100%d" % i], full_name=name)
             escalate(r, did, channel=ch, reason=reason, addr="+1650555100%d" % i, now_ms=since)
+            if ch == "voice":  # on a live call (the engine marks it from the call's start to its end)
+                r.hset(debtor_key(did, "conv"), "call_live", "CA" + did)
         # C2's call is with vic: assigned the way agent_ops.lua's accept leaves it.
         seed_debtor(r, "C2", ["+16505551009"], full_name="Carlos Talking")
         r.hset(debtor_key("C2", "conv"), mapping={
             "state": "assigned", "agent": "vic", "agent_ch": "voice", "last_channel": "voice", "last_agent": "vic",
-            "esc_reason": "requested_agent", "esc_ms": T0 - 300000, "assigned_ms": T0 - 240000, "queue": Q})
+            "esc_reason": "requested_agent", "esc_ms": T0 - 300000, "assigned_ms": T0 - 240000, "queue": Q,
+            "call_live": "CAC2"})
         r.sadd("hilo:agent:vic:convs", "C2")
         r.hset("hilo:agent:vic:live", mapping={"load:voice": 1, "state": "away"})
         # Today's resolution verdicts on the queue (the Bogota business day of T0): 1 of 2.

@@ -58,7 +58,9 @@ class CallerHangsUp(ConnectorStackCase):
 
     def test_hang_up_while_waiting_leaves_the_queue_and_offers_nothing(self):
         sid, queue = self.queued_call()
+        self.assertEqual(self.conv().get("call_live"), sid, "the call is live while the caller waits")
         self.hang_up(sid)
+        wait_until(lambda: self.conv().get("call_live") == "", 10, "the call no longer live")
         wait_until(lambda: self.conv().get("state") == "open", 15,
                    lambda: "the conversation to leave the queue (conv %r)" % self.conv())
         wait_until(lambda: self.r.zscore("hilo:queue:" + queue, "D1") is None, 10, "out of the queue")

@@ -10,7 +10,7 @@ appear when a target passes and go when the conversation is answered or closed."
 
 import unittest
 
-from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, seed_debtor, wait_until
+from hilo_harness import HiloTestCase, TEST_CLOCK_KEY, cli_path, debtor_key, seed_debtor, wait_until
 from hilo_console import add_agent, console_overrides, escalate, online, run
 from engine_helpers import local_ms
 
@@ -135,9 +135,13 @@ class ConsoleDrill(HiloTestCase):
         r = self.clocked([("vic", "whatsapp=0,sms=0,voice=1")])
         t0 = local_ms(BOGOTA, 2026, 11, 24, 11, 0)
         r.set(TEST_CLOCK_KEY, str(t0))
-        for i, (d, ch) in enumerate((("V1", "voice"), ("V2", "voice"), ("S1", "sms"))):
+        for i, (d, ch) in enumerate((("V1", "voice"), ("V2", "voice"), ("S1", "sms"), ("V3", "voice"))):
             seed_debtor(r, d, ["+1555100000%d" % i], full_name="Caller " + d)
             escalate(r, d, channel=ch, addr="+1555100000%d" % i, now_ms=t0 - (3 - i) * 1000)
+            # The engine marks a call live from its start to its end (conv call_live): V3's
+            # call is over, so it is neither waiting nor in progress as a call.
+            if ch == "voice":
+                r.hset(debtor_key(d, "conv"), "call_live", "" if d == "V3" else "CA" + d)
 
         async def scenario():
             vic = await self.online("vic")

@@ -184,10 +184,12 @@ static void on_calls_rows(hilo_console_t *k, json_t *rows, void *arg) {
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row) {
-        const char *last = jstr(row, "last_channel"), *ach = jstr(row, "agent_ch");
-        if (row_is(row, "queued") && last && strcmp(last, "voice") == 0)
+        const char *last = jstr(row, "last_channel"), *ach = jstr(row, "agent_ch"), *live = jstr(row, "call_live");
+        /* Only a call still up (call_live, from its start to its end: engine.c). */
+        bool up = live && *live;
+        if (row_is(row, "queued") && last && strcmp(last, "voice") == 0 && up)
             json_array_append_new(waiting, row_out(row, d->now));
-        else if (row_is(row, "assigned") && ach && strcmp(ach, "voice") == 0)
+        else if (row_is(row, "assigned") && ach && strcmp(ach, "voice") == 0 && up)
             json_array_append_new(talking, row_out(row, d->now));
     }
     drill_send(d);

@@ -12,7 +12,7 @@
 
 static const char *const conv_fields[] = {"state",  "last_channel", "esc_reason", "esc_detail", "esc_ms",
                                           "queue",  "offer_agent",  "offer_ch",   "offer_ms",   "agent",
-                                          "agent_ch", "assigned_ms", "resp_ms",   "esc_priority"};
+                                          "agent_ch", "assigned_ms", "resp_ms",   "esc_priority", "call_live"};
 #define CONV_NFIELDS (sizeof conv_fields / sizeof conv_fields[0])
 
 typedef struct {
