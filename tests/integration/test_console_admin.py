@@ -14,7 +14,7 @@ import os
 import unittest
 
 from hilo_harness import HiloTestCase, SOURCE_DIR, cli_path, debtor_key, seed_debtor, wait_until
-from hilo_console import add_agent, console_overrides, escalate, login, run, signed_in
+from hilo_console import add_agent, console_overrides, escalate, login, run, online as console_online
 
 FLOW = os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")
 
@@ -46,7 +46,7 @@ class ConsoleAdmin(HiloTestCase):
         return redis.client()
 
     async def online(self, agent, available=True):
-        return await signed_in(self.rtr, agent, available)
+        return await console_online(self.rtr, agent, available)
 
     def test_takeover_of_assigned_offered_and_queued_conversations(self):
         r = self.setup_floor()

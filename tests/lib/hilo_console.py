@@ -245,17 +245,6 @@ class Console:
                 pass
 
 
-async def signed_in(router, agent, available=True):
-    """A console of `agent` past its hello; available: set available first (offers come)."""
-    c = await Console(router, token_for(router, agent)).connect()
-    await c.latest("hello")
-    if available:
-        ans = await c.request("state", state="available")
-        if ans["t"] != "ok":
-            raise AssertionError("%s: state available refused: %s" % (agent, ans))
-    return c
-
-
 def run(coro, timeout=300):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
