@@ -14,6 +14,7 @@ hilo:skill:bench), so the floor and routing work on all of them. Also reports th
 resident memory per connection.
 
     tests/bench/console_ws.py [--connections 19800] [--procs 4] [--samples 1000] [--build DIR]
+                              [--floor-metrics-s N]
 
 Results: docs/performance.md ("Console websockets"). Needs python3-websockets.
 """
@@ -129,6 +130,8 @@ def main():
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--watch", action="store_true", help="child: a supervisor following the floor")
     ap.add_argument("--no-floor", action="store_true", help="no supervisor following the floor")
+    ap.add_argument("--floor-metrics-s", type=int, default=None,
+                    help="the routers' [console] floor_metrics_s (the floor read for /metrics; 0 = off; default: the router's)")
     ap.add_argument("--boss-elsewhere", action="store_true",
                     help="the supervisor making the changes on a second router (the update travels through "
                          "the event stream to the agents' router)")
@@ -144,16 +147,17 @@ def main():
     from hilo_console import console_overrides
     import websockets
 
+    metrics_kw = {} if args.floor_metrics_s is None else {"floor_metrics_s": args.floor_metrics_s}
     work = tempfile.mkdtemp(prefix="hilo-bench-console-")
     redis = H.RedisServer(work).start()
     # The supervisor socket sends ~40 requests/s: above the default per-socket rate limit.
-    router = H.Router(redis, work, overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000),
+    router = H.Router(redis, work, overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000, **metrics_kw),
                                                   router={"log_level": "warn"}))
     router.start()
     router2 = None
     if args.boss_elsewhere:
         router2 = H.Router(redis, work, name="router-2",
-                           overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000),
+                           overrides=dict(console_overrides(grace_ms=600000, rate_per_s=1000, rate_burst=1000, **metrics_kw),
                                           router={"log_level": "warn"}))
         router2.start()
     r = redis.client()
