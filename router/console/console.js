@@ -187,7 +187,7 @@ $('to-desk').addEventListener('click', () => { S.view = 'desk'; showApp(); });
 
 // Offers in the order they should be taken (priority, then the longest wait) and conversations
 // latest first: the same order on every snapshot, so nothing jumps under the agent's pointer.
-function ordered(a) {
+function orderLists(a) {
   a.offers.sort((x, y) => (y.priority || 0) - (x.priority || 0) || (y.waiting_ms || 0) - (x.waiting_ms || 0) ||
     (x.debtor < y.debtor ? -1 : 1));
   a.convs.sort((x, y) => (y.last_in_ms || y.updated_ms || 0) - (x.last_in_ms || x.updated_ms || 0) ||
@@ -205,7 +205,7 @@ setInterval(() => {
 
 function renderAgent() {
   const a = S.agent;
-  ordered(a);
+  orderLists(a);
   if (document.activeElement !== $('availability')) $('availability').value = a.state === 'available' ? 'available' : 'away';
   const offers = $('offers');
   offers.replaceChildren(...a.offers.map((o) => el('li', { testid: 'offer-' + o.debtor, class: S.open === o.debtor ? 'active' : '' },

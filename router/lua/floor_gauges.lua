@@ -13,6 +13,7 @@
 -- An agent's state: "disabled" (account disabled), "offline" (no console on any router:
 -- not in hilo:agents:seen), else the state the agent chose ("available" or "away").
 -- Supervisors are not counted.
+-- @include queue_wait.lua
 local now = tonumber(ARGV[1])
 local cursor = ARGV[2]
 
@@ -42,15 +43,7 @@ local day = ARGV[4]
 local queues = {}
 for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local qk = 'hilo:queue:' .. skill
-  local oldest = 0
-  -- The queue is ordered by priority: the oldest wait is looked for among its first 200.
-  for _, d in ipairs(redis.call('ZRANGE', qk, 0, 199)) do
-    local f = redis.call('HMGET', 'hilo:{d:' .. d .. '}:conv', 'esc_ms', 'state')
-    if f[2] == 'queued' then
-      local w = now - (tonumber(f[1] or now) or now)
-      if w > oldest then oldest = w end
-    end
-  end
+  local oldest = queue_wait(qk, now)
   local free = {}
   for _, ch in ipairs({'whatsapp', 'sms', 'voice'}) do
     free[ch] = redis.call('ZCARD', 'hilo:free:' .. skill .. ':' .. ch)

@@ -16,6 +16,7 @@
 -- floor as a JSON object without "agents" (first part only, "" otherwise), the ids of this
 -- part's agents holding a voice conversation, comma-separated}; joined, they are the message
 -- "floor" of docs/console-protocol.md.
+-- @include queue_wait.lua
 local now = tonumber(ARGV[1])
 local cursor = ARGV[3]
 
@@ -57,15 +58,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local waiting = redis.call('ZCARD', qk)
   local t = target(skill)
   local first = tonumber(t.f) or 60000
-  local oldest, offered = 0, 0
-  for _, d in ipairs(redis.call('ZRANGE', qk, 0, 199)) do
-    local f = redis.call('HMGET', 'hilo:{d:' .. d .. '}:conv', 'esc_ms', 'offer_agent', 'state')
-    if f[3] == 'queued' then
-      local w = now - (tonumber(f[1] or now) or now)
-      if w > oldest then oldest = w end
-      if f[2] then offered = offered + 1 end
-    end
-  end
+  local oldest, offered = queue_wait(qk, now)
   -- Awaiting a first reply past the target right now (counted breached by the next routing pass).
   local qtag = 'hilo:{q:' .. skill .. '}:'
   local breaching = redis.call('ZCOUNT', qtag .. 'await', '-inf', '(' .. now)

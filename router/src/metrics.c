@@ -64,6 +64,29 @@ static double q_waiting(const hilo_floor_queue_t *q) { return (double)q->waiting
 static double q_oldest(const hilo_floor_queue_t *q) { return q->oldest_wait_s; }
 static double q_breaching(const hilo_floor_queue_t *q) { return (double)q->sla_breaching; }
 
+/* A day's verdicts per queue: {queue, result="met"|"breached"}. */
+static void queue_verdicts(hilo_buf_t *o, const char *name, const char *help, const hilo_floor_gauges_t *f,
+                           void (*of)(const hilo_floor_queue_t *, long *met, long *breached)) {
+    hilo_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < f->nqueues; i++) {
+        long v[2];
+        of(&f->queues[i], &v[0], &v[1]);
+        for (int r = 0; r < 2; r++) {
+            hilo_buf_printf(o, "%s{queue=\"", name);
+            label_value(o, f->queues[i].queue);
+            hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", r == 0 ? "met" : "breached", v[r]);
+        }
+    }
+}
+
+static void first_response(const hilo_floor_queue_t *q, long *met, long *breached) {
+    *met = q->sla_met, *breached = q->sla_breached;
+}
+
+static void resolution(const hilo_floor_queue_t *q, long *met, long *breached) {
+    *met = q->res_met, *breached = q->res_breached;
+}
+
 static void floor_render(hilo_buf_t *o, const hilo_floor_gauges_t *f) {
     hilo_buf_printf(o, "# HELP hilo_floor_sampled_timestamp_seconds When the floor's figures below were last read "
                        "from Redis (Unix time; every [console] floor_metrics_s).\n"
@@ -86,24 +109,13 @@ static void floor_render(hilo_buf_t *o, const hilo_floor_gauges_t *f) {
             label_value(o, f->queues[i].queue);
             hilo_buf_printf(o, "\",channel=\"%s\"} %ld\n", hilo_channel_name(c), f->queues[i].free[c]);
         }
-    hilo_buf_printf(o, "# HELP hilo_queue_sla_first_response First responses today (business day) within the "
-                       "queue's target (met) or not (breached).\n# TYPE hilo_queue_sla_first_response gauge\n");
-    for (size_t i = 0; i < f->nqueues; i++)
-        for (int met = 1; met >= 0; met--) {
-            hilo_buf_printf(o, "hilo_queue_sla_first_response{queue=\"");
-            label_value(o, f->queues[i].queue);
-            hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", met ? "met" : "breached",
-                            met ? f->queues[i].sla_met : f->queues[i].sla_breached);
-        }
-    hilo_buf_printf(o, "# HELP hilo_queue_sla_resolution Resolutions today (business day): closed within the "
-                       "queue's resolution target (met) or not (breached).\n# TYPE hilo_queue_sla_resolution gauge\n");
-    for (size_t i = 0; i < f->nqueues; i++)
-        for (int met = 1; met >= 0; met--) {
-            hilo_buf_printf(o, "hilo_queue_sla_resolution{queue=\"");
-            label_value(o, f->queues[i].queue);
-            hilo_buf_printf(o, "\",result=\"%s\"} %ld\n", met ? "met" : "breached",
-                            met ? f->queues[i].res_met : f->queues[i].res_breached);
-        }
+    queue_verdicts(o, "hilo_queue_sla_first_response",
+                   "First responses today (business day) within the queue's target (met) or not (breached).", f,
+                   first_response);
+    queue_verdicts(o, "hilo_queue_sla_resolution",
+                   "Resolutions today (business day): closed within the queue's resolution target (met) or not "
+                   "(breached).",
+                   f, resolution);
     hilo_buf_printf(o, "# HELP hilo_queue_sla_first_response_ratio Met / (met + breached) today; NaN before "
                        "the day's first verdict.\n# TYPE hilo_queue_sla_first_response_ratio gauge\n");
     for (size_t i = 0; i < f->nqueues; i++) {
