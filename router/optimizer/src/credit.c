@@ -16,10 +16,14 @@ _Static_assert(HILO_OPT_ARMS <= 32, "an allowed-set is a 32-bit mask");
 #define CELL_VERSION 1
 #define CREDIT_VERSION 1
 
-void hilo_opt_record_decision(hilo_opt_cell_t *cell, uint32_t cell_id, const hilo_opt_decision_t *d,
+void hilo_opt_record_decision(hilo_opt_cell_t *cell, uint32_t cell_id, const hilo_opt_decision_t *d, int nth,
                               int64_t now_ms, hilo_opt_credit_t *credit) {
     if (d->arm < 0 || d->arm >= HILO_OPT_ARMS) return; /* no contact: nothing to credit */
+    if (nth < 1) nth = 1;
+    if (nth >= HILO_OPT_LEVELS) nth = HILO_OPT_LEVELS - 1;
     cell->arm[d->arm].n += 1;
+    cell->level[nth].n += 1;
+    credit->nth = (uint8_t)nth;
     credit->cell_id = cell_id;
     credit->decided_s = (uint32_t)(now_ms / 1000);
     credit->arm = (int8_t)d->arm;
@@ -31,10 +35,7 @@ void hilo_opt_record_week(hilo_opt_cell_t *cell, uint32_t cell_id, int level, in
     if (level < 0) level = 0;
     if (level >= HILO_OPT_LEVELS) level = HILO_OPT_LEVELS - 1;
     if (holdout) cell->hold.n += 1;
-    else {
-        cell->treat.n += 1;
-        cell->level[level].n += 1;
-    }
+    else cell->treat.n += 1;
     credit->cell_id = cell_id;
     credit->week_s = (uint32_t)(now_ms / 1000);
     credit->level = (uint8_t)level;
@@ -63,14 +64,11 @@ int hilo_opt_credit(const hilo_opt_config_t *cfg, hilo_opt_cell_t *cell, hilo_op
     if (credit->arm >= 0 && credit->arm < HILO_OPT_ARMS && !(credit->flags & kind) &&
         within(credit->decided_s, now_ms, cfg->window_days)) {
         bump(&cell->arm[credit->arm], kind);
+        bump(&cell->level[credit->nth >= 1 && credit->nth < HILO_OPT_LEVELS ? credit->nth : 1], kind);
         done |= kind;
     }
     if (!(credit->flags & wkind) && within(credit->week_s, now_ms, 7)) {
-        if (credit->flags & HILO_OPT_CR_HOLD) bump(&cell->hold, kind);
-        else {
-            bump(&cell->treat, kind);
-            bump(&cell->level[credit->level < HILO_OPT_LEVELS ? credit->level : 0], kind);
-        }
+        bump(credit->flags & HILO_OPT_CR_HOLD ? &cell->hold : &cell->treat, kind);
         done |= wkind;
     }
     if (done && kind == HILO_OPT_CR_PAY && amount > 0 && isfinite(amount)) {
@@ -150,7 +148,9 @@ void hilo_opt_credit_pack(const hilo_opt_credit_t *c, uint8_t out[HILO_OPT_CREDI
     put32(out, c->cell_id);
     put32(out + 4, c->decided_s);
     put32(out + 8, c->week_s);
-    out[12] = (uint8_t)c->arm, out[13] = c->level, out[14] = c->flags, out[15] = CREDIT_VERSION;
+    /* byte 12: the arm + 1 (0: none) in the low 5 bits, the decision's n-th of the week above */
+    out[12] = (uint8_t)((c->arm + 1) | (c->nth & 7) << 5);
+    out[13] = c->level, out[14] = c->flags, out[15] = CREDIT_VERSION;
 }
 
 int hilo_opt_credit_unpack(const uint8_t *in, size_t len, hilo_opt_credit_t *c, char *err, size_t errlen) {
@@ -159,12 +159,13 @@ int hilo_opt_credit_unpack(const uint8_t *in, size_t len, hilo_opt_credit_t *c, 
                  CREDIT_VERSION);
         return -1;
     }
-    int8_t arm = (int8_t)in[12];
-    if (arm < -1 || arm >= HILO_OPT_ARMS || in[13] >= HILO_OPT_LEVELS || in[14] > 127) {
+    int arm = (in[12] & 31) - 1;
+    if (arm >= HILO_OPT_ARMS || in[13] >= HILO_OPT_LEVELS || in[14] > 127) {
         snprintf(err, errlen, "optimizer credit: arm %d, level %u or flags %u out of range", arm, in[13], in[14]);
         return -1;
     }
     *c = (hilo_opt_credit_t){.cell_id = get32(in), .decided_s = get32(in + 4), .week_s = get32(in + 8),
-                             .arm = arm, .level = in[13], .flags = in[14]};
+                             .arm = (int8_t)arm, .nth = (uint8_t)(in[12] >> 5), .level = in[13],
+                             .flags = in[14]};
     return 0;
 }

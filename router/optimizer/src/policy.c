@@ -129,6 +129,33 @@ static void beta_post(double m, double k, double s, double n, double *a, double 
     *b = k * (1 - m) + (f > 0 ? f : 0);
 }
 
+/* The prior of one arm's promise/payment rate in a cell: three levels of shrinkage, each a
+ * weighted mean of its own counts and the level above (what a hierarchical Beta-binomial's
+ * posterior mean is):
+ *   the pool (this arm across cells, worth k_pay pseudo-decisions: empirical Bayes, above)
+ *   -> the cell's channel (its 8 arms together)     -> the cell's channel x hour (both variants)
+ *   -> the arm's Beta prior, worth ARM_STRENGTH pseudo-decisions.
+ * Arms of one channel or hour rarely differ by much more than the variants' lift, so an arm with
+ * few decisions starts from its siblings' rate instead of the pool's alone: the cell learns its
+ * 24 arms about as fast as it learns its 12 channel x hour pairs. */
+#define HOUR_STRENGTH 30.0
+#define ARM_STRENGTH 30.0
+static double arm_prior(const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool, int arm, double *strength) {
+    int ch = hilo_opt_arm_channel(arm), h = hilo_opt_arm_hour(arm);
+    double ch_n = 0, ch_pay = 0, pair_n = 0, pair_pay = 0;
+    for (int hh = 0; hh < HILO_OPT_HOURS; hh++)
+        for (int v = 0; v < HILO_OPT_VARIANTS; v++) {
+            const hilo_opt_stat_t *s = &cell->arm[hilo_opt_arm(ch, hh, v)];
+            ch_n += s->n, ch_pay += s->pay;
+            if (hh == h) pair_n += s->n, pair_pay += s->pay;
+        }
+    double kp = pool->k_pay[arm], m_ch = (ch_pay + kp * pool->m_pay[arm]) / (ch_n + kp);
+    /* while the cell knows little of the channel, the pool's k_pay pseudo-decisions still hold */
+    double from_pool = kp * kp / (ch_n + kp);
+    *strength = from_pool > ARM_STRENGTH ? from_pool : ARM_STRENGTH;
+    return clamp_rate((pair_pay + HOUR_STRENGTH * m_ch) / (pair_n + HOUR_STRENGTH));
+}
+
 static double arm_value(const hilo_opt_config_t *cfg, int arm, double pay, double reply, double bad,
                         double amount) {
     return pay * (cfg->w_amount * amount + cfg->w_success) + reply * cfg->w_reply -
@@ -161,7 +188,8 @@ void hilo_opt_decide(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, 
         for (uint32_t m = allowed; m; m &= m - 1) {
             int a = __builtin_ctz(m);
             const hilo_opt_stat_t *s = &cell->arm[a];
-            double p = sample_rate(rng, pool->m_pay[a], pool->k_pay[a], s->pay, s->n);
+            double k, prior = arm_prior(cell, pool, a, &k);
+            double p = sample_rate(rng, prior, k, s->pay, s->n);
             double q = sample_rate(rng, pool->m_reply[a], cfg->prior_strength, s->reply, s->n);
             double r = sample_rate(rng, pool->m_bad[a], cfg->prior_strength, s->bad, s->n);
             double v = arm_value(cfg, a, p, q, r, amount);
@@ -181,8 +209,8 @@ void hilo_opt_decide(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, 
 void hilo_opt_arm_estimate(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool,
                            int arm, double *value, double *rate, double *rate_lo, double *rate_hi) {
     const hilo_opt_stat_t *s = &cell->arm[arm];
-    double a, b, qa, qb, ra, rb;
-    beta_post(pool->m_pay[arm], pool->k_pay[arm], s->pay, s->n, &a, &b);
+    double a, b, qa, qb, ra, rb, k, m = arm_prior(cell, pool, arm, &k);
+    beta_post(m, k, s->pay, s->n, &a, &b);
     beta_post(pool->m_reply[arm], cfg->prior_strength, s->reply, s->n, &qa, &qb);
     beta_post(pool->m_bad[arm], cfg->prior_strength, s->bad, s->n, &ra, &rb);
     double p = a / (a + b);
@@ -196,16 +224,46 @@ void hilo_opt_arm_estimate(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *
     }
 }
 
-/* The weekly value of `level` contacts: P(promise or payment in the week) x amount, minus the
- * messages' cost (at the cheapest channel's: the arms choose the channel) and the penalties. */
-static double level_value(const hilo_opt_config_t *cfg, int level, double pay, double bad, double amount) {
+/* Intensity. level[n] counts the decisions that were the n-th contact of their debtor's week
+ * and what followed each: the marginal rate of the n-th contact, given the earlier ones did not
+ * settle the debt (each contact is a sample, so this learns far faster than counting
+ * debtor-weeks per weekly target). The value of k contacts is the sum of the first k marginal
+ * values (promise/payment x amount - the message's cost at the cheapest channel - penalties);
+ * the week's target is the k of highest sampled sum, and the knee the k of highest mean sum. */
+static double contact_value(const hilo_opt_config_t *cfg, double pay, double bad, double amount) {
     double cheapest = cfg->cost[0];
     for (int c = 1; c < HILO_OPT_CHANNELS; c++)
         if (cfg->cost[c] < cheapest) cheapest = cfg->cost[c];
-    return pay * (cfg->w_amount * amount + cfg->w_success) - level * cheapest - bad * cfg->penalty;
+    return pay * (cfg->w_amount * amount + cfg->w_success) - cheapest - bad * cfg->penalty;
 }
 
 static int clamp_cap(int cap) { return cap > HILO_OPT_LEVELS - 1 ? HILO_OPT_LEVELS - 1 : cap; }
+
+/* rng NULL: posterior means (the knee); else one Thompson draw per level. */
+static int best_level(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool,
+                      int cap, hilo_rng_t *rng) {
+    double amount = cell_amount(cell, pool), sum = 0, best = -HUGE_VAL;
+    int pick = 1;
+    for (int l = 1; l <= cap; l++) {
+        const hilo_opt_stat_t *s = &cell->level[l];
+        double p, r;
+        if (rng) {
+            p = sample_rate(rng, pool->m_level[l], cfg->prior_strength, s->pay, s->n);
+            r = sample_rate(rng, pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n);
+        } else {
+            double a, b, ra, rb;
+            beta_post(pool->m_level[l], cfg->prior_strength, s->pay, s->n, &a, &b);
+            beta_post(pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n, &ra, &rb);
+            p = a / (a + b), r = ra / (ra + rb);
+        }
+        sum += contact_value(cfg, p, r, amount);
+        if (sum > best) {
+            best = sum;
+            pick = l;
+        }
+    }
+    return pick;
+}
 
 int hilo_opt_intensity(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool,
                        int cap, hilo_rng_t *rng) {
@@ -213,38 +271,12 @@ int hilo_opt_intensity(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell
     if (cap < 1) return 0;
     if (cap == 1) return 1;
     if (hilo_rng_uniform(rng) < cfg->floor) return 1 + (int)hilo_rng_below(rng, (uint32_t)cap);
-    double amount = cell_amount(cell, pool), best = -HUGE_VAL;
-    int pick = 1;
-    for (int l = 1; l <= cap; l++) {
-        const hilo_opt_stat_t *s = &cell->level[l];
-        double p = sample_rate(rng, pool->m_level[l], cfg->prior_strength, s->pay, s->n);
-        double r = sample_rate(rng, pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n);
-        double v = level_value(cfg, l, p, r, amount);
-        if (v > best) {
-            best = v;
-            pick = l;
-        }
-    }
-    return pick;
+    return best_level(cfg, cell, pool, cap, rng);
 }
 
 int hilo_opt_knee(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool, int cap) {
     cap = clamp_cap(cap);
-    if (cap < 1) return 0;
-    double amount = cell_amount(cell, pool), best = -HUGE_VAL;
-    int pick = 1;
-    for (int l = 1; l <= cap; l++) {
-        const hilo_opt_stat_t *s = &cell->level[l];
-        double a, b, ra, rb;
-        beta_post(pool->m_level[l], cfg->prior_strength, s->pay, s->n, &a, &b);
-        beta_post(pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n, &ra, &rb);
-        double v = level_value(cfg, l, a / (a + b), ra / (ra + rb), amount);
-        if (v > best) {
-            best = v;
-            pick = l;
-        }
-    }
-    return pick;
+    return cap < 1 ? 0 : best_level(cfg, cell, pool, cap, NULL);
 }
 
 int hilo_opt_uplift(const hilo_opt_cell_t *cell, double *diff, double *lo, double *hi) {

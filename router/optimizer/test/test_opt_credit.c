@@ -27,32 +27,32 @@ static void test_late_result_reaches_its_decision(void **state) {
 
     hilo_opt_record_week(&cell, 9, 2, 0, T0, &cr);
     hilo_opt_decision_t d = {.arm = 5, .why = HILO_OPT_WHY_SAMPLED};
-    hilo_opt_record_decision(&cell, 9, &d, T0 + 1000, &cr);
-    assert_true(cell.arm[5].n == 1 && cell.level[2].n == 1 && cell.treat.n == 1);
+    hilo_opt_record_decision(&cell, 9, &d, 1, T0 + 1000, &cr);
+    assert_true(cell.arm[5].n == 1 && cell.level[1].n == 1 && cell.treat.n == 1);
     /* a payment 3 days later goes to arm 5 and to the week */
     int got = hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_PAY, 250, T0 + 3 * DAY);
     assert_int_equal(got, HILO_OPT_CR_PAY | HILO_OPT_CR_WPAY);
-    assert_true(cell.arm[5].pay == 1 && cell.level[2].pay == 1 && cell.treat.pay == 1);
+    assert_true(cell.arm[5].pay == 1 && cell.level[1].pay == 1 && cell.treat.pay == 1);
     assert_true(cell.amount_n == 1 && cell.amount_sum == 250);
     /* the same kind again is not counted twice */
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_PROMISE, 250, T0 + 4 * DAY), 0);
     assert_true(cell.arm[5].pay == 1);
     /* a new decision: the next result is its own */
     d.arm = 17;
-    hilo_opt_record_decision(&cell, 9, &d, T0 + 5 * DAY, &cr);
+    hilo_opt_record_decision(&cell, 9, &d, 2, T0 + 5 * DAY, &cr);
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_REPLY, 0, T0 + 5 * DAY + 60000),
                      HILO_OPT_CR_REPLY | HILO_OPT_CR_WREPLY);
-    assert_true(cell.arm[17].reply == 1 && cell.arm[5].reply == 0);
+    assert_true(cell.arm[17].reply == 1 && cell.arm[5].reply == 0 && cell.level[2].reply == 1);
     /* past the window the credit has expired: nothing is counted */
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_OPTOUT, 0, T0 + 13 * DAY), 0);
     assert_true(cell.arm[17].bad == 0 && cell.treat.bad == 0);
     /* a result dated before its decision (clock skew between routers) is not counted either */
     d.arm = 1;
-    hilo_opt_record_decision(&cell, 9, &d, T0 + 20 * DAY, &cr);
+    hilo_opt_record_decision(&cell, 9, &d, 1, T0 + 20 * DAY, &cr);
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_PAY, 1, T0 + 19 * DAY), 0);
     /* a decision with no arm (nothing allowed) counts nothing and keeps the credit */
     hilo_opt_decision_t none = {.arm = -1, .why = HILO_OPT_WHY_NONE};
-    hilo_opt_record_decision(&cell, 9, &none, T0 + 21 * DAY, &cr);
+    hilo_opt_record_decision(&cell, 9, &none, 1, T0 + 21 * DAY, &cr);
     assert_int_equal(cr.arm, 1);
 }
 
@@ -105,7 +105,7 @@ static void test_cell_layout(void **state) {
 static void test_credit_layout(void **state) {
     (void)state;
     hilo_opt_credit_t c = {.cell_id = 0xdeadbeef, .decided_s = 1780000000, .week_s = 1779990000, .arm = 23,
-                           .level = 7, .flags = HILO_OPT_CR_PAY | HILO_OPT_CR_HOLD},
+                           .nth = 3, .level = 7, .flags = HILO_OPT_CR_PAY | HILO_OPT_CR_HOLD},
                       back;
     uint8_t buf[HILO_OPT_CREDIT_BYTES];
     char err[128];
@@ -116,7 +116,7 @@ static void test_credit_layout(void **state) {
     hilo_opt_credit_pack(&c, buf);
     assert_int_equal(hilo_opt_credit_unpack(buf, sizeof buf, &back, err, sizeof err), 0);
     assert_int_equal(back.arm, -1);
-    buf[12] = 24; /* no such arm */
+    buf[12] = 26; /* arm 25: no such arm */
     assert_int_equal(hilo_opt_credit_unpack(buf, sizeof buf, &back, err, sizeof err), -1);
     assert_int_equal(hilo_opt_credit_unpack(buf, 15, &back, err, sizeof err), -1);
 }

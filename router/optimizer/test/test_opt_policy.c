@@ -150,16 +150,17 @@ static void test_holdout_share_is_stable(void **state) {
     assert_false(hilo_opt_in_holdout(&none, "D1"));
 }
 
-/* Level 2 gets as many payments as 3..7, which only add opt-outs: the knee is 2. */
+/* The 1st and 2nd contacts of a week pay; the 3rd and later almost never, and bring opt-outs:
+ * the knee is 2. */
 static void test_intensity_knee_within_cap(void **state) {
     (void)state;
     hilo_opt_cell_t c;
     memset(&c, 0, sizeof c);
     c.amount_n = 100, c.amount_sum = 20000;
     for (int l = 1; l < HILO_OPT_LEVELS; l++) {
-        c.level[l].n = 2000;
-        c.level[l].pay = l == 1 ? 40 : 80;
-        c.level[l].bad = l <= 2 ? 2 : 2 + 100 * (l - 2);
+        c.level[l].n = 3000;
+        c.level[l].pay = l == 1 ? 120 : l == 2 ? 60 : 1;
+        c.level[l].bad = l <= 2 ? 3 : 60;
     }
     hilo_opt_pool_t pool;
     build_pool(&pool, &c, 1);

@@ -65,7 +65,7 @@ typedef struct {
  * product). Packed, it is HILO_OPT_CELL_BYTES (<= 1 KB) whatever the portfolio's size. */
 typedef struct {
     hilo_opt_stat_t arm[HILO_OPT_ARMS];     /* per arm (treated debtors) */
-    hilo_opt_stat_t level[HILO_OPT_LEVELS]; /* per contacts-per-week level (debtor-weeks) */
+    hilo_opt_stat_t level[HILO_OPT_LEVELS]; /* per n-th contact of a debtor's week (decisions) */
     hilo_opt_stat_t treat;                  /* debtor-weeks under the optimizer */
     hilo_opt_stat_t hold;                   /* debtor-weeks in the holdout (the fixed cadence) */
     float amount_n, amount_sum;             /* credited promises/payments and their amounts */
@@ -115,12 +115,12 @@ void hilo_opt_arm_estimate(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *
                            int arm, double *value, double *rate, double *rate_lo, double *rate_hi);
 
 /* Intensity: the contacts for this debtor's coming week, 1..cap (cap = the legal and strategy
- * caps for the week, at most HILO_OPT_LEVELS - 1), by Thompson sampling over the levels'
- * weekly value; 0 when cap < 1. */
+ * caps for the week, at most HILO_OPT_LEVELS - 1), by Thompson sampling over the marginal value
+ * of the 1st, 2nd... contact of a week; 0 when cap < 1. */
 int hilo_opt_intensity(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool,
                        int cap, hilo_rng_t *rng);
-/* The learnt knee: the level (1..cap) of highest posterior mean weekly value — past it, more
- * contact stops paying. */
+/* The learnt knee: the contacts a week (1..cap) of highest posterior mean total value — past
+ * it, more contact stops paying. */
 int hilo_opt_knee(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool, int cap);
 
 /* Uplift of the optimizer over the holdout: promise/payment rate per debtor-week, treated minus
@@ -134,6 +134,7 @@ typedef struct {
     uint32_t decided_s;  /* the last decision, seconds since the epoch (0: none) */
     uint32_t week_s;     /* the start of the debtor's current week, same unit (0: none) */
     int8_t arm;          /* the last decision's arm, -1 for none / holdout */
+    uint8_t nth;         /* the last decision was the nth contact of its week (1..7) */
     uint8_t level;       /* this week's contacts target */
     uint8_t flags;       /* HILO_OPT_CR_*: what was already credited, holdout */
 } hilo_opt_credit_t;
@@ -147,10 +148,12 @@ enum {
 typedef enum { HILO_OPT_EV_PAY, HILO_OPT_EV_PROMISE, HILO_OPT_EV_REPLY, HILO_OPT_EV_OPTOUT,
                HILO_OPT_EV_COMPLAINT, HILO_OPT_EV_DISPUTE } hilo_opt_event_t;
 
-/* Records a decision (counts it on its arm) and starts its credit. */
-void hilo_opt_record_decision(hilo_opt_cell_t *cell, uint32_t cell_id, const hilo_opt_decision_t *d,
+/* Records a decision, the nth contact of the debtor's week (counts it on its arm and level), and
+ * starts its credit. */
+void hilo_opt_record_decision(hilo_opt_cell_t *cell, uint32_t cell_id, const hilo_opt_decision_t *d, int nth,
                               int64_t now_ms, hilo_opt_credit_t *credit);
-/* Records the start of a debtor-week with its target level (holdout: the fixed cadence's count). */
+/* Records the start of a debtor-week with its target (holdout: the fixed cadence's count): the
+ * weeks of the optimizer's debtors and of the holdout's, for the uplift and the guardrails. */
 void hilo_opt_record_week(hilo_opt_cell_t *cell, uint32_t cell_id, int level, int holdout, int64_t now_ms,
                           hilo_opt_credit_t *credit);
 /* A result for this debtor: credited to the decision that preceded it and to the week, each
