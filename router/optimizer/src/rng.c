@@ -4,16 +4,10 @@
  * Gamma sampler of Marsaglia & Tsang ("A simple method for generating gamma variables", 2000). */
 #include <math.h>
 
+#include "hilo/mix64.h"
 #include "hilo/opt_rng.h"
 
-uint64_t hilo_rng_mix(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
+uint64_t hilo_rng_mix(uint64_t x) { return hilo_mix64(x); }
 
 void hilo_rng_seed(hilo_rng_t *r, uint64_t seed) {
     /* splitmix64: consecutive outputs of a Weyl sequence, each finalised; never four zeros */

@@ -15,13 +15,20 @@
 #define DAY 86400000LL
 static const int64_t T0 = 1780000000000LL;
 
+static hilo_opt_config_t cfg;
+static hilo_opt_cell_t cell;
+static hilo_opt_credit_t cr;
+
+static int fresh(void **state) {
+    (void)state;
+    hilo_opt_config_default(&cfg);
+    memset(&cell, 0, sizeof cell);
+    cr = (hilo_opt_credit_t){.arm = -1};
+    return 0;
+}
+
 static void test_late_result_reaches_its_decision(void **state) {
     (void)state;
-    hilo_opt_config_t cfg;
-    hilo_opt_config_default(&cfg);
-    hilo_opt_cell_t cell;
-    memset(&cell, 0, sizeof cell);
-    hilo_opt_credit_t cr = {.arm = -1};
     /* before any decision nothing is credited */
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_PAY, 100, T0), 0);
 
@@ -58,11 +65,6 @@ static void test_late_result_reaches_its_decision(void **state) {
 
 static void test_holdout_weeks_apart(void **state) {
     (void)state;
-    hilo_opt_config_t cfg;
-    hilo_opt_config_default(&cfg);
-    hilo_opt_cell_t cell;
-    memset(&cell, 0, sizeof cell);
-    hilo_opt_credit_t cr = {.arm = -1};
     hilo_opt_record_week(&cell, 1, 3, 1, T0, &cr);
     assert_true(cell.hold.n == 1 && cell.treat.n == 0 && cell.level[3].n == 0);
     assert_int_equal(hilo_opt_credit(&cfg, &cell, &cr, HILO_OPT_EV_COMPLAINT, 0, T0 + DAY), HILO_OPT_CR_WBAD);
@@ -123,8 +125,8 @@ static void test_credit_layout(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_late_result_reaches_its_decision),
-        cmocka_unit_test(test_holdout_weeks_apart),
+        cmocka_unit_test_setup(test_late_result_reaches_its_decision, fresh),
+        cmocka_unit_test_setup(test_holdout_weeks_apart, fresh),
         cmocka_unit_test(test_cell_layout),
         cmocka_unit_test(test_credit_layout),
     };

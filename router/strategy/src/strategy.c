@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hilo/common.h"
+#include "hilo/mix64.h"
 #include "strategy_int.h"
 
 static const char *const result_names[HILO_RESULT_COUNT] = {"sent",   "delivered", "read",
@@ -154,15 +155,6 @@ int64_t hilo_strategy_window_next(const hilo_strategy_step_t *step, const hilo_t
 
 /* ---- variants -------------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x) { /* splitmix64's finalizer: every input bit moves every output bit */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t fnv1a(uint64_t h, const char *s) {
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
     return (h ^ 0xff) * 0x100000001b3ULL; /* a separator, so "ab"+"c" differs from "a"+"bc" */
@@ -186,7 +178,7 @@ int hilo_strategy_variant_of(const hilo_strategy_t *st, const char *debtor_id, c
         h = fnv1a(h, st->name);
         h = fnv1a(h, st->variants[v].name);
         h = fnv1a(h, debtor_id);
-        double u = ((double)(mix64(h) >> 11) + 0.5) / 9007199254740992.0; /* (0,1) */
+        double u = ((double)(hilo_mix64(h) >> 11) + 0.5) / 9007199254740992.0; /* (0,1) */
         double score = -log(u) / st->variants[v].share;
         if (score < best_score) {
             best_score = score;
