@@ -102,10 +102,17 @@ void hilo_opt_pool_build(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *co
         pool->m_bad[a] = (float)clamp_rate((s->bad + 0.01) / (s->n + 10.0));
         pool->k_pay[a] = pool_strength(cfg, cells, n, a, pool->m_pay[a]);
     }
+    /* Diminishing returns: the n-th contact of a week is not expected to pay more than the one
+     * before it, nor to annoy less. A level nobody has tried yet starts from the level below's
+     * rates, not from the hyperprior (which would make every untried level look profitable and
+     * push the knee to the cap). */
     for (int l = 0; l < HILO_OPT_LEVELS; l++) {
         const hilo_opt_stat_t *s = &sum.level[l];
-        pool->m_level[l] = (float)clamp_rate((s->pay + 0.5) / (s->n + 10.0));
-        pool->m_level_bad[l] = (float)clamp_rate((s->bad + 0.02) / (s->n + 10.0));
+        double pay = (s->pay + 0.5) / (s->n + 10.0), bad = (s->bad + 0.02) / (s->n + 10.0);
+        if (l >= 2 && pay > pool->m_level[l - 1]) pay = pool->m_level[l - 1];
+        if (l >= 2 && bad < pool->m_level_bad[l - 1]) bad = pool->m_level_bad[l - 1];
+        pool->m_level[l] = (float)clamp_rate(pay);
+        pool->m_level_bad[l] = (float)clamp_rate(bad);
     }
     pool->amount_mean = sum.amount_n > 0 ? (float)((sum.amount_sum + 100.0) / (sum.amount_n + 1.0)) : 100.0f;
 }
@@ -243,18 +250,22 @@ static int clamp_cap(int cap) { return cap > HILO_OPT_LEVELS - 1 ? HILO_OPT_LEVE
 static int best_level(const hilo_opt_config_t *cfg, const hilo_opt_cell_t *cell, const hilo_opt_pool_t *pool,
                       int cap, hilo_rng_t *rng) {
     double amount = cell_amount(cell, pool), sum = 0, best = -HUGE_VAL;
+    double below_pay = 1, below_bad = 0; /* the level below's posterior means in this cell */
     int pick = 1;
     for (int l = 1; l <= cap; l++) {
         const hilo_opt_stat_t *s = &cell->level[l];
-        double p, r;
+        /* the prior: the pool's rate for the level, no better than this cell's level below */
+        double m_pay = pool->m_level[l] < below_pay ? pool->m_level[l] : below_pay;
+        double m_bad = pool->m_level_bad[l] > below_bad ? pool->m_level_bad[l] : below_bad;
+        double a, b, ra, rb, p, r;
+        beta_post(clamp_rate(m_pay), cfg->prior_strength, s->pay, s->n, &a, &b);
+        beta_post(clamp_rate(m_bad), cfg->prior_strength, s->bad, s->n, &ra, &rb);
+        below_pay = a / (a + b), below_bad = ra / (ra + rb);
         if (rng) {
-            p = sample_rate(rng, pool->m_level[l], cfg->prior_strength, s->pay, s->n);
-            r = sample_rate(rng, pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n);
+            p = hilo_rng_beta(rng, a, b);
+            r = hilo_rng_beta(rng, ra, rb);
         } else {
-            double a, b, ra, rb;
-            beta_post(pool->m_level[l], cfg->prior_strength, s->pay, s->n, &a, &b);
-            beta_post(pool->m_level_bad[l], cfg->prior_strength, s->bad, s->n, &ra, &rb);
-            p = a / (a + b), r = ra / (ra + rb);
+            p = below_pay, r = below_bad;
         }
         sum += contact_value(cfg, p, r, amount);
         if (sum > best) {
