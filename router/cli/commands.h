@@ -21,5 +21,6 @@ int hilo_cmd_migrate_addresses(hilo_cli_t *cli, int argc, char **argv); /* cmd_m
 int hilo_cmd_link(hilo_cli_t *cli, int argc, char **argv);           /* cmd_link.c */
 int hilo_cmd_access_log(hilo_cli_t *cli, int argc, char **argv);     /* cmd_access_log.c */
 int hilo_cmd_compliance(hilo_cli_t *cli, int argc, char **argv);     /* cmd_compliance.c */
+int hilo_cmd_optimizer(hilo_cli_t *cli, int argc, char **argv);      /* cmd_optimizer.c */
 
 #endif

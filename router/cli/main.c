@@ -104,6 +104,12 @@ static const char usage[] =
     "                                    years it covers. Exit 1 with a warning when a calendar does\n"
     "                                    not cover the year of --at (default today, UTC) and the next,\n"
     "                                    or a pack or calendar is missing or broken (FILE:LINE: reason)\n"
+    "  optimizer show [CELL] [--cap N] [--json]\n"
+    "                                    the contact optimizer's model per segment cell: each arm's\n"
+    "                                    estimated promise/payment rate (90 % interval), value and\n"
+    "                                    decisions, the contacts-a-week knee within --cap (default 7),\n"
+    "                                    the uplift against the holdout (95 % interval); exit 1 for\n"
+    "                                    an unknown CELL or a model that cannot be read (docs/optimizer.md)\n"
     "\n"
     "options:\n"
     "  -c FILE     config file (default: $HILO_CONFIG, else " DEFAULT_CONFIG " if present (a\n"
@@ -138,6 +144,7 @@ typedef struct {
 static const command_t commands[] = {
     {"import-debtors", hilo_cmd_import_debtors},
     {"thread", hilo_cmd_thread},
+    {"optimizer", hilo_cmd_optimizer},
     {"conversations", hilo_cmd_conversations},
     {"send", hilo_cmd_send},
     {"debtor", hilo_cmd_debtor},

@@ -47,10 +47,10 @@ int hilo_key_turn_index(char *buf, size_t n, int partition) {
     return fit(snprintf(buf, n, "hilo:{p:%d}:turns", partition), n);
 }
 
-bool hilo_debtor_id_valid(const char *id) {
+/* 1..max of [A-Za-z0-9._:+-]: what a hash tag and an index member can hold safely. */
+static bool name_valid(const char *id, size_t max) {
     size_t len = strlen(id);
-    if (len == 0 || len > HILO_DEBTOR_ID_MAX) return false;
-    if (strncmp(id, "u:", 2) == 0) return false;
+    if (len == 0 || len > max) return false;
     for (const char *s = id; *s; s++) {
         char c = *s;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -58,6 +58,16 @@ bool hilo_debtor_id_valid(const char *id) {
             return false;
     }
     return true;
+}
+
+bool hilo_debtor_id_valid(const char *id) {
+    return strncmp(id, "u:", 2) != 0 && name_valid(id, HILO_DEBTOR_ID_MAX);
+}
+
+bool hilo_opt_cell_name_valid(const char *cell) { return name_valid(cell, 120); }
+
+int hilo_key_opt_model(char *buf, size_t n, const char *cell) {
+    return fit(snprintf(buf, n, "hilo:{o:%s}:model", cell), n);
 }
 
 int hilo_key_sched(char *buf, size_t n, int partition) {

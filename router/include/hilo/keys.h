@@ -90,6 +90,14 @@ int hilo_key_strategy(char *buf, size_t n, const char *strategy, const char *par
  * hash slot; sender = the number's digits (no '+') or "default" (each connector's own sender). */
 int hilo_key_pacing(char *buf, size_t n, const char *channel, const char *sender);
 
+/* The contact optimizer (docs/optimizer.md, "In the router"): HILO_KEY_OPT_CELLS, the SET of
+ * segment cell names that have a model, on its own slot; a cell's model
+ * "hilo:{o:<cell>}:model" (STRING, hilo_opt_cell_pack's HILO_OPT_CELL_BYTES). Read by
+ * `hilo optimizer show`. Cell names: 1..120 of [A-Za-z0-9._:+-]. */
+#define HILO_KEY_OPT_CELLS "hilo:{o}:cells"
+int hilo_key_opt_model(char *buf, size_t n, const char *cell);
+bool hilo_opt_cell_name_valid(const char *cell);
+
 /* Debtor ids: 1..64 of [A-Za-z0-9._:+-], not starting with "u:" (reserved for unidentified
  * contacts, "u:<E.164>"). Braces and '|' would break hash tags and index members. */
 bool hilo_debtor_id_valid(const char *id);
