@@ -183,7 +183,7 @@ class StrategyCli(HiloTestCase):
         os.makedirs(bad)
         cases = [
             ("syntax.strategy", STRATEGY.replace("channel = whatsapp", "channel = fax"),
-             ["syntax.strategy:25: channel: want whatsapp, sms or voice, got 'fax'"]),
+             ["syntax.strategy:25: channel: want whatsapp, sms, voice or best, got 'fax'"]),
             ("privacy.strategy", STRATEGY.replace("please call {callback_phone}", "you owe {balance}"),
              ["privacy.strategy:40: step hello_sms text.en uses {balance}, a disclosure variable, and "
               "unverified debtors reach it (segment early: verified = any)"]),
@@ -201,6 +201,22 @@ class StrategyCli(HiloTestCase):
             self.assertEqual(p.returncode, 1, p.stderr)
             for e in expected:
                 self.assertIn(os.path.join(bad, e), p.stderr)
+        # A step that leaves its channel and hours to the contact optimizer (docs/optimizer.md) is
+        # checked for every channel it may take: a call first does not spare the SMS its STOP.
+        assert STRATEGY.count("[step hello_sms]\nchannel = sms\n") == 1
+        best = STRATEGY.replace("[step hello_sms]\nchannel = sms\n",
+                                "[step hello_sms]\nchannel = best\nchannels = voice sms\n").replace(
+            "hours = 09:00-19:00\ntext.en = {company}: please", "hours = best 09:00-19:00\ntext.en = {company}: please")
+        self.assertIn("hours = best 09:00-19:00", best)
+        p = self.cli("strategy", "check", self.write("best.strategy", best, bad))
+        self.assertIn("best.strategy: ok — strategy test_reminders", p.stdout)
+        path = self.write("best_notice.strategy",
+                          best.replace("{company}: please call {callback_phone}. Reply STOP to opt out.",
+                                       "{company}: please call {callback_phone}."), bad)
+        p = self.cli("strategy", "check", path, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"best_notice\.strategy:\d+: step hello_sms text\.en lacks the opt-out notice pack "
+                                   r"us_reg_f requires for US")
         # Usage and a missing file.
         self.assertEqual(self.cli("strategy", "check", check=False).returncode, 64)
         p = self.cli("strategy", "check", os.path.join(bad, "none.strategy"), check=False)
@@ -220,7 +236,7 @@ class StrategyCli(HiloTestCase):
         self.assertIn("<stdin>: ok — strategy test_reminders", p.stdout)
         p = self.cli("strategy", "check", "-", check=False, input=STRATEGY.replace("channel = whatsapp", "channel = fax"))
         self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("<stdin>:25: channel: want whatsapp, sms or voice, got 'fax'", p.stderr)
+        self.assertIn("<stdin>:25: channel: want whatsapp, sms, voice or best, got 'fax'", p.stderr)
         other = STRATEGY.replace("name = test_reminders", "name = other")
         p = self.cli("strategy", "check", self.good, "-", check=False, input=other)
         self.assertEqual(p.returncode, 1, p.stderr)

@@ -187,7 +187,8 @@ int hilo_strategy_check(const hilo_strategy_t *st, const hilo_compliance_t *gate
                     if (!hilo_compliance_pack_rules(gate, cs.cc[k], &r)) continue;
                     /* Reg F 1006.6(e): the opt-out notice is for electronic communications;
                      * a call is not one. */
-                    if (r.optout_notice && p->channel != HILO_CHANNEL_VOICE && !has_notice(t->src, r.optout_notice))
+                    if (r.optout_notice && (p->channels & ~(1u << HILO_CHANNEL_VOICE)) &&
+                        !has_notice(t->src, r.optout_notice))
                         problem(&c, t->line,
                                 "step %s %s lacks the opt-out notice pack %s requires for %s (one of: %s)", p->name,
                                 key, r.pack_id, cs.cc[k], r.optout_notice);

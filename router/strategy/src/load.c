@@ -391,12 +391,23 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
     step->st = st;
     if (!(kv = kv_get(s, "channel")))
         return fail(L, s->line, "[step %s] needs channel = whatsapp, sms or voice", s->name);
-    step->channel = hilo_channel_parse(kv->value);
-    /* voice: a call we place, saying the step's text, then the IVR (docs/strategies.md, "Calls"). */
-    if (step->channel == HILO_CHANNEL_UNSPECIFIED)
-        return fail(L, kv->line, "channel: want whatsapp, sms or voice, got '%s'", kv->value);
+    hilo_sect_kv_t *cands = kv_get(s, "channels");
+    if (strcmp(kv->value, "best") == 0) { /* the contact optimizer chooses among `channels` (best.c) */
+        char why[160];
+        if (!cands) return fail(L, kv->line, "channel = best needs channels = <two or more of whatsapp sms voice>");
+        if (st_best_channels(cands->value, &step->channels, &step->channel, why, sizeof why))
+            return fail(L, cands->line, "%s", why);
+        step->optimize |= HILO_STRATEGY_OPT_CHANNEL;
+    } else {
+        step->channel = hilo_channel_parse(kv->value);
+        /* voice: a call we place, saying the step's text, then the IVR (docs/strategies.md, "Calls"). */
+        if (step->channel == HILO_CHANNEL_UNSPECIFIED)
+            return fail(L, kv->line, "channel: want whatsapp, sms, voice or best, got '%s'", kv->value);
+        if (cands) return fail(L, cands->line, "channels: only with channel = best");
+        step->channels = 1u << step->channel;
+    }
     kv = kv_get(s, "template");
-    if (step->channel == HILO_CHANNEL_WHATSAPP) {
+    if (step->channels & (1u << HILO_CHANNEL_WHATSAPP)) {
         /* Outside the 24-hour window only an approved template may go out, and a strategy's
          * message is collector-initiated: every WhatsApp step names its template. */
         if (!kv) return fail(L, s->line, "[step %s] channel whatsapp needs template = <approved template name>", s->name);
@@ -411,7 +422,13 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
     if ((kv = kv_get(s, "wait")) && parse_duration(L, kv, true, &step->wait_ms)) return HILO_ERR;
     if ((kv = kv_get(s, "within")) && parse_duration(L, kv, false, &step->within_ms)) return HILO_ERR;
     if ((kv = kv_get(s, "days")) && parse_days(L, kv, &step->days)) return HILO_ERR;
-    if ((kv = kv_get(s, "hours")) && parse_hours(L, kv, step)) return HILO_ERR;
+    if ((kv = kv_get(s, "hours"))) {
+        bool best;
+        hilo_sect_kv_t ranges = *kv;
+        ranges.value = (char *)st_best_hours(kv->value, &best);
+        if (best) step->optimize |= HILO_STRATEGY_OPT_HOURS;
+        if (parse_hours(L, &ranges, step)) return HILO_ERR;
+    }
     /* text.<lang> and text.<lang>.<variant>; on.<result>. */
     for (int i = 0; i < s->nkv; i++) {
         hilo_sect_kv_t *k = &s->kv[i];
@@ -443,7 +460,7 @@ static int load_step(ld_t *L, hilo_sect_t *s, hilo_strategy_step_t *step) {
             if (r < 0)
                 return fail(L, k->line, "%s: unknown result (sent, delivered, read, failed, replied, timeout, machine)",
                             k->key);
-            if (r == HILO_RESULT_MACHINE && step->channel != HILO_CHANNEL_VOICE)
+            if (r == HILO_RESULT_MACHINE && !(step->channels & (1u << HILO_CHANNEL_VOICE)))
                 return fail(L, k->line, "%s: only a call (channel = voice) reaches a machine", k->key);
             if (step->on[r].kind != ST_ON_NONE) return fail(L, k->line, "%s given twice", k->key);
             step->on[r].line = k->line;

@@ -65,7 +65,9 @@ struct hilo_strategy_step {
     int line;
     int index;                       /* in the strategy's steps */
     int segment;                     /* the one segment whose lists name it */
-    int channel;                     /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE (a call) */
+    int channel;                     /* HILO_CHANNEL_WHATSAPP, _SMS or _VOICE (a call); with channel = best the first candidate */
+    unsigned channels;               /* bit 1 << HILO_CHANNEL_*: the channel, or channel = best's candidates */
+    unsigned optimize;               /* HILO_STRATEGY_OPT_*: what the contact optimizer may choose (best.c) */
     char *template_name;             /* WhatsApp: the approved template; NULL for SMS */
     st_text_t *texts;
     int ntexts;
@@ -138,5 +140,9 @@ bool st_words_has(const st_words_t *w, const char *s);
 bool st_has_word(const char *text, const char *word);
 /* Is phrase in text (a substring, both folded by the text normaliser)? */
 bool st_has_phrase(const char *text, const char *phrase);
+
+/* best.c: `channel = best` / `channels = ...` and `hours = best [ranges]` (the loader's helpers). */
+int st_best_channels(const char *list, unsigned *mask, int *first, char *why, size_t len);
+const char *st_best_hours(const char *value, bool *best); /* the ranges to parse */
 
 #endif

@@ -135,7 +135,24 @@ static void test_bad_files(void **state) {
         {"[strategy]\nname = t\nlanguages = en\n" SEG, "t.strategy:1: [strategy] needs priority"},
         {HEAD "priority = 3\n" SEG STEP_A, "t.strategy:5: 'priority' given twice (line 3)"},
         {HEAD "state = running\n" SEG STEP_A, "t.strategy:5: state: want active, paused or draft"},
-        {HEAD SEG "[step a]\nchannel = fax\ntext.en = x\ntext.es = y\n", "t.strategy:8: channel: want whatsapp, sms or voice"},
+        {HEAD SEG "[step a]\nchannel = fax\ntext.en = x\ntext.es = y\n", "t.strategy:8: channel: want whatsapp, sms, voice or best"},
+        {HEAD SEG "[step a]\nchannel = best\ntext.en = x\ntext.es = y\n", "t.strategy:8: channel = best needs channels ="},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms\ntext.en = x\ntext.es = y\n",
+         "t.strategy:9: channels: channel = best needs two or more"},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms fax\ntext.en = x\ntext.es = y\n",
+         "t.strategy:9: channels: want whatsapp, sms or voice, got 'fax'"},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms sms\ntext.en = x\ntext.es = y\n",
+         "t.strategy:9: channels: sms given twice"},
+        {HEAD SEG "[step a]\nchannel = sms\nchannels = sms whatsapp\ntext.en = x\ntext.es = y\n",
+         "t.strategy:9: channels: only with channel = best"},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms whatsapp\ntext.en = x\ntext.es = y\n",
+         "t.strategy:7: [step a] channel whatsapp needs template"},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms voice\ntemplate = t1\ntext.en = x\ntext.es = y\n",
+         "t.strategy:10: template: only WhatsApp steps"},
+        {HEAD SEG "[step a]\nchannel = best\nchannels = sms whatsapp\ntemplate = t1\non.machine = end\ntext.en = x\n"
+                  "text.es = y\n",
+         "t.strategy:11: on.machine: only a call"},
+        {HEAD SEG STEP_A "hours = best 19:00-09:00\n", "t.strategy:11: hours: bad '19:00-09:00'"},
         {HEAD SEG "[step a]\nchannel = sms\non.machine = end\ntext.en = x\ntext.es = y\n",
          "t.strategy:9: on.machine: only a call (channel = voice) reaches a machine"},
         {HEAD SEG "[step a]\nchannel = whatsapp\ntext.en = x\ntext.es = y\n",
@@ -186,6 +203,33 @@ static void test_bad_files(void **state) {
     assert_int_equal(failed, 0);
 }
 
+/* Steps that leave their channel or hours to the contact optimizer (docs/optimizer.md): loaded,
+ * with the first candidate as the channel the runner uses until it asks the optimizer. */
+static void test_optimizer_steps(void **state) {
+    (void)state;
+    char err[512] = "";
+    hilo_strategy_set_t *set = parse(HEAD "[segment s]\nsteps = a b\n"
+                                          "[step a]\nchannel = best\nchannels = sms whatsapp voice\ntemplate = t1\n"
+                                          "hours = best\non.machine = end\ntext.en = Hi STOP\ntext.es = Hola STOP\n"
+                                          "[step b]\nchannel = voice\nhours = best 10:00-12:00\ntext.en = Hi\n"
+                                          "text.es = Hola\n",
+                                     err, sizeof err);
+    if (!set) fail_msg("%s", err);
+    const hilo_strategy_segment_t *seg = hilo_strategy_segment_find(hilo_strategy_set_get(set, 0), "s");
+    const hilo_strategy_step_t *a = hilo_strategy_first_step(seg, 0);
+    assert_string_equal(hilo_strategy_step_name(a), "a");
+    assert_int_equal(hilo_strategy_step_channel(a), HILO_CHANNEL_SMS);
+    assert_int_equal(hilo_strategy_step_channels(a),
+                     (1u << HILO_CHANNEL_SMS) | (1u << HILO_CHANNEL_WHATSAPP) | (1u << HILO_CHANNEL_VOICE));
+    assert_int_equal(hilo_strategy_step_optimize(a), HILO_STRATEGY_OPT_CHANNEL | HILO_STRATEGY_OPT_HOURS);
+    assert_string_equal(hilo_strategy_step_template(a), "t1");
+    const hilo_strategy_step_t *b = hilo_strategy_step_find(seg, 0, "b");
+    assert_non_null(b);
+    assert_int_equal(hilo_strategy_step_optimize(b), HILO_STRATEGY_OPT_HOURS);
+    assert_int_equal(hilo_strategy_step_channels(b), 1u << HILO_CHANNEL_VOICE);
+    hilo_strategy_set_destroy(&set);
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -233,6 +277,7 @@ int main(void) {
         cmocka_unit_test(test_next_and_defaults),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_optimizer_steps),
         cmocka_unit_test(test_reload_keeps_old),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

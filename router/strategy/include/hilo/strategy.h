@@ -144,6 +144,13 @@ const hilo_strategy_segment_t *hilo_strategy_segment_find(const hilo_strategy_t 
 
 const char *hilo_strategy_step_name(const hilo_strategy_step_t *step);
 int hilo_strategy_step_channel(const hilo_strategy_step_t *step);       /* HILO_CHANNEL_* */
+/* What a step leaves to the contact optimizer (docs/optimizer.md): `channel = best` (among
+ * hilo_strategy_step_channels, bit 1 << HILO_CHANNEL_*; step_channel is then the first, the
+ * fixed cadence's) and `hours = best` (the step's hours are then the fallback window). */
+#define HILO_STRATEGY_OPT_CHANNEL 1u
+#define HILO_STRATEGY_OPT_HOURS 2u
+unsigned hilo_strategy_step_optimize(const hilo_strategy_step_t *step);
+unsigned hilo_strategy_step_channels(const hilo_strategy_step_t *step);
 /* The approved WhatsApp template name; NULL for an SMS step. */
 const char *hilo_strategy_step_template(const hilo_strategy_step_t *step);
 /* How long after the event that leads to the step (the previous step's send, or the result
