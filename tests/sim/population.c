@@ -106,8 +106,27 @@ static void cadence(ctx_t *c, json_t *v, const char *where, sim_cadence_t *out, 
     out->per_week = (int)num(c, v, "per_week", where, 1, cap, NAN);
 }
 
+/* A key the format does not know is refused: a misspelt optional key would silently default. */
+static void known_keys(ctx_t *c, json_t *obj, const char *where, const char *const *known, size_t n) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int ok = 0;
+        for (size_t k = 0; k < n; k++) ok |= !strcmp(key, known[k]);
+        if (!ok) {
+            char path[200];
+            snprintf(path, sizeof path, "%s%s%s", where, *where ? "." : "", key);
+            fail(c, path, "unknown key");
+        }
+    }
+}
+
 static void segment(ctx_t *c, json_t *s, const char *where, json_t *hours, double scale, sim_segment_t *g) {
     if (!json_is_object(s)) return fail(c, where, "expected an object");
+    static const char *const seg_keys[] = {"name", "size", "dpd", "balance", "country", "language", "product",
+                                           "never_pay", "amount_mean", "amount_sd", "consent", "pay", "reply",
+                                           "optout", "complaint", "variant_lift", "fatigue", "delay_days"};
+    known_keys(c, s, where, seg_keys, sizeof seg_keys / sizeof *seg_keys);
     str(c, s, "name", where, g->name, sizeof g->name);
     g->size = (int)lround(num(c, s, "size", where, 1, 1e7, NAN) * scale);
     if (g->size < 1) g->size = 1;
@@ -137,6 +156,8 @@ static void segment(ctx_t *c, json_t *s, const char *where, json_t *hours, doubl
     json_t *f = json_object_get(s, "fatigue");
     snprintf(path, sizeof path, "%s.fatigue", where);
     if (!json_is_object(f)) fail(c, path, "expected {free, factor, optout_growth}");
+    static const char *const fatigue_keys[] = {"free", "factor", "optout_growth"};
+    known_keys(c, f, path, fatigue_keys, 3);
     g->fatigue_free = (int)num(c, f, "free", path, 0, 7, NAN);
     g->fatigue_factor = num(c, f, "factor", path, 0, 1, NAN);
     g->fatigue_optout = num(c, f, "optout_growth", path, 0, 100, NAN);
@@ -195,14 +216,9 @@ int sim_population_load(const char *path, double scale, sim_population_t *pop, c
             segment(&c, json_array_get(segs, i), where, hours, scale, g);
             pop->total += g->size;
         }
-        const char *known[] = {"name", "cap_per_week", "fixed_cadence", "cadences", "hours_allowed", "segments", "note"};
-        const char *key;
-        json_t *v;
-        json_object_foreach(root, key, v) {
-            int ok = 0;
-            for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(key, known[k]);
-            if (!ok) fail(&c, key, "unknown key");
-        }
+        static const char *const top_keys[] = {"name", "cap_per_week", "fixed_cadence", "cadences",
+                                               "hours_allowed", "segments", "note"};
+        known_keys(&c, root, "", top_keys, sizeof top_keys / sizeof *top_keys);
     }
     json_decref(root);
     return c.failed ? -1 : 0;

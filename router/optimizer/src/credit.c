@@ -133,7 +133,7 @@ int hilo_opt_cell_unpack(const uint8_t *in, size_t len, hilo_opt_cell_t *cell, c
             return -1;
         }
     }
-    int ok = stat_ok(&c.treat) && stat_ok(&c.hold) && c.amount_n <= c.treat.pay + c.hold.pay + 1e6f;
+    int ok = stat_ok(&c.treat) && stat_ok(&c.hold);
     for (int a = 0; ok && a < HILO_OPT_ARMS; a++) ok = stat_ok(&c.arm[a]);
     for (int l = 0; ok && l < HILO_OPT_LEVELS; l++) ok = stat_ok(&c.level[l]);
     if (!ok) {
