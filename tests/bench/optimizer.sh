@@ -3,7 +3,8 @@
 # docs/performance.md "Contact optimizer"). Runs hilo-sim on the shipped population
 # (tests/sim/populations/default.json) and on one the optimizer was never tuned on (shifted.json),
 # 8 simulated weeks, 5 seeds each: the optimizer, the best fixed cadence, random and the oracle,
-# with 95 % intervals, and the decision time. Writes the JSON results to tests/bench/results/
+# with 95 % intervals, and the decision time; then the default population without a holdout (what
+# the holdout costs). Writes the JSON results to tests/bench/results/
 # and redraws the regret curve docs/optimizer-regret.svg (tests/bench/optimizer_plot.py).
 # Usage: optimizer.sh [SEEDS] [WEEKS]   (default 5 8)
 #        HILO_BUILD_DIR: a release build is best for the decision time (default build-rel, then
@@ -27,6 +28,10 @@ for pop in default shifted; do
   cp "$work/$pop.csv" "$out/optimizer-$pop-curve.csv"
   cat "$out/optimizer-$pop.json"
 done
+# The holdout's cost: the default population again with no holdout (a diagnosis, not the goal's run).
+"$sim" --population "$top/tests/sim/populations/default.json" --seeds "$seeds" --weeks "$weeks" \
+       --holdout 0 --json > "$out/optimizer-default-no-holdout.json"
+cat "$out/optimizer-default-no-holdout.json"
 /usr/bin/python3 "$here/optimizer_plot.py" "$out/optimizer-default-curve.csv" "$out/optimizer-shifted-curve.csv" \
   > "$top/docs/optimizer-regret.svg"
 echo "optimizer.sh: wrote $out/optimizer-{default,shifted}.json and docs/optimizer-regret.svg" >&2

@@ -3,7 +3,8 @@
  * the optimizer (the library's decision code, with its holdout), the best of the population's
  * family of fixed cadences (chosen knowing the hidden rates, on a seed of its own), random, and
  * the oracle; prints each one's collected amount, promises/payments, contacts, opt-outs and
- * complaints with 95 % confidence intervals over the seeds. --check makes it a test: it exits 1
+ * complaints with 95 % confidence intervals over the seeds. --holdout sets the optimizer's
+ * holdout share (default the library's, 10 %). --check makes it a test: it exits 1
  * unless the optimizer beats random and no policy broke the cap or chose a refused arm.
  * tests/bench/optimizer.sh runs the benchmark; docs/optimizer.md explains the model. */
 #include <math.h>
@@ -41,11 +42,11 @@ static ci_t ci(const double *x, int n) {
 
 static void usage(void) {
     fprintf(stderr, "usage: hilo-sim [--population FILE] [--seeds N] [--seed S] [--weeks W] [--scale X]\n"
-                    "                [--json] [--curve FILE] [--check]\n");
+                    "                [--holdout SHARE] [--json] [--curve FILE] [--check]\n");
 }
 
 static int parse_args(int argc, char **argv, const char **file, int *seeds, unsigned long long *seed0, int *weeks,
-                      double *scale, int *json, const char **curve, int *check) {
+                      double *scale, double *holdout, int *json, const char **curve, int *check) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -58,12 +59,14 @@ static int parse_args(int argc, char **argv, const char **file, int *seeds, unsi
         else if (!strcmp(a, "--seed")) *seed0 = strtoull(v, &end, 10), i++;
         else if (!strcmp(a, "--weeks")) *weeks = (int)strtol(v, &end, 10), i++;
         else if (!strcmp(a, "--scale")) *scale = strtod(v, &end), i++;
+        else if (!strcmp(a, "--holdout")) *holdout = strtod(v, &end), i++;
         else return fprintf(stderr, "hilo-sim: unknown option %s\n", a), -1;
         if (end && *end) return fprintf(stderr, "hilo-sim: %s: not a number: %s\n", a, v), -1;
     }
     if (*seeds < 1 || *seeds > MAX_SEEDS) return fprintf(stderr, "hilo-sim: --seeds is 1..%d\n", MAX_SEEDS), -1;
     if (*weeks < 1 || *weeks > SIM_MAX_WEEKS) return fprintf(stderr, "hilo-sim: --weeks is 1..%d\n", SIM_MAX_WEEKS), -1;
     if (!(*scale > 0 && *scale <= 100)) return fprintf(stderr, "hilo-sim: --scale is in (0, 100]\n"), -1;
+    if (!(*holdout >= 0 && *holdout < 1)) return fprintf(stderr, "hilo-sim: --holdout is a share in [0, 1)\n"), -1;
     return 0;
 }
 
@@ -97,8 +100,11 @@ int main(int argc, char **argv) {
     const char *file = HILO_SIM_DEFAULT_POPULATION, *curve = NULL;
     int seeds = 5, weeks = 8, json = 0, check = 0;
     unsigned long long seed0 = 1;
-    double scale = 1.0;
-    if (parse_args(argc, argv, &file, &seeds, &seed0, &weeks, &scale, &json, &curve, &check) < 0) {
+    double scale = 1.0, holdout;
+    hilo_opt_config_t cfg;
+    hilo_opt_config_default(&cfg);
+    holdout = cfg.holdout;
+    if (parse_args(argc, argv, &file, &seeds, &seed0, &weeks, &scale, &holdout, &json, &curve, &check) < 0) {
         usage();
         return 2;
     }
@@ -108,8 +114,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "hilo-sim: %s\n", err);
         return 2;
     }
-    hilo_opt_config_t cfg;
-    hilo_opt_config_default(&cfg);
+    cfg.holdout = holdout;
     static sim_result_t r, scratch;
     int bc = best_cadence(&pop, &cfg, seed0 + 1000003, weeks, &scratch);
     static double vals[N_POLICIES][METRICS][MAX_SEEDS], ratio[MAX_SEEDS], uplift[MAX_SEEDS];
@@ -165,9 +170,12 @@ int main(int argc, char **argv) {
         }
         printf("},\"optimizer_over_fixed_successes\":[%.4f,%.4f,%.4f],", over_fixed.mean, over_fixed.lo, over_fixed.hi);
         printf("\"optimizer_of_oracle_collected\":[%.4f,%.4f,%.4f],", of_oracle.mean, of_oracle.lo, of_oracle.hi);
-        printf("\"holdout\":{\"treated_rate\":%.5f,\"holdout_rate\":%.5f,\"uplift\":[%.5f,%.5f,%.5f],"
-               "\"treated_optouts_per_debtor\":%.5f,\"holdout_optouts_per_debtor\":%.5f},",
-               pt, ph, pt - ph, pt - ph - 1.96 * se, pt - ph + 1.96 * se, ot, oh);
+        if (hold.debtors > 0)
+            printf("\"holdout\":{\"treated_rate\":%.5f,\"holdout_rate\":%.5f,\"uplift\":[%.5f,%.5f,%.5f],"
+                   "\"treated_optouts_per_debtor\":%.5f,\"holdout_optouts_per_debtor\":%.5f},",
+                   pt, ph, pt - ph, pt - ph - 1.96 * se, pt - ph + 1.96 * se, ot, oh);
+        else
+            printf("\"holdout\":null,");
         printf("\"decide_us\":%.3f,\"refused_or_over_cap\":%.0f}\n", us, bad);
     } else {
         printf("population %s: %d debtors, %d weeks, %d seeds from %llu\n", pop.name, pop.total, weeks, seeds, seed0);
@@ -190,9 +198,12 @@ int main(int argc, char **argv) {
                100 * over_fixed.lo, 100 * over_fixed.hi);
         printf("optimizer / oracle, collected: %.1f %% [%.1f, %.1f]\n", 100 * of_oracle.mean, 100 * of_oracle.lo,
                100 * of_oracle.hi);
-        printf("holdout: promises/payments per debtor %.4f treated vs %.4f holdout, uplift %+.4f [%+.4f, %+.4f]; "
-               "opt-outs per debtor %.4f vs %.4f\n",
-               pt, ph, pt - ph, pt - ph - 1.96 * se, pt - ph + 1.96 * se, ot, oh);
+        if (hold.debtors > 0)
+            printf("holdout: promises/payments per debtor %.4f treated vs %.4f holdout, uplift %+.4f [%+.4f, %+.4f]; "
+                   "opt-outs per debtor %.4f vs %.4f\n",
+                   pt, ph, pt - ph, pt - ph - 1.96 * se, pt - ph + 1.96 * se, ot, oh);
+        else
+            printf("holdout: none (--holdout 0)\n");
         printf("decision time: %.2f us (mean of %.0f decisions); refused or over cap: %.0f\n", us, decides, bad);
     }
     if (curve) {
