@@ -104,6 +104,14 @@ static int by_value(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : ((const arm_row_t *)a)->arm - ((const arm_row_t *)b)->arm;
 }
 
+/* A count: a whole number prints as one (the model keeps floats, so that counts could decay). */
+static json_t *count(double v) { return v == (double)(long long)v ? json_integer((json_int_t)v) : json_real(v); }
+
+static json_t *group(const hilo_opt_stat_t *s) {
+    return json_pack("{s:o, s:o, s:o}", "weeks", count(s->n), "promises_or_payments", count(s->pay),
+                     "opt_outs_complaints", count(s->bad));
+}
+
 static void show_cell(const hilo_opt_config_t *cfg, const hilo_opt_pool_t *pool, const cell_t *c, int cap, bool json) {
     const hilo_opt_cell_t *m = &c->model;
     arm_row_t rows[HILO_OPT_ARMS];
@@ -120,19 +128,17 @@ static void show_cell(const hilo_opt_config_t *cfg, const hilo_opt_pool_t *pool,
         json_t *arms = json_array();
         for (int i = 0; i < HILO_OPT_ARMS; i++) {
             const hilo_opt_stat_t *s = &m->arm[rows[i].arm];
-            json_array_append_new(arms, json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "arm",
+            json_array_append_new(arms, json_pack("{s:s, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:o}", "arm",
                                                   hilo_opt_arm_name(rows[i].arm, name, sizeof name), "rate",
                                                   rows[i].rate, "rate_lo", rows[i].lo, "rate_hi", rows[i].hi, "value",
-                                                  rows[i].value, "decisions", (double)s->n, "promises_or_payments",
-                                                  (double)s->pay, "replies", (double)s->reply, "opt_outs_complaints",
-                                                  (double)s->bad));
+                                                  rows[i].value, "decisions", count(s->n), "promises_or_payments",
+                                                  count(s->pay), "replies", count(s->reply), "opt_outs_complaints",
+                                                  count(s->bad)));
         }
-        json_t *o = json_pack("{s:s, s:f, s:i, s:i}", "cell", c->name, "decisions", cell_decisions(m), "knee", knee,
-                              "cap", cap);
-        json_object_set_new(o, "treated", json_pack("{s:f, s:f, s:f}", "weeks", (double)m->treat.n, "promises_or_payments",
-                                                    (double)m->treat.pay, "opt_outs_complaints", (double)m->treat.bad));
-        json_object_set_new(o, "holdout", json_pack("{s:f, s:f, s:f}", "weeks", (double)m->hold.n, "promises_or_payments",
-                                                    (double)m->hold.pay, "opt_outs_complaints", (double)m->hold.bad));
+        json_t *o = json_pack("{s:s, s:o, s:i, s:i}", "cell", c->name, "decisions", count(cell_decisions(m)), "knee",
+                              knee, "cap", cap);
+        json_object_set_new(o, "treated", group(&m->treat));
+        json_object_set_new(o, "holdout", group(&m->hold));
         json_object_set_new(o, "uplift",
                             has_uplift ? json_pack("{s:f, s:f, s:f}", "diff", diff, "lo", lo, "hi", hi) : json_null());
         json_object_set_new(o, "arms", arms);

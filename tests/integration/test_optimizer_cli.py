@@ -77,6 +77,7 @@ class OptimizerShow(HiloTestCase):
         o = json.loads(lines[0])
         self.assertEqual(o["cell"], "dpd1-30.bal0-500.US.en.card")
         self.assertEqual(o["decisions"], 23 * 500 + 2000)
+        self.assertIsInstance(o["decisions"], int)
         best = o["arms"][0]
         self.assertEqual(best["arm"], "whatsapp@17-21/b")
         self.assertEqual(best["decisions"], 2000)
