@@ -737,12 +737,12 @@ function strategyCard(st) {
       el('th', {}, 'other'))), el('tbody', {}, ...rows)));
 }
 
-// The supervisor's search box: a debtor id or a phone number in any spelling ({"t":"find"}).
+// The supervisor's box: a debtor id, a phone number in any spelling or a name only one debtor has ({"t":"find"}).
 // Whatever fails, no other debtor's conversation stays on the page: the one open is closed
 // first, and the answer says why nothing opened.
 async function supFind() {
   const q = $('sup-debtor').value.trim();
-  if (!q) { $('sup-status').textContent = 'Type a debtor id or a phone number.'; return null; }
+  if (!q) { $('sup-status').textContent = 'Type a debtor id, a phone number or a name.'; return null; }
   $('sup-status').textContent = 'looking up ' + q + '…';
   const r = await send('find', { query: q });
   if (r.t === 'ok') {

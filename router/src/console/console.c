@@ -303,6 +303,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_report_request(c, rid, m);
     } else if (strcmp(t, "find") == 0) {
         console_find(c, rid, jstr(m, "query"));
+    } else if (strcmp(t, "search") == 0) {
+        console_search(c, rid, jstr(m, "query"));
     } else if (strcmp(t, "detail") == 0) {
         console_drill_request(c, rid, m);
     } else if (strcmp(t, "agents") == 0) {

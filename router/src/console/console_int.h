@@ -1,5 +1,5 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * sla_resolution.c, supervisor.c, drill*.c, strategies.c, takeover.c, admin_view.c,
+ * sla_resolution.c, supervisor.c, search.c, drill*.c, strategies.c, takeover.c, admin_view.c,
  * floor_gauges.c): the console object, one websocket connection, and the batch helper that runs
  * a few Redis commands and hands their replies over as JSON. Not for use outside
  * router/src/console/. */
@@ -217,6 +217,9 @@ void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
 void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
+/* Whether c may read the conversation (its hash as an object): a supervisor any; an agent one
+ * offered or assigned to them, or one they closed that nobody has taken since. */
+bool console_may_read(const conn_t *c, const json_t *conv);
 
 /* --- access_log.c --- */
 void console_access_record(conn_t *c, const char *debtor);   /* c opened debtor's record */
@@ -240,8 +243,12 @@ json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREV
 void console_floor_gauges_tick(hilo_console_t *k); /* a read when [console] floor_metrics_s has passed */
 void console_floor_gauges_free(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
-/* {"t":"find","query"}: a supervisor's search box: the debtor id, or the debtor (or unidentified
- * contact) a phone number in any spelling names; names get a clear refusal. */
+/* --- search.c --- */
+/* {"t":"search","query"}: the debtors the user may read whose id, phone (any spelling) or name
+ * (word prefixes, case and accents aside) matches; agents among their own conversations. */
+void console_search(conn_t *c, json_t *rid, const char *query);
+/* {"t":"find","query"}: the floor's box (supervisors): one debtor by id, phone or a name only
+ * one debtor has. */
 void console_find(conn_t *c, json_t *rid, const char *query);
 
 /* --- takeover.c, admin_view.c: a supervisor's powers --- */
