@@ -441,8 +441,13 @@ function renderConv(head) {
   // Oldest first (ids start with the creation time), each plan followed by its instalments.
   const ordered = m.promises.slice().sort((a, b) =>
     (a.plan || a.id || '').localeCompare(b.plan || b.id || '') || (a.instalment || 0) - (b.instalment || 0));
-  const promises = el('ul', { testid: 'promises' }, ...ordered.map((p) => el('li', {},
-    what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
+  const promises = el('ul', { testid: 'promises' }, ...ordered.map((p) => {
+    const row = el('li', { testid: 'promise-' + p.id },
+      el('span', { testid: 'promise-what' }, what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?')));
+    const act = Promises.actions(m, p, row); // promises.js: change or cancel
+    if (act) row.append(' ', act);
+    return row;
+  }));
   const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
     { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
   // The portfolio's own columns (notes, product...) and the earlier wrap-ups, newest first.

@@ -1,7 +1,8 @@
 -- agent_ops.lua — what an agent or a supervisor does to a conversation or an agent's state,
 -- each as one atomic step (router/src/console/routing.c): accept or decline an offer,
 -- transfer to an agent or a queue (a supervisor's reassign is the same), a supervisor's
--- take-over, wrap-up with a disposition, close, set an agent's availability, take an agent out of routing when they
+-- take-over, wrap-up with a disposition, close, cancel or edit a promise in the ledger, set an agent's
+-- availability, take an agent out of routing when they
 -- leave (op leave: logout, a session's end, revocation). The conv field `rev` is bumped on every
 -- change so an engine turn in flight re-reads the conversation (engine_apply.lua).
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
@@ -268,6 +269,80 @@ if op == 'lift_hold' then
   redis.call('HDEL', ck, kind .. '_ms')
   touch()
   audit('hold_lifted', {kind = kind, since = tonumber(c[kind .. '_ms'])})
+  event('conv', c.agent or '', d)
+  return {1, 'ok'}
+end
+
+-- A promise or plan in the ledger, changed from the console (docs/promises.md, "From the
+-- console"): cancel a pending promise or a plan (its instalments not yet kept), or edit a pending
+-- promise's amount and due day. The assigned agent or a supervisor. A cancelled promise commits
+-- nothing and stops no strategy (hilo/strategy.h counts pending ones only); the router then asks
+-- the strategy runners to look at the debtor again (console/routing.c).
+if op == 'promise_cancel' or op == 'promise_edit' then
+  if not sup and (c.agent ~= actor or c.state ~= 'assigned') then return {0, 'not_assigned'} end
+  local pk = 'hilo:{d:' .. d .. '}:promises'
+  local id = str(args.promise)
+  local raw = id and redis.call('HGET', pk, id)
+  local ok, p = pcall(cjson.decode, raw or '')
+  if not raw or not ok or type(p) ~= 'table' then return {0, 'bad_promise', 'unknown'} end
+  if p.plan then return {0, 'bad_promise', 'instalment'} end
+  local reason = str(args.comment) or ''
+  if op == 'promise_cancel' then
+    if p.kind == 'plan' then
+      if p.state == 'kept' or p.state == 'cancelled' then return {0, 'bad_promise', 'not_pending'} end
+      local cancelled = {}
+      for _, iid in ipairs(type(p.instalment_ids) == 'table' and p.instalment_ids or {}) do
+        local ok2, q = pcall(cjson.decode, redis.call('HGET', pk, iid) or '')
+        if ok2 and type(q) == 'table' and (q.state == 'pending' or q.state == 'broken') then
+          q.state, q.cancelled_ms, q.cancelled_by = 'cancelled', now, actor
+          redis.call('HSET', pk, iid, cjson.encode(q))
+          redis.call('ZREM', 'hilo:promises:due', d .. '|' .. iid)
+          cancelled[#cancelled + 1] = iid
+        end
+      end
+      local was = p.state
+      p.state, p.cancelled_ms, p.cancelled_by, p.cancel_reason = 'cancelled', now, actor, reason
+      redis.call('HSET', pk, id, cjson.encode(p))
+      audit('plan_cancelled', {id = id, was = was, instalments_cancelled = cancelled, reason = reason})
+    else
+      if p.state ~= 'pending' then return {0, 'bad_promise', 'not_pending'} end
+      p.state, p.cancelled_ms, p.cancelled_by, p.cancel_reason = 'cancelled', now, actor, reason
+      redis.call('HSET', pk, id, cjson.encode(p))
+      redis.call('ZREM', 'hilo:promises:due', d .. '|' .. id)
+      audit('promise_cancelled', {id = id, amount_cents = p.amount_cents, currency = p.currency, due = p.due,
+        reason = reason})
+    end
+  else
+    if p.kind ~= 'promise' then return {0, 'bad_promise', 'instalment'} end
+    if p.state ~= 'pending' then return {0, 'bad_promise', 'not_pending'} end
+    local amount = args.amount_cents == nil and p.amount_cents or tonumber(args.amount_cents)
+    if not amount or amount <= 0 or amount ~= math.floor(amount) or amount >= 2 ^ 53 then
+      return {0, 'bad_promise', 'amount'}
+    end
+    local due, due_ms = p.due, p.due_ms
+    if args.due ~= nil then
+      due, due_ms = str(args.due), tonumber(args.due_ms) -- due_ms: the day's end where the debtor lives
+      if not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
+        return {0, 'bad_promise', 'due'}
+      end
+      if due_ms <= now then return {0, 'bad_promise', 'due_past'} end
+    end
+    if type(due_ms) ~= 'number' then return {0, 'bad_promise', 'due'} end
+    if amount == p.amount_cents and due == p.due then return {0, 'bad_promise', 'unchanged'} end
+    -- The open balance, without this promise's own amount (docs/promises.md).
+    local balance = tonumber(redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'balance') or '')
+    if balance and amount > p.amount_cents then
+      local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, p.currency) + p.amount_cents
+      if amount > open then return {0, 'over_committed'} end
+    end
+    local was = {amount_cents = p.amount_cents, due = p.due}
+    p.amount_cents, p.due, p.due_ms, p.edited_ms, p.edited_by = amount, due, due_ms, now, actor
+    redis.call('HSET', pk, id, cjson.encode(p))
+    redis.call('ZADD', 'hilo:promises:due', due_ms, d .. '|' .. id)
+    audit('promise_edited', {id = id, was = was, amount_cents = amount, currency = p.currency, due = due,
+      reason = reason})
+  end
+  touch()
   event('conv', c.agent or '', d)
   return {1, 'ok'}
 end

@@ -6,7 +6,7 @@
 // Env: HILO_URL, HILO_AGENT, HILO_SUPERVISOR, HILO_PASSWORD, HILO_ARTIFACTS, HILO_DEBTOR, HILO_OTHER.
 'use strict';
 const path = require('path');
-const { env, TIMEOUT, tid, log, step, login, run, shots } = require('./spec_lib');
+const { env, TIMEOUT, tid, log, login, run, shots, agentWithConversation } = require('./spec_lib');
 
 const D = env('HILO_DEBTOR'), OTHER = env('HILO_OTHER');
 
@@ -29,12 +29,7 @@ async function expectHits(page, q, want) {
 }
 
 async function main(browser) {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
-  await login(page, env('HILO_AGENT'));
-  await page.selectOption(tid('availability'), 'available');
-  await step('offer');
-  await page.click(tid('accept-' + D), { timeout: TIMEOUT });
-  await page.waitForSelector(tid('conv-' + D), { timeout: TIMEOUT });
+  const page = await agentWithConversation(browser, D);
 
   await expectHits(page, 'CAMILA ROJAS', [D]);
   await expectHits(page, 'perez', [D]);       // S-2 is a Pérez too, but not ana's

@@ -1,0 +1,158 @@
+"""Promises and payment plans changed from the console ({"t":"promise_edit"} and
+{"t":"promise_cancel"}, agent_ops.lua, router/src/console/routing.c): the assigned agent edits a
+pending promise (a new amount within what the balance leaves, a new due day that becomes the end
+of that day where the debtor lives, the due index moved, audited with what it was) and cancels
+it (out of the due index, commits nothing, no longer stops the debtor's strategy in `hilo
+strategy plan`, the strategy runners asked to look again); a supervisor cancels a plan (its
+instalments not yet kept cancelled, the kept one left, the plan final); every bad request is
+refused with its reason and changes nothing. Due days are in 2099: no test depends on today."""
+
+import json
+import os
+import unittest
+
+from hilo_harness import HiloTestCase, SOURCE_DIR, cli_path, debtor_key, import_debtors, run_cli
+from hilo_console import add_agent, console_overrides, escalate, online, run
+
+DEMO = os.path.join(SOURCE_DIR, "deploy", "strategies", "demo.strategy")
+D = "PR-1"
+# 2099-02-01 ends at 05:00 UTC on the 2nd in Bogotá (UTC-5): 4073691600000 - 1.
+DUE_END_BOGOTA = 4073691599999
+
+
+def fnv(debtor, n):
+    h = 2166136261
+    for b in debtor.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % n
+
+
+@unittest.skipUnless(cli_path(), "the hilo CLI is not built")
+class ConsolePromises(HiloTestCase):
+    def setUp(self):
+        super().setUp()
+        redis = self.redis()
+        self.rtr = self.router(redis, overrides=console_overrides())
+        for a in ("ana", "ben"):
+            add_agent(self.rtr.conf_path, a, capacity="whatsapp=2,sms=0,voice=0")
+        add_agent(self.rtr.conf_path, "boss", role="supervisor", skills="")
+        self.r = redis.client()
+        import_debtors(self.rtr.conf_path, self.workdir, [
+            {"debtor_id": D, "full_name": "Promise Keeper", "phones": "+573001234567", "balance": "1000.00",
+             "currency": "COP", "timezone": "America/Bogota", "country": "CO", "language": "es"}])
+
+    def ledger(self):
+        return {k: json.loads(v) for k, v in self.r.hgetall(debtor_key(D, "promises")).items()}
+
+    def audit(self, ev):
+        return [json.loads(f["j"]) for _, f in self.r.xrange(debtor_key(D, "audit")) if f.get("ev") == ev]
+
+    def excluded(self):
+        p = run_cli(self.rtr.conf_path, "strategy", "plan", "--json", "--at", "2026-11-24T15:00:00Z", DEMO)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        return {x["debtor"]: x.get("excluded") for x in rows if "debtor" in x}[D]
+
+    def test_edit_and_cancel_a_promise_and_cancel_a_plan(self):
+        sched = "hilo:{p:%d}:sched" % fnv(D, 8)
+
+        async def scenario():
+            ana = await online(self.rtr, "ana")
+            escalate(self.r, D, addr="+573001234567")
+            await ana.latest("agent", lambda m: D in [o["debtor"] for o in m.get("offers", [])], timeout=10)
+            self.assertEqual((await ana.request("accept", debtor=D))["t"], "ok")
+            ans = await ana.request("wrapup", debtor=D, code="promise_to_pay", amount_cents=30000, due="2099-01-10",
+                                    comment="", close=False)
+            self.assertEqual(ans["t"], "ok", ans)
+            (pid,) = self.ledger()
+            ben = await online(self.rtr, "ben", available=False)
+            boss = await online(self.rtr, "boss", available=False)
+
+            # Refused, each with its reason; the ledger and the due index unchanged.
+            before = (self.ledger(), self.r.zrange("hilo:promises:due", 0, -1, withscores=True))
+            for who, kw, code, detail in [
+                    (ana, dict(promise=pid, amount_cents=0), "bad_promise", "amount"),
+                    (ana, dict(promise=pid, amount_cents=12.5), "bad_promise", "amount"),
+                    (ana, dict(promise=pid, due="2000-01-01"), "bad_promise", "due_past"),
+                    (ana, dict(promise=pid, due="tomorrow"), "bad_promise", "due"),
+                    (ana, dict(promise=pid, amount_cents=100001), "over_committed", None),
+                    (ana, dict(promise=pid, amount_cents=30000), "bad_promise", "unchanged"),
+                    (ana, dict(promise="p-nope", amount_cents=100), "bad_promise", "unknown"),
+                    (ana, dict(amount_cents=100), "bad_promise", "unknown"),
+                    (ben, dict(promise=pid, amount_cents=100), "not_assigned", None)]:
+                ans = await who.request("promise_edit", debtor=D, **kw)
+                self.assertEqual((ans["t"], ans["code"], ans.get("detail")), ("error", code, detail), (kw, ans))
+                self.assertTrue(ans["text"])
+            self.assertEqual(before, (self.ledger(), self.r.zrange("hilo:promises:due", 0, -1, withscores=True)))
+
+            # An edit: the whole balance now (the promise's own amount is not counted twice), a
+            # later day, due at its end in Bogotá.
+            ans = await ana.request("promise_edit", debtor=D, promise=pid, amount_cents=100000, due="2099-02-01",
+                                    due_ms=1, comment="agreed by phone")
+            self.assertEqual(ans["t"], "ok", ans)
+            p = self.ledger()[pid]
+            self.assertEqual((p["amount_cents"], p["due"], p["due_ms"], p["state"], p["edited_by"]),
+                             (100000, "2099-02-01", DUE_END_BOGOTA, "pending", "ana"))
+            self.assertEqual(self.r.zscore("hilo:promises:due", D + "|" + pid), DUE_END_BOGOTA)
+            (ed,) = self.audit("promise_edited")
+            self.assertEqual((ed["id"], ed["was"], ed["amount_cents"], ed["due"], ed["by"], ed["reason"]),
+                             (pid, {"amount_cents": 30000, "due": "2099-01-10"}, 100000, "2099-02-01", "ana",
+                              "agreed by phone"))
+            # The console shows it.
+            ans = await ana.request("open", debtor=D)
+            conv = await ana.latest("conv", lambda m: m["debtor"] == D)
+            self.assertEqual([(x["id"], x["amount_cents"]) for x in conv["promises"]], [(pid, 100000)])
+
+            # A pending promise stops the strategy; cancelled, it no longer does.
+            self.assertEqual(self.excluded(), "promise")
+            self.r.zadd(sched, {D: 4102444800000})
+            ans = await ana.request("promise_cancel", debtor=D, promise=pid, comment="debtor disputes the amount")
+            self.assertEqual(ans["t"], "ok", ans)
+            p = self.ledger()[pid]
+            self.assertEqual((p["state"], p["cancelled_by"], p["cancel_reason"]),
+                             ("cancelled", "ana", "debtor disputes the amount"))
+            self.assertIsNone(self.r.zscore("hilo:promises:due", D + "|" + pid))
+            self.assertEqual(self.audit("promise_cancelled")[0]["id"], pid)
+            self.assertNotEqual(self.excluded(), "promise")
+            self.assertEqual(self.r.zscore(sched, D), 0)  # the runners look again now
+            ans = await ana.request("promise_cancel", debtor=D, promise=pid)
+            self.assertEqual((ans["code"], ans["detail"]), ("bad_promise", "not_pending"))
+            ans = await ana.request("promise_edit", debtor=D, promise=pid, amount_cents=500)
+            self.assertEqual((ans["code"], ans["detail"]), ("bad_promise", "not_pending"))
+
+            # A plan of three, the first instalment kept: the supervisor cancels the plan.
+            plan = "p4102444800000-cafe"
+            ids = [plan + ".%d" % i for i in (1, 2, 3)]
+            led = {plan: {"kind": "plan", "amount_cents": 33334, "currency": "COP", "instalments": 3,
+                          "total_cents": 100000, "first_due": "2099-01-01", "state": "pending",
+                          "instalment_ids": ids, "kept_instalments": 1, "broken_instalments": 0}}
+            for i, iid in enumerate(ids):
+                led[iid] = {"kind": "promise", "amount_cents": 33334 if i < 2 else 33332, "currency": "COP",
+                            "due": "2099-0%d-01" % (i + 1), "due_ms": DUE_END_BOGOTA + i, "plan": plan,
+                            "instalment": i + 1, "of": 3, "state": "kept" if i == 0 else "pending"}
+            self.r.hset(debtor_key(D, "promises"), mapping={k: json.dumps(v) for k, v in led.items()})
+            self.r.zadd("hilo:promises:due", {D + "|" + iid: DUE_END_BOGOTA + i for i, iid in enumerate(ids[1:])})
+            self.assertEqual(self.excluded(), "promise")
+            ans = await ana.request("promise_cancel", debtor=D, promise=ids[1])
+            self.assertEqual((ans["code"], ans["detail"]), ("bad_promise", "instalment"))
+            ans = await ana.request("promise_edit", debtor=D, promise=plan, amount_cents=100)
+            self.assertEqual((ans["code"], ans["detail"]), ("bad_promise", "instalment"))
+            ans = await boss.request("promise_cancel", debtor=D, promise=plan, comment="replaced")
+            self.assertEqual(ans["t"], "ok", ans)
+            now = self.ledger()
+            self.assertEqual([now[i]["state"] for i in [plan] + ids], ["cancelled", "kept", "cancelled", "cancelled"])
+            self.assertEqual(self.r.zrange("hilo:promises:due", 0, -1), [])
+            (pc,) = self.audit("plan_cancelled")
+            self.assertEqual((pc["id"], pc["instalments_cancelled"], pc["by"]), (plan, ids[1:], "boss"))
+            self.assertNotEqual(self.excluded(), "promise")
+
+            # Cancelled promises commit nothing: the whole balance may be promised again.
+            ans = await ana.request("wrapup", debtor=D, code="promise_to_pay", amount_cents=100000, due="2099-03-01",
+                                    comment="", close=False)
+            self.assertEqual(ans["t"], "ok", ans)
+            for c in (ana, ben, boss):
+                await c.close()
+        run(scenario())
+
+
+if __name__ == "__main__":
+    unittest.main()
