@@ -477,7 +477,7 @@ function renderConv(head) {
       el('div', {}, 'Ask for their document number and type it here:'),
       el('div', { class: 'row' }, digits, el('button', { testid: 'verify-check', onclick: run }, 'Check')), status));
   }
-  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...check, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises,
+  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...check, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises, Promises.planForm(m),
     el('h3', {}, 'Channels'), chans, ...strategyPanel(m.strategy, d.timezone));
   // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
   $('readonly').hidden = !m.readonly;

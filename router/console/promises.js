@@ -1,6 +1,7 @@
 // promises.js — changing the ledger from the debtor panel (docs/console-protocol.md, "Promises
 // from the console"): a pending promise is changed (amount, due day in the debtor's calendar) or
-// cancelled, a plan cancelled whole, with a reason that goes to the audit. The assigned agent
+// cancelled, a plan cancelled whole, with a reason that goes to the audit; a payment plan the
+// debtor agreed (total, instalments, first due day) is recorded. The assigned agent
 // and supervisors; the router decides (agent_ops.lua) and says why when it refuses. console.js
 // calls Promises.actions(m, p) for each ledger row.
 'use strict';
@@ -59,5 +60,20 @@ const Promises = (() => {
     return box;
   }
 
-  return { actions };
+  // "Record a plan": the total, 2-12 monthly instalments, the first due day (the debtor's).
+  function planForm(m) {
+    if (m.readonly && S.role !== 'supervisor') return null;
+    const n = el('select', { testid: 'plan-instalments', 'aria-label': 'instalments' },
+      ...[2, 3, 4, 5, 6, 9, 12].map((k) => el('option', { value: String(k) }, k + ' monthly')));
+    const total = el('input', { type: 'number', min: '0.01', step: '0.01', testid: 'plan-total', placeholder: 'total',
+      'aria-label': 'total' });
+    const first = el('input', { type: 'date', testid: 'plan-first-due', 'aria-label': 'first due day' });
+    const box = el('div', { class: 'promise-form', testid: 'plan-form' }, n, total, first);
+    box.append(el('button', { class: 'small', testid: 'plan-record', onclick: () => submit(box, 'plan', {
+      debtor: m.debtor, instalments: Number(n.value), total_cents: Math.round(Number(total.value) * 100),
+      first_due: first.value }) }, 'Record plan'));
+    return el('details', { class: 'plan' }, el('summary', { testid: 'plan-open' }, 'Record a payment plan'), box);
+  }
+
+  return { actions, planForm };
 })();

@@ -278,9 +278,44 @@ end
 -- promise's amount and due day. The assigned agent or a supervisor. A cancelled promise commits
 -- nothing and stops no strategy (hilo/strategy.h counts pending ones only); the router then asks
 -- the strategy runners to look at the debtor again (console/routing.c).
-if op == 'promise_cancel' or op == 'promise_edit' then
+if op == 'promise_cancel' or op == 'promise_edit' or op == 'promise_plan' then
   if not sup and (c.agent ~= actor or c.state ~= 'assigned') then return {0, 'not_assigned'} end
   local pk = 'hilo:{d:' .. d .. '}:promises'
+  if op == 'promise_plan' then
+    -- The entries come from the router (console/promise_plan.c, the bot's ledger code), never
+    -- from the client: the plan and its instalments, their due index members, the audit entry.
+    local e = type(args.effects) == 'table' and args.effects or {}
+    local plan_id, total, first_due_ms = nil, 0, nil
+    for id, raw in pairs(type(e.promises) == 'table' and e.promises or {}) do
+      local p = cjson.decode(raw)
+      if p.kind == 'plan' then plan_id = id else total = total + p.amount_cents end
+      if p.due_ms and (not first_due_ms or p.due_ms < first_due_ms) then first_due_ms = p.due_ms end
+    end
+    if not plan_id or not first_due_ms then return {0, 'bad_promise', 'due'} end
+    if first_due_ms <= now then return {0, 'bad_promise', 'due_past'} end
+    local dk = 'hilo:{d:' .. d .. '}:debtor'
+    local balance = tonumber(redis.call('HGET', dk, 'balance') or '')
+    if balance then
+      local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, redis.call('HGET', dk, 'currency') or '')
+      if total > open then return {0, 'over_committed'} end
+    end
+    for id, raw in pairs(e.promises) do
+      local p = cjson.decode(raw)
+      p.by = 'agent:' .. actor
+      redis.call('HSET', pk, id, cjson.encode(p))
+    end
+    for id, due_ms in pairs(type(e.due) == 'table' and e.due or {}) do
+      redis.call('ZADD', 'hilo:promises:due', tonumber(due_ms), d .. '|' .. id)
+    end
+    for _, a in ipairs(type(e.audit) == 'table' and e.audit or {}) do
+      local j = cjson.decode(a.j)
+      j.reason = str(args.comment) or ''
+      audit(a.ev, j)
+    end
+    touch()
+    event('conv', c.agent or '', d)
+    return {1, 'ok'}
+  end
   local id = str(args.promise)
   local raw = id and redis.call('HGET', pk, id)
   local ok, p = pcall(cjson.decode, raw or '')

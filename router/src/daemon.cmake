@@ -45,6 +45,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/debtor_panel.c
   ${CMAKE_CURRENT_LIST_DIR}/console/identity_check.c
   ${CMAKE_CURRENT_LIST_DIR}/console/payment_link.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/promise_plan.c
   ${CMAKE_CURRENT_LIST_DIR}/console/takeover.c
   ${CMAKE_CURRENT_LIST_DIR}/console/admin_view.c
   ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c

@@ -1,7 +1,8 @@
 // promises.spec.js — the ledger's rows in the debtor panel (router/console/promises.js), in
 // Debian's Chromium, driven by test_promises_browser.py: the agent accepts the offer, asks for a
 // promise past the balance (the router's sentence shows by the row), changes it to 400.00 due
-// 2099-02-01, then cancels it with a reason; the row says cancelled and offers nothing more.
+// 2099-02-01, then cancels it with a reason; the row says cancelled and offers nothing more; then
+// records a plan of two for the whole balance, listed with its instalments.
 // Screenshots at 400×800, 1280×720 and 1920×1080.
 // Env: HILO_URL, HILO_AGENT, HILO_PASSWORD, HILO_ARTIFACTS, HILO_DEBTOR, HILO_PROMISE.
 'use strict';
@@ -38,8 +39,19 @@ async function main(browser) {
   await page.click(row + ' ' + tid('promise-cancel-confirm'));
   await page.waitForSelector(row + ':has-text("— cancelled")', { timeout: TIMEOUT });
   if (await page.$(tid('promise-cancel-' + P))) throw new Error('a cancelled promise still offers Cancel');
-  await shots(page, 'promises-cancelled');
   log('cancelled');
+  // A plan for the whole balance: the cancelled promise commits nothing.
+  await page.click(tid('plan-open'));
+  await page.selectOption(tid('plan-instalments'), '2');
+  await page.fill(tid('plan-total'), '1000.00');
+  await page.fill(tid('plan-first-due'), '2099-03-15');
+  await page.click(tid('plan-record'));
+  await page.waitForSelector(tid('promises') + ' li:has-text("plan 2 × 500.00 COP (0 of 2 paid) — pending")',
+    { timeout: TIMEOUT });
+  await page.waitForSelector(tid('promises') + ' li:has-text("instalment 2/2 500.00 COP due 2099-04-15 — pending")',
+    { timeout: TIMEOUT });
+  await shots(page, 'promises-plan');
+  log('plan recorded');
   console.log('DONE');
 }
 

@@ -1,7 +1,7 @@
 """Changing a promise from the debtor panel in Debian's Chromium (tests/browser/promises.spec.js,
 router/console/promises.js): the assigned agent raises a promise past the balance and reads the
-router's refusal next to it, changes its amount and due day, then cancels it with a reason; the
-ledger in Redis says so. Real processes: redis-server, hilo-router, the connectors and the
+router's refusal next to it, changes its amount and due day, then cancels it with a reason, and
+records a payment plan for the whole balance; the ledger in Redis says so. Real processes: redis-server, hilo-router, the connectors and the
 provider sandbox. Screenshots: tests/artifacts/browser/promises-*.png."""
 
 import json
@@ -41,6 +41,9 @@ class PromisesBrowser(HiloTestCase):
         self.assertEqual((p["state"], p["amount_cents"], p["due"], p["cancel_reason"], p["cancelled_by"]),
                          ("cancelled", 40000, "2099-02-01", "paid by transfer", "ana"))
         self.assertIsNone(r.zscore("hilo:promises:due", DEBTOR + "|" + PID))
+        plans = [json.loads(v) for v in r.hvals(debtor_key(DEBTOR, "promises")) if json.loads(v)["kind"] == "plan"]
+        self.assertEqual([(p["total_cents"], p["instalments"], p["first_due"]) for p in plans],
+                         [(100000, 2, "2099-03-15")])
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ pending promise (a new amount within what the balance leaves, a new due day that
 of that day where the debtor lives, the due index moved, audited with what it was) and cancels
 it (out of the due index, commits nothing, no longer stops the debtor's strategy in `hilo
 strategy plan`, the strategy runners asked to look again); a supervisor cancels a plan (its
-instalments not yet kept cancelled, the kept one left, the plan final); every bad request is
-refused with its reason and changes nothing. Due days are in 2099: no test depends on today."""
+instalments not yet kept cancelled, the kept one left, the plan final); the assigned agent
+records a plan ({"t":"plan"}: total, instalments, first due day) as the bot's ledger code writes
+one, within the open balance; every bad request is refused with its reason and changes nothing.
+Due days are in 2099: no test depends on today."""
 
 import json
 import os
@@ -150,6 +152,56 @@ class ConsolePromises(HiloTestCase):
                                     comment="", close=False)
             self.assertEqual(ans["t"], "ok", ans)
             for c in (ana, ben, boss):
+                await c.close()
+        run(scenario())
+
+    def test_record_a_plan(self):
+        async def scenario():
+            ana = await online(self.rtr, "ana")
+            escalate(self.r, D, addr="+573001234567")
+            await ana.latest("agent", lambda m: D in [o["debtor"] for o in m.get("offers", [])], timeout=10)
+            self.assertEqual((await ana.request("accept", debtor=D))["t"], "ok")
+            ben = await online(self.rtr, "ben", available=False)
+            ans = await ana.request("wrapup", debtor=D, code="promise_to_pay", amount_cents=10000, due="2099-01-10",
+                                    comment="", close=False)
+            self.assertEqual(ans["t"], "ok", ans)
+            before = self.ledger()
+            for who, kw, code, detail in [
+                    (ana, dict(instalments=1, total_cents=90000, first_due="2099-01-31"), "bad_request", None),
+                    (ana, dict(instalments=3, total_cents="900", first_due="2099-01-31"), "bad_request", None),
+                    (ana, dict(instalments=3, total_cents=90000, first_due="2099-02-30"), "bad_promise", "due"),
+                    (ana, dict(instalments=3, total_cents=90000, first_due="2000-01-31"), "bad_promise", "due_past"),
+                    (ana, dict(instalments=3, total_cents=90001, first_due="2099-01-31"), "over_committed", None),
+                    (ben, dict(instalments=3, total_cents=90000, first_due="2099-01-31"), "not_assigned", None)]:
+                ans = await who.request("plan", debtor=D, **kw)
+                self.assertEqual((ans["t"], ans["code"], ans.get("detail")), ("error", code, detail), (kw, ans))
+            self.assertEqual(self.ledger(), before)
+            # 900.00 (what the balance leaves over the 100.00 promise) in 3, from 31 January:
+            # the 31st becomes the month's last day.
+            ans = await ana.request("plan", debtor=D, instalments=3, total_cents=90000, first_due="2099-01-31",
+                                    comment="three months", effects={"promises": {"x": "forged"}})
+            self.assertEqual(ans["t"], "ok", ans)
+            led = self.ledger()
+            (plan_id,) = [k for k, v in led.items() if v["kind"] == "plan"]
+            plan = led[plan_id]
+            self.assertEqual((plan["instalments"], plan["total_cents"], plan["amount_cents"], plan["currency"],
+                              plan["first_due"], plan["state"], plan["by"]),
+                             (3, 90000, 30000, "COP", "2099-01-31", "pending", "agent:ana"))
+            inst = [led[i] for i in plan["instalment_ids"]]
+            self.assertEqual([(p["amount_cents"], p["due"], p["instalment"], p["state"]) for p in inst],
+                             [(30000, "2099-01-31", 1, "pending"), (30000, "2099-02-28", 2, "pending"),
+                              (30000, "2099-03-31", 3, "pending")])
+            due = dict(self.r.zrange("hilo:promises:due", 0, -1, withscores=True))
+            for i, p in zip(plan["instalment_ids"], inst):
+                self.assertEqual(due[D + "|" + i], p["due_ms"])
+            self.assertEqual(inst[0]["due_ms"], DUE_END_BOGOTA - 86400000)  # 2099-01-31, Bogotá
+            self.assertNotIn("x", led)
+            (pa,) = self.audit("plan")
+            self.assertEqual((pa["id"], pa["by"], pa["reason"]), (plan_id, "ana", "three months"))
+            # Nothing is left to promise.
+            ans = await ana.request("plan", debtor=D, instalments=2, total_cents=2, first_due="2099-01-31")
+            self.assertEqual(ans["code"], "over_committed")
+            for c in (ana, ben):
                 await c.close()
         run(scenario())
 

@@ -241,7 +241,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
                         strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0 ||
                         strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0 ||
                         strcmp(t, "verify") == 0 || strcmp(t, "payment_link") == 0 ||
-                        strcmp(t, "promise_cancel") == 0 || strcmp(t, "promise_edit") == 0;
+                        strcmp(t, "promise_cancel") == 0 || strcmp(t, "promise_edit") == 0 || strcmp(t, "plan") == 0;
     if (needs_debtor && !console_debtor_ok(debtor)) {
         conn_error(c, rid, "bad_request", "\"debtor\" must be a debtor id");
     } else if (strcmp(t, "ping") == 0) {
@@ -284,6 +284,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "promise_cancel") == 0 || strcmp(t, "promise_edit") == 0) {
         json_object_del(m, "due_ms"); /* the router works it out from the debtor's zone (routing.c) */
         console_op(c, rid, t, debtor, m);
+    } else if (strcmp(t, "plan") == 0) {
+        console_plan(c, rid, debtor, m);
     } else if (strcmp(t, "lift_hold") == 0) {
         console_op(c, rid, t, debtor, m); /* supervisors only: agent_ops.lua decides */
     } else if (strcmp(t, "snooze") == 0) {

@@ -236,6 +236,8 @@ void console_snooze(conn_t *c, json_t *rid, const char *debtor, json_t *minutes)
 void console_closed_list(conn_t *c, json_t *rid);
 void console_verify(conn_t *c, json_t *rid, const char *debtor, const char *digits); /* identity_check.c */
 void console_payment_link(conn_t *c, json_t *rid, const char *debtor, json_t *amount); /* payment_link.c */
+/* {"t":"plan"}: a payment plan the debtor agreed with the agent (promise_plan.c). */
+void console_plan(conn_t *c, json_t *rid, const char *debtor, const json_t *m);
 /* --- the debtor panel's extras (debtor_panel.c) --- */
 json_t *console_portfolio_attrs(const json_t *debtor);   /* {name: value} of the attr:* columns */
 json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREVRANGE entries */
