@@ -270,6 +270,11 @@ void console_agent_account(conn_t *c, json_t *rid, const char *op, const char *a
  * router closes before the clock's answer: free_arg(arg) then (NULL: nothing to free). */
 typedef void (*console_clock_fn)(hilo_console_t *k, int64_t now_ms, void *arg);
 void console_stats_clock(hilo_console_t *k, console_clock_fn fn, void *arg, void (*free_arg)(void *));
+/* The same clock read inside a batch of the caller's own: console_clock_cmd adds its read as
+ * the batch's next command (nothing without the test clock), console_clock_of gives "now" from
+ * the replies, res[i] being that command's. */
+void console_clock_cmd(hilo_console_t *k, batch_t *b);
+int64_t console_clock_of(const hilo_console_t *k, json_t **res, int n, int i);
 /* The business day now_ms falls in ([console] business_day_zone, business_day_start):
  * *day names the day's counters, *start_ms is when it began. */
 void console_business_day(const hilo_console_t *k, int64_t now_ms, int64_t *day, int64_t *start_ms);

@@ -34,7 +34,7 @@ static void plan_free(void *arg) {
 static void on_debtor(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     plan_t *p = arg;
     if (!conn_alive(c)) goto out;
-    if (n != 1 || !res_ok(res[0]) || !json_is_array(res[0])) {
+    if (n < 1 || !res_ok(res[0]) || !json_is_array(res[0])) {
         conn_error(c, p->rid, "unavailable", "the debtor's record could not be read; try again");
         goto out;
     }
@@ -54,7 +54,7 @@ static void on_debtor(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
     snprintf(a.currency, sizeof a.currency, "%s", cur ? cur : "");
     snprintf(a.due_date, sizeof a.due_date, "%s", p->first_due);
     json_t *effects = json_object();
-    hilo_promise_ledger_t l = {.effects = effects, .now_ms = hilo_now_ms(), .channel = "", .tz = tz};
+    hilo_promise_ledger_t l = {.effects = effects, .now_ms = console_clock_of(k, res, n, 1), .channel = "", .tz = tz};
     hilo_promise_ledger_plan(&l, &a);
     json_t *args = json_pack("{s:o,s:s}", "effects", effects, "comment", p->comment);
     console_op(c, p->rid, "promise_plan", p->debtor, args);
@@ -92,5 +92,6 @@ void console_plan(conn_t *c, json_t *rid, const char *debtor, const json_t *m) {
     snprintf(p->comment, sizeof p->comment, "%s", comment ? comment : "");
     batch_t *b = batch_new(c->console, c, on_debtor, p, plan_free);
     batch_cmd(b, "HMGET hilo:{d:%s}:debtor timezone currency", debtor);
+    console_clock_cmd(c->console, b); /* the one clock: the plan's ids and stamps */
     batch_run(b);
 }

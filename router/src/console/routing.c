@@ -269,7 +269,9 @@ static void promise_changed(hilo_console_t *k, const char *debtor) {
     hilo_store_command(k->ctx->store, NULL, NULL, "ZADD %s XX 0 %s", sched, debtor);
 }
 
-/* agent_ops.lua: deadlines by the router's clock, the day's counters by the stats clock. */
+/* agent_ops.lua: offer deadlines and presence by the router's clock (as the route sweep keeps
+ * them); the day's counters and the ledger's checks and stamps (a due day or a call-back already
+ * past) by the one clock, the stats clock: the test clock under [engine] test_clock. */
 static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     op_t *o = arg;
     conn_t *c = o->conn;
@@ -279,14 +281,15 @@ static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     }
     int64_t d, start;
     console_business_day(k, stats_now, &d, &start);
-    char now[24], timeout[24], day[24];
+    char now[24], timeout[24], day[24], clock[24];
     snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(day, sizeof day, "%lld", (long long)d);
-    const char *argv[8] = {o->op, c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
-                           day};
+    snprintf(clock, sizeof clock, "%lld", (long long)stats_now);
+    const char *argv[9] = {o->op,   c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
+                           day, clock};
     batch_t *b = batch_new(k, c, on_op, o, op_free);
-    batch_script(b, SCRIPT_OPS, 8, argv);
+    batch_script(b, SCRIPT_OPS, 9, argv);
     batch_run(b);
 }
 
