@@ -1,6 +1,7 @@
 /* cmd_import.c — `hilo import-debtors FILE.csv`: reads the portfolio CSV, validates each row
  * (debtor_schema.c) and writes each good one as one transaction: the debtor hash, the debtors
- * set, the phone -> debtor identity map and the consent columns' records. A bad row is reported as
+ * set, the phone -> debtor identity map and the consent columns' records; then, a step each on
+ * their own partitions, the name index (the console's search) and the strategies' schedule. A bad row is reported as
  * FILE:LINE and skipped; so is a phone that is not a valid number of the row's country, and the row
  * loads without it. */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "debtor_schema.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
+#include "hilo/name_index.h"
 #include "hilo/strategy.h" /* HILO_KEY_CONSENT */
 #include "hilo/tz.h"
 
@@ -116,11 +118,12 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     int64_t now_ms = hilo_now_ms();
     char consent[HILO_ARRAY_LEN(consent_channels)][200];
     redisReply *prev_consent = NULL; /* the consent hash as it was, under WATCH */
+    hilo_name_words_t old_words = {0}, new_words; /* the name's words before and after */
     char **old = NULL;        /* phones of the previous import that this row drops */
     size_t nold = 0;
     const char **gone = NULL; /* ... and that still map to this debtor: to unmap */
     size_t ngone = 0;
-    hilo_cli_args_t cmd[10] = {{0}};
+    hilo_cli_args_t cmd[12] = {{0}};
     redisReply **rep = NULL;
     size_t n = 0;
 
@@ -136,8 +139,13 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     hilo_cli_args_add(&cmd[1], "phones");
     hilo_cli_args_add(&cmd[2], "HGETALL");
     hilo_cli_args_add(&cmd[2], ckey);
-    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 3))) goto out;
-    if (refused(rep[0], row->id) || refused(rep[1], row->id) || refused(rep[2], row->id)) goto out;
+    hilo_cli_args_add(&cmd[3], "HGET");
+    hilo_cli_args_add(&cmd[3], dkey);
+    hilo_cli_args_add(&cmd[3], "full_name");
+    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 4))) goto out;
+    if (refused(rep[0], row->id) || refused(rep[1], row->id) || refused(rep[2], row->id) || refused(rep[3], row->id))
+        goto out;
+    if (rep[3]->type == REDIS_REPLY_STRING) hilo_name_words(rep[3]->str, &old_words);
     nold = dropped_phones(row, rep[1], &old);
     prev_consent = rep[2];
     rep[2] = NULL;
@@ -245,6 +253,39 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         }
     if (any_consent) n++;
     hilo_cli_args_add(&cmd[n++], "EXEC");
+    size_t exec_at = n - 1;
+    /* The name index (hilo/name_index.h): a step of its own on the index's partition, after the
+     * record. New words first, then the words the old name had and the new one has not, so the
+     * debtor is findable all along. A crash before this step leaves the record ahead of the
+     * index: the console's search checks every hit against the record (a stale word finds
+     * nothing), and the next import of the row writes the missing words. */
+    hilo_name_words(row_value(row, "full_name"), &new_words);
+    char names[HILO_KEY_MAX], member[HILO_NAME_WORD_MAX + HILO_DEBTOR_ID_MAX + 2];
+    hilo_key_names(names, sizeof names, hilo_name_partition(row->id));
+    if (new_words.n) {
+        hilo_cli_args_add(&cmd[n], "ZADD");
+        hilo_cli_args_add(&cmd[n], names);
+        for (int i = 0; i < new_words.n; i++) {
+            hilo_name_member(member, sizeof member, new_words.w[i], row->id);
+            hilo_cli_args_add(&cmd[n], "0");
+            hilo_cli_args_add(&cmd[n], member);
+        }
+        n++;
+    }
+    bool any_gone = false;
+    for (int i = 0; i < old_words.n; i++) {
+        bool kept = false;
+        for (int j = 0; j < new_words.n && !kept; j++) kept = strcmp(old_words.w[i], new_words.w[j]) == 0;
+        if (kept) continue;
+        if (!any_gone) {
+            hilo_cli_args_add(&cmd[n], "ZREM");
+            hilo_cli_args_add(&cmd[n], names);
+            any_gone = true;
+        }
+        hilo_name_member(member, sizeof member, old_words.w[i], row->id);
+        hilo_cli_args_add(&cmd[n], member);
+    }
+    if (any_gone) n++;
     /* The strategy runners look at the debtor again (router/src/strategy_run.c): its segment may
      * have changed. A step of its own on the index's partition, after the record (a crash in
      * between leaves the debtor for `hilo strategy start`, which enrolls everyone). */
@@ -255,13 +296,13 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     hilo_cli_args_add(&cmd[n], "0");
     hilo_cli_args_add(&cmd[n++], row->id);
     if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
-    const redisReply *exec = rep[n - 2];
+    const redisReply *exec = rep[exec_at];
     if (exec->type == REDIS_REPLY_NIL) {
         result = BUSY;
         goto out;
     }
     bool ok = true;
-    for (size_t i = 0; ok && i + 1 < n; i++) ok = !refused(rep[i], row->id); /* queued, and EXEC itself */
+    for (size_t i = 0; ok && i < n; i++) ok = !refused(rep[i], row->id); /* queued, EXEC itself, the indexes */
     for (size_t i = 0; ok && exec->type == REDIS_REPLY_ARRAY && i < exec->elements; i++)
         ok = !refused(exec->element[i], row->id);
     result = ok ? STORED : FAILED;

@@ -441,8 +441,13 @@ function renderConv(head) {
   // Oldest first (ids start with the creation time), each plan followed by its instalments.
   const ordered = m.promises.slice().sort((a, b) =>
     (a.plan || a.id || '').localeCompare(b.plan || b.id || '') || (a.instalment || 0) - (b.instalment || 0));
-  const promises = el('ul', { testid: 'promises' }, ...ordered.map((p) => el('li', {},
-    what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?'))));
+  const promises = el('ul', { testid: 'promises' }, ...ordered.map((p) => {
+    const row = el('li', { testid: 'promise-' + p.id },
+      el('span', { testid: 'promise-what' }, what(p) + (p.due ? ' due ' + p.due : '') + ' — ' + (p.state || '?')));
+    const act = Promises.actions(m, p, row); // promises.js: change or cancel
+    if (act) row.append(' ', act);
+    return row;
+  }));
   const chans = el('ul', { testid: 'channels' }, ...Object.entries(m.channels).map(([ch, v]) => el('li',
     { class: v.allowed ? 'ch-ok' : 'ch-no', testid: 'channel-' + ch }, ch + ': ' + (v.allowed ? 'allowed now' : v.text))));
   // The portfolio's own columns (notes, product...) and the earlier wrap-ups, newest first.
@@ -472,7 +477,7 @@ function renderConv(head) {
       el('div', {}, 'Ask for their document number and type it here:'),
       el('div', { class: 'row' }, digits, el('button', { testid: 'verify-check', onclick: run }, 'Check')), status));
   }
-  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...check, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises,
+  $('debtor-panel').replaceChildren(el('h3', {}, 'Debtor'), dl, ...check, ...portfolio, ...wrapups, el('h3', {}, 'Promises'), promises, Promises.planForm(m),
     el('h3', {}, 'Channels'), chans, ...strategyPanel(m.strategy, d.timezone));
   // Composer: the debtor's last channel by default, blocked channels disabled with the reason.
   $('readonly').hidden = !m.readonly;
@@ -737,12 +742,12 @@ function strategyCard(st) {
       el('th', {}, 'other'))), el('tbody', {}, ...rows)));
 }
 
-// The supervisor's search box: a debtor id or a phone number in any spelling ({"t":"find"}).
+// The supervisor's box: a debtor id, a phone number in any spelling or a name only one debtor has ({"t":"find"}).
 // Whatever fails, no other debtor's conversation stays on the page: the one open is closed
 // first, and the answer says why nothing opened.
 async function supFind() {
   const q = $('sup-debtor').value.trim();
-  if (!q) { $('sup-status').textContent = 'Type a debtor id or a phone number.'; return null; }
+  if (!q) { $('sup-status').textContent = 'Type a debtor id, a phone number or a name.'; return null; }
   $('sup-status').textContent = 'looking up ' + q + '…';
   const r = await send('find', { query: q });
   if (r.t === 'ok') {

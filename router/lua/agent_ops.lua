@@ -1,14 +1,18 @@
 -- agent_ops.lua — what an agent or a supervisor does to a conversation or an agent's state,
 -- each as one atomic step (router/src/console/routing.c): accept or decline an offer,
 -- transfer to an agent or a queue (a supervisor's reassign is the same), a supervisor's
--- take-over, wrap-up with a disposition, close, set an agent's availability, take an agent out of routing when they
+-- take-over, wrap-up with a disposition, close, cancel or edit a promise in the ledger, set an agent's
+-- availability, take an agent out of routing when they
 -- leave (op leave: logout, a session's end, revocation). The conv field `rev` is bumped on every
 -- change so an engine turn in flight re-reads the conversation (engine_apply.lua).
 -- KEYS: none declared (agent keys are global; single Redis, see docs/architecture.md).
 -- ARGV[1] op  ARGV[2] actor id  ARGV[3] actor role (agent|supervisor)  ARGV[4] debtor id ("" for
 -- op state)  ARGV[5] now (Unix ms)  ARGV[6] op arguments (JSON object)  ARGV[7] accept timeout
 -- (ms)  ARGV[8] the business day of the stats clock (the day counters' key suffix,
--- router/src/console/sla_mark.c)
+-- router/src/console/sla_mark.c)  ARGV[9] the one clock (Unix ms: the test clock under [engine]
+-- test_clock, docs/architecture.md "One clock"): what the ledger's checks and stamps read (a due
+-- day or a call-back already past, a promise's creation, edit and cancellation); offers and
+-- presence keep ARGV[5], the router's, as the route sweep does (console/routing.c)
 -- Returns {1, "ok"} or {0, error code[, detail]} (codes and details: docs/console-protocol.md;
 -- router/src/console/routing.c puts them in words).
 local op, actor, role, d = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -16,6 +20,7 @@ local now = tonumber(ARGV[5])
 local args = cjson.decode(ARGV[6])
 local timeout = tonumber(ARGV[7])
 local day = ARGV[8]
+local clock = tonumber(ARGV[9] or '') or now
 local sup = role == 'supervisor'
 
 local function live_key(a) return 'hilo:agent:' .. a .. ':live' end
@@ -272,6 +277,115 @@ if op == 'lift_hold' then
   return {1, 'ok'}
 end
 
+-- A promise or plan in the ledger, changed from the console (docs/promises.md, "From the
+-- console"): cancel a pending promise or a plan (its instalments not yet kept), or edit a pending
+-- promise's amount and due day. The assigned agent or a supervisor. A cancelled promise commits
+-- nothing and stops no strategy (hilo/strategy.h counts pending ones only); the router then asks
+-- the strategy runners to look at the debtor again (console/routing.c).
+if op == 'promise_cancel' or op == 'promise_edit' or op == 'promise_plan' then
+  if not sup and (c.agent ~= actor or c.state ~= 'assigned') then return {0, 'not_assigned'} end
+  local pk = 'hilo:{d:' .. d .. '}:promises'
+  if op == 'promise_plan' then
+    -- The entries come from the router (console/promise_plan.c, the bot's ledger code), never
+    -- from the client: the plan and its instalments, their due index members, the audit entry.
+    local e = type(args.effects) == 'table' and args.effects or {}
+    local plan_id, total, first_due_ms = nil, 0, nil
+    for id, raw in pairs(type(e.promises) == 'table' and e.promises or {}) do
+      local p = cjson.decode(raw)
+      if p.kind == 'plan' then plan_id = id else total = total + p.amount_cents end
+      if p.due_ms and (not first_due_ms or p.due_ms < first_due_ms) then first_due_ms = p.due_ms end
+    end
+    if not plan_id or not first_due_ms then return {0, 'bad_promise', 'due'} end
+    if first_due_ms <= clock then return {0, 'bad_promise', 'due_past'} end
+    local dk = 'hilo:{d:' .. d .. '}:debtor'
+    local balance = tonumber(redis.call('HGET', dk, 'balance') or '')
+    if balance then
+      local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, redis.call('HGET', dk, 'currency') or '')
+      if total > open then return {0, 'over_committed'} end
+    end
+    for id, raw in pairs(e.promises) do
+      local p = cjson.decode(raw)
+      p.by = 'agent:' .. actor
+      redis.call('HSET', pk, id, cjson.encode(p))
+    end
+    for id, due_ms in pairs(type(e.due) == 'table' and e.due or {}) do
+      redis.call('ZADD', 'hilo:promises:due', tonumber(due_ms), d .. '|' .. id)
+    end
+    for _, a in ipairs(type(e.audit) == 'table' and e.audit or {}) do
+      local j = cjson.decode(a.j)
+      j.reason = str(args.comment) or ''
+      audit(a.ev, j)
+    end
+    touch()
+    event('conv', c.agent or '', d)
+    return {1, 'ok'}
+  end
+  local id = str(args.promise)
+  local raw = id and redis.call('HGET', pk, id)
+  local ok, p = pcall(cjson.decode, raw or '')
+  if not raw or not ok or type(p) ~= 'table' then return {0, 'bad_promise', 'unknown'} end
+  if p.plan then return {0, 'bad_promise', 'instalment'} end
+  local reason = str(args.comment) or ''
+  if op == 'promise_cancel' then
+    if p.kind == 'plan' then
+      if p.state == 'kept' or p.state == 'cancelled' then return {0, 'bad_promise', 'not_pending'} end
+      local cancelled = {}
+      for _, iid in ipairs(type(p.instalment_ids) == 'table' and p.instalment_ids or {}) do
+        local ok2, q = pcall(cjson.decode, redis.call('HGET', pk, iid) or '')
+        if ok2 and type(q) == 'table' and (q.state == 'pending' or q.state == 'broken') then
+          q.state, q.cancelled_ms, q.cancelled_by = 'cancelled', clock, actor
+          redis.call('HSET', pk, iid, cjson.encode(q))
+          redis.call('ZREM', 'hilo:promises:due', d .. '|' .. iid)
+          cancelled[#cancelled + 1] = iid
+        end
+      end
+      local was = p.state
+      p.state, p.cancelled_ms, p.cancelled_by, p.cancel_reason = 'cancelled', clock, actor, reason
+      redis.call('HSET', pk, id, cjson.encode(p))
+      audit('plan_cancelled', {id = id, was = was, instalments_cancelled = cancelled, reason = reason})
+    else
+      if p.state ~= 'pending' then return {0, 'bad_promise', 'not_pending'} end
+      p.state, p.cancelled_ms, p.cancelled_by, p.cancel_reason = 'cancelled', clock, actor, reason
+      redis.call('HSET', pk, id, cjson.encode(p))
+      redis.call('ZREM', 'hilo:promises:due', d .. '|' .. id)
+      audit('promise_cancelled', {id = id, amount_cents = p.amount_cents, currency = p.currency, due = p.due,
+        reason = reason})
+    end
+  else
+    if p.kind ~= 'promise' then return {0, 'bad_promise', 'instalment'} end
+    if p.state ~= 'pending' then return {0, 'bad_promise', 'not_pending'} end
+    local amount = args.amount_cents == nil and p.amount_cents or tonumber(args.amount_cents)
+    if not amount or amount <= 0 or amount ~= math.floor(amount) or amount >= 2 ^ 53 then
+      return {0, 'bad_promise', 'amount'}
+    end
+    local due, due_ms = p.due, p.due_ms
+    if args.due ~= nil then
+      due, due_ms = str(args.due), tonumber(args.due_ms) -- due_ms: the day's end where the debtor lives
+      if not due or not string.match(due, '^%d%d%d%d%-%d%d%-%d%d$') or not due_ms or due_ms ~= math.floor(due_ms) then
+        return {0, 'bad_promise', 'due'}
+      end
+      if due_ms <= clock then return {0, 'bad_promise', 'due_past'} end
+    end
+    if type(due_ms) ~= 'number' then return {0, 'bad_promise', 'due'} end
+    if amount == p.amount_cents and due == p.due then return {0, 'bad_promise', 'unchanged'} end
+    -- The open balance, without this promise's own amount (docs/promises.md).
+    local balance = tonumber(redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'balance') or '')
+    if balance and amount > p.amount_cents then
+      local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, p.currency) + p.amount_cents
+      if amount > open then return {0, 'over_committed'} end
+    end
+    local was = {amount_cents = p.amount_cents, due = p.due}
+    p.amount_cents, p.due, p.due_ms, p.edited_ms, p.edited_by = amount, due, due_ms, clock, actor
+    redis.call('HSET', pk, id, cjson.encode(p))
+    redis.call('ZADD', 'hilo:promises:due', due_ms, d .. '|' .. id)
+    audit('promise_edited', {id = id, was = was, amount_cents = amount, currency = p.currency, due = due,
+      reason = reason})
+  end
+  touch()
+  event('conv', c.agent or '', d)
+  return {1, 'ok'}
+end
+
 if op == 'wrapup' or op == 'close' then
   if c.agent ~= actor and not sup then return {0, 'not_assigned'} end
   if c.state ~= 'assigned' then return {0, 'not_assigned'} end
@@ -293,7 +407,7 @@ if op == 'wrapup' or op == 'close' then
       end
       -- Due at the end of that day where the debtor lives: a day already over there is refused
       -- (today is still allowed).
-      if due_ms <= now then return {0, 'bad_promise', 'due_past'} end
+      if due_ms <= clock then return {0, 'bad_promise', 'due_past'} end
       disp.amount_cents = amount
       disp.due = due
       local dk = 'hilo:{d:' .. d .. '}:debtor'
@@ -306,9 +420,9 @@ if op == 'wrapup' or op == 'close' then
         local open = math.floor(balance * 100 + 0.5) - ledger_committed(pk, cur)
         if amount > open then return {0, 'over_committed'} end
       end
-      local id = 'p' .. now .. '-' .. actor
+      local id = 'p' .. clock .. '-' .. actor
       local p = {kind = 'promise', amount_cents = amount, currency = cur, due = due, due_ms = due_ms,
-        channel = c.agent_ch or '', created_ms = now, state = 'pending', by = 'agent:' .. actor}
+        channel = c.agent_ch or '', created_ms = clock, state = 'pending', by = 'agent:' .. actor}
       redis.call('HSET', pk, id, cjson.encode(p))
       -- Settled like the bot's promises: payments keep it, the sweeper breaks it once due.
       redis.call('ZADD', 'hilo:promises:due', due_ms, d .. '|' .. id)
@@ -317,7 +431,7 @@ if op == 'wrapup' or op == 'close' then
     elseif code == 'callback' then
       local at = tonumber(args.callback_ms)
       if not at then return {0, 'bad_callback', 'missing'} end
-      if at <= now then return {0, 'bad_callback', 'past'} end
+      if at <= clock then return {0, 'bad_callback', 'past'} end
       disp.callback_ms = at
       -- Set by the router only (console/routing.c): the debtor's wall-clock time and zone.
       disp.callback_at = str(args.callback_at)

@@ -39,11 +39,13 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/refusals.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/search.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_gauges.c
   ${CMAKE_CURRENT_LIST_DIR}/console/notice.c
   ${CMAKE_CURRENT_LIST_DIR}/console/debtor_panel.c
   ${CMAKE_CURRENT_LIST_DIR}/console/identity_check.c
   ${CMAKE_CURRENT_LIST_DIR}/console/payment_link.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/promise_plan.c
   ${CMAKE_CURRENT_LIST_DIR}/console/takeover.c
   ${CMAKE_CURRENT_LIST_DIR}/console/admin_view.c
   ${CMAKE_CURRENT_LIST_DIR}/console/sla_mark.c
@@ -57,7 +59,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/reports.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(hilo_router PUBLIC hilo_report hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+target_link_libraries(hilo_router PUBLIC hilo_name_index hilo_report hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
                       PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO PkgConfig::SODIUM)
 hilo_strict(hilo_router)
 

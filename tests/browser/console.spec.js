@@ -75,7 +75,7 @@ async function main(browser) {
   log('blocked channel reasons:', reason);
   await shot(agent, '03-agent-thread');
   // The debtor panel: the plan, then its instalments in order (the test seeded them).
-  const ledger = await agent.locator(tid('promises') + ' li').allTextContents();
+  const ledger = await agent.locator(tid('promises') + ' li ' + tid('promise-what')).allTextContents();
   const want = ['plan 2 × 625.00 USD (1 of 2 paid) — pending', 'instalment 1/2 625.00 USD due 2026-12-01 — kept',
     'instalment 2/2 625.00 USD due 2027-01-01 — pending'];
   if (JSON.stringify(ledger) !== JSON.stringify(want)) throw new Error('promises panel: ' + JSON.stringify(ledger));

@@ -33,6 +33,18 @@ async function login(page, who) {
   await page.waitForSelector(tid('conn-status') + ':text("connected")', { timeout: TIMEOUT });
 }
 
+// A 1280×720 page signed in as HILO_AGENT, available; the Python side is asked to offer it
+// `debtor` (step "offer"), and the page accepts it.
+async function agentWithConversation(browser, debtor) {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+  await login(page, env('HILO_AGENT'));
+  await page.selectOption(tid('availability'), 'available');
+  await step('offer');
+  await page.click(tid('accept-' + debtor), { timeout: TIMEOUT });
+  await page.waitForSelector(tid('conv-' + debtor), { timeout: TIMEOUT });
+  return page;
+}
+
 // Screenshots of the page at 1280×720 and 1920×1080 into HILO_ARTIFACTS (<name>-<size>.png);
 // the page is left at 1280×720.
 async function shots(page, name) {
@@ -53,4 +65,4 @@ function run(main) {
   }).then(() => process.exit(0), (e) => { console.error('FAILED:', e && e.stack || e); process.exit(1); });
 }
 
-module.exports = { env, TIMEOUT, tid, log, step, login, run, shots };
+module.exports = { env, TIMEOUT, tid, log, step, login, run, shots, agentWithConversation };

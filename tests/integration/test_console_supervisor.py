@@ -4,7 +4,7 @@ offers withdraws them (they are offered elsewhere) and succeeds, and is still re
 (`no_capacity`) when assigned conversations fill it; the SLA figure of a scripted day under the
 test clock (first response within the queue's target); the day's counters follow the configured
 business day and zone (America/Bogota), not UTC midnight; the floor's search (`find`) by debtor
-id or phone in any spelling, names refused clearly, agents refused."""
+id or phone in any spelling, agents refused."""
 
 import unittest
 
@@ -197,8 +197,11 @@ class ConsoleSupervisor(HiloTestCase):
             ans = await boss.request("find", query="300 555 0000")
             self.assertEqual((ans["t"], ans["code"]), ("error", "not_found"), ans)
             self.assertIn("+573005550000", ans["text"])
+            # A name is looked up in the name index, which the import writes (seed_debtor does
+            # not): nothing here. Names are tests/integration/test_console_search.py.
             ans = await boss.request("find", query="Camila Rojas")
-            self.assertEqual((ans["t"], ans["code"]), ("error", "name_search_unavailable"), ans)
+            self.assertEqual((ans["t"], ans["code"]), ("error", "not_found"), ans)
+            self.assertIn("Camila Rojas", ans["text"])
             for q in ("", "   "):
                 ans = await boss.request("find", query=q)
                 self.assertEqual((ans["t"], ans["code"]), ("error", "bad_request"), ans)

@@ -34,12 +34,14 @@ MAX_MESSAGE = 65536
 ERROR_CODES = {"unauthorized", "forbidden", "bad_request", "unknown_type", "rate_limited", "not_ready",
                "unavailable", "not_found", "not_offered", "not_assigned", "unknown_agent", "no_capacity",
                "same_agent", "bad_disposition", "bad_promise", "bad_callback", "disposition_required",
-               "name_search_unavailable", "over_committed", "queue_unserved"}
+               "ambiguous", "over_committed", "queue_unserved"}
 CLOSE_CODES = {1002, 1007, 1008, 1009, 4429}   # protocol error / bad UTF-8 (libwebsockets), documented ones
 TYPES = ["sync", "state", "accept", "decline", "open", "unfollow", "reply", "note", "transfer", "wrapup",
-         "close", "floor", "agents", "strategies", "find", "ping", "pong"]
+         "close", "floor", "agents", "strategies", "find", "search", "promise_edit", "promise_cancel", "plan",
+         "ping", "pong"]
 FIELDS = ["debtor", "state", "agent", "channel", "text", "to_agent", "to_queue", "code", "comment", "close",
-          "amount_cents", "due", "callback_ms", "strategy", "follow", "query"]
+          "amount_cents", "due", "callback_ms", "strategy", "follow", "query", "promise", "instalments", "total_cents",
+          "first_due"]
 ODD = [None, True, False, 0, -1, 2 ** 53, -(2 ** 63), 1e308, 1.5, "", "x" * 3000, "\u0000", "\u202e💸",
        [], [1, [2, [3]]], {}, {"debtor": "D1"}, "D1", "D2", "D404", "../D1", "*", "ana", "sue", "nobody",
        "available", "away", "offline", "whatsapp", "sms", "voice", "fax", "en.collections", "promise_to_pay",

@@ -11,6 +11,7 @@ local function plan_refresh(kprom, kaudit, plan_id, now)
   if not raw then return end
   local ok, plan = pcall(cjson.decode, raw)
   if not ok or type(plan) ~= 'table' or type(plan.instalment_ids) ~= 'table' then return end
+  if plan.state == 'cancelled' then return end -- cancelled from the console: final (agent_ops.lua)
   local kept, broken, n = 0, 0, #plan.instalment_ids
   for _, iid in ipairs(plan.instalment_ids) do
     local r = redis.call('HGET', kprom, iid)

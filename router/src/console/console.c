@@ -240,7 +240,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
                         strcmp(t, "decline") == 0 || strcmp(t, "reply") == 0 || strcmp(t, "note") == 0 ||
                         strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0 ||
                         strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0 ||
-                        strcmp(t, "verify") == 0 || strcmp(t, "payment_link") == 0;
+                        strcmp(t, "verify") == 0 || strcmp(t, "payment_link") == 0 ||
+                        strcmp(t, "promise_cancel") == 0 || strcmp(t, "promise_edit") == 0 || strcmp(t, "plan") == 0;
     if (needs_debtor && !console_debtor_ok(debtor)) {
         conn_error(c, rid, "bad_request", "\"debtor\" must be a debtor id");
     } else if (strcmp(t, "ping") == 0) {
@@ -280,6 +281,11 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_payment_link(c, rid, debtor, json_object_get(m, "amount_cents"));
     } else if (strcmp(t, "verify") == 0) {
         console_verify(c, rid, debtor, jstr(m, "digits"));
+    } else if (strcmp(t, "promise_cancel") == 0 || strcmp(t, "promise_edit") == 0) {
+        json_object_del(m, "due_ms"); /* the router works it out from the debtor's zone (routing.c) */
+        console_op(c, rid, t, debtor, m);
+    } else if (strcmp(t, "plan") == 0) {
+        console_plan(c, rid, debtor, m);
     } else if (strcmp(t, "lift_hold") == 0) {
         console_op(c, rid, t, debtor, m); /* supervisors only: agent_ops.lua decides */
     } else if (strcmp(t, "snooze") == 0) {
@@ -303,6 +309,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_report_request(c, rid, m);
     } else if (strcmp(t, "find") == 0) {
         console_find(c, rid, jstr(m, "query"));
+    } else if (strcmp(t, "search") == 0) {
+        console_search(c, rid, jstr(m, "query"));
     } else if (strcmp(t, "detail") == 0) {
         console_drill_request(c, rid, m);
     } else if (strcmp(t, "agents") == 0) {

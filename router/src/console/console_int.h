@@ -1,5 +1,5 @@
 /* console_int.h — what the console's files share (console.c, auth.c, routing.c, views.c, sla_mark.c,
- * sla_resolution.c, supervisor.c, drill*.c, strategies.c, takeover.c, admin_view.c,
+ * sla_resolution.c, supervisor.c, search.c, drill*.c, strategies.c, takeover.c, admin_view.c,
  * floor_gauges.c): the console object, one websocket connection, and the batch helper that runs
  * a few Redis commands and hands their replies over as JSON. Not for use outside
  * router/src/console/. */
@@ -217,6 +217,9 @@ void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
 void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
+/* Whether c may read the conversation (its hash as an object): a supervisor any; an agent one
+ * offered or assigned to them, or one they closed that nobody has taken since. */
+bool console_may_read(const conn_t *c, const json_t *conv);
 
 /* --- access_log.c --- */
 void console_access_record(conn_t *c, const char *debtor);   /* c opened debtor's record */
@@ -233,6 +236,8 @@ void console_snooze(conn_t *c, json_t *rid, const char *debtor, json_t *minutes)
 void console_closed_list(conn_t *c, json_t *rid);
 void console_verify(conn_t *c, json_t *rid, const char *debtor, const char *digits); /* identity_check.c */
 void console_payment_link(conn_t *c, json_t *rid, const char *debtor, json_t *amount); /* payment_link.c */
+/* {"t":"plan"}: a payment plan the debtor agreed with the agent (promise_plan.c). */
+void console_plan(conn_t *c, json_t *rid, const char *debtor, const json_t *m);
 /* --- the debtor panel's extras (debtor_panel.c) --- */
 json_t *console_portfolio_attrs(const json_t *debtor);   /* {name: value} of the attr:* columns */
 json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREVRANGE entries */
@@ -240,8 +245,12 @@ json_t *console_earlier_wrapups(const json_t *audit);    /* dispositions in XREV
 void console_floor_gauges_tick(hilo_console_t *k); /* a read when [console] floor_metrics_s has passed */
 void console_floor_gauges_free(hilo_console_t *k);
 void console_agents_list(conn_t *c, json_t *rid);
-/* {"t":"find","query"}: a supervisor's search box: the debtor id, or the debtor (or unidentified
- * contact) a phone number in any spelling names; names get a clear refusal. */
+/* --- search.c --- */
+/* {"t":"search","query"}: the debtors the user may read whose id, phone (any spelling) or name
+ * (word prefixes, case and accents aside) matches; agents among their own conversations. */
+void console_search(conn_t *c, json_t *rid, const char *query);
+/* {"t":"find","query"}: the floor's box (supervisors): one debtor by id, phone or a name only
+ * one debtor has. */
 void console_find(conn_t *c, json_t *rid, const char *query);
 
 /* --- takeover.c, admin_view.c: a supervisor's powers --- */
@@ -261,6 +270,11 @@ void console_agent_account(conn_t *c, json_t *rid, const char *op, const char *a
  * router closes before the clock's answer: free_arg(arg) then (NULL: nothing to free). */
 typedef void (*console_clock_fn)(hilo_console_t *k, int64_t now_ms, void *arg);
 void console_stats_clock(hilo_console_t *k, console_clock_fn fn, void *arg, void (*free_arg)(void *));
+/* The same clock read inside a batch of the caller's own: console_clock_cmd adds its read as
+ * the batch's next command (nothing without the test clock), console_clock_of gives "now" from
+ * the replies, res[i] being that command's. */
+void console_clock_cmd(hilo_console_t *k, batch_t *b);
+int64_t console_clock_of(const hilo_console_t *k, json_t **res, int n, int i);
 /* The business day now_ms falls in ([console] business_day_zone, business_day_start):
  * *day names the day's counters, *start_ms is when it began. */
 void console_business_day(const hilo_console_t *k, int64_t now_ms, int64_t *day, int64_t *start_ms);

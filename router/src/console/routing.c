@@ -1,8 +1,8 @@
 /* routing.c — the C side of routing to humans: runs route_offer.lua on every tick (offers,
  * accept timeouts, agents gone past the grace period; deadlines live in Redis so any router
  * sweeps them), and agent_ops.lua for what agents and supervisors do (accept, decline,
- * transfer, wrap-up, close, availability). Capacity is checked and reserved inside the
- * scripts, atomically. reopen.lua for closed conversations the debtor writes to again: on
+ * transfer, wrap-up, close, availability; a promise edited or cancelled from the debtor
+ * panel). Capacity is checked and reserved inside the scripts, atomically. reopen.lua for closed conversations the debtor writes to again: on
  * the commit's word (inbound.c), its retries, and a periodic sweep of hilo:closed for the
  * reopens a stopped router never did. */
 #include <stdio.h>
@@ -258,7 +258,20 @@ static void op_free(void *arg) {
 
 static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg);
 
-/* agent_ops.lua: deadlines by the router's clock, the day's counters by the stats clock. */
+/* A promise was cancelled or edited: the strategy runners look at the debtor again now (a
+ * cancelled promise no longer stops its strategy; an edited one changes {due_date}), a step of
+ * its own on the schedule's partition. Lost (Redis down, a crash before it), the runners' own
+ * recheck of stopped debtors ([strategies] recheck_s) comes to the same. XX: a debtor in no
+ * strategy is not added. */
+static void promise_changed(hilo_console_t *k, const char *debtor) {
+    char sched[HILO_KEY_MAX];
+    if (hilo_key_sched(sched, sizeof sched, hilo_outbox_partition(debtor)) < 0) return;
+    hilo_store_command(k->ctx->store, NULL, NULL, "ZADD %s XX 0 %s", sched, debtor);
+}
+
+/* agent_ops.lua: offer deadlines and presence by the router's clock (as the route sweep keeps
+ * them); the day's counters and the ledger's checks and stamps (a due day or a call-back already
+ * past) by the one clock, the stats clock: the test clock under [engine] test_clock. */
 static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     op_t *o = arg;
     conn_t *c = o->conn;
@@ -268,14 +281,15 @@ static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     }
     int64_t d, start;
     console_business_day(k, stats_now, &d, &start);
-    char now[24], timeout[24], day[24];
+    char now[24], timeout[24], day[24], clock[24];
     snprintf(now, sizeof now, "%lld", (long long)hilo_now_ms());
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(day, sizeof day, "%lld", (long long)d);
-    const char *argv[8] = {o->op, c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
-                           day};
+    snprintf(clock, sizeof clock, "%lld", (long long)stats_now);
+    const char *argv[9] = {o->op,   c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
+                           day, clock};
     batch_t *b = batch_new(k, c, on_op, o, op_free);
-    batch_script(b, SCRIPT_OPS, 8, argv);
+    batch_script(b, SCRIPT_OPS, 9, argv);
     batch_run(b);
 }
 
@@ -297,6 +311,7 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
             console_sla_closed(k, o->debtor);
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
             console_send_agent_of(k, o->target);
+        if (strncmp(o->op, "promise_", 8) == 0) promise_changed(k, o->debtor);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
         const char *detail = json_string_value(json_array_get(r, 2)); /* (NULL when there is none) */
@@ -320,6 +335,7 @@ typedef struct {
     json_t *rid;
     json_t *args;
     char debtor[HILO_DEBTOR_ID_MAX + 1];
+    char op[16];           /* wrapup, or promise_edit (a new due day) */
     bool callback;         /* else a promise */
     int y, m, d, h, mi;
 } wrapup_t;
@@ -350,7 +366,7 @@ static void on_wrapup_zone(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
         } else {
             json_object_set_new(w->args, "due_ms", json_integer(hilo_promise_ledger_day_end_ms(tz, w->y, w->m, w->d)));
         }
-        console_op(c, w->rid, "wrapup", w->debtor, w->args);
+        console_op(c, w->rid, w->op, w->debtor, w->args);
     }
     wrapup_free(w);
 }
@@ -389,7 +405,8 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
     char tail;
     const char *cb_at = jstr(args, "callback_at");
     bool is_wrapup = strcmp(op, "wrapup") == 0 && code;
-    bool promise = is_wrapup && strcmp(code, "promise_to_pay") == 0 && due && !json_object_get(args, "due_ms") &&
+    bool promise = ((is_wrapup && strcmp(code, "promise_to_pay") == 0) || strcmp(op, "promise_edit") == 0) && due &&
+                   !json_object_get(args, "due_ms") &&
                    sscanf(due, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
     bool callback = is_wrapup && strcmp(code, "callback") == 0 && cb_at && !json_object_get(args, "callback_tz");
     if (promise || callback) {
@@ -402,6 +419,7 @@ void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json
         w->rid = json_incref(rid);
         w->args = json_deep_copy(args);
         snprintf(w->debtor, sizeof w->debtor, "%s", debtor);
+        snprintf(w->op, sizeof w->op, "%s", op);
         w->callback = callback;
         if (promise) w->y = y, w->m = m, w->d = d;
         batch_t *b = batch_new(k, c, on_wrapup_zone, w, wrapup_free);

@@ -51,6 +51,16 @@ void console_stats_clock(hilo_console_t *k, console_clock_fn fn, void *arg, void
     batch_run(b);
 }
 
+void console_clock_cmd(hilo_console_t *k, batch_t *b) {
+    if (k->cfg->test_clock) batch_cmd(b, "GET " HILO_KEY_TEST_CLOCK);
+}
+
+int64_t console_clock_of(const hilo_console_t *k, json_t **res, int n, int i) {
+    const char *v = k->cfg->test_clock && i < n ? json_string_value(res[i]) : NULL;
+    long long ms = v ? strtoll(v, NULL, 10) : 0;
+    return ms > 0 ? ms : hilo_now_ms(); /* an unset test clock is the router's own */
+}
+
 void console_business_day(const hilo_console_t *k, int64_t now_ms, int64_t *day, int64_t *start_ms) {
     hilo_sla_business_day(k->day_tz, k->cfg->sla.start_min, now_ms, day, start_ms);
 }

@@ -5,7 +5,6 @@
  * joined (floor_join.c) and the floor is pushed to every following supervisor. Its "now" and
  * day are the stats clock's and the business day's (sla_mark.c). Reassigning and
  * setting an agent's state go through routing.c (agent_ops.lua with the supervisor role). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,6 @@
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
-#include "hilo/phone.h"
 
 #define FLOOR_PART_AGENTS "500" /* agents per floor_stats.lua call (SSCAN COUNT) */
 
@@ -115,114 +113,5 @@ static void on_agents(hilo_console_t *k, conn_t *c, json_t **res, int n, void *a
 void console_agents_list(conn_t *c, json_t *rid) {
     batch_t *b = batch_new(c->console, c, on_agents, json_incref(rid), batch_free_json);
     batch_cmd(b, "SMEMBERS hilo:agents");
-    batch_run(b);
-}
-
-/* --- {"t":"find","query":...}: a conversation by debtor id or phone ------------------------ */
-
-typedef struct {
-    json_t *rid;
-    char query[CONSOLE_ID_MAX + 32];  /* the debtor id tried first ("" = not an id) */
-    char e164[HILO_PHONE_MAX];        /* the query read as a phone ("" = not a phone) */
-    char asked[96];                   /* what the supervisor typed, trimmed (for the answer's text) */
-} find_t;
-
-static void find_free(void *arg) {
-    find_t *f = arg;
-    json_decref(f->rid);
-    free(f);
-}
-
-static void on_found(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
-    (void)k;
-    find_t *f = arg;
-    if (!conn_alive(c)) goto out;
-    for (int i = 0; i < n; i++)
-        if (!res[i] || (json_is_object(res[i]) && jstr(res[i], "error"))) {
-            conn_error(c, f->rid, "unavailable", "try again");
-            goto out;
-        }
-    int r = 0;
-    if (f->query[0]) { /* EXISTS conv + EXISTS debtor record */
-        bool found = json_integer_value(res[r]) + json_integer_value(res[r + 1]) > 0;
-        r += 2;
-        if (found) {
-            conn_ok(c, f->rid, json_pack("{s:s,s:s}", "debtor", f->query, "by", "id"));
-            goto out;
-        }
-    }
-    if (f->e164[0]) { /* GET hilo:addr:<E.164> + EXISTS of the unidentified contact's conv */
-        const char *d = json_string_value(res[r]);
-        if (d && console_debtor_ok(d)) {
-            conn_ok(c, f->rid, json_pack("{s:s,s:s,s:s}", "debtor", d, "by", "phone", "phone", f->e164));
-            goto out;
-        }
-        if (json_integer_value(res[r + 1]) > 0) {
-            char u[HILO_PHONE_MAX + 2];
-            snprintf(u, sizeof u, "u:%s", f->e164);
-            conn_ok(c, f->rid, json_pack("{s:s,s:s,s:s}", "debtor", u, "by", "phone", "phone", f->e164));
-            goto out;
-        }
-        char text[160];
-        snprintf(text, sizeof text, "no debtor or conversation has the number %s", f->e164);
-        conn_error(c, f->rid, "not_found", text);
-        goto out;
-    }
-    char text[200];
-    snprintf(text, sizeof text, "no debtor has the id \"%s\"", f->asked);
-    conn_error(c, f->rid, "not_found", text);
-out:
-    find_free(f);
-}
-
-void console_find(conn_t *c, json_t *rid, const char *query) {
-    if (!c->supervisor) {
-        conn_error(c, rid, "forbidden", "supervisors only");
-        return;
-    }
-    size_t len = query ? strlen(query) : 0;
-    while (len && isspace((unsigned char)query[len - 1])) len--;
-    while (len && isspace((unsigned char)*query)) query++, len--;
-    if (len == 0 || len >= sizeof ((find_t *)0)->asked) {
-        conn_error(c, rid, "bad_request", "type a debtor id or a phone number");
-        return;
-    }
-    find_t *f = hilo_xcalloc(1, sizeof *f);
-    f->rid = json_incref(rid);
-    snprintf(f->asked, sizeof f->asked, "%.*s", (int)len, query);
-    if (console_debtor_ok(f->asked)) snprintf(f->query, sizeof f->query, "%s", f->asked);
-    const char *why = NULL;
-    /* A phone in any spelling (+57 300 123 4567, 0057..., (650) 555-1234 with the configured
-     * country code): libphonenumber's canonical form names the debtor (hilo:addr:<E.164>). */
-    if (strcspn(f->asked, "0123456789") < len &&
-        hilo_phone_normalize(f->asked, c->console->cfg->default_cc, f->e164, sizeof f->e164, &why) != HILO_OK)
-        f->e164[0] = '\0';
-    if (!f->query[0] && !f->e164[0]) {
-        /* Letters and spaces: a name. There is no index of debtors by name (a name is not unique
-         * and matching it would mean reading every record), so say what works instead. */
-        bool name = strcspn(f->asked, "0123456789") == len;
-        conn_error(c, rid, name ? "name_search_unavailable" : "bad_request",
-                   name ? "search by name is not available: type the debtor id or a phone number"
-                        : (why ? why : "not a debtor id or a phone number"));
-        find_free(f);
-        return;
-    }
-    batch_t *b = batch_new(c->console, c, on_found, f, find_free);
-    char k1[HILO_KEY_MAX], k2[HILO_KEY_MAX];
-    if (f->query[0] && hilo_key_debtor(k1, sizeof k1, f->query, HILO_KEY_CONV) > 0 &&
-        hilo_key_debtor(k2, sizeof k2, f->query, HILO_KEY_DEBTOR) > 0) {
-        batch_cmd(b, "EXISTS %s", k1);
-        batch_cmd(b, "EXISTS %s", k2);
-    } else {
-        f->query[0] = '\0';
-    }
-    char u[HILO_PHONE_MAX + 2];
-    snprintf(u, sizeof u, "u:%s", f->e164);
-    if (f->e164[0] && hilo_key_debtor(k1, sizeof k1, u, HILO_KEY_CONV) > 0) {
-        batch_cmd(b, "GET " HILO_KEY_ADDR_PREFIX "%s", f->e164);
-        batch_cmd(b, "EXISTS %s", k1);
-    } else {
-        f->e164[0] = '\0';
-    }
     batch_run(b);
 }

@@ -180,7 +180,7 @@ void console_send_agent(conn_t *c) {
 
 /* --- one conversation ----------------------------------------------------------------- */
 
-static bool may_read(const conn_t *c, const json_t *conv) {
+bool console_may_read(const conn_t *c, const json_t *conv) {
     if (c->supervisor) return true;
     const char *a = jstr(conv, "agent"), *o = jstr(conv, "offer_agent");
     const char *st = jstr(conv, "state"), *last = jstr(conv, "last_agent");
@@ -301,7 +301,7 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
     char *debtor = arg;
     if (!conn_alive(c) || n < 7) goto out;
     json_t *conv = res_hash(res[0]), *deb = res_hash(res[1]);
-    if (json_object_size(conv) == 0 || !may_read(c, conv)) {
+    if (json_object_size(conv) == 0 || !console_may_read(c, conv)) {
         conn_unfollow(c, debtor);
         conn_send(c, json_pack("{s:s,s:s}", "t", "conv_gone", "debtor", debtor));
         json_decref(conv);
@@ -405,7 +405,7 @@ static void on_open_check(hilo_console_t *k, conn_t *c, json_t **res, int n, voi
         goto out;
     }
     json_t *conv = res_hash(res[0]);
-    bool ok = json_object_size(conv) > 0 && may_read(c, conv);
+    bool ok = json_object_size(conv) > 0 && console_may_read(c, conv);
     json_decref(conv);
     if (!ok) {
         /* Same answer for "does not exist" and "not yours": ids are not probed. */
@@ -682,7 +682,7 @@ static void on_note_done(hilo_console_t *k, conn_t *c, json_t **res, int n, void
 static void on_note_check(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     note_t *o = arg;
     json_t *conv = n >= 1 ? res_hash(res[0]) : json_object();
-    if (!conn_alive(c) || !may_read(c, conv) || json_object_size(conv) == 0) {
+    if (!conn_alive(c) || !console_may_read(c, conv) || json_object_size(conv) == 0) {
         conn_error(c, o->rid, "forbidden", "this conversation is not offered or assigned to you");
         json_decref(conv);
         note_free(o);
