@@ -21,6 +21,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/identity_cache.c
   ${CMAKE_CURRENT_LIST_DIR}/inbound.c
   ${CMAKE_CURRENT_LIST_DIR}/clock.c
+  ${CMAKE_CURRENT_LIST_DIR}/calls.c
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
   ${CMAKE_CURRENT_LIST_DIR}/promise_ledger.c

@@ -62,6 +62,10 @@ typedef struct {
  * number. *caps (may be NULL) says what the chosen one supports. HILO_AGAIN when there is none. */
 int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, bool prefer_amo,
                           const char *from, hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
+/* Next live peer of `channel` whose Hello frame said protocol minor >= min_minor (round robin):
+ * the one way to a feature that has no Hello flag, such as the call orders of 1.4 (a connector
+ * that speaks 1.3 or less never gets one). HILO_AGAIN when there is none. */
+int hilo_link_server_pick_minor(hilo_link_server_t *self, int channel, unsigned min_minor, hilo_peer_ref_t *out);
 /* Whether a connected peer of `channel` announced senders: only then does the dispatcher look
  * for the sender of a message (hilo_link_server_pick's `from`). */
 bool hilo_link_server_has_senders(const hilo_link_server_t *self, int channel);

@@ -532,3 +532,74 @@ void hilo_twilio_parse_send_result(long http_status, const char *body, size_t le
     res->outcome = retry ? HILO_PROVIDER_RETRY : HILO_PROVIDER_FINAL;
     json_decref(root);
 }
+
+/* ---- calls in progress (protocol 1.4) ------------------------------------------------------- */
+
+/* A CallSid goes into a URL path: letters and digits only. */
+static bool sid_ok(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))) return false;
+    return true;
+}
+
+int hilo_twilio_build_connect(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                              hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    const char *sid = ob->voice ? ob->voice->call_id : NULL;
+    if (!sid_ok(sid)) return hilo_provider_fail(e, "invalid_call", "call_id is not a call sid");
+    char resource[80];
+    snprintf(resource, sizeof resource, "Calls/%s", sid);
+    hilo_provider_buf_t body = HILO_PROVIDER_BUF_INIT;
+    hilo_form_encode_pair(&body, "Twiml", twiml);
+    base_request(acct, resource, req);
+    req->body_len = body.len;
+    req->body = hilo_provider_buf_take(&body);
+    return HILO_OK;
+}
+
+/* An agent event about the caller's call `call` from the debtor `caller`. */
+static hilo_envelope_t *agent_env(const char *call, const char *caller, const char *leg, int kind, const char *step,
+                                  const char *status, hilo_provider_envs_t *out) {
+    hilo_envelope_t *env = hilo_provider_envs_add(out, HILO_CHANNEL_VOICE);
+    hilo_provider_set(&env->from, caller);
+    hilo_voice_event_t *v = hilo_provider_env_voice(env);
+    v->kind = kind;
+    hilo_provider_set(&v->call_id, call);
+    hilo_provider_set(&v->call_status, status);
+    /* One event per agent leg and step: a retried callback repeats the id, a second agent's
+     * leg (another connect order) has its own. */
+    hilo_provider_setf(&env->provider_message_id, "%s:%s", leg, step);
+    return env;
+}
+
+int hilo_twilio_agent_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                             hilo_provider_error_t *e) {
+    if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
+    const char *leg = need(form, "CallSid", e);
+    const char *status = leg ? need(form, "CallStatus", e) : NULL;
+    if (!leg || !status) return HILO_ERR;
+    bool bad = false;
+    const char *call = query_id(query, "call", &bad), *caller = query_id(query, "caller", &bad);
+    if (bad || !call || !caller) return hilo_provider_fail(e, "bad_query", "the agent leg's callback needs ?call= and ?caller=");
+    if (strcmp(status, "ringing") == 0)
+        agent_env(call, caller, leg, HILO_VOICE_AGENT_RINGING, "ringing", status, out);
+    else if (strcmp(status, "in-progress") == 0 || strcmp(status, "answered") == 0)
+        agent_env(call, caller, leg, HILO_VOICE_AGENT_CONNECTED, "answered", status, out);
+    return HILO_OK; /* initiated, completed...: the Dial action and the call's end say the rest */
+}
+
+int hilo_twilio_dial_action(const hilo_form_t *form, hilo_provider_envs_t *out, bool *answered,
+                            hilo_provider_error_t *e) {
+    if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
+    const char *sid = need(form, "CallSid", e);
+    const char *status = sid ? need(form, "DialCallStatus", e) : NULL;
+    if (!sid || !status) return HILO_ERR;
+    const char *leg = hilo_form_get(form, "DialCallSid");
+    *answered = strcmp(status, "completed") == 0 || strcmp(status, "answered") == 0;
+    if (*answered) return HILO_OK; /* the call's own end (CALL_END) follows */
+    hilo_envelope_t *env = voice_env(form, sid, HILO_VOICE_AGENT_NO_ANSWER, out);
+    hilo_provider_setf(&env->provider_message_id, "%s:dial:%s", leg && *leg ? leg : sid, status);
+    hilo_provider_set(&env->voice->call_status, status);
+    return HILO_OK;
+}

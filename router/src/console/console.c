@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "console_int.h"
+#include "calls.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
@@ -259,6 +260,9 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_op(c, rid, "state", "", a);
         json_decref(a);
     } else if (strcmp(t, "accept") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "close") == 0) {
+        /* Whether a caller could be put through (agent_ops.lua accept): the router's word,
+         * whatever the browser sent under that name. */
+        json_object_set_new(m, "call_link", json_boolean(strcmp(t, "accept") == 0 && hilo_calls_can_connect(c->console->ctx)));
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0) {
         /* The router works these out from the debtor's zone (routing.c). */
