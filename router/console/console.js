@@ -640,6 +640,11 @@ function renderFloor(f) {
       el('td', {}, fmtTarget(v.first_response_target_ms) + ' / ' + fmtTarget(v.resolution_target_ms)),
       el('td', {}, String(v.abandoned)));
   }));
+  // Callers on the line: waiting in a queue, and put through to an agent (docs/console-protocol.md,
+  // "floor": queues[].calls_waiting, agents[].calls).
+  const ag0 = f.agents && !Array.isArray(f.agents) ? f.agents : {};
+  $('f-calls-waiting').textContent = Object.values(q).reduce((n, v) => n + (v.calls_waiting || 0), 0);
+  $('f-calls-live').textContent = Object.values(ag0).reduce((n, a) => n + (a.calls || 0), 0);
   const bd = f.business_day;
   if (bd) $('f-day').textContent = 'Today since ' + debtorTime(bd.start_ms, bd.zone).replace(" (debtor's time)", '') + ' ' + bd.zone;
   const ag = f.agents && !Array.isArray(f.agents) ? f.agents : {};
