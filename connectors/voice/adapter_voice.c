@@ -449,8 +449,10 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
     }
     hilo_provider_error_t e;
     bool connect = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_CONNECT;
-    char *xml = connect ? hilo_twiml_connect(ob, st->dialed_url, st->agent_url, &e)
-                        : hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
+    bool bridge = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_BRIDGE;
+    char *xml = connect  ? hilo_twiml_connect(ob, st->dialed_url, st->agent_url, &e)
+                : bridge ? hilo_twiml_bridge(ob, ob->from && *ob->from ? ob->from : st->from, &e)
+                         : hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
     if (!xml) {
         hilo_send_plan_refuse(plan, e.code, e.message);
         return HILO_OK;
@@ -465,7 +467,9 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
         .max_parts = 1,
     };
     hilo_provider_request_t req;
-    int rc = connect ? hilo_twilio_build_connect(&acct, ob, xml, &req, &e) : hilo_twilio_build_call(&acct, ob, xml, &req, &e);
+    int rc = connect  ? hilo_twilio_build_connect(&acct, ob, xml, &req, &e)
+             : bridge ? hilo_twilio_build_bridge(&acct, ob, xml, &req, &e)
+                      : hilo_twilio_build_call(&acct, ob, xml, &req, &e);
     free(xml);
     if (rc != HILO_OK) {
         hilo_send_plan_refuse(plan, e.code, e.message);

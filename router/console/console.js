@@ -490,6 +490,7 @@ function renderConv(head) {
   if (pick) sel.value = pick;
   showReason();
   showCallbackZone();
+  showCall(m);
   // Last: the composer and the panels above have their final size, so "the bottom" is final too.
   if (stick) toNewest();
   else if (m.items.length > before) $('thread-new').hidden = false;
@@ -500,6 +501,32 @@ function renderConv(head) {
     : el('li', { testid: 'note' }, n.text + ' — ' + (n.by || '') + ' ' + new Date(n.ms).toLocaleString())));
   for (const li of document.querySelectorAll('#offers li, #convs li')) li.classList.toggle('active', li.dataset.testid.endsWith('-' + m.debtor));
 }
+
+// Click-to-call (docs/console-protocol.md, "Click-to-call"): the gate's word on a call now is
+// on the button; the click's answer (rings your phone, or the reason it may not) under it.
+function showCall(m) {
+  const c = m.call || { allowed: false, text: '' };
+  const b = $('call-debtor');
+  b.disabled = false; // the router decides at the click (the clock moves); the reason shows here
+  b.title = c.allowed ? 'Rings your phone, then the debtor' : c.text;
+  if ($('call-status').dataset.debtor !== m.debtor) {
+    $('call-status').dataset.debtor = m.debtor;
+    $('call-status').className = 'status';
+    $('call-status').textContent = '';
+  }
+}
+
+$('call-debtor').addEventListener('click', async () => {
+  const d = S.conv && S.conv.debtor;
+  if (!d) return;
+  const st = $('call-status');
+  st.className = 'status';
+  st.textContent = 'calling…';
+  const r = await send('call', { debtor: d });
+  if (!S.conv || S.conv.debtor !== d) return;
+  if (r.t === 'reply_result' && r.ok) st.textContent = 'Your phone rings now; the debtor is called when you answer.';
+  else { st.className = 'status error'; st.textContent = 'Not called: ' + (r.text || r.code || 'refused'); }
+});
 
 function showReason() {
   const m = S.conv;

@@ -39,6 +39,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
   ${CMAKE_CURRENT_LIST_DIR}/console/refusals.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/click_to_call.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_gauges.c
   ${CMAKE_CURRENT_LIST_DIR}/console/notice.c

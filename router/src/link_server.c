@@ -574,7 +574,7 @@ bool hilo_link_server_has_senders(const hilo_link_server_t *ls, int channel) {
 }
 
 int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, bool prefer_amo, const char *from,
-                          hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
+                          unsigned min_minor, hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
     if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
     /* The sender: a peer that announced it, if one of the channel did (whatever its other
      * abilities: the message then waits for one that qualifies); else one that serves any. */
@@ -588,7 +588,9 @@ int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry,
         for (int k = 0; k < ls->npeers; k++) {
             int i = (ls->rr[channel] + k) % ls->npeers;
             const peer_t *p = &ls->peers[i];
-            if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo)) continue;
+            if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo) ||
+                p->minor < min_minor)
+                continue;
             if (claimed ? !serves(p, from) : (from && *from && p->nsenders > 0)) continue;
             ls->rr[channel] = i + 1;
             *out = p->ref;

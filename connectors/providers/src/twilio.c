@@ -476,12 +476,14 @@ int hilo_twilio_build_sms(const hilo_twilio_account_t *acct, const hilo_outbound
     return *n ? HILO_OK : HILO_ERR;
 }
 
-int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
-                           hilo_provider_request_t *req, hilo_provider_error_t *e) {
-    if (!ob->to || !*ob->to || !hilo_utf8_valid(ob->to, strlen(ob->to)))
+/* Calls.json to `to`: a call we place (to the debtor, with answering-machine detection) or a
+ * click-to-call's first leg (to the agent, without). */
+static int build_calls(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *to, bool amd,
+                       const char *twiml, hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    if (!to || !*to || !hilo_utf8_valid(to, strlen(to)))
         return hilo_provider_fail(e, "invalid_address", "no valid recipient");
     hilo_provider_buf_t body = HILO_PROVIDER_BUF_INIT;
-    hilo_form_encode_pair(&body, "To", ob->to);
+    hilo_form_encode_pair(&body, "To", to);
     if (add_sender(acct, ob, true, &body, e) != HILO_OK) {
         hilo_provider_buf_free(&body);
         return HILO_ERR;
@@ -496,11 +498,21 @@ int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outboun
     }
     /* Answering-machine detection: the status callbacks then carry AnsweredBy (human,
      * machine_start, machine_end_beep, ..., fax, unknown). */
-    hilo_form_encode_pair(&body, "MachineDetection", "Enable");
+    if (amd) hilo_form_encode_pair(&body, "MachineDetection", "Enable");
     base_request(acct, "Calls", req);
     req->body_len = body.len;
     req->body = hilo_provider_buf_take(&body);
     return HILO_OK;
+}
+
+int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                           hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    return build_calls(acct, ob, ob->to, true, twiml, req, e);
+}
+
+int hilo_twilio_build_bridge(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                             hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    return build_calls(acct, ob, ob->voice ? ob->voice->target : NULL, false, twiml, req, e);
 }
 
 void hilo_twilio_parse_send_result(long http_status, const char *body, size_t len, hilo_provider_result_t *res) {

@@ -419,6 +419,24 @@ char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, cons
     return hilo_provider_buf_take(&b);
 }
 
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e) {
+    if (!ob->to || !*ob->to || !hilo_utf8_valid(ob->to, strlen(ob->to))) {
+        hilo_provider_fail(e, "invalid_address", "no valid debtor to dial");
+        return NULL;
+    }
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response><Dial timeout=\"30\"");
+    if (caller_id && *caller_id && hilo_utf8_valid(caller_id, strlen(caller_id))) {
+        hilo_provider_buf_adds(&b, " callerId=\"");
+        hilo_twiml_escape(&b, caller_id);
+        hilo_provider_buf_adds(&b, "\"");
+    }
+    hilo_provider_buf_adds(&b, "><Number>");
+    hilo_twiml_escape(&b, ob->to);
+    hilo_provider_buf_adds(&b, "</Number></Dial></Response>");
+    return hilo_provider_buf_take(&b);
+}
+
 char *hilo_twiml_after_dial(const hilo_twiml_t *self, bool answered, const char *queue) {
     hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
     hilo_provider_buf_adds(&b, XML_HEAD "<Response>");

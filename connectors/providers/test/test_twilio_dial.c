@@ -150,8 +150,39 @@ static void test_dial_action(void **state) {
     hilo_twiml_destroy(&t);
 }
 
+/* Click-to-call: the agent's phone first (no machine detection), the debtor dialled from it. */
+static void test_bridge(void **state) {
+    (void)state;
+    hilo_outbound_t ob = HILO_OUTBOUND_INIT;
+    hilo_voice_action_t va = HILO_VOICE_ACTION_INIT;
+    va.kind = HILO_VOICE_ACTION_BRIDGE;
+    va.target = "+15550001111";
+    ob.outbound_id = "o1";
+    ob.debtor_id = "D1";
+    ob.to = "+16505551234";
+    ob.voice = &va;
+    hilo_provider_error_t e;
+    char *xml = hilo_twiml_bridge(&ob, "+18005551212", &e);
+    assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial timeout=\"30\" "
+                             "callerId=\"+18005551212\"><Number>+16505551234</Number></Dial></Response>");
+    hilo_provider_request_t req;
+    assert_int_equal(hilo_twilio_build_bridge(&ACCT, &ob, xml, &req, &e), HILO_OK);
+    assert_string_equal(req.url, "https://api.twilio.com/2010-04-01/Accounts/AC123/Calls.json");
+    char err[64];
+    hilo_form_t *f = hilo_form_parse(req.body, req.body_len, err, sizeof err);
+    assert_string_equal(hilo_form_get(f, "To"), "+15550001111");
+    assert_null(hilo_form_get(f, "MachineDetection"));
+    hilo_form_destroy(&f);
+    hilo_provider_request_clear(&req);
+    free(xml);
+    ob.to = "";
+    assert_null(hilo_twiml_bridge(&ob, "+18005551212", &e));
+    assert_string_equal(e.code, "invalid_address");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bridge),
         cmocka_unit_test(test_connect_twiml_and_update),
         cmocka_unit_test(test_agent_leg_events),
         cmocka_unit_test(test_dial_action),

@@ -92,6 +92,7 @@ typedef Hilo__Link__V1__Channel hilo_channel_t;
 #define HILO_VOICE_ACTION_DIAL HILO__LINK__V1__VOICE_ACTION__KIND__KIND_DIAL
 #define HILO_VOICE_ACTION_ENQUEUE HILO__LINK__V1__VOICE_ACTION__KIND__KIND_ENQUEUE
 #define HILO_VOICE_ACTION_CONNECT HILO__LINK__V1__VOICE_ACTION__KIND__KIND_CONNECT /* 1.4 */
+#define HILO_VOICE_ACTION_BRIDGE HILO__LINK__V1__VOICE_ACTION__KIND__KIND_BRIDGE   /* 1.4 */
 
 /* Serializes `f` (major/minor are set to ours when 0) into a malloc'd buffer. */
 uint8_t *hilo_frame_pack(hilo_frame_t *f, size_t *len);

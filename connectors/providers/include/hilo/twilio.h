@@ -129,6 +129,10 @@ void hilo_twilio_parse_send_result(long http_status, const char *body, size_t le
 
 /* ---- calls in progress (protocol 1.4; docs/providers.md, "Connecting a caller") ------------- */
 
+/* Click-to-call (VoiceAction BRIDGE): as hilo_twilio_build_call, but the call goes to the agent
+ * (ob->voice->target) and without answering-machine detection; `twiml` dials the debtor. */
+int hilo_twilio_build_bridge(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                             hilo_provider_request_t *req, hilo_provider_error_t *e);
 /* A connect order: POST …/Calls/{ob->voice->call_id}.json with Twiml (hilo_twiml_connect), which
  * replaces what the live call is doing (waiting in a queue) with the <Dial>. "invalid_call"
  * when call_id is not a sid (letters and digits). */

@@ -87,6 +87,9 @@ void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
  * target, or on invalid UTF-8. */
 char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, const char *agent_url,
                          hilo_provider_error_t *e);
+/* Click-to-call (VoiceAction BRIDGE): what the agent's answered call runs — <Dial timeout="30"
+ * callerId="caller_id"><Number>ob->to</Number></Dial>, the debtor. NULL with `e` without `to`. */
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e);
 /* The answer to the Dial action: <Hangup/> after the agent talked to the caller (answered),
  * else <Enqueue> back into `queue` (fallback_queue when empty; <Hangup/> when neither). */
 char *hilo_twiml_after_dial(const hilo_twiml_t *self, bool answered, const char *queue);
