@@ -398,7 +398,7 @@ function renderConv(head) {
   S.threadOf = m.debtor;
   thread.replaceChildren(...m.items.map((it) => {
     const by = it.dir === 'out' ? (it.by || 'bot') : 'debtor';
-    const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || it.voice.event)) ||
+    const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || callEvent(it.voice))) ||
       (it.media ? '[media]' : '') || '[' + it.kind + ']';
     return el('li', { testid: 'item', class: (it.dir === 'out' ? 'out' : 'in') + (by === 'bot' ? ' bot' : ''), 'data-ch': it.ch },
       el('div', { class: 'meta' }, el('span', { class: 'badge ' + it.ch, testid: 'badge' }, it.ch),
@@ -527,6 +527,20 @@ $('call-debtor').addEventListener('click', async () => {
   if (r.t === 'reply_result' && r.ok) st.textContent = 'Your phone rings now; the debtor is called when you answer.';
   else { st.className = 'status error'; st.textContent = 'Not called: ' + (r.text || r.code || 'refused'); }
 });
+
+// A call's events in the thread, in words (docs/protocol.md §10.4.2).
+function callEvent(v) {
+  const dur = v.duration_s ? ', ' + v.duration_s + ' s' : '';
+  switch (v.event) {
+    case 'call_start': return 'Call started';
+    case 'gather': return 'Pressed ' + (v.digits || '—');
+    case 'agent_ringing': return 'Ringing the agent\'s phone';
+    case 'agent_connected': return 'Connected to the agent';
+    case 'agent_no_answer': return 'The agent did not answer (' + (v.status || 'no answer') + '): the caller waits in the queue again';
+    case 'call_end': return 'Call ended (' + (v.status || 'ended') + dur + ')';
+    default: return v.event;
+  }
+}
 
 function showReason() {
   const m = S.conv;
