@@ -80,6 +80,7 @@ class ConsoleVoiceBrowser(ConnectorStackCase):
         self.stack()
         sid = []
         self.run_scenario("noanswer", self.caller_steps(sid))
+        self.assertIn("agent_no_answer", [it["voice"]["event"] for it in self.thread("D1") if it.get("voice")])
         self.assertEqual(self.conv().get("state"), "queued")
         self.assertIn("ana,", self.conv().get("declined", ""))
         self.assertEqual(self.sandbox.ok("GET", "/_sandbox/call/" + sid[0])["state"], "queued")
