@@ -226,10 +226,14 @@ if [ -x "$build/router/cli/hilo" ]; then
     fi
     if [ $made = 1 ] || ! grep -qx -- "$id" <<<"$have"; then
       account_skills=""
-      [ "$role" = agent ] && account_skills=${skills%,}
+      phone=()
+      # The agent takes calls on a phone of the sandbox: open its phone page on +15550001111
+      # to answer a caller put through from the console (docs/architecture.md, "Voice in the
+      # console").
+      [ "$role" = agent ] && account_skills=${skills%,} && phone=(--phone +15550001111)
       # The password on standard input (its first line): never on a command line.
       "$build/router/cli/hilo" -c "$run/hilo.conf" agent add "$id" --name "$name" --role "$role" \
-        --skills "$account_skills" <"$pass" >/dev/null
+        --skills "$account_skills" "${phone[@]}" <"$pass" >/dev/null
     fi
     console_accounts+=("$role $id $(head -n 1 "$pass")")
   done

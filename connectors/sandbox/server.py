@@ -11,6 +11,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 import calls_out
+import dial
 import twilio
 import voice
 import whatsapp
@@ -66,6 +67,10 @@ def twilio_messages(h, m, q, raw):
 
 def twilio_calls(h, m, q, raw):
     return calls_out.rest_call(h.sb, "POST", h.path, m.group(1), h.headers, raw)
+
+
+def twilio_call_update(h, m, q, raw):
+    return dial.rest_update(h.sb, "POST", h.path, m.group(1), m.group(2), h.headers, raw)
 
 
 def twilio_message_get(h, m, q, raw):
@@ -256,6 +261,11 @@ def call_answer(h, m, q, raw):
     if by not in ("human", "machine"):
         raise BadRequest(400, "by must be human or machine")
     call = _call(h, m.group(1))
+    if call.parent is not None:  # an agent's phone rung by a <Dial>
+        try:
+            return 200, dial.answer_leg(h.sb, call)
+        except voice.CallError as e:
+            raise BadRequest(409, str(e))
     if call.direction != "outbound-api":
         raise BadRequest(409, "only a call we placed rings on the phone")
     try:
@@ -265,17 +275,32 @@ def call_answer(h, m, q, raw):
 
 
 def call_decline(h, m, q, raw):
+    """{"status": "busy" (default) | "no-answer" | "failed"}: how the ringing phone ends it."""
+    req = _json_body(raw) if raw else {}
+    status = req.get("status", "busy")
+    if status not in ("busy", "no-answer", "failed"):
+        raise BadRequest(400, "status must be busy, no-answer or failed")
     call = _call(h, m.group(1))
+    if call.parent is not None:
+        try:
+            return 200, dial.end_leg(h.sb, call, status)
+        except voice.CallError as e:
+            raise BadRequest(409, str(e))
     if call.direction != "outbound-api":
         raise BadRequest(409, "only a call we placed rings on the phone")
     try:
-        return 200, calls_out.decline(h.sb, call, "busy")
+        return 200, calls_out.decline(h.sb, call, status)
     except voice.CallError as e:
         raise BadRequest(409, str(e))
 
 
 def call_hangup(h, m, q, raw):
     call = _call(h, m.group(1))
+    if call.parent is not None:  # the agent hangs up: the Dial's action goes on with the caller
+        try:
+            return 200, dial.end_leg(h.sb, call, "completed")
+        except voice.CallError as e:
+            raise BadRequest(409, str(e))
     try:
         return 200, voice.hangup(h.sb, call)
     except voice.CallError as e:
@@ -296,6 +321,7 @@ ROUTES = [(method, re.compile(pattern), fn) for method, pattern, fn in [
     ("POST", r"/2010-04-01/Accounts/([^/]+)/Messages\.json", twilio_messages),
     ("GET", r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)\.json", twilio_message_get),
     ("POST", r"/2010-04-01/Accounts/([^/]+)/Calls\.json", twilio_calls),
+    ("POST", r"/2010-04-01/Accounts/([^/]+)/Calls/(CA[0-9a-f]{32})\.json", twilio_call_update),
     ("GET", r"/", page),
     ("GET", r"/healthz", healthz),
     ("GET", r"/_sandbox/info", info),

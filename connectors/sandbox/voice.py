@@ -6,8 +6,10 @@ ends. One Call object per CallSid; its lock keeps one call's steps in order.
 
 Calls we place (POST .../Calls.json) are calls_out.py; once answered they run here too.
 
-Not simulated: the far end of <Dial>/<Enqueue> (an agent picking up), their action URLs, and
-media. The call just stays "dialing"/"queued" until the debtor hangs up.
+A <Dial> of a number or SIP address rings that phone (an agent's; dial.py), and Twilio's call
+update (POST .../Calls/{CallSid}.json) runs new TwiML on a live call (dial.py). Not simulated:
+the far end of <Enqueue> and <Dial><Queue>, and media: such a call stays "queued"/"dialing"
+until the debtor hangs up or the call is updated.
 """
 
 import threading
@@ -49,6 +51,8 @@ class Call:
         self.verbs = []               # ... parsed
         self.error = None
         self.sequence = 0
+        self.leg = None               # the agent's leg a <Dial> rings (dial.py)
+        self.parent = None            # a leg: the caller's call it belongs to
 
     def duration_s(self):
         if not self.answered:
@@ -65,6 +69,7 @@ class Call:
                 "gather": None if g is None else {k: g[k] for k in ("attrs", "input", "num_digits",
                                                                     "finish_on_key", "action", "method")},
                 "queue": self.queue, "dial": self.dial, "error": self.error,
+                "leg": self.leg.sid if self.leg else None, "parent": self.parent.sid if self.parent else None,
                 "twiml": self.twiml, "verbs": self.verbs}
 
 
@@ -172,6 +177,9 @@ def _execute(sb, call, step, verbs, doc_url):
             _end(sb, call, step, "busy" if a.get("reason") == "busy" else "no-answer")
             return
         elif tag == "Dial":
+            import dial  # (dial.py builds on this module)
+            if dial.start_leg(sb, call, step, v, doc_url):
+                return
             call.state, call.dial = "dialing", v["target"]
             _item(sb, call, "event", "dial", "Connecting you to %s" % v["target"])
             return
@@ -202,6 +210,8 @@ def _end(sb, call, step, status):
     carries the connector's response)."""
     if call.state == "ended":
         return
+    import dial
+    dial.caller_gone(sb, call)
     call.state, call.call_status, call.ended, call.gather = "ended", status, time.time(), None
     _item(sb, call, "event", "call", "Call ended (%s, %d s)" % (status, call.duration_s()))
     call.sequence += 1

@@ -8,6 +8,10 @@
  * the debtor's thread like an inbound one; a machine is hung up on there), with
  * answering-machine detection; that call's status callbacks (STATUS_PATH?ob=<outbound id>) come
  * back as delivery reports (hilo_twilio_call_status).
+ * A connect order (protocol 1.4, VoiceAction CONNECT) updates a live call (Calls/<sid>.json) to
+ * <Dial> an agent; the agent leg's callbacks (AGENT_PATH) and the Dial's action (DIALED_PATH)
+ * come back as call events: ringing, connected, no answer (the caller then waits in the queue
+ * again). docs/providers.md, "Connecting a caller".
  * Provider knowledge lives in connectors/providers (twilio.h, twiml.h, signature.h).
  *
  * Config section [voice] (secrets from the environment, e.g. HILO_VOICE_AUTH_TOKEN):
@@ -42,8 +46,10 @@
 #define MOD "voice"
 #define GATHER_PATH "/webhooks/twilio/voice/gather"
 #define STATUS_PATH "/webhooks/twilio/voice/status"
+#define AGENT_PATH "/webhooks/twilio/voice/agent"
+#define DIALED_PATH "/webhooks/twilio/voice/dialed"
 
-enum { ROUTE_START = 0, ROUTE_GATHER, ROUTE_STATUS };
+enum { ROUTE_START = 0, ROUTE_GATHER, ROUTE_STATUS, ROUTE_AGENT, ROUTE_DIALED };
 
 #define CALL_LANG_SLOTS 512 /* calls remembered for the fallback's language */
 #define FALLBACK_NUMBERS_MAX 64
@@ -58,6 +64,8 @@ static const hilo_adapter_route_t ROUTES[] = {
     {"/webhooks/twilio/voice", HILO_HTTP_POST},
     {GATHER_PATH, HILO_HTTP_POST},
     {STATUS_PATH, HILO_HTTP_POST},
+    {AGENT_PATH, HILO_HTTP_POST},
+    {DIALED_PATH, HILO_HTTP_POST},
     {NULL, 0},
 };
 
@@ -71,6 +79,8 @@ typedef struct {
     char *api_base;       /* no trailing '/' */
     char *status_url;     /* public_url + STATUS_PATH */
     char *ivr_url;        /* public_url + the start route: where an answered placed call goes on */
+    char *agent_url;      /* public_url + AGENT_PATH: the agent leg's status callbacks */
+    char *dialed_url;     /* public_url + DIALED_PATH: the Dial action of a connect order */
     char *default_language;
     char *fallback_languages;    /* when the call's language is unknown; "es,en" */
     fallback_number_t fallback_by_number[FALLBACK_NUMBERS_MAX];
@@ -98,6 +108,8 @@ static void voice_destroy(hilo_adapter_t *self) {
     free(st->api_base);
     free(st->status_url);
     free(st->ivr_url);
+    free(st->agent_url);
+    free(st->dialed_url);
     free(st->default_language);
     free(st->fallback_languages);
     for (size_t i = 0; i < st->n_fallback_by_number; i++) free(st->fallback_by_number[i].languages);
@@ -203,6 +215,8 @@ static int voice_configure(hilo_adapter_t *self, hilo_config_t *cfg, const char 
     }
     st->status_url = join(st->public_url, STATUS_PATH);
     st->ivr_url = join(st->public_url, ROUTES[ROUTE_START].path);
+    st->agent_url = join(st->public_url, AGENT_PATH);
+    st->dialed_url = join(st->public_url, DIALED_PATH);
     char *gather_url = join(st->public_url, GATHER_PATH);
     hilo_twiml_opts_t o = {
         .language_map = language_map,
@@ -286,6 +300,7 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     hilo_form_t *query = NULL;
     char err[128];
     int rc;
+    bool answered = false;
     switch (req->route) {
     case ROUTE_START:
         if (answered_by_machine(form)) {
@@ -303,6 +318,14 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
         rc = query ? hilo_twilio_voice_gather(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
         break;
+    case ROUTE_AGENT:
+        query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
+        rc = query ? hilo_twilio_agent_status(form, query, &envs, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
+        break;
+    case ROUTE_DIALED:
+        query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
+        rc = query ? hilo_twilio_dial_action(form, &envs, &answered, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
+        break;
     default:
         /* A call we placed names its outbound in the StatusCallback: its outcome is a delivery
          * report. An inbound call's end (the number's own status URL) is a call event. */
@@ -316,13 +339,29 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         break;
     }
     int result = HILO_OK;
+    if (rc == HILO_OK && req->route == ROUTE_DIALED) {
+        /* The caller is still on the line: after a conversation, the end; after no answer,
+         * the queue again — once the router has the event (a retried action repeats it). */
+        char *xml = hilo_twiml_after_dial(st->twiml, answered, hilo_form_get(query, HILO_TWIML_QUERY_QUEUE));
+        if (envs.count == 0)
+            hilo_webhook_answer_now(out, 200, "text/xml", xml, "dial_answered");
+        else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK)
+            result = HILO_ERR;
+        else
+            hilo_webhook_answer_after_ack(out, 200, "text/xml", xml, "dial_no_answer");
+        free(xml);
+        hilo_provider_envs_clear(&envs);
+        hilo_form_destroy(&query);
+        hilo_form_destroy(&form);
+        return result;
+    }
     if (rc != HILO_OK) {
         hilo_log_warn(MOD, "event=bad_body path=%s code=%s reason=%s", hilo_log_value(req->path), e.code,
                       hilo_log_value(e.message));
-        if (req->route == ROUTE_STATUS)
-            hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
-        else
+        if (req->route == ROUTE_START || req->route == ROUTE_GATHER)
             answer_fallback(st, form, out, "bad_body");
+        else
+            hilo_webhook_answer_now(out, 400, "text/plain", "bad body\n", "bad_body");
     } else if (envs.count == 0) { /* ringing, in-progress, ...: nothing ended */
         hilo_webhook_answer_now(out, 200, "text/xml", hilo_twiml_sms_empty(), "ignored");
     } else if (withheld_caller(envs.items[0]->from)) {
@@ -339,7 +378,9 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         hilo_webhook_answer_reply(out, req->route == ROUTE_START ? "call_start" : "gather");
     } else {
         hilo_webhook_answer_after_ack(out, 200, "text/xml", hilo_twiml_sms_empty(),
-                                      envs.items[0]->delivery ? "call_status" : "call_end");
+                                      envs.items[0]->delivery       ? "call_status"
+                                      : req->route == ROUTE_AGENT ? "agent_status"
+                                                                  : "call_end");
     }
     hilo_provider_envs_clear(&envs);
     hilo_form_destroy(&query);
@@ -407,7 +448,11 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
         return HILO_OK;
     }
     hilo_provider_error_t e;
-    char *xml = hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
+    bool connect = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_CONNECT;
+    bool bridge = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_BRIDGE;
+    char *xml = connect  ? hilo_twiml_connect(ob, st->dialed_url, st->agent_url, &e)
+                : bridge ? hilo_twiml_bridge(ob, ob->from && *ob->from ? ob->from : st->from, &e)
+                         : hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
     if (!xml) {
         hilo_send_plan_refuse(plan, e.code, e.message);
         return HILO_OK;
@@ -422,7 +467,9 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
         .max_parts = 1,
     };
     hilo_provider_request_t req;
-    int rc = hilo_twilio_build_call(&acct, ob, xml, &req, &e);
+    int rc = connect  ? hilo_twilio_build_connect(&acct, ob, xml, &req, &e)
+             : bridge ? hilo_twilio_build_bridge(&acct, ob, xml, &req, &e)
+                      : hilo_twilio_build_call(&acct, ob, xml, &req, &e);
     free(xml);
     if (rc != HILO_OK) {
         hilo_send_plan_refuse(plan, e.code, e.message);

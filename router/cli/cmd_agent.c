@@ -22,13 +22,26 @@
 
 static const char usage_text[] =
     "usage: hilo agent add <id> --name NAME [--role agent|supervisor] [--skills S1,S2]\n"
-    "                      [--capacity whatsapp=3,sms=3,voice=1] [--password-env VAR]\n"
+    "                      [--capacity whatsapp=3,sms=3,voice=1] [--phone +E164|sip:ADDR] [--password-env VAR]\n"
     "       hilo agent passwd <id> [--password-env VAR]\n"
     "       hilo agent list [--json]      (--json: one account per line)\n"
     "       hilo agent disable <id>       no more logins; every session ends, open consoles close\n"
     "       hilo agent enable <id>\n"
     "       hilo agent logout <id>        every session of the agent ends, open consoles close\n"
-    "The password is read from $VAR, else from the first line of stdin (at least 8 characters).\n";
+    "The password is read from $VAR, else from the first line of stdin (at least 8 characters).\n"
+    "--phone: where the agent takes calls (a voice offer they accept rings it).\n";
+
+/* An agent's phone: +E.164 (7 to 15 digits) or a sip:/sips: address of 5..128 printable ASCII
+ * characters without spaces, quotes or angle brackets (it goes into TwiML and a URL). */
+static bool phone_ok(const char *s) {
+    size_t n = strlen(s);
+    if (s[0] == '+') return n >= 8 && n <= 16 && strspn(s + 1, "0123456789") == n - 1;
+    if (strncmp(s, "sip:", 4) != 0 && strncmp(s, "sips:", 5) != 0) return false;
+    if (n < 5 || n > 128) return false;
+    for (const char *p = s; *p; p++)
+        if (*p <= ' ' || *p > '~' || strchr("\"'<>&", *p)) return false;
+    return true;
+}
 
 static bool token_ok(const char *s, size_t n) { return n >= 1 && n <= 64 && strspn(s, ID_CHARS) >= n; }
 
@@ -147,8 +160,9 @@ static int cmd_state(hilo_cli_t *cli, int argc, char **argv) {
 
 static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
     const char *id = NULL, *name = NULL, *role = "agent", *skills = "", *capacity = "whatsapp=3,sms=3,voice=1",
-               *env = NULL;
+               *env = NULL, *phone = NULL;
     static const struct option longopts[] = {
+        {"phone", required_argument, NULL, 'P'},
         {"name", required_argument, NULL, 'n'},
         {"role", required_argument, NULL, 'r'},
         {"skills", required_argument, NULL, 's'},
@@ -164,8 +178,13 @@ static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
         case 's': skills = optarg; break;
         case 'c': capacity = optarg; break;
         case 'p': env = optarg; break;
+        case 'P': phone = optarg; break;
         default: fputs(usage_text, stderr); return HILO_EXIT_USAGE;
         }
+    }
+    if (phone && !phone_ok(phone)) {
+        fprintf(stderr, "hilo: agent: --phone: +E.164 (e.g. +15551230001) or a sip: address, got '%s'\n", phone);
+        return HILO_EXIT_USAGE;
     }
     if (optind == argc - 1) id = argv[optind];
     if (!id || !name || !*name || optind != argc - 1) {
@@ -236,6 +255,10 @@ static int cmd_add(hilo_cli_t *cli, int argc, char **argv) {
                      id, name, role, skills, cap[0], cap[1], cap[2], hash, now_ms());
     if (!r) return HILO_EXIT_REDIS;
     freeReplyObject(r);
+    if (phone) {
+        if (!(r = hilo_cli_cmd(cli, "HSET hilo:agent:%s phone %s", id, phone))) return HILO_EXIT_REDIS;
+        freeReplyObject(r);
+    }
     if (!(r = hilo_cli_cmd(cli, "SADD hilo:agents %s", id))) return HILO_EXIT_REDIS;
     freeReplyObject(r);
     char *sk = hilo_xstrdup(skills);

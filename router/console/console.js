@@ -398,7 +398,7 @@ function renderConv(head) {
   S.threadOf = m.debtor;
   thread.replaceChildren(...m.items.map((it) => {
     const by = it.dir === 'out' ? (it.by || 'bot') : 'debtor';
-    const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || it.voice.event)) ||
+    const body = it.text || (it.button && it.button.title) || (it.voice && (it.voice.speech || callEvent(it.voice))) ||
       (it.media ? '[media]' : '') || '[' + it.kind + ']';
     return el('li', { testid: 'item', class: (it.dir === 'out' ? 'out' : 'in') + (by === 'bot' ? ' bot' : ''), 'data-ch': it.ch },
       el('div', { class: 'meta' }, el('span', { class: 'badge ' + it.ch, testid: 'badge' }, it.ch),
@@ -495,6 +495,7 @@ function renderConv(head) {
   if (pick) sel.value = pick;
   showReason();
   showCallbackZone();
+  showCall(m);
   // Last: the composer and the panels above have their final size, so "the bottom" is final too.
   if (stick) toNewest();
   else if (m.items.length > before) $('thread-new').hidden = false;
@@ -645,6 +646,11 @@ function renderFloor(f) {
       el('td', {}, fmtTarget(v.first_response_target_ms) + ' / ' + fmtTarget(v.resolution_target_ms)),
       el('td', {}, String(v.abandoned)));
   }));
+  // Callers on the line: waiting in a queue, and put through to an agent (docs/console-protocol.md,
+  // "floor": queues[].calls_waiting, agents[].calls).
+  const ag0 = f.agents && !Array.isArray(f.agents) ? f.agents : {};
+  $('f-calls-waiting').textContent = Object.values(q).reduce((n, v) => n + (v.calls_waiting || 0), 0);
+  $('f-calls-live').textContent = Object.values(ag0).reduce((n, a) => n + (a.calls || 0), 0);
   const bd = f.business_day;
   if (bd) $('f-day').textContent = 'Today since ' + debtorTime(bd.start_ms, bd.zone).replace(" (debtor's time)", '') + ' ' + bd.zone;
   const ag = f.agents && !Array.isArray(f.agents) ? f.agents : {};

@@ -135,6 +135,17 @@ end
 if op == 'accept' then
   if c.offer_agent ~= actor or c.state ~= 'queued' then return {0, 'not_offered'} end
   local ch = c.offer_ch or 'whatsapp'
+  -- A caller on the line (docs/architecture.md, "Voice in the console"): accepting connects the
+  -- call to the agent's phone, so it needs that phone and a voice connector that takes call
+  -- orders (protocol 1.4; the router says so in args.call_link, never the browser). Refused
+  -- before anything changes: the offer stays.
+  local call
+  if ch == 'voice' and (c.call_live or '') ~= '' then
+    local phone = redis.call('HGET', 'hilo:agent:' .. actor, 'phone')
+    if not phone or phone == '' then return {0, 'no_phone'} end
+    if args.call_link ~= true then return {0, 'no_call_connector'} end
+    call = {call = c.call_live, caller = c.call_from or '', phone = phone, queue = c.queue or ''}
+  end
   redis.call('ZREM', 'hilo:offers', d)
   redis.call('SREM', 'hilo:agent:' .. actor .. ':offers', d)
   redis.call('SADD', 'hilo:agent:' .. actor .. ':convs', d)
@@ -150,6 +161,28 @@ if op == 'accept' then
   touch()
   audit('assigned', {agent = actor, channel = ch, wait_ms = wait})
   event('assigned', actor, d)
+  if call then
+    audit('call_connecting', {agent = actor, call = call.call})
+    return {1, 'ok', cjson.encode(call)}
+  end
+  return {1, 'ok'}
+end
+
+-- The agent's phone did not answer a caller it was connected to (the engine saw the call event
+-- AGENT_NO_ANSWER; ARGV[6] {"call": the call's id}): the caller is waiting in the provider's
+-- queue again, so the conversation is queued again, its capacity given back, and that agent is
+-- remembered as having passed (routing offers it to someone else). Only while that call is
+-- still live and the conversation still the agent's: a late event changes nothing.
+if op == 'call_unanswered' then
+  local a = c.agent
+  if c.state ~= 'assigned' or not a or (c.call_live or '') == '' or c.call_live ~= str(args.call) then
+    return {0, 'not_assigned'}
+  end
+  drop_assignment()
+  redis.call('HSET', ck, 'declined', (c.declined or '') .. a .. ',')
+  enqueue(c.queue or c.esc_skill or 'agents')
+  touch()
+  audit('agent_no_answer', {agent = a, call = c.call_live})
   return {1, 'ok'}
 end
 

@@ -33,8 +33,11 @@ for _, a in ipairs(scan[2]) do
                load = {whatsapp = tonumber(live[2] or '0'), sms = tonumber(live[3] or '0'), voice = tonumber(live[4] or '0')},
                capacity = {whatsapp = tonumber(acc[3] or '0'), sms = tonumber(acc[4] or '0'), voice = tonumber(acc[5] or '0')},
                handled_today = tonumber(live[5] or '0'), offers = redis.call('SCARD', 'hilo:agent:' .. a .. ':offers'),
-               convs = redis.call('SCARD', 'hilo:agent:' .. a .. ':convs')}
-  if (tonumber(live[4] or '0') or 0) > 0 then voice[#voice + 1] = a end
+               convs = redis.call('SCARD', 'hilo:agent:' .. a .. ':convs'), calls = 0}
+  if (tonumber(live[4] or '0') or 0) > 0 then
+    voice[#voice + 1] = a
+    agents[a].calls = agent_calls(a) -- on the phone with a caller now
+  end
 end
 -- cjson writes an empty table as {} (an object), which is what the join needs.
 local agents_json = cjson.encode(agents)
@@ -58,7 +61,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local waiting = redis.call('ZCARD', qk)
   local t = target(skill)
   local first = tonumber(t.f) or 60000
-  local oldest, offered = queue_wait(qk, now)
+  local oldest, offered, calls = queue_wait(qk, now)
   -- Awaiting a first reply past the target right now (counted breached by the next routing pass).
   local qtag = 'hilo:{q:' .. skill .. '}:'
   local breaching = redis.call('ZCOUNT', qtag .. 'await', '-inf', '(' .. now)
@@ -69,6 +72,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local answered = stats['answered:' .. skill] or 0
   local abandoned = stats['abandoned:' .. skill] or 0
   queues[skill] = {waiting = waiting, oldest_wait_ms = oldest, offered = offered, answered = answered,
+                   calls_waiting = calls,
                    abandoned = abandoned, first_response_target_ms = first,
                    resolution_target_ms = tonumber(t.r) or cjson.null,
                    sla_met = met, sla_breached = breached, sla_breaching = breaching,

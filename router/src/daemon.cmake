@@ -21,6 +21,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/identity_cache.c
   ${CMAKE_CURRENT_LIST_DIR}/inbound.c
   ${CMAKE_CURRENT_LIST_DIR}/clock.c
+  ${CMAKE_CURRENT_LIST_DIR}/calls.c
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
   ${CMAKE_CURRENT_LIST_DIR}/promise_ledger.c
@@ -38,6 +39,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/routing.c
   ${CMAKE_CURRENT_LIST_DIR}/console/refusals.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/click_to_call.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/console/search.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_gauges.c

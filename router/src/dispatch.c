@@ -531,7 +531,9 @@ static void decide(visit_t *v) {
      * collector-initiated message only through one that honours the expiry. */
     bool strat = json_object_get(v->disp, "strat") != NULL;
     const char *from = sender(v);
-    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, from, &v->peer, &v->caps) != HILO_OK) {
+    /* A click-to-call (protocol 1.4) only to a connector that can place it. */
+    unsigned min_minor = (unsigned)json_integer_value(json_object_get(v->disp, "min_minor"));
+    if (hilo_link_server_pick(ctx->link, v->channel, !a.bot, strat, from, min_minor, &v->peer, &v->caps) != HILO_OK) {
         hilo_log_debug("dispatch", "event=no_connector channel=%s debtor=%s needs_expiry=%d from=%s",
                        hilo_channel_name(v->channel), v->debtor, !a.bot, hilo_log_value(from ? from : ""));
         /* Looked at again after NO_PEER_RETRY_MS on the clock, or when a connector joins,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "console/console.h"
 #include "dispatch.h"
 #include "promise_ledger.h"
 #include "hilo/bot.h"
@@ -814,7 +815,10 @@ static void decide(turn_t *t) {
         set_field_ms(t, HILO_FACT_TALK, t->now_ms);
     /* A call is live from its start to its end ("" then): the supervisor's calls view tells a
      * voice conversation on a live call from one whose call is over (console/drill.c). */
-    if (e->voice && e->voice->kind == HILO_VOICE_CALL_START) set_field(t, "call_live", e->voice->call_id);
+    if (e->voice && e->voice->kind == HILO_VOICE_CALL_START) {
+        set_field(t, "call_live", e->voice->call_id);
+        set_field(t, "call_from", t->addr); /* where a connect order rings from (console/routing.c) */
+    }
     if (e->voice && e->voice->kind == HILO_VOICE_CALL_END) set_field(t, "call_live", "");
     const char *state = get(&t->conv_f, "state");
     /* A human owns it while queued or assigned, and also just after an agent closed it: a
@@ -839,7 +843,9 @@ static void decide(turn_t *t) {
         /* The agent holding it hears of the message (their list's unread count and preview),
          * whether or not the conversation is open on their screen. */
         const char *holder = get(&t->conv_f, "agent");
-        if (human && !call_end && strcmp(state, "assigned") == 0 && holder && !json_object_get(t->effects, "notify")) {
+        bool agent_leg = e->voice && e->voice->kind >= HILO_VOICE_AGENT_RINGING; /* the agent knows */
+        if (human && !call_end && !agent_leg && strcmp(state, "assigned") == 0 && holder &&
+            !json_object_get(t->effects, "notify")) {
             json_object_set_new(t->effects, "notify", json_string(holder));
             json_object_set_new(t->effects, "notify_kind", json_string("message"));
         }
@@ -984,6 +990,11 @@ static void apply(turn_t *t) {
 static void finish_turn(turn_t *t) {
     hilo_router_ctx_t *ctx = t->eng->ctx;
     const hilo_envelope_t *e = t->frame->envelope;
+    /* The agent's phone did not answer a caller put through to it: the conversation goes back
+     * to the queue (the connector has put the caller back in the provider's). A second step on
+     * the agent's keys, after this turn's: calls.h. */
+    if (e->voice && e->voice->kind == HILO_VOICE_AGENT_NO_ANSWER && !ctx->closing)
+        hilo_console_call_unanswered(ctx->console, t->debtor, e->voice->call_id);
     if (t->voice_reply) {
         /* One Outbound answers the waiting webhook: the text (maybe empty when blocked or a
          * human owns the call) and what to do next. */

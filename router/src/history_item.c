@@ -12,6 +12,9 @@ static const char *voice_event_name(int kind) {
     case HILO_VOICE_CALL_START: return "call_start";
     case HILO_VOICE_GATHER: return "gather";
     case HILO_VOICE_CALL_END: return "call_end";
+    case HILO_VOICE_AGENT_RINGING: return "agent_ringing";
+    case HILO_VOICE_AGENT_CONNECTED: return "agent_connected";
+    case HILO_VOICE_AGENT_NO_ANSWER: return "agent_no_answer";
     default: return "unknown";
     }
 }

@@ -25,6 +25,7 @@ typedef struct {
     char instance[64];        /* from Hello, for logs */
     bool expiry;              /* Hello.supports_expiry (protocol 1.1) */
     bool amo;                 /* Hello.supports_at_most_once (protocol 1.2) */
+    unsigned minor;           /* the Hello frame's minor: 4 and up take call orders (protocol 1.4) */
     char key[41];             /* its CURVE public key (Z85), "" with link_auth = none */
     char name[HILO_LINK_NAME_MAX]; /* the key's name in link_keys: its group, "" without auth */
     int64_t last_seen_us;     /* any frame received */
@@ -174,7 +175,7 @@ static const char *senders_bad(const hilo_hello_t *hello, char *buf, size_t len)
 }
 
 static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const char *key,
-                     const hilo_hello_t *hello, int64_t now) {
+                     const hilo_hello_t *hello, unsigned minor, int64_t now) {
     if (hello->channel <= HILO_CHANNEL_UNSPECIFIED || hello->channel >= HILO_CHANNEL_MAX) {
         hilo_link_server_send_nack(ls, ref, 0, HILO_NACK_UNKNOWN_CHANNEL, "hello: unknown channel");
         return;
@@ -222,6 +223,7 @@ static void on_hello(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const c
     p->channel = hello->channel;
     p->expiry = hello->supports_expiry;
     p->amo = hello->supports_at_most_once && hello->supports_expiry; /* 1.2 builds on 1.1 */
+    p->minor = minor;
     free(p->senders);
     p->senders = NULL;
     p->nsenders = (int)hello->n_senders;
@@ -288,7 +290,7 @@ static void handle(hilo_link_server_t *ls, const hilo_peer_ref_t *ref, const cha
         return;
     }
     if (f->body_case == HILO_FRAME_HELLO) {
-        on_hello(ls, ref, key, f->hello, now);
+        on_hello(ls, ref, key, f->hello, f->minor, now);
         hilo_frame_free(&f);
         return;
     }
@@ -572,7 +574,7 @@ bool hilo_link_server_has_senders(const hilo_link_server_t *ls, int channel) {
 }
 
 int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry, bool prefer_amo, const char *from,
-                          hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
+                          unsigned min_minor, hilo_peer_ref_t *out, hilo_peer_caps_t *caps) {
     if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
     /* The sender: a peer that announced it, if one of the channel did (whatever its other
      * abilities: the message then waits for one that qualifies); else one that serves any. */
@@ -586,13 +588,28 @@ int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry,
         for (int k = 0; k < ls->npeers; k++) {
             int i = (ls->rr[channel] + k) % ls->npeers;
             const peer_t *p = &ls->peers[i];
-            if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo)) continue;
+            if (p->channel != channel || (need_expiry && !p->expiry) || (round == 0 && !p->amo) ||
+                p->minor < min_minor)
+                continue;
             if (claimed ? !serves(p, from) : (from && *from && p->nsenders > 0)) continue;
             ls->rr[channel] = i + 1;
             *out = p->ref;
             if (caps) *caps = (hilo_peer_caps_t){.expiry = p->expiry, .at_most_once = p->amo};
             return HILO_OK;
         }
+    }
+    return HILO_AGAIN;
+}
+
+int hilo_link_server_pick_minor(hilo_link_server_t *ls, int channel, unsigned min_minor, hilo_peer_ref_t *out) {
+    if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
+    for (int k = 0; k < ls->npeers; k++) {
+        int i = (ls->rr[channel] + k) % ls->npeers;
+        const peer_t *p = &ls->peers[i];
+        if (p->channel != channel || p->minor < min_minor) continue;
+        ls->rr[channel] = i + 1;
+        *out = p->ref;
+        return HILO_OK;
     }
     return HILO_AGAIN;
 }

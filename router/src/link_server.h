@@ -53,7 +53,8 @@ typedef struct {
 #define HILO_LINK_SENDERS_MAX 256 /* senders one Hello may announce (protocol 1.3) */
 #define HILO_LINK_SENDER_MAX 64   /* bytes of one sender address */
 
-/* Next live peer of `channel` (round robin); with need_expiry, only a peer whose Hello said
+/* Next live peer of `channel` (round robin) whose Hello frame said minor >= min_minor (0: any;
+ * 4 for a click-to-call, protocol 1.4); with need_expiry, only a peer whose Hello said
  * supports_expiry (protocol 1.1); with prefer_amo, a peer that honours at_most_once (1.2) when
  * one is connected, else any other that qualifies. `from` (NULL or "": none) is the address the
  * message goes out from (protocol 1.3): when a connected peer of the channel announced it in its
@@ -61,7 +62,11 @@ typedef struct {
  * message from a sender whose connector is away waits for it rather than going out from another
  * number. *caps (may be NULL) says what the chosen one supports. HILO_AGAIN when there is none. */
 int hilo_link_server_pick(hilo_link_server_t *self, int channel, bool need_expiry, bool prefer_amo,
-                          const char *from, hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
+                          const char *from, unsigned min_minor, hilo_peer_ref_t *out, hilo_peer_caps_t *caps);
+/* Next live peer of `channel` whose Hello frame said protocol minor >= min_minor (round robin):
+ * the one way to a feature that has no Hello flag, such as the call orders of 1.4 (a connector
+ * that speaks 1.3 or less never gets one). HILO_AGAIN when there is none. */
+int hilo_link_server_pick_minor(hilo_link_server_t *self, int channel, unsigned min_minor, hilo_peer_ref_t *out);
 /* Whether a connected peer of `channel` announced senders: only then does the dispatcher look
  * for the sender of a message (hilo_link_server_pick's `from`). */
 bool hilo_link_server_has_senders(const hilo_link_server_t *self, int channel);

@@ -63,6 +63,7 @@ static void queue_gauge(hilo_buf_t *o, const char *name, const char *help, const
 static double q_waiting(const hilo_floor_queue_t *q) { return (double)q->waiting; }
 static double q_oldest(const hilo_floor_queue_t *q) { return q->oldest_wait_s; }
 static double q_breaching(const hilo_floor_queue_t *q) { return (double)q->sla_breaching; }
+static double q_calls(const hilo_floor_queue_t *q) { return (double)q->calls_waiting; }
 
 /* A day's verdicts per queue: {queue, result="met"|"breached"}. */
 static void queue_verdicts(hilo_buf_t *o, const char *name, const char *help, const hilo_floor_gauges_t *f,
@@ -96,7 +97,12 @@ static void floor_render(hilo_buf_t *o, const hilo_floor_gauges_t *f) {
                        "# TYPE hilo_agents gauge\n");
     for (int s = 0; s < HILO_AGENT_STATES; s++)
         hilo_buf_printf(o, "hilo_agents{state=\"%s\"} %ld\n", hilo_agent_state_names[s], f->agents[s]);
+    hilo_buf_printf(o, "# HELP hilo_calls_in_progress Callers put through to an agent whose call is still live.\n"
+                       "# TYPE hilo_calls_in_progress gauge\nhilo_calls_in_progress %ld\n",
+                    f->calls_in_progress);
     queue_gauge(o, "hilo_queue_waiting", "Conversations waiting in a queue for an agent.", f, q_waiting);
+    queue_gauge(o, "hilo_queue_calls_waiting",
+                "Callers on the line waiting in the queue (among its first 200 conversations).", f, q_calls);
     queue_gauge(o, "hilo_queue_oldest_wait_seconds", "The longest wait of a conversation in the queue now.", f,
                 q_oldest);
     queue_gauge(o, "hilo_queue_sla_breaching", "Conversations awaiting a first reply past the queue's target now.", f,

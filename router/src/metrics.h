@@ -66,6 +66,7 @@ typedef struct {
     long sla_met, sla_breached;       /* first responses today (business day) */
     long sla_breaching;               /* awaiting a first reply past the target now */
     long res_met, res_breached;       /* resolutions (escalation -> close) today */
+    long calls_waiting;               /* callers on the line among the queue's first 200 */
 } hilo_floor_queue_t;
 
 enum { HILO_AGENT_AVAILABLE = 0, HILO_AGENT_AWAY, HILO_AGENT_OFFLINE, HILO_AGENT_DISABLED, HILO_AGENT_STATES };
@@ -75,6 +76,7 @@ typedef struct {
     hilo_floor_queue_t *queues;
     size_t nqueues;
     long agents[HILO_AGENT_STATES];   /* accounts of role agent, by state */
+    long calls_in_progress;           /* callers put through to an agent, call still live */
 } hilo_floor_gauges_t;
 
 typedef struct {

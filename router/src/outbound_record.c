@@ -182,6 +182,7 @@ static char *dispatch_json(const hilo_outbound_spec_t *spec) {
                           spec->reply, "kind", tpl ? "template" : spec->optout_confirm ? "optout_confirm" : "freeform",
                           "wait", spec->wait_window);
     if (spec->strategy && *spec->strategy) json_object_set_new(o, "strat", json_string(spec->strategy));
+    if (spec->bridge_from && *spec->bridge_from) json_object_set_new(o, "min_minor", json_integer(4));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -207,6 +208,12 @@ static void pack_outbound(hilo_outbound_record_t *r, const hilo_outbound_spec_t 
     }
     o.n_buttons = spec->nbuttons;
     o.buttons = spec->nbuttons ? bp : NULL;
+    hilo_voice_action_t va = HILO_VOICE_ACTION_INIT;
+    if (spec->bridge_from && *spec->bridge_from) {
+        va.kind = HILO_VOICE_ACTION_BRIDGE;
+        va.target = (char *)spec->bridge_from;
+        o.voice = &va;
+    }
     hilo_template_t tpl = HILO_TEMPLATE_INIT;
     if (spec->template_name && *spec->template_name) {
         tpl.name = (char *)spec->template_name;

@@ -327,13 +327,22 @@ class ConnectorStackCase(HiloTestCase):
         return o
 
     def start_stack(self, engine=True, channels=CHANNELS, connector_overrides=None, router_overrides=None,
-                    sandbox_args=()):
+                    sandbox_args=(), console_origin=False):
+        """console_origin: the console takes logins from the router's own address (a browser test);
+        self.origin is then that address."""
         self.redis_ = self.redis()
         self.r = self.redis_.client()
         overrides = self.engine_overrides() if engine else {"router": {"outbound_poll_ms": "20"}}
         for sec, items in (router_overrides or {}).items():
             overrides.setdefault(sec, {}).update({k: str(v) for k, v in items.items()})
-        self.router_ = self.router(self.redis_, overrides=overrides)
+        self.router_ = self.router(self.redis_, overrides=overrides, start=not console_origin)
+        if console_origin:
+            self.origin = "http://127.0.0.1:%d" % self.router_.http_port
+            console = self.router_.conf.setdefault("console", {})
+            console["allowed_origins"] = self.origin
+            console["assets_dir"] = os.path.join(SOURCE_DIR, "router", "console")
+            write_conf(self.router_.conf_path, self.router_.conf)
+            self.router_.start()
         if engine:
             self.assertTrue(self.router_.log_lines("engine", "event=ready"),
                             "the engine did not start:\n%s" % tail(self.router_.log_path))

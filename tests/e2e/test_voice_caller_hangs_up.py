@@ -26,7 +26,9 @@ class CallerHangsUp(ConnectorStackCase):
         # The reopen sweep every second: it must not take a call's end for a message either.
         self.start_stack(engine=True, channels=("voice",), router_overrides={"console": {"reopen_sweep_s": 1}})
         self.seed("D1", PHONE, language="en", document_last4="8812")
-        add_agent(self.router_.conf_path, "ana", capacity="whatsapp=0,sms=0,voice=1", skills="en.collections")
+        # (a phone: accepting a live call puts it through to it, test_voice_agent_connect.py)
+        add_agent(self.router_.conf_path, "ana", capacity="whatsapp=0,sms=0,voice=1", skills="en.collections",
+                  phone="+15550001111")
 
     def conv(self):
         return self.r.hgetall(debtor_key("D1", "conv"))

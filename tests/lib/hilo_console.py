@@ -37,11 +37,13 @@ def console_overrides(offer_timeout_ms=20000, grace_ms=30000, origins="http://12
 
 
 def add_agent(config, agent_id, name=None, role="agent", skills="en.collections",
-              capacity="whatsapp=3,sms=3,voice=1", password=PASSWORD):
+              capacity="whatsapp=3,sms=3,voice=1", password=PASSWORD, phone=None):
     env = _clean_env()
     env["HILO_TEST_PW"] = password
     cmd = [CLI_BIN, "-c", config, "agent", "add", agent_id, "--name", name or ("Agent " + agent_id),
            "--role", role, "--skills", skills, "--capacity", capacity, "--password-env", "HILO_TEST_PW"]
+    if phone:
+        cmd += ["--phone", phone]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env)
     if p.returncode != 0:
         raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), p.returncode, p.stdout, p.stderr))

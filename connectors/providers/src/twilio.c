@@ -476,12 +476,14 @@ int hilo_twilio_build_sms(const hilo_twilio_account_t *acct, const hilo_outbound
     return *n ? HILO_OK : HILO_ERR;
 }
 
-int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
-                           hilo_provider_request_t *req, hilo_provider_error_t *e) {
-    if (!ob->to || !*ob->to || !hilo_utf8_valid(ob->to, strlen(ob->to)))
+/* Calls.json to `to`: a call we place (to the debtor, with answering-machine detection) or a
+ * click-to-call's first leg (to the agent, without). */
+static int build_calls(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *to, bool amd,
+                       const char *twiml, hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    if (!to || !*to || !hilo_utf8_valid(to, strlen(to)))
         return hilo_provider_fail(e, "invalid_address", "no valid recipient");
     hilo_provider_buf_t body = HILO_PROVIDER_BUF_INIT;
-    hilo_form_encode_pair(&body, "To", ob->to);
+    hilo_form_encode_pair(&body, "To", to);
     if (add_sender(acct, ob, true, &body, e) != HILO_OK) {
         hilo_provider_buf_free(&body);
         return HILO_ERR;
@@ -496,11 +498,21 @@ int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outboun
     }
     /* Answering-machine detection: the status callbacks then carry AnsweredBy (human,
      * machine_start, machine_end_beep, ..., fax, unknown). */
-    hilo_form_encode_pair(&body, "MachineDetection", "Enable");
+    if (amd) hilo_form_encode_pair(&body, "MachineDetection", "Enable");
     base_request(acct, "Calls", req);
     req->body_len = body.len;
     req->body = hilo_provider_buf_take(&body);
     return HILO_OK;
+}
+
+int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                           hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    return build_calls(acct, ob, ob->to, true, twiml, req, e);
+}
+
+int hilo_twilio_build_bridge(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                             hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    return build_calls(acct, ob, ob->voice ? ob->voice->target : NULL, false, twiml, req, e);
 }
 
 void hilo_twilio_parse_send_result(long http_status, const char *body, size_t len, hilo_provider_result_t *res) {
@@ -531,4 +543,75 @@ void hilo_twilio_parse_send_result(long http_status, const char *body, size_t le
     bool retry = http_status == 0 || http_status == 429 || http_status >= 500 || c == 20429;
     res->outcome = retry ? HILO_PROVIDER_RETRY : HILO_PROVIDER_FINAL;
     json_decref(root);
+}
+
+/* ---- calls in progress (protocol 1.4) ------------------------------------------------------- */
+
+/* A CallSid goes into a URL path: letters and digits only. */
+static bool sid_ok(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))) return false;
+    return true;
+}
+
+int hilo_twilio_build_connect(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                              hilo_provider_request_t *req, hilo_provider_error_t *e) {
+    const char *sid = ob->voice ? ob->voice->call_id : NULL;
+    if (!sid_ok(sid)) return hilo_provider_fail(e, "invalid_call", "call_id is not a call sid");
+    char resource[80];
+    snprintf(resource, sizeof resource, "Calls/%s", sid);
+    hilo_provider_buf_t body = HILO_PROVIDER_BUF_INIT;
+    hilo_form_encode_pair(&body, "Twiml", twiml);
+    base_request(acct, resource, req);
+    req->body_len = body.len;
+    req->body = hilo_provider_buf_take(&body);
+    return HILO_OK;
+}
+
+/* An agent event about the caller's call `call` from the debtor `caller`. */
+static hilo_envelope_t *agent_env(const char *call, const char *caller, const char *leg, int kind, const char *step,
+                                  const char *status, hilo_provider_envs_t *out) {
+    hilo_envelope_t *env = hilo_provider_envs_add(out, HILO_CHANNEL_VOICE);
+    hilo_provider_set(&env->from, caller);
+    hilo_voice_event_t *v = hilo_provider_env_voice(env);
+    v->kind = kind;
+    hilo_provider_set(&v->call_id, call);
+    hilo_provider_set(&v->call_status, status);
+    /* One event per agent leg and step: a retried callback repeats the id, a second agent's
+     * leg (another connect order) has its own. */
+    hilo_provider_setf(&env->provider_message_id, "%s:%s", leg, step);
+    return env;
+}
+
+int hilo_twilio_agent_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                             hilo_provider_error_t *e) {
+    if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
+    const char *leg = need(form, "CallSid", e);
+    const char *status = leg ? need(form, "CallStatus", e) : NULL;
+    if (!leg || !status) return HILO_ERR;
+    bool bad = false;
+    const char *call = query_id(query, "call", &bad), *caller = query_id(query, "caller", &bad);
+    if (bad || !call || !caller) return hilo_provider_fail(e, "bad_query", "the agent leg's callback needs ?call= and ?caller=");
+    if (strcmp(status, "ringing") == 0)
+        agent_env(call, caller, leg, HILO_VOICE_AGENT_RINGING, "ringing", status, out);
+    else if (strcmp(status, "in-progress") == 0 || strcmp(status, "answered") == 0)
+        agent_env(call, caller, leg, HILO_VOICE_AGENT_CONNECTED, "answered", status, out);
+    return HILO_OK; /* initiated, completed...: the Dial action and the call's end say the rest */
+}
+
+int hilo_twilio_dial_action(const hilo_form_t *form, hilo_provider_envs_t *out, bool *answered,
+                            hilo_provider_error_t *e) {
+    if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
+    const char *sid = need(form, "CallSid", e);
+    const char *status = sid ? need(form, "DialCallStatus", e) : NULL;
+    if (!sid || !status) return HILO_ERR;
+    const char *leg = hilo_form_get(form, "DialCallSid");
+    *answered = strcmp(status, "completed") == 0 || strcmp(status, "answered") == 0;
+    if (*answered) return HILO_OK; /* the call's own end (CALL_END) follows */
+    hilo_envelope_t *env = voice_env(form, sid, HILO_VOICE_AGENT_NO_ANSWER, out);
+    hilo_provider_setf(&env->provider_message_id, "%s:dial:%s", leg && *leg ? leg : sid, status);
+    hilo_provider_set(&env->voice->call_status, status);
+    return HILO_OK;
 }

@@ -374,3 +374,77 @@ char *hilo_twiml_sms_message(const char *text) {
     hilo_provider_buf_adds(&b, "</Message></Response>");
     return hilo_provider_buf_take(&b);
 }
+
+/* ---- calls in progress (protocol 1.4) ------------------------------------------------------- */
+
+/* "<url>?<name>=<value>&..." with each value form-encoded; pairs end with a NULL name. */
+static void url_with_query(hilo_provider_buf_t *b, const char *url, const char *const *pairs) {
+    hilo_provider_buf_t q = HILO_PROVIDER_BUF_INIT; /* (encode_pair puts the '&' between pairs) */
+    for (size_t i = 0; pairs[i]; i += 2) hilo_form_encode_pair(&q, pairs[i], pairs[i + 1] ? pairs[i + 1] : "");
+    char *s = hilo_provider_buf_take(&q);
+    hilo_twiml_escape(b, url);
+    hilo_provider_buf_adds(b, "?");
+    hilo_twiml_escape(b, s ? s : "");
+    free(s);
+}
+
+char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, const char *agent_url,
+                         hilo_provider_error_t *e) {
+    const hilo_voice_action_t *va = ob->voice;
+    if (!va || va->kind != HILO_VOICE_ACTION_CONNECT || !va->target || !*va->target || !va->call_id ||
+        !*va->call_id) {
+        hilo_provider_fail(e, "missing_target", "a connect order needs call_id and target");
+        return NULL;
+    }
+    if (!hilo_utf8_valid(va->target, strlen(va->target)) || !hilo_utf8_valid(ob->to ? ob->to : "", strlen(ob->to ? ob->to : "")) ||
+        !hilo_utf8_valid(va->queue ? va->queue : "", strlen(va->queue ? va->queue : ""))) {
+        hilo_provider_fail(e, "invalid_utf8", "a connect order's strings must be UTF-8");
+        return NULL;
+    }
+    unsigned ring = va->timeout_s ? va->timeout_s : 20;
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_addf(&b, XML_HEAD "<Response><Dial timeout=\"%u\" action=\"", ring);
+    const char *dq[] = {HILO_TWIML_QUERY_QUEUE, va->queue, NULL};
+    url_with_query(&b, dialed_url, dq);
+    /* The agent's leg reports its ringing and its answer; its callbacks are about another call
+     * (the agent's), so they carry the caller's call and number. */
+    bool sip = strncasecmp(va->target, "sip:", 4) == 0 || strncasecmp(va->target, "sips:", 5) == 0;
+    hilo_provider_buf_adds(&b, sip ? "\" method=\"POST\"><Sip" : "\" method=\"POST\"><Number");
+    hilo_provider_buf_adds(&b, " statusCallbackEvent=\"ringing answered\" statusCallback=\"");
+    const char *aq[] = {HILO_TWIML_QUERY_CALL, va->call_id, HILO_TWIML_QUERY_CALLER, ob->to, NULL};
+    url_with_query(&b, agent_url, aq);
+    hilo_provider_buf_adds(&b, "\">");
+    hilo_twiml_escape(&b, va->target);
+    hilo_provider_buf_adds(&b, sip ? "</Sip></Dial></Response>" : "</Number></Dial></Response>");
+    return hilo_provider_buf_take(&b);
+}
+
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e) {
+    if (!ob->to || !*ob->to || !hilo_utf8_valid(ob->to, strlen(ob->to))) {
+        hilo_provider_fail(e, "invalid_address", "no valid debtor to dial");
+        return NULL;
+    }
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response><Dial timeout=\"30\"");
+    if (caller_id && *caller_id && hilo_utf8_valid(caller_id, strlen(caller_id))) {
+        hilo_provider_buf_adds(&b, " callerId=\"");
+        hilo_twiml_escape(&b, caller_id);
+        hilo_provider_buf_adds(&b, "\"");
+    }
+    hilo_provider_buf_adds(&b, "><Number>");
+    hilo_twiml_escape(&b, ob->to);
+    hilo_provider_buf_adds(&b, "</Number></Dial></Response>");
+    return hilo_provider_buf_take(&b);
+}
+
+char *hilo_twiml_after_dial(const hilo_twiml_t *self, bool answered, const char *queue) {
+    hilo_provider_buf_t b = HILO_PROVIDER_BUF_INIT;
+    hilo_provider_buf_adds(&b, XML_HEAD "<Response>");
+    const char *q = queue && *queue ? queue : self->fallback_queue;
+    if (answered || !q)
+        hilo_provider_buf_adds(&b, "<Hangup/>");
+    else
+        enqueue(self, &b, q);
+    hilo_provider_buf_adds(&b, "</Response>");
+    return hilo_provider_buf_take(&b);
+}

@@ -36,6 +36,10 @@ typedef struct {
      * the dispatch state gets "strat", and the gate at hand-off sends it only while it is still
      * the debtor's current step (outbound_handoff.lua). */
     const char *strategy;
+    /* Optional (NULL or ""): click-to-call (voice only, protocol 1.4): the agent's phone, rung
+     * first; the debtor (`to`) is dialled once the agent answers (VoiceAction BRIDGE). The
+     * dispatch state gets "min_minor": 4, so only a connector that speaks 1.4 is handed it. */
+    const char *bridge_from;
 } hilo_outbound_spec_t;
 
 #define HILO_OUTBOUND_BUTTONS_MAX 3 /* WhatsApp's limit for reply buttons */

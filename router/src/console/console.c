@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "console_int.h"
+#include "calls.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
@@ -237,6 +238,7 @@ static void ws_message(void *conn, const char *data, size_t len) {
     }
     const char *debtor = jstr(m, "debtor");
     bool needs_debtor = strcmp(t, "open") == 0 || strcmp(t, "unfollow") == 0 || strcmp(t, "accept") == 0 ||
+                        strcmp(t, "call") == 0 ||
                         strcmp(t, "decline") == 0 || strcmp(t, "reply") == 0 || strcmp(t, "note") == 0 ||
                         strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0 || strcmp(t, "close") == 0 ||
                         strcmp(t, "read") == 0 || strcmp(t, "snooze") == 0 || strcmp(t, "lift_hold") == 0 ||
@@ -260,6 +262,9 @@ static void ws_message(void *conn, const char *data, size_t len) {
         console_op(c, rid, "state", "", a);
         json_decref(a);
     } else if (strcmp(t, "accept") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "close") == 0) {
+        /* Whether a caller could be put through (agent_ops.lua accept): the router's word,
+         * whatever the browser sent under that name. */
+        json_object_set_new(m, "call_link", json_boolean(strcmp(t, "accept") == 0 && hilo_calls_can_connect(c->console->ctx)));
         console_op(c, rid, t, debtor, m);
     } else if (strcmp(t, "transfer") == 0 || strcmp(t, "wrapup") == 0) {
         /* The router works these out from the debtor's zone (routing.c). */
@@ -271,6 +276,8 @@ static void ws_message(void *conn, const char *data, size_t len) {
     } else if (strcmp(t, "unfollow") == 0) {
         conn_unfollow(c, debtor);
         conn_ok(c, rid, NULL);
+    } else if (strcmp(t, "call") == 0) {
+        console_call(c, rid, debtor);
     } else if (strcmp(t, "reply") == 0) {
         console_reply(c, rid, debtor, jstr(m, "channel"), jstr(m, "text"), json_is_true(json_object_get(m, "wait")));
     } else if (strcmp(t, "note") == 0) {

@@ -36,5 +36,9 @@ const hilo_floor_gauges_t *hilo_console_floor_gauges(const hilo_console_t *self)
  * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its
  * queue when the close is within [console] reopen_window_s. */
 void hilo_console_closed_written(hilo_console_t *self, const char **debtors, int n);
+/* The agent's phone did not answer the caller it was connected to (engine.c, call event
+ * AGENT_NO_ANSWER of call `call_id`): the conversation is queued again, without that agent
+ * (agent_ops.lua op call_unanswered). */
+void hilo_console_call_unanswered(hilo_console_t *self, const char *debtor, const char *call_id);
 
 #endif

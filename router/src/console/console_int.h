@@ -216,6 +216,11 @@ void console_send_agent(conn_t *c);                          /* offers + convers
 void console_open_conv(conn_t *c, json_t *rid, const char *debtor);
 void console_send_conv(conn_t *c, const char *debtor);       /* a followed conversation again */
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait);
+/* The same path for a click-to-call (bridge: the agent's phone, rung first; NULL = a reply). */
+void console_reply_or_call(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text,
+                           bool wait, const char *bridge);
+/* {"t":"call","debtor"}: click-to-call (click_to_call.c). */
+void console_call(conn_t *c, json_t *rid, const char *debtor);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
 /* Whether c may read the conversation (its hash as an object): a supervisor any; an agent one
  * offered or assigned to them, or one they closed that nobody has taken since. */

@@ -41,6 +41,7 @@ static void gauges_abandon(hilo_console_t *k, const char *why) {
 static void add_agents(hilo_floor_gauges_t *g, const json_t *states) {
     for (int s = 0; s < HILO_AGENT_STATES; s++)
         g->agents[s] += (long)json_integer_value(json_object_get(states, hilo_agent_state_names[s]));
+    g->calls_in_progress += (long)json_integer_value(json_object_get(states, "calls"));
 }
 
 static void read_queues(hilo_floor_gauges_t *g, const json_t *queues) {
@@ -58,6 +59,7 @@ static void read_queues(hilo_floor_gauges_t *g, const json_t *queues) {
         o->sla_breaching = (long)json_integer_value(json_object_get(q, "sla_breaching"));
         o->res_met = (long)json_integer_value(json_object_get(q, "res_met"));
         o->res_breached = (long)json_integer_value(json_object_get(q, "res_breached"));
+        o->calls_waiting = (long)json_integer_value(json_object_get(q, "calls_waiting"));
         const json_t *free_ = json_object_get(q, "free");
         for (int c = 1; c < HILO_CHANNEL_MAX; c++)
             o->free[c] = (long)json_integer_value(json_object_get(free_, hilo_channel_name(c)));

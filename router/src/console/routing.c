@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
 #include "console_int.h"
 #include "promise_ledger.h"
 #include "hilo/common.h"
@@ -269,6 +270,17 @@ static void promise_changed(hilo_console_t *k, const char *debtor) {
     hilo_store_command(k->ctx->store, NULL, NULL, "ZADD %s XX 0 %s", sched, debtor);
 }
 
+/* An accepted voice offer with its caller on the line (agent_ops.lua accept's third element:
+ * {"call", "caller", "phone", "queue"}): the call is put through to the agent's phone. The
+ * accept stands whatever happens next: the call's events say how it went (calls.h). */
+static void connect_call(hilo_console_t *k, const char *debtor, const json_t *r) {
+    json_t *call = json_loads(json_string_value(json_array_get(r, 2)), 0, NULL);
+    hilo_call_connect_t cc = {.debtor = debtor, .call_id = jstr(call, "call"), .caller = jstr(call, "caller"),
+                              .target = jstr(call, "phone"), .queue = jstr(call, "queue")};
+    if (cc.call_id && cc.caller && cc.target && cc.queue) hilo_calls_connect(k->ctx, &cc);
+    json_decref(call);
+}
+
 /* agent_ops.lua: offer deadlines and presence by the router's clock (as the route sweep keeps
  * them); the day's counters and the ledger's checks and stamps (a due day or a call-back already
  * past) by the one clock, the stats clock: the test clock under [engine] test_clock. */
@@ -307,6 +319,7 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
          * TICK_MS; the sockets on this router get the new view at once: the actor's own, and
          * for a state set by a supervisor, the target agent's. */
         if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
+        if (strcmp(o->op, "accept") == 0 && json_is_string(json_array_get(r, 2))) connect_call(k, o->debtor, r);
         if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true")))
             console_sla_closed(k, o->debtor);
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
@@ -385,7 +398,8 @@ static bool parse_local(const char *s, wrapup_t *w) {
 /* agent_ops.lua's op leave, added to batch b (its header): an agent taken out of routing when
  * they leave. Deadlines and the day's counters by the router's clock: leave runs inside the
  * logout's own batch, which cannot wait for the stats clock (op_run's). */
-static void leave_script(hilo_console_t *k, batch_t *b, const char *agent, const json_t *args) {
+static void ops_script(hilo_console_t *k, batch_t *b, const char *op, const char *agent, const char *debtor,
+                       const json_t *args) {
     char *aj = json_dumps(args, JSON_COMPACT);
     int64_t d, start, now_ms = hilo_now_ms();
     console_business_day(k, now_ms, &d, &start);
@@ -393,9 +407,32 @@ static void leave_script(hilo_console_t *k, batch_t *b, const char *agent, const
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(day, sizeof day, "%lld", (long long)d);
-    const char *argv[8] = {"leave", agent, "agent", "", now, aj ? aj : "{}", timeout, day};
+    const char *argv[8] = {op, agent, "agent", debtor, now, aj ? aj : "{}", timeout, day};
     batch_script(b, SCRIPT_OPS, 8, argv);
     free(aj);
+}
+
+static void leave_script(hilo_console_t *k, batch_t *b, const char *agent, const json_t *args) {
+    ops_script(k, b, "leave", agent, "", args);
+}
+
+static void on_unanswered(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)k, (void)c;
+    json_t *r = n >= 1 ? res[0] : NULL;
+    bool done = json_is_array(r) && json_integer_value(json_array_get(r, 0)) == 1;
+    hilo_log_info("console", "event=call_unanswered debtor=%s requeued=%d", (const char *)arg, done);
+    free(arg);
+}
+
+/* agent_ops.lua's op call_unanswered, by the router itself (no actor): the engine saw that
+ * the agent's phone did not answer the call it was connected to. */
+void hilo_console_call_unanswered(hilo_console_t *k, const char *debtor, const char *call_id) {
+    if (!k || !console_debtor_ok(debtor)) return;
+    batch_t *b = batch_new(k, NULL, on_unanswered, hilo_xstrdup(debtor), free);
+    json_t *args = json_pack("{s:s}", "call", call_id);
+    ops_script(k, b, "call_unanswered", "", debtor, args);
+    json_decref(args);
+    batch_run(b);
 }
 
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {

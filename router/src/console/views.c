@@ -199,7 +199,7 @@ static const char *fact(const void *record, const char *field) { return jstr(rec
 
 /* The gate's verdict for one channel of this conversation. */
 static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t *debtor, int ch, int64_t now,
-                       hilo_verdict_t *v) {
+                       bool call, hilo_verdict_t *v) {
     if (!k->gate) {
         hilo_verdict_block(v, HILO_REASON_NO_RULE_PACK, "compliance rules are not loaded on this router");
         return;
@@ -210,21 +210,21 @@ static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t
     a.kind = HILO_MSG_FREEFORM;
     /* An agent answering a debtor who wrote lately is not counted by the frequency cap, but
      * is the collector speaking all the same: contact hours apply (docs/compliance.md). */
-    a.reply = true;
+    a.reply = !call; /* a click-to-call is never a reply: the call limits count it */
     a.bot = false;
     a.now_ms = now;
     hilo_compliance_check(k->gate, &a, v);
 }
 
-/* The debtor's address on a channel: where the debtor last wrote from on it, else (SMS) the
- * first phone of the portfolio record. NULL when none. */
+/* The debtor's address on a channel: where the debtor last wrote from on it, else (SMS, voice)
+ * the first phone of the portfolio record. NULL when none. */
 static const char *address(const json_t *conv, const json_t *debtor, int ch, char *buf, size_t n) {
     char f[32];
     snprintf(f, sizeof f, "addr:%s", hilo_channel_name(ch));
     const char *a = jstr(conv, f);
     if (a && *a) return a;
     const char *phones = jstr(debtor, "phones");
-    if (ch == HILO_CHANNEL_SMS && phones && *phones) {
+    if ((ch == HILO_CHANNEL_SMS || ch == HILO_CHANNEL_VOICE) && phones && *phones) {
         snprintf(buf, n, "%.*s", (int)strcspn(phones, ";"), phones);
         return buf;
     }
@@ -232,17 +232,17 @@ static const char *address(const json_t *conv, const json_t *debtor, int ch, cha
 }
 
 static void channel_state(const hilo_console_t *k, const json_t *conv, const json_t *debtor, int ch, int64_t now,
-                          hilo_verdict_t *v, const char **to, char *buf, size_t n) {
+                          bool call, hilo_verdict_t *v, const char **to, char *buf, size_t n) {
     *to = address(conv, debtor, ch, buf, n);
-    if (ch == HILO_CHANNEL_VOICE) {
-        hilo_verdict_block(v, HILO_REASON_INVALID, "calls are placed from the voice platform, not from the console");
+    if (ch == HILO_CHANNEL_VOICE && !call) {
+        hilo_verdict_block(v, HILO_REASON_INVALID, "calls are placed with the Call button (click-to-call)");
         return;
     }
     if (!*to) {
         hilo_verdict_block(v, HILO_REASON_INVALID, "no known address for the debtor on this channel");
         return;
     }
-    gate_check(k, conv, debtor, ch, now, v);
+    gate_check(k, conv, debtor, ch, now, call, v);
 }
 
 static int64_t clock_now(const hilo_console_t *k, json_t *clock) {
@@ -336,16 +336,24 @@ static void on_conv(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg
         hilo_verdict_t v;
         const char *to;
         char buf[64];
-        channel_state(k, conv, deb, ch, now, &v, &to, buf, sizeof buf);
+        channel_state(k, conv, deb, ch, now, false, &v, &to, buf, sizeof buf);
         json_object_set_new(chans, channels[i],
                             json_pack("{s:b,s:s,s:s,s:b}", "allowed", v.allowed, "reason", hilo_reason_name(v.reason),
                                       "text", v.allowed ? "" : v.text, "waitable",
                                       !v.allowed && to && hilo_reason_waitable(v.reason) && v.next_ms > 0));
         if (v.allowed && (!def || (last && strcmp(last, channels[i]) == 0))) def = channels[i];
     }
+    /* The Call button (click-to-call, click_to_call.c): what the gate says of a call now. */
+    hilo_verdict_t cv_;
+    const char *cto;
+    char cbuf[64];
+    channel_state(k, conv, deb, HILO_CHANNEL_VOICE, now, true, &cv_, &cto, cbuf, sizeof cbuf);
+    json_t *callv = json_pack("{s:b,s:s,s:s}", "allowed", cv_.allowed, "reason", hilo_reason_name(cv_.reason), "text",
+                              cv_.allowed ? "" : cv_.text);
     json_t *m = json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:s?,s:I}", "t", "conv", "debtor", debtor, "readonly",
                           !writable, "conv", cv, "debtor_info", dv, "promises", promises, "channels", chans,
                           "default_channel", def ? def : last, "now", (json_int_t)now);
+    json_object_set_new(m, "call", callv);
     json_t *items = items_of(res[2], true);
     add_status(items, res[5]);
     json_object_set_new(m, "items", items);
@@ -449,6 +457,7 @@ typedef struct {
     int64_t now;
     bool wait;          /* "wait": true — hold it until allowed instead of refusing it */
     bool waits;         /* refused now, committed to wait for its window */
+    char bridge[160];   /* click-to-call: the agent's phone, rung first ("" = a message) */
 } reply_t;
 
 static void reply_free(reply_t *r) {
@@ -477,8 +486,9 @@ static void reply_blocked(hilo_console_t *k, conn_t *c, reply_t *r, const hilo_v
     free(js);
     hilo_log_info("console", "event=reply_blocked agent=%s debtor=%s channel=%s reason=%s", c->agent, r->debtor,
                   hilo_channel_name(r->channel), hilo_reason_name(v->reason));
-    json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:s}", "t", "reply_result", "ok", 0, "channel",
-                          hilo_channel_name(r->channel), "reason", hilo_reason_name(v->reason), "text", v->text);
+    json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:s,s:b}", "t", "reply_result", "ok", 0, "channel",
+                          hilo_channel_name(r->channel), "reason", hilo_reason_name(v->reason), "text", v->text,
+                          "call", r->bridge[0] != '\0');
     if (v->next_ms) json_object_set_new(m, "next_ms", json_integer(v->next_ms));
     if (r->rid) json_object_set(m, "rid", r->rid);
     conn_send(c, m);
@@ -495,8 +505,9 @@ static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void
         if (!r->waits) console_sla_responded(k, r->debtor, r->now);
         hilo_log_info("console", "event=reply agent=%s debtor=%s channel=%s oid=%s", c->agent, r->debtor,
                       hilo_channel_name(r->channel), hilo_outbound_record_id(r->rec));
-        json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:b}", "t", "reply_result", "ok", 1, "channel",
-                              hilo_channel_name(r->channel), "oid", hilo_outbound_record_id(r->rec), "waits", r->waits);
+        json_t *m = json_pack("{s:s,s:b,s:s,s:s,s:b,s:b}", "t", "reply_result", "ok", 1, "channel",
+                              hilo_channel_name(r->channel), "oid", hilo_outbound_record_id(r->rec), "waits", r->waits,
+                              "call", r->bridge[0] != '\0');
         if (r->rid) json_object_set(m, "rid", r->rid);
         conn_send(c, m);
     }
@@ -508,8 +519,10 @@ static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void
 static bool build_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     char by[96];
     snprintf(by, sizeof by, "agent:%s", c->agent);
+    /* A click-to-call is a contact the collector starts, whatever the debtor said last: never
+     * judged as a reply (contact hours, the call limits). */
     hilo_outbound_spec_t spec = {.debtor_id = r->debtor, .channel = r->channel, .to = r->to, .text = r->text,
-                                 .by = by, .reply = true, .wait_window = r->wait};
+                                 .by = by, .reply = !r->bridge[0], .wait_window = r->wait, .bridge_from = r->bridge};
     /* Committed on the gate's clock (the test clock under [engine] test_clock), like the
      * debtor's messages: the thread's times agree (the dispatch index needs no clock: a commit
      * marks the debtor with score 0). */
@@ -600,7 +613,7 @@ static void on_reply_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
         hilo_verdict_t v;
         const char *to;
         char buf[64];
-        channel_state(k, conv, deb, r->channel, r->now, &v, &to, buf, sizeof buf);
+        channel_state(k, conv, deb, r->channel, r->now, r->bridge[0] != '\0', &v, &to, buf, sizeof buf);
         if (to) snprintf(r->to, sizeof r->to, "%s", to);
         bool waits = !v.allowed && r->wait && to && hilo_reason_waitable(v.reason) && v.next_ms > 0;
         if (!v.allowed && !waits) {
@@ -635,12 +648,18 @@ static void on_reply_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, vo
 }
 
 void console_reply(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text, bool wait) {
+    console_reply_or_call(c, rid, debtor, channel, text, wait, NULL);
+}
+
+void console_reply_or_call(conn_t *c, json_t *rid, const char *debtor, const char *channel, const char *text,
+                           bool wait, const char *bridge) {
     int ch = channel ? hilo_channel_parse(channel) : 0;
     if (!ch || !text || !*text || strlen(text) > REPLY_MAX) {
         conn_error(c, rid, "bad_request", "\"channel\" (whatsapp|sms|voice) and a non-empty \"text\" are required");
         return;
     }
     reply_t *r = hilo_xcalloc(1, sizeof *r);
+    if (bridge) snprintf(r->bridge, sizeof r->bridge, "%s", bridge);
     r->rid = json_incref(rid);
     snprintf(r->debtor, sizeof r->debtor, "%s", debtor);
     r->channel = ch;

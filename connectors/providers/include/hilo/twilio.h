@@ -127,4 +127,26 @@ int hilo_twilio_build_call(const hilo_twilio_account_t *acct, const hilo_outboun
  * opted out, ...). */
 void hilo_twilio_parse_send_result(long http_status, const char *body, size_t len, hilo_provider_result_t *res);
 
+/* ---- calls in progress (protocol 1.4; docs/providers.md, "Connecting a caller") ------------- */
+
+/* Click-to-call (VoiceAction BRIDGE): as hilo_twilio_build_call, but the call goes to the agent
+ * (ob->voice->target) and without answering-machine detection; `twiml` dials the debtor. */
+int hilo_twilio_build_bridge(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                             hilo_provider_request_t *req, hilo_provider_error_t *e);
+/* A connect order: POST …/Calls/{ob->voice->call_id}.json with Twiml (hilo_twiml_connect), which
+ * replaces what the live call is doing (waiting in a queue) with the <Dial>. "invalid_call"
+ * when call_id is not a sid (letters and digits). */
+int hilo_twilio_build_connect(const hilo_twilio_account_t *acct, const hilo_outbound_t *ob, const char *twiml,
+                              hilo_provider_request_t *req, hilo_provider_error_t *e);
+/* The agent leg's status callback ("?call=<caller's CallSid>&caller=<debtor>", twiml.h):
+ * ringing → AGENT_RINGING "<leg sid>:ringing", in-progress/answered → AGENT_CONNECTED
+ * "<leg sid>:answered", both from the caller; other statuses add nothing. */
+int hilo_twilio_agent_status(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                             hilo_provider_error_t *e);
+/* The Dial action (CallSid = the caller's call, DialCallStatus, DialCallSid): completed sets
+ * *answered and adds nothing; no-answer, busy, failed, canceled add AGENT_NO_ANSWER
+ * "<DialCallSid>:dial:<status>" with call_status. */
+int hilo_twilio_dial_action(const hilo_form_t *form, hilo_provider_envs_t *out, bool *answered,
+                            hilo_provider_error_t *e);
+
 #endif

@@ -75,4 +75,23 @@ char *hilo_twiml_sms_message(const char *text);
 /* Appends `s` XML-escaped (& < > " ') to b, control characters as spaces. */
 void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
 
+/* ---- calls in progress (protocol 1.4; docs/providers.md, "Connecting a caller") ------------- */
+#define HILO_TWIML_QUERY_QUEUE "q"       /* Dial action: the queue the caller goes back to */
+#define HILO_TWIML_QUERY_CALL "call"     /* agent leg's status callback: the caller's CallSid */
+#define HILO_TWIML_QUERY_CALLER "caller" /* ... and the caller's number (the debtor) */
+
+/* The document a connect order (VoiceAction CONNECT) updates the live call with:
+ * <Dial timeout action="dialed_url?q=<queue>"><Number statusCallbackEvent="ringing answered"
+ * statusCallback="agent_url?call=<call_id>&caller=<ob->to>">target</Number></Dial> (<Sip> for a
+ * sip: target). timeout = VoiceAction.timeout_s, 20 s when 0. NULL with `e` without call_id or
+ * target, or on invalid UTF-8. */
+char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, const char *agent_url,
+                         hilo_provider_error_t *e);
+/* Click-to-call (VoiceAction BRIDGE): what the agent's answered call runs — <Dial timeout="30"
+ * callerId="caller_id"><Number>ob->to</Number></Dial>, the debtor. NULL with `e` without `to`. */
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e);
+/* The answer to the Dial action: <Hangup/> after the agent talked to the caller (answered),
+ * else <Enqueue> back into `queue` (fallback_queue when empty; <Hangup/> when neither). */
+char *hilo_twiml_after_dial(const hilo_twiml_t *self, bool answered, const char *queue);
+
 #endif

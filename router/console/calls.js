@@ -1,0 +1,45 @@
+// calls.js — voice in the agent's console (docs/architecture.md, "Voice in the console"):
+// click-to-call — the Call button of an assigned conversation (the gate's word on a call now in
+// its title; the click's answer under it) — and a call's events in the thread in words.
+// Loaded after console.js, whose helpers ($, send, S) it uses.
+'use strict';
+
+// Click-to-call (docs/console-protocol.md, "Click-to-call"): the gate's word on a call now is
+// on the button; the click's answer (rings your phone, or the reason it may not) under it.
+function showCall(m) {
+  const c = m.call || { allowed: false, text: '' };
+  const b = $('call-debtor');
+  b.disabled = false; // the router decides at the click (the clock moves); the reason shows here
+  b.title = c.allowed ? 'Rings your phone, then the debtor' : c.text;
+  if ($('call-status').dataset.debtor !== m.debtor) {
+    $('call-status').dataset.debtor = m.debtor;
+    $('call-status').className = 'status';
+    $('call-status').textContent = '';
+  }
+}
+
+$('call-debtor').addEventListener('click', async () => {
+  const d = S.conv && S.conv.debtor;
+  if (!d) return;
+  const st = $('call-status');
+  st.className = 'status';
+  st.textContent = 'calling…';
+  const r = await send('call', { debtor: d });
+  if (!S.conv || S.conv.debtor !== d) return;
+  if (r.t === 'reply_result' && r.ok) st.textContent = 'Your phone rings now; the debtor is called when you answer.';
+  else { st.className = 'status error'; st.textContent = 'Not called: ' + (r.text || r.code || 'refused'); }
+});
+
+// A call's events in the thread, in words (docs/protocol.md §10.4.2).
+function callEvent(v) {
+  const dur = v.duration_s ? ', ' + v.duration_s + ' s' : '';
+  switch (v.event) {
+    case 'call_start': return 'Call started';
+    case 'gather': return 'Pressed ' + (v.digits || '—');
+    case 'agent_ringing': return 'Ringing the agent\'s phone';
+    case 'agent_connected': return 'Connected to the agent';
+    case 'agent_no_answer': return 'The agent did not answer (' + (v.status || 'no answer') + '): the caller waits in the queue again';
+    case 'call_end': return 'Call ended (' + (v.status || 'ended') + dur + ')';
+    default: return v.event;
+  }
+}
