@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The CI guard of "Keys on a Redis Cluster" (tests/lib/hilo_slot_guard.py) catches what a Redis
+Cluster would refuse: it runs with HILO_TEST_REDIS_CLUSTER=1 set here, whatever the caller's
+environment, on a real one-node cluster-mode redis-server."""
+
+import os
+import unittest
+
+import hilo_slot_guard
+from hilo_harness import HiloTestCase, RedisServer
+
+
+class SlotGuard(HiloTestCase):
+    def setUp(self):
+        super().setUp()
+        self._env = os.environ.get(hilo_slot_guard.ENV)
+        os.environ[hilo_slot_guard.ENV] = "1"
+
+    def tearDown(self):
+        if self._env is None:
+            os.environ.pop(hilo_slot_guard.ENV, None)
+        else:
+            os.environ[hilo_slot_guard.ENV] = self._env
+        super().tearDown()
+
+    def server(self, **kw):
+        # Not self.redis(): its cleanup would fail this test for the offences it makes on purpose.
+        rs = RedisServer(self.workdir, **kw).start()
+        self.addCleanup(rs.stop)
+        return rs
+
+    def test_cluster_mode_refuses_a_multi_and_a_declaration_of_two_slots(self):
+        rs = self.server()
+        r = rs.client()
+        self.assertEqual(hilo_slot_guard.cluster_state(r), "ok")
+        with self.assertRaisesRegex(Exception, "CROSSSLOT"):
+            r.eval("return 1", 2, "hilo:{d:1}:a", "hilo:{d:2}:a")
+        p = r.pipeline(transaction=True)
+        p.set("hilo:{d:1}:a", 1)
+        p.set("hilo:{d:2}:a", 1)
+        with self.assertRaisesRegex(Exception, "CROSSSLOT"):
+            p.execute()
+        with self.assertRaisesRegex(Exception, "SELECT is not allowed"):
+            r.execute_command("SELECT", 1)
+        self.assertEqual(rs.slot_offences(), [])
+
+    def test_a_script_touching_an_undeclared_key_of_another_slot_is_an_offence(self):
+        rs = self.server()
+        r = rs.client()
+        # Redis 7.0 runs this one: the guard is what refuses it.
+        r.eval("redis.call('SET', KEYS[1], 1); return redis.call('HSET', 'hilo:{d:2}:b', 'f', 1)",
+               1, "hilo:{d:1}:a")
+        # One slot, declared or not (the second key has the same tag): no offence.
+        r.eval("redis.call('SET', KEYS[1], 1); return redis.call('SET', 'hilo:{d:1}:c', 1)", 1, "hilo:{d:1}:a")
+        # Keys found by COMMAND GETKEYS (a moving-keys command) count too.
+        r.eval("redis.call('SET', KEYS[1], 1); "
+               "return redis.call('ZUNIONSTORE', 'hilo:{q:x}:z', 1, 'hilo:{q:x}:y')", 1, "hilo:{q:y}:z")
+        offences = rs.slot_offences()
+        self.assertEqual(len(offences), 2, offences)
+        self.assertIn("hilo:{d:1}:a", offences[0])
+        self.assertIn("hilo:{d:2}:b", offences[0])
+        self.assertIn("hilo:{q:x}:z", offences[1])
+        with open(os.path.join(rs.dir, "slot_guard.log")) as f:
+            log = f.read()
+        self.assertIn("undeclared script", log)
+        self.assertIn("hilo:{d:1}:c, not declared", log)
+
+    def test_the_guard_survives_a_restart_and_works_with_acl_users(self):
+        rs = self.server(acl=True)
+        rs.restart()
+        r = rs.client()
+        self.assertEqual(hilo_slot_guard.cluster_state(r), "ok")
+        r.eval("redis.call('SET', 'x', 1); return redis.call('SET', 'y', 1)", 0)
+        offences = rs.slot_offences()
+        self.assertEqual(len(offences), 1, offences)
+
+
+if __name__ == "__main__":
+    unittest.main()
