@@ -65,6 +65,26 @@ class SlotGuard(HiloTestCase):
         self.assertIn("undeclared script", log)
         self.assertIn("hilo:{d:1}:c, not declared", log)
 
+    def test_an_offence_of_a_listed_script_with_listed_keys_is_known_any_other_fails(self):
+        import hilo_harness
+        rs = self.server()
+        r = rs.client()
+        body = hilo_harness.lua_script(os.path.join(hilo_harness.SOURCE_DIR, "router", "lua", "reopen.lua"))
+        known = hilo_slot_guard.load_known()
+        self.assertIn("hilo:closed", known["reopen.lua"])
+        # reopen.lua as the router runs it: a closed conversation past its window leaves
+        # hilo:closed (a global index) after a read of the debtor's conv (its own slot).
+        r.hset("hilo:{d:D1}:conv", mapping={"state": "closed", "closed_ms": 0})
+        r.zadd("hilo:closed", {"D1": 0})
+        self.assertEqual(r.eval(body, 0, 10**9, 1000, "D1"), 0)
+        self.assertEqual(rs.slot_offences(), [])
+        self.assertEqual(len(rs.guards[-1].known), 1, rs.guards[-1].known)
+        self.assertIn("reopen.lua", rs.guards[-1].known[0])
+        # The same script body under another name is not listed: an offence.
+        r.zadd("hilo:closed", {"D1": 0})
+        r.eval(body + "\n", 0, 10**9, 1000, "D1")
+        self.assertEqual(len(rs.slot_offences()), 1)
+
     def test_the_guard_survives_a_restart_and_works_with_acl_users(self):
         rs = self.server(acl=True)
         rs.restart()
