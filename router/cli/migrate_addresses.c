@@ -22,8 +22,8 @@
 #include "hilo/keys.h"
 #include "hilo/phone.h"
 
-/* KEYS[1] addr key; ARGV[1] the debtor it must still name. */
-static const char cas_del[] =
+/* KEYS[1] addr key; ARGV[1] the debtor it must still name (migrate.h). */
+const char hilo_migrate_addr_unmap[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /* KEYS[1] debtor hash; ARGV[1] the phones field read, ARGV[2] its canonical form. */
 static const char cas_phones[] = "if redis.call('HGET', KEYS[1], 'phones') == ARGV[1] then "
@@ -95,7 +95,7 @@ static int migrate_key(hilo_cli_t *cli, const char *key, tally_t *t) {
                 return HILO_EXIT_OK;
             }
         }
-        int done = run_cas(cli, cas_del, key, debtor, NULL);
+        int done = run_cas(cli, hilo_migrate_addr_unmap, key, debtor, NULL);
         if (done < 0) return HILO_EXIT_REDIS;
         printf("%s %s -> %s (debtor %s)\n", *other ? "dropped" : "moved", key, nkey, debtor);
     }
