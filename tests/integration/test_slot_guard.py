@@ -7,10 +7,12 @@ import os
 import unittest
 
 import hilo_slot_guard
-from hilo_harness import HiloTestCase, RedisServer
+from hilo_harness import HiloTestCase, RedisServer, history, seed_debtor
 
 
-class SlotGuard(HiloTestCase):
+class OnCluster(HiloTestCase):
+    """HILO_TEST_REDIS_CLUSTER=1 for this test's servers, whatever the caller's environment."""
+
     def setUp(self):
         super().setUp()
         self._env = os.environ.get(hilo_slot_guard.ENV)
@@ -22,6 +24,9 @@ class SlotGuard(HiloTestCase):
         else:
             os.environ[hilo_slot_guard.ENV] = self._env
         super().tearDown()
+
+
+class SlotGuard(OnCluster):
 
     def server(self, **kw):
         # Not self.redis(): its cleanup would fail this test for the offences it makes on purpose.
@@ -93,6 +98,32 @@ class SlotGuard(HiloTestCase):
         r.eval("redis.call('SET', 'x', 1); return redis.call('SET', 'y', 1)", 0)
         offences = rs.slot_offences()
         self.assertEqual(len(offences), 1, offences)
+
+
+class InboundOnCluster(OnCluster):
+    def test_a_burst_from_several_debtors_is_stored_one_slot_per_call(self):
+        # Several debtors' messages in one loop turn: on a standalone Redis one MGET and one
+        # commit call take them all; on a cluster each call keeps to one slot (one debtor).
+        redis = self.redis()  # the guard's cleanup: no CROSSSLOT in the router's log either
+        r = redis.client()
+        phones = {"B%d" % i: "+1650555010%d" % i for i in range(1, 5)}
+        for debtor, phone in phones.items():
+            seed_debtor(r, debtor, [phone])
+        router = self.router(redis)
+        c = self.connector(router, "sms")
+        sent = []
+        for i in range(12):
+            debtor = "B%d" % (1 + i % 4)
+            sent.append((debtor, c.send_envelope(provider_message_id="m%d" % i, from_=phones[debtor],
+                                                 text="hello %d" % i)))
+        for debtor, seq in sent:
+            result = c.wait_result(seq, 15)
+            self.assertEqual(result.kind, "ack", (debtor, seq, result))
+        for debtor in phones:
+            texts = [item.get("text") for _, item in history(r, debtor)]
+            want = ["hello %d" % i for i in range(12) if "B%d" % (1 + i % 4) == debtor]
+            self.assertEqual(texts, want, debtor)
+        self.assertTrue(router.log_lines("event=redis_mode", "mode=cluster"), "the router saw the cluster")
 
 
 if __name__ == "__main__":
