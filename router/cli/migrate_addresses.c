@@ -64,16 +64,25 @@ static int migrate_key(hilo_cli_t *cli, const char *key, tally_t *t) {
     if (strcmp(canon, old) == 0) return HILO_EXIT_OK;
     char nkey[HILO_KEY_MAX];
     hilo_key_addr(nkey, sizeof nkey, canon);
-    redisReply *r = hilo_cli_cmd(cli, "MGET %s %s", key, nkey);
-    if (!r) return HILO_EXIT_REDIS;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r); /* gone (or not a string) since the scan: nothing to move */
+    /* Two GETs, not one MGET: the two keys are in two hash slots (a cluster refuses the MGET). */
+    hilo_cli_args_t get[2] = {{0}};
+    hilo_cli_args_add(&get[0], "GET");
+    hilo_cli_args_add(&get[0], key);
+    hilo_cli_args_add(&get[1], "GET");
+    hilo_cli_args_add(&get[1], nkey);
+    redisReply **got = hilo_cli_pipeline(cli, get, 2);
+    hilo_cli_args_clear(&get[0]);
+    hilo_cli_args_clear(&get[1]);
+    if (!got) return HILO_EXIT_REDIS;
+    if (got[0]->type != REDIS_REPLY_STRING) {
+        hilo_cli_replies_free(got, 2); /* gone (or not a string) since the scan: nothing to move */
         return HILO_EXIT_OK;
     }
     char debtor[HILO_DEBTOR_ID_MAX + 32], other[HILO_DEBTOR_ID_MAX + 32] = "";
-    snprintf(debtor, sizeof debtor, "%s", r->element[0]->str);
-    if (r->element[1]->type == REDIS_REPLY_STRING) snprintf(other, sizeof other, "%s", r->element[1]->str);
-    freeReplyObject(r);
+    snprintf(debtor, sizeof debtor, "%s", got[0]->str);
+    if (got[1]->type == REDIS_REPLY_STRING) snprintf(other, sizeof other, "%s", got[1]->str);
+    hilo_cli_replies_free(got, 2);
+    redisReply *r;
     if (*other && strcmp(other, debtor) != 0) {
         fprintf(stderr, "hilo: conflict: %s names debtor %s but %s names debtor %s: both left as they are\n", key,
                 debtor, nkey, other);

@@ -50,8 +50,8 @@ class RedisServer:
         log = open(os.path.join(self.workdir, "redis.log"), "ab")
         # Under HILO_TEST_REDIS_CLUSTER=1 a one-node cluster, as hilo_harness's: a transaction
         # over two slots is refused (CROSSSLOT).
-        cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] \
-            if hilo_slot_guard.enabled() else []
+        cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                   "--cluster-port", str(free_port())] if hilo_slot_guard.enabled() else []
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", str(port),
              "--bind", "127.0.0.1", "--dir", self.workdir] + cluster,

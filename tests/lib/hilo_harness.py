@@ -353,7 +353,7 @@ class RedisServer:
             if self.socket:
                 f.write("unixsocket %s\nunixsocketperm 700\n" % self.socket)
             if hilo_slot_guard.enabled():
-                f.write(hilo_slot_guard.cluster_conf())
+                f.write(hilo_slot_guard.cluster_conf(free_port()))
         self.secrets = None
         self.admin = None
         if acl:

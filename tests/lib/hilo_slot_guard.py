@@ -68,9 +68,12 @@ def enabled():
     return os.environ.get(ENV) == "1"
 
 
-def cluster_conf():
-    """The lines RedisServer adds to its redis.conf (the nodes file in its own directory)."""
-    return "cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 5000\n"
+def cluster_conf(bus_port):
+    """The lines RedisServer adds to its redis.conf (the nodes file in its own directory). The
+    cluster bus gets a port of its own choosing (by default Redis takes port + 10000, which may
+    be anyone's: above 32767 the kernel hands out ephemeral ports)."""
+    return ("cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 5000\n"
+            "cluster-port %d\n" % bus_port)
 
 
 def cluster_info(client, field):
