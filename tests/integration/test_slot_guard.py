@@ -3,11 +3,13 @@
 Cluster would refuse: it runs with HILO_TEST_REDIS_CLUSTER=1 set here, whatever the caller's
 environment, on a real one-node cluster-mode redis-server."""
 
+import json
 import os
 import unittest
 
 import hilo_slot_guard
-from hilo_harness import HiloTestCase, RedisServer, history, seed_debtor
+from hilo_harness import (WORKDAY_10AM_MS, HiloTestCase, RedisServer, debtor_key, history, seed_debtor,
+                          use_workday_clock, wait_until)
 
 
 class OnCluster(HiloTestCase):
@@ -124,6 +126,29 @@ class InboundOnCluster(OnCluster):
             want = ["hello %d" % i for i in range(12) if "B%d" % (1 + i % 4) == debtor]
             self.assertEqual(texts, want, debtor)
         self.assertTrue(router.log_lines("event=redis_mode", "mode=cluster"), "the router saw the cluster")
+
+
+class PromisesOnCluster(OnCluster):
+    def test_the_sweeper_breaks_a_due_promise_and_drops_members_in_steps_of_one_slot(self):
+        # promise_break.lua on the debtor's keys, then the index member's ZREM: a pending
+        # promise past due is broken once; a kept one whose member was left behind (a crash
+        # between a payment and its ZREM) is left kept, and its member goes.
+        redis = self.redis()  # the guard's cleanup: no script or command over two slots
+        r = redis.client()
+        use_workday_clock(r)
+        seed_debtor(r, "P1", ["+16505550111"])
+        past = WORKDAY_10AM_MS - 86400000
+        for pid, state in (("pC", "pending"), ("pA", "kept")):
+            r.hset(debtor_key("P1", "promises"), pid, json.dumps(
+                {"kind": "promise", "amount_cents": 5000, "currency": "USD", "due": "2026-11-23",
+                 "due_ms": past, "channel": "sms", "created_ms": past - 86400000, "state": state}))
+            r.zadd("hilo:promises:due", {"P1|" + pid: past})
+        self.router(redis, overrides={"engine": {"enabled": "true", "test_clock": "true",
+                                                 "promise_sweep_ms": "100"}})
+        wait_until(lambda: r.zcard("hilo:promises:due") == 0, 20, "the sweeper to empty hilo:promises:due")
+        ledger = {k: json.loads(v) for k, v in r.hgetall(debtor_key("P1", "promises")).items()}
+        self.assertEqual((ledger["pC"]["state"], ledger["pA"]["state"]), ("broken", "kept"))
+        self.assertEqual(r.hget(debtor_key("P1", "conv"), "broken_promises"), "1")
 
 
 if __name__ == "__main__":
