@@ -1,9 +1,10 @@
 /* cmd_import.c — `hilo import-debtors FILE.csv`: reads the portfolio CSV, validates each row
- * (debtor_schema.c) and writes each good one as one transaction: the debtor hash, the debtors
- * set, the phone -> debtor identity map and the consent columns' records; then, a step each on
- * their own partitions, the name index (the console's search) and the strategies' schedule. A bad row is reported as
- * FILE:LINE and skipped; so is a phone that is not a valid number of the row's country, and the row
- * loads without it. */
+ * (debtor_schema.c) and writes each good one: the phone -> debtor identity map, then the debtor
+ * hash and the consent columns' records in one transaction on the debtor's slot, then the debtors
+ * set, the name index (the console's search) and the strategies' schedule (each step on one hash
+ * slot: docs/architecture.md, "Keys on a Redis Cluster"). A bad row is
+ * reported as FILE:LINE and skipped; so is a phone that is not a valid number of the row's
+ * country, and the row loads without it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -103,13 +104,53 @@ static size_t dropped_phones(const hilo_debtor_row_t *row, const redisReply *pre
     return n;
 }
 
-/* One attempt at writing a row, in three round trips:
- *   1. WATCH the record, read its phones (those of the previous import);
- *   2. WATCH the identity keys of old and new phones, read who owns them;
- *   3. MULTI, write record + debtors set + identity keys, unmap dropped phones, EXEC.
- * WATCH makes step 3 all-or-nothing against a concurrent import or router: EXEC answers nil when
- * a watched key changed since, and the caller tries again. A dropped phone is unmapped only
- * while it still names this debtor. `why` gets the reason of a CONFLICT. */
+/* KEYS[1] hilo:addr:<E.164>, ARGV[1] the row's debtor: maps the phone to the debtor unless it
+ * names another. 2 = mapped now, 1 = it named the debtor already, else the other debtor's id. */
+static const char addr_claim[] =
+    "local o = redis.call('GET', KEYS[1]) "
+    "if not o then redis.call('SET', KEYS[1], ARGV[1]) return 2 end "
+    "if o == ARGV[1] then return 1 end return o";
+
+/* One command per phone on its identity key (each key its own slot), in one round trip: EVAL of
+ * `body` with ARGV[1] = id, or GET when body is NULL. NULL when Redis failed (printed). */
+static redisReply **addr_evals(hilo_cli_t *cli, const char *body, char **phones, size_t n, const char *id) {
+    hilo_cli_args_t *cmd = hilo_xcalloc(n, sizeof *cmd);
+    for (size_t i = 0; i < n; i++) {
+        hilo_cli_args_add(&cmd[i], body ? "EVAL" : "GET");
+        if (body) hilo_cli_args_add(&cmd[i], body);
+        if (body) hilo_cli_args_add(&cmd[i], "1");
+        add_addr(&cmd[i], phones[i]);
+        if (body) hilo_cli_args_add(&cmd[i], id);
+    }
+    redisReply **rep = hilo_cli_pipeline(cli, cmd, n);
+    for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
+    free(cmd);
+    return rep;
+}
+
+/* A conflict found while the record is watched: UNWATCH, then `result` (FAILED when Redis failed). */
+static store_result_t unwatch(hilo_cli_t *cli, store_result_t result) {
+    redisReply *u = hilo_cli_cmd(cli, "UNWATCH");
+    if (!u) return FAILED;
+    freeReplyObject(u);
+    return result;
+}
+
+/* One attempt at writing a row. Each step is atomic on one hash slot, and they are ordered so
+ * that a crash between two leaves nothing a second import of the file does not finish:
+ *   1. WATCH the record and consent (the debtor's slot), read the previous import's phones and
+ *      who owns the row's phones (one GET per identity key: each its own slot);
+ *   2. a phone of another debtor refuses the row here, before anything is written;
+ *   3. unmap the dropped phones that still name this debtor (compare-and-delete), then map the
+ *      row's phones (compare-and-set: a phone another import took meanwhile refuses the row, and
+ *      what this attempt mapped is unmapped again); while the record still lists a dropped phone,
+ *      a crash here is finished by the next import, which drops it again;
+ *   4. MULTI on the debtor's slot: record + consent, EXEC (nil: the record changed since step 1,
+ *      BUSY, and the caller tries again); then the debtors set and the strategy index, each on
+ *      its own slot.
+ * A crash between 3 and 4 leaves the row's new phones naming a debtor whose record does not list
+ * them yet (a message from one is then the debtor's): the import exits non-zero and its re-run
+ * writes the record. `why` gets the reason of a CONFLICT. */
 static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, char *why, size_t whylen) {
     char dkey[HILO_KEY_MAX], ckey[HILO_KEY_MAX];
     hilo_key_debtor(dkey, sizeof dkey, row->id, HILO_KEY_DEBTOR);
@@ -121,8 +162,6 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     hilo_name_words_t old_words = {0}, new_words; /* the name's words before and after */
     char **old = NULL;        /* phones of the previous import that this row drops */
     size_t nold = 0;
-    const char **gone = NULL; /* ... and that still map to this debtor: to unmap */
-    size_t ngone = 0;
     hilo_cli_args_t cmd[12] = {{0}};
     redisReply **rep = NULL;
     size_t n = 0;
@@ -131,76 +170,83 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
     for (size_t c = 0; c < HILO_ARRAY_LEN(consent_channels); c++)
         if (!consent_value(row, consent_channels[c], now_ms, consent[c], sizeof consent[c], why, whylen))
             return CONFLICT; /* checked before: not reached */
-    hilo_cli_args_add(&cmd[0], "WATCH");
-    hilo_cli_args_add(&cmd[0], dkey);
-    hilo_cli_args_add(&cmd[0], ckey);
-    hilo_cli_args_add(&cmd[1], "HGET");
-    hilo_cli_args_add(&cmd[1], dkey);
-    hilo_cli_args_add(&cmd[1], "phones");
-    hilo_cli_args_add(&cmd[2], "HGETALL");
-    hilo_cli_args_add(&cmd[2], ckey);
-    hilo_cli_args_add(&cmd[3], "HGET");
-    hilo_cli_args_add(&cmd[3], dkey);
-    hilo_cli_args_add(&cmd[3], "full_name");
-    if (!(rep = hilo_cli_pipeline(cli, cmd, n = 4))) goto out;
-    if (refused(rep[0], row->id) || refused(rep[1], row->id) || refused(rep[2], row->id) || refused(rep[3], row->id))
-        goto out;
-    if (rep[3]->type == REDIS_REPLY_STRING) hilo_name_words(rep[3]->str, &old_words);
+    /* WATCH, the record's phones, the consent, one GET per phone of the row (each its slot), then
+     * the record's name (for the name index) */
+    size_t n1 = 4 + row->nphones;
+    hilo_cli_args_t *c1 = hilo_xcalloc(n1, sizeof *c1);
+    hilo_cli_args_add(&c1[0], "WATCH");
+    hilo_cli_args_add(&c1[0], dkey);
+    hilo_cli_args_add(&c1[0], ckey);
+    hilo_cli_args_add(&c1[1], "HGET");
+    hilo_cli_args_add(&c1[1], dkey);
+    hilo_cli_args_add(&c1[1], "phones");
+    hilo_cli_args_add(&c1[2], "HGETALL");
+    hilo_cli_args_add(&c1[2], ckey);
+    for (size_t i = 0; i < row->nphones; i++) {
+        hilo_cli_args_add(&c1[3 + i], "GET");
+        add_addr(&c1[3 + i], row->phones[i]);
+    }
+    hilo_cli_args_add(&c1[n1 - 1], "HGET");
+    hilo_cli_args_add(&c1[n1 - 1], dkey);
+    hilo_cli_args_add(&c1[n1 - 1], "full_name");
+    rep = hilo_cli_pipeline(cli, c1, n = n1);
+    for (size_t i = 0; i < n1; i++) hilo_cli_args_clear(&c1[i]);
+    free(c1);
+    if (!rep) goto out;
+    for (size_t i = 0; i < n; i++)
+        if (refused(rep[i], row->id)) goto out;
+    if (rep[n1 - 1]->type == REDIS_REPLY_STRING) hilo_name_words(rep[n1 - 1]->str, &old_words);
     nold = dropped_phones(row, rep[1], &old);
     prev_consent = rep[2];
     rep[2] = NULL;
-    hilo_cli_replies_free(rep, n);
-    rep = NULL;
-    for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
 
     /* 2 */
-    n = 0;
-    size_t new_at = 0, old_at = 0;
-    if (row->nphones + nold > 0) {
-        hilo_cli_args_add(&cmd[n], "WATCH");
-        for (size_t i = 0; i < row->nphones; i++) add_addr(&cmd[n], row->phones[i]);
-        for (size_t i = 0; i < nold; i++) add_addr(&cmd[n], old[i]);
-        n++;
+    for (size_t i = 0; i < row->nphones; i++) {
+        const redisReply *e = rep[3 + i];
+        if (e->type == REDIS_REPLY_STRING && strcmp(e->str, row->id) != 0) {
+            snprintf(why, whylen, "phone %s already belongs to debtor %s", row->phones[i], e->str);
+            result = unwatch(cli, CONFLICT);
+            goto out;
+        }
+    }
+    hilo_cli_replies_free(rep, n);
+    rep = NULL;
+
+    /* 3 */
+    if (nold) { /* the compare-and-delete leaves a phone that names another debtor by now */
+        if (!(rep = addr_evals(cli, hilo_migrate_addr_unmap, old, n = nold, row->id))) goto out;
+        for (size_t i = 0; i < nold; i++)
+            if (refused(rep[i], row->id)) goto out;
+        hilo_cli_replies_free(rep, n);
+        rep = NULL;
     }
     if (row->nphones) {
-        new_at = n;
-        hilo_cli_args_add(&cmd[n], "MGET");
-        for (size_t i = 0; i < row->nphones; i++) add_addr(&cmd[n], row->phones[i]);
-        n++;
-    }
-    if (nold) {
-        old_at = n;
-        hilo_cli_args_add(&cmd[n], "MGET");
-        for (size_t i = 0; i < nold; i++) add_addr(&cmd[n], old[i]);
-        n++;
-    }
-    if (n) {
-        if (!(rep = hilo_cli_pipeline(cli, cmd, n))) goto out;
+        if (!(rep = addr_evals(cli, addr_claim, row->phones, n = row->nphones, row->id))) goto out;
         for (size_t i = 0; i < n; i++)
             if (refused(rep[i], row->id)) goto out;
-        for (size_t i = 0; row->nphones && i < rep[new_at]->elements && i < row->nphones; i++) {
-            const redisReply *e = rep[new_at]->element[i];
-            if (e->type == REDIS_REPLY_STRING && strcmp(e->str, row->id) != 0) {
-                snprintf(why, whylen, "phone %s already belongs to debtor %s", row->phones[i], e->str);
-                redisReply *u = hilo_cli_cmd(cli, "UNWATCH");
-                result = u ? CONFLICT : FAILED;
-                if (u) freeReplyObject(u);
-                goto out;
+        char **mapped = hilo_xcalloc(n, sizeof *mapped); /* what this attempt mapped: undone on a conflict */
+        size_t nmapped = 0;
+        const char *taken = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (rep[i]->type == REDIS_REPLY_INTEGER && rep[i]->integer == 2) mapped[nmapped++] = row->phones[i];
+            if (rep[i]->type == REDIS_REPLY_STRING && !taken) {
+                taken = rep[i]->str;
+                snprintf(why, whylen, "phone %s already belongs to debtor %s", row->phones[i], taken);
             }
         }
-        for (size_t i = 0; nold && i < rep[old_at]->elements && i < nold; i++) {
-            const redisReply *e = rep[old_at]->element[i];
-            if (e->type == REDIS_REPLY_STRING && strcmp(e->str, row->id) == 0) {
-                gone = hilo_xrealloc(gone, (ngone + 1) * sizeof *gone);
-                gone[ngone++] = old[i];
-            }
+        redisReply **undo = taken && nmapped ? addr_evals(cli, hilo_migrate_addr_unmap, mapped, nmapped, row->id) : NULL;
+        bool undone = !(taken && nmapped) || undo;
+        hilo_cli_replies_free(undo, nmapped);
+        free(mapped);
+        if (taken) {
+            result = undone ? unwatch(cli, CONFLICT) : FAILED;
+            goto out;
         }
         hilo_cli_replies_free(rep, n);
         rep = NULL;
-        for (size_t i = 0; i < n; i++) hilo_cli_args_clear(&cmd[i]);
     }
 
-    /* 3 */
+    /* 4 */
     n = 0;
     hilo_cli_args_add(&cmd[n++], "MULTI");
     hilo_cli_args_add(&cmd[n], "HSET");
@@ -217,22 +263,6 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         hilo_cli_args_add(&cmd[n], "HDEL");
         hilo_cli_args_add(&cmd[n], dkey);
         for (size_t i = 0; i < row->nclear; i++) hilo_cli_args_add(&cmd[n], row->clear_field[i]);
-        n++;
-    }
-    hilo_cli_args_add(&cmd[n], "SADD");
-    hilo_cli_args_add(&cmd[n], HILO_KEY_DEBTORS);
-    hilo_cli_args_add(&cmd[n++], row->id);
-    if (row->nphones) { /* one MSET sets every identity key of the row */
-        hilo_cli_args_add(&cmd[n], "MSET");
-        for (size_t i = 0; i < row->nphones; i++) {
-            add_addr(&cmd[n], row->phones[i]);
-            hilo_cli_args_add(&cmd[n], row->id);
-        }
-        n++;
-    }
-    if (ngone) {
-        hilo_cli_args_add(&cmd[n], "DEL");
-        for (size_t i = 0; i < ngone; i++) add_addr(&cmd[n], gone[i]);
         n++;
     }
     bool any_consent = false;
@@ -252,8 +282,12 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
             hilo_cli_args_add(&cmd[n], consent[c]);
         }
     if (any_consent) n++;
+    size_t exec_at = n;
     hilo_cli_args_add(&cmd[n++], "EXEC");
-    size_t exec_at = n - 1;
+    /* The debtors set after the record, on its own slot (a crash in between: the re-run adds it). */
+    hilo_cli_args_add(&cmd[n], "SADD");
+    hilo_cli_args_add(&cmd[n], HILO_KEY_DEBTORS);
+    hilo_cli_args_add(&cmd[n++], row->id);
     /* The name index (hilo/name_index.h): a step of its own on the index's partition, after the
      * record. New words first, then the words the old name had and the new one has not, so the
      * debtor is findable all along. A crash before this step leaves the record ahead of the
@@ -302,7 +336,7 @@ static store_result_t store_once(hilo_cli_t *cli, const hilo_debtor_row_t *row, 
         goto out;
     }
     bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) ok = !refused(rep[i], row->id); /* queued, EXEC itself, the indexes */
+    for (size_t i = 0; ok && i < n; i++) ok = !refused(rep[i], row->id); /* queued, EXEC, the indexes */
     for (size_t i = 0; ok && exec->type == REDIS_REPLY_ARRAY && i < exec->elements; i++)
         ok = !refused(exec->element[i], row->id);
     result = ok ? STORED : FAILED;
@@ -312,7 +346,6 @@ out:
     for (size_t i = 0; i < HILO_ARRAY_LEN(cmd); i++) hilo_cli_args_clear(&cmd[i]);
     for (size_t i = 0; i < nold; i++) free(old[i]);
     free(old);
-    free(gone); /* its strings belong to old */
     return result;
 }
 

@@ -245,8 +245,7 @@ static bool append_apply(hilo_cli_t *cli, const char *sha, const row_t *row) {
     snprintf(amount, sizeof amount, "%" PRId64, pm->amount_cents);
     snprintf(paid_ms, sizeof paid_ms, "%" PRId64, pm->paid_ms);
     snprintf(now, sizeof now, "%" PRId64, row->now_ms);
-    const char *argv[] = {"EVALSHA", sha, "6", kdebtor, kpay, kprom, kconv, kaudit, HILO_KEY_PROMISES_DUE,
-                          pm->debtor, pm->reference, amount, pm->currency, pm->paid_at, paid_ms,
+    const char *argv[] = {"EVALSHA", sha, "5", kdebtor, kpay, kprom, kconv, kaudit, pm->debtor, pm->reference, amount, pm->currency, pm->paid_at, paid_ms,
                           pm->date_only ? "1" : "0", now};
     size_t lens[HILO_ARRAY_LEN(argv)];
     for (size_t i = 0; i < HILO_ARRAY_LEN(argv); i++) lens[i] = strlen(argv[i]);
@@ -310,7 +309,8 @@ static int batch_run(hilo_cli_t *cli, const char *path, batch_t *b, tally_t *t) 
      * the debtor's schedule partition) makes the runners decide again now (router/src/
      * strategy_run.c: paid in full stops the strategy). Only applied payments kick, as they
      * always did: a re-imported file must not wake every debtor in it. The kicks go in one
-     * round trip after the batch's replies, which say which payments were applied. */
+     * round trip after the batch's replies, which say which payments were applied, with the ZREMs
+     * of the kept promises' due members (hilo:promises:due: another slot than the debtor's). */
     size_t kicks = 0;
     for (size_t i = 0; i < b->n; i++) {
         const row_t *row = &b->rows[i];
@@ -341,6 +341,14 @@ static int batch_run(hilo_cli_t *cli, const char *path, batch_t *b, tally_t *t) 
             for (size_t k = 1; k < r->elements; k++) {
                 t->kept++;
                 printf("%s: promise %s kept\n", pm->debtor, r->element[k]->str ? r->element[k]->str : "?");
+                /* The kept promise leaves the due index: a step of its own, on the index's slot. */
+                if (!r->element[k]->str) continue;
+                char member[HILO_KEY_MAX];
+                snprintf(member, sizeof member, "%s|%s", pm->debtor, r->element[k]->str);
+                const char *zrem[] = {"ZREM", HILO_KEY_PROMISES_DUE, member};
+                size_t zlens[HILO_ARRAY_LEN(zrem)];
+                for (size_t z = 0; z < HILO_ARRAY_LEN(zrem); z++) zlens[z] = strlen(zrem[z]);
+                if (hilo_cli_append(cli, (int)HILO_ARRAY_LEN(zrem), zrem, zlens)) kicks++;
             }
         } else if (code == 0) {
             t->duplicates++;
@@ -362,7 +370,7 @@ static int batch_run(hilo_cli_t *cli, const char *path, batch_t *b, tally_t *t) 
         redisReply **k = hilo_cli_flush(cli) ? hilo_cli_recv(cli, kicks) : NULL;
         if (!k) broken = true;
         for (size_t i = 0; k && i < kicks; i++)
-            if (k[i]->type == REDIS_REPLY_ERROR) failed(&refused, "hilo: Redis refused ZADD: %s\n", k[i]->str);
+            if (k[i]->type == REDIS_REPLY_ERROR) failed(&refused, "hilo: Redis refused ZADD/ZREM: %s\n", k[i]->str);
         hilo_cli_replies_free(k, kicks);
     }
     for (size_t i = 0; i < b->n; i++) {

@@ -13,6 +13,10 @@
 /* Step 1 -> 2 (migrate_addresses.c): identity keys and debtors' `phones` into canonical E.164.
  * HILO_EXIT_OK, HILO_EXIT_DATA (conflicts left for the operator, reported) or HILO_EXIT_REDIS. */
 int hilo_migrate_addresses(hilo_cli_t *cli, bool dry);
+/* The compare-and-delete script of an identity key (KEYS[1] hilo:addr:<E.164>, ARGV[1] the
+ * debtor it must still name; 1 = deleted, 0 = it names another or none): one slot per call.
+ * Also used by the import (cmd_import.c) to unmap a phone a row dropped. */
+extern const char hilo_migrate_addr_unmap[];
 
 /* For a command about to write (`who`, e.g. "import-debtors"): a fresh Redis (no hilo data) is
  * stamped with this build's schema version (what it writes is of that version, and there is

@@ -22,8 +22,8 @@
 #include "hilo/keys.h"
 #include "hilo/phone.h"
 
-/* KEYS[1] addr key; ARGV[1] the debtor it must still name. */
-static const char cas_del[] =
+/* KEYS[1] addr key; ARGV[1] the debtor it must still name (migrate.h). */
+const char hilo_migrate_addr_unmap[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /* KEYS[1] debtor hash; ARGV[1] the phones field read, ARGV[2] its canonical form. */
 static const char cas_phones[] = "if redis.call('HGET', KEYS[1], 'phones') == ARGV[1] then "
@@ -64,16 +64,25 @@ static int migrate_key(hilo_cli_t *cli, const char *key, tally_t *t) {
     if (strcmp(canon, old) == 0) return HILO_EXIT_OK;
     char nkey[HILO_KEY_MAX];
     hilo_key_addr(nkey, sizeof nkey, canon);
-    redisReply *r = hilo_cli_cmd(cli, "MGET %s %s", key, nkey);
-    if (!r) return HILO_EXIT_REDIS;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r); /* gone (or not a string) since the scan: nothing to move */
+    /* Two GETs, not one MGET: the two keys are in two hash slots (a cluster refuses the MGET). */
+    hilo_cli_args_t get[2] = {{0}};
+    hilo_cli_args_add(&get[0], "GET");
+    hilo_cli_args_add(&get[0], key);
+    hilo_cli_args_add(&get[1], "GET");
+    hilo_cli_args_add(&get[1], nkey);
+    redisReply **got = hilo_cli_pipeline(cli, get, 2);
+    hilo_cli_args_clear(&get[0]);
+    hilo_cli_args_clear(&get[1]);
+    if (!got) return HILO_EXIT_REDIS;
+    if (got[0]->type != REDIS_REPLY_STRING) {
+        hilo_cli_replies_free(got, 2); /* gone (or not a string) since the scan: nothing to move */
         return HILO_EXIT_OK;
     }
     char debtor[HILO_DEBTOR_ID_MAX + 32], other[HILO_DEBTOR_ID_MAX + 32] = "";
-    snprintf(debtor, sizeof debtor, "%s", r->element[0]->str);
-    if (r->element[1]->type == REDIS_REPLY_STRING) snprintf(other, sizeof other, "%s", r->element[1]->str);
-    freeReplyObject(r);
+    snprintf(debtor, sizeof debtor, "%s", got[0]->str);
+    if (got[1]->type == REDIS_REPLY_STRING) snprintf(other, sizeof other, "%s", got[1]->str);
+    hilo_cli_replies_free(got, 2);
+    redisReply *r;
     if (*other && strcmp(other, debtor) != 0) {
         fprintf(stderr, "hilo: conflict: %s names debtor %s but %s names debtor %s: both left as they are\n", key,
                 debtor, nkey, other);
@@ -95,7 +104,7 @@ static int migrate_key(hilo_cli_t *cli, const char *key, tally_t *t) {
                 return HILO_EXIT_OK;
             }
         }
-        int done = run_cas(cli, cas_del, key, debtor, NULL);
+        int done = run_cas(cli, hilo_migrate_addr_unmap, key, debtor, NULL);
         if (done < 0) return HILO_EXIT_REDIS;
         printf("%s %s -> %s (debtor %s)\n", *other ? "dropped" : "moved", key, nkey, debtor);
     }

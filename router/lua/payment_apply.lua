@@ -3,7 +3,9 @@
 -- Run by `hilo import-payments` (router/cli/cmd_payments.c); docs/promises.md explains the rules.
 -- KEYS[1] hilo:{d:ID}:debtor     KEYS[2] hilo:{d:ID}:payments (reference -> payment JSON)
 -- KEYS[3] hilo:{d:ID}:promises   KEYS[4] hilo:{d:ID}:conv   KEYS[5] hilo:{d:ID}:audit
--- KEYS[6] hilo:promises:due      (global: see docs/architecture.md on Redis Cluster)
+-- (on the debtor's slot only: the caller removes each kept promise's member of
+-- hilo:promises:due after this answers; a crash in between leaves it, and the promise sweeper
+-- finds the promise no longer pending and removes it: router/src/promises.c)
 -- ARGV[1] debtor id   ARGV[2] reference   ARGV[3] amount (cents, > 0)   ARGV[4] currency
 -- ARGV[5] paid_at as given   ARGV[6] paid_ms (Unix ms; a date alone: 00:00 UTC of that day)
 -- ARGV[7] "1" when paid_at is a date alone   ARGV[8] now (Unix ms)
@@ -117,7 +119,6 @@ for _, prom in ipairs(cands) do
     end
     redis.call('HSET', KEYS[3], id, cjson.encode(prom))
     if type(prom.plan) == 'string' then plans[prom.plan] = true end
-    redis.call('ZREM', KEYS[6], debtor .. '|' .. id)
     redis.call('XADD', KEYS[5], '*', 'ev', 'promise_kept', 'j', cjson.encode({
       id = id, amount_cents = prom.amount_cents, currency = prom.currency, due = prom.due,
       payments = used, was = was}))

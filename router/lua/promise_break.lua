@@ -1,29 +1,21 @@
 -- promise_break.lua — one due entry of the promise index, settled: a promise to pay whose due
 -- time has passed while it is still pending is broken. Run by the router's promise sweeper
--- (router/src/promises.c) for each member of hilo:promises:due with a score <= now.
+-- (router/src/promises.c) for each member of hilo:promises:due with a score <= now; on the
+-- debtor's slot only: the sweeper removes the index member after this answers (a crash in
+-- between leaves it, and the next sweep finds the promise no longer pending).
 -- KEYS[1] hilo:{d:ID}:promises   KEYS[2] hilo:{d:ID}:conv   KEYS[3] hilo:{d:ID}:audit
--- KEYS[4] hilo:promises:due      (global: see docs/architecture.md on Redis Cluster)
--- ARGV[1] the index member "<debtor id>|<promise id>"   ARGV[2] the promise id
--- ARGV[3] now (Unix ms)
+-- ARGV[1] the promise id   ARGV[2] now (Unix ms)
 -- Returns 1 when the promise was broken now, 0 otherwise (already kept or broken, unknown, or
--- handled by another router meanwhile).
--- Idempotent: several routers sweep at once and may pick the same member; the first one
--- removes it, the others find it gone (or the promise no longer pending) and change nothing.
+-- broken by another router meanwhile).
+-- Idempotent: several routers sweep at once and may pick the same member; the promise's own
+-- state (pending) decides, on its slot, so only the first one breaks it.
 -- A broken instalment of a payment plan (a promise with `plan`) also updates its plan's state.
 -- @include plan_state.lua
-local now = tonumber(ARGV[3])
+local now = tonumber(ARGV[2])
 if not now then
   return redis.error_reply('ERR promise_break: bad arguments')
 end
-local score = redis.call('ZSCORE', KEYS[4], ARGV[1])
-if not score then
-  return 0
-end
-if tonumber(score) > now then
-  return 0 -- not due yet (a sweeper with another clock): leave it for later
-end
-redis.call('ZREM', KEYS[4], ARGV[1])
-local raw = redis.call('HGET', KEYS[1], ARGV[2])
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then
   return 0
 end
@@ -33,10 +25,10 @@ if not ok or type(p) ~= 'table' or p.state ~= 'pending' then
 end
 p.state = 'broken'
 p.broken_ms = now
-redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(p))
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(p))
 local n = redis.call('HINCRBY', KEYS[2], 'broken_promises', 1)
 redis.call('XADD', KEYS[3], '*', 'ev', 'promise_broken', 'j', cjson.encode({
-  id = ARGV[2], amount_cents = p.amount_cents, currency = p.currency, due = p.due,
+  id = ARGV[1], amount_cents = p.amount_cents, currency = p.currency, due = p.due,
   broken_promises = n}))
 if type(p.plan) == 'string' then
   plan_refresh(KEYS[1], KEYS[3], p.plan, now)

@@ -14,7 +14,7 @@
 --   4. a slice of all agents (ARGV[6], round-robin over hilo:agents) has its index entries
 --      refreshed: capacity and skill changes, agents that predate the index.
 -- KEYS: none declared (agent and queue keys are global; like commit_outbound.lua this needs a
---       single Redis — see docs/architecture.md, "Redis Cluster note").
+--       single Redis — see docs/architecture.md, "Keys on a Redis Cluster").
 -- ARGV[1] now (Unix ms)  ARGV[2] accept timeout (ms)  ARGV[3] grace period (ms)
 -- ARGV[4] queue entries examined per queue  ARGV[5] reopen window (ms)
 -- ARGV[6] agents whose index entries are refreshed per pass

@@ -437,15 +437,23 @@ static void wake(hilo_inbound_t *in) {
     if (!uv_is_active((uv_handle_t *)&in->check)) uv_check_start(&in->check, on_check);
 }
 
+/* Envelopes per MGET and per commit call: [router] commit_batch_max, or 1 on a Redis Cluster,
+ * where one call keeps to one hash slot (an MGET of two addresses or a commit of two debtors
+ * would be refused with CROSSSLOT; Redis 7.0 has no way to batch declared keys of two slots even
+ * on one node). The calls still go out pipelined, in order, on the one connection. */
+static size_t batch_limit(const hilo_inbound_t *in) {
+    return hilo_store_cluster(in->ctx->store) ? 1 : in->batch_max;
+}
+
 static void queue_commit(hilo_inbound_t *in, job_t *j) {
     in->commit_q[in->n_commit++] = j;
-    if (in->n_commit == in->batch_max) flush_commits(in);
+    if (in->n_commit >= batch_limit(in)) flush_commits(in);
     wake(in);
 }
 
 static void queue_identity(hilo_inbound_t *in, job_t *j) {
     in->identity_q[in->n_identity++] = j;
-    if (in->n_identity == in->batch_max) flush_identities(in);
+    if (in->n_identity >= batch_limit(in)) flush_identities(in);
     wake(in);
 }
 

@@ -1,4 +1,7 @@
-/* promises.c — the promise sweeper: due promises still pending become broken. */
+/* promises.c — the promise sweeper: due promises still pending become broken. Two steps, each on
+ * one hash slot: promise_break.lua on the debtor's keys, then the index member's ZREM once that
+ * answered (a crash between them leaves the member, and the next sweep finds the promise no longer
+ * pending and removes it). */
 #include "promises.h"
 
 #include "clock.h"
@@ -36,9 +39,17 @@ static void round_done(hilo_promises_t *p) {
     if (p->full && !p->closed && !p->ctx->closing) hilo_promises_sweep(p);
 }
 
+/* The index member goes (before the round ends: a full round's next query must not see it). */
+static void unindex(hilo_promises_t *p, const char *member) {
+    const char *argv[] = {"ZREM", HILO_KEY_PROMISES_DUE, member};
+    size_t lens[] = {4, strlen(HILO_KEY_PROMISES_DUE), strlen(member)};
+    hilo_store_argv(p->ctx->store, NULL, NULL, 3, argv, lens);
+}
+
 static void on_broken(redisReply *r, void *arg) {
     brk_t *b = arg;
     hilo_promises_t *p = b->p;
+    if (r && r->type == REDIS_REPLY_INTEGER && !p->ctx->closing) unindex(p, b->member);
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
         p->broken++;
         hilo_log_info("promises", "event=promise_broken member=\"%s\"", b->member);
@@ -96,8 +107,8 @@ static void on_due(redisReply *r, void *arg) {
         brk_t *b = hilo_xcalloc(1, sizeof *b);
         b->p = p;
         memcpy(b->member, m->str, m->len);
-        const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_PROMISE_BREAK), "4", kprom, kconv,
-                              kaudit, HILO_KEY_PROMISES_DUE, b->member, bar + 1, now};
+        const char *argv[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_PROMISE_BREAK), "3", kprom, kconv,
+                              kaudit, bar + 1, now};
         size_t lens[HILO_ARRAY_LEN(argv)];
         for (size_t k = 0; k < HILO_ARRAY_LEN(argv); k++) lens[k] = strlen(argv[k]);
         if (hilo_store_argv(ctx->store, on_broken, b, (int)HILO_ARRAY_LEN(argv), argv, lens) == HILO_OK)

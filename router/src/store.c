@@ -37,6 +37,7 @@ struct hilo_store {
     void *gate_arg;
     redisAsyncContext *ac;            /* NULL while disconnected */
     bool ready;                       /* connected and every script loaded */
+    bool cluster;                     /* the server is in cluster mode (CLUSTER KEYSLOT answered) */
     bool ever_ready;                  /* to count reconnects */
     bool closing;                     /* destroy in progress: no reconnect */
     int scripts_pending;              /* SCRIPT LOAD replies still expected */
@@ -201,6 +202,17 @@ static void on_setup_reply(redisReply *reply, void *arg) {
     }
 }
 
+/* CLUSTER KEYSLOT answers a number on a Redis Cluster node and an error on a standalone server
+ * (any ACL user of ours may run it: it is not @dangerous, INFO is). */
+static void on_keyslot_reply(redisReply *reply, void *arg) {
+    hilo_store_t *s = arg;
+    if (!reply) return;
+    bool cluster = reply->type == REDIS_REPLY_INTEGER;
+    if (cluster != s->cluster)
+        hilo_log_info("store", "event=redis_mode mode=%s", cluster ? "cluster" : "standalone");
+    s->cluster = cluster;
+}
+
 static void on_auth_reply(redisReply *reply, void *arg) {
     hilo_store_t *s = arg;
     if (reply && reply->type == REDIS_REPLY_ERROR) {
@@ -231,6 +243,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
             send_setup(s, on_auth_reply, s, "AUTH %s", s->cfg->redis_password);
     }
     if (s->cfg->redis_db) send_setup(s, on_setup_reply, s, "SELECT %ld", s->cfg->redis_db);
+    send_setup(s, on_keyslot_reply, s, "CLUSTER KEYSLOT hilo"); /* answered before ready */
     s->scripts_pending = HILO_SCRIPT_COUNT;
     for (int i = 0; i < HILO_SCRIPT_COUNT; i++) {
         const char *src = script_source(i);
@@ -337,6 +350,8 @@ void hilo_store_destroy(hilo_store_t **self_p) {
 }
 
 bool hilo_store_ready(const hilo_store_t *s) { return s->ready; }
+
+bool hilo_store_cluster(const hilo_store_t *s) { return s->cluster; }
 
 void hilo_store_reset(hilo_store_t *s, const char *why) { drop(s, why); }
 

@@ -46,6 +46,10 @@ void hilo_store_start(hilo_store_t *self);
 void hilo_store_destroy(hilo_store_t **self_p);
 
 bool hilo_store_ready(const hilo_store_t *self);
+/* The server is a Redis Cluster node (learnt on every connection, before ready): a command or
+ * script must then keep to one hash slot, where a standalone server takes a batch over many
+ * (docs/architecture.md, "Keys on a Redis Cluster"). */
+bool hilo_store_cluster(const hilo_store_t *self);
 /* SHA1 of a loaded script (40 hex chars). */
 const char *hilo_store_sha(const hilo_store_t *self, hilo_script_t script);
 

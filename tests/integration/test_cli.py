@@ -20,6 +20,7 @@ import unittest
 
 import redis
 
+import hilo_slot_guard
 from hilo_harness import free_port, outbox_key
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
@@ -47,9 +48,13 @@ class RedisServer:
 
     def _start(self, port):
         log = open(os.path.join(self.workdir, "redis.log"), "ab")
+        # Under HILO_TEST_REDIS_CLUSTER=1 a one-node cluster, as hilo_harness's: a transaction
+        # over two slots is refused (CROSSSLOT).
+        cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                   "--cluster-port", str(free_port())] if hilo_slot_guard.enabled() else []
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", str(port),
-             "--bind", "127.0.0.1", "--dir", self.workdir],
+             "--bind", "127.0.0.1", "--dir", self.workdir] + cluster,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + 10
@@ -59,6 +64,8 @@ class RedisServer:
             try:
                 if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
                     self.port = port
+                    if cluster:
+                        hilo_slot_guard.claim_all_slots(self.client())
                     return True
             except redis.exceptions.ConnectionError:
                 time.sleep(0.05)

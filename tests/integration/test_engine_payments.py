@@ -90,18 +90,17 @@ class Payments(EngineTestCase):
         with open(os.path.join(SOURCE_DIR, "router", "lua", "promise_break.lua")) as f:
             script = self.r.register_script(f.read())
         now = utc_ms(2026, 11, 23)
-        keys = [debtor_key(D, "promises"), debtor_key(D, "conv"), debtor_key(D, "audit"), "hilo:promises:due"]
-        args = ["%s|pC" % D, "pC", now]
+        keys = [debtor_key(D, "promises"), debtor_key(D, "conv"), debtor_key(D, "audit")]  # one slot
+        args = ["pC", now]
         self.assertEqual(script(keys=keys, args=args), 1)
         self.assertEqual(script(keys=keys, args=args), 0)
         self.assertEqual(self.state("pC"), "broken")
         self.assertEqual(self.r.hget(debtor_key(D, "conv"), "broken_promises"), "1")
         self.assertEqual(len(audit(self.r, D, "promise_broken")), 1)
-        # A kept promise is never broken, even if its member is still indexed.
-        self.r.zadd("hilo:promises:due", {"%s|pA" % D: 1})
-        self.assertEqual(script(keys=keys, args=["%s|pA" % D, "pA", now]), 0)
+        # A kept promise is never broken, even if its member is still indexed (a crash between
+        # payment_apply.lua and the import's ZREM): the sweeper then only removes the member.
+        self.assertEqual(script(keys=keys, args=["pA", now]), 0)
         self.assertEqual(self.state("pA"), "kept")
-        self.assertEqual(self.r.zcard("hilo:promises:due"), 0)
 
 
 if __name__ == "__main__":

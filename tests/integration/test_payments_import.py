@@ -36,7 +36,7 @@ class FlushProxy:
     relays the rest. So the first at-1 payments of the batch run with the script loaded and the
     others meet NOSCRIPT."""
 
-    MARK = b"*17\r\n$7\r\nEVALSHA\r\n"
+    MARK = b"*16\r\n$7\r\nEVALSHA\r\n"  # payment_apply.lua: EVALSHA, sha, 5, 5 keys, 8 args
 
     def __init__(self, redis, at, hold_until):
         self.redis, self.at, self.hold_until = redis, at, hold_until

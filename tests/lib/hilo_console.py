@@ -139,15 +139,17 @@ def escalate(r, debtor, skill="en.collections", channel="whatsapp", priority=0, 
         fields["addr:" + channel] = addr
     if not r.hget(conv, "created_ms"):
         fields["created_ms"] = str(now)
+    # The debtor's conversation in one transaction on its slot, then the queue's index (another
+    # slot: on a Redis Cluster one MULTI cannot hold both), as engine_apply.lua's two writes.
     p = r.pipeline(transaction=True)
     p.hset(conv, mapping=fields)
     if rev is None:
         p.hincrby(conv, "rev", 1)
     else:
         p.hset(conv, "rev", rev)
-    p.zadd("hilo:queue:" + skill, {debtor: now - priority * 60000})
-    p.sadd("hilo:queues", skill)
     p.execute()
+    r.zadd("hilo:queue:" + skill, {debtor: now - priority * 60000})
+    r.sadd("hilo:queues", skill)
 
 
 class ConsoleClosed(Exception):

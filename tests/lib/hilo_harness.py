@@ -57,6 +57,7 @@ import zoneinfo
 import zmq
 
 import hilo_link_pb2 as pb
+import hilo_slot_guard
 from hilo_connector import CHANNELS, Connector, MAJOR, MINOR, channel_value, curve_client
 
 SOURCE_DIR = os.environ.get("HILO_SOURCE_DIR") or os.path.abspath(
@@ -351,6 +352,8 @@ class RedisServer:
                     "logfile \"\"\nloglevel notice\n" % (self.port, self.dir))
             if self.socket:
                 f.write("unixsocket %s\nunixsocketperm 700\n" % self.socket)
+            if hilo_slot_guard.enabled():
+                f.write(hilo_slot_guard.cluster_conf(free_port()))
         self.secrets = None
         self.admin = None
         if acl:
@@ -362,12 +365,17 @@ class RedisServer:
             with open(self.conf_path, "a") as f:
                 f.write("aclfile %s\n" % os.path.join(self.secrets, "users.acl"))
         self.proc = None
+        self.guards = []  # hilo_slot_guard.SlotGuard per start, under HILO_TEST_REDIS_CLUSTER=1
 
     def start(self, timeout=20):
         assert self.proc is None or self.proc.poll() is not None, "redis already running"
         fresh = not any(n.startswith(("appendonly", "dump")) for n in os.listdir(self.dir))
         self.proc = spawn([REDIS_BIN, self.conf_path], self.log_path, env=_clean_env())
         self.wait_ready(timeout)
+        if hilo_slot_guard.enabled():
+            hilo_slot_guard.claim_all_slots(self.client(), timeout)
+            self.guards.append(hilo_slot_guard.SlotGuard(self.port, self.admin,
+                                                         os.path.join(self.dir, "slot_guard.log")))
         if fresh and self.stamp_schema:
             self.client().hset(SCHEMA_KEY, mapping={"version": schema_version(), "by": "hilo_harness"})
         return self
@@ -406,6 +414,13 @@ class RedisServer:
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def slot_offences(self):
+        """Scripts that touched keys of more than one slot (hilo_slot_guard), since the first
+        start; [] when the guard is off."""
+        if self.guards and self.running():
+            self.guards[-1].sync(self.client())
+        return [o for g in self.guards for o in g.offences]
 
     def client(self, **kw):
         import redis
@@ -879,10 +894,25 @@ class HiloTestCase(unittest.TestCase):
     def redis(self, unix_socket=False, acl=False, stamp_schema=True):
         r = RedisServer(self.workdir, unix_socket=unix_socket, acl=acl, stamp_schema=stamp_schema).start()
         self.addCleanup(r.stop)
+        if hilo_slot_guard.enabled():
+            self.addCleanup(self._no_slot_offences, r)
         if r.socket:
             self.addCleanup(shutil.rmtree, os.path.dirname(r.socket), True)
         self._logs.append(("redis", r.log_path))
         return r
+
+    def _no_slot_offences(self, r):
+        offences = r.slot_offences()
+        # What the server refused itself (CROSSSLOT: a command or MULTI declaring keys of two
+        # slots) never reaches MONITOR: the programs' logs say it.
+        for name, path in self._logs:
+            if name != "redis":
+                offences += ["%s: %s" % (name, line.strip()[:300]) for line in tail(path, 100000).splitlines()
+                             if "CROSSSLOT" in line or "non local key" in line][:5]
+        if offences:
+            raise AssertionError("HILO_TEST_REDIS_CLUSTER: %d access(es) to keys of more than one slot "
+                                 "(%s):\n  %s" % (len(offences), os.path.join(r.dir, "slot_guard.log"),
+                                                   "\n  ".join(offences)))
 
     def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None, env=None,
                link_auth="curve"):

@@ -87,7 +87,7 @@ const char *hilo_outbound_record_dispatch(const hilo_outbound_record_t *r);
 
 /* The follow-up command once the script succeeded: EVAL of a one-line script that does
  * ZADD hilo:convs <Redis's time in ms> <debtor id>, which refreshes the conversation listing
- * (kept out of the commit script: see docs/architecture.md, "Redis Cluster note"). Same
+ * (kept out of the commit script: see docs/architecture.md, "Keys on a Redis Cluster"). Same
  * ownership as above; argc is 4. */
 int hilo_outbound_record_listing_argv(const hilo_outbound_record_t *r, int *argc, const char ***argv,
                                       const size_t **argvlen);
