@@ -250,11 +250,10 @@ void hilo_strategy_opt_look_free(hilo_strategy_opt_look_t *ol) {
 }
 
 /* The look's working copy of a cell (the cache's, when first touched in this look). */
-static hilo_opt_cell_t *work_of(hilo_strategy_opt_t *o, hilo_strategy_opt_look_t *ol, const entry_t *e) {
+static hilo_opt_cell_t *work_of(hilo_strategy_opt_look_t *ol, const entry_t *e) {
     for (int i = 0; i < ol->ncells; i++)
         if (strcmp(ol->cell[i].name, e->name) == 0) return &ol->cell[i].work;
     if (ol->ncells == HILO_SOPT_LOOK_CELLS) return NULL;
-    (void)o;
     int i = ol->ncells++;
     snprintf(ol->cell[i].name, sizeof ol->cell[i].name, "%s", e->name);
     ol->cell[i].base = ol->cell[i].work = e->cell;
@@ -274,7 +273,7 @@ static void credit(hilo_strategy_opt_t *o, hilo_strategy_opt_look_t *ol, hilo_op
     int64_t since = decided > 0 ? decided : week;
     if (since <= 0 || at_ms < since) return; /* nothing to credit, or it came before the decision */
     entry_t *e = find_id(o, ol->credit.cell_id);
-    hilo_opt_cell_t *w = e ? work_of(o, ol, e) : NULL;
+    hilo_opt_cell_t *w = e ? work_of(ol, e) : NULL;
     if (!w) return; /* a cell this router does not know (yet): the count is lost, never doubled */
     int got = hilo_opt_credit(&o->cfg, w, &ol->credit, ev, amount, now_ms);
     if (!got) return;
@@ -423,7 +422,7 @@ void hilo_strategy_opt_sent(hilo_strategy_opt_t *o, hilo_strategy_opt_look_t *ol
     char cell[HILO_SOPT_CELL_MAX + 1];
     hilo_strategy_opt_cell_of(f, cell, sizeof cell);
     entry_t *e = add(o, cell);
-    hilo_opt_cell_t *w = work_of(o, ol, e);
+    hilo_opt_cell_t *w = work_of(ol, e);
     if (!w) return;
     int64_t week = (int64_t)ol->credit.week_s * 1000;
     bool new_week = week <= 0 || now_ms - week >= WEEK_MS || ol->credit.cell_id != e->id ||

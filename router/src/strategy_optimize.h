@@ -62,8 +62,6 @@ hilo_strategy_opt_t *hilo_strategy_opt_new(hilo_store_t *store);
 void hilo_strategy_opt_destroy(hilo_strategy_opt_t **self_p);
 /* Once per sweep: the cells' index and every model, pipelined; the pool is rebuilt when all are in. */
 void hilo_strategy_opt_refresh(hilo_strategy_opt_t *o);
-/* Round trips spent (refresh reads, cell writes) and decisions made, for `/metrics`-less tests:
- * logged at debug on each flush. */
 
 /* The debtor's segment cell: dpd bucket . balance bucket . country . language . product. */
 void hilo_strategy_opt_cell_of(const hilo_strategy_facts_t *f, char *out, size_t len);
