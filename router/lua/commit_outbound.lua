@@ -11,6 +11,8 @@
 -- as the runner read it, and what it becomes (state out, this outbound id). The message is
 -- committed only if the field is unchanged (lib/strategy_state.lua): two routers that decided
 -- the same step commit it once, and an event that held the step since the read wins.
+-- ARGV[11] (optional, a strategy's step): the conv field `opt_credit` ('' = unchanged), the
+-- contact optimizer's credit of this decision (router/src/strategy_optimize.c).
 -- Returns the history stream id, or 0 when this outbound id was committed before, or -1 when the
 -- strategy field changed (nothing written).
 -- @include outbox.lua
@@ -22,6 +24,9 @@ if ARGV[9] then
     return -1
   end
   redis.call('HSET', KEYS[1], 'strat', ARGV[10])
+  if ARGV[11] and ARGV[11] ~= '' then
+    redis.call('HSET', KEYS[1], 'opt_credit', ARGV[11])
+  end
 end
 local now = tonumber(ARGV[2])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'j', ARGV[3])

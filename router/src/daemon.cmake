@@ -28,6 +28,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/promises.c
   ${CMAKE_CURRENT_LIST_DIR}/turns.c
   ${CMAKE_CURRENT_LIST_DIR}/strategy_run.c
+  ${CMAKE_CURRENT_LIST_DIR}/strategy_optimize.c
   ${CMAKE_CURRENT_LIST_DIR}/clock_check.c
   ${CMAKE_CURRENT_LIST_DIR}/http.c
   ${CMAKE_CURRENT_LIST_DIR}/console/console.c
@@ -61,7 +62,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/reports.c
   ${CMAKE_CURRENT_LIST_DIR}/router.c)
 target_include_directories(hilo_router PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(hilo_router PUBLIC hilo_name_index hilo_report hilo_bot hilo_compliance hilo_strategy hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
+target_link_libraries(hilo_router PUBLIC hilo_name_index hilo_report hilo_bot hilo_compliance hilo_strategy hilo_optimizer hilo_state hilo_base hilo_phone hilo_link_keys hilo_watchdog PkgConfig::HIREDIS PkgConfig::UV PkgConfig::ZMQ
                       PkgConfig::LWS PkgConfig::JANSSON PkgConfig::CRYPTO PkgConfig::SODIUM)
 hilo_strict(hilo_router)
 

@@ -66,6 +66,7 @@ static const char *script_source(hilo_script_t s) {
     case HILO_SCRIPT_STRATEGY_READ: return hilo_script_strategy_read;
     case HILO_SCRIPT_STRATEGY_SET: return hilo_script_strategy_set;
     case HILO_SCRIPT_PACING: return hilo_script_pacing;
+    case HILO_SCRIPT_OPTIMIZER_CELL: return hilo_script_optimizer_cell;
     default: return NULL;
     }
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "strategy_optimize.h"
 #include "hilo/common.h"
 #include "hilo/compliance.h"
 #include "hilo/keys.h"
@@ -51,6 +52,7 @@ struct hilo_strategy_run {
     int outstanding[HILO_OUTBOX_PARTITIONS]; /* looks in flight per partition */
     int64_t now_ms;            /* this sweep's clock */
     uint64_t claims;           /* claims made (their marks' jitter) */
+    hilo_strategy_opt_t *opt;  /* the contact optimizer's cache of cell models (strategy_optimize.c) */
     bool closed;
 };
 
@@ -85,6 +87,7 @@ typedef struct {
     hilo_outbound_record_t *send; /* a step to commit */
     int channel;
     long budget;               /* the strategy's daily budget (0 = none) */
+    hilo_strategy_opt_look_t opt; /* the optimizer's credit and counts (a `best` step; results) */
 } look_t;
 
 static void look_read(look_t *lk);
@@ -259,13 +262,45 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
     int ch = hilo_strategy_step_channel(step);
     hilo_strategy_excl_t why = HILO_EXCL_NONE;
     char phone[40], detail[96], reason[128];
+    /* A `best` step that is due: the optimizer chooses (strategy_optimize.c); the holdout keeps
+     * the fixed cadence below (the first channel, the fallback hours). */
+    hilo_strategy_opt_pick_t pk = {.arm = -1};
+    bool best = hilo_strategy_step_optimize(step) != 0, hold = best && hilo_strategy_opt_holdout(d->sr->opt, lk->debtor);
+    if (best && !hold && due <= lk->now + 1000) {
+        int prior = -1;
+        if (is(d->rec.st, "due") && is(d->rec.step, name) && strncmp(d->rec.why, "opt:", 4) == 0)
+            prior = atoi(d->rec.why + 4);
+        hilo_strategy_opt_ask_t ask = {.gate = hilo_dispatch_gate(d->sr->ctx->dispatch), .f = d->f, .tz = d->tz,
+                                       .st = d->st, .step = step, .from_ms = lk->now, .prior_arm = prior};
+        hilo_strategy_opt_choose(d->sr->opt, &ask, lk->now, &pk);
+        if (pk.audit) {
+            json_object_set_new(pk.audit, "strategy", json_string(d->rec.strategy));
+            json_object_set_new(pk.audit, "step", json_string(name));
+            add_audit(lk, pk.audit);
+        }
+        if (pk.arm < 0) {
+            skip(d, step, "optimizer:none_allowed", hops + 1);
+            return;
+        }
+        ch = pk.channel;
+    } else if (best && !hold) { /* not due yet: the optimizer decides when it is */
+        snprintf(d->rec.step, sizeof d->rec.step, "%s", name);
+        d->rec.oid[0] = d->rec.why[0] = d->rec.prev[0] = '\0';
+        bool moved = !is(d->rec.st, "due") || d->rec.at != due;
+        snprintf(d->rec.st, sizeof d->rec.st, "due");
+        d->rec.at = due;
+        if (moved) write_rec(d);
+        lk->score = due;
+        return;
+    }
     if (!hilo_strategy_channel_usable(d->st, hilo_dispatch_gate(d->sr->ctx->dispatch), d->f, ch, &why, phone,
                                       sizeof phone)) {
         skip(d, step, hilo_strategy_excl_name(why), hops + 1);
         return;
     }
-    int64_t t = hilo_strategy_send_time(hilo_dispatch_gate(d->sr->ctx->dispatch), d->f, d->tz, step,
-                                        due > lk->now ? due : lk->now, &why, detail, sizeof detail);
+    int64_t t = pk.arm >= 0 ? pk.at_ms
+                            : hilo_strategy_send_time(hilo_dispatch_gate(d->sr->ctx->dispatch), d->f, d->tz, step,
+                                                      due > lk->now ? due : lk->now, &why, detail, sizeof detail);
     if (t < 0) {
         snprintf(reason, sizeof reason, "%s%s%s", hilo_strategy_excl_name(why), *detail ? ":" : "", detail);
         skip(d, step, reason, hops + 1);
@@ -274,8 +309,11 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
     snprintf(d->rec.step, sizeof d->rec.step, "%s", name);
     d->rec.oid[0] = d->rec.why[0] = d->rec.prev[0] = '\0';
     if (t > lk->now + 1000) { /* not yet: due at the first instant the window and the gate allow */
-        bool moved = !is(d->rec.st, "due") || d->rec.at != t;
+        char opt_why[16] = "";
+        if (pk.arm >= 0) snprintf(opt_why, sizeof opt_why, "opt:%d", pk.arm); /* the chosen arm, kept */
+        bool moved = !is(d->rec.st, "due") || d->rec.at != t || !is(d->rec.why, opt_why);
         snprintf(d->rec.st, sizeof d->rec.st, "due");
+        snprintf(d->rec.why, sizeof d->rec.why, "%s", opt_why);
         d->rec.at = t;
         if (moved) write_rec(d);
         lk->score = t;
@@ -295,7 +333,7 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
                                  .text = text,
                                  .by = by,
                                  .language = lang ? lang : "",
-                                 .template_name = hilo_strategy_step_template(step),
+                                 .template_name = ch == HILO_CHANNEL_WHATSAPP ? hilo_strategy_step_template(step) : NULL,
                                  .wait_window = true,
                                  .strategy = d->rec.strategy};
     const hilo_router_config_t *cfg = d->sr->ctx->cfg;
@@ -308,6 +346,14 @@ static void schedule_hops(dctx_t *d, const hilo_strategy_step_t *step, int64_t d
     }
     lk->channel = ch;
     lk->budget = hilo_strategy_daily_budget(d->st);
+    if (best) { /* the decision counts on its arm (or the holdout's week) and starts its credit */
+        if (hold) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "optimizer", "why", "holdout", "strategy",
+                                  d->rec.strategy, "step", name, "channel", hilo_channel_name(ch));
+            add_audit(lk, o);
+        }
+        hilo_strategy_opt_sent(d->sr->opt, &lk->opt, d->f, &pk.d, hold, lk->now);
+    }
     int64_t within = hilo_strategy_step_within_ms(step);
     snprintf(d->rec.st, sizeof d->rec.st, "out");
     snprintf(d->rec.last, sizeof d->rec.last, "%s", name);
@@ -556,6 +602,10 @@ static void decide(look_t *lk, const redisReply *r) {
     for (size_t i = 1; pay->type == REDIS_REPLY_ARRAY && i < pay->elements; i += 2)
         hilo_strategy_ledger_payment(&f.ledger, pay->element[i]->str, pay->element[i]->len, currency, since);
     d.f = &f;
+    hilo_strategy_opt_look_start(&lk->opt, get(conv, "opt_credit"));
+    hilo_strategy_opt_results(sr->opt, &lk->opt, &f, pr, pay, lk->now);
+    for (size_t i = 0; lk->opt.audit && i < json_array_size(lk->opt.audit); i++)
+        add_audit(lk, json_incref(json_array_get(lk->opt.audit, i)));
 
     const hilo_compliance_t *gate = hilo_dispatch_gate(sr->ctx->dispatch);
     hilo_strategy_match_t m;
@@ -685,6 +735,7 @@ static void look_free(look_t *lk) {
     for (int i = 0; i < lk->naudit; i++) free(lk->audit[i]);
     for (int i = 0; i < lk->nfunnel; i++) free(lk->funnel[i]);
     hilo_outbound_record_destroy(&lk->send);
+    hilo_strategy_opt_look_free(&lk->opt);
     free(lk);
 }
 
@@ -692,6 +743,8 @@ static void look_reset(look_t *lk) {
     for (int i = 0; i < lk->naudit; i++) free(lk->audit[i]);
     for (int i = 0; i < lk->nfunnel; i++) free(lk->funnel[i]);
     hilo_outbound_record_destroy(&lk->send);
+    hilo_strategy_opt_look_free(&lk->opt);
+    memset(&lk->opt, 0, sizeof lk->opt);
     lk->naudit = lk->nfunnel = 0;
     lk->write = false;
     lk->attr_mark[0] = lk->result[0] = '\0';
@@ -761,8 +814,10 @@ static void changed(look_t *lk) {
 static void on_set(redisReply *r, void *arg) {
     look_t *lk = arg;
     if (reply_failed(lk, r, "strategy_set")) return;
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        hilo_strategy_opt_flush(lk->sr->opt, &lk->opt); /* the debtor's credit first, then the cells */
         look_end(lk, true);
+    }
     else
         changed(lk);
 }
@@ -772,9 +827,9 @@ static void write_set(look_t *lk) {
     char kconv[HILO_KEY_MAX], kaudit[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, lk->debtor, HILO_KEY_CONV);
     hilo_key_debtor(kaudit, sizeof kaudit, lk->debtor, HILO_KEY_AUDIT);
-    const char *argv[9 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
-                                       kaudit, lk->old, lk->new_, lk->attr_mark, lk->result};
-    int argc = 9;
+    const char *argv[10 + MAX_AUDIT] = {"EVALSHA", hilo_store_sha(sr->ctx->store, HILO_SCRIPT_STRATEGY_SET), "2", kconv,
+                                        kaudit, lk->old, lk->new_, lk->attr_mark, lk->result, lk->opt.hex};
+    int argc = 10;
     for (int i = 0; i < lk->naudit; i++) argv[argc++] = lk->audit[i];
     if (run(sr, on_set, lk, argc, argv) != HILO_OK) look_end(lk, false);
 }
@@ -825,6 +880,7 @@ static void on_committed(redisReply *r, void *arg) {
     sr->ctx->metrics.strategy_sends++;
     hilo_log_info("strategy", "event=step_committed debtor=%s channel=%s outbound_id=%s", lk->debtor,
                   hilo_channel_name(lk->channel), hilo_outbound_record_id(lk->send));
+    hilo_strategy_opt_flush(sr->opt, &lk->opt);
     hilo_dispatch_kick_debtor(sr->ctx->dispatch, lk->channel, lk->debtor);
     look_end(lk, true);
 }
@@ -836,14 +892,16 @@ static void commit(look_t *lk) {
     const size_t *lens;
     mark_dispatch(lk);
     hilo_outbound_record_argv(lk->send, &argc, &argv, &lens);
-    const char *av[HILO_OUTBOUND_RECORD_ARGC + 2];
-    size_t al[HILO_OUTBOUND_RECORD_ARGC + 2];
+    const char *av[HILO_OUTBOUND_RECORD_ARGC + 3];
+    size_t al[HILO_OUTBOUND_RECORD_ARGC + 3];
     memcpy(av, argv, sizeof(*argv) * (size_t)argc);
     memcpy(al, lens, sizeof(*lens) * (size_t)argc);
     av[argc] = lk->old;
     al[argc++] = strlen(lk->old);
     av[argc] = lk->new_;
     al[argc++] = strlen(lk->new_);
+    av[argc] = lk->opt.hex;
+    al[argc++] = strlen(lk->opt.hex);
     if (hilo_store_argv(sr->ctx->store, on_committed, lk, argc, av, al) != HILO_OK) look_end(lk, false);
 }
 
@@ -865,6 +923,9 @@ static void on_budget(redisReply *r, void *arg) {
         srec_format(&rec, lk->new_, sizeof lk->new_);
         lk->score = rec.at;
         hilo_outbound_record_destroy(&lk->send);
+        lk->opt.hex[0] = '\0'; /* not sent: no decision to credit, no counts */
+        lk->opt.changed = false;
+        lk->opt.ncells = 0;
         for (int i = 0; i < lk->nfunnel; i++) free(lk->funnel[i]);
         lk->nfunnel = 0;
         add_funnel(lk, rec.strategy, rec.variant, rec.step, "over_budget");
@@ -898,7 +959,7 @@ static void write_decision(look_t *lk) {
     }
     if (lk->send)
         commit(lk);
-    else if (lk->write || *lk->attr_mark || *lk->result) {
+    else if (lk->write || *lk->attr_mark || *lk->result || lk->opt.changed) {
         if (!lk->write) snprintf(lk->new_, sizeof lk->new_, "%s", lk->old); /* only strat_attr or strat_result */
         write_set(lk);
     }
@@ -1071,6 +1132,7 @@ static void on_clock(redisReply *r, void *arg) {
         return;
     }
     sr->now_ms = hilo_clock_from_reply(r); /* the real one when no test clock is set */
+    hilo_strategy_opt_refresh(sr->opt);
     read_controls(sr);
 }
 
@@ -1085,6 +1147,7 @@ static void sweep(hilo_strategy_run_t *sr) {
         return;
     }
     sr->now_ms = hilo_now_ms();
+    hilo_strategy_opt_refresh(sr->opt);
     read_controls(sr);
 }
 
@@ -1132,6 +1195,7 @@ hilo_strategy_run_t *hilo_strategy_run_new(hilo_router_ctx_t *ctx, char *err, si
     }
     sr->ctl = hilo_xcalloc(sr->set ? hilo_strategy_set_count(sr->set) + 1 : 1, sizeof *sr->ctl);
     sr->tzdb = hilo_tzdb_new(NULL);
+    sr->opt = hilo_strategy_opt_new(ctx->store);
     sr->claims = (uint64_t)hilo_mono_us(); /* another router starts its marks elsewhere */
     uv_timer_init(ctx->loop, &sr->timer);
     sr->timer.data = sr;
@@ -1162,6 +1226,7 @@ static void on_closed(uv_handle_t *h) {
     hilo_strategy_run_t *sr = h->data;
     hilo_strategy_set_destroy(&sr->set);
     hilo_tzdb_destroy(&sr->tzdb);
+    hilo_strategy_opt_destroy(&sr->opt);
     free(sr->ctl);
     free(sr);
 }

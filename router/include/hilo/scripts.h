@@ -16,6 +16,7 @@ extern const char hilo_script_promise_break[];   /* a due promise still pending 
 extern const char hilo_script_strategy_read[]; /* what the strategy runner reads about a debtor */
 extern const char hilo_script_strategy_set[];  /* the runner's decision, compare-and-set */
 extern const char hilo_script_pacing[];          /* one sender's send slots (GCRA) */
+extern const char hilo_script_optimizer_cell[]; /* add counts into one optimizer cell's model */
 extern const char hilo_script_schema_stamp[];    /* the data's schema version, compare-and-set */
 extern const char hilo_script_turn_claim[];      /* lease due entries of the pending-turns index */
 

@@ -267,7 +267,12 @@ bool hilo_strategy_match(const hilo_strategy_set_t *set, const hilo_compliance_t
     const hilo_strategy_segment_t *g = out->segment;
     bool used[HILO_CHANNEL_MAX] = {false}, all_optout = true;
     hilo_strategy_excl_t first = HILO_EXCL_NONE;
-    for (int i = 0; i < g->nsteps[out->variant]; i++) used[st->steps[g->steps[out->variant][i]].channel] = true;
+    for (int i = 0; i < g->nsteps[out->variant]; i++) {
+        const hilo_strategy_step_t *sp = &st->steps[g->steps[out->variant][i]];
+        used[sp->channel] = true;
+        for (int ch = 1; ch < HILO_CHANNEL_MAX; ch++) /* a `channel = best` step: every candidate */
+            if ((sp->optimize & HILO_STRATEGY_OPT_CHANNEL) && (sp->channels & (1u << ch))) used[ch] = true;
+    }
     for (int ch = 1; ch < HILO_CHANNEL_MAX; ch++) {
         if (!used[ch]) continue;
         hilo_strategy_excl_t why = HILO_EXCL_NONE;

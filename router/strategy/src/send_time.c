@@ -10,6 +10,13 @@
 int64_t hilo_strategy_send_time(const hilo_compliance_t *gate, const hilo_strategy_facts_t *f, const hilo_tz_t *tz,
                                 const hilo_strategy_step_t *step, int64_t due_ms, hilo_strategy_excl_t *why,
                                 char *detail, size_t detaillen) {
+    return hilo_strategy_send_time_on(gate, f, tz, step, hilo_strategy_step_channel(step), due_ms, why, detail,
+                                      detaillen);
+}
+
+int64_t hilo_strategy_send_time_on(const hilo_compliance_t *gate, const hilo_strategy_facts_t *f, const hilo_tz_t *tz,
+                                   const hilo_strategy_step_t *step, int channel, int64_t due_ms,
+                                   hilo_strategy_excl_t *why, char *detail, size_t detaillen) {
     if (detaillen) detail[0] = '\0';
     int64_t t = due_ms;
     for (int i = 0; i < GATE_TRIES; i++) {
@@ -17,7 +24,7 @@ int64_t hilo_strategy_send_time(const hilo_compliance_t *gate, const hilo_strate
         if (t < 0) break;
         hilo_attempt_t a;
         hilo_attempt_load_facts(&a, f->get, f->debtor, f->conv);
-        a.channel = hilo_strategy_step_channel(step);
+        a.channel = channel;
         a.kind = hilo_strategy_step_template(step) ? HILO_MSG_TEMPLATE : HILO_MSG_FREEFORM;
         a.now_ms = t;
         hilo_verdict_t v;

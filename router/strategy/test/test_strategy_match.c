@@ -212,6 +212,25 @@ static void test_channels(void **state) {
     hilo_strategy_set_destroy(&set);
 }
 
+/* A `channel = best` step uses every candidate: opted out of its first (the fixed cadence's), the
+ * debtor is still in while another candidate is usable. */
+static void test_best_step_channels(void **state) {
+    (void)state;
+    static const char text[] = "[strategy]\nname = b\npriority = 1\nstate = active\nlanguages = en\n"
+                               "[segment s]\nsteps = x\n[step x]\nchannel = best\nchannels = whatsapp sms\n"
+                               "template = t1\nhours = best\ntext.en = x STOP\n";
+    char err[512];
+    hilo_strategy_set_t *set = hilo_strategy_set_parse("b.strategy", text, strlen(text), err, sizeof err);
+    if (!set) fail_msg("%s", err);
+    debtor_t d;
+    debtor_init(&d, "D9");
+    rec_set(&d.conv, "optout:whatsapp", "1795000000000");
+    expect(set, &d, "b", "s", HILO_EXCL_NONE);
+    rec_set(&d.conv, "optout:sms", "1795000000000");
+    expect(set, &d, "b", "s", HILO_EXCL_OPTED_OUT);
+    hilo_strategy_set_destroy(&set);
+}
+
 static hilo_strategy_set_t *variants(int a, int b, int third) {
     char text[1024], err[512];
     snprintf(text, sizeof text,
@@ -287,7 +306,7 @@ static void test_drafts_and_paused(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segments),       cmocka_unit_test(test_stops),
-        cmocka_unit_test(test_channels),       cmocka_unit_test(test_variants_stable),
+        cmocka_unit_test(test_channels), cmocka_unit_test(test_best_step_channels),       cmocka_unit_test(test_variants_stable),
         cmocka_unit_test(test_drafts_and_paused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /* optimizer.h — the contact optimizer's policy: which channel, local-hour bucket and template
  * variant a strategy step uses for one debtor, and how many contacts a week a segment gets.
  * Pure and deterministic: no Redis, no clock, no allocation; randomness only from the caller's
- * seeded hilo_rng_t, time only as the caller's "now". Used by the simulator (tests/sim/) and, next,
- * by the strategy runner and `hilo optimizer show`. The method and its guardrails: docs/optimizer.md.
+ * seeded hilo_rng_t, time only as the caller's "now". Used by the simulator (tests/sim/), the strategy
+ * runner (router/src/strategy_optimize.c) and `hilo optimizer show`. The method: docs/optimizer.md.
  * The caller owns every struct; the model state of one segment cell is a hilo_opt_cell_t. */
 #ifndef HILO_OPTIMIZER_H
 #define HILO_OPTIMIZER_H

@@ -233,6 +233,11 @@ typedef struct {
 int64_t hilo_strategy_send_time(const hilo_compliance_t *gate, const hilo_strategy_facts_t *f, const hilo_tz_t *tz,
                                 const hilo_strategy_step_t *step, int64_t due_ms, hilo_strategy_excl_t *why,
                                 char *detail, size_t detaillen);
+/* The same on `channel` instead of the step's own: a `channel = best` step's candidates (the
+ * contact optimizer's allowed set, router/src/strategy_optimize.c). */
+int64_t hilo_strategy_send_time_on(const hilo_compliance_t *gate, const hilo_strategy_facts_t *f, const hilo_tz_t *tz,
+                                   const hilo_strategy_step_t *step, int channel, int64_t due_ms,
+                                   hilo_strategy_excl_t *why, char *detail, size_t detaillen);
 
 /* ---- Matching ------------------------------------------------------------------------------- */
 
