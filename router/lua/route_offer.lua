@@ -3,7 +3,12 @@
 --   1. offers past their accept deadline are released (the agent's reserved capacity is given
 --      back, the agent is remembered as having passed) — the conversation is offered again;
 --   2. agents not seen for the grace period go offline and their offers are released;
---   3. the head of each queue (lowest score first: escalation time minus priority credit, so
+--   3. an entry whose conversation is not queued in that very queue (conv `queue`) leaves it: a
+--      caller who left without an agent is counted abandoned (once per escalation, `q_left`),
+--      a stale entry is not — the router writes an escalation's entry before the turn's script
+--      (router/src/engine_indexes.c), so a turn that did not commit leaves one, as does a move
+--      to another queue whose old entry's removal did not run;
+--      the head of each queue (lowest score first: escalation time minus priority credit, so
 --      waiting ages every entry forward) is offered to the best agent: last agent first
 --      (stickiness), else an available agent with the skill and free capacity on the
 --      conversation's channel, least loaded first — read in that order from the index
@@ -122,12 +127,23 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   for _, d in ipairs(redis.call('ZRANGE', qk, 0, scan - 1)) do
     local ck = conv_key(d)
     local f = redis.call('HMGET', ck, 'state', 'offer_agent', 'last_agent', 'last_channel', 'declined', 'esc_reason',
-                         'esc_counted', 'esc_ms', 'resp_ms')
-    if f[1] ~= 'queued' then
-      -- Left the queue without an agent answering (bot resumed, call ended, closed).
+                         'esc_counted', 'esc_ms', 'resp_ms', 'queue', 'q_left')
+    -- Queued here: queued, and this is its queue (a queued record without the field: this one).
+    local here = f[10] == nil or f[10] == skill
+    if f[1] ~= 'queued' or not here then
       redis.call('ZREM', qk, d)
-      if f[1] ~= 'assigned' then
-        redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1)
+      -- Left the queue without an agent answering (the caller hung up, the bot resumed): counted
+      -- abandoned once per escalation (q_left records the escalation counted). Not counted: an
+      -- entry of a conversation an agent took (assigned, closed), one queued in another queue
+      -- (the step that removes the old entry after a move, engine_indexes.c, did not run), and
+      -- a stale entry — the router writes the entry before the turn's script, and a turn that
+      -- did not commit (a crash, the conversation moved on) leaves it for a conversation that
+      -- was never queued here, or whose leaving was counted already.
+      if f[1] ~= 'queued' and f[1] ~= 'assigned' then
+        if f[1] ~= 'closed' and f[10] == skill and f[8] and f[11] ~= f[8] then
+          redis.call('HINCRBY', 'hilo:stats:' .. day, 'abandoned:' .. skill, 1)
+          if f[8] then redis.call('HSET', ck, 'q_left', f[8]) end
+        end
         if f[8] then
           redis.call('ZREM', await_key, d .. '|' .. f[8])
           redis.call('ZREM', 'hilo:{q:' .. skill .. '}:resolve', d .. '|' .. f[8])
@@ -152,7 +168,7 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
         end
       end
     end
-    if f[1] == 'queued' and not f[2] then
+    if f[1] == 'queued' and here and not f[2] then
       local ch = f[4] or 'whatsapp'
       local declined = f[5] or ''
       local function passed(a) return string.find(declined, a .. ',', 1, true) ~= nil end

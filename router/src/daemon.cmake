@@ -24,6 +24,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/calls.c
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.c
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
+  ${CMAKE_CURRENT_LIST_DIR}/engine_indexes.c
   ${CMAKE_CURRENT_LIST_DIR}/promise_ledger.c
   ${CMAKE_CURRENT_LIST_DIR}/promises.c
   ${CMAKE_CURRENT_LIST_DIR}/turns.c

@@ -15,6 +15,7 @@
 
 #include "console/console.h"
 #include "dispatch.h"
+#include "engine_indexes.h"
 #include "promise_ledger.h"
 #include "hilo/bot.h"
 #include "hilo/common.h"
@@ -892,6 +893,7 @@ static void on_applied(redisReply *r, void *arg) {
     switch (r->element[0]->integer) {
     case 1:
         hilo_turns_unindex(ctx, t->debtor, t->turn);
+        hilo_engine_indexes_after(ctx, t->effects);
         /* The turn may have held a pending strategy step (engine_apply.lua): decide now. */
         hilo_strategy_run_kick(ctx, t->debtor);
         if (t->dropped) {
@@ -940,7 +942,7 @@ static void apply(turn_t *t) {
     }
     char *effects = json_dumps(t->effects, JSON_COMPACT);
     char kconv[HILO_KEY_MAX], khist[HILO_KEY_MAX], kout[HILO_KEY_MAX], kaudit[HILO_KEY_MAX], kprom[HILO_KEY_MAX],
-        koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX], kqueue[HILO_KEY_MAX], kturnq[HILO_KEY_MAX], kturns[HILO_KEY_MAX];
+        koq[HILO_KEY_MAX], kodisp[HILO_KEY_MAX], kturnq[HILO_KEY_MAX], kturns[HILO_KEY_MAX];
     hilo_key_debtor(kconv, sizeof kconv, t->debtor, HILO_KEY_CONV);
     hilo_key_debtor(khist, sizeof khist, t->debtor, HILO_KEY_HIST);
     hilo_key_debtor(kout, sizeof kout, t->debtor, HILO_KEY_OUT);
@@ -958,18 +960,20 @@ static void apply(turn_t *t) {
         hilo_outbound_record_index_argv(t->replies[0].rec, &iargc, &iargv, &ilens);
         hilo_store_argv(ctx->store, NULL, NULL, iargc, iargv, ilens);
     }
-    json_t *q = json_object_get(t->effects, "queue");
-    hilo_key_queue(kqueue, sizeof kqueue, q ? json_string_value(json_object_get(q, "skill")) : "");
-    char kunqueue[HILO_KEY_MAX];
-    hilo_key_queue(kunqueue, sizeof kunqueue, json_string_value(json_object_get(t->effects, "unqueue")) ?: "");
+    /* The queue's and the promises' index entries, each on its own slot, ahead of the script. */
+    if (hilo_engine_indexes_before(ctx, t->effects) != HILO_OK) {
+        free(effects);
+        hilo_log_warn("engine", "event=apply_unavailable debtor=%s turn=%s", t->debtor, t->turn);
+        retry(t, "storage unavailable");
+        return;
+    }
     const char *argv[20 + MAX_REPLIES];
     size_t lens[20 + MAX_REPLIES];
     int argc = 0;
     char kconsent[HILO_KEY_MAX];
     hilo_key_debtor(kconsent, sizeof kconsent, t->debtor, HILO_KEY_CONSENT);
-    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "15", kconv, khist, kout,
-                           kaudit, kprom, koq, kqueue, HILO_KEY_QUEUES, HILO_KEY_PROMISES_DUE, kturnq, kturns,
-                           kodisp, kunqueue, "hilo:console:events", kconsent, t->rev, effects};
+    const char *fixed[] = {"EVALSHA", hilo_store_sha(ctx->store, HILO_SCRIPT_ENGINE_APPLY), "10", kconv, khist, kout,
+                           kaudit, kprom, koq, kturnq, kturns, kodisp, kconsent, t->rev, effects};
     for (size_t i = 0; i < HILO_ARRAY_LEN(fixed); i++) {
         argv[argc] = fixed[i];
         lens[argc++] = strlen(fixed[i]);

@@ -75,20 +75,6 @@ class DurableTurns(EngineTestCase):
         return wait_until(lambda: router.log_lines(*needles), timeout,
                           lambda: "%s in %s's log\n%s" % (needles, router.name, tail(router.log_path, 20)))
 
-    def deny_apply(self):
-        """Redis errors: every key but hilo:promises:due (declared by every engine_apply.lua
-        call, by no inbound commit) allowed to the default user. Checked by Redis before the
-        script runs: NOPERM, nothing written."""
-        self.r.execute_command("ACL", "SETUSER", "default", "resetkeys", "~hilo:[^p]*", "~hilo:p[^r]*")
-        self.addCleanup(self.allow_all)
-
-    def allow_all(self):
-        try:
-            if self.redis_.running():
-                self.redis_.client().execute_command("ACL", "SETUSER", "default", "allkeys")
-        except Exception:
-            pass
-
     def bot_replies(self, debtor_id, pmid):
         """The bot's outbound items after the inbound item `pmid` in the thread."""
         items = history(self.r, debtor_id)

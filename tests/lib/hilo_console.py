@@ -140,7 +140,8 @@ def escalate(r, debtor, skill="en.collections", channel="whatsapp", priority=0, 
     if not r.hget(conv, "created_ms"):
         fields["created_ms"] = str(now)
     # The debtor's conversation in one transaction on its slot, then the queue's index (another
-    # slot: on a Redis Cluster one MULTI cannot hold both), as engine_apply.lua's two writes.
+    # slot: on a Redis Cluster one MULTI cannot hold both), as the engine's steps do
+    # (router/src/engine_indexes.c; the router writes the entry before the script).
     p = r.pipeline(transaction=True)
     p.hset(conv, mapping=fields)
     if rev is None:
