@@ -312,6 +312,9 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
             console_send_agent_of(k, o->target);
         if (strncmp(o->op, "promise_", 8) == 0) promise_changed(k, o->debtor);
+        /* Moved to a queue for a person: the debtor hears so (unless they just did). */
+        if (strcmp(o->op, "transfer") == 0 && strstr(o->args, "\"to_queue\""))
+            console_system_msg(k, o->debtor, HILO_MSG_ACK, NULL);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
         const char *detail = json_string_value(json_array_get(r, 2)); /* (NULL when there is none) */
