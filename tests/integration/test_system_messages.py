@@ -8,7 +8,12 @@ or the night when a test moves it).
 - The acknowledgement: a conversation moved to a person's queue from the console gets one in
   the debtor's language, on the channel the debtor last wrote on; not twice in a row; refused by
   the gate at night and for a debtor who opted out of the channel (not sent, the reason in the
-  audit)."""
+  audit).
+- The waiting message: a conversation in a person's queue that nobody of the queue can take now
+  (no agent of it available) is told so, in the queue's own words when it has them; outside the
+  queue's hours ([messages] hours.<queue>, in [console] business_day_zone) the after-hours text
+  instead; said once per escalation whichever router reads the event; after the bot's own
+  escalation too (the engine on, the shipped flow); refused by the gate at night."""
 
 import json
 import os
@@ -23,20 +28,29 @@ from hilo_harness import (HiloTestCase, TEST_CLOCK_KEY, WORKDAY_10AM_MS, cli_pat
 D, PHONE = "SM-1", "+16505550142"
 ACK_ES = "Gracias por escribirnos: un asesor le atenderá en breve."
 ACK_EN = "Thank you for writing: an agent will be with you shortly."
-MESSAGES = {"default_language": "en", "ack.es": ACK_ES, "ack.en": ACK_EN}
+WAIT_ES = "Todos nuestros asesores están ocupados; le atenderemos en cuanto uno quede libre."
+WAIT_DISPUTE_ES = "Un especialista en reclamos revisará su caso; le escribirá en cuanto esté libre."
+AFTER_ES = "Nuestro horario es de lunes a viernes de 8:00 a 18:00; le responderemos al abrir."
+MESSAGES = {"default_language": "en", "ack.es": ACK_ES, "ack.en": ACK_EN, "waiting.es": WAIT_ES,
+            "waiting.es.dispute.es": WAIT_DISPUTE_ES, "after_hours.es": AFTER_ES,
+            "hours.es.dispute": "mon-fri 08:00-18:00"}
+EXTRA = {"messages": MESSAGES, "console": {"business_day_zone": "America/New_York"}}
+HOUR_MS = 3600 * 1000
 
 
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")
 class SystemMessages(HiloTestCase):
     def setUp(self):
         super().setUp()
-        self.stack = console_stack(self, extra={"messages": MESSAGES})
+        self.stack = console_stack(self, extra=EXTRA)
         self.r = self.stack.r
         seed_debtor(self.r, D, [PHONE], full_name="Sara Silencio", language="es")
         for a in ("ana", "ben"):
             add_agent(self.stack.router.conf_path, a, capacity="whatsapp=2,sms=2,voice=0",
                       skills="en.collections,es.collections")
         add_agent(self.stack.router.conf_path, "boss", role="supervisor", skills="")
+        # The dispute queue is served (an enabled account has its skill) but nobody of it is on.
+        add_agent(self.stack.router.conf_path, "dora", capacity="whatsapp=2,sms=2,voice=0", skills="es.dispute")
         self.stack.debtor_says(D, PHONE, "whatsapp", "Hola, necesito ayuda con mi cuenta")
 
     def sent(self, text):
@@ -102,6 +116,69 @@ class SystemMessages(HiloTestCase):
         self.r.hset(debtor_key(D, "conv"), "optout:whatsapp", str(WORKDAY_10AM_MS - 60000))
         self.move_to_queue("boss")
         self.assert_refused("opted_out")
+
+
+    def test_waiting_in_a_queue_nobody_can_take_now(self):
+        self.move_to_queue("ana", queue="es.dispute")
+        wait_until(lambda: self.sent(WAIT_DISPUTE_ES), 20, "the dispute queue's waiting message at the sandbox")
+        wait_until(lambda: self.sent(ACK_ES), 20, "and the acknowledgement")
+        (item,) = self.system_items("waiting")
+        self.assertEqual((item["ch"], item["text"]), ("whatsapp", WAIT_DISPUTE_ES))
+        self.assertEqual(self.sent(WAIT_ES), [], "the queue's own words, not every queue's")
+        esc = self.r.hget(debtor_key(D, "conv"), "esc_ms")
+        self.assertEqual(self.r.get(debtor_key(D, "said:waiting:" + esc)), "1")
+        # The same escalation read again (another router, the same event): said once.
+        self.r.xadd("hilo:console:events", {"k": "queue", "a": "", "d": D})
+        time.sleep(2)
+        self.assertEqual(len(self.system_items("waiting")), 1)
+
+    def test_no_waiting_message_when_an_agent_of_the_queue_is_available(self):
+        self.move_to_queue("ana")  # es.collections: ana is available
+        wait_until(lambda: self.sent(ACK_ES), 20, "the acknowledgement at the sandbox")
+        time.sleep(2)
+        self.assertEqual(self.system_items("waiting") + self.system_items("after_hours"), [])
+
+    def test_after_hours(self):
+        # Tuesday 19:00 in New York: the dispute queue (08:00-18:00) is closed, contact hours
+        # are not over: the after-hours text goes out.
+        self.r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS + 9 * HOUR_MS))
+        self.move_to_queue("ana", queue="es.dispute")
+        wait_until(lambda: self.sent(AFTER_ES), 20, "the after-hours message at the sandbox")
+        self.assertEqual(self.system_items("waiting"), [])
+        (item,) = self.system_items("after_hours")
+        self.assertEqual(item["text"], AFTER_ES)
+
+    def test_after_hours_refused_at_night(self):
+        self.r.set(TEST_CLOCK_KEY, str(WORKDAY_10AM_MS + 13 * HOUR_MS + 1800 * 1000))
+        self.move_to_queue("ana", queue="es.dispute")
+        wait_until(lambda: len(self.audit("outbound_cancelled")) >= 2, 20, "the gate's two refusals in the audit")
+        (item,) = self.system_items("after_hours")
+        (ev,) = [f for f in self.audit("outbound_cancelled") if f.get("ref") == item["oid"]]
+        self.assertEqual(ev.get("reason"), "outside_contact_hours", ev)
+        time.sleep(1)
+        self.assertEqual(self.sent(AFTER_ES) + self.sent(ACK_ES), [], "refused by the gate: never sent")
+
+
+@unittest.skipUnless(cli_path(), "the hilo CLI is not built")
+class SystemMessagesAfterTheBot(HiloTestCase):
+    """The engine on with the shipped flow: the bot escalates and says its own hand-off reply."""
+
+    def test_waiting_after_the_bots_escalation(self):
+        stack = console_stack(self, engine=True, extra=EXTRA)
+        r = stack.r
+        seed_debtor(r, D, [PHONE], full_name="Sara Silencio", language="es")
+        add_agent(stack.router.conf_path, "ana", capacity="whatsapp=2,sms=2,voice=0", skills="es.collections")
+        stack.debtor_says(D, PHONE, "whatsapp", "Quiero hablar con un asesor")
+        wait_until(lambda: r.hget(debtor_key(D, "conv"), "state") == "queued", 20, "the bot's escalation")
+
+        def sent(text):
+            return [c for c in stack.provider_calls("whatsapp")
+                    if text in json.dumps(c.get("body"), ensure_ascii=False)
+                    and c.get("response", {}).get("status") == 200]
+        wait_until(lambda: sent(WAIT_ES), 20, "the waiting message at the sandbox")
+        outs = [i for _, i in history(r, D) if i.get("dir") == "out"]
+        self.assertEqual([i["by"] for i in outs][-2:], ["bot", "system:waiting"], outs)
+        self.assertEqual([i for i in outs if i["by"] == "system:ack"], [], "the bot acknowledged it already")
 
 
 if __name__ == "__main__":

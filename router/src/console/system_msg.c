@@ -1,10 +1,13 @@
 /* system_msg.c — the debtor is never left in silence (docs/console-protocol.md, "System
  * messages"): what the router says by itself when a person's queue takes the conversation, when
- * nobody of that queue can answer, and when the agent closes it. The texts are [messages] of
- * hilo.conf (messages.h). Each message is committed like an agent's reply (commit_outbound.lua,
- * the dispatch index) but as collector-initiated: the gate at hand-off decides when it is handed
- * to a provider (contact hours, opt-out, caps), and what it refuses is cancelled with its reason
- * in the debtor's audit, never sent. Called by routing.c after an operation succeeded. */
+ * nobody of that queue can answer or the queue is closed, and when the agent closes it. The
+ * texts and the queues' hours are [messages] of hilo.conf (messages.h). Each message is
+ * committed like an agent's reply (console_outbound_commit) but as collector-initiated: the
+ * gate at hand-off decides when it is handed to a provider (contact hours, opt-out, caps), and
+ * what it refuses is cancelled with its reason in the debtor's audit, never sent. Called by
+ * routing.c after an operation succeeded and by console.c for the event stream's escalations;
+ * a message every router would say (an event every router reads) is claimed first on the
+ * debtor's slot (hilo:{d:<id>}:said:<kind>:<escalation>), so it is said once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +21,31 @@
 #include "hilo/outbound_record.h"
 #include "messages.h"
 
+#define CLAIM_KEEP_MS (8LL * 86400 * 1000) /* a claim outlives any wait in a queue */
+
 typedef struct {
     char debtor[HILO_DEBTOR_ID_MAX + 1];
     char queue[65];
     int kind;
     int channel;
+    int64_t now;
+    json_t *conv, *deb;          /* the facts read first */
+    char claim[HILO_KEY_MAX];    /* "" when the message needs no claim */
     hilo_outbound_record_t *rec;
 } sysmsg_t;
 
 static void sysmsg_free(void *arg) {
     sysmsg_t *s = arg;
     hilo_outbound_record_destroy(&s->rec);
+    json_decref(s->conv);
+    json_decref(s->deb);
     free(s);
+}
+
+static void skipped(sysmsg_t *s, const char *why) {
+    hilo_log_info("console", "event=system_msg_skipped debtor=%s kind=%s why=\"%s\"", s->debtor,
+                  hilo_messages_kind_name(s->kind), why);
+    sysmsg_free(s);
 }
 
 static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
@@ -46,6 +62,24 @@ static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void
     sysmsg_free(s);
 }
 
+static void commit(hilo_console_t *k, sysmsg_t *s) {
+    char by[32];
+    snprintf(by, sizeof by, "system:%s", hilo_messages_kind_name(s->kind));
+    batch_t *b = batch_new(k, NULL, on_committed, s, sysmsg_free);
+    console_outbound_commit(b, s->rec, s->debtor, s->channel, by);
+    batch_run(b);
+}
+
+static void on_claim(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)c;
+    sysmsg_t *s = arg;
+    if (n < 1 || !json_is_string(res[0])) { /* nil: another router said it (or Redis failed) */
+        skipped(s, "said already");
+        return;
+    }
+    commit(k, s);
+}
+
 /* The newest history item was already an acknowledgement: the bot's (its hand-off reply comes
  * with the escalation) or ours, and the debtor has not written since. */
 static bool acknowledged(const json_t *newest) {
@@ -60,54 +94,103 @@ static bool acknowledged(const json_t *newest) {
     return yes;
 }
 
-static void on_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
-    (void)c;
-    sysmsg_t *s = arg;
-    if (n < 3 || !res_ok(res[0]) || !res_ok(res[1]) || !res_ok(res[2])) {
-        hilo_log_warn("console", "event=system_msg_skipped debtor=%s kind=%s why=\"redis read failed\"", s->debtor,
-                      hilo_messages_kind_name(s->kind));
+/* The text in the debtor's language on their last channel: built, then claimed or committed. */
+static void say(hilo_console_t *k, sysmsg_t *s) {
+    const char *lang = jstr(s->deb, "language"), *queue = *s->queue ? s->queue : jstr(s->conv, "queue");
+    const char *text = hilo_messages_text(&k->cfg->messages, s->kind, queue, lang);
+    const char *last = jstr(s->conv, "last_channel");
+    s->channel = last ? hilo_channel_parse(last) : 0;
+    char buf[64], by[32];
+    const char *to = s->channel ? console_debtor_address(s->conv, s->deb, s->channel, buf, sizeof buf) : NULL;
+    if (!text) { /* nothing configured: say nothing */
         sysmsg_free(s);
         return;
     }
-    json_t *conv = res_hash(res[0]), *deb = res_hash(res[1]);
-    const char *lang = jstr(deb, "language"), *queue = *s->queue ? s->queue : jstr(conv, "queue");
-    const char *text = hilo_messages_text(&k->cfg->messages, s->kind, queue, lang);
-    const char *last = jstr(conv, "last_channel");
-    s->channel = last ? hilo_channel_parse(last) : 0;
-    char buf[64], by[32];
-    const char *to = s->channel ? console_debtor_address(conv, deb, s->channel, buf, sizeof buf) : NULL;
-    const char *skip = !text                                    ? NULL /* nothing configured: say nothing */
-                       : json_object_size(conv) == 0            ? "no conversation"
-                       : s->channel == HILO_CHANNEL_VOICE       ? "the debtor's last channel is voice"
-                       : !to                                    ? "no address on the debtor's last channel"
-                       : s->kind == HILO_MSG_ACK && acknowledged(res[2]) ? "already acknowledged"
-                                                                : NULL;
-    if (!text || skip) {
-        if (skip)
-            hilo_log_info("console", "event=system_msg_skipped debtor=%s kind=%s why=\"%s\"", s->debtor,
-                          hilo_messages_kind_name(s->kind), skip);
-        json_decref(conv);
-        json_decref(deb);
-        sysmsg_free(s);
+    if (s->channel == HILO_CHANNEL_VOICE) {
+        skipped(s, "the debtor's last channel is voice");
+        return;
+    }
+    if (!to) {
+        skipped(s, "no address on the debtor's last channel");
         return;
     }
     snprintf(by, sizeof by, "system:%s", hilo_messages_kind_name(s->kind));
     /* Collector-initiated (reply = false): the gate judges it as strictly as a reminder. */
     hilo_outbound_spec_t spec = {.debtor_id = s->debtor, .channel = s->channel, .to = to, .text = text,
                                  .by = by, .language = lang};
-    int64_t now = console_clock_of(k, res, n, 3);
-    s->rec = hilo_outbound_record_new(&spec, now, k->cfg->history_max,
+    s->rec = hilo_outbound_record_new(&spec, s->now, k->cfg->history_max,
                                       hilo_store_sha(k->ctx->store, HILO_SCRIPT_COMMIT_OUTBOUND));
-    json_decref(conv);
-    json_decref(deb);
     if (!s->rec) {
-        hilo_log_warn("console", "event=system_msg_skipped debtor=%s kind=%s why=\"the message could not be built\"",
-                      s->debtor, hilo_messages_kind_name(s->kind));
-        sysmsg_free(s);
+        skipped(s, "the message could not be built");
         return;
     }
-    batch_t *b = batch_new(k, NULL, on_committed, s, sysmsg_free);
-    console_outbound_commit(b, s->rec, s->debtor, s->channel, by);
+    if (!*s->claim) {
+        commit(k, s);
+        return;
+    }
+    char keep[24];
+    snprintf(keep, sizeof keep, "%lld", CLAIM_KEEP_MS);
+    batch_t *b = batch_new(k, NULL, on_claim, s, sysmsg_free);
+    batch_cmd(b, "SET %s 1 NX PX %s", s->claim, keep);
+    batch_run(b);
+}
+
+static void on_agents(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)c;
+    sysmsg_t *s = arg;
+    if (n < 1 || !json_is_integer(res[0])) {
+        skipped(s, "the queue's agents could not be read");
+        return;
+    }
+    if (json_integer_value(res[0]) > 0) {
+        skipped(s, "an agent of the queue is available");
+        return;
+    }
+    say(k, s);
+}
+
+static void on_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+    (void)c;
+    sysmsg_t *s = arg;
+    if (n < 3 || !res_ok(res[0]) || !res_ok(res[1]) || !res_ok(res[2])) {
+        skipped(s, "redis read failed");
+        return;
+    }
+    s->conv = res_hash(res[0]), s->deb = res_hash(res[1]);
+    s->now = console_clock_of(k, res, n, 3);
+    if (json_object_size(s->conv) == 0) {
+        skipped(s, "no conversation");
+        return;
+    }
+    if (s->kind == HILO_MSG_ACK && acknowledged(res[2])) {
+        skipped(s, "already acknowledged");
+        return;
+    }
+    if (s->kind != HILO_MSG_WAITING) {
+        say(k, s);
+        return;
+    }
+    /* In a queue: closed (its hours, the business day's zone), or no agent of it available. */
+    const char *state = jstr(s->conv, "state"), *queue = jstr(s->conv, "queue"), *esc = jstr(s->conv, "esc_ms");
+    if (!state || strcmp(state, "queued") != 0 || !queue || !hilo_sla_queue_name_ok(queue, strlen(queue))) {
+        sysmsg_free(s); /* not waiting for a person (any more) */
+        return;
+    }
+    snprintf(s->queue, sizeof s->queue, "%s", queue);
+    if (!hilo_messages_open(&k->cfg->messages, queue, k->day_tz, s->now)) s->kind = HILO_MSG_AFTER_HOURS;
+    char part[96];
+    snprintf(part, sizeof part, "said:%s:%s", hilo_messages_kind_name(s->kind), esc ? esc : "0");
+    if (hilo_key_debtor(s->claim, sizeof s->claim, s->debtor, part) < 0) {
+        skipped(s, "bad key");
+        return;
+    }
+    if (s->kind == HILO_MSG_AFTER_HOURS) {
+        say(k, s);
+        return;
+    }
+    /* The agents' sets are global (docs/architecture.md, "Redis Cluster note"), as for routing. */
+    batch_t *b = batch_new(k, NULL, on_agents, s, sysmsg_free);
+    batch_cmd(b, "SINTERCARD 2 hilo:agents:available hilo:skill:%s LIMIT 1", queue);
     batch_run(b);
 }
 
