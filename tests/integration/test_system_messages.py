@@ -13,7 +13,10 @@ or the night when a test moves it).
   (no agent of it available) is told so, in the queue's own words when it has them; outside the
   queue's hours ([messages] hours.<queue>, in [console] business_day_zone) the after-hours text
   instead; said once per escalation whichever router reads the event; after the bot's own
-  escalation too (the engine on, the shipped flow); refused by the gate at night."""
+  escalation too (the engine on, the shipped flow); refused by the gate at night.
+- The closing message and the satisfaction question when the agent closes the conversation, in
+  that order; the debtor's answer (1 to 5) recorded on the conversation, in the audit and in the
+  queue's totals, the conversation left closed; both refused for a debtor who opted out."""
 
 import json
 import os
@@ -35,6 +38,9 @@ MESSAGES = {"default_language": "en", "ack.es": ACK_ES, "ack.en": ACK_EN, "waiti
             "waiting.es.dispute.es": WAIT_DISPUTE_ES, "after_hours.es": AFTER_ES,
             "hours.es.dispute": "mon-fri 08:00-18:00"}
 EXTRA = {"messages": MESSAGES, "console": {"business_day_zone": "America/New_York"}}
+CLOSING_ES = "Gracias por su tiempo; damos por cerrada esta conversación."
+CSAT_ES = "¿Cómo le atendimos? Responda con un número del 1 (mal) al 5 (muy bien)."
+MESSAGES.update({"closing.es": CLOSING_ES, "csat.es": CSAT_ES})
 HOUR_MS = 3600 * 1000
 
 
@@ -157,6 +163,49 @@ class SystemMessages(HiloTestCase):
         self.assertEqual(ev.get("reason"), "outside_contact_hours", ev)
         time.sleep(1)
         self.assertEqual(self.sent(AFTER_ES) + self.sent(ACK_ES), [], "refused by the gate: never sent")
+
+
+    def close_it(self):
+        async def scenario():
+            ana = await online(self.stack.router, "ana")
+            escalate(self.r, D, channel="whatsapp", addr=PHONE, skill="es.collections")
+            await ana.latest("agent", lambda m: D in [o["debtor"] for o in m.get("offers", [])], timeout=10)
+            self.assertEqual((await ana.request("accept", debtor=D))["t"], "ok")
+            ans = await ana.request("wrapup", debtor=D, code="paid", comment="", close=True)
+            self.assertEqual(ans["t"], "ok", ans)
+            await ana.close()
+        run(scenario())
+
+    def test_closing_message_and_satisfaction_answer(self):
+        self.close_it()
+        wait_until(lambda: self.sent(CSAT_ES), 20, "the satisfaction question at the sandbox")
+        self.assertEqual(len(self.sent(CLOSING_ES)), 1)
+        outs = [i["by"] for _, i in history(self.r, D) if i.get("dir") == "out"]
+        self.assertEqual(outs[-2:], ["system:closing", "system:csat"])
+        conv = debtor_key(D, "conv")
+        self.assertTrue(self.r.hget(conv, "csat_asked"))
+        self.stack.debtor_says(D, PHONE, "whatsapp", " 4 ")
+        wait_until(lambda: self.r.hget(conv, "csat") == "4", 15, "the answer recorded")
+        self.assertEqual(self.r.hget(conv, "state"), "closed", "an answer does not reopen the conversation")
+        self.assertIsNone(self.r.hget(conv, "csat_asked"))
+        (ev,) = self.audit("csat")
+        self.assertEqual((json.loads(ev["j"])["score"], json.loads(ev["j"])["queue"]), (4, "es.collections"))
+        self.assertEqual(self.r.hgetall("hilo:csat:es.collections"), {"n": "1", "sum": "4"})
+        # A message that is no answer reopens it as before.
+        self.stack.debtor_says(D, PHONE, "whatsapp", "Otra pregunta, por favor")
+        wait_until(lambda: self.r.hget(conv, "state") == "queued", 15, "reopened by the next message")
+        self.assertEqual(self.r.hgetall("hilo:csat:es.collections"), {"n": "1", "sum": "4"})
+
+    def test_closing_refused_for_a_debtor_who_opted_out(self):
+        self.r.hset(debtor_key(D, "conv"), "optout:whatsapp", str(WORKDAY_10AM_MS - 60000))
+        self.close_it()
+        wait_until(lambda: len(self.audit("outbound_cancelled")) >= 2, 20, "the gate's refusals in the audit")
+        for kind in ("closing", "csat"):
+            (item,) = self.system_items(kind)
+            (ev,) = [f for f in self.audit("outbound_cancelled") if f.get("ref") == item["oid"]]
+            self.assertEqual(ev.get("reason"), "opted_out", ev)
+        time.sleep(1)
+        self.assertEqual(self.sent(CLOSING_ES) + self.sent(CSAT_ES), [], "refused by the gate: never sent")
 
 
 @unittest.skipUnless(cli_path(), "the hilo CLI is not built")

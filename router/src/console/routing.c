@@ -307,8 +307,10 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
          * TICK_MS; the sockets on this router get the new view at once: the actor's own, and
          * for a state set by a supervisor, the target agent's. */
         if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
-        if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true")))
+        if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true"))) {
             console_sla_closed(k, o->debtor);
+            console_system_msg(k, o->debtor, HILO_MSG_CLOSING, NULL); /* then the satisfaction question */
+        }
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
             console_send_agent_of(k, o->target);
         if (strncmp(o->op, "promise_", 8) == 0) promise_changed(k, o->debtor);

@@ -48,9 +48,16 @@ static void skipped(sysmsg_t *s, const char *why) {
     sysmsg_free(s);
 }
 
+/* After the closing message (said or not), the satisfaction question: its own commit, after the
+ * first, so the debtor's channel queue keeps them in order. */
+static void then(hilo_console_t *k, const sysmsg_t *s) {
+    if (s->kind == HILO_MSG_CLOSING) console_system_msg(k, s->debtor, HILO_MSG_CSAT, s->queue);
+}
+
 static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)c;
     sysmsg_t *s = arg;
+    then(k, s);
     if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
         hilo_log_error("console", "event=system_msg_commit_failed debtor=%s kind=%s", s->debtor,
                        hilo_messages_kind_name(s->kind));
@@ -67,6 +74,11 @@ static void commit(hilo_console_t *k, sysmsg_t *s) {
     snprintf(by, sizeof by, "system:%s", hilo_messages_kind_name(s->kind));
     batch_t *b = batch_new(k, NULL, on_committed, s, sysmsg_free);
     console_outbound_commit(b, s->rec, s->debtor, s->channel, by);
+    if (s->kind == HILO_MSG_CSAT) { /* the debtor's next message may answer it (reopen.lua) */
+        char ck[HILO_KEY_MAX];
+        if (hilo_key_debtor(ck, sizeof ck, s->debtor, HILO_KEY_CONV) >= 0)
+            batch_cmd(b, "HSET %s csat_asked %lld", ck, (long long)s->now);
+    }
     batch_run(b);
 }
 
@@ -103,6 +115,7 @@ static void say(hilo_console_t *k, sysmsg_t *s) {
     char buf[64], by[32];
     const char *to = s->channel ? console_debtor_address(s->conv, s->deb, s->channel, buf, sizeof buf) : NULL;
     if (!text) { /* nothing configured: say nothing */
+        then(k, s);
         sysmsg_free(s);
         return;
     }
@@ -162,6 +175,11 @@ static void on_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, void *ar
         skipped(s, "no conversation");
         return;
     }
+    const char *state = jstr(s->conv, "state");
+    if ((s->kind == HILO_MSG_CLOSING || s->kind == HILO_MSG_CSAT) && (!state || strcmp(state, "closed") != 0)) {
+        skipped(s, "not closed (any more)");
+        return;
+    }
     if (s->kind == HILO_MSG_ACK && acknowledged(res[2])) {
         skipped(s, "already acknowledged");
         return;
@@ -171,7 +189,7 @@ static void on_facts(hilo_console_t *k, conn_t *c, json_t **res, int n, void *ar
         return;
     }
     /* In a queue: closed (its hours, the business day's zone), or no agent of it available. */
-    const char *state = jstr(s->conv, "state"), *queue = jstr(s->conv, "queue"), *esc = jstr(s->conv, "esc_ms");
+    const char *queue = jstr(s->conv, "queue"), *esc = jstr(s->conv, "esc_ms");
     if (!state || strcmp(state, "queued") != 0 || !queue || !hilo_sla_queue_name_ok(queue, strlen(queue))) {
         sysmsg_free(s); /* not waiting for a person (any more) */
         return;
