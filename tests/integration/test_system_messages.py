@@ -16,7 +16,7 @@ or the night when a test moves it).
   escalation too (the engine on, the shipped flow); refused by the gate at night.
 - The closing message and the satisfaction question when the agent closes the conversation, in
   that order; the debtor's answer (1 to 5) recorded on the conversation, in the audit and in the
-  queue's totals, the conversation left closed; both refused for a debtor who opted out."""
+  queue's totals shown on the supervisor's floor, the conversation left closed; both refused for a debtor who opted out."""
 
 import json
 import os
@@ -191,6 +191,15 @@ class SystemMessages(HiloTestCase):
         (ev,) = self.audit("csat")
         self.assertEqual((json.loads(ev["j"])["score"], json.loads(ev["j"])["queue"]), (4, "es.collections"))
         self.assertEqual(self.r.hgetall("hilo:csat:es.collections"), {"n": "1", "sum": "4"})
+
+        async def floor():  # the supervisor's floor shows it
+            boss = await online(self.stack.router, "boss", available=False)
+            self.assertEqual((await boss.request("floor"))["t"], "ok")
+            f = await boss.latest("floor", lambda f: f["queues"].get("es.collections", {}).get("csat_n") == 1,
+                                  timeout=15)
+            self.assertEqual(f["queues"]["es.collections"]["csat_avg"], 4)
+            await boss.close()
+        run(floor())
         # A message that is no answer reopens it as before.
         self.stack.debtor_says(D, PHONE, "whatsapp", "Otra pregunta, por favor")
         wait_until(lambda: self.r.hget(conv, "state") == "queued", 15, "reopened by the next message")
