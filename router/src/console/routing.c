@@ -286,8 +286,8 @@ static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(day, sizeof day, "%lld", (long long)d);
     snprintf(clock, sizeof clock, "%lld", (long long)stats_now);
-    const char *argv[9] = {o->op,   c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
-                           day, clock};
+    const char *argv[9] = {o->op, c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args,
+                           timeout, day, clock};
     batch_t *b = batch_new(k, c, on_op, o, op_free);
     batch_script(b, SCRIPT_OPS, 9, argv);
     batch_run(b);
@@ -315,7 +315,7 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
             console_send_agent_of(k, o->target);
         if (strncmp(o->op, "promise_", 8) == 0) promise_changed(k, o->debtor);
         /* Moved to a queue for a person: the debtor hears so (unless they just did). */
-        if (strcmp(o->op, "transfer") == 0 && strstr(o->args, "\"to_queue\""))
+        if (strcmp(o->op, "transfer") == 0 && strstr(o->args, "\"to_queue\"") && !strstr(o->args, "\"to_agent\""))
             console_system_msg(k, o->debtor, HILO_MSG_ACK, NULL);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));

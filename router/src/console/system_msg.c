@@ -50,14 +50,14 @@ static void skipped(sysmsg_t *s, const char *why) {
 
 /* After the closing message (said or not), the satisfaction question: its own commit, after the
  * first, so the debtor's channel queue keeps them in order. */
-static void then(hilo_console_t *k, const sysmsg_t *s) {
+static void csat_after_closing(hilo_console_t *k, const sysmsg_t *s) {
     if (s->kind == HILO_MSG_CLOSING) console_system_msg(k, s->debtor, HILO_MSG_CSAT, s->queue);
 }
 
 static void on_committed(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)c;
     sysmsg_t *s = arg;
-    then(k, s);
+    csat_after_closing(k, s);
     if (n < 2 || !res_ok(res[0]) || !res_ok(res[1])) {
         hilo_log_error("console", "event=system_msg_commit_failed debtor=%s kind=%s", s->debtor,
                        hilo_messages_kind_name(s->kind));
@@ -115,7 +115,7 @@ static void say(hilo_console_t *k, sysmsg_t *s) {
     char buf[64], by[32];
     const char *to = s->channel ? console_debtor_address(s->conv, s->deb, s->channel, buf, sizeof buf) : NULL;
     if (!text) { /* nothing configured: say nothing */
-        then(k, s);
+        csat_after_closing(k, s);
         sysmsg_free(s);
         return;
     }
