@@ -266,7 +266,7 @@ int hilo_config_check_unused(hilo_config_t *c, const char *prefix) {
 /* Every section some hilo program reads: the router's, the CLI's, and one per connector channel.
  * A new section goes here too, or every program refuses it. */
 static const char *const known_sections[] = {"redis",   "identity", "router", "engine", "console", "strategies",
-                                             "pacing",  "costs",    "sla",    "reports", "cli",   "whatsapp", "sms",   "voice"};
+                                             "pacing",  "costs",    "sla",    "reports", "messages", "cli",   "whatsapp", "sms",   "voice"};
 static const char *const channel_sections[] = {"whatsapp", "sms", "voice"};
 #define NKNOWN (sizeof known_sections / sizeof *known_sections)
 #define NCHANNELS (sizeof channel_sections / sizeof *channel_sections)

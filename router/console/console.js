@@ -644,7 +644,8 @@ function renderFloor(f) {
         el('b', {}, pct(v.res_share)), el('small', { class: 'muted' }, ' ' + (v.res_met || 0) + '/' + ((v.res_met || 0) + (v.res_breached || 0)))),
       el('td', { testid: 'queue-breaching-' + k, class: v.sla_breaching > 0 ? 'late' : '' }, String(v.sla_breaching || 0)),
       el('td', {}, fmtTarget(v.first_response_target_ms) + ' / ' + fmtTarget(v.resolution_target_ms)),
-      el('td', {}, String(v.abandoned)));
+      el('td', {}, String(v.abandoned)),
+      el('td', { testid: 'queue-csat-' + k }, v.csat_n > 0 ? v.csat_avg.toFixed(1) + ' / 5 (' + v.csat_n + ')' : '–'));
   }));
   // Callers on the line: waiting in a queue, and put through to an agent (docs/console-protocol.md,
   // "floor": queues[].calls_waiting, agents[].calls).

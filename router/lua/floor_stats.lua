@@ -1,5 +1,6 @@
 -- floor_stats.lua — one part of the supervisor's live floor (router/src/console/supervisor.c):
--- per queue (waiting, oldest wait, offered, answered, answered within the SLA, abandoned), per
+-- per queue (waiting, oldest wait, offered, answered, answered within the SLA, abandoned, the
+-- debtors' satisfaction answers: hilo:{q:<queue>}:csat, all time), per
 -- agent (state, online, load and capacity per channel, handled today), escalations by reason,
 -- compliance blocks by reason, bot containment and the channel mix of today's conversations.
 -- Read-only. Counters live in hilo:stats:<business day> (written by route_offer.lua,
@@ -71,7 +72,11 @@ for _, skill in ipairs(redis.call('SMEMBERS', 'hilo:queues')) do
   local rmet, rbreached = tonumber(s[3] or '0') or 0, tonumber(s[4] or '0') or 0
   local answered = stats['answered:' .. skill] or 0
   local abandoned = stats['abandoned:' .. skill] or 0
-  queues[skill] = {waiting = waiting, oldest_wait_ms = oldest, offered = offered, answered = answered,
+  -- The debtors' satisfaction answers (1 to 5) after a close, all time (reopen.lua).
+  local cs = redis.call('HMGET', qtag .. 'csat', 'n', 'sum')
+  local csat_n, csat_sum = tonumber(cs[1] or '0') or 0, tonumber(cs[2] or '0') or 0
+  queues[skill] = {csat_n = csat_n, csat_avg = csat_n > 0 and csat_sum / csat_n or cjson.null,
+                   waiting = waiting, oldest_wait_ms = oldest, offered = offered, answered = answered,
                    calls_waiting = calls,
                    abandoned = abandoned, first_response_target_ms = first,
                    resolution_target_ms = tonumber(t.r) or cjson.null,

@@ -11,6 +11,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rconfig.c
   ${CMAKE_CURRENT_LIST_DIR}/pacing.c
   ${CMAKE_CURRENT_LIST_DIR}/sla.c
+  ${CMAKE_CURRENT_LIST_DIR}/messages.c
   ${CMAKE_CURRENT_LIST_DIR}/costs.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/redis_uv.c
@@ -42,6 +43,7 @@ add_library(hilo_router STATIC
   ${CMAKE_CURRENT_LIST_DIR}/console/refusals.c
   ${CMAKE_CURRENT_LIST_DIR}/console/views.c
   ${CMAKE_CURRENT_LIST_DIR}/console/click_to_call.c
+  ${CMAKE_CURRENT_LIST_DIR}/console/system_msg.c
   ${CMAKE_CURRENT_LIST_DIR}/console/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/console/search.c
   ${CMAKE_CURRENT_LIST_DIR}/console/floor_gauges.c

@@ -468,6 +468,10 @@ static void decide_escalation(turn_t *t, const hilo_bot_action_t *a) {
     snprintf(score, sizeof score, "%lld", (long long)(t->now_ms - (int64_t)a->priority * PRIORITY_MINUTE_MS));
     json_object_set_new(q, "skill", json_string(a->skill ? a->skill : ""));
     json_object_set_new(q, "score", json_string(score));
+    /* The consoles hear of it (event `queue`): the floor, and the debtor's waiting message when
+     * nobody of that queue can answer (console/system_msg.c). */
+    json_object_set_new(t->effects, "notify", json_string(""));
+    json_object_set_new(t->effects, "notify_kind", json_string("queue"));
     json_t *j = json_object();
     json_object_set_new(j, "reason", json_string(a->reason ? a->reason : ""));
     json_object_set_new(j, "detail", json_string(a->detail ? a->detail : ""));

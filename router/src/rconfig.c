@@ -162,6 +162,7 @@ int hilo_router_config_load(hilo_config_t *c, const char *path, hilo_router_conf
     if (hilo_pacing_config_load(c, &o->pacing) != HILO_OK) return HILO_ERR;
     if (hilo_costs_config_load(c, &o->costs) != HILO_OK) return HILO_ERR;
     if (hilo_sla_config_load(c, o->console_sla_s, &o->sla) != HILO_OK) return HILO_ERR;
+    if (hilo_messages_load(c, &o->messages) != HILO_OK) return HILO_ERR;
     const char *pwfile = NULL;
     if (hilo_config_str(c, "redis", "password_file", "", &pwfile) != HILO_OK) return HILO_ERR;
     if (*pwfile) {

@@ -11,6 +11,7 @@
 #include "costs.h"
 #include "hilo/config.h"
 #include "pacing.h"
+#include "messages.h"
 #include "sla.h"
 
 typedef struct {
@@ -69,6 +70,7 @@ typedef struct {
     long console_grace_ms;               /* an agent unseen this long goes offline, offers re-routed */
     long console_sla_s;                  /* the default first-response target ([sla] first_response_s) */
     hilo_sla_config_t sla;               /* [sla] targets, [console] business_day_zone/_start (sla.h) */
+    hilo_messages_t messages;            /* [messages]: what the router says by itself (messages.h) */
     long console_max_message;            /* largest websocket message accepted (bytes) */
     long console_rate_per_s;             /* messages per second per socket (token bucket) */
     long console_rate_burst;             /* ... and its burst */

@@ -14,7 +14,7 @@ typedef struct {
     int rc;
 } load_t;
 
-static bool queue_name_ok(const char *s, size_t n) {
+bool hilo_sla_queue_name_ok(const char *s, size_t n) {
     if (n == 0 || n > HILO_SLA_QUEUE_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
@@ -44,7 +44,7 @@ static void one_key(const char *key, void *arg) {
     const char *dot = strrchr(key, '.');
     const char *what = dot ? dot + 1 : "";
     bool first = strcmp(what, "first_response_s") == 0;
-    if (!dot || (!first && strcmp(what, "resolution_s") != 0) || !queue_name_ok(key, (size_t)(dot - key))) {
+    if (!dot || (!first && strcmp(what, "resolution_s") != 0) || !hilo_sla_queue_name_ok(key, (size_t)(dot - key))) {
         l->rc = hilo_config_reject(l->c, "sla", key, "a queue's line is <queue>.first_response_s or "
                                                      "<queue>.resolution_s (queue: letters, digits, '.', '_', '-')");
         return;

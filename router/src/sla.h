@@ -7,6 +7,8 @@
 #ifndef HILO_SLA_H
 #define HILO_SLA_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hilo/config.h"
@@ -33,6 +35,9 @@ typedef struct {
 /* Reads [sla] and the business day keys of [console] into *out (def_first_s: the default
  * first-response target when [sla] has none, [console] sla_s). HILO_ERR with the file:line. */
 int hilo_sla_config_load(hilo_config_t *c, long def_first_s, hilo_sla_config_t *out);
+
+/* Whether s[0..n) is a queue's name: 1 to HILO_SLA_QUEUE_MAX letters, digits, '.', '_', '-'. */
+bool hilo_sla_queue_name_ok(const char *s, size_t n);
 
 /* The targets of `queue` (its own line, else the defaults). */
 const hilo_sla_target_t *hilo_sla_target(const hilo_sla_config_t *cfg, const char *queue);

@@ -83,7 +83,7 @@ class SlotGuard(OnCluster):
         # hilo:closed (a global index) after a read of the debtor's conv (its own slot).
         r.hset("hilo:{d:D1}:conv", mapping={"state": "closed", "closed_ms": 0})
         r.zadd("hilo:closed", {"D1": 0})
-        self.assertEqual(r.eval(body, 0, 10**9, 1000, "D1"), 0)
+        self.assertEqual(r.eval(body, 0, 10**9, 1000, "D1"), [0, []])
         self.assertEqual(rs.slot_offences(), [])
         self.assertEqual(len(rs.guards[-1].known), 1, rs.guards[-1].known)
         self.assertIn("reopen.lua", rs.guards[-1].known[0])

@@ -82,7 +82,7 @@ class ConsoleStack:
     `r` (a Redis client), `sandbox` (the provider sandbox's base URL) and `procs` (the sandbox
     and the connectors, stopped at the case's cleanup)."""
 
-    def __init__(self, case, engine=False):
+    def __init__(self, case, engine=False, extra=None):
         redis = case.redis()
         sandbox_port, wa_port, sms_port = free_port(), free_port(), free_port()
         self.sandbox = "http://127.0.0.1:%d" % sandbox_port
@@ -102,6 +102,8 @@ class ConsoleStack:
         if engine:  # the conversation engine on, with the shipped flow (the debtor's turns run)
             overrides["engine"].update({"enabled": "true",
                                         "flow": os.path.join(SOURCE_DIR, "deploy", "flows", "collections.flow")})
+        for section, kv in (extra or {}).items():  # more of the router's config, section by section
+            overrides[section] = dict(overrides.get(section, {}), **kv)
         use_workday_clock(redis.client())
         router = self.router = case.router(redis, overrides=overrides, start=False)
         self.origin = "http://127.0.0.1:%d" % router.http_port
@@ -143,5 +145,6 @@ class ConsoleStack:
         return all(p.poll() is None for p in self.procs)
 
 
-def console_stack(case, engine=False):
-    return ConsoleStack(case, engine)
+def console_stack(case, engine=False, extra=None):
+    """extra: {section: {key: value}} added to the router's config."""
+    return ConsoleStack(case, engine, extra)

@@ -66,7 +66,8 @@ int hilo_config_check_unused(hilo_config_t *self, const char *prefix);
 
 /* Fails on the first section of the file that no hilo program reads, "file:line: [name]: unknown
  * section (did you mean [x]?)" (the suggestion when a known name is close). Known: the router's
- * [router] [redis] [identity] [engine] [console] [strategies], the CLI's [cli], and the
+ * [router] [redis] [identity] [engine] [console] [strategies] [pacing] [costs] [sla] [reports]
+ * [messages], the CLI's [cli], and the
  * connectors' [whatsapp] [sms] [voice] with their instance sections [<channel>-<suffix>]
  * (e.g. [sms-2], read by `hilo-sms -s sms-2`). Every program calls it: the file is shared.
  * own_channel (or NULL): a connector's adapter name, whose sections are known too (a connector

@@ -395,6 +395,10 @@ void console_events_apply(hilo_console_t *k, json_t *entries) {
             continue;
         }
         if (a && *a) console_send_agent_of(k, a);
+        /* Into a person's queue (the engine's escalation, a transfer, a reopen): the debtor
+         * hears when nobody can answer yet (system_msg.c; every router reads this, one says it). */
+        if (d && *d && kind && (strcmp(kind, "escalation") == 0 || strcmp(kind, "queue") == 0))
+            console_system_msg(k, d, HILO_MSG_WAITING, NULL);
         if (d && *d) {
             size_t j = 0;
             while (j < nd && strcmp(debtors[j], d) != 0) j++;

@@ -221,6 +221,25 @@ void console_reply_or_call(conn_t *c, json_t *rid, const char *debtor, const cha
                            bool wait, const char *bridge);
 /* {"t":"call","debtor"}: click-to-call (click_to_call.c). */
 void console_call(conn_t *c, json_t *rid, const char *debtor);
+/* The debtor's address on channel ch: the conversation's (addr:<channel>), else for SMS the
+ * portfolio's first phone; NULL when there is none (buf holds what it returns). */
+const char *console_debtor_address(const json_t *conv, const json_t *debtor, int ch, char *buf, size_t n);
+
+/* Adds to b what commits rec, an outbound message to debtor on channel written by `by`: the
+ * mark in the dispatch index, the message (commit_outbound.lua), the mark again, the listing,
+ * the `outbound` audit entry; b's callback gets their 5 replies. */
+typedef struct hilo_outbound_record hilo_outbound_record_t;
+void console_outbound_commit(batch_t *b, hilo_outbound_record_t *rec, const char *debtor, int channel,
+                             const char *by);
+
+/* --- system_msg.c --- */
+/* Says the [messages] text of kind (messages.h) to debtor on the channel they last wrote on, for
+ * a conversation in queue (NULL: its own): committed as a collector-initiated message ("by":
+ * "system:<kind>") that the gate at hand-off sends or refuses like any other, with the refusal's
+ * reason in the audit. Nothing when no text is configured, when the debtor has no address there,
+ * and for an acknowledgement when the last thing the debtor heard already was one (the bot's
+ * hand-off reply, or ours). */
+void console_system_msg(hilo_console_t *k, const char *debtor, int kind, const char *queue);
 void console_note(conn_t *c, json_t *rid, const char *debtor, const char *text);
 /* Whether c may read the conversation (its hash as an object): a supervisor any; an agent one
  * offered or assigned to them, or one they closed that nobody has taken since. */

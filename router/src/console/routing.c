@@ -11,6 +11,7 @@
 #include "calls.h"
 #include "console_int.h"
 #include "promise_ledger.h"
+#include "sla.h"
 #include "hilo/common.h"
 #include "hilo/keys.h"
 #include "hilo/log.h"
@@ -108,8 +109,20 @@ static void reopen_req_free(void *arg) {
 static void on_reopened(hilo_console_t *k, conn_t *conn, json_t **res, int n, void *arg) {
     (void)conn;
     reopen_req_t *q = arg;
-    if (n >= 1 && json_is_integer(res[0])) {
-        json_int_t reopened = json_integer_value(res[0]);
+    json_t *r = n >= 1 ? res[0] : NULL;
+    if (json_is_array(r) && json_is_integer(json_array_get(r, 0))) {
+        json_int_t reopened = json_integer_value(json_array_get(r, 0));
+        /* The satisfaction answers reopen.lua recorded on the debtors' keys, added to their
+         * queue's totals as a step of its own on the queue's slot (a crash in between: the
+         * answer stays on the conversation and in its audit, missing from the floor's average). */
+        json_t *csat = json_array_get(r, 1);
+        for (size_t i = 0; i + 1 < json_array_size(csat); i += 2) {
+            const char *queue = json_string_value(json_array_get(csat, i));
+            const char *score = json_string_value(json_array_get(csat, i + 1));
+            if (!queue || !score || !hilo_sla_queue_name_ok(queue, strlen(queue))) continue;
+            hilo_store_command(k->ctx->store, NULL, NULL, "HINCRBY hilo:{q:%s}:csat n 1", queue);
+            hilo_store_command(k->ctx->store, NULL, NULL, "HINCRBY hilo:{q:%s}:csat sum %s", queue, score);
+        }
         /* A sweep that reopens something found a message no router had answered: worth a
          * warning (a router stopped between a commit and its reopen). */
         if (reopened > 0 && strcmp(q->source, "sweep") == 0)
@@ -298,8 +311,8 @@ static void op_run(hilo_console_t *k, int64_t stats_now, void *arg) {
     snprintf(timeout, sizeof timeout, "%ld", k->cfg->console_offer_timeout_ms);
     snprintf(day, sizeof day, "%lld", (long long)d);
     snprintf(clock, sizeof clock, "%lld", (long long)stats_now);
-    const char *argv[9] = {o->op,   c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args, timeout,
-                           day, clock};
+    const char *argv[9] = {o->op, c->agent, c->supervisor ? "supervisor" : "agent", o->debtor, now, o->args,
+                           timeout, day, clock};
     batch_t *b = batch_new(k, c, on_op, o, op_free);
     batch_script(b, SCRIPT_OPS, 9, argv);
     batch_run(b);
@@ -320,11 +333,16 @@ static void on_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) 
          * for a state set by a supervisor, the target agent's. */
         if (strcmp(o->op, "state") == 0 || strcmp(o->op, "accept") == 0) console_send_agent(c);
         if (strcmp(o->op, "accept") == 0 && json_is_string(json_array_get(r, 2))) connect_call(k, o->debtor, r);
-        if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true")))
+        if (strcmp(o->op, "close") == 0 || (strcmp(o->op, "wrapup") == 0 && strstr(o->args, "\"close\":true"))) {
             console_sla_closed(k, o->debtor);
+            console_system_msg(k, o->debtor, HILO_MSG_CLOSING, NULL); /* then the satisfaction question */
+        }
         if (strcmp(o->op, "state") == 0 && o->target[0] && strcmp(o->target, c->agent) != 0)
             console_send_agent_of(k, o->target);
         if (strncmp(o->op, "promise_", 8) == 0) promise_changed(k, o->debtor);
+        /* Moved to a queue for a person: the debtor hears so (unless they just did). */
+        if (strcmp(o->op, "transfer") == 0 && strstr(o->args, "\"to_queue\"") && !strstr(o->args, "\"to_agent\""))
+            console_system_msg(k, o->debtor, HILO_MSG_ACK, NULL);
     } else {
         const char *code = json_string_value(json_array_get(r, 1));
         const char *detail = json_string_value(json_array_get(r, 2)); /* (NULL when there is none) */

@@ -218,7 +218,7 @@ static void gate_check(const hilo_console_t *k, const json_t *conv, const json_t
 
 /* The debtor's address on a channel: where the debtor last wrote from on it, else (SMS, voice)
  * the first phone of the portfolio record. NULL when none. */
-static const char *address(const json_t *conv, const json_t *debtor, int ch, char *buf, size_t n) {
+const char *console_debtor_address(const json_t *conv, const json_t *debtor, int ch, char *buf, size_t n) {
     char f[32];
     snprintf(f, sizeof f, "addr:%s", hilo_channel_name(ch));
     const char *a = jstr(conv, f);
@@ -233,7 +233,7 @@ static const char *address(const json_t *conv, const json_t *debtor, int ch, cha
 
 static void channel_state(const hilo_console_t *k, const json_t *conv, const json_t *debtor, int ch, int64_t now,
                           bool call, hilo_verdict_t *v, const char **to, char *buf, size_t n) {
-    *to = address(conv, debtor, ch, buf, n);
+    *to = console_debtor_address(conv, debtor, ch, buf, n);
     if (ch == HILO_CHANNEL_VOICE && !call) {
         hilo_verdict_block(v, HILO_REASON_INVALID, "calls are placed with the Call button (click-to-call)");
         return;
@@ -536,28 +536,33 @@ static bool build_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
     return true;
 }
 
-static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
-    char by[96];
-    snprintf(by, sizeof by, "agent:%s", c->agent);
+void console_outbound_commit(batch_t *b, hilo_outbound_record_t *rec, const char *debtor, int channel,
+                             const char *by) {
     int argc;
     const char **argv;
     const size_t *lens;
-    batch_t *b = batch_new(k, c, on_committed, r, reply_free_arg);
     /* The mark in the dispatch index first, then the message (lib/outbox.lua). */
-    hilo_outbound_record_index_argv(r->rec, &argc, &argv, &lens);
+    hilo_outbound_record_index_argv(rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
-    hilo_outbound_record_argv(r->rec, &argc, &argv, &lens);
+    hilo_outbound_record_argv(rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
     /* And again after it: a sweep that found the queue empty in between may have removed the
      * first mark. */
-    hilo_outbound_record_index_argv(r->rec, &argc, &argv, &lens);
+    hilo_outbound_record_index_argv(rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
-    hilo_outbound_record_listing_argv(r->rec, &argc, &argv, &lens);
+    hilo_outbound_record_listing_argv(rec, &argc, &argv, &lens);
     batch_argv(b, argc, argv, lens);
     char ak[HILO_KEY_MAX];
-    key(ak, sizeof ak, r->debtor, HILO_KEY_AUDIT);
-    batch_cmd(b, "XADD %s * ev outbound ch %s ref %s by %s", ak, hilo_channel_name(r->channel),
-              hilo_outbound_record_id(r->rec), by);
+    key(ak, sizeof ak, debtor, HILO_KEY_AUDIT);
+    batch_cmd(b, "XADD %s * ev outbound ch %s ref %s by %s", ak, hilo_channel_name(channel),
+              hilo_outbound_record_id(rec), by);
+}
+
+static void commit_reply(hilo_console_t *k, conn_t *c, reply_t *r) {
+    char by[96];
+    snprintf(by, sizeof by, "agent:%s", c->agent);
+    batch_t *b = batch_new(k, c, on_committed, r, reply_free_arg);
+    console_outbound_commit(b, r->rec, r->debtor, r->channel, by);
     batch_run(b);
 }
 
