@@ -40,6 +40,9 @@ function callEvent(v) {
     case 'agent_connected': return 'Connected to the agent';
     case 'agent_no_answer': return 'The agent did not answer (' + (v.status || 'no answer') + '): the caller waits in the queue again';
     case 'call_end': return 'Call ended (' + (v.status || 'ended') + dur + ')';
+    case 'connect_failed': return v.requeued
+      ? 'The call could not be put through to the agent (provider error ' + (v.status || '?') + '): the caller waits in the queue again'
+      : 'The call ended before it reached the agent (' + (v.status || 'ended') + ')';
     default: return v.event;
   }
 }

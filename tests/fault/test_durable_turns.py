@@ -79,15 +79,10 @@ class DurableTurns(EngineTestCase):
         """Redis errors: every key but hilo:promises:due (declared by every engine_apply.lua
         call, by no inbound commit) allowed to the default user. Checked by Redis before the
         script runs: NOPERM, nothing written."""
-        self.r.execute_command("ACL", "SETUSER", "default", "resetkeys", "~hilo:[^p]*", "~hilo:p[^r]*")
-        self.addCleanup(self.allow_all)
+        self.deny_keys(self.redis_, "~hilo:[^p]*", "~hilo:p[^r]*")
 
     def allow_all(self):
-        try:
-            if self.redis_.running():
-                self.redis_.client().execute_command("ACL", "SETUSER", "default", "allkeys")
-        except Exception:
-            pass
+        self.allow_all_keys(self.redis_)
 
     def bot_replies(self, debtor_id, pmid):
         """The bot's outbound items after the inbound item `pmid` in the thread."""
