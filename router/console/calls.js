@@ -1,6 +1,7 @@
 // calls.js — voice in the agent's console (docs/architecture.md, "Voice in the console"):
 // click-to-call — the Call button of an assigned conversation (the gate's word on a call now in
-// its title; the click's answer under it) — and a call's events in the thread in words.
+// its title; the click's answer under it) — a call's events in the thread in words, and the
+// notice of a call the agent's phone did not answer.
 // Loaded after console.js, whose helpers ($, send, S) it uses.
 'use strict';
 
@@ -46,3 +47,14 @@ function callEvent(v) {
     default: return v.event;
   }
 }
+
+// The agent's phone did not answer a caller put through to it (conv_gone, reason
+// call_unanswered): the conversation went back to the queue; the notice above the lists says so
+// until the agent clicks it away.
+function callUnanswered(m) {
+  const n = $('desk-notice');
+  n.className = 'status error';
+  n.textContent = 'You did not answer the call from ' + (m.name || m.debtor) + '; it went back to the queue.';
+  lose(m.debtor, 'went back to the queue (your phone did not answer the call)');
+}
+$('desk-notice').addEventListener('click', () => { $('desk-notice').className = 'status'; $('desk-notice').textContent = ''; });

@@ -177,6 +177,10 @@ if op == 'call_unanswered' then
   if c.state ~= 'assigned' or not a or (c.call_live or '') == '' or c.call_live ~= str(args.call) then
     return {0, 'not_assigned'}
   end
+  -- Told first, before the generic `unassigned`: the agent's console says why it went
+  -- (router/src/console/takeover.c, notice "You did not answer the call from ...").
+  redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', 'call_unanswered', 'a', a, 'd', d,
+             'by', 'router', 'n', redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'full_name') or c.call_from or d)
   drop_assignment()
   redis.call('HSET', ck, 'declined', (c.declined or '') .. a .. ',')
   if str(args.turn) then redis.call('HSET', ck, 'unanswered_turn', args.turn) end

@@ -100,6 +100,9 @@ class AgentConnect(ConnectorStackCase):
                              "the caller waits in the provider's queue again")
             self.assertNotEqual(self.conv().get("agent"), "ana")
             self.assertIn("ana,", self.conv().get("declined", ""))
+            gone = await ana.wait_for(lambda m: m.get("t") == "conv_gone", 10, "conv_gone", drop_older=False)
+            self.assertEqual((gone["debtor"], gone.get("reason"), gone.get("name")),
+                             ("D1", "call_unanswered", "Ana Test"), gone)
             wait_until(lambda: self.r.hget("hilo:agent:ana:live", "load:voice") == "0", 10, "capacity given back")
             self.assertNotIn("D1", self.r.smembers("hilo:agent:ana:convs"))
             time.sleep(1)  # routing passes run every 200 ms: not offered to ana again
