@@ -41,6 +41,9 @@ function callEvent(v) {
     case 'agent_connected': return 'Connected to the agent';
     case 'agent_no_answer': return 'The agent did not answer (' + (v.status || 'no answer') + '): the caller waits in the queue again';
     case 'call_end': return 'Call ended (' + (v.status || 'ended') + dur + ')';
+    case 'debtor_dialed': return v.status === 'completed' || v.status === 'answered' ? 'The debtor answered' + dur
+      : v.status === 'busy' ? 'The debtor\'s line was busy' : v.status === 'no-answer' ? 'The debtor did not answer'
+        : 'The debtor was not reached (' + (v.status || 'failed') + ')';
     case 'connect_failed': return v.requeued
       ? 'The call could not be put through to the agent (provider error ' + (v.status || '?') + '): the caller waits in the queue again'
       : 'The call ended before it reached the agent (' + (v.status || 'ended') + ')';
