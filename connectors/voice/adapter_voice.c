@@ -346,12 +346,12 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         /* After a click-to-call's debtor leg (answered or not) the agent's call ends. */
         bool bridged = hilo_form_get(query, HILO_TWIML_QUERY_DEBTOR) != NULL;
         char *xml = hilo_twiml_after_dial(st->twiml, answered || bridged, hilo_form_get(query, HILO_TWIML_QUERY_QUEUE));
+        for (size_t i = 0; i < envs.count && result == HILO_OK; i++) /* a click-to-call's: event + report */
+            if (hilo_webhook_add_envelope(out, envs.items[i]) != HILO_OK) result = HILO_ERR;
         if (envs.count == 0)
             hilo_webhook_answer_now(out, 200, "text/xml", xml, "dial_answered");
-        else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK)
-            result = HILO_ERR;
-        else
-            hilo_webhook_answer_after_ack(out, 200, "text/xml", xml, "dial_no_answer");
+        else if (result == HILO_OK)
+            hilo_webhook_answer_after_ack(out, 200, "text/xml", xml, bridged ? "dial_bridged" : "dial_no_answer");
         free(xml);
         hilo_provider_envs_clear(&envs);
         hilo_form_destroy(&query);

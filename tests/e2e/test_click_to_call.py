@@ -87,6 +87,7 @@ class ClickToCall(ConnectorStackCase):
             self.sandbox.ok("POST", "/_sandbox/call/%s/hangup" % leg, {})
             wait_until(lambda: self.dialed(), 15, lambda: "the debtor's leg in the thread (%s)" % self.thread("D1"))
             self.assertEqual([v["status"] for v in self.dialed()], ["completed"])
+            self.assertEqual([o.get("state") for o in self.ostat("D1").values()], ["delivered"])
             self.assertEqual(self.r.hget(debtor_key("D1", "conv"), "state"), "assigned", "the agent keeps it")
             await ana.close()
         run(scenario())
@@ -98,6 +99,9 @@ class ClickToCall(ConnectorStackCase):
             self.sandbox.ok("POST", "/_sandbox/call/%s/decline" % leg, {"status": "busy"})
             wait_until(lambda: self.dialed(), 15, lambda: "the debtor's leg in the thread (%s)" % self.thread("D1"))
             self.assertEqual([v["status"] for v in self.dialed()], ["busy"])
+            # The contact attempt's result is the debtor's leg, not the agent's answer.
+            wait_until(lambda: [(o.get("state"), o.get("error_code")) for o in self.ostat("D1").values()]
+                       == [("failed", "busy")], 15, lambda: "the attempt failed busy (%s)" % self.ostat("D1"))
             await ana.close()
         run(scenario())
 

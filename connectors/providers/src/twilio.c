@@ -618,6 +618,22 @@ int hilo_twilio_dial_action(const hilo_form_t *form, const hilo_form_t *query, h
         hilo_envelope_t *env = agent_env(leg_id, debtor, leg_id, HILO_VOICE_DEBTOR_DIALED, "debtor", status, out);
         const char *dur = hilo_form_get(form, "DialCallDuration");
         if (*answered && dur) env->voice->duration_s = (uint32_t)strtoul(dur, NULL, 10);
+        /* The contact attempt's result is the debtor's leg, not the agent's answer: a delivery
+         * report of the outbound (DELIVERED answered, FAILED with the status; FAILED outranks
+         * the agent leg's DELIVERED, router/lua/lib/delivery_state.lua). */
+        callback_query_t cb;
+        if (read_callback_query(query, &cb, e) != HILO_OK) return HILO_ERR;
+        if (cb.outbound_id) {
+            hilo_envelope_t *r = hilo_provider_envs_add(out, HILO_CHANNEL_VOICE);
+            hilo_provider_setf(&r->provider_message_id, "%s:debtor:%s", leg_id, status);
+            hilo_provider_set(&r->from, debtor);
+            hilo_delivery_t *d = hilo_provider_env_delivery(r);
+            d->state = *answered ? HILO_DELIVERY_DELIVERED : HILO_DELIVERY_FAILED;
+            hilo_provider_set(&d->provider_message_id, leg_id);
+            hilo_provider_set(&d->outbound_id, cb.outbound_id);
+            hilo_provider_set(&d->debtor_id, cb.debtor_id);
+            if (!*answered) hilo_provider_set(&d->error_code, status);
+        }
         return HILO_OK;
     }
     if (*answered) return HILO_OK; /* the call's own end (CALL_END) follows */

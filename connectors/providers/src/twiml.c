@@ -434,7 +434,8 @@ char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, const 
     }
     if (dialed_url && *dialed_url) {
         hilo_provider_buf_adds(&b, " action=\"");
-        const char *dq[] = {HILO_TWIML_QUERY_DEBTOR, ob->to, NULL};
+        /* "ob" and "d" as in a status callback (twilio.h): the debtor's leg is the attempt's result. */
+        const char *dq[] = {HILO_TWIML_QUERY_DEBTOR, ob->to, "ob", ob->outbound_id, "d", ob->debtor_id, NULL};
         url_with_query(&b, dialed_url, dq);
         hilo_provider_buf_adds(&b, "\" method=\"POST\"");
     }

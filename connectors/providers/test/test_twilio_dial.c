@@ -164,7 +164,7 @@ static void test_bridge(void **state) {
     hilo_provider_error_t e;
     char *xml = hilo_twiml_bridge(&ob, "+18005551212", "https://v.example/dialed", &e);
     assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial timeout=\"30\" "
-                             "callerId=\"+18005551212\" action=\"https://v.example/dialed?debtor=%2B16505551234\" "
+                             "callerId=\"+18005551212\" action=\"https://v.example/dialed?debtor=%2B16505551234&amp;ob=o1&amp;d=D1\" "
                              "method=\"POST\"><Number>+16505551234</Number></Dial></Response>");
     hilo_provider_request_t req;
     assert_int_equal(hilo_twilio_build_bridge(&ACCT, &ob, xml, &req, &e), HILO_OK);

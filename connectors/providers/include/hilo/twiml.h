@@ -89,7 +89,7 @@ void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
 char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, const char *agent_url,
                          hilo_provider_error_t *e);
 /* Click-to-call (VoiceAction BRIDGE): what the agent's answered call runs — <Dial timeout="30"
- * callerId="caller_id" action="dialed_url?debtor=<ob->to>"><Number>ob->to</Number></Dial>, the
+ * callerId="caller_id" action="dialed_url?debtor=<ob->to>&ob=<id>&d=<debtor id>"><Number>ob->to</Number></Dial>, the
  * debtor (the action reports the debtor's leg: twilio.h hilo_twilio_dial_action). NULL with `e`
  * without `to`. */
 char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, const char *dialed_url,
