@@ -324,7 +324,8 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
         break;
     case ROUTE_DIALED:
         query = hilo_form_parse(req->query, strlen(req->query), err, sizeof err);
-        rc = query ? hilo_twilio_dial_action(form, &envs, &answered, &e) : hilo_provider_fail(&e, "bad_query", "%s", err);
+        rc = query ? hilo_twilio_dial_action(form, query, &envs, &answered, &e)
+                   : hilo_provider_fail(&e, "bad_query", "%s", err);
         break;
     default:
         /* A call we placed names its outbound in the StatusCallback: its outcome is a delivery
@@ -342,13 +343,15 @@ static int voice_handle_webhook(hilo_adapter_t *self, const hilo_http_request_t 
     if (rc == HILO_OK && req->route == ROUTE_DIALED) {
         /* The caller is still on the line: after a conversation, the end; after no answer,
          * the queue again — once the router has the event (a retried action repeats it). */
-        char *xml = hilo_twiml_after_dial(st->twiml, answered, hilo_form_get(query, HILO_TWIML_QUERY_QUEUE));
+        /* After a click-to-call's debtor leg (answered or not) the agent's call ends. */
+        bool bridged = hilo_form_get(query, HILO_TWIML_QUERY_DEBTOR) != NULL;
+        char *xml = hilo_twiml_after_dial(st->twiml, answered || bridged, hilo_form_get(query, HILO_TWIML_QUERY_QUEUE));
+        for (size_t i = 0; i < envs.count && result == HILO_OK; i++) /* a click-to-call's: event + report */
+            if (hilo_webhook_add_envelope(out, envs.items[i]) != HILO_OK) result = HILO_ERR;
         if (envs.count == 0)
             hilo_webhook_answer_now(out, 200, "text/xml", xml, "dial_answered");
-        else if (hilo_webhook_add_envelope(out, envs.items[0]) != HILO_OK)
-            result = HILO_ERR;
-        else
-            hilo_webhook_answer_after_ack(out, 200, "text/xml", xml, "dial_no_answer");
+        else if (result == HILO_OK)
+            hilo_webhook_answer_after_ack(out, 200, "text/xml", xml, bridged ? "dial_bridged" : "dial_no_answer");
         free(xml);
         hilo_provider_envs_clear(&envs);
         hilo_form_destroy(&query);
@@ -451,7 +454,7 @@ static int voice_build_send(hilo_adapter_t *self, const hilo_outbound_t *ob, hil
     bool connect = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_CONNECT;
     bool bridge = ob->voice && ob->voice->kind == HILO_VOICE_ACTION_BRIDGE;
     char *xml = connect  ? hilo_twiml_connect(ob, st->dialed_url, st->agent_url, &e)
-                : bridge ? hilo_twiml_bridge(ob, ob->from && *ob->from ? ob->from : st->from, &e)
+                : bridge ? hilo_twiml_bridge(ob, ob->from && *ob->from ? ob->from : st->from, st->dialed_url, &e)
                          : hilo_twiml_render_call(st->twiml, ob, st->ivr_url, &e);
     if (!xml) {
         hilo_send_plan_refuse(plan, e.code, e.message);

@@ -1,6 +1,7 @@
 // calls.js — voice in the agent's console (docs/architecture.md, "Voice in the console"):
 // click-to-call — the Call button of an assigned conversation (the gate's word on a call now in
-// its title; the click's answer under it) — and a call's events in the thread in words.
+// its title; the click's answer under it) — a call's events in the thread in words, and the
+// notice of a call the agent's phone did not answer.
 // Loaded after console.js, whose helpers ($, send, S) it uses.
 'use strict';
 
@@ -40,6 +41,23 @@ function callEvent(v) {
     case 'agent_connected': return 'Connected to the agent';
     case 'agent_no_answer': return 'The agent did not answer (' + (v.status || 'no answer') + '): the caller waits in the queue again';
     case 'call_end': return 'Call ended (' + (v.status || 'ended') + dur + ')';
+    case 'debtor_dialed': return v.status === 'completed' || v.status === 'answered' ? 'The debtor answered' + dur
+      : v.status === 'busy' ? 'The debtor\'s line was busy' : v.status === 'no-answer' ? 'The debtor did not answer'
+        : 'The debtor was not reached (' + (v.status || 'failed') + ')';
+    case 'connect_failed': return v.requeued
+      ? 'The call could not be put through to the agent (provider error ' + (v.status || '?') + '): the caller waits in the queue again'
+      : 'The call ended before it reached the agent (' + (v.status || 'ended') + ')';
     default: return v.event;
   }
 }
+
+// The agent's phone did not answer a caller put through to it (conv_gone, reason
+// call_unanswered): the conversation went back to the queue; the notice above the lists says so
+// until the agent clicks it away.
+function callUnanswered(m) {
+  const n = $('desk-notice');
+  n.className = 'status error';
+  n.textContent = 'You did not answer the call from ' + (m.name || m.debtor) + '; it went back to the queue.';
+  lose(m.debtor, 'went back to the queue (your phone did not answer the call)');
+}
+$('desk-notice').addEventListener('click', () => { $('desk-notice').className = 'status'; $('desk-notice').textContent = ''; });

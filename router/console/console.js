@@ -113,8 +113,9 @@ function handle(m) {
     case 'ping': S.ws && S.ws.send(JSON.stringify({ t: 'pong' })); break;
     case 'agent': S.agent = m; S.agentAt = Date.now(); renderAgent(); break;
     case 'conv': if (m.debtor === S.open) { S.conv = m; renderConv(); Notice.conv(m); } break;
-    case 'conv_gone': lose(m.debtor, m.reason === 'taken_over' ? 'was taken over by ' + (m.by_name || m.by)
-      : 'is no longer yours (closed or transferred)'); break;
+    case 'conv_gone': if (m.reason === 'call_unanswered') callUnanswered(m); // calls.js
+      else lose(m.debtor, m.reason === 'taken_over' ? 'was taken over by ' + (m.by_name || m.by)
+        : 'is no longer yours (closed or transferred)'); break;
     case 'floor': renderFloor(m); break;
     case 'strategies': renderStrategies(m); break;
     case 'detail': Drill.detail(m); break; // drill.js

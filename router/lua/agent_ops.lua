@@ -172,18 +172,61 @@ end
 -- AGENT_NO_ANSWER; ARGV[6] {"call": the call's id}): the caller is waiting in the provider's
 -- queue again, so the conversation is queued again, its capacity given back, and that agent is
 -- remembered as having passed (routing offers it to someone else). Only while that call is
--- still live and the conversation still the agent's: a late event changes nothing.
+-- still live and the conversation still the agent's: a late event changes nothing. Once per
+-- engine turn (args.turn, kept in `unanswered_turn`): the engine runs this before it applies the
+-- turn that recorded the event (router/src/calls.h), and a turn resumed after a crash in between
+-- must not take the call from the next agent who accepted it meanwhile.
 if op == 'call_unanswered' then
   local a = c.agent
+  if str(args.turn) and c.unanswered_turn == args.turn then return {1, 'done'} end
   if c.state ~= 'assigned' or not a or (c.call_live or '') == '' or c.call_live ~= str(args.call) then
     return {0, 'not_assigned'}
   end
+  -- Told first, before the generic `unassigned`: the agent's console says why it went
+  -- (router/src/console/takeover.c, notice "You did not answer the call from ...").
+  redis.call('XADD', 'hilo:console:events', 'MAXLEN', '~', 10000, '*', 'k', 'call_unanswered', 'a', a, 'd', d,
+             'by', 'router', 'n', redis.call('HGET', 'hilo:{d:' .. d .. '}:debtor', 'full_name') or c.call_from or d)
   drop_assignment()
   redis.call('HSET', ck, 'declined', (c.declined or '') .. a .. ',')
+  if str(args.turn) then redis.call('HSET', ck, 'unanswered_turn', args.turn) end
   enqueue(c.queue or c.esc_skill or 'agents')
   touch()
   audit('agent_no_answer', {agent = a, call = c.call_live})
   return {1, 'ok'}
+end
+
+-- A connect order failed (its FAILED report, router/src/calls.c; ARGV[6] {"call", "order" (its
+-- outbound id), "order_ms" (when sent), "code" (the provider's error)}): the agent's phone was
+-- never rung. Only for the assignment that order was sent for (not older than it), once per
+-- order. The call over (the provider says so: 21220 not in progress, 20404 no such call; or its
+-- end is recorded already, call_live ""), the caller has gone: the conversation leaves the agent
+-- (no voice slot held for a call that is not there) and is open, as when a caller hangs up while
+-- waiting. The call still live (a provider error), the caller waits in the provider's queue:
+-- the conversation is queued again (that agent not held as having passed). Either way an item
+-- in the thread says so (voice event connect_failed).
+if op == 'call_connect_failed' then
+  local a, call = c.agent, str(args.call) or ''
+  if c.connect_failed == str(args.order) then return {1, 'done'} end
+  if c.state ~= 'assigned' or not a or c.agent_ch ~= 'voice' or call == '' or
+     (tonumber(args.order_ms) or 0) < (tonumber(c.assigned_ms or '0') or 0) then
+    return {0, 'not_assigned'}
+  end
+  local code = str(args.code) or ''
+  local ended = (c.call_live or '') ~= call or code == '21220' or code == '20404'
+  drop_assignment()
+  redis.call('HSET', ck, 'connect_failed', str(args.order) or '')
+  if ended then
+    redis.call('HSET', ck, 'state', 'open', 'call_live', '')
+    redis.call('ZREM', 'hilo:queue:' .. (c.queue or c.esc_skill or 'agents'), d)
+  else
+    enqueue(c.queue or c.esc_skill or 'agents')
+  end
+  local item = {ch = 'voice', dir = 'in', kind = 'voice', sent_ms = now, recv_ms = now,
+                voice = {event = 'connect_failed', call_id = call, status = code, requeued = not ended}}
+  redis.call('XADD', 'hilo:{d:' .. d .. '}:hist', '*', 'j', cjson.encode(item))
+  touch()
+  audit('call_connect_failed', {agent = a, call = call, code = code, requeued = not ended})
+  return {1, ended and 'ended' or 'requeued'}
 end
 
 if op == 'decline' then

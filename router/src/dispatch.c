@@ -17,6 +17,7 @@
  * `unknown` (maybe sent) instead of being handed off again. No connector-side journal is needed. */
 #include "dispatch.h"
 
+#include "calls.h"
 #include "clock.h"
 #include "pacing.h"
 #include "strategy_run.h"
@@ -1022,6 +1023,12 @@ static void on_report_clock(void *arg, int64_t now) {
         report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
 }
 
+static void on_order_failed(void *arg, int rc) {
+    report_t *rp = arg;
+    if (rc == HILO_OK) report_finish(rp, true, 0, NULL);
+    else report_finish(rp, false, HILO_NACK_UNAVAILABLE, "storage unavailable; retry");
+}
+
 void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer, hilo_frame_t *frame,
                                int64_t recv_us) {
     hilo_router_ctx_t *ctx = ob->ctx;
@@ -1070,6 +1077,11 @@ void hilo_dispatch_on_delivery(hilo_dispatch_t *ob, const hilo_peer_ref_t *peer,
     } else if (!*d->provider_message_id) {
         report_finish(rp, false, HILO_NACK_INVALID,
                       "delivery: needs outbound_id with debtor_id, or provider_message_id");
+        return;
+    }
+    /* A connect order that failed is acted on, not only recorded (calls.h). */
+    if (d->state == HILO_DELIVERY_FAILED && *rp->oid && hilo_calls_is_order(rp->oid)) {
+        hilo_calls_order_failed(ctx, rp->debtor, rp->oid, d->error_code, on_order_failed, rp);
         return;
     }
     /* Read once per report (clock.h); right away without the test clock. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "calls.h"
 #include "console/console.h"
 #include "dispatch.h"
 #include "engine_indexes.h"
@@ -96,6 +97,7 @@ struct turn {
     int waiting;                        /* load replies outstanding */
     bool load_failed;
     bool pending;                       /* the load found the turn still pending */
+    bool requeued;                      /* AGENT_NO_ANSWER: the conversation queued again (calls.h) */
     char *record;                       /* stored: the pending record read (malloc'd) */
     size_t record_len;
     uint64_t retry_at;                  /* uv_now() of the next try, while on the retry list */
@@ -998,11 +1000,6 @@ static void apply(turn_t *t) {
 static void finish_turn(turn_t *t) {
     hilo_router_ctx_t *ctx = t->eng->ctx;
     const hilo_envelope_t *e = t->frame->envelope;
-    /* The agent's phone did not answer a caller put through to it: the conversation goes back
-     * to the queue (the connector has put the caller back in the provider's). A second step on
-     * the agent's keys, after this turn's: calls.h. */
-    if (e->voice && e->voice->kind == HILO_VOICE_AGENT_NO_ANSWER && !ctx->closing)
-        hilo_console_call_unanswered(ctx->console, t->debtor, e->voice->call_id);
     if (t->voice_reply) {
         /* One Outbound answers the waiting webhook: the text (maybe empty when blocked or a
          * human owns the call) and what to do next. */
@@ -1106,6 +1103,18 @@ static void drop_record(turn_t *t) {
     apply(t);
 }
 
+static void on_requeued(void *arg, int rc) {
+    turn_t *t = arg;
+    if (rc == HILO_ERR) {
+        turn_end(t); /* closing: the turn stays pending for a sweep */
+    } else if (rc != HILO_OK) {
+        retry(t, "call requeue unavailable");
+    } else {
+        t->requeued = true;
+        load(t);
+    }
+}
+
 static void loaded(turn_t *t) {
     if (t->load_failed) {
         retry(t, "storage unavailable");
@@ -1121,6 +1130,10 @@ static void loaded(turn_t *t) {
         return;
     }
     if (!t->in_ms) t->in_ms = t->now_ms;
+    /* The agent's phone did not answer: the conversation is queued again before this turn
+     * applies (calls.h says why that order), then the turn reads it again. */
+    if (!t->requeued && hilo_calls_unanswered(t->eng->ctx, t->debtor, t->turn, t->frame->envelope, on_requeued, t))
+        return;
     decide(t);
 }
 

@@ -15,6 +15,7 @@ static const char *voice_event_name(int kind) {
     case HILO_VOICE_AGENT_RINGING: return "agent_ringing";
     case HILO_VOICE_AGENT_CONNECTED: return "agent_connected";
     case HILO_VOICE_AGENT_NO_ANSWER: return "agent_no_answer";
+    case HILO_VOICE_DEBTOR_DIALED: return "debtor_dialed";
     default: return "unknown";
     }
 }

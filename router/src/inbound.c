@@ -97,7 +97,7 @@ static int check_content(const hilo_envelope_t *e, char *reason, size_t n) {
             snprintf(reason, n, "voice events belong to the voice channel");
             return HILO_ERR;
         }
-        if (e->voice->kind < HILO_VOICE_CALL_START || e->voice->kind > HILO_VOICE_AGENT_NO_ANSWER || !*e->voice->call_id) {
+        if (e->voice->kind < HILO_VOICE_CALL_START || e->voice->kind > HILO_VOICE_DEBTOR_DIALED || !*e->voice->call_id) {
             snprintf(reason, n, "voice event needs a kind and a call_id");
             return HILO_ERR;
         }

@@ -64,9 +64,15 @@ async function main(browser) {
     await phone.waitForSelector(tid('decline-button') + ':visible', { timeout: TIMEOUT });
     await phone.click(tid('decline-button'));
     // The conversation leaves the agent (queued again for someone else: the thread's
-    // "did not answer" is checked by the Python side, the agent may no longer read it), and is
-    // not offered back.
+    // "did not answer" is checked by the Python side, the agent may no longer read it), a
+    // notice says so, and it is not offered back.
     await agent.waitForSelector('#convs ' + tid('conv-' + DEBTOR), { state: 'detached', timeout: TIMEOUT });
+    // The agent is told why, on the page (not only the conversation gone from their list).
+    await agent.waitForSelector(tid('desk-notice') + ':visible', { timeout: TIMEOUT });
+    const notice = await agent.textContent(tid('desk-notice'));
+    log('notice', notice);
+    if (!/You did not answer the call from James Whitfield; it went back to the queue/.test(notice))
+      throw new Error('the notice does not say the call went back to the queue: ' + notice);
     await agent.waitForTimeout(1500);
     if (await agent.isVisible(tid('accept-' + DEBTOR))) throw new Error('offered again to the agent who did not answer');
     await shot(agent, 'no-answer');

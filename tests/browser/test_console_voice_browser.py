@@ -37,7 +37,7 @@ class ConsoleVoiceBrowser(ConnectorStackCase):
         if test_clock:
             ov["engine"] = {"test_clock": "true"}
         self.start_stack(engine=True, channels=("voice",), router_overrides=ov, console_origin=True)
-        self.seed("D1", PHONE, language="en", document_last4="8812")
+        self.seed("D1", PHONE, language="en", document_last4="8812", full_name="James Whitfield")
         add_agent(self.router_.conf_path, "ana", capacity="whatsapp=0,sms=1,voice=1", skills="en.collections",
                   phone=ANA_PHONE)
 

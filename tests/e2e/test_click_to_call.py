@@ -68,6 +68,43 @@ class ClickToCall(ConnectorStackCase):
             await ana.close()
         run(scenario())
 
+    async def debtor_leg(self, ana):
+        """ana clicks Call, answers her phone; the debtor's leg rings. Returns its sid."""
+        self.assertEqual((await ana.request("call", debtor="D1"))["t"], "reply_result")
+        agent_call = wait_until(lambda: [c for c in self.calls_to(ANA_PHONE) if c["state"] == "ringing"], 15,
+                                "the agent's phone to ring")[-1]
+        self.sandbox.ok("POST", "/_sandbox/call/%s/answer" % agent_call["sid"], {})
+        return wait_until(lambda: self.calls_to(PHONE), 15, "the debtor's phone to ring")[-1]["sid"]
+
+    def dialed(self):
+        return [it["voice"] for it in self.thread("D1") if it.get("voice", {}).get("event") == "debtor_dialed"]
+
+    def test_the_thread_says_the_debtor_answered(self):
+        async def scenario():
+            ana = await self.holding()
+            leg = await self.debtor_leg(ana)
+            self.sandbox.ok("POST", "/_sandbox/call/%s/answer" % leg, {})
+            self.sandbox.ok("POST", "/_sandbox/call/%s/hangup" % leg, {})
+            wait_until(lambda: self.dialed(), 15, lambda: "the debtor's leg in the thread (%s)" % self.thread("D1"))
+            self.assertEqual([v["status"] for v in self.dialed()], ["completed"])
+            self.assertEqual([o.get("state") for o in self.ostat("D1").values()], ["delivered"])
+            self.assertEqual(self.r.hget(debtor_key("D1", "conv"), "state"), "assigned", "the agent keeps it")
+            await ana.close()
+        run(scenario())
+
+    def test_the_thread_says_the_debtor_was_busy(self):
+        async def scenario():
+            ana = await self.holding()
+            leg = await self.debtor_leg(ana)
+            self.sandbox.ok("POST", "/_sandbox/call/%s/decline" % leg, {"status": "busy"})
+            wait_until(lambda: self.dialed(), 15, lambda: "the debtor's leg in the thread (%s)" % self.thread("D1"))
+            self.assertEqual([v["status"] for v in self.dialed()], ["busy"])
+            # The contact attempt's result is the debtor's leg, not the agent's answer.
+            wait_until(lambda: [(o.get("state"), o.get("error_code")) for o in self.ostat("D1").values()]
+                       == [("failed", "busy")], 15, lambda: "the attempt failed busy (%s)" % self.ostat("D1"))
+            await ana.close()
+        run(scenario())
+
     def test_outside_contact_hours_the_gate_refuses_and_nothing_rings(self):
         async def scenario():
             ana = await self.holding()

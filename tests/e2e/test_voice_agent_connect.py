@@ -27,7 +27,7 @@ ANA_PHONE = "+15550001111"
 class AgentConnect(ConnectorStackCase):
     def setUp(self):
         super().setUp()
-        self.start_stack(engine=True, channels=("voice",))
+        self.start_stack(engine=True, channels=("voice",), router_overrides={"engine": {"turn_resume_ms": 1000}})
         self.seed("D1", PHONE, language="en", document_last4="8812")
         add_agent(self.router_.conf_path, "ana", capacity="whatsapp=0,sms=0,voice=1", skills="en.collections",
                   phone=ANA_PHONE)
@@ -100,6 +100,9 @@ class AgentConnect(ConnectorStackCase):
                              "the caller waits in the provider's queue again")
             self.assertNotEqual(self.conv().get("agent"), "ana")
             self.assertIn("ana,", self.conv().get("declined", ""))
+            gone = await ana.wait_for(lambda m: m.get("t") == "conv_gone", 10, "conv_gone", drop_older=False)
+            self.assertEqual((gone["debtor"], gone.get("reason"), gone.get("name")),
+                             ("D1", "call_unanswered", "Ana Test"), gone)
             wait_until(lambda: self.r.hget("hilo:agent:ana:live", "load:voice") == "0", 10, "capacity given back")
             self.assertNotIn("D1", self.r.smembers("hilo:agent:ana:convs"))
             time.sleep(1)  # routing passes run every 200 ms: not offered to ana again
@@ -107,6 +110,82 @@ class AgentConnect(ConnectorStackCase):
             self.assertEqual(m.get("offers", []), [])
             audit = [f.get("ev") for _, f in self.r.xrange(debtor_key("D1", "audit"))]
             self.assertIn("agent_no_answer", audit)
+            await ana.close()
+        run(scenario())
+
+    def test_a_router_killed_between_the_event_and_the_requeue_loses_no_caller(self):
+        """The no-answer is two steps (the conversation queued again on the agent's and the
+        debtor's keys; the turn that records the event applied on the debtor's): the requeue is
+        held by a Redis fault (NOPERM on the agents' keys) while the event is committed, the
+        router is SIGKILLed, the fault cleared and a router started again: the turns sweep
+        resumes the pending turn, the caller is queued again and offered to another agent."""
+        add_agent(self.router_.conf_path, "bo", capacity="whatsapp=0,sms=0,voice=1", skills="en.collections",
+                  phone="+15550002222")
+
+        async def scenario():
+            ana, sid = await self.offered_call()
+            self.assertEqual((await ana.request("accept", debtor="D1"))["t"], "ok")
+            leg = self.agent_leg(sid)
+            # Every key but hilo:agent:* (the requeue's, not the turn's) allowed to the default user.
+            self.deny_keys(self.redis_, "~hilo:[^a]*", "~hilo:a[^g]*", "~hilo:ag[^e]*", "~hilo:age[^n]*",
+                           "~hilo:agen[^t]*", "~hilo:agent[^:]*")
+            self.sandbox.ok("POST", "/_sandbox/call/%s/decline" % leg, {"status": "no-answer"})
+            self.wait_items("D1", lambda it: it.get("voice", {}).get("event") == "agent_no_answer", 1, 15,
+                            "no answer")
+            wait_until(lambda: self.router_.log_lines("console", "event=call_unanswered"), 15, "the requeue tried")
+            time.sleep(0.5)  # whatever the router does next with the turn, it has done
+            self.router_.kill9()
+            await ana.close()
+            self.allow_all_keys(self.redis_)
+            self.router_.start()
+            bo = await self.agent("bo")
+            await bo.latest("agent", lambda m: [o["debtor"] for o in m.get("offers", [])] == ["D1"], timeout=20)
+            conv = self.conv()
+            self.assertEqual((conv.get("state"), conv.get("offer_agent")), ("queued", "bo"), conv)
+            self.assertIn("ana,", conv.get("declined", ""))
+            self.assertEqual(self.r.hget("hilo:agent:ana:live", "load:voice"), "0", "ana's capacity given back")
+            self.assertEqual(self.sandbox.ok("GET", "/_sandbox/call/" + sid)["state"], "queued")
+            audit = [f.get("ev") for _, f in self.r.xrange(debtor_key("D1", "audit"))]
+            self.assertEqual(audit.count("agent_no_answer"), 1, audit)
+            self.assertEqual(self.voice_events().count("agent_no_answer"), 1)
+            await bo.close()
+        run(scenario())
+
+    def test_a_connect_order_the_provider_refuses_puts_the_caller_back_in_the_queue(self):
+        async def scenario():
+            ana, sid = await self.offered_call()
+            self.sandbox.fail(api="twilio", status=400, code=13223, message="Dial: invalid phone number format",
+                              match="<Dial")
+            self.assertEqual((await ana.request("accept", debtor="D1"))["t"], "ok")
+            item = self.wait_items("D1", lambda it: it.get("voice", {}).get("event") == "connect_failed", 1, 15,
+                                   "the failed connect order in the thread")[0]
+            self.assertEqual((item["voice"]["status"], item["voice"]["requeued"]), ("13223", True), item)
+            conv = self.conv()
+            self.assertEqual((conv.get("state"), conv.get("agent")), ("queued", None), conv)
+            self.assertIsNotNone(self.r.zscore("hilo:queue:" + conv["queue"], "D1"), "in the queue again")
+            self.assertEqual(self.r.hget("hilo:agent:ana:live", "load:voice"), "0", "no slot held")
+            self.assertEqual(self.sandbox.ok("GET", "/_sandbox/call/" + sid)["state"], "queued")
+            # Offered again (ana did not pass it: the provider failed, not her phone).
+            await ana.latest("agent", lambda m: [o["debtor"] for o in m.get("offers", [])] == ["D1"], timeout=15)
+            audit = [f.get("ev") for _, f in self.r.xrange(debtor_key("D1", "audit"))]
+            self.assertEqual(audit.count("call_connect_failed"), 1, audit)
+            await ana.close()
+        run(scenario())
+
+    def test_a_connect_order_for_a_call_that_ended_frees_the_agent(self):
+        async def scenario():
+            ana, sid = await self.offered_call()
+            self.sandbox.fail(api="twilio", delay_ms=3000, match="<Dial")  # the update comes late
+            self.assertEqual((await ana.request("accept", debtor="D1"))["t"], "ok")
+            self.sandbox.hangup(sid)  # meanwhile the caller hangs up
+            item = self.wait_items("D1", lambda it: it.get("voice", {}).get("event") == "connect_failed", 1, 15,
+                                   "the failed connect order in the thread")[0]
+            self.assertEqual((item["voice"]["status"], item["voice"]["requeued"]), ("21220", False), item)
+            conv = self.conv()
+            self.assertEqual((conv.get("state"), conv.get("agent"), conv.get("call_live")), ("open", None, ""), conv)
+            self.assertIsNone(self.r.zscore("hilo:queue:" + conv["queue"], "D1"), "not queued: the caller is gone")
+            self.assertEqual(self.r.hget("hilo:agent:ana:live", "load:voice"), "0", "no slot held for a dead call")
+            self.assertNotIn("D1", self.r.smembers("hilo:agent:ana:convs"))
             await ana.close()
         run(scenario())
 

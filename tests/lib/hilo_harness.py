@@ -917,6 +917,19 @@ class HiloTestCase(unittest.TestCase):
             raise AssertionError("HILO_TEST_REDIS_CLUSTER: %d access(es) to keys of more than one slot "
                                  "(%s):\n  %s" % (len(offences), os.path.join(r.dir, "slot_guard.log"),
                                                    "\n  ".join(offences)))
+    def deny_keys(self, redis, *patterns):
+        """A Redis fault: only keys matching `patterns` (ACL key patterns) allowed to the default
+        user, until allow_all_keys (also a cleanup). Checked by Redis for every key a command or
+        a script's redis.call touches: NOPERM, nothing written."""
+        redis.client().execute_command("ACL", "SETUSER", "default", "resetkeys", *patterns)
+        self.addCleanup(self.allow_all_keys, redis)
+
+    def allow_all_keys(self, redis):
+        try:
+            if redis.running():
+                redis.client().execute_command("ACL", "SETUSER", "default", "allkeys")
+        except Exception:
+            pass
 
     def router(self, redis, name="router-1", overrides=None, start=True, clock_offset_s=None, env=None,
                link_auth="curve"):

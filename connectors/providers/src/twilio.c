@@ -601,14 +601,41 @@ int hilo_twilio_agent_status(const hilo_form_t *form, const hilo_form_t *query, 
     return HILO_OK; /* initiated, completed...: the Dial action and the call's end say the rest */
 }
 
-int hilo_twilio_dial_action(const hilo_form_t *form, hilo_provider_envs_t *out, bool *answered,
-                            hilo_provider_error_t *e) {
+int hilo_twilio_dial_action(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                            bool *answered, hilo_provider_error_t *e) {
     if (form_utf8(form, e) != HILO_OK) return HILO_ERR;
     const char *sid = need(form, "CallSid", e);
     const char *status = sid ? need(form, "DialCallStatus", e) : NULL;
     if (!sid || !status) return HILO_ERR;
     const char *leg = hilo_form_get(form, "DialCallSid");
     *answered = strcmp(status, "completed") == 0 || strcmp(status, "answered") == 0;
+    bool bad = false;
+    const char *debtor = query ? query_id(query, "debtor", &bad) /* twiml.h HILO_TWIML_QUERY_DEBTOR */ : NULL;
+    if (bad) return hilo_provider_fail(e, "bad_query", "a click-to-call's Dial action needs a valid ?debtor=");
+    if (debtor) {
+        /* Click-to-call: the debtor's leg, dialled from the agent's call, answered or not. */
+        const char *leg_id = leg && *leg ? leg : sid;
+        hilo_envelope_t *env = agent_env(leg_id, debtor, leg_id, HILO_VOICE_DEBTOR_DIALED, "debtor", status, out);
+        const char *dur = hilo_form_get(form, "DialCallDuration");
+        if (*answered && dur) env->voice->duration_s = (uint32_t)strtoul(dur, NULL, 10);
+        /* The contact attempt's result is the debtor's leg, not the agent's answer: a delivery
+         * report of the outbound (DELIVERED answered, FAILED with the status; FAILED outranks
+         * the agent leg's DELIVERED, router/lua/lib/delivery_state.lua). */
+        callback_query_t cb;
+        if (read_callback_query(query, &cb, e) != HILO_OK) return HILO_ERR;
+        if (cb.outbound_id) {
+            hilo_envelope_t *r = hilo_provider_envs_add(out, HILO_CHANNEL_VOICE);
+            hilo_provider_setf(&r->provider_message_id, "%s:debtor:%s", leg_id, status);
+            hilo_provider_set(&r->from, debtor);
+            hilo_delivery_t *d = hilo_provider_env_delivery(r);
+            d->state = *answered ? HILO_DELIVERY_DELIVERED : HILO_DELIVERY_FAILED;
+            hilo_provider_set(&d->provider_message_id, leg_id);
+            hilo_provider_set(&d->outbound_id, cb.outbound_id);
+            hilo_provider_set(&d->debtor_id, cb.debtor_id);
+            if (!*answered) hilo_provider_set(&d->error_code, status);
+        }
+        return HILO_OK;
+    }
     if (*answered) return HILO_OK; /* the call's own end (CALL_END) follows */
     hilo_envelope_t *env = voice_env(form, sid, HILO_VOICE_AGENT_NO_ANSWER, out);
     hilo_provider_setf(&env->provider_message_id, "%s:dial:%s", leg && *leg ? leg : sid, status);

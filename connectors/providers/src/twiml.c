@@ -419,7 +419,8 @@ char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, cons
     return hilo_provider_buf_take(&b);
 }
 
-char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e) {
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, const char *dialed_url,
+                        hilo_provider_error_t *e) {
     if (!ob->to || !*ob->to || !hilo_utf8_valid(ob->to, strlen(ob->to))) {
         hilo_provider_fail(e, "invalid_address", "no valid debtor to dial");
         return NULL;
@@ -430,6 +431,13 @@ char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_p
         hilo_provider_buf_adds(&b, " callerId=\"");
         hilo_twiml_escape(&b, caller_id);
         hilo_provider_buf_adds(&b, "\"");
+    }
+    if (dialed_url && *dialed_url) {
+        hilo_provider_buf_adds(&b, " action=\"");
+        /* "ob" and "d" as in a status callback (twilio.h): the debtor's leg is the attempt's result. */
+        const char *dq[] = {HILO_TWIML_QUERY_DEBTOR, ob->to, "ob", ob->outbound_id, "d", ob->debtor_id, NULL};
+        url_with_query(&b, dialed_url, dq);
+        hilo_provider_buf_adds(&b, "\" method=\"POST\"");
     }
     hilo_provider_buf_adds(&b, "><Number>");
     hilo_twiml_escape(&b, ob->to);

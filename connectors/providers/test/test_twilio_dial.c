@@ -123,7 +123,7 @@ static void test_dial_action(void **state) {
     bool answered = true;
     hilo_form_t *f = form("CallSid=CA0123&From=%2B16505551234&To=%2B18005551212&Direction=inbound"
                           "&DialCallStatus=no-answer&DialCallSid=CAleg1&DialCallDuration=0");
-    assert_int_equal(hilo_twilio_dial_action(f, &envs, &answered, &e), HILO_OK);
+    assert_int_equal(hilo_twilio_dial_action(f, NULL, &envs, &answered, &e), HILO_OK);
     assert_false(answered);
     assert_int_equal(envs.items[0]->voice->kind, HILO_VOICE_AGENT_NO_ANSWER);
     assert_string_equal(envs.items[0]->voice->call_id, "CA0123");
@@ -133,7 +133,7 @@ static void test_dial_action(void **state) {
     hilo_provider_envs_clear(&envs);
     hilo_form_destroy(&f);
     f = form("CallSid=CA0123&From=%2B16505551234&DialCallStatus=completed&DialCallSid=CAleg1&DialCallDuration=61");
-    assert_int_equal(hilo_twilio_dial_action(f, &envs, &answered, &e), HILO_OK);
+    assert_int_equal(hilo_twilio_dial_action(f, NULL, &envs, &answered, &e), HILO_OK);
     assert_true(answered);
     assert_int_equal(envs.count, 0);
     hilo_form_destroy(&f);
@@ -162,9 +162,10 @@ static void test_bridge(void **state) {
     ob.to = "+16505551234";
     ob.voice = &va;
     hilo_provider_error_t e;
-    char *xml = hilo_twiml_bridge(&ob, "+18005551212", &e);
+    char *xml = hilo_twiml_bridge(&ob, "+18005551212", "https://v.example/dialed", &e);
     assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial timeout=\"30\" "
-                             "callerId=\"+18005551212\"><Number>+16505551234</Number></Dial></Response>");
+                             "callerId=\"+18005551212\" action=\"https://v.example/dialed?debtor=%2B16505551234&amp;ob=o1&amp;d=D1\" "
+                             "method=\"POST\"><Number>+16505551234</Number></Dial></Response>");
     hilo_provider_request_t req;
     assert_int_equal(hilo_twilio_build_bridge(&ACCT, &ob, xml, &req, &e), HILO_OK);
     assert_string_equal(req.url, "https://api.twilio.com/2010-04-01/Accounts/AC123/Calls.json");
@@ -176,7 +177,7 @@ static void test_bridge(void **state) {
     hilo_provider_request_clear(&req);
     free(xml);
     ob.to = "";
-    assert_null(hilo_twiml_bridge(&ob, "+18005551212", &e));
+    assert_null(hilo_twiml_bridge(&ob, "+18005551212", "https://v.example/dialed", &e));
     assert_string_equal(e.code, "invalid_address");
 }
 

@@ -36,9 +36,19 @@ const hilo_floor_gauges_t *hilo_console_floor_gauges(const hilo_console_t *self)
  * (commit_inbound.lua's status 2, router/src/inbound.c): reopen.lua puts each back in its
  * queue when the close is within [console] reopen_window_s. */
 void hilo_console_closed_written(hilo_console_t *self, const char **debtors, int n);
-/* The agent's phone did not answer the caller it was connected to (engine.c, call event
- * AGENT_NO_ANSWER of call `call_id`): the conversation is queued again, without that agent
- * (agent_ops.lua op call_unanswered). */
-void hilo_console_call_unanswered(hilo_console_t *self, const char *debtor, const char *call_id);
+/* Called once with HILO_OK when the step is settled, HILO_AGAIN when Redis did not settle it
+ * (try again), HILO_ERR when the router is closing. */
+typedef void (*hilo_console_done_fn)(void *arg, int rc);
+/* The agent's phone did not answer the caller it was connected to (calls.c, call event
+ * AGENT_NO_ANSWER of call `call_id`, engine turn `turn`): the conversation is queued again,
+ * without that agent (agent_ops.lua op call_unanswered), once per turn. */
+void hilo_console_call_unanswered(hilo_console_t *self, const char *debtor, const char *call_id, const char *turn,
+                                  hilo_console_done_fn done, void *arg);
+/* A connect order (`order`, sent at order_ms, router/src/calls.c) for call `call_id` failed with
+ * the provider's `code`: the call over, the conversation leaves the agent (no capacity held for
+ * a call that is not there); the call still live, the caller is queued again. Said in the thread
+ * (agent_ops.lua op call_connect_failed). done as for call_unanswered. */
+void hilo_console_call_connect_failed(hilo_console_t *self, const char *debtor, const char *call_id, const char *order,
+                                      int64_t order_ms, const char *code, hilo_console_done_fn done, void *arg);
 
 #endif

@@ -434,23 +434,64 @@ static void leave_script(hilo_console_t *k, batch_t *b, const char *agent, const
     ops_script(k, b, "leave", agent, "", args);
 }
 
-static void on_unanswered(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
+typedef struct {
+    char op[24];
+    char debtor[HILO_DEBTOR_ID_MAX + 1];
+    hilo_console_done_fn done;
+    void *arg;
+} router_op_t;
+
+static void on_router_op(hilo_console_t *k, conn_t *c, json_t **res, int n, void *arg) {
     (void)k, (void)c;
+    router_op_t *u = arg;
     json_t *r = n >= 1 ? res[0] : NULL;
-    bool done = json_is_array(r) && json_integer_value(json_array_get(r, 0)) == 1;
-    hilo_log_info("console", "event=call_unanswered debtor=%s requeued=%d", (const char *)arg, done);
-    free(arg);
+    /* {1, ok|done} or {0, code}: settled either way; an error (NOPERM, NOSCRIPT, no reply) is
+     * not, and the caller tries again. */
+    bool settled = json_is_array(r);
+    const char *code = settled ? json_string_value(json_array_get(r, 1)) : "unavailable";
+    hilo_log_info("console", "event=%s debtor=%s result=%s", u->op, u->debtor, code ? code : "?");
+    u->done(u->arg, settled ? HILO_OK : HILO_AGAIN);
+    free(u);
 }
 
-/* agent_ops.lua's op call_unanswered, by the router itself (no actor): the engine saw that
- * the agent's phone did not answer the call it was connected to. */
-void hilo_console_call_unanswered(hilo_console_t *k, const char *debtor, const char *call_id) {
-    if (!k || !console_debtor_ok(debtor)) return;
-    batch_t *b = batch_new(k, NULL, on_unanswered, hilo_xstrdup(debtor), free);
-    json_t *args = json_pack("{s:s}", "call", call_id);
-    ops_script(k, b, "call_unanswered", "", debtor, args);
-    json_decref(args);
+static void router_op_closing(void *arg) {
+    router_op_t *u = arg;
+    u->done(u->arg, HILO_ERR);
+    free(u);
+}
+
+/* An agent_ops.lua op run by the router itself (no actor), its end told to done. */
+static void router_op(hilo_console_t *k, const char *op, const char *debtor, const json_t *args,
+                      hilo_console_done_fn done, void *arg) {
+    if (!k || !console_debtor_ok(debtor)) {
+        done(arg, HILO_OK); /* no conversation anyone could change */
+        return;
+    }
+    router_op_t *u = hilo_xcalloc(1, sizeof *u);
+    snprintf(u->op, sizeof u->op, "%s", op);
+    snprintf(u->debtor, sizeof u->debtor, "%s", debtor);
+    u->done = done;
+    u->arg = arg;
+    batch_t *b = batch_new(k, NULL, on_router_op, u, router_op_closing);
+    ops_script(k, b, op, "", debtor, args);
     batch_run(b);
+}
+
+/* The engine saw that the agent's phone did not answer the call it was connected to. */
+void hilo_console_call_unanswered(hilo_console_t *k, const char *debtor, const char *call_id, const char *turn,
+                                  hilo_console_done_fn done, void *arg) {
+    json_t *args = json_pack("{s:s,s:s}", "call", call_id, "turn", turn);
+    router_op(k, "call_unanswered", debtor, args, done, arg);
+    json_decref(args);
+}
+
+/* A connect order's FAILED report (calls.c). */
+void hilo_console_call_connect_failed(hilo_console_t *k, const char *debtor, const char *call_id, const char *order,
+                                      int64_t order_ms, const char *code, hilo_console_done_fn done, void *arg) {
+    json_t *args = json_pack("{s:s,s:s,s:I,s:s}", "call", call_id, "order", order, "order_ms", (json_int_t)order_ms,
+                             "code", code);
+    router_op(k, "call_connect_failed", debtor, args, done, arg);
+    json_decref(args);
 }
 
 void console_op(conn_t *c, json_t *rid, const char *op, const char *debtor, json_t *args) {

@@ -117,11 +117,18 @@ static void whisper(conn_t *c, json_t *rid, const char *debtor, const char *text
 
 void console_admin_event(hilo_console_t *k, const char *kind, const json_t *f) {
     bool taken = strcmp(kind, "taken") == 0, whispered = strcmp(kind, "whisper") == 0;
+    bool unanswered = strcmp(kind, "call_unanswered") == 0; /* agent_ops.lua op call_unanswered */
     const char *a = jstr(f, "a"), *d = jstr(f, "d"), *by = jstr(f, "by"), *name = jstr(f, "n");
-    if ((!taken && !whispered) || !a || !d || !by) return;
+    if ((!taken && !whispered && !unanswered) || !a || !d || !by) return;
     for (conn_t *c = k->conns; c; c = c->next) {
         if (c->state != CONN_READY || !c->ws || strcmp(c->agent, a) != 0) continue;
-        if (taken) {
+        if (unanswered) {
+            /* The agent's phone did not answer the caller: it went back to the queue. Said
+             * before the bare conv_gone of the unassignment, as for a take-over. */
+            conn_unfollow(c, d);
+            conn_send(c, json_pack("{s:s,s:s,s:s,s:s}", "t", "conv_gone", "debtor", d, "reason", "call_unanswered",
+                                   "name", name ? name : d));
+        } else if (taken) {
             /* Told before the generic event handling would send a bare conv_gone: the agent
              * stops following it here, and learns who has it now. */
             conn_unfollow(c, d);

@@ -145,8 +145,11 @@ int hilo_twilio_agent_status(const hilo_form_t *form, const hilo_form_t *query, 
                              hilo_provider_error_t *e);
 /* The Dial action (CallSid = the caller's call, DialCallStatus, DialCallSid): completed sets
  * *answered and adds nothing; no-answer, busy, failed, canceled add AGENT_NO_ANSWER
- * "<DialCallSid>:dial:<status>" with call_status. */
-int hilo_twilio_dial_action(const hilo_form_t *form, hilo_provider_envs_t *out, bool *answered,
-                            hilo_provider_error_t *e);
+ * "<DialCallSid>:dial:<status>" with call_status. A click-to-call's ("?debtor=<number>",
+ * twiml.h hilo_twiml_bridge) adds DEBTOR_DIALED "<DialCallSid>:debtor" from the debtor, whatever
+ * the status (call_status; duration_s when answered), then, with "&ob=&d=", the outbound's
+ * delivery report "<DialCallSid>:debtor:<status>" (DELIVERED answered, else FAILED + status). */
+int hilo_twilio_dial_action(const hilo_form_t *form, const hilo_form_t *query, hilo_provider_envs_t *out,
+                            bool *answered, hilo_provider_error_t *e);
 
 #endif

@@ -79,6 +79,7 @@ void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
 #define HILO_TWIML_QUERY_QUEUE "q"       /* Dial action: the queue the caller goes back to */
 #define HILO_TWIML_QUERY_CALL "call"     /* agent leg's status callback: the caller's CallSid */
 #define HILO_TWIML_QUERY_CALLER "caller" /* ... and the caller's number (the debtor) */
+#define HILO_TWIML_QUERY_DEBTOR "debtor" /* click-to-call's Dial action: the debtor dialled */
 
 /* The document a connect order (VoiceAction CONNECT) updates the live call with:
  * <Dial timeout action="dialed_url?q=<queue>"><Number statusCallbackEvent="ringing answered"
@@ -88,8 +89,11 @@ void hilo_twiml_escape(hilo_provider_buf_t *b, const char *s);
 char *hilo_twiml_connect(const hilo_outbound_t *ob, const char *dialed_url, const char *agent_url,
                          hilo_provider_error_t *e);
 /* Click-to-call (VoiceAction BRIDGE): what the agent's answered call runs — <Dial timeout="30"
- * callerId="caller_id"><Number>ob->to</Number></Dial>, the debtor. NULL with `e` without `to`. */
-char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, hilo_provider_error_t *e);
+ * callerId="caller_id" action="dialed_url?debtor=<ob->to>&ob=<id>&d=<debtor id>"><Number>ob->to</Number></Dial>, the
+ * debtor (the action reports the debtor's leg: twilio.h hilo_twilio_dial_action). NULL with `e`
+ * without `to`. */
+char *hilo_twiml_bridge(const hilo_outbound_t *ob, const char *caller_id, const char *dialed_url,
+                        hilo_provider_error_t *e);
 /* The answer to the Dial action: <Hangup/> after the agent talked to the caller (answered),
  * else <Enqueue> back into `queue` (fallback_queue when empty; <Hangup/> when neither). */
 char *hilo_twiml_after_dial(const hilo_twiml_t *self, bool answered, const char *queue);
