@@ -602,7 +602,7 @@ int hilo_link_server_pick(hilo_link_server_t *ls, int channel, bool need_expiry,
 }
 
 int hilo_link_server_pick_minor(hilo_link_server_t *ls, int channel, unsigned min_minor, hilo_peer_ref_t *out) {
-    if (channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN;
+    if (!ls || channel <= 0 || channel >= HILO_CHANNEL_MAX) return HILO_AGAIN; /* no link: no connector */
     for (int k = 0; k < ls->npeers; k++) {
         int i = (ls->rr[channel] + k) % ls->npeers;
         const peer_t *p = &ls->peers[i];
