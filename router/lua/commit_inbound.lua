@@ -56,8 +56,9 @@ for i = 0, #KEYS / 6 - 1 do
     local closed = f[1] == 'closed'
     -- A call's end is not the debtor writing again: the caller hung up, often on the very call
     -- the agent just closed. Nor is the agent's phone ringing or answering (agent_* events,
-    -- protocol 1.4), nor the outcome of a click-to-call's debtor leg (debtor_dialed). They never reopen the case (status 0), and the close's inbound count
-    -- takes them in, so the reopen sweep (reopen.lua) does not take them for a message either.
+    -- protocol 1.4), nor the outcome of a click-to-call's debtor leg (debtor_dialed). They never
+    -- reopen the case (status 0), and the close's inbound count takes them in, so the reopen
+    -- sweep (reopen.lua) does not take them for a message either.
     -- The item is the router's own JSON (router/src/history_item.c): a debtor's text cannot
     -- hold this unescaped.
     local call_end = closed and (string.find(item, '"event":"call_end"', 1, true) ~= nil or

@@ -212,16 +212,10 @@ class EngineTestCase(HiloTestCase):
         written) until allow_all(): the debtors' consent keys, which it declares and no inbound
         commit or routing pass touches, are denied to the default user, every other key allowed.
         The router's steps before the script (router/src/engine_indexes.c) still go through."""
-        self.r.execute_command("ACL", "SETUSER", "default", "resetkeys", "~hilo:[^{]*", "~hilo:{[^d]*",
-                               "~hilo:{d:*}:[^c]*", "~hilo:{d:*}:conv")
-        self.addCleanup(self.allow_all)
+        self.deny_keys(self.redis_, "~hilo:[^{]*", "~hilo:{[^d]*", "~hilo:{d:*}:[^c]*", "~hilo:{d:*}:conv")
 
     def allow_all(self):
-        try:
-            if self.redis_.running():
-                self.redis_.client().execute_command("ACL", "SETUSER", "default", "allkeys")
-        except Exception:
-            pass
+        self.allow_all_keys(self.redis_)
 
     def set_clock_local(self, tz, y, mo, d, h=0, mi=0, s=0):
         ms = local_ms(tz, y, mo, d, h, mi, s)

@@ -917,6 +917,7 @@ class HiloTestCase(unittest.TestCase):
             raise AssertionError("HILO_TEST_REDIS_CLUSTER: %d access(es) to keys of more than one slot "
                                  "(%s):\n  %s" % (len(offences), os.path.join(r.dir, "slot_guard.log"),
                                                    "\n  ".join(offences)))
+
     def deny_keys(self, redis, *patterns):
         """A Redis fault: only keys matching `patterns` (ACL key patterns) allowed to the default
         user, until allow_all_keys (also a cleanup). Checked by Redis for every key a command or

@@ -13,26 +13,16 @@
 
 #include <cmocka.h>
 
+#include "conf_file.h"
+
 #include "costs.h"
 #include "hilo/common.h"
 #include "pacing.h"
 
-/* A config file with `text`; NULL when it does not even parse. */
-static hilo_config_t *conf(const char *text, char *path, size_t n) {
-    snprintf(path, n, "/tmp/hilo-test-pacing-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    char err[512];
-    hilo_config_t *c = hilo_config_load(path, err, sizeof err);
-    return c;
-}
-
 static void test_pacing_rules(void **state) {
     (void)state;
     char path[64];
-    hilo_config_t *c = conf("[pacing]\nwhatsapp = 80\nsms = 0.5\nsms.15005550006 = 100/150\n"
+    hilo_config_t *c = conf_file("[pacing]\nwhatsapp = 80\nsms = 0.5\nsms.15005550006 = 100/150\n"
                             "sms.default = 2\nvoice = 0\nreply_reserve_pct = 25\n",
                             path, sizeof path);
     hilo_pacing_config_t p;
@@ -62,8 +52,7 @@ static void test_pacing_rules(void **state) {
 
 static void refused(const char *section, const char *text, int line, const char *why) {
     char path[64], want[128];
-    hilo_config_t *c = conf(text, path, sizeof path);
-    assert_non_null(c);
+    hilo_config_t *c = conf_file(text, path, sizeof path);
     int rc;
     if (strcmp(section, "pacing") == 0) {
         hilo_pacing_config_t p;
@@ -94,7 +83,7 @@ static void test_pacing_refused(void **state) {
 static void test_costs(void **state) {
     (void)state;
     char path[64];
-    hilo_config_t *c = conf("[costs]\ncurrency = COP\nsms = 0.0079\nsms.CO = 30\nwhatsapp.CO = 0.0125\n", path,
+    hilo_config_t *c = conf_file("[costs]\ncurrency = COP\nsms = 0.0079\nsms.CO = 30\nwhatsapp.CO = 0.0125\n", path,
                             sizeof path);
     hilo_costs_config_t k;
     assert_int_equal(hilo_costs_config_load(c, &k), HILO_OK);
